@@ -1,0 +1,58 @@
+import type { Command} from 'commander';
+import { Option } from 'commander';
+import type { CliContext } from '../context.ts';
+import { hostArch, type BuildOptions } from '../../build/options.ts';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
+
+interface RawBuildFlags {
+  format: string[]; name?: string; dir?: string; o?: string; size?: string; pull?: boolean; arch: string;
+  cache?: string; decompressKernel?: boolean; inputTar?: string; sbom: boolean; sbomOutput: string;
+  sbomCurrentTime?: boolean; dryRun?: boolean; compress: 'gzip' | 'zstd' | 'none'; mirror: string[];
+  insecureRegistry: string[]; certFile?: string; locked?: string | boolean; disableContentTrust?: boolean; trustServer?: string;
+}
+
+export function toBuildOptions(f: RawBuildFlags): BuildOptions {
+  const envMirrors = (process.env['LINUXKIT_MIRROR'] ?? '').split(/[\s,]+/).filter((s) => s !== '');
+  return {
+    format: f.format, name: f.name, dir: f.dir, output: f.o, size: f.size, pull: f.pull === true, arch: f.arch,
+    cache: f.cache ?? process.env['LINUXKIT_CACHE'], decompressKernel: f.decompressKernel === true, inputTar: f.inputTar,
+    sbom: f.sbom, sbomOutput: f.sbomOutput, sbomCurrentTime: f.sbomCurrentTime === true, dryRun: f.dryRun === true,
+    compress: f.compress, mirror: [...envMirrors, ...f.mirror], insecureRegistry: f.insecureRegistry, certFile: f.certFile,
+    locked: f.locked === true ? '' : f.locked === false ? undefined : f.locked, disableContentTrust: f.disableContentTrust === true,
+    trustServer: f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'],
+  };
+}
+
+export function registerBuild(program: Command, ctx: CliContext): void {
+  program
+    .command('build')
+    .summary('build an image from YAML specs')
+    .description('Build a bootable image from one or more YAML specs (paths, - for stdin, or http(s) URLs).\nSeveral files are merged in order, as `linuxkit build` merges them.')
+    .argument('<file...>', 'spec files')
+    .addOption(new Option('-f, --format <format>', 'output format, repeatable or comma-separated (default: the spec\'s outputs:, else kernel+initrd)').argParser(collect).default([]))
+    .option('-n, --name <name>', 'name of the output files (default: basename of the last spec file)')
+    .option('-d, --dir <dir>', 'directory for the output files')
+    .option('-o, --o <file>', 'write the single streamable output (tar, docker) to FILE, - for stdout')
+    .option('--size <size>', 'size for disk images: <n>M, <n>G or <n> (GiB)', '1024M')
+    .option('--pull', 'always pull images, even when cached')
+    .option('--arch <arch>', 'architecture to build for (amd64, arm64, riscv64, s390x)', hostArch())
+    .option('--cache <dir>', 'image cache directory (default $LINUXKIT_CACHE or ~/.linuxkit/cache)')
+    .option('--decompress-kernel', 'store the kernel decompressed (gzip, zstd, xz, lz4 bzImage payloads)')
+    .option('--input-tar <file>', 'reuse unchanged sections of a previous tar output')
+    .option('--no-sbom', 'do not add an SBOM to the image')
+    .option('--sbom-output <path>', 'path of the SBOM inside the image', 'sbom.spdx.json')
+    .option('--sbom-current-time', 'timestamp the SBOM now (not reproducible)')
+    .option('--dry-run', 'print the merged, normalised spec and the outputs it would write, then exit')
+    .addOption(new Option('--compress <algo>', 'initrd compression').choices(['gzip', 'zstd', 'none']).default('gzip'))
+    .addOption(new Option('--mirror <[registry=]url>', 'registry mirror, repeatable (also $LINUXKIT_MIRROR)').argParser(collect).default([]))
+    .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST, repeatable').argParser(collect).default([]))
+    .option('--cert-file <file>', 'extra CA certificate(s) for registries (PEM)')
+    .option('--locked [lockfile]', 'build exactly the digests pinned in the lockfile (default: <spec>.lock)')
+    .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
+    .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
+    .action(async (files: string[], flags: RawBuildFlags) => {
+      const { runBuild } = await import('../../build/run.ts');
+      await runBuild(files, toBuildOptions(flags), ctx);
+    });
+}

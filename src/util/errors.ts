@@ -1,0 +1,58 @@
+/**
+ * Typed user-facing errors. Every failure a user can cause or fix (bad spec, bad registry, missing tool,
+ * malicious layer) is a MobyError: the CLI prints its message (and hint) without a stack trace and exits
+ * with its exit code. Anything else reaching the CLI is a bug and is reported as one.
+ *
+ * Message grammar (design.md §3.6): the action that failed, its subject in quotes, a colon, the detail —
+ * `Cannot pull "docker.io/library/alpine:3.20" for linux/arm64: no manifest for that platform`.
+ */
+export type ErrorCode =
+  | 'SPEC_INVALID'
+  | 'USAGE'
+  | 'REGISTRY'
+  | 'AUTH'
+  | 'NOT_FOUND'
+  | 'DIGEST_MISMATCH'
+  | 'PLATFORM'
+  | 'STORE'
+  | 'UNSAFE_CONTENT'
+  | 'IMAGE_CONFIG'
+  | 'TOOL_MISSING'
+  | 'TOOL_FAILED'
+  | 'BUILD'
+  | 'TRUST'
+  | 'LOCK'
+  | 'INTERRUPTED'
+  | 'IO';
+
+export interface MobyErrorOptions {
+  code: ErrorCode;
+  /** What to do about it, one sentence; printed on its own line as `hint: …`. */
+  hint?: string;
+  cause?: unknown;
+  /** Process exit code; 2 for usage errors, 1 for everything else (LinuxKit exits 1 on any error). */
+  exitCode?: number;
+}
+
+export class MobyError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly exitCode: number;
+
+  constructor(message: string, options: MobyErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MobyError';
+    this.code = options.code;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? (options.code === 'USAGE' ? 2 : 1);
+  }
+}
+
+export function isMobyError(err: unknown): err is MobyError {
+  return err instanceof MobyError;
+}
+
+/** A usage error (bad flags or arguments): exit code 2. */
+export function usageError(message: string, hint?: string): MobyError {
+  return new MobyError(message, { code: 'USAGE', exitCode: 2, ...(hint === undefined ? {} : { hint }) });
+}
