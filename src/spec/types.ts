@@ -3,6 +3,7 @@
  * `types.test.ts` fails when it drifts from `schema/moby.schema.json` (the contract).
  * Field names are the YAML keys, including the camelCase OCI ones LinuxKit's schema advertises.
  */
+import type { FormatName } from '../outputs/names.ts';
 
 export interface MobySpec {
   kernel?: KernelSpec;
@@ -17,6 +18,7 @@ export interface MobySpec {
 }
 
 export interface KernelSpec {
+  /** Not required by the schema, but the rules reject a kernel section without it, so a valid spec has it. */
   image: string;
   cmdline?: string;
   /** Kernel file name inside the image; default `kernel`. */
@@ -33,15 +35,20 @@ export type IdRef = number | string;
 export interface Mount {
   destination?: string;
   type?: string;
+  /** Host path, or (type bind) the name of a volume. */
   source?: string;
   options?: string[];
+  /** Lower-case as in LinuxKit's schema (OCI idmapped mounts). */
+  uidmappings?: IdMapping[];
+  gidmappings?: IdMapping[];
 }
 
 export interface Device {
+  /** A device path, or `all` (a cgroup rule only; then major/minor/mode are unused). */
   path: string;
   type: string;
-  major: number;
-  minor: number;
+  major?: number;
+  minor?: number;
   /** Octal string, e.g. "0666". */
   mode?: string;
 }
@@ -78,8 +85,82 @@ export interface IdMapping {
   size?: number;
 }
 
-/** OCI LinuxResources as the YAML writes it (camelCase); passed through to config.json. */
-export type Resources = Record<string, unknown>;
+/** OCI LinuxResources as the YAML writes it (camelCase); see linuxkit.md §1.1 for keys LinuxKit drops. */
+export interface Resources {
+  devices?: DeviceCgroup[];
+  memory?: MemoryResources;
+  cpu?: CpuResources;
+  pids?: { limit?: number };
+  blockio?: BlockIO;
+  hugepageLimits?: HugepageLimit[];
+  network?: NetworkResources;
+}
+
+export interface DeviceCgroup {
+  allow?: boolean;
+  type?: string;
+  major?: number;
+  minor?: number;
+  access?: string;
+}
+
+export interface MemoryResources {
+  limit?: number;
+  reservation?: number;
+  swap?: number;
+  kernel?: number;
+  kernelTCP?: number;
+  swappiness?: number;
+  disableOOMKiller?: boolean;
+}
+
+export interface CpuResources {
+  shares?: number;
+  quota?: number;
+  period?: number;
+  realtimeRuntime?: number;
+  realtimePeriod?: number;
+  cpus?: string;
+  mems?: string;
+}
+
+export interface WeightDevice {
+  major?: number;
+  minor?: number;
+  weight?: number;
+  leafWeight?: number;
+}
+
+export interface ThrottleDevice {
+  major?: number;
+  minor?: number;
+  rate?: number;
+}
+
+export interface BlockIO {
+  weight?: number;
+  leafWeight?: number;
+  weightDevice?: WeightDevice[];
+  throttleReadBpsDevice?: ThrottleDevice[];
+  throttleWriteBpsDevice?: ThrottleDevice[];
+  throttleReadIOPSDevice?: ThrottleDevice[];
+  throttleWriteIOPSDevice?: ThrottleDevice[];
+}
+
+export interface HugepageLimit {
+  pageSize?: number;
+  limit?: number;
+}
+
+export interface InterfacePriority {
+  name?: string;
+  priority?: number;
+}
+
+export interface NetworkResources {
+  classID?: number;
+  priorities?: InterfacePriority[];
+}
 
 /** The per-container settings an image entry, or an image's `org.mobyproject.config` label, may give. */
 export interface ImageConfigSpec {
@@ -126,6 +207,7 @@ export interface ImageEntry extends ImageConfigSpec {
 }
 
 export interface FileSpec {
+  /** Not required by the schema, but the rules reject an entry without it (`did not specify path for file`). */
   path: string;
   directory?: boolean;
   symlink?: string;
@@ -133,7 +215,7 @@ export interface FileSpec {
   source?: string;
   optional?: boolean;
   /** `yaml` or `json`: the merged spec rendered as LinuxKit renders it. */
-  metadata?: string;
+  metadata?: 'yaml' | 'json';
   /** Octal string; default 0600 for files and symlinks, 0700 for directories. */
   mode?: string;
   uid?: IdRef;
@@ -154,7 +236,7 @@ export interface TrustSpec {
 }
 
 export interface OutputSpec {
-  format: string;
+  format: FormatName;
 }
 
 /** The image-entry sections, in build order. */

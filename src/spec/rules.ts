@@ -1,0 +1,174 @@
+/**
+ * Checks that need only one file (linuxkit.md §1.5–§1.9, §2.3–§2.5): image references, capabilities, rlimits,
+ * devices, binds/tmpfs syntax, file entries, modes, volume names. Cross-entry checks (names, volumes, ids)
+ * live in `cross-rules.ts` because they run on the merged files.
+ */
+import { parseReference } from '../oci/reference.ts';
+import { isMobyError } from '../util/errors.ts';
+import { isCapabilityKeyword, isKnownCapability, KNOWN_CAPABILITIES } from './capabilities.ts';
+import type { Issue, SpecPath } from './issues.ts';
+import type { IssueOptions, SpecSource } from './source.ts';
+import { didYouMean } from './suggest.ts';
+import { CONTAINER_SECTIONS } from './types.ts';
+import { isObj, listAt, objAt, strAt, stringItems, type Obj } from './values.ts';
+
+export type Emit = (path: SpecPath, message: string, opts?: IssueOptions) => void;
+
+export const TEMPLATE_PREFIX = '@pkg:';
+const RLIMITS = ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'];
+export const VOLUME_NAME = /^[a-z0-9_-]*$/;
+const OCTAL_MODE = /^[0-7]{1,4}$/;
+
+/** An image reference problem, or undefined. `@pkg:` templates are left for the template resolver. */
+export function checkImageRef(emit: Emit, path: SpecPath, ref: string): void {
+  if (ref.startsWith(TEMPLATE_PREFIX)) return;
+  if (ref === '') {
+    emit(path, 'image reference is empty', { hint: 'name an image, e.g. "linuxkit/init:<tag>"' });
+    return;
+  }
+  try {
+    parseReference(ref);
+  } catch (err) {
+    if (!isMobyError(err)) throw err;
+    emit(path, err.message.replace(/^Invalid image reference/, 'invalid image reference'), err.hint === undefined ? {} : { hint: err.hint });
+  }
+}
+
+function checkCapabilities(emit: Emit, entry: Obj, base: SpecPath, key: string): void {
+  const items = stringItems(entry, key);
+  for (const [cap, i] of items) {
+    if (isCapabilityKeyword(cap)) {
+      if (items.length > 1) emit([...base, key, i], `"${cap}" must be the only item of ${key}`);
+      continue;
+    }
+    if (isKnownCapability(cap)) continue;
+    const prefixed = `CAP_${cap.toUpperCase()}`;
+    const hint = isKnownCapability(cap.toUpperCase()) ? cap.toUpperCase()
+      : isKnownCapability(prefixed) ? prefixed : undefined;
+    const suggestion = hint === undefined ? didYouMean(cap, KNOWN_CAPABILITIES) : ` (did you mean "${hint}"?)`;
+    emit([...base, key, i], `unknown capability "${cap}"${suggestion}`);
+  }
+}
+
+function checkRlimit(emit: Emit, path: SpecPath, text: string): void {
+  const parts = text.split(',').map((s) => s.trim());
+  if (parts.length !== 3) {
+    emit(path, `cannot parse rlimit "${text}": expected name,soft,hard`, { hint: 'e.g. "nofile,1024,4096" or "core,unlimited,unlimited"' });
+    return;
+  }
+  const [name = '', soft = '', hard = ''] = parts;
+  const bare = name.toUpperCase().replace(/^RLIMIT_/, '');
+  if (!RLIMITS.includes(bare)) {
+    emit(path, `unknown rlimit "${name}"${didYouMean(bare, RLIMITS).toLowerCase()}`, { hint: `one of ${RLIMITS.map((r) => r.toLowerCase()).join(', ')}` });
+  }
+  for (const v of [soft, hard]) {
+    if (v !== 'unlimited' && !/^[0-9]+$/.test(v)) emit(path, `cannot parse rlimit "${text}": "${v}" is not a number or "unlimited"`);
+  }
+}
+
+function checkDevice(emit: Emit, dev: Obj, path: SpecPath): void {
+  const devPath = strAt(dev, 'path');
+  if (devPath === undefined || devPath === '') emit(path, 'device needs a path (a device node, or "all")');
+  if (strAt(dev, 'type') === undefined) emit(path, 'device needs a type (b, c, u or p; a with path "all")');
+  if (devPath === 'all') return;
+  const mode = dev['mode'];
+  if (typeof mode === 'number') return; // reported by the schema with the quoting hint
+  if (mode === undefined || typeof mode === 'string' && !OCTAL_MODE.test(mode)) {
+    const what = mode === undefined ? 'no mode' : `"${mode}"`;
+    emit(mode === undefined ? path : [...path, 'mode'], `cannot parse device mode as octal value: ${what}`, { hint: 'give an octal string, e.g. mode: "0666"' });
+  }
+}
+
+function checkBindSyntax(emit: Emit, entry: Obj, base: SpecPath, key: string): void {
+  for (const [bind, i] of stringItems(entry, key)) {
+    const parts = bind.split(':');
+    if (parts.length < 2 || parts.length > 3 || parts[0] === '' || parts[1] === '') {
+      emit([...base, key, i], `invalid bind "${bind}": expected source:destination[:options]`, { hint: 'e.g. "/var:/var" or "/etc/resolv.conf:/etc/resolv.conf:ro"' });
+    }
+  }
+}
+
+function checkTmpfs(emit: Emit, entry: Obj, base: SpecPath): void {
+  for (const [t, i] of stringItems(entry, 'tmpfs')) {
+    if (t.split(':').length > 2 || t === '') emit([...base, 'tmpfs', i], `invalid tmpfs "${t}": expected destination[:options]`);
+  }
+}
+
+/** The checks an image entry and an `org.mobyproject.config` label share. */
+export function checkImageConfig(emit: Emit, entry: unknown, base: SpecPath): void {
+  if (!isObj(entry)) return;
+  for (const key of ['capabilities', 'capabilities.add', 'ambient']) checkCapabilities(emit, entry, base, key);
+  for (const [r, i] of stringItems(entry, 'rlimits')) checkRlimit(emit, [...base, 'rlimits', i], r);
+  listAt(entry, 'devices').forEach((d, i) => { if (isObj(d)) checkDevice(emit, d, [...base, 'devices', i]); });
+  for (const key of ['binds', 'binds.add']) checkBindSyntax(emit, entry, base, key);
+  checkTmpfs(emit, entry, base);
+  for (const [key, base2] of [['capabilities.add', 'capabilities'], ['binds.add', 'binds']] as const) {
+    if (entry[key] !== undefined && entry[base2] !== undefined) {
+      emit([...base, key], `${key} is ignored because ${base2} is also set`, { severity: 'warning', at: 'key', hint: `merge the lists into ${base2}` });
+    }
+  }
+}
+
+function checkFileMode(emit: Emit, path: SpecPath, mode: unknown): void {
+  if (typeof mode === 'string' && !OCTAL_MODE.test(mode)) {
+    emit(path, `cannot parse file mode as octal value: "${mode}"`, { hint: 'e.g. mode: "0644"' });
+  }
+}
+
+/** LinuxKit's file-entry rules (build.go: filesystem, linuxkit.md §1.8). */
+function checkFile(emit: Emit, f: Obj, path: SpecPath): void {
+  const has = (k: string): boolean => f[k] !== undefined && f[k] !== '';
+  if (strAt(f, 'path') === undefined || f['path'] === '') emit(path, 'did not specify path for file', { hint: 'add path: etc/example' });
+  checkFileMode(emit, [...path, 'mode'], f['mode']);
+  const isDir = f['directory'] === true;
+  if (isDir && f['contents'] !== undefined) emit([...path, 'contents'], 'directory with contents not allowed', { at: 'key' });
+  if (isDir && has('symlink')) emit([...path, 'symlink'], 'an entry cannot be both a directory and a symlink', { at: 'key' });
+  const inline = isDir || has('symlink') || f['contents'] !== undefined;
+  const kind = isDir ? 'directory' : has('symlink') ? 'symlink' : 'contents';
+  if (inline) {
+    for (const k of ['source', 'metadata']) {
+      if (has(k)) emit([...path, k], `${k} cannot be combined with ${kind}`, { at: 'key' });
+    }
+    return;
+  }
+  if (!has('source') && !has('metadata')) {
+    emit(path, `contents of file "${strAt(f, 'path') ?? ''}" not specified`, { hint: 'give one of contents, source, metadata, symlink or directory: true' });
+  }
+  if (has('source') && has('metadata')) emit([...path, 'metadata'], 'metadata cannot be combined with source', { at: 'key' });
+}
+
+function checkImages(emit: Emit, spec: Obj): void {
+  const kernel = objAt(spec, 'kernel');
+  const kImage = strAt(kernel, 'image');
+  if (kImage !== undefined) checkImageRef(emit, ['kernel', 'image'], kImage);
+  for (const [ref, i] of stringItems(spec, 'init')) checkImageRef(emit, ['init', i], ref);
+  for (const section of CONTAINER_SECTIONS) {
+    listAt(spec, section).forEach((e, i) => {
+      const ref = strAt(e, 'image');
+      if (ref !== undefined) checkImageRef(emit, [section, i, 'image'], ref);
+    });
+  }
+  listAt(spec, 'volumes').forEach((v, i) => {
+    const ref = strAt(v, 'image');
+    if (ref !== undefined) checkImageRef(emit, ['volumes', i, 'image'], ref);
+  });
+}
+
+/** Every single-file rule; `spec` is the file's plain value. */
+export function localIssues(src: SpecSource, spec: unknown): Issue[] {
+  const issues: Issue[] = [];
+  const emit: Emit = (path, message, opts) => void issues.push(src.issue(path, message, opts));
+  if (!isObj(spec)) return issues;
+  checkImages(emit, spec);
+  for (const section of CONTAINER_SECTIONS) {
+    listAt(spec, section).forEach((e, i) => checkImageConfig(emit, e, [section, i]));
+  }
+  listAt(spec, 'files').forEach((f, i) => { if (isObj(f)) checkFile(emit, f, ['files', i]); });
+  listAt(spec, 'volumes').forEach((v, i) => {
+    const name = strAt(v, 'name');
+    if (name !== undefined && !VOLUME_NAME.test(name)) {
+      emit(['volumes', i, 'name'], `invalid volume name "${name}": use only a-z, 0-9, _ and -`);
+    }
+  });
+  return issues;
+}

@@ -1,0 +1,37 @@
+/** "Did you mean …" suggestions by edit distance (optimal string alignment: a swap costs 1, so imgae → image). */
+
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 0; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The closest candidate when it is close enough to be a typo (distance ≤ 1/3 of the longer word, at least 1;
+ * case differences count as nothing), else undefined. Ties go to the first candidate.
+ */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const dist = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (dist < bestDistance) { best = c; bestDistance = dist; }
+  }
+  if (best === undefined) return undefined;
+  const limit = Math.max(1, Math.floor(Math.max(word.length, best.length) / 3));
+  return bestDistance <= limit ? best : undefined;
+}
+
+/** ` (did you mean "x"?)` or `''`. */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  const best = closest(word, candidates);
+  return best === undefined ? '' : ` (did you mean "${best}"?)`;
+}
