@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { MobyError } from '../util/errors.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { keyId, loadKey, verifySignature, type TufKey } from './keys.ts';
-import type { DelegatedRole, FileMeta, RoleKeys, RootSigned, SignedDocument, TargetsSigned } from './metadata.ts';
+import type { DelegatedRole, FileMeta, RoleKeys, RootSigned, SignedDocument } from './metadata.ts';
 
 export interface CheckContext {
   /** The image being verified, as the user will recognise it: `docker.io/linuxkit/kernel:6.6.71`. */
