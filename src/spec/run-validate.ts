@@ -1,7 +1,19 @@
+/**
+ * `mobyts validate FILE...`: every problem in every file, one per line on stderr
+ * (`FILE:LINE:COL: PATH: message`, then `  hint: …`), then `N problems in FILES`; exit code 1.
+ * A valid set prints `FILES: valid` on stdout (warnings, if any, still go to stderr); exit code 0.
+ */
 import type { CliContext } from '../cli/context.ts';
-import { MobyError } from '../util/errors.ts';
+import { usageError } from '../util/errors.ts';
+import { hasErrors, renderIssues, summariseIssues } from './issues.ts';
+import { loadSpecs } from './load.ts';
 
-// Placeholder until the spec module lands (issue 2); replaced, not extended.
-export function runValidate(_files: string[], _ctx: CliContext): Promise<number> {
-  return Promise.reject(new MobyError('validate is not implemented yet', { code: 'BUILD' }));
+export async function runValidate(files: string[], ctx: CliContext): Promise<number> {
+  if (files.length === 0) throw usageError('validate needs at least one spec file', 'mobyts validate FILE.yml [MORE.yml...]');
+  const loaded = await loadSpecs(files);
+  const names = loaded.sources.map((s) => s.file);
+  if (loaded.issues.length > 0) ctx.stderr.write(`${renderIssues(loaded.issues)}${summariseIssues(loaded.issues, names)}\n`);
+  if (hasErrors(loaded.issues)) return 1;
+  ctx.stdout.write(`${names.join(', ')}: valid\n`);
+  return 0;
 }
