@@ -1,0 +1,37 @@
+/**
+ * Every output is written under a temporary name beside its destination and renamed into place only when
+ * complete (design.md §1), so a failed or interrupted build never leaves a partial output file.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { chmod, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** `<dir>/.<base>.tmp-<random>`: hidden, same directory (so rename is atomic), unique per call. */
+export function tempNameFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
+}
+
+/**
+ * Calls `fn` with a temporary path beside `path`; when `fn` resolves, sets `mode` (default 0644, whatever the
+ * umask) and renames the file to `path`. When `fn` rejects, the temporary file is removed and the error
+ * rethrown; `path` is untouched. `fn` must create the file (it does not exist yet).
+ */
+export async function writeAtomically(path: string, fn: (tempPath: string) => Promise<void>, mode = 0o644): Promise<void> {
+  const temp = tempNameFor(path);
+  try {
+    await fn(temp);
+    await chmod(temp, mode);
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true, recursive: true });
+    throw err;
+  }
+}
+
+/** Writes a stream to `path` atomically (drains `data`; destroys it on failure or abort). */
+export function writeStreamAtomically(path: string, data: Readable, opts: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
+  return writeAtomically(path, (temp) => pipeline(data, createWriteStream(temp, { flags: 'wx' }), { signal: opts.signal }), opts.mode);
+}

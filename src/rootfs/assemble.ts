@@ -1,0 +1,125 @@
+/**
+ * The whole OS as ONE tar entry stream (linuxkit.md §3.8), a flat list of sections:
+ * kernel → init (+ apk db) → volumes → onboot → onshutdown → services → files → [Dockerfile] → [SBOM].
+ * Each path appears once (tracker.ts says which entry wins). The stream reads images lazily; the consumer
+ * drains it once, in order. Log lines follow LinuxKit's (§5.2).
+ */
+import { Readable } from 'node:stream';
+import type { ImageSource } from '../image/source.ts';
+import { renderSbom } from '../sbom/spdx.ts';
+import type { MobySpec } from '../spec/types.ts';
+import type { EntryStream, TarEntry } from '../tar/entry.ts';
+import type { Reporter } from '../util/reporter.ts';
+import { bundleSection, type ContainerItem } from './bundles.ts';
+import type { RootfsDeps } from './deps.ts';
+import { claimFiles, filesSection, type FilePlan } from './files.ts';
+import { claimInitPaths, initSection } from './init.ts';
+import { kernelSection, type KernelParts } from './kernel.ts';
+import { cleanName } from './safe-name.ts';
+import { fileEntry } from './synth.ts';
+import { PathTracker } from './tracker.ts';
+import { volumeSection } from './volumes.ts';
+
+export const DOCKERFILE = 'FROM scratch\nCOPY . ./\nENTRYPOINT ["/bin/rc.init"]\n';
+
+export interface ResolvedImages {
+  kernel?: ImageSource;
+  init: ImageSource[];
+  /** By volume index; undefined for a blank volume. */
+  volumes: Array<ImageSource | undefined>;
+  /** onboot, onshutdown, services entries in order. */
+  containers: ContainerItem[];
+}
+
+export interface AssembleInput {
+  spec: MobySpec;
+  images: ResolvedImages;
+  files: FilePlan[];
+  deps: RootfsDeps;
+  /** mtime of every synthesized entry. */
+  mtime: number;
+  /** Scratch space (the kernel's modules tar is spooled here). */
+  workDir: string;
+  decompressKernel: boolean;
+  /** Add LinuxKit's `Dockerfile` (docker format). */
+  dockerfile: boolean;
+  /** Add the SBOM at this path, created at this time (seconds). */
+  sbom?: { path: string; created: number };
+  reporter: Reporter;
+  onKernel?(parts: KernelParts): void;
+}
+
+function info(r: Reporter, message: string): void {
+  r.emit({ type: 'info', message });
+}
+
+function allImages(i: ResolvedImages): ImageSource[] {
+  return [i.kernel, ...i.init, ...i.volumes, ...i.containers.map((c) => c.source)].filter((s): s is ImageSource => s !== undefined);
+}
+
+function trailer(input: AssembleInput, tracker: PathTracker): TarEntry[] {
+  const out: TarEntry[] = [];
+  if (input.dockerfile) {
+    info(input.reporter, '  Adding Dockerfile');
+    out.push({ header: { name: 'Dockerfile', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: input.mtime, size: DOCKERFILE.length }, body: Readable.from([Buffer.from(DOCKERFILE)]) });
+  }
+  if (input.sbom !== undefined) {
+    const images = allImages(input.images).map((s) => ({ ref: s.ref.expanded, digest: s.manifestDigest }));
+    out.push(fileEntry(cleanName(input.sbom.path), renderSbom({ images, created: input.sbom.created }), { source: 'linuxkit.sbom', location: 'sbom', mtime: input.mtime }));
+  }
+  return out.filter((e) => tracker.admit(e.header, 'trailer'));
+}
+
+async function* kernelPart(input: AssembleInput, tracker: PathTracker): EntryStream {
+  const { kernel } = input.images;
+  if (kernel === undefined || input.spec.kernel === undefined) return;
+  info(input.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
+  const stream = kernelSection({
+    spec: input.spec.kernel, source: kernel, deps: input.deps, decompress: input.decompressKernel, mtime: input.mtime,
+    workDir: input.workDir, onParts: (p) => input.onKernel?.(p),
+  });
+  yield* tracker.filter(stream, 'kernel');
+}
+
+async function* containersPart(input: AssembleInput, tracker: PathTracker): EntryStream {
+  const titles = { onboot: 'Add onboot containers:', onshutdown: 'Add onshutdown containers:', services: 'Add service containers:' };
+  for (const section of ['onboot', 'onshutdown', 'services'] as const) {
+    const items = input.images.containers.filter((c) => c.section === section);
+    if (items.length === 0) continue;
+    info(input.reporter, titles[section]);
+    yield* bundleSection({
+      items, deps: input.deps, tracker, mtime: input.mtime,
+      onContainer: (c) => info(input.reporter, `  Create OCI config for ${c.entry.image}`),
+    });
+  }
+}
+
+/** The root filesystem stream. Fails (MobyError) on a bad kernel image, unsafe content or an unusable file. */
+export async function* assembleRootfs(input: AssembleInput): EntryStream {
+  const tracker = new PathTracker(input.mtime);
+  const initOpts = { sources: input.images.init, deps: input.deps, tracker, mtime: input.mtime };
+  const dbs = await claimInitPaths(initOpts);
+  claimFiles(input.files, tracker);
+  if (input.dockerfile) tracker.claim('Dockerfile', 'trailer');
+  if (input.sbom !== undefined) tracker.claim(cleanName(input.sbom.path), 'trailer');
+  yield* kernelPart(input, tracker);
+  if (input.images.init.length > 0) {
+    info(input.reporter, 'Add init containers:');
+    for (const s of input.images.init) info(input.reporter, `Process init image: ${s.ref.expanded}`);
+    yield* initSection(initOpts, dbs);
+  }
+  if (input.images.volumes.length > 0) {
+    info(input.reporter, 'Add volumes:');
+    yield* volumeSection({ volumes: input.spec.volumes ?? [], sources: input.images.volumes, deps: input.deps, tracker, mtime: input.mtime });
+  }
+  yield* containersPart(input, tracker);
+  if (input.files.length > 0) {
+    info(input.reporter, 'Add files:');
+    yield* filesSection({
+      plans: input.files, tracker, mtime: input.mtime,
+      onFile: (p) => info(input.reporter, `  ${p.path}`),
+      warn: (message) => input.reporter.emit({ type: 'warn', message }),
+    });
+  }
+  yield* trailer(input, tracker);
+}

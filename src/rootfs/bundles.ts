@@ -1,0 +1,71 @@
+/**
+ * Container bundles (linuxkit.md §2.9): `containers/onboot/NNN-name`, `containers/onshutdown/NNN-name`,
+ * `containers/services/name`, each with `config.json`, `runtime.json` and the image filesystem in `rootfs/`
+ * (readonly containers) or `lower/` with empty `tmp/` and `rootfs/` (overlay at boot). An image used by
+ * several containers is unpacked once, by its first user; the others point at that directory.
+ */
+import type { ImageSource } from '../image/source.ts';
+import type { ContainerSection, ImageEntry } from '../spec/types.ts';
+import type { EntryStream, TarEntry } from '../tar/entry.ts';
+import type { RootfsDeps } from './deps.ts';
+import { filterImage } from './image-entries.ts';
+import { dirEntry, fileEntry, type Provenance } from './synth.ts';
+import type { PathTracker } from './tracker.ts';
+
+export interface ContainerItem {
+  section: ContainerSection;
+  index: number;
+  entry: ImageEntry;
+  source: ImageSource;
+}
+
+export interface BundleSectionOptions {
+  items: ContainerItem[];
+  deps: RootfsDeps;
+  tracker: PathTracker;
+  mtime: number;
+  /** Log line per container (`  Create OCI config for <image>`). */
+  onContainer?(item: ContainerItem): void;
+}
+
+/** `containers/onboot/000-dhcpcd`, `containers/services/getty`. */
+export function bundleDir(section: ContainerSection, index: number, name: string): string {
+  const prefix = section === 'services' ? '' : `${String(index).padStart(3, '0')}-`;
+  return `containers/${section}/${prefix}${name}`;
+}
+
+function* leadingDirs(path: string, o: Provenance & { mtime: number }): Generator<TarEntry> {
+  const parts = path.split('/');
+  for (let i = 1; i <= parts.length; i++) yield dirEntry(parts.slice(0, i).join('/'), o);
+}
+
+async function* bundle(item: ContainerItem, o: BundleSectionOptions, shared: Map<string, string>): EntryStream {
+  const dir = bundleDir(item.section, item.index, item.entry.name);
+  const readonly = item.entry.readonly === true;
+  const own = `${dir}/${readonly ? 'rootfs' : 'lower'}`;
+  const ref = item.source.ref.expanded;
+  const p = { source: ref, location: `${item.section}[${item.index}]`, mtime: o.mtime };
+  const first = shared.get(ref);
+  yield* leadingDirs(first === undefined || readonly ? own : dir, p);
+  if (first === undefined) {
+    shared.set(ref, own);
+    yield* filterImage(o.deps.flatten(item.source), { prefix: own, resolv: 'text', ...p });
+  }
+  o.onContainer?.(item);
+  const { config, runtime } = await o.deps.bundleConfig({
+    section: item.section, index: item.index, entry: item.entry, image: item.source.config,
+    bundlePath: `/${dir}`, rootPath: `/${first ?? own}`,
+  });
+  yield fileEntry(`${dir}/config.json`, Buffer.from(config), p);
+  if (!readonly) {
+    yield dirEntry(`${dir}/tmp`, p);
+    yield dirEntry(`${dir}/rootfs`, p);
+  }
+  yield fileEntry(`${dir}/runtime.json`, Buffer.from(runtime), p);
+}
+
+/** onboot, onshutdown and services bundles, in that order (the items come sorted so). */
+export async function* bundleSection(o: BundleSectionOptions): EntryStream {
+  const shared = new Map<string, string>();
+  for (const item of o.items) yield* o.tracker.filter(bundle(item, o, shared), `${item.section}[${item.index}]`);
+}

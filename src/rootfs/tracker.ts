@@ -1,0 +1,68 @@
+/**
+ * One entry per path in the root filesystem stream. LinuxKit writes duplicates and relies on "the last entry
+ * wins" when the tar or cpio is unpacked; we emit each path once and decide up front which entry that is,
+ * so that unpacking our stream gives the filesystem unpacking LinuxKit's would:
+ * - a non-directory path goes to its LAST provider in stream order (`claims`: later init images, `files`,
+ *   the SBOM, the Dockerfile claim their paths before earlier sections are written);
+ * - a directory keeps its FIRST entry: it must precede its children (the kernel's initramfs unpacker does not
+ *   create missing parents), so a later image cannot change the mode of `/etc` (LinuxKit's would, silently).
+ * A parent directory that has not been written when its first child comes is synthesized (0755, root, the
+ * build's mtime, the child's provenance), so every path can be created when the initrd is unpacked.
+ */
+import type { EntryStream, TarEntry, TarHeader } from '../tar/entry.ts';
+import { PAX_LOCATION, PAX_SOURCE } from './constants.ts';
+import { dirEntry, discardBody, parentsOf } from './synth.ts';
+
+export class PathTracker {
+  private readonly mtime: number;
+  private readonly emitted = new Map<string, TarHeader['type']>();
+  /** Path → owner id of the entry that must win for that path. */
+  readonly claims = new Map<string, string>();
+
+  constructor(mtime: number) {
+    this.mtime = mtime;
+  }
+
+  /** Records that `owner` provides `path` and is later in the stream than any earlier claimant. */
+  claim(path: string, owner: string): void {
+    this.claims.set(path, owner);
+  }
+
+  has(path: string): boolean {
+    return this.emitted.has(path);
+  }
+
+  typeOf(path: string): TarHeader['type'] | undefined {
+    return this.emitted.get(path);
+  }
+
+  /** Whether `owner`'s entry for this header is written; records it when it is. */
+  admit(header: TarHeader, owner: string): boolean {
+    if (this.emitted.has(header.name)) return false;
+    const claimant = this.claims.get(header.name);
+    if (header.type !== 'directory' && claimant !== undefined && claimant !== owner) return false;
+    this.emitted.set(header.name, header.type);
+    return true;
+  }
+
+  /** Directories to write before `header` because none of its parents has been written yet. */
+  missingParents(header: TarHeader, owner: string): TarEntry[] {
+    const pax = new Map(header.pax ?? []);
+    const p = { source: pax.get(PAX_SOURCE)?.toString() ?? '', location: pax.get(PAX_LOCATION)?.toString() ?? owner, mtime: this.mtime };
+    return parentsOf(header.name).filter((d) => !this.emitted.has(d)).map((d) => dirEntry(d, p));
+  }
+
+  /** Passes the admitted entries of `entries` through (after any missing parents), draining the others. */
+  async *filter(entries: EntryStream, owner: string): EntryStream {
+    for await (const entry of entries) {
+      if (!this.admit(entry.header, owner)) {
+        await discardBody(entry);
+        continue;
+      }
+      const parents = this.missingParents(entry.header, owner);
+      for (const d of parents) this.emitted.set(d.header.name, 'directory');
+      yield* parents;
+      yield entry;
+    }
+  }
+}
