@@ -1,0 +1,341 @@
+/**
+ * The distribution API client (OCI distribution spec: pull, push): manifests by tag or digest (HEAD first),
+ * blobs with redirects and `Range` resume, Bearer/Basic auth, mirrors, bounded retries. Bytes are returned
+ * as the registry sent them; manifests are digest-checked here, blobs by whoever stores them (store/).
+ * Every failure is a RegistryError whose message starts with the caller's subject (`Cannot pull "REF"`).
+ */
+import { Readable } from 'node:stream';
+import { digestOf, isDigest, type Digest } from '../oci/digest.ts';
+import { MediaType, type Descriptor } from '../oci/types.ts';
+import type { Reference } from '../oci/reference.ts';
+import type { RegistryOptions } from '../store/types.ts';
+import { isMobyError, type MobyError } from '../util/errors.ts';
+import { createAuthenticator, parseChallenge, type Authenticator } from './auth.ts';
+import { defaultCredentialStore, type CredentialStore } from './credentials.ts';
+import { canonicalRegistry, endpointsFor, needsProbe, parseMirrors, type Endpoint, type Mirror } from './endpoints.ts';
+import { parseErrorBody, RegistryError } from './errors.ts';
+import { redactText, redactUrl } from './redact.ts';
+import { defaultRetryPolicy, isRetryableError, isRetryableStatus, retryDelay, type RetryPolicy } from './retry.ts';
+import { createTransport, defaultTimeouts, type HttpRequest, type HttpResponse, type Timeouts, type Transport } from './transport.ts';
+
+export const MANIFEST_ACCEPT = [MediaType.OCI_INDEX, MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST_LIST, MediaType.DOCKER_MANIFEST].join(', ');
+const MAX_MANIFEST = 4 * 1024 * 1024;
+
+export interface RegistryClientOptions {
+  registry: RegistryOptions;
+  /** Default: environment, docker config, cred helpers, podman auth files (credentials.ts). */
+  credentials?: CredentialStore;
+  retry?: Partial<RetryPolicy>;
+  timeouts?: Partial<Timeouts>;
+  signal?: AbortSignal;
+  userAgent?: string;
+}
+
+/** What a request is for: the ref, pull or push, and the subject that starts every error message. */
+export interface CallContext {
+  ref: Reference;
+  action: 'pull' | 'push';
+  /** e.g. `Cannot pull "docker.io/library/alpine:3.20"`. */
+  subject: string;
+}
+
+export interface FetchedManifest {
+  descriptor: Descriptor;
+  bytes: Buffer;
+}
+
+interface ApiRequest {
+  method: HttpRequest['method'];
+  /** Path after `/v2/<repo>/`, e.g. `manifests/latest`; or an absolute URL (upload locations). */
+  path: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array | string;
+  ok: number[];
+}
+
+export interface RegistryClient {
+  /** The root descriptor `selector` (tag or digest) points at: HEAD, falling back to GET when HEAD lacks a digest. */
+  resolve(ctx: CallContext, selector: string): Promise<Descriptor>;
+  /** GETs a manifest, checked against `expected` (or the digest selector / Docker-Content-Digest). */
+  fetchManifest(ctx: CallContext, selector: string, expected?: Descriptor): Promise<FetchedManifest>;
+  /** Opens a blob's bytes (unverified: the consumer checks digest and size); resumes with Range after resets. */
+  openBlob(ctx: CallContext, desc: Descriptor): Promise<Readable>;
+  /** Uploads a blob (monolithic POST+PUT) unless the registry already has it. */
+  pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array): Promise<void>;
+  /** PUTs a manifest under `tag` (or its digest when omitted); returns its digest. */
+  pushManifest(ctx: CallContext, bytes: Uint8Array, mediaType: string, tag?: string): Promise<Digest>;
+  close(): Promise<void>;
+}
+
+export function createRegistryClient(opts: RegistryClientOptions): RegistryClient {
+  return new Client(opts);
+}
+
+class Client implements RegistryClient {
+  readonly #transport: Transport;
+  readonly #auth: Authenticator;
+  readonly #mirrors: Mirror[];
+  readonly #retry: RetryPolicy;
+  readonly #signal: AbortSignal | undefined;
+  readonly #userAgent: string;
+  readonly #schemes = new Map<string, Promise<'https' | 'http'>>();
+  readonly #timeouts: Timeouts;
+
+  constructor(opts: RegistryClientOptions) {
+    this.#timeouts = { ...defaultTimeouts, ...opts.timeouts };
+    this.#transport = createTransport({ insecureRegistries: opts.registry.insecureRegistries, timeouts: this.#timeouts, ...(opts.registry.caFile === undefined ? {} : { caFile: opts.registry.caFile }) });
+    this.#userAgent = opts.userAgent ?? 'mobyts';
+    this.#auth = createAuthenticator(this.#transport, opts.credentials ?? defaultCredentialStore(), this.#userAgent);
+    this.#mirrors = parseMirrors(opts.registry.mirrors);
+    this.#retry = { ...defaultRetryPolicy, ...opts.retry };
+    this.#signal = opts.signal;
+  }
+
+  async close(): Promise<void> {
+    await this.#transport.close();
+  }
+
+  async resolve(ctx: CallContext, selector: string): Promise<Descriptor> {
+    const res = await this.#call(ctx, { method: 'HEAD', path: `manifests/${selector}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200] });
+    await res.body.dump();
+    const digest = header(res, 'docker-content-digest');
+    const mediaType = header(res, 'content-type')?.split(';')[0]?.trim();
+    const size = Number(header(res, 'content-length'));
+    if (digest !== undefined && isDigest(digest) && mediaType !== undefined && Number.isInteger(size) && size > 0) {
+      if (isDigest(selector) && selector !== digest) throw this.#mismatch(ctx, `manifest ${selector}`, selector, digest);
+      return { mediaType, digest, size };
+    }
+    return (await this.fetchManifest(ctx, selector)).descriptor;
+  }
+
+  async fetchManifest(ctx: CallContext, selector: string, expected?: Descriptor): Promise<FetchedManifest> {
+    const res = await this.#call(ctx, { method: 'GET', path: `manifests/${selector}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200] });
+    const bytes = await readLimited(res, MAX_MANIFEST, () => new RegistryError(`${ctx.subject}: manifest ${selector} is larger than 4 MiB`, { code: 'REGISTRY' }));
+    const digest = digestOf(bytes);
+    const want = expected?.digest ?? (isDigest(selector) ? selector : undefined);
+    if (want !== undefined && want !== digest) throw this.#mismatch(ctx, `manifest ${selector}`, want, digest);
+    const announced = header(res, 'docker-content-digest');
+    if (want === undefined && announced !== undefined && announced.startsWith('sha256:') && announced !== digest) {
+      throw this.#mismatch(ctx, `manifest ${selector}`, announced, digest);
+    }
+    if (expected !== undefined && expected.size !== bytes.length) {
+      throw new RegistryError(`${ctx.subject}: manifest ${expected.digest} has ${bytes.length} bytes, expected ${expected.size}`, { code: 'DIGEST_MISMATCH' });
+    }
+    const mediaType = manifestMediaType(bytes) ?? header(res, 'content-type')?.split(';')[0]?.trim() ?? MediaType.OCI_MANIFEST;
+    return { descriptor: { mediaType, digest, size: bytes.length }, bytes };
+  }
+
+  async openBlob(ctx: CallContext, desc: Descriptor): Promise<Readable> {
+    const open = (offset: number): Promise<HttpResponse> => this.#call(ctx, {
+      method: 'GET', path: `blobs/${desc.digest}`, headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, ok: offset > 0 ? [200, 206] : [200],
+    });
+    const first = await open(0);
+    return Readable.from(this.#resumingBody({ ctx, desc, first, open }), { objectMode: false });
+  }
+
+  async* #resumingBody(a: { ctx: CallContext; desc: Descriptor; first: HttpResponse; open: (offset: number) => Promise<HttpResponse> }): AsyncGenerator<Buffer> {
+    let res = a.first;
+    let offset = 0;
+    let failures = 0;
+    for (;;) {
+      let skip = offset > 0 && res.statusCode === 200 ? offset : 0; // server ignored Range: skip what we have
+      try {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          let c = chunk;
+          if (skip > 0) {
+            if (c.length <= skip) { skip -= c.length; continue; }
+            c = c.subarray(skip);
+            skip = 0;
+          }
+          offset += c.length;
+          yield c;
+        }
+        if (offset >= a.desc.size) return;
+        throw Object.assign(new Error(`the connection closed after ${offset} of ${a.desc.size} bytes`), { code: 'TRUNCATED' });
+      } catch (err) {
+        failures++;
+        if (!isRetryableError(err) || failures >= this.#retry.tries) {
+          if (isMobyError(err)) throw err;
+          throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}: ${(err as Error).message}`), { code: 'REGISTRY', cause: err });
+        }
+        res.body.destroy();
+        await this.#retry.sleep(retryDelay(this.#retry, failures), this.#signal);
+        res = await a.open(offset);
+      }
+    }
+  }
+
+  async pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array): Promise<void> {
+    const head = await this.#call(ctx, { method: 'HEAD', path: `blobs/${desc.digest}`, ok: [200, 404] });
+    await head.body.dump();
+    if (head.statusCode === 200) return;
+    const start = await this.#call(ctx, { method: 'POST', path: 'blobs/uploads/', headers: { 'content-length': '0' }, ok: [202] });
+    await start.body.dump();
+    const location = header(start, 'location');
+    if (location === undefined) throw new RegistryError(`${ctx.subject}: the registry gave no upload location`, { code: 'REGISTRY' });
+    const url = new URL(location, start.url);
+    url.searchParams.set('digest', desc.digest);
+    const put = await this.#call(ctx, {
+      method: 'PUT', path: url.toString(), body: data,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) }, ok: [201, 204],
+    });
+    await put.body.dump();
+  }
+
+  async pushManifest(ctx: CallContext, bytes: Uint8Array, mediaType: string, tag?: string): Promise<Digest> {
+    const digest = digestOf(bytes);
+    const res = await this.#call(ctx, {
+      method: 'PUT', path: `manifests/${tag ?? digest}`, body: bytes, headers: { 'content-type': mediaType }, ok: [200, 201, 204],
+    });
+    await res.body.dump();
+    return digest;
+  }
+
+  #mismatch(ctx: CallContext, what: string, expected: string, actual: string): RegistryError {
+    return new RegistryError(`${ctx.subject}: ${what} does not match its digest (expected ${expected}, got ${actual})`, { code: 'DIGEST_MISMATCH' });
+  }
+
+  #scrub(text: string): string {
+    return redactText(text, this.#auth.secrets());
+  }
+
+  async #scheme(registry: string): Promise<'https' | 'http'> {
+    if (!needsProbe(registry, (h) => this.#transport.isInsecure(h))) return 'https';
+    let p = this.#schemes.get(registry);
+    if (p === undefined) {
+      p = this.#transport.send({ method: 'GET', url: new URL(`https://${registry}/v2/`), headers: { 'user-agent': this.#userAgent } })
+        .then(async (r) => { await r.body.dump(); return 'https' as const; }, () => 'http' as const);
+      this.#schemes.set(registry, p);
+    }
+    return p;
+  }
+
+  /** One API call: mirrors first (falling back on their failures), then the registry; returns an `ok` response. */
+  async #call(ctx: CallContext, req: ApiRequest): Promise<HttpResponse> {
+    const registry = canonicalRegistry(ctx.ref.registry);
+    const endpoints = endpointsFor(registry, this.#mirrors, await this.#scheme(ctx.ref.registry), ctx.action === 'pull');
+    let lastError: unknown;
+    for (const ep of endpoints) {
+      try {
+        return await this.#callEndpoint(ctx, ep, req);
+      } catch (err) {
+        lastError = err;
+        const fatal = err instanceof RegistryError && (err.code === 'DIGEST_MISMATCH' || (err.status !== undefined && err.status < 500 && err.status !== 404 && err.status !== 429));
+        if (!ep.mirror || fatal) throw err;
+      }
+    }
+    throw lastError;
+  }
+
+  async #callEndpoint(ctx: CallContext, ep: Endpoint, req: ApiRequest): Promise<HttpResponse> {
+    const url = /^https?:\/\//.test(req.path) ? new URL(req.path) : new URL(`${ep.base}/v2/${ctx.ref.repository}/${req.path}`);
+    const scope = `repository:${ctx.ref.repository}:${ctx.action === 'push' ? 'pull,push' : 'pull'}`;
+    let answered = false;
+    for (let attempt = 1; ; attempt++) {
+      const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...req.headers };
+      const authorization = this.#auth.cached(ep.host, scope);
+      if (authorization !== undefined) headers.authorization = authorization;
+      let res: HttpResponse;
+      try {
+        res = await this.#transport.send({ method: req.method, url, headers, ...(req.body === undefined ? {} : { body: req.body }), ...(this.#signal === undefined ? {} : { signal: this.#signal }) });
+      } catch (err) {
+        if (isRetryableError(err) && attempt < this.#retry.tries) {
+          await this.#retry.sleep(retryDelay(this.#retry, attempt), this.#signal);
+          continue;
+        }
+        throw new RegistryError(this.#scrub(`${ctx.subject}: cannot reach ${ep.host}: ${(err as Error).message}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`), {
+          code: 'REGISTRY', method: req.method, url: redactUrl(url), cause: err,
+        });
+      }
+      if (res.statusCode === 401 && !answered) {
+        const challenge = parseChallenge(res.headers['www-authenticate']);
+        await res.body.dump();
+        if (challenge !== undefined) {
+          await this.#auth.answer(ep.host, scope, challenge, ctx.subject);
+          answered = true;
+          attempt--;
+          continue;
+        }
+        throw await this.#httpError(ctx, req, res, attempt);
+      }
+      if (isRetryableStatus(res.statusCode) && attempt < this.#retry.tries) {
+        const retryAfter = header(res, 'retry-after');
+        await res.body.dump();
+        await this.#retry.sleep(retryDelay(this.#retry, attempt, retryAfter), this.#signal);
+        continue;
+      }
+      if (req.ok.includes(res.statusCode)) return res;
+      throw await this.#httpError(ctx, req, res, attempt);
+    }
+  }
+
+  async #httpError(ctx: CallContext, req: ApiRequest, res: HttpResponse, attempts: number): Promise<RegistryError> {
+    const text = req.method === 'HEAD' ? '' : await res.body.text().catch(() => '');
+    const { codes, messages } = parseErrorBody(text);
+    const status = res.statusCode;
+    const where = `${req.method} ${redactUrl(res.url)} → HTTP ${status}${codes.length > 0 ? ` ${codes.join(', ')}` : ''}`;
+    const tries = attempts > 1 ? `, after ${attempts} attempts` : '';
+    const hub = canonicalRegistry(ctx.ref.registry) === 'docker.io';
+    const [code, detail, hint] = classify(status, codes, messages, hub, ctx);
+    return new RegistryError(this.#scrub(`${ctx.subject}: ${detail} (${where}${tries})`), {
+      code, method: req.method, url: redactUrl(res.url), status, registryCodes: codes, ...(hint === undefined ? {} : { hint }),
+    });
+  }
+}
+
+function classify(status: number, codes: string[], messages: string[], hub: boolean, ctx: CallContext): [MobyError['code'], string, string | undefined] {
+  const said = messages[0];
+  if (status === 429) {
+    return hub
+      ? ['REGISTRY', 'Docker Hub pull rate limit reached', 'log in with `docker login` to raise the limit, wait a few hours, or use --mirror']
+      : ['REGISTRY', 'the registry is rate limiting requests (too many requests)', 'wait and try again'];
+  }
+  if (status === 401) return ['AUTH', `not authorized${said === undefined ? '' : `: ${said}`}`, 'log in with `docker login`/`podman login`, or set MOBYTS_REGISTRY_USER/MOBYTS_REGISTRY_PASSWORD'];
+  if (status === 403) return ['AUTH', `access denied${said === undefined ? '' : `: ${said}`}`, 'check that your account may pull this repository'];
+  if (status === 404) {
+    const what = codes.includes('BLOB_UNKNOWN') ? 'blob unknown' : codes.includes('NAME_UNKNOWN') ? 'repository not found' : 'manifest unknown';
+    return ['NOT_FOUND', what, `check that "${ctx.ref.expanded}" exists and is spelled right`];
+  }
+  if (status >= 500) return ['REGISTRY', `the registry failed${said === undefined ? '' : `: ${said}`}`, undefined];
+  return ['REGISTRY', `unexpected response${said === undefined ? '' : `: ${said}`}`, undefined];
+}
+
+function header(res: HttpResponse, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function readLimited(res: HttpResponse, limit: number, tooBig: () => Error): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res.body as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > limit) {
+      res.body.destroy();
+      throw tooBig();
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+function manifestMediaType(bytes: Buffer): string | undefined {
+  try {
+    const m = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown; manifests?: unknown };
+    if (typeof m.mediaType === 'string') return m.mediaType;
+    return Array.isArray(m.manifests) ? MediaType.OCI_INDEX : MediaType.OCI_MANIFEST;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `Cannot pull "REF"` — the subject for a pull of `ref`. */
+export function pullContext(ref: Reference, platform?: string): CallContext {
+  return { ref, action: 'pull', subject: `Cannot pull "${ref.expanded}"${platform === undefined ? '' : ` for ${platform}`}` };
+}
+
+/** `Cannot push "REF"` — the subject for a push to `ref`. */
+export function pushContext(ref: Reference): CallContext {
+  return { ref, action: 'push', subject: `Cannot push "${ref.expanded}"` };
+}
+

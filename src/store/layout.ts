@@ -1,0 +1,189 @@
+/**
+ * The OCI image layout on disk (image-spec image-layout.md), LinuxKit's cache format: `oci-layout`,
+ * `index.json`, `blobs/<alg>/<hex>`. mobyts keeps its temp files and locks under `.mobyts/` beside them.
+ * Blob writes: temp file → hash → fsync → rename (never a partial or unverified blob under `blobs/`).
+ * index.json updates: read → change → write temp → rename, under the index lock.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.ts';
+import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/types.ts';
+import { MobyError } from '../util/errors.ts';
+import { withLock } from './lock.ts';
+import { verifyingStream } from './verify.ts';
+
+export interface WriteBlobOptions {
+  /** Starts error messages: `Cannot pull "REF": blob sha256:… does not match …`. */
+  subject?: string;
+  /** Called with each chunk's length as it is written (progress). */
+  onBytes?: (n: number) => void;
+}
+
+export interface Layout {
+  readonly dir: string;
+  blobPath(digest: Digest): string;
+  hasBlob(digest: Digest): Promise<boolean>;
+  writeBlob(data: Readable | Uint8Array, expected?: { digest: Digest; size: number }, opts?: WriteBlobOptions): Promise<{ digest: Digest; size: number }>;
+  openBlob(digest: Digest, size?: number): Promise<Readable>;
+  readBlob(digest: Digest, size?: number): Promise<Buffer>;
+  readIndex(): Promise<ImageIndex>;
+  /** Applies `change` to index.json under the lock and writes it atomically; returns what `change` returned. */
+  updateIndex<T>(change: (index: ImageIndex) => T | Promise<T>): Promise<T>;
+  /** Runs `fn` holding the per-blob lock, so parallel pulls download each blob once. */
+  withBlobLock<T>(digest: Digest, fn: () => Promise<T>): Promise<T>;
+  /** Every blob file under blobs/ (digest form). */
+  listBlobs(): Promise<Digest[]>;
+  removeBlob(digest: Digest): Promise<void>;
+}
+
+const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
+
+/** Opens (creating when missing) the layout at `dir`. */
+export async function openLayout(dir: string): Promise<Layout> {
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  await mkdir(join(dir, '.mobyts', 'tmp'), { recursive: true });
+  await mkdir(join(dir, '.mobyts', 'locks'), { recursive: true });
+  await writeIfMissing(join(dir, 'oci-layout'), LAYOUT_FILE);
+  await writeIfMissing(join(dir, 'index.json'), `${JSON.stringify(emptyIndex())}\n`);
+  return makeLayout(dir);
+}
+
+function emptyIndex(): ImageIndex {
+  return { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [] };
+}
+
+async function writeIfMissing(path: string, content: string): Promise<void> {
+  try {
+    await writeFile(path, content, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+function tmpName(dir: string): string {
+  return join(dir, '.mobyts', 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+function makeLayout(dir: string): Layout {
+  const blobPath = (d: Digest): string => join(dir, 'blobs', digestAlgorithm(d), digestHex(d));
+  const hasBlob = async (d: Digest): Promise<boolean> => {
+    try {
+      return (await stat(blobPath(d))).isFile();
+    } catch {
+      return false;
+    }
+  };
+  const openBlob = async (d: Digest, size?: number): Promise<Readable> => {
+    const path = blobPath(d);
+    const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+      throw new MobyError(`Cannot read blob "${d}": ${err.code === 'ENOENT' ? 'it is not in the cache' : err.message}`, { code: 'STORE', cause: err });
+    });
+    const raw = fh.createReadStream();
+    return raw.pipe(verifyingStream(size === undefined ? { digest: d } : { digest: d, size }, `cached blob ${d}`)).on('error', () => raw.destroy());
+  };
+  const layout: Layout = {
+    dir,
+    blobPath,
+    hasBlob,
+    openBlob,
+    readBlob: async (d, size) => {
+      const chunks: Buffer[] = [];
+      for await (const c of await openBlob(d, size)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    },
+    writeBlob: (data, expected, opts) => writeBlob(dir, blobPath, { data, expected, opts: opts ?? {}, hasBlob }),
+    readIndex: () => readIndex(dir),
+    updateIndex: (change) => withLock(join(dir, '.mobyts', 'index.lock'), async () => {
+      const index = await readIndex(dir);
+      const result = await change(index);
+      const tmp = tmpName(dir);
+      await writeFile(tmp, `${JSON.stringify(index)}\n`, { flush: true });
+      await rename(tmp, join(dir, 'index.json'));
+      return result;
+    }),
+    withBlobLock: (d, fn) => withLock(join(dir, '.mobyts', 'locks', `${digestHex(d)}.lock`), fn),
+    listBlobs: async () => {
+      const out: Digest[] = [];
+      for (const alg of ['sha256', 'sha512']) {
+        const names = await readdir(join(dir, 'blobs', alg)).catch(() => [] as string[]);
+        for (const n of names) if (isDigest(`${alg}:${n}`)) out.push(`${alg}:${n}` as Digest);
+      }
+      return out.sort();
+    },
+    removeBlob: (d) => rm(blobPath(d), { force: true }),
+  };
+  return layout;
+}
+
+async function readIndex(dir: string): Promise<ImageIndex> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'index.json'), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
+    throw err;
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<ImageIndex>;
+    return { ...emptyIndex(), ...parsed, manifests: Array.isArray(parsed.manifests) ? parsed.manifests : [] };
+  } catch (cause) {
+    throw new MobyError(`Cannot read the cache index "${join(dir, 'index.json')}": it is not valid JSON`, {
+      code: 'STORE', cause, hint: 'run `mobyts cache clean` to start with an empty cache',
+    });
+  }
+}
+
+interface WriteArgs {
+  data: Readable | Uint8Array;
+  expected: { digest: Digest; size: number } | undefined;
+  opts: WriteBlobOptions;
+  hasBlob: (d: Digest) => Promise<boolean>;
+}
+
+async function writeBlob(dir: string, blobPath: (d: Digest) => string, a: WriteArgs): Promise<{ digest: Digest; size: number }> {
+  if (a.expected !== undefined && await a.hasBlob(a.expected.digest)) {
+    if (a.data instanceof Readable) a.data.destroy();
+    return { digest: a.expected.digest, size: a.expected.size };
+  }
+  const alg = a.expected === undefined ? 'sha256' : digestAlgorithm(a.expected.digest);
+  const hash = createHash(alg);
+  const tmp = tmpName(dir);
+  const fh = await open(tmp, 'wx');
+  let size = 0;
+  const what = `${a.opts.subject === undefined ? '' : `${a.opts.subject}: `}blob ${a.expected?.digest ?? ''}`.replace(/ $/, '');
+  try {
+    const source = a.data instanceof Readable ? a.data : Readable.from([Buffer.from(a.data)]);
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (a.expected !== undefined && size > a.expected.size) {
+        source.destroy();
+        throw new MobyError(`${what} is larger than its descriptor says (more than ${a.expected.size} bytes)`, { code: 'DIGEST_MISMATCH' });
+      }
+      hash.update(chunk);
+      await fh.write(chunk);
+      a.opts.onBytes?.(chunk.length);
+    }
+    await fh.sync();
+    await fh.close();
+    const digest = `${alg}:${hash.digest('hex')}` as Digest;
+    if (a.expected !== undefined && size !== a.expected.size) {
+      throw new MobyError(`${what} has ${size} bytes, expected ${a.expected.size}`, { code: 'DIGEST_MISMATCH' });
+    }
+    if (a.expected !== undefined && digest !== a.expected.digest) {
+      throw new MobyError(`${what} does not match its digest (expected ${a.expected.digest}, got ${digest})`, { code: 'DIGEST_MISMATCH' });
+    }
+    await rename(tmp, blobPath(digest));
+    return { digest, size };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Index descriptors named `refName` (LinuxKit keeps exactly one). */
+export function refDescriptors(index: ImageIndex, refName: string): Descriptor[] {
+  return index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === refName);
+}
