@@ -44,7 +44,12 @@ function deps(images: Record<string, Fake>): RootfsDeps {
     flatten: (s) => entries(images[s.ref.expanded] ?? []),
     readTar: () => entries([{ name: 'lib/modules/6.6/mod.ko', data: 'ko' }]),
     decompressKernel: (k) => Promise.resolve(k),
-    bundleConfig: (i) => Promise.resolve({ config: Buffer.from(`{"root":"${i.rootPath}"}`), runtime: Buffer.from('{}') }),
+    bundle: (i) => {
+      const path = `containers/${i.section}/${i.section === 'services' ? '' : `00${i.index}-`}${i.entry.name}`;
+      const readonly = i.entry.readonly === true;
+      const own = `${path}/${readonly ? 'rootfs' : 'lower'}`;
+      return { path, readonly, extractTo: i.sharedRoot === undefined ? own : undefined, configJson: `{"root":"/${i.sharedRoot ?? own}"}`, runtimeJson: '{}' };
+    },
     renderMetadata: () => 'meta',
   };
 }

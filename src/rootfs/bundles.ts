@@ -28,40 +28,30 @@ export interface BundleSectionOptions {
   onContainer?(item: ContainerItem): void;
 }
 
-/** `containers/onboot/000-dhcpcd`, `containers/services/getty`. */
-export function bundleDir(section: ContainerSection, index: number, name: string): string {
-  const prefix = section === 'services' ? '' : `${String(index).padStart(3, '0')}-`;
-  return `containers/${section}/${prefix}${name}`;
-}
-
 function* leadingDirs(path: string, o: Provenance & { mtime: number }): Generator<TarEntry> {
   const parts = path.split('/');
   for (let i = 1; i <= parts.length; i++) yield dirEntry(parts.slice(0, i).join('/'), o);
 }
 
 async function* bundle(item: ContainerItem, o: BundleSectionOptions, shared: Map<string, string>): EntryStream {
-  const dir = bundleDir(item.section, item.index, item.entry.name);
-  const readonly = item.entry.readonly === true;
-  const own = `${dir}/${readonly ? 'rootfs' : 'lower'}`;
   const ref = item.source.ref.expanded;
-  const p = { source: ref, location: `${item.section}[${item.index}]`, mtime: o.mtime };
   const first = shared.get(ref);
-  yield* leadingDirs(first === undefined || readonly ? own : dir, p);
-  if (first === undefined) {
-    shared.set(ref, own);
-    yield* filterImage(o.deps.flatten(item.source), { prefix: own, resolv: 'text', ...p });
+  const b = o.deps.bundle({
+    section: item.section, index: item.index, entry: item.entry, image: item.source.config, ...(first === undefined ? {} : { sharedRoot: first }),
+  });
+  const p = { source: ref, location: `${item.section}[${item.index}]`, mtime: o.mtime };
+  yield* leadingDirs(b.readonly ? `${b.path}/rootfs` : b.extractTo ?? b.path, p);
+  if (b.extractTo !== undefined) {
+    shared.set(ref, b.extractTo);
+    yield* filterImage(o.deps.flatten(item.source), { prefix: b.extractTo, resolv: 'text', ...p });
   }
   o.onContainer?.(item);
-  const { config, runtime } = await o.deps.bundleConfig({
-    section: item.section, index: item.index, entry: item.entry, image: item.source.config,
-    bundlePath: `/${dir}`, rootPath: `/${first ?? own}`,
-  });
-  yield fileEntry(`${dir}/config.json`, Buffer.from(config), p);
-  if (!readonly) {
-    yield dirEntry(`${dir}/tmp`, p);
-    yield dirEntry(`${dir}/rootfs`, p);
+  yield fileEntry(`${b.path}/config.json`, b.configJson, p);
+  if (!b.readonly) {
+    yield dirEntry(`${b.path}/tmp`, p);
+    yield dirEntry(`${b.path}/rootfs`, p);
   }
-  yield fileEntry(`${dir}/runtime.json`, Buffer.from(runtime), p);
+  yield fileEntry(`${b.path}/runtime.json`, b.runtimeJson, p);
 }
 
 /** onboot, onshutdown and services bundles, in that order (the items come sorted so). */

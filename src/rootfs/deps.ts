@@ -13,11 +13,21 @@ export interface BundleConfigInput {
   section: ContainerSection;
   index: number;
   entry: ImageEntry;
+  /** The image's config (its `org.mobyproject.config` label may make the container readonly). */
   image: ImageConfig;
-  /** The bundle directory as seen at boot: `/containers/onboot/000-dhcpcd`. */
-  bundlePath: string;
-  /** The directory holding the image filesystem at boot (the bundle's own, or the first user's when shared). */
-  rootPath: string;
+  /** The `extractTo` of the first container using the same image, when this one is not the first. */
+  sharedRoot?: string;
+}
+
+/** The runtime module's answer for one container (runtime/bundle.ts `Bundle`, the fields the assembly uses). */
+export interface BundleFiles {
+  /** `containers/<section>/<dir>`. */
+  path: string;
+  readonly: boolean;
+  /** Where to unpack the image; undefined when `sharedRoot` was given. */
+  extractTo: string | undefined;
+  configJson: string;
+  runtimeJson: string;
 }
 
 export interface RootfsDeps {
@@ -27,8 +37,8 @@ export interface RootfsDeps {
   readTar(input: Readable): EntryStream;
   /** `--decompress-kernel`: the kernel binary decompressed (gzip, bzImage payloads…). */
   decompressKernel(kernel: Buffer): Promise<Buffer>;
-  /** `config.json` and `runtime.json` bytes of one container (runtime module). */
-  bundleConfig(input: BundleConfigInput): Promise<{ config: Uint8Array; runtime: Uint8Array }>;
+  /** Paths and `config.json`/`runtime.json` of one container (runtime module); throws on a bad config. */
+  bundle(input: BundleConfigInput): BundleFiles;
   /** The merged spec as a `metadata: yaml|json` file shows it (images already expanded). */
   renderMetadata(spec: MobySpec, format: 'yaml' | 'json'): string;
 }

@@ -14,6 +14,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { FileSpec, IdRef } from '../spec/types.ts';
 import type { TarEntry } from '../tar/entry.ts';
+import { resolveId } from '../runtime/ids.ts';
 import { MobyError } from '../util/errors.ts';
 import { cleanName } from './safe-name.ts';
 import { dirEntry, fileEntry, parentsOf, symlinkEntry, type SynthOptions } from './synth.ts';
@@ -48,12 +49,10 @@ function fileError(i: number, path: string, detail: string): MobyError {
 }
 
 /** uid/gid: a number, `""`/`root` (0), or a container name from the id map (§2.6). */
-export function resolveId(ref: IdRef | undefined, idMap: ReadonlyMap<string, number>): number {
-  if (ref === undefined || ref === '' || ref === 'root') return 0;
-  if (typeof ref === 'number') return ref;
-  const id = idMap.get(ref);
-  if (id === undefined) throw new MobyError(`Cannot find id: "${ref}" is neither a number nor the name of a container`, { code: 'SPEC_INVALID' });
-  return id;
+function idOf(ref: IdRef | undefined, field: string, at: { i: number; path: string; idMap: ReadonlyMap<string, number> }): number {
+  const r = resolveId(ref, at.idMap);
+  if (typeof r === 'string') throw fileError(at.i, at.path, `${field}: ${r}`);
+  return r;
 }
 
 function expandHome(p: string, home: string): string {
@@ -79,7 +78,8 @@ async function planOne(f: FileSpec, i: number, o: FilesPlanOptions): Promise<Fil
   if (path === '') throw fileError(i, f.path, 'did not specify a path');
   const kind = f.directory === true ? 'directory' : f.symlink !== undefined ? 'symlink' : 'file';
   const mode = f.mode === undefined ? (kind === 'directory' ? 0o700 : 0o600) : parseInt(f.mode, 8);
-  const base = { index: i, path, kind, mode, uid: resolveId(f.uid, o.idMap), gid: resolveId(f.gid, o.idMap) } as const;
+  const at = { i, path: f.path, idMap: o.idMap };
+  const base = { index: i, path, kind, mode, uid: idOf(f.uid, 'uid', at), gid: idOf(f.gid, 'gid', at) } as const;
   if (kind === 'directory') return base;
   if (kind === 'symlink') return { ...base, target: f.symlink };
   if (f.metadata !== undefined) return { ...base, data: Buffer.from(o.metadata(f.metadata === 'json' ? 'json' : 'yaml')) };

@@ -1,0 +1,124 @@
+/**
+ * Carrying out a build whose images are resolved: assemble the root filesystem stream once, derive what the
+ * chosen formats need from it (fs tar, initrd, kernel, cmdline) in a private work directory, run each
+ * format's `write`, and remove the work directory whatever happens. Outputs appear only when complete.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FormatContext, FormatInputs, OutputFormat } from '../outputs/format.ts';
+import { assembleRootfs, type AssembleInput } from '../rootfs/assemble.ts';
+import type { KernelParts } from '../rootfs/kernel.ts';
+import type { EntryStream } from '../tar/entry.ts';
+import type { Reporter } from '../util/reporter.ts';
+import { writeStreamAtomically } from './atomic.ts';
+import type { OutputPlan } from './outputs-plan.ts';
+import { readTarFile, tarStream } from './tar-io.ts';
+
+export type InitrdWriter = (entries: EntryStream, opts: { compress: 'gzip' | 'zstd' | 'none'; out: Writable }) => Promise<void>;
+
+export interface ExecuteInput {
+  plan: OutputPlan;
+  /** Everything the assembly needs but the per-run switches set here (dockerfile, onKernel, workDir). */
+  assemble: Omit<AssembleInput, 'dockerfile' | 'onKernel' | 'workDir'>;
+  writeInitrd: InitrdWriter;
+  compress: 'gzip' | 'zstd' | 'none';
+  sizeBytes: number;
+  arch: string;
+  stdout: Writable;
+  reporter: Reporter;
+  signal: AbortSignal;
+}
+
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}
+
+async function* withoutBoot(entries: EntryStream): EntryStream {
+  for await (const e of entries) {
+    if (e.header.name === 'boot' || e.header.name.startsWith('boot/')) e.body?.resume();
+    else yield e;
+  }
+}
+
+/** `-o FILE|-`: the stream goes straight to its destination, no temp tar. */
+async function streamOut(x: ExecuteInput, workDir: string, to: string): Promise<void> {
+  const dockerfile = x.plan.formats[0]?.name === 'docker';
+  const bytes = tarStream(assembleRootfs({ ...x.assemble, workDir, dockerfile }));
+  if (to === '-') await pipeline(bytes, x.stdout, { end: false, signal: x.signal });
+  else await writeStreamAtomically(to, bytes, { signal: x.signal });
+  x.reporter.emit({ type: 'info', message: `Create outputs:\n  ${to === '-' ? '(stdout)' : to}` });
+}
+
+async function writeRootfs(x: ExecuteInput, workDir: string): Promise<{ tarPath: string; parts: KernelParts | undefined }> {
+  let parts: KernelParts | undefined;
+  const tarPath = join(workDir, 'rootfs.tar');
+  const stream = assembleRootfs({ ...x.assemble, workDir, dockerfile: false, onKernel: (p) => void (parts = p) });
+  await pipeline(tarStream(stream), createWriteStream(tarPath), { signal: x.signal });
+  return { tarPath, parts };
+}
+
+async function formatInputs(x: ExecuteInput, workDir: string): Promise<FormatInputs> {
+  const { tarPath, parts } = await writeRootfs(x, workDir);
+  const kernelPath = join(workDir, 'kernel');
+  await writeFile(kernelPath, parts?.kernel ?? Buffer.alloc(0));
+  let ucodePath: string | undefined;
+  if (parts?.ucode !== undefined) await writeFile((ucodePath = join(workDir, 'ucode.cpio')), parts.ucode);
+  const initrd = join(workDir, 'initrd.img');
+  const noBoot = join(workDir, 'rootfs-without-boot.tar');
+  return {
+    kernelPath, cmdline: parts?.cmdline ?? '', ...(ucodePath === undefined ? {} : { ucodePath }),
+    rootfsTarPath: () => Promise.resolve(tarPath),
+    initrdPath: once(async () => {
+      await x.writeInitrd(readTarFile(tarPath), { compress: x.compress, out: createWriteStream(initrd) });
+      return initrd;
+    }),
+    rootfsTarWithoutBootPath: once(async () => {
+      await pipeline(tarStream(withoutBoot(readTarFile(tarPath))), createWriteStream(noBoot), { signal: x.signal });
+      return noBoot;
+    }),
+  };
+}
+
+async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
+  const inputs = await formatInputs(x, workDir);
+  await mkdir(x.plan.dir, { recursive: true });
+  const files = x.plan.formats.flatMap((f) => f.outputs(x.plan.name));
+  const written: string[] = [];
+  try {
+    for (const [i, format] of x.plan.formats.entries()) {
+      await writeFormat(x, { inputs, workDir: join(workDir, `format-${i}`), format });
+      written.push(...format.outputs(x.plan.name).map((f) => join(x.plan.dir, f)));
+    }
+  } catch (err) {
+    // A build either produces all its outputs or none: earlier formats' files go too.
+    await Promise.all(written.map((f) => rm(f, { force: true })));
+    throw err;
+  }
+  x.reporter.emit({ type: 'info', message: `Create outputs:\n  ${files.join(' ')}` });
+}
+
+async function writeFormat(x: ExecuteInput, w: { inputs: FormatInputs; workDir: string; format: OutputFormat }): Promise<void> {
+  await mkdir(w.workDir);
+  const ctx: FormatContext = {
+    inputs: w.inputs, base: x.plan.base, sizeBytes: x.sizeBytes, sourceDateEpoch: x.assemble.mtime, workDir: w.workDir,
+    arch: x.arch, reporter: x.reporter, signal: x.signal,
+  };
+  await w.format.write(ctx);
+  await rm(w.workDir, { recursive: true, force: true });
+}
+
+/** Runs the build; on failure or abort no output file is left and the work directory is removed. */
+export async function executeBuild(x: ExecuteInput): Promise<void> {
+  const workDir = await mkdtemp(join(tmpdir(), 'mobyts-build-'));
+  try {
+    if (x.plan.streamTo !== undefined) await streamOut(x, workDir, x.plan.streamTo);
+    else await writeFormats(x, workDir);
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}

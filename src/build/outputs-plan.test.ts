@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { BuildOptions } from './options.ts';
+import { planOutputs } from './outputs-plan.ts';
+
+const opts = (o: Partial<BuildOptions>): BuildOptions => ({
+  format: [], pull: false, arch: 'amd64', decompressKernel: false, sbom: true, sbomOutput: 'sbom.spdx.json', sbomCurrentTime: false,
+  dryRun: false, compress: 'gzip', mirror: [], insecureRegistry: [], disableContentTrust: false, ...o,
+});
+
+void test('formats: --format, else outputs:, else kernel+initrd (tar with -o); names from the last file', () => {
+  const p = planOutputs(['a.yml', 'dir/b.yaml'], opts({}), {});
+  assert.deepEqual([p.formats.map((f) => f.name), p.base], [['kernel+initrd'], 'b']);
+  assert.deepEqual(planOutputs(['-'], opts({ dir: 'out' }), { outputs: [{ format: 'tar' }, { format: 'docker' }] }).formats.map((f) => f.name), ['tar', 'docker']);
+  assert.equal(planOutputs(['-'], opts({ dir: 'out' }), {}).base, 'out/moby');
+  const o = planOutputs(['x.yml'], opts({ output: '-' }), {});
+  assert.deepEqual([o.formats.map((f) => f.name), o.streamTo], [['tar'], '-']);
+});
+
+void test('-o rules and unknown formats are usage errors (exit code 2)', () => {
+  assert.throws(() => planOutputs(['x.yml'], opts({ output: 'f.tar', format: ['tar', 'docker'] }), {}), {
+    exitCode: 2, message: 'Cannot write tar, docker to -o: only one format, tar or docker, can go to a single file or stdout' });
+  assert.throws(() => planOutputs(['x.yml'], opts({ output: 'f.tar', name: 'n' }), {}), { exitCode: 2, message: 'Cannot use -o with --name or --dir: -o names the output file itself' });
+  assert.throws(() => planOutputs(['x.yml'], opts({ format: ['kernel+initrd', 'nope'] }), {}), { exitCode: 2, message: 'Cannot build format "nope": unknown format' });
+});

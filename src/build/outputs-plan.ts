@@ -1,0 +1,61 @@
+/**
+ * Which formats to build and where their files go (linuxkit.md §5.1), decided before anything is pulled.
+ * Pure: no I/O.
+ */
+import { basename, extname, join } from 'node:path';
+import { getFormat } from '../outputs/index.ts';
+import type { OutputFormat } from '../outputs/format.ts';
+import type { MobySpec } from '../spec/types.ts';
+import { usageError } from '../util/errors.ts';
+import type { BuildOptions } from './options.ts';
+
+export interface OutputPlan {
+  formats: OutputFormat[];
+  /** `<dir>/<name>`; each format appends its suffixes. */
+  base: string;
+  dir: string;
+  name: string;
+  /** `-o FILE|-`: the one streamable format goes here (stdout for `-`). */
+  streamTo?: string;
+}
+
+/** LinuxKit's default name: the last spec file's basename without extension; `moby` for stdin. */
+export function defaultName(files: string[]): string {
+  const last = files[files.length - 1] ?? '-';
+  if (last === '-') return 'moby';
+  const b = basename(last.replace(/[?#].*$/, ''));
+  return b.slice(0, b.length - extname(b).length) || 'moby';
+}
+
+function formatNames(opts: BuildOptions, spec: MobySpec): string[] {
+  if (opts.format.length > 0) return [...new Set(opts.format)];
+  const fromSpec = (spec.outputs ?? []).map((o) => o.format);
+  if (fromSpec.length > 0) return [...new Set(fromSpec)];
+  return [opts.output === undefined ? 'kernel+initrd' : 'tar'];
+}
+
+function checkStreamOutput(opts: BuildOptions, formats: OutputFormat[]): void {
+  if (opts.output === undefined) return;
+  if (opts.name !== undefined || opts.dir !== undefined) throw usageError('Cannot use -o with --name or --dir: -o names the output file itself');
+  const only = formats[0];
+  if (formats.length !== 1 || only === undefined || !only.streamable) {
+    throw usageError(`Cannot write ${formats.map((f) => f.name).join(', ')} to -o: only one format, tar or docker, can go to a single file or stdout`);
+  }
+  if (opts.inputTar !== undefined && opts.inputTar === opts.output) throw usageError('Cannot use the same file for --input-tar and -o');
+}
+
+/** The output plan; USAGE errors for unknown formats and broken `-o` rules (all before any pull). */
+export function planOutputs(files: string[], opts: BuildOptions, spec: MobySpec): OutputPlan {
+  const formats = formatNames(opts, spec).map(getFormat);
+  checkStreamOutput(opts, formats);
+  const unsupported = formats.find((f) => f.archs !== undefined && !f.archs.includes(opts.arch));
+  if (unsupported !== undefined) throw usageError(`Cannot build format "${unsupported.name}" for ${opts.arch}: it supports ${unsupported.archs?.join(', ')} only`);
+  const name = opts.name ?? defaultName(files);
+  const dir = opts.dir ?? '.';
+  return { formats, base: join(dir, name), dir, name, ...(opts.output === undefined ? {} : { streamTo: opts.output }) };
+}
+
+/** What the chosen formats consume: the fs tar (to a temp file), the tar without boot/*, the initrd. */
+export function needsOf(formats: OutputFormat[]): Set<'initrd' | 'tar' | 'tar-without-boot'> {
+  return new Set(formats.flatMap((f) => f.needs));
+}

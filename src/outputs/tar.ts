@@ -1,0 +1,14 @@
+/** `tar` (linuxkit.md §4): the root filesystem tar itself, `NAME.tar`; streamable to `-o FILE|-`. */
+import { createReadStream } from 'node:fs';
+import { writeStreamAtomically } from '../build/atomic.ts';
+import type { OutputFormat } from './format.ts';
+import { OUTPUT_FILES } from './names.ts';
+
+export const tar: OutputFormat = {
+  name: 'tar',
+  outputs: OUTPUT_FILES.tar,
+  tools: [],
+  needs: ['tar'],
+  streamable: true,
+  write: async (ctx) => writeStreamAtomically(`${ctx.base}.tar`, createReadStream(await ctx.inputs.rootfsTarPath()), { signal: ctx.signal }),
+};
