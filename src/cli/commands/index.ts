@@ -3,8 +3,10 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { registerBuild } from './build.ts';
 import { registerValidate } from './validate.ts';
+import { registerRun } from './run.ts';
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerBuild(program, ctx);
   registerValidate(program, ctx);
+  registerRun(program, ctx);
 }

@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { escapeOpt, qemuArgv, qemuBinary, type QemuMachine } from './qemu-argv.ts';
+
+const base: QemuMachine = {
+  kind: 'kernel', firmware: 'bios', kernel: 'k', initrd: 'i', cmdline: 'console=ttyS0', mem: 1024, cpus: 1,
+  accel: 'tcg', disks: [], snapshot: true, ovmf: '/usr/share/ovmf/OVMF.fd', interactive: false,
+};
+
+void test('a kernel+initrd boot uses TCG, the serial console on stdio and -no-reboot', () => {
+  assert.deepEqual(qemuArgv(base), [
+    '-accel', 'tcg', '-nodefaults', '-display', 'none', '-no-reboot', '-serial', 'stdio', '-m', '1024', '-smp', '1',
+    '-kernel', 'k', '-initrd', 'i', '-append', 'console=ttyS0',
+  ]);
+});
+
+void test('EFI disks get OVMF, a snapshot drive and virtio extra disks; commas in paths are doubled', () => {
+  const argv = qemuArgv({
+    ...base, kind: 'disk', firmware: 'efi', image: '/x/a,b-efi.img', imageFormat: 'raw', accel: 'kvm', interactive: true,
+    disks: [{ file: 'd.qcow2', format: 'qcow2' }],
+  });
+  assert.deepEqual(argv, [
+    '-accel', 'kvm', '-cpu', 'host', '-nodefaults', '-display', 'none', '-no-reboot', '-serial', 'mon:stdio',
+    '-m', '1024', '-smp', '1', '-bios', '/usr/share/ovmf/OVMF.fd',
+    '-drive', 'file=/x/a,,b-efi.img,format=raw,if=ide,index=0,snapshot=on',
+    '-drive', 'file=d.qcow2,format=qcow2,if=virtio',
+  ]);
+});
+
+void test('an ISO boots as a read-only CD; a UKI boots as an EFI kernel', () => {
+  assert.deepEqual(qemuArgv({ ...base, kind: 'cdrom', image: 'a.iso' }).slice(-2), ['-drive', 'file=a.iso,media=cdrom,readonly=on,if=ide,index=2']);
+  assert.deepEqual(qemuArgv({ ...base, kind: 'efi-kernel', firmware: 'efi', kernel: 'a.efi', cmdline: undefined }).slice(-4),
+    ['-bios', '/usr/share/ovmf/OVMF.fd', '-kernel', 'a.efi']);
+});
+
+void test('a missing boot file is a caller bug', () => {
+  assert.throws(() => qemuArgv({ ...base, kind: 'cdrom' }), /image is required/);
+});
+
+void test('binary names follow the Go architecture', () => {
+  assert.equal(qemuBinary('amd64'), 'qemu-system-x86_64');
+  assert.equal(qemuBinary('arm64'), 'qemu-system-aarch64');
+  assert.equal(escapeOpt('a,,b'), 'a,,,,b');
+});

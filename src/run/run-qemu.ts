@@ -1,0 +1,85 @@
+/**
+ * `mobyts run qemu NAME`: find the build output, then either hand the console to the user (interactive) or,
+ * with `--until`/`--timeout`, boot unattended, stream the console and succeed only when the markers appeared.
+ */
+import { spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { MobyError } from '../util/errors.ts';
+import type { Reporter } from '../util/reporter.ts';
+import { parseDiskFlag, prepareDisks } from './disks.ts';
+import { bootImage, machineFor, type BootOptions, type BootResult } from './qemu.ts';
+import { qemuArgv, qemuBinary, type Accel } from './qemu-argv.ts';
+import { findBootTarget, type BootTarget } from './targets.ts';
+
+export interface RunQemuOptions {
+  mem: number;
+  cpus: number;
+  accel: Accel | 'auto';
+  /** EFI firmware even for outputs that boot with BIOS (LinuxKit's --uefi). */
+  uefi: boolean;
+  /** Boot this output format of the prefix (e.g. iso-efi) instead of the first one found. */
+  format?: string;
+  disks: string[];
+  /** Extra kernel command line words for kernel+initrd boots. */
+  append?: string;
+  timeoutSeconds?: number;
+  until: string[];
+  fail: string[];
+  arch: string;
+  reporter: Reporter;
+  stdout: Writable;
+  signal: AbortSignal;
+}
+
+/** Seconds a KVM attempt gets under --accel auto before falling back to TCG (boot-recipes §6.1). */
+const KVM_PROBE_SECONDS = 30;
+
+function bootOptions(name: string, target: BootTarget, opts: RunQemuOptions): BootOptions {
+  const cmdline = [target.cmdline, opts.append].filter((s) => s !== undefined && s !== '').join(' ');
+  return {
+    ...target, firmware: opts.uefi ? 'efi' : target.firmware, cmdline: target.kind === 'kernel' ? cmdline : target.cmdline,
+    mem: opts.mem, cpus: opts.cpus, arch: opts.arch,
+    disks: prepareDisks(opts.disks.map((d, i) => parseDiskFlag(d, `${name}-disk${i}.img`))),
+  };
+}
+
+/** Runs the boot; resolves with the process exit code (0 only when an unattended boot met its markers). */
+export async function runQemu(name: string, opts: RunQemuOptions): Promise<number> {
+  const target = await findBootTarget(name, opts.format);
+  opts.reporter.emit({ type: 'info', message: `Booting ${target.format === 'file' ? name : `${name} (${target.format})`} with qemu` });
+  const base = bootOptions(name, target, opts);
+  const unattended = opts.until.length > 0 || opts.timeoutSeconds !== undefined;
+  if (!unattended) return interactive(base, opts);
+  const result = await unattendedBoot(base, opts);
+  if (!result.ok) {
+    // The console was streamed already; the error keeps the verdict and qemu's own complaints only.
+    const [why = '', , stderrPart] = result.failure.split(/\n--- (?:console tail|qemu stderr) ---\n/);
+    throw new MobyError(why + (stderrPart === undefined ? '' : `\nqemu: ${stderrPart}`), { code: 'BUILD', hint: 'the console above shows how far the guest got' });
+  }
+  opts.reporter.emit({ type: 'info', message: `Boot succeeded in ${result.seconds} s` });
+  return 0;
+}
+
+async function unattendedBoot(base: BootOptions, opts: RunQemuOptions): Promise<BootResult> {
+  const common: BootOptions = {
+    ...base, until: opts.until, fail: opts.fail, timeoutSeconds: opts.timeoutSeconds ?? 300, signal: opts.signal,
+    onConsole: (c) => void opts.stdout.write(c),
+  };
+  if (opts.accel !== 'auto') return bootImage({ ...common, accel: opts.accel });
+  const probe = await bootImage({ ...common, accel: 'kvm', timeoutSeconds: Math.min(KVM_PROBE_SECONDS, common.timeoutSeconds ?? 300) });
+  if (probe.ok || probe.end !== 'timeout') return probe;
+  opts.reporter.emit({ type: 'warn', message: `KVM boot made no progress in ${probe.seconds} s; booting again with TCG` });
+  return bootImage({ ...common, accel: 'tcg' });
+}
+
+function interactive(base: BootOptions, opts: RunQemuOptions): Promise<number> {
+  if (opts.accel === 'auto') opts.reporter.emit({ type: 'info', message: 'interactive boot: --accel auto uses TCG (pass --accel kvm to use KVM)' });
+  const machine = { ...machineFor(base), accel: opts.accel === 'kvm' ? 'kvm' as const : 'tcg' as const, interactive: true };
+  opts.reporter.emit({ type: 'info', message: 'serial console follows; Ctrl-A X quits qemu' });
+  const binary = qemuBinary(opts.arch);
+  const child = spawn(binary, qemuArgv(machine), { stdio: 'inherit' });
+  return new Promise((resolve, reject) => {
+    child.on('error', (err) => reject(new MobyError(`Cannot start "${binary}": ${err.message}`, { code: 'TOOL_MISSING', hint: 'apt-get install qemu-system-x86', cause: err })));
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
