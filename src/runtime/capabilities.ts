@@ -1,0 +1,75 @@
+/**
+ * Capabilities (linuxkit.md §2.4): `capabilities` replaces the label's list, `capabilities.add` extends it,
+ * a single `all`/`none` (any case) expands; bounding = inheritable = permitted = the sorted union of caps and
+ * ambient; effective = caps as given, duplicates kept (LinuxKit's "unique" merge never records what it saw).
+ */
+import { configError, type ConfigContext, type Origin } from './context.ts';
+import type { ImageConfigSpec } from '../spec/types.ts';
+import type { Capabilities } from './types.ts';
+
+/** moby/sys/capability v0.4.0 `ListKnown()`, in kernel number order: the 41 names LinuxKit accepts. */
+export const KNOWN_CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
+  'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+const KNOWN = new Set(KNOWN_CAPABILITIES);
+
+/** One capability list with, for each item, the field it came from (for error messages). */
+interface Sourced {
+  items: string[];
+  origins: { field: string; from: Origin }[];
+}
+
+function sourced(list: readonly string[] | undefined, field: string, from: Origin): Sourced {
+  const items = [...(list ?? [])];
+  return { items, origins: items.map((_, i) => ({ field: `${field}[${i}]`, from })) };
+}
+
+function concat(a: Sourced, b: Sourced): Sourced {
+  return { items: [...a.items, ...b.items], origins: [...a.origins, ...b.origins] };
+}
+
+/** caps = spec `capabilities` ?? (label `capabilities` ++ spec `capabilities.add`). */
+function effectiveSource(spec: ImageConfigSpec, label: ImageConfigSpec): Sourced {
+  if (spec.capabilities != null) return sourced(spec.capabilities, 'capabilities', 'spec');
+  return concat(sourced(label.capabilities, 'capabilities', 'label'), sourced(spec['capabilities.add'], 'capabilities.add', 'spec'));
+}
+
+function ambientSource(spec: ImageConfigSpec, label: ImageConfigSpec): Sourced {
+  if (spec.ambient != null) return sourced(spec.ambient, 'ambient', 'spec');
+  return sourced(label.ambient, 'ambient', 'label');
+}
+
+/** A lone `all` or `none` (any case) expands; anything else must be a known upper-case name. */
+function expand(list: Sourced, ctx: ConfigContext): string[] {
+  if (list.items.length === 1) {
+    const only = (list.items[0] ?? '').toLowerCase();
+    if (only === 'none') return [];
+    if (only === 'all') return [...KNOWN_CAPABILITIES];
+  }
+  list.items.forEach((cap, i) => {
+    if (KNOWN.has(cap)) return;
+    const o = list.origins[i] ?? { field: 'capabilities', from: 'spec' as const };
+    throw configError(ctx, o.field, `unknown capability "${cap}"${suggest(cap)}`, o.from);
+  });
+  return list.items;
+}
+
+function suggest(cap: string): string {
+  const upper = cap.toUpperCase();
+  const guess = KNOWN.has(upper) ? upper : KNOWN.has(`CAP_${upper}`) ? `CAP_${upper}` : undefined;
+  return guess === undefined ? ' (capabilities are upper case with the CAP_ prefix, e.g. "CAP_NET_ADMIN")' : ` (did you mean "${guess}"?)`;
+}
+
+/** The process capabilities LinuxKit writes; empty lists are left for the serialiser to omit. */
+export function resolveCapabilities(spec: ImageConfigSpec, label: ImageConfigSpec, ctx: ConfigContext): Capabilities {
+  const effective = expand(effectiveSource(spec, label), ctx);
+  const ambient = expand(ambientSource(spec, label), ctx);
+  const bounding = [...new Set([...effective, ...ambient])].sort();
+  return { bounding, effective, inheritable: bounding, permitted: bounding, ambient };
+}

@@ -1,0 +1,22 @@
+/**
+ * runtime/: pure conversion of a container entry + its image config into the exact `config.json` and
+ * `runtime.json` LinuxKit writes (linuxkit.md §2), and the `files: metadata` rendering (§1.8).
+ *
+ * Per container, the assembly calls, in order:
+ *   1. `rewriteVolumeRefs(entry, spec.volumes ?? [])` — volume names in binds/mounts → merged dirs;
+ *   2. `bundleFiles(entry, { config, label }, { idMap, section, index, sharedRoot })` — paths + bytes;
+ *      `label` is `parseMobyLabel(config.Labels['org.mobyproject.config'], ref)` from spec/label.ts;
+ *      `idMap` is `buildIdMap(spec)` once per build; `sharedRoot` is the `extractTo` of the first bundle
+ *      that used the same expanded image reference (undefined for the first one).
+ */
+export { bundleFiles, bundlePath, extractDir, rootfsMounts, serializeConfig, serializeRuntime } from './bundle.ts';
+export type { Bundle, BundleOptions } from './bundle.ts';
+export { configToOCI, OCI_VERSION } from './config.ts';
+export type { ConfigOptions, ImageInput } from './config.ts';
+export { KNOWN_CAPABILITIES } from './capabilities.ts';
+export { buildIdMap, resolveId } from './ids.ts';
+export { renderMetadata } from './metadata.ts';
+export type { MetadataKind } from './metadata.ts';
+export { rewriteVolumeRefs, volumeMergedDir } from './volumes.ts';
+export { marshalIndent, goJsonString } from './go-json.ts';
+export type { IdMap, RuntimeConfig, RuntimeJson } from './types.ts';
