@@ -59,6 +59,7 @@ function splitTag(rest: string): [string, string | undefined] {
 export function parseReference(input: string): Reference {
   if (input.trim() === '') throw invalid(input, 'it is empty');
   if (input !== input.trim()) throw invalid(input, 'it has leading or trailing white space');
+  if (input.startsWith('@pkg:')) throw invalid(input, 'it is an unresolved @pkg: template');
   const [withTag, digestPart] = splitDigest(input);
   if (digestPart !== undefined && !isDigest(digestPart)) {
     throw invalid(input, `"${digestPart}" is not a sha256/sha512 digest`);
