@@ -30,7 +30,7 @@ const EXPANSIONS: [input: string, expanded: string, registry: string, repository
 ];
 
 for (const [input, expanded, registry, repository] of EXPANSIONS) {
-  test(`expands ${input}`, () => {
+  void test(`expands ${input}`, () => {
     const ref = parseReference(input);
     assert.equal(ref.original, input);
     assert.equal(ref.expanded, expanded);
@@ -39,7 +39,7 @@ for (const [input, expanded, registry, repository] of EXPANSIONS) {
   });
 }
 
-test('tag, digest and manifest selector', () => {
+void test('tag, digest and manifest selector', () => {
   assert.equal(parseReference('alpine').tag, undefined);
   assert.equal(manifestSelector(parseReference('alpine')), 'latest');
   assert.equal(manifestSelector(parseReference('alpine:3.20')), '3.20');
@@ -61,7 +61,7 @@ const INVALID: [input: string, why: string][] = [
 ];
 
 for (const [input, why] of INVALID) {
-  test(`rejects ${JSON.stringify(input)}`, () => {
+  void test(`rejects ${JSON.stringify(input)}`, () => {
     assert.throws(() => parseReference(input), (err: unknown) => {
       assert.ok(isMobyError(err));
       assert.equal(err.code, 'SPEC_INVALID');

@@ -57,18 +57,18 @@ const ROWS: [definition: string | undefined, keys: readonly string[]][] = [
 const sorted = (xs: readonly string[]): string[] => [...xs].sort();
 
 for (const [definition, keys] of ROWS) {
-  test(`type keys match schema ${definition ?? '(root)'} properties`, () => {
+  void test(`type keys match schema ${definition ?? '(root)'} properties`, () => {
     assert.deepEqual(sorted(keys), sorted(schemaProperties(definition)));
   });
 }
 
-test('every schema definition with properties has a TypeScript type row', () => {
+void test('every schema definition with properties has a TypeScript type row', () => {
   const defs = mobySchema['definitions'] as Record<string, { properties?: object }>;
   const withProps = Object.keys(defs).filter((d) => defs[d]?.properties !== undefined);
   assert.deepEqual(sorted(withProps), sorted(ROWS.flatMap(([d]) => (d === undefined ? [] : [d]))));
 });
 
-test('ImageConfigSpec (the label) is the image entry without name and image', () => {
+void test('ImageConfigSpec (the label) is the image entry without name and image', () => {
   const label = allKeys<ImageConfigSpec>()([
     'capabilities', 'capabilities.add', 'ambient', 'mounts', 'binds', 'binds.add', 'tmpfs', 'command', 'env',
     'cwd', 'net', 'pid', 'ipc', 'uts', 'userns', 'hostname', 'readonly', 'maskedPaths', 'readonlyPaths', 'uid', 'gid',
@@ -77,7 +77,7 @@ test('ImageConfigSpec (the label) is the image entry without name and image', ()
   assert.deepEqual(sorted(label), sorted(schemaProperties('image').filter((k) => k !== 'name' && k !== 'image')));
 });
 
-test('the outputs[].format enum is exactly FORMAT_NAMES, in order', () => {
+void test('the outputs[].format enum is exactly FORMAT_NAMES, in order', () => {
   const defs = mobySchema['definitions'] as Record<string, { properties: Record<string, { enum?: string[] }> }>;
   assert.deepEqual(defs['output']?.properties['format']?.enum, [...FORMAT_NAMES]);
 });
