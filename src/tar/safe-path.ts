@@ -52,6 +52,11 @@ export interface SafeEntriesOptions {
   /** Names the image/layer in errors. */
   subject: string;
   reporter?: Reporter;
+  /**
+   * Accept hardlinks whose target is not earlier in this stream (a single layer may link to a lower layer);
+   * the caller resolves them. Links through symlinks and to directories are still rejected.
+   */
+  allowUnresolvedLinks?: boolean;
 }
 
 /** Tracks what the stream has produced so far: names only (memory is proportional to the name count). */
@@ -61,8 +66,10 @@ class SafetyState {
   readonly nonDirs = new Set<string>();
   readonly dirs = new Set<string>();
   readonly subject: string;
-  constructor(subject: string) {
+  readonly strictLinks: boolean;
+  constructor(subject: string, strictLinks: boolean) {
     this.subject = subject;
+    this.strictLinks = strictLinks;
   }
 
   check(e: TarEntry): void {
@@ -82,7 +89,7 @@ class SafetyState {
       if (this.symlinks.has(a)) throw unsafe(this.subject, name, `is a hardlink through the symlink "${a}"`);
     }
     if (this.dirs.has(target)) throw unsafe(this.subject, name, `is a hardlink to the directory "${target}"`);
-    if (!this.nonDirs.has(target)) throw unsafe(this.subject, name, `is a hardlink to "${target}", which is not earlier in the archive`);
+    if (this.strictLinks && !this.nonDirs.has(target)) throw unsafe(this.subject, name, `is a hardlink to "${target}", which is not earlier in the archive`);
   }
 
   record(e: TarEntry): void {
@@ -106,7 +113,7 @@ class SafetyState {
  * passed through untouched; a dropped entry's body is destroyed.
  */
 export async function* safeEntries(entries: EntryStream, opts: SafeEntriesOptions): EntryStream {
-  const state = new SafetyState(opts.subject);
+  const state = new SafetyState(opts.subject, opts.allowUnresolvedLinks !== true);
   let devices = 0;
   for await (const e of entries) {
     if (e.header.type === 'character-device' || e.header.type === 'block-device') {

@@ -1,0 +1,162 @@
+/**
+ * Flattening an image's layers into one filesystem entry stream (linuxkit.md §3.1, OCI image-spec
+ * layer.md "Whiteouts"). Layers are read top-most first and each entry is emitted once, at its first
+ * (upper-most) occurrence, so nothing is buffered: memory is the set of names seen (plus the names of
+ * directories that hide their lower contents), never file content.
+ *
+ * Differences from LinuxKit (go-containerregistry mutate.Extract), on purpose:
+ * - opaque whiteouts (`<dir>/.wh..wh..opq`) ARE honoured: lower-layer contents of that directory are hidden
+ *   (LinuxKit lets them leak through, which contradicts the OCI spec and the image's meaning);
+ * - hardlink targets are cleaned like names, and a hardlink is never left dangling or pointing at a newer
+ *   file: when its target in the same layer was deleted or replaced by an upper layer, the link becomes a
+ *   regular file with the target's content (read in a second pass over that one layer);
+ * - a lower-layer non-directory at a path an upper layer used as a directory is dropped (the upper layer's
+ *   directory wins), so no entry is ever written through a lower-layer symlink;
+ * - device nodes are dropped (see tar/safe-path.ts).
+ */
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/types.ts';
+import { MobyError } from '../util/errors.ts';
+import type { Reporter } from '../util/reporter.ts';
+import { decompressed } from '../tar/decompress.ts';
+import type { EntryStream, TarEntry, TarHeader } from '../tar/entry.ts';
+import { readTar } from '../tar/read.ts';
+import { ancestors, safeEntries } from '../tar/safe-path.ts';
+import type { ImageSource } from './source.ts';
+
+export interface FlattenOptions {
+  reporter?: Reporter;
+}
+
+const WH = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+
+type Whiteout = { kind: 'delete'; target: string } | { kind: 'opaque'; dir: string } | { kind: 'meta' };
+
+/** What a `.wh.` entry means, or undefined for an ordinary name. */
+export function whiteoutOf(name: string): Whiteout | undefined {
+  const slash = name.lastIndexOf('/');
+  const base = name.slice(slash + 1);
+  if (!base.startsWith(WH)) return undefined;
+  const dir = name.slice(0, Math.max(slash, 0));
+  if (base === OPAQUE) return { kind: 'opaque', dir };
+  if (base.startsWith(`${WH}${WH}`)) return { kind: 'meta' }; // aufs bookkeeping (.wh..wh.plnk, …)
+  const target = base.slice(WH.length);
+  return { kind: 'delete', target: dir === '' ? target : `${dir}/${target}` };
+}
+
+/** Names decided by upper layers. */
+class FlattenState {
+  /** Emitted or deleted: a lower entry with this exact name is skipped. */
+  readonly seen = new Set<string>();
+  /** Deleted paths, emitted non-directories and opaque directories: lower descendants are hidden. */
+  readonly hides = new Set<string>();
+  /** Ancestors of emitted names: a lower non-directory here would put upper entries below a file/symlink. */
+  readonly parents = new Set<string>();
+
+  hidden(h: TarHeader): boolean {
+    if (this.seen.has(h.name)) return true;
+    if (ancestors(h.name).some((a) => this.hides.has(a))) return true;
+    return h.type !== 'directory' && this.parents.has(h.name);
+  }
+
+  record(h: TarHeader): void {
+    this.seen.add(h.name);
+    if (h.type !== 'directory') this.hides.add(h.name);
+    for (const a of ancestors(h.name)) this.parents.add(a);
+  }
+}
+
+function layerSubject(source: ImageSource, layer: Descriptor): string {
+  return `layer ${layer.digest} of ${source.ref.expanded}`;
+}
+
+async function openLayerTar(source: ImageSource, layer: Descriptor): Promise<Readable> {
+  return decompressed(await source.openLayer(layer));
+}
+
+/** One layer's contribution; whiteouts and opaque markers take effect for the layers below only. */
+async function* flattenLayer(source: ImageSource, layer: Descriptor, state: FlattenState, opts: FlattenOptions): AsyncGenerator<TarEntry> {
+  const subject = layerSubject(source, layer);
+  const deferred: Whiteout[] = [];
+  const emittedHere = new Set<string>();
+  const orphans = new Map<string, TarHeader[]>();
+  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), { subject, allowUnresolvedLinks: true, ...(opts.reporter ? { reporter: opts.reporter } : {}) });
+  for await (const e of entries) {
+    const h = e.header;
+    const wh = whiteoutOf(h.name);
+    if (wh !== undefined) {
+      deferred.push(wh);
+      continue;
+    }
+    if (state.hidden(h)) continue;
+    if (h.type === 'link' && !emittedHere.has(h.linkname ?? '')) {
+      state.seen.add(h.name);
+      orphans.set(h.linkname ?? '', [...(orphans.get(h.linkname ?? '') ?? []), h]);
+      continue;
+    }
+    state.record(h);
+    if (h.type !== 'directory') emittedHere.add(h.name);
+    yield e;
+  }
+  if (orphans.size > 0) yield* resolveOrphans(source, layer, { orphans, state, subject });
+  applyWhiteouts(state, deferred);
+}
+
+function applyWhiteouts(state: FlattenState, whiteouts: Whiteout[]): void {
+  for (const w of whiteouts) {
+    if (w.kind === 'delete') {
+      state.seen.add(w.target);
+      state.hides.add(w.target);
+    } else if (w.kind === 'opaque') state.hides.add(w.dir);
+  }
+}
+
+/**
+ * Hardlinks whose target this layer does not emit (deleted or replaced above, or in another layer): the first
+ * link becomes a copy of the target (found by re-reading this layer), the others link to that copy.
+ */
+async function* resolveOrphans(
+  source: ImageSource,
+  layer: Descriptor,
+  c: { orphans: Map<string, TarHeader[]>; state: FlattenState; subject: string },
+): AsyncGenerator<TarEntry> {
+  for await (const e of readTar(await openLayerTar(source, layer), { subject: c.subject })) {
+    const links = c.orphans.get(e.header.name);
+    if (links === undefined || e.header.type === 'link' || e.header.type === 'directory') continue;
+    c.orphans.delete(e.header.name);
+    const [first, ...rest] = links;
+    if (first === undefined) continue;
+    const copy: TarHeader = { ...e.header, name: first.name };
+    c.state.record(copy);
+    yield e.body === undefined ? { header: copy } : { header: copy, body: e.body };
+    for (const l of rest) {
+      c.state.record(l);
+      yield { header: { ...l, linkname: first.name } };
+    }
+  }
+  const [target, links] = [...c.orphans][0] ?? [];
+  if (target !== undefined) {
+    throw new MobyError(`Refusing unsafe content in "${c.subject}": "${links?.[0]?.name ?? ''}" is a hardlink to "${target}", which is not a file in the same layer`, {
+      code: 'UNSAFE_CONTENT',
+      hint: 'the layer is malformed; rebuild the image',
+    });
+  }
+}
+
+/**
+ * The image's filesystem as one entry stream: layers top-most first, whiteouts applied, each path once.
+ * Layers are opened one at a time (verified against their digests by the ImageSource at end of stream) and
+ * decompressed by magic (gzip, zstd, none). The consumer drains or destroys each body before asking for the
+ * next entry (unread bodies are skipped). A failure (digest mismatch, unsafe path, corrupt tar) rejects the
+ * iteration with a MobyError naming the layer and image; entries already yielded may have been consumed.
+ * Each call starts a fresh pass over the layers.
+ */
+export function flattenImage(source: ImageSource, opts: FlattenOptions = {}): EntryStream {
+  async function* run(): AsyncGenerator<TarEntry> {
+    const state = new FlattenState();
+    const layers = [...source.manifest.layers].reverse();
+    for (const layer of layers) yield* flattenLayer(source, layer, state, opts);
+  }
+  return safeEntries(run(), { subject: source.ref.expanded, ...(opts.reporter ? { reporter: opts.reporter } : {}) });
+}
