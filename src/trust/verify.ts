@@ -3,7 +3,9 @@
  * `ContentTrust`, linuxkit.md §1.10): which images it covers, and the check itself — the tag resolved to a
  * digest through Notary, then compared with what the registry serves for that tag.
  */
-import { referenceName, parseReference, type Reference } from '../oci/reference.ts';
+import { manifestSelector, referenceName, parseReference, type Reference } from '../oci/reference.ts';
+import { createRegistryClient, pullContext } from '../registry/client.ts';
+import type { RegistryOptions } from '../store/types.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { TrustSpec } from '../spec/types.ts';
 import { openNotaryClient, notaryServerFor } from '../registry/notary.ts';
@@ -47,11 +49,16 @@ export function isTrusted(ref: Reference, trust: TrustSpec | undefined): boolean
 }
 
 export interface VerifyTrustedOptions {
-  /** What the registry serves for `ref`'s tag right now (a manifest HEAD/GET); used to catch re-pushed tags. */
-  registryDigest: (ref: Reference) => Promise<Digest>;
+  /**
+   * What the registry serves for `ref`'s tag right now (a manifest HEAD/GET); used to catch re-pushed tags.
+   * Default: a registry client with `registry` options.
+   */
+  registryDigest?: (ref: Reference) => Promise<Digest>;
+  /** Registry options for the default `registryDigest` (mirrors, insecure hosts, CA file). */
+  registry?: RegistryOptions;
   /** Notary server; default `$DOCKER_CONTENT_TRUST_SERVER`, Docker Hub's for docker.io, else `https://<registry>`. */
   trustServer?: string;
-  /** Extra CA bundle (PEM) for the Notary server's TLS, as `--cert-file`. */
+  /** Extra CA bundle (PEM) for the Notary server's TLS, as `--cert-file`; default `registry.caFile`. */
   caFile?: string;
   /** Where roots are pinned; default `$MOBYTS_TRUST_DIR` or `~/.mobyts/trust`. */
   trustDir?: string;
@@ -67,6 +74,16 @@ export interface TrustResult {
   signedBy: string[];
   /** Key IDs of the valid signatures on that role. */
   keyIds: string[];
+}
+
+async function servedDigest(ref: Reference, opts: VerifyTrustedOptions): Promise<Digest> {
+  if (opts.registryDigest !== undefined) return opts.registryDigest(ref);
+  const client = createRegistryClient({ registry: opts.registry ?? { mirrors: [], insecureRegistries: [] }, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
+  try {
+    return (await client.resolve(pullContext(ref), manifestSelector(ref))).digest;
+  } finally {
+    await client.close();
+  }
 }
 
 /** The tag Notary is asked about: the reference's tag, else `latest` (as `docker pull` with trust). */
@@ -91,7 +108,7 @@ export async function verifyTrusted(ref: Reference, opts: VerifyTrustedOptions):
   const ctx = { subject: ref.tag === undefined ? `${ref.expanded}:${tag}` : ref.expanded, gun, now: opts.now ?? new Date() };
   const client = await openNotaryClient({
     server: notaryServerFor(ref.registry, opts.trustServer),
-    ...(opts.caFile === undefined ? {} : { caFile: opts.caFile }),
+    ...((opts.caFile ?? opts.registry?.caFile) === undefined ? {} : { caFile: opts.caFile ?? opts.registry?.caFile }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
   });
   try {
@@ -99,7 +116,7 @@ export async function verifyTrusted(ref: Reference, opts: VerifyTrustedOptions):
     if (ref.digest !== undefined && ref.digest !== target.digest) {
       throw trustError(ctx, `the spec pins ${ref.digest} but the tag "${tag}" is signed for ${target.digest}`);
     }
-    const served = await opts.registryDigest(ref.digest === undefined ? ref : parseReference(`${referenceName(ref)}:${tag}`));
+    const served = await servedDigest(ref.digest === undefined ? ref : parseReference(`${referenceName(ref)}:${tag}`), opts);
     if (served !== target.digest) {
       throw trustError(ctx, `the registry serves ${served} for the tag "${tag}" but Notary signed ${target.digest}`,
         'the tag was re-pushed without being re-signed (or the registry is compromised): sign the new digest or push the signed one back');

@@ -1,0 +1,84 @@
+/**
+ * Building from a lockfile (`mobyts build --locked`): each image reference is replaced by the digest the lock
+ * pinned (no tag is resolved), and the platform manifest the store then reads must be the locked one.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Digest } from '../oci/digest.ts';
+import { withDigest, type Reference } from '../oci/reference.ts';
+import { formatPlatform, platformFor } from '../store/platform.ts';
+import { MobyError } from '../util/errors.ts';
+import { parseLock, type LockedImage, type Lockfile } from './lockfile.ts';
+
+export type LoadedLock = Lockfile & { file: string };
+
+export interface LockPin {
+  /** `ref` pinned to the locked root digest (tag kept for display): what to ask the store for. */
+  ref: Reference;
+  /** The locked index (or single manifest) digest. */
+  indexDigest: Digest;
+  /** The locked manifest digest for the requested platform. */
+  manifestDigest: Digest;
+  trust: LockedImage['trust'];
+  signedBy: string[];
+}
+
+/** Reads and checks a lockfile; throws a MobyError (LOCK, or IO when unreadable) naming the file. */
+export async function readLock(file: string): Promise<LoadedLock> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new MobyError(`Cannot read lockfile "${file}": ${why}`, { code: 'LOCK', cause: err, hint: 'create it with `mobyts lock SPEC...`' });
+  }
+  return { ...parseLock(text, file), file };
+}
+
+function lockError(lock: Lockfile & { file?: string }, ref: Reference, detail: string): MobyError {
+  const where = lock.file === undefined ? 'the lockfile' : `"${lock.file}"`;
+  return new MobyError(`Cannot use locked image "${ref.expanded}" from ${where}: ${detail}`, {
+    code: 'LOCK', hint: 'the spec and its lockfile differ: run `mobyts lock` again and review the diff',
+  });
+}
+
+/** LinuxKit's platform match for builds: OS and architecture, variant ignored (linuxkit.md §6.2); the store's
+ * selectManifest prefers the exact default variant first, and so does pinFromLock. */
+function matches(platform: string, architecture: string): boolean {
+  const [os, arch] = platform.split('/');
+  return os === 'linux' && arch === architecture;
+}
+
+/**
+ * The pin for `ref` (an expanded spec reference) on `linux/<arch>`. Pure. Throws a MobyError (LOCK) when the
+ * lock has no entry for `ref`, the spec's own digest differs from the lock's, or the lock has no such platform.
+ */
+export function pinFromLock(lock: Lockfile & { file?: string }, ref: Reference, arch: string): LockPin {
+  const entry = lock.images[ref.expanded];
+  if (entry === undefined) throw lockError(lock, ref, 'it is not in the lockfile');
+  if (ref.digest !== undefined && ref.digest !== entry.digest) {
+    throw lockError(lock, ref, `the spec pins ${ref.digest} but the lock has ${entry.digest}`);
+  }
+  const signedBy = entry.signedBy ?? [];
+  if (entry.platforms === undefined) {
+    return { ref: withDigest(ref, entry.digest), indexDigest: entry.digest, manifestDigest: entry.digest, trust: entry.trust, signedBy };
+  }
+  const want = platformFor(arch);
+  const exact = formatPlatform(want);
+  const chosen = entry.platforms.find((p) => p.platform === exact) ?? entry.platforms.find((p) => matches(p.platform, want.architecture));
+  if (chosen === undefined) {
+    throw lockError(lock, ref, `the locked index ${entry.digest} has no ${exact} manifest (have ${entry.platforms.map((p) => p.platform).join(', ')})`);
+  }
+  return { ref: withDigest(ref, entry.digest), indexDigest: entry.digest, manifestDigest: chosen.digest, trust: entry.trust, signedBy };
+}
+
+/**
+ * Checks that the image the store returned for `pin.ref` is the locked platform manifest; throws a MobyError
+ * (LOCK) with both digests otherwise.
+ */
+export function checkLockedSource(pin: LockPin, source: { manifestDigest: Digest }): void {
+  if (source.manifestDigest !== pin.manifestDigest) {
+    throw new MobyError(`Cannot use locked image "${pin.ref.expanded}": the lock pins manifest ${pin.manifestDigest} but the store resolved ${source.manifestDigest}`, {
+      code: 'LOCK', hint: 'run `mobyts lock` again and review the diff',
+    });
+  }
+}
