@@ -1,0 +1,48 @@
+/**
+ * Kernel `.config` text: parsing it into option → value, and loading the fragments in `kernel-configs/` that say
+ * what each feature needs (`CONFIG_X=y`: must be built in; `CONFIG_X=m`: built in or a module).
+ */
+import { readFileSync } from 'node:fs';
+
+/** Option name (with CONFIG_) → value (`y`, `m`, a number or a quoted string); `# CONFIG_X is not set` → `n`. */
+export type KernelConfig = ReadonlyMap<string, string>;
+
+export function parseConfig(text: string): KernelConfig {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const set = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(line.trim());
+    if (set !== null) out.set(set[1]!, set[2]!);
+    const unset = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/.exec(line.trim());
+    if (unset !== null) out.set(unset[1]!, 'n');
+  }
+  return out;
+}
+
+export interface Requirement {
+  option: string;
+  /** `y`: must be built in; `m`: built in or module. */
+  need: 'y' | 'm';
+}
+
+/** The requirements of one fragment file's text. */
+export function parseFragment(text: string): Requirement[] {
+  const out: Requirement[] = [];
+  for (const [option, value] of parseConfig(text)) if (value === 'y' || value === 'm') out.push({ option, need: value });
+  return out;
+}
+
+/** The fragment `kernel-configs/<name>.config` shipped with mobyts. Throws when it does not exist (a bug). */
+export function loadFragment(name: string): Requirement[] {
+  return parseFragment(readFileSync(new URL(`../../kernel-configs/${name}.config`, import.meta.url), 'utf8'));
+}
+
+/** The requirements `config` does not meet, rendered `CONFIG_X=y (is m)` / `CONFIG_X=y (not set)`. */
+export function unmet(config: KernelConfig, reqs: readonly Requirement[]): string[] {
+  const out: string[] = [];
+  for (const r of reqs) {
+    const have = config.get(r.option);
+    const ok = have === 'y' || (r.need === 'm' && have === 'm');
+    if (!ok) out.push(`${r.option}=${r.need}${have === undefined || have === 'n' ? ' (not set)' : ` (is ${have})`}`);
+  }
+  return out;
+}

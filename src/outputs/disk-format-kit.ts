@@ -1,0 +1,48 @@
+/**
+ * Builds format records for the disk formats that are a BIOS or EFI disk, optionally converted by qemu-img,
+ * so each format file only states its name, layout, target and whether `--size` applies.
+ */
+import { join, basename } from 'node:path';
+import { TOOLS } from '../tools/catalog.ts';
+import { publish } from './atomic-output.ts';
+import { convertDisk, type DiskTarget } from './disk-convert.ts';
+import { BIOS_DISK_TOOLS, EFI_DISK_TOOLS, buildBiosDisk, buildEfiDisk } from './disk-images.ts';
+import type { FormatContext, OutputFormat } from './format.ts';
+import { outputPaths, toolRun } from './format-kit.ts';
+import { OUTPUT_FILES, type FormatName } from './names.ts';
+
+export interface DiskFormatSpec {
+  name: FormatName;
+  layout: 'bios' | 'efi';
+  /** Undefined: the raw disk itself is the output. */
+  target?: DiskTarget;
+  /** Whether `--size` sets the disk size (else the disk is just big enough, as LinuxKit's raw-* are). */
+  sized: boolean;
+}
+
+/** Writes the raw disk of `spec.layout` at `out`. */
+export async function writeRawDisk(ctx: FormatContext, spec: Pick<DiskFormatSpec, 'layout' | 'sized'>, out: string): Promise<void> {
+  const opts = spec.sized ? { sizeBytes: ctx.sizeBytes } : {};
+  if (spec.layout === 'bios') await buildBiosDisk(ctx, out, opts);
+  else await buildEfiDisk(ctx, out, opts);
+}
+
+export function diskFormat(spec: DiskFormatSpec): OutputFormat {
+  const layoutTools = spec.layout === 'bios' ? BIOS_DISK_TOOLS : EFI_DISK_TOOLS;
+  return {
+    name: spec.name,
+    outputs: OUTPUT_FILES[spec.name],
+    tools: spec.target === undefined ? [...layoutTools] : [...layoutTools, TOOLS.qemuImg],
+    needs: ['initrd'],
+    streamable: false,
+    ...(spec.layout === 'bios' ? { archs: ['amd64'] } : {}),
+    async write(ctx: FormatContext): Promise<void> {
+      const [out] = outputPaths(ctx, spec.name);
+      const target = spec.target;
+      if (target === undefined) return publish(out!, (tmp) => writeRawDisk(ctx, spec, tmp));
+      const raw = join(ctx.workDir, 'disk.raw');
+      await writeRawDisk(ctx, spec, raw);
+      await publish(out!, (tmp) => convertDisk({ raw, out: tmp, finalName: basename(out!), target, sourceDateEpoch: ctx.sourceDateEpoch, run: toolRun(ctx) }));
+    },
+  };
+}

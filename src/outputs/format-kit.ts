@@ -1,0 +1,42 @@
+/**
+ * Small helpers every format file shares: where its outputs go, publishing the kernel and cmdline files, the
+ * scratch subdirectories, and the run options for tools (signal + SOURCE_DATE_EPOCH from the context).
+ */
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { RunToolOptions } from '../tools/run-tool.ts';
+import { publish } from './atomic-output.ts';
+import type { FormatContext } from './format.ts';
+import { OUTPUT_FILES, type FormatName } from './names.ts';
+
+/** The absolute output paths of `format` for this build, in OUTPUT_FILES order. */
+export function outputPaths(ctx: FormatContext, format: FormatName): string[] {
+  return OUTPUT_FILES[format](basename(ctx.base)).map((f) => join(dirname(ctx.base), f));
+}
+
+/** A fresh scratch directory `name` inside the format's work dir. */
+export async function scratch(ctx: FormatContext, name: string): Promise<string> {
+  const dir = join(ctx.workDir, name);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+export function toolRun(ctx: FormatContext, extra: RunToolOptions = {}): RunToolOptions {
+  return { sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal, ...extra };
+}
+
+/** Publishes a copy of the kernel at `dest`. */
+export function publishKernel(ctx: FormatContext, dest: string): Promise<void> {
+  return publish(dest, (tmp) => copyFile(ctx.inputs.kernelPath, tmp));
+}
+
+/** Publishes the command line at `dest`, exactly as in the spec. */
+export function publishCmdline(ctx: FormatContext, dest: string): Promise<void> {
+  return publish(dest, (tmp) => writeFile(tmp, ctx.inputs.cmdline));
+}
+
+/** LinuxKit's ISO rule: append `root=<dev>` unless the cmdline already names a root. */
+export function withRoot(cmdline: string, dev: string): string {
+  if (/(^|\s)root=/.test(cmdline)) return cmdline;
+  return cmdline === '' ? `root=${dev}` : `${cmdline} root=${dev}`;
+}

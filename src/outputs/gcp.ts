@@ -1,0 +1,36 @@
+/**
+ * `gcp` → `N.img.tar.gz`: the BIOS disk at `--size` named `disk.raw`, in a sparse GNU tar (`--format=oldgnu -S`,
+ * what Google's image import expects), gzip -9 without name or time. LinuxKit: ext4 + extlinux; mobyts: FAT +
+ * syslinux (docs/formats.md).
+ */
+import { join } from 'node:path';
+import { TOOLS } from '../tools/catalog.ts';
+import { runTool } from '../tools/run-tool.ts';
+import { publish } from './atomic-output.ts';
+import { writeRawDisk } from './disk-format-kit.ts';
+import { BIOS_DISK_TOOLS } from './disk-images.ts';
+import type { FormatContext, OutputFormat } from './format.ts';
+import { outputPaths, scratch, toolRun } from './format-kit.ts';
+import { OUTPUT_FILES } from './names.ts';
+
+async function write(ctx: FormatContext): Promise<void> {
+  const [out] = outputPaths(ctx, 'gcp');
+  const dir = await scratch(ctx, 'gcp');
+  await writeRawDisk(ctx, { layout: 'bios', sized: true }, join(dir, 'disk.raw'));
+  const tar = join(ctx.workDir, 'disk.tar');
+  await runTool(TOOLS.tar, [
+    `--mtime=@${ctx.sourceDateEpoch}`, '--owner=0', '--group=0', '--numeric-owner', '--mode=0644',
+    '--format=oldgnu', '-S', '-C', dir, '-cf', tar, 'disk.raw',
+  ], toolRun(ctx));
+  await publish(out!, (tmp) => runTool(TOOLS.gzip, ['-9', '-n', '-c', tar], toolRun(ctx, { stdout: tmp })).then(() => undefined));
+}
+
+export const gcp: OutputFormat = {
+  name: 'gcp',
+  outputs: OUTPUT_FILES.gcp,
+  tools: [...BIOS_DISK_TOOLS, TOOLS.tar, TOOLS.gzip],
+  needs: ['initrd'],
+  streamable: false,
+  archs: ['amd64'],
+  write,
+};

@@ -1,0 +1,34 @@
+/**
+ * `iso-efi-initrd` → `N-efi-initrd.iso`: LinuxKit's EFI ISO that boots kernel+initrd: `/kernel` and
+ * `/initrd.img` at the ISO root, GRUB in the El Torito FAT image (`linux /kernel <cmdline> text`,
+ * `initrd /initrd.img`).
+ */
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TOOLS } from '../tools/catalog.ts';
+import { publish } from './atomic-output.ts';
+import type { FormatContext, OutputFormat } from './format.ts';
+import { outputPaths, scratch, toolRun } from './format-kit.ts';
+import { GRUB_EFI_TOOLS, grubBootImage } from './iso-efi.ts';
+import { efiBoot, grubConfig, makeIso } from './iso-image.ts';
+import { OUTPUT_FILES } from './names.ts';
+
+async function write(ctx: FormatContext): Promise<void> {
+  const [out] = outputPaths(ctx, 'iso-efi-initrd');
+  const root = await scratch(ctx, 'iso');
+  await copyFile(ctx.inputs.kernelPath, join(root, 'kernel'));
+  await copyFile(await ctx.inputs.initrdPath(), join(root, 'initrd.img'));
+  await grubBootImage(ctx, root, grubConfig({ kernel: '/kernel', initrd: '/initrd.img', cmdline: ctx.inputs.cmdline }));
+  await publish(out!, (tmp) =>
+    makeIso({ out: tmp, root, volid: 'LinuxKit', sourceDateEpoch: ctx.sourceDateEpoch, boot: efiBoot('efiboot.img'), commandsPath: join(ctx.workDir, 'xorriso.cmds'), run: toolRun(ctx) }),
+  );
+}
+
+export const isoEfiInitrd: OutputFormat = {
+  name: 'iso-efi-initrd',
+  outputs: OUTPUT_FILES['iso-efi-initrd'],
+  tools: [TOOLS.xorriso, ...GRUB_EFI_TOOLS],
+  needs: ['initrd'],
+  streamable: false,
+  write,
+};

@@ -1,0 +1,46 @@
+/**
+ * `iso-efi` → `N-efi.iso`: LinuxKit's EFI ISO. The whole filesystem on ISO 9660 with an El Torito EFI FAT image
+ * holding GRUB (`menuentry 'LinuxKit ISO Image'`, `linux /boot/kernel <cmdline> text`, `root=/dev/sr0` appended
+ * unless given), plus the initrd when the kernel cannot mount the CD itself.
+ */
+import { join } from 'node:path';
+import { TOOLS } from '../tools/catalog.ts';
+import { publish } from './atomic-output.ts';
+import { makeFat } from './boot-fat.ts';
+import { makeGrubEfi } from './efi-loaders.ts';
+import type { FormatContext, OutputFormat } from './format.ts';
+import { outputPaths, scratch, toolRun, withRoot } from './format-kit.ts';
+import { efiBoot, grubConfig, makeIso } from './iso-image.ts';
+import { stageIsoRoot } from './iso-rootfs.ts';
+import { OUTPUT_FILES } from './names.ts';
+
+/** Builds GRUB with `config` into a FAT image at `<isoRoot>/efiboot.img`, the El Torito EFI boot image. */
+export async function grubBootImage(ctx: FormatContext, isoRoot: string, config: string): Promise<void> {
+  const grub = join(await scratch(ctx, 'grub'), 'BOOTX64.EFI');
+  await makeGrubEfi({ config, out: grub, workDir: await scratch(ctx, 'grub'), sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal });
+  await makeFat({
+    path: join(isoRoot, 'efiboot.img'), stageDir: await scratch(ctx, 'fat'), label: 'EFIBOOT', sourceDateEpoch: ctx.sourceDateEpoch,
+    files: [{ dest: 'EFI/BOOT/BOOTX64.EFI', from: { file: grub } }], signal: ctx.signal,
+  });
+}
+
+async function write(ctx: FormatContext): Promise<void> {
+  const [out] = outputPaths(ctx, 'iso-efi');
+  const root = await stageIsoRoot(ctx);
+  const cmdline = withRoot(ctx.inputs.cmdline, ctx.arch === 'arm64' ? '/dev/vda' : '/dev/sr0');
+  await grubBootImage(ctx, root.dir, grubConfig({ kernel: '/boot/kernel', cmdline, ...(root.initrd ? { initrd: root.initrd } : {}) }));
+  await publish(out!, (tmp) =>
+    makeIso({ out: tmp, root: root.dir, volid: 'LinuxKit', sourceDateEpoch: ctx.sourceDateEpoch, boot: efiBoot('efiboot.img'), entries: root.entries, commandsPath: join(ctx.workDir, 'xorriso.cmds'), run: toolRun(ctx) }),
+  );
+}
+
+export const GRUB_EFI_TOOLS = [TOOLS.grubMkimage, TOOLS.grubEfiModules, TOOLS.tar, TOOLS.mkfsVfat, TOOLS.mmd, TOOLS.mcopy] as const;
+
+export const isoEfi: OutputFormat = {
+  name: 'iso-efi',
+  outputs: OUTPUT_FILES['iso-efi'],
+  tools: [TOOLS.xorriso, ...GRUB_EFI_TOOLS, TOOLS.xz],
+  needs: ['tar', 'initrd'],
+  streamable: false,
+  write,
+};

@@ -1,0 +1,42 @@
+/**
+ * The read-only root filesystem images of kernel+squashfs and kernel+erofs, from the filesystem tar without
+ * `boot/*`, rootless and reproducible: squashfs gets exact ownership, modes and device nodes through a pseudo
+ * file; erofs (mkfs.erofs 1.5 has no such input) maps every file to root (docs/formats.md).
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TOOLS } from '../tools/catalog.ts';
+import { runTool } from '../tools/run-tool.ts';
+import type { FormatContext } from './format.ts';
+import { scratch, toolRun } from './format-kit.ts';
+import { diskMode, stageRootfs, type StagedEntry } from './stage-rootfs.ts';
+
+/** mksquashfs pseudo definitions: `path m mode uid gid` for metadata, `c`/`b` for devices, `f`... none. */
+export function pseudoDefinitions(entries: readonly StagedEntry[]): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    const mode = e.mode.toString(8).padStart(4, '0');
+    const path = `/${e.path}`;
+    if (/\s/.test(path)) continue;
+    if (e.type === 'character-device' || e.type === 'block-device') out.push(`${path} ${e.type === 'block-device' ? 'b' : 'c'} ${mode} ${e.uid} ${e.gid} ${e.devmajor} ${e.devminor}`);
+    else if (e.type === 'fifo') out.push(`${path} i ${mode} ${e.uid} ${e.gid} p`);
+    else if (e.type !== 'symlink' && e.type !== 'link' && (e.uid !== 0 || e.gid !== 0 || diskMode(e) !== e.mode)) out.push(`${path} m ${mode} ${e.uid} ${e.gid}`);
+  }
+  return out;
+}
+
+export async function makeSquashfs(ctx: FormatContext, out: string): Promise<void> {
+  const staged = await stageRootfs(await ctx.inputs.rootfsTarWithoutBootPath(), await scratch(ctx, 'rootfs'));
+  const pseudo = join(ctx.workDir, 'pseudo');
+  await writeFile(pseudo, `${pseudoDefinitions(staged.entries).join('\n')}\n`);
+  await runTool(TOOLS.mksquashfs, [
+    staged.dir, out, '-noappend', '-no-progress', '-quiet', '-comp', 'gzip', '-all-root',
+    '-processors', '1', '-pf', pseudo,
+  ], toolRun(ctx));
+}
+
+export async function makeErofs(ctx: FormatContext, out: string): Promise<void> {
+  const staged = await stageRootfs(await ctx.inputs.rootfsTarWithoutBootPath(), await scratch(ctx, 'rootfs'));
+  const uuid = '00000000-0000-4000-8000-000000000000';
+  await runTool(TOOLS.mkfsErofs, ['--quiet', '--all-root', `-T${ctx.sourceDateEpoch}`, `-U${uuid}`, out, staged.dir], toolRun(ctx));
+}

@@ -1,0 +1,29 @@
+/**
+ * `uki` → `N.efi` (mobyts only): a unified kernel image — systemd-stub with the kernel, initrd, cmdline and an
+ * os-release (`NAME="LinuxKit"`) as PE sections; boots from any ESP, El Torito image or `-kernel` under OVMF.
+ */
+import { TOOLS } from '../tools/catalog.ts';
+import { publish } from './atomic-output.ts';
+import { makeUki } from './efi-loaders.ts';
+import type { FormatContext, OutputFormat } from './format.ts';
+import { outputPaths, scratch } from './format-kit.ts';
+import { OUTPUT_FILES } from './names.ts';
+
+async function write(ctx: FormatContext): Promise<void> {
+  const [out] = outputPaths(ctx, 'uki');
+  const initrd = await ctx.inputs.initrdPath();
+  const workDir = await scratch(ctx, 'uki');
+  await publish(out!, (tmp) =>
+    makeUki({ kernel: ctx.inputs.kernelPath, initrd, cmdline: ctx.inputs.cmdline, out: tmp, workDir, sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal }),
+  );
+}
+
+export const uki: OutputFormat = {
+  name: 'uki',
+  outputs: OUTPUT_FILES.uki,
+  tools: [TOOLS.objcopy, TOOLS.systemdStub],
+  needs: ['initrd'],
+  streamable: false,
+  archs: ['amd64'],
+  write,
+};

@@ -1,0 +1,33 @@
+/**
+ * Every host program or data file an output format may need, declared once with why it is needed and how to
+ * install it (design.md §3.9). Formats list the entries they use; `preflight` checks them all before any pull.
+ */
+import type { ToolRequirement } from '../outputs/format.ts';
+
+function tool(command: string, why: string, debian: string, fedora: string, macos?: string): ToolRequirement {
+  return { command, why, install: macos === undefined ? { debian, fedora } : { debian, fedora, macos } };
+}
+
+export const TOOLS = {
+  xorriso: tool('xorriso', 'writes ISO 9660 images', 'apt-get install xorriso', 'dnf install xorriso', 'brew install xorriso'),
+  mkfsVfat: tool('mkfs.vfat', 'creates the FAT boot/EFI system partition', 'apt-get install dosfstools', 'dnf install dosfstools', 'brew install dosfstools'),
+  mcopy: tool('mcopy', 'copies files into FAT images without mounting them', 'apt-get install mtools', 'dnf install mtools', 'brew install mtools'),
+  mmd: tool('mmd', 'creates directories in FAT images without mounting them', 'apt-get install mtools', 'dnf install mtools', 'brew install mtools'),
+  syslinux: tool('syslinux', 'installs the SYSLINUX BIOS loader into a FAT image (mtools variant)', 'apt-get install syslinux', 'dnf install syslinux'),
+  isolinuxBin: tool('/usr/lib/ISOLINUX/isolinux.bin', 'BIOS El Torito loader of the ISO', 'apt-get install isolinux', 'dnf install syslinux (then link /usr/share/syslinux/isolinux.bin here)'),
+  isohdpfx: tool('/usr/lib/ISOLINUX/isohdpfx.bin', 'hybrid MBR so the BIOS ISO also boots from a USB disk', 'apt-get install isolinux', 'dnf install syslinux (then link /usr/share/syslinux/isohdpfx.bin here)'),
+  ldlinux: tool('/usr/lib/syslinux/modules/bios/ldlinux.c32', 'ISOLINUX second stage', 'apt-get install syslinux-common', 'dnf install syslinux (then link /usr/share/syslinux/ldlinux.c32 here)'),
+  syslinuxMbr: tool('/usr/lib/syslinux/mbr/mbr.bin', 'BIOS boot code of the MBR disk', 'apt-get install syslinux-common', 'dnf install syslinux (then link /usr/share/syslinux/mbr.bin here)'),
+  grubMkimage: tool('grub-mkimage', 'builds the GRUB EFI loader of the EFI ISOs', 'apt-get install grub-common', 'dnf install grub2-tools', 'brew install x86_64-elf-grub'),
+  grubEfiModules: tool('/usr/lib/grub/x86_64-efi/linux.mod', 'GRUB x86_64-efi modules', 'apt-get install grub-efi-amd64-bin', 'dnf install grub2-efi-x64-modules'),
+  tar: tool('tar', 'packs the GRUB memdisk and the GCP disk archive (GNU tar)', 'apt-get install tar', 'dnf install tar', 'brew install gnu-tar (and put its gnubin first on PATH)'),
+  systemdStub: tool('/usr/lib/systemd/boot/efi/linuxx64.efi.stub', 'EFI stub of the unified kernel image (UKI)', 'apt-get install systemd-boot-efi', 'dnf install systemd-boot-unsigned (then link /usr/lib/systemd/boot/efi/linuxx64.efi.stub here)'),
+  objcopy: tool('objcopy', 'adds kernel, initrd and cmdline sections to the EFI stub', 'apt-get install binutils', 'dnf install binutils', 'brew install binutils'),
+  qemuImg: tool('qemu-img', 'converts the raw disk to qcow2/vhd/vmdk', 'apt-get install qemu-utils', 'dnf install qemu-img', 'brew install qemu'),
+  mksquashfs: tool('mksquashfs', 'writes the squashfs root filesystem', 'apt-get install squashfs-tools', 'dnf install squashfs-tools', 'brew install squashfs'),
+  mkfsErofs: tool('mkfs.erofs', 'writes the erofs root filesystem', 'apt-get install erofs-utils', 'dnf install erofs-utils', 'brew install erofs-utils'),
+  gzip: tool('gzip', 'compresses the GCP disk archive', 'apt-get install gzip', 'dnf install gzip'),
+  xz: tool('xz', 'decompresses an xz-compressed kernel to look for its embedded config', 'apt-get install xz-utils', 'dnf install xz', 'brew install xz'),
+} as const satisfies Record<string, ToolRequirement>;
+
+export type ToolName = keyof typeof TOOLS;
