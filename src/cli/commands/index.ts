@@ -4,9 +4,13 @@ import type { CliContext } from '../context.ts';
 import { registerBuild } from './build.ts';
 import { registerValidate } from './validate.ts';
 import { registerRun } from './run.ts';
+import { registerLock } from './lock.ts';
+import { registerTrust } from './trust.ts';
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerBuild(program, ctx);
   registerValidate(program, ctx);
   registerRun(program, ctx);
+  registerLock(program, ctx);
+  registerTrust(program, ctx);
 }
