@@ -63,11 +63,11 @@ export function renderIssues(issues: readonly Issue[]): string {
   return sortIssues(issues).map((i) => `${renderIssue(i)}\n`).join('');
 }
 
-/** `2 problems in a.yml, b.yml` (warnings counted in parentheses); `''` when there is nothing to say. */
+/** `2 problems in a.yml, b.yml` (`2 problems, 1 warning in …` with warnings); `''` when there is nothing to say. */
 export function summariseIssues(issues: readonly Issue[], files: readonly string[]): string {
   const errors = issues.filter((i) => i.severity === 'error').length;
   const warnings = issues.length - errors;
   if (issues.length === 0) return '';
-  const w = warnings === 0 ? '' : ` (${warnings} warning${warnings === 1 ? '' : 's'})`;
+  const w = warnings === 0 ? '' : `, ${warnings} warning${warnings === 1 ? '' : 's'}`;
   return `${errors} problem${errors === 1 ? '' : 's'}${w} in ${files.join(', ')}`;
 }

@@ -7,6 +7,7 @@ import { parseReference } from '../oci/reference.ts';
 import { isMobyError } from '../util/errors.ts';
 import { isCapabilityKeyword, isKnownCapability, KNOWN_CAPABILITIES } from './capabilities.ts';
 import type { Issue, SpecPath } from './issues.ts';
+import { schemaProperties } from './schema.ts';
 import type { IssueOptions, SpecSource } from './source.ts';
 import { didYouMean } from './suggest.ts';
 import { CONTAINER_SECTIONS } from './types.ts';
@@ -18,6 +19,7 @@ export const TEMPLATE_PREFIX = '@pkg:';
 const RLIMITS = ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'];
 export const VOLUME_NAME = /^[a-z0-9_-]*$/;
 const OCTAL_MODE = /^[0-7]{1,4}$/;
+const FILE_KEYS: ReadonlySet<string> = new Set(schemaProperties('file'));
 
 /** An image reference problem, or undefined. `@pkg:` templates are left for the template resolver. */
 export function checkImageRef(emit: Emit, path: SpecPath, ref: string): void {
@@ -131,7 +133,8 @@ function checkFile(emit: Emit, f: Obj, path: SpecPath): void {
     }
     return;
   }
-  if (!has('source') && !has('metadata')) {
+  const misspelt = Object.keys(f).some((k) => !FILE_KEYS.has(k)); // the schema reports the unknown key
+  if (!has('source') && !has('metadata') && !misspelt) {
     emit(path, `contents of file "${strAt(f, 'path') ?? ''}" not specified`, { hint: 'give one of contents, source, metadata, symlink or directory: true' });
   }
   if (has('source') && has('metadata')) emit([...path, 'metadata'], 'metadata cannot be combined with source', { at: 'key' });

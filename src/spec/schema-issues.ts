@@ -74,8 +74,10 @@ function enumIssue(src: SpecSource, path: SpecPath, e: SchemaError): Issue {
   const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
   const v = String(e.data);
   const what = lastKey(path) === 'format' && path[0] === 'outputs' ? 'output format' : String(lastKey(path));
-  const list = allowed.length <= 4 ? ` (one of ${allowed.join(', ')})` : '';
-  return src.issue(path, `unknown ${what} "${v}"${didYouMean(v, allowed) || list}`);
+  const suggestion = didYouMean(v, allowed);
+  if (suggestion !== '') return src.issue(path, `unknown ${what} "${v}"${suggestion}`);
+  if (allowed.length <= 4) return src.issue(path, `unknown ${what} "${v}" (one of ${allowed.join(', ')})`);
+  return src.issue(path, `unknown ${what} "${v}"`, { hint: `one of ${allowed.join(', ')}` });
 }
 
 function anyOfIssue(src: SpecSource, path: SpecPath, e: SchemaError): Issue {
