@@ -12,9 +12,7 @@ export function registerLock(program: Command, ctx: CliContext): void {
   program
     .command('lock')
     .summary('pin every image of YAML specs to its digests in a lockfile')
-    .description('Resolve every image the specs name (kernel, init, onboot, onshutdown, services, volumes) to its index\n'
-      + 'digest and per-platform manifest digests, verifying trust: images with Docker Content Trust first, and\n'
-      + 'write them to SPEC.lock (sorted JSON). `mobyts build --locked` then builds exactly those digests.')
+    .description('Resolve every image the specs name (kernel, init, onboot, onshutdown, services, volumes) to its index digest and per-platform manifest digests, verifying trust: images with Docker Content Trust first, and write them to SPEC.lock (sorted JSON). `mobyts build --locked` then builds exactly those digests.')
     .argument('<file...>', 'spec files (merged in order, as build merges them)')
     .option('--output <file>', 'lockfile to write (default: <last spec>.lock)')
     .addOption(new Option('--mirror <[registry=]url>', 'registry mirror, repeatable (also $LINUXKIT_MIRROR)').argParser(collect).default([]))
