@@ -8,18 +8,24 @@ const opts = (o: Partial<BuildOptions>): BuildOptions => ({
   dryRun: false, compress: 'gzip', mirror: [], insecureRegistry: [], disableContentTrust: false, ...o,
 });
 
-void test('formats: --format, else outputs:, else kernel+initrd (tar with -o); names from the last file', () => {
-  const p = planOutputs(['a.yml', 'dir/b.yaml'], opts({}), {});
+void test('formats: --format, else outputs:, else kernel+initrd (tar with -o); the given default name', () => {
+  const p = planOutputs('b', opts({}), {});
   assert.deepEqual([p.formats.map((f) => f.name), p.base], [['kernel+initrd'], 'b']);
-  assert.deepEqual(planOutputs(['-'], opts({ dir: 'out' }), { outputs: [{ format: 'tar' }, { format: 'docker' }] }).formats.map((f) => f.name), ['tar', 'docker']);
-  assert.equal(planOutputs(['-'], opts({ dir: 'out' }), {}).base, 'out/moby');
-  const o = planOutputs(['x.yml'], opts({ output: '-' }), {});
+  assert.deepEqual(planOutputs('moby', opts({ dir: 'out' }), { outputs: [{ format: 'tar' }, { format: 'docker' }] }).formats.map((f) => f.name), ['tar', 'docker']);
+  assert.equal(planOutputs('moby', opts({ dir: 'out' }), {}).base, 'out/moby');
+  const o = planOutputs('x', opts({ output: '-' }), {});
   assert.deepEqual([o.formats.map((f) => f.name), o.streamTo], [['tar'], '-']);
 });
 
 void test('-o rules and unknown formats are usage errors (exit code 2)', () => {
-  assert.throws(() => planOutputs(['x.yml'], opts({ output: 'f.tar', format: ['tar', 'docker'] }), {}), {
+  assert.throws(() => planOutputs('x', opts({ output: 'f.tar', format: ['tar', 'docker'] }), {}), {
     exitCode: 2, message: 'Cannot write tar, docker to -o: only one format, tar or docker, can go to a single file or stdout' });
-  assert.throws(() => planOutputs(['x.yml'], opts({ output: 'f.tar', name: 'n' }), {}), { exitCode: 2, message: 'Cannot use -o with --name or --dir: -o names the output file itself' });
-  assert.throws(() => planOutputs(['x.yml'], opts({ format: ['kernel+initrd', 'nope'] }), {}), { exitCode: 2, message: 'Cannot build format "nope": unknown format' });
+  assert.throws(() => planOutputs('x', opts({ output: 'f.tar', name: 'n' }), {}), { exitCode: 2, message: 'Cannot use -o with --name or --dir: -o names the output file itself' });
+  assert.throws(() => planOutputs('x', opts({ format: ['kernel+initrd', 'nope'] }), {}), { exitCode: 2, message: 'Cannot build format "nope": unknown format' });
+});
+
+void test('--size: <n>M, <n>G, bare <n> = GiB', async () => {
+  const { parseSize } = await import('./size.ts');
+  assert.deepEqual([parseSize('1024M'), parseSize('2G'), parseSize('3')], [2 ** 30, 2 * 2 ** 30, 3 * 2 ** 30]);
+  assert.throws(() => parseSize('1T'), { exitCode: 2, message: 'Invalid --size "1T": expected <n>M, <n>G or <n> (GiB), e.g. 1024M' });
 });

@@ -2,7 +2,7 @@
  * Which formats to build and where their files go (linuxkit.md §5.1), decided before anything is pulled.
  * Pure: no I/O.
  */
-import { basename, extname, join } from 'node:path';
+import { join } from 'node:path';
 import { getFormat } from '../outputs/index.ts';
 import type { OutputFormat } from '../outputs/format.ts';
 import type { MobySpec } from '../spec/types.ts';
@@ -17,14 +17,6 @@ export interface OutputPlan {
   name: string;
   /** `-o FILE|-`: the one streamable format goes here (stdout for `-`). */
   streamTo?: string;
-}
-
-/** LinuxKit's default name: the last spec file's basename without extension; `moby` for stdin. */
-export function defaultName(files: string[]): string {
-  const last = files[files.length - 1] ?? '-';
-  if (last === '-') return 'moby';
-  const b = basename(last.replace(/[?#].*$/, ''));
-  return b.slice(0, b.length - extname(b).length) || 'moby';
 }
 
 function formatNames(opts: BuildOptions, spec: MobySpec): string[] {
@@ -44,13 +36,16 @@ function checkStreamOutput(opts: BuildOptions, formats: OutputFormat[]): void {
   if (opts.inputTar !== undefined && opts.inputTar === opts.output) throw usageError('Cannot use the same file for --input-tar and -o');
 }
 
-/** The output plan; USAGE errors for unknown formats and broken `-o` rules (all before any pull). */
-export function planOutputs(files: string[], opts: BuildOptions, spec: MobySpec): OutputPlan {
+/**
+ * The output plan; USAGE errors for unknown formats and broken `-o` rules (all before any pull).
+ * `defaultName` is the spec loader's (the last input's basename, `moby` for stdin).
+ */
+export function planOutputs(defaultName: string, opts: BuildOptions, spec: MobySpec): OutputPlan {
   const formats = formatNames(opts, spec).map(getFormat);
   checkStreamOutput(opts, formats);
   const unsupported = formats.find((f) => f.archs !== undefined && !f.archs.includes(opts.arch));
   if (unsupported !== undefined) throw usageError(`Cannot build format "${unsupported.name}" for ${opts.arch}: it supports ${unsupported.archs?.join(', ')} only`);
-  const name = opts.name ?? defaultName(files);
+  const name = opts.name ?? defaultName;
   const dir = opts.dir ?? '.';
   return { formats, base: join(dir, name), dir, name, ...(opts.output === undefined ? {} : { streamTo: opts.output }) };
 }

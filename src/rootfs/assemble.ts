@@ -6,7 +6,8 @@
  */
 import { Readable } from 'node:stream';
 import type { ImageSource } from '../image/source.ts';
-import { renderSbom } from '../sbom/spdx.ts';
+import { spdxDocuments } from '../sbom/attestations.ts';
+import { renderSbom, type SbomDocument } from '../sbom/spdx.ts';
 import type { MobySpec } from '../spec/types.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import type { Reporter } from '../util/reporter.ts';
@@ -57,16 +58,38 @@ function allImages(i: ResolvedImages): ImageSource[] {
   return [i.kernel, ...i.init, ...i.volumes, ...i.containers.map((c) => c.source)].filter((s): s is ImageSource => s !== undefined);
 }
 
-function trailer(input: AssembleInput, tracker: PathTracker): TarEntry[] {
+/** An image unpacked into the root filesystem, and where (for the SBOM). */
+interface ImageUse {
+  source: ImageSource;
+  prefix: string;
+}
+
+function uses(input: AssembleInput, bundles: ImageUse[]): ImageUse[] {
+  const { kernel, init, volumes } = input.images;
+  const names = (input.spec.volumes ?? []).map((v) => v.name);
+  return [
+    ...(kernel === undefined ? [] : [{ source: kernel, prefix: '' }]),
+    ...init.map((source) => ({ source, prefix: '' })),
+    ...volumes.flatMap((source, i) => (source === undefined ? [] : [{ source, prefix: `containers/volumes/${names[i] ?? ''}/lower` }])),
+    ...bundles,
+  ];
+}
+
+async function sbomEntry(input: AssembleInput, sbom: { path: string; created: number }, used: ImageUse[]): Promise<TarEntry> {
+  const documents: SbomDocument[] = [];
+  for (const u of used) for (const doc of await spdxDocuments(u.source)) documents.push({ prefix: u.prefix, doc });
+  const images = allImages(input.images).map((s) => ({ ref: s.ref.expanded, digest: s.manifestDigest }));
+  const text = renderSbom({ images, documents, created: sbom.created });
+  return fileEntry(cleanName(sbom.path), text, { source: 'linuxkit.sbom', location: 'sbom', mtime: input.mtime });
+}
+
+async function trailer(input: AssembleInput, tracker: PathTracker, used: ImageUse[]): Promise<TarEntry[]> {
   const out: TarEntry[] = [];
   if (input.dockerfile) {
     info(input.reporter, '  Adding Dockerfile');
     out.push({ header: { name: 'Dockerfile', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: input.mtime, size: DOCKERFILE.length }, body: Readable.from([Buffer.from(DOCKERFILE)]) });
   }
-  if (input.sbom !== undefined) {
-    const images = allImages(input.images).map((s) => ({ ref: s.ref.expanded, digest: s.manifestDigest }));
-    out.push(fileEntry(cleanName(input.sbom.path), renderSbom({ images, created: input.sbom.created }), { source: 'linuxkit.sbom', location: 'sbom', mtime: input.mtime }));
-  }
+  if (input.sbom !== undefined) out.push(await sbomEntry(input, input.sbom, used));
   return out.filter((e) => tracker.admit(e.header, 'trailer'));
 }
 
@@ -81,7 +104,8 @@ async function* kernelPart(input: AssembleInput, tracker: PathTracker): EntryStr
   yield* tracker.filter(stream, 'kernel');
 }
 
-async function* containersPart(input: AssembleInput, tracker: PathTracker): EntryStream {
+async function* containersPart(input: AssembleInput, tracker: PathTracker, unpacked: ImageUse[]): EntryStream {
+  const shared = new Map<string, string>();
   const titles = { onboot: 'Add onboot containers:', onshutdown: 'Add onshutdown containers:', services: 'Add service containers:' };
   for (const section of ['onboot', 'onshutdown', 'services'] as const) {
     const items = input.images.containers.filter((c) => c.section === section);
@@ -90,7 +114,8 @@ async function* containersPart(input: AssembleInput, tracker: PathTracker): Entr
     yield* bundleSection({
       items, deps: input.deps, tracker, mtime: input.mtime,
       onContainer: (c) => info(input.reporter, `  Create OCI config for ${c.entry.image}`),
-    });
+      onUnpack: (source, prefix) => void unpacked.push({ source, prefix }),
+    }, shared);
   }
 }
 
@@ -112,7 +137,8 @@ export async function* assembleRootfs(input: AssembleInput): EntryStream {
     info(input.reporter, 'Add volumes:');
     yield* volumeSection({ volumes: input.spec.volumes ?? [], sources: input.images.volumes, deps: input.deps, tracker, mtime: input.mtime });
   }
-  yield* containersPart(input, tracker);
+  const unpacked: ImageUse[] = [];
+  yield* containersPart(input, tracker, unpacked);
   if (input.files.length > 0) {
     info(input.reporter, 'Add files:');
     yield* filesSection({
@@ -121,5 +147,5 @@ export async function* assembleRootfs(input: AssembleInput): EntryStream {
       warn: (message) => input.reporter.emit({ type: 'warn', message }),
     });
   }
-  yield* trailer(input, tracker);
+  yield* await trailer(input, tracker, uses(input, unpacked));
 }

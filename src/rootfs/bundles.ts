@@ -26,6 +26,8 @@ export interface BundleSectionOptions {
   mtime: number;
   /** Log line per container (`  Create OCI config for <image>`). */
   onContainer?(item: ContainerItem): void;
+  /** Called when an image is unpacked, with the directory it goes to (for the SBOM). */
+  onUnpack?(source: ImageSource, prefix: string): void;
 }
 
 function* leadingDirs(path: string, o: Provenance & { mtime: number }): Generator<TarEntry> {
@@ -43,6 +45,7 @@ async function* bundle(item: ContainerItem, o: BundleSectionOptions, shared: Map
   yield* leadingDirs(b.readonly ? `${b.path}/rootfs` : b.extractTo ?? b.path, p);
   if (b.extractTo !== undefined) {
     shared.set(ref, b.extractTo);
+    o.onUnpack?.(item.source, b.extractTo);
     yield* filterImage(o.deps.flatten(item.source), { prefix: b.extractTo, resolv: 'text', ...p });
   }
   o.onContainer?.(item);
@@ -54,8 +57,10 @@ async function* bundle(item: ContainerItem, o: BundleSectionOptions, shared: Map
   yield fileEntry(`${b.path}/runtime.json`, b.runtimeJson, p);
 }
 
-/** onboot, onshutdown and services bundles, in that order (the items come sorted so). */
-export async function* bundleSection(o: BundleSectionOptions): EntryStream {
-  const shared = new Map<string, string>();
+/**
+ * Bundles of `o.items`, in order. `shared` (expanded ref → directory the image was unpacked to) must be the
+ * same map across onboot, onshutdown and services: LinuxKit's de-duplication spans all three.
+ */
+export async function* bundleSection(o: BundleSectionOptions, shared: Map<string, string>): EntryStream {
   for (const item of o.items) yield* o.tracker.filter(bundle(item, o, shared), `${item.section}[${item.index}]`);
 }

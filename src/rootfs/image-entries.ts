@@ -39,10 +39,13 @@ function resolvEntry(path: string, original: TarHeader | undefined, o: ImageFilt
   return replaced(path, RESOLV_TEXT, original, o);
 }
 
-/** Replaced content keeps the original header fields except the type, mtime and size (§3.2). */
+/**
+ * Replaced content keeps the original header fields except the mtime and size (§3.2); when the original is
+ * not a regular file (a symlink's mode 0777 would make a world-writable file) a fresh 0644 root file is used.
+ */
 function replaced(path: string, text: string, original: TarHeader | undefined, o: ImageFilterOptions): TarEntry {
   const fresh = fileEntry(path, text, o);
-  if (original === undefined) return fresh;
+  if (original?.type !== 'file') return fresh;
   const header = withProvenance({ ...original, name: path, type: 'file', size: fresh.header.size, mtime: o.mtime, linkname: undefined }, o);
   return { header, body: fresh.body };
 }

@@ -1,0 +1,45 @@
+/**
+ * Step "resolve/pull": every image the spec names, fetched once per distinct reference, in parallel, for the
+ * target platform, through the store (cache first unless --pull). Fails with the store's MobyError.
+ */
+import type { ImageSource } from '../image/source.ts';
+import type { ResolvedImages } from '../rootfs/assemble.ts';
+import type { ContainerItem } from '../rootfs/bundles.ts';
+import { CONTAINER_SECTIONS, type MobySpec } from '../spec/types.ts';
+import { MobyError } from '../util/errors.ts';
+
+export type GetImage = (ref: string) => Promise<ImageSource>;
+
+/** The references of a spec, each once, in build order. */
+export function specImageRefs(spec: MobySpec): string[] {
+  const refs = [
+    spec.kernel?.image, ...(spec.init ?? []), ...(spec.volumes ?? []).map((v) => v.image),
+    ...CONTAINER_SECTIONS.flatMap((s) => (spec[s] ?? []).map((e) => e.image)),
+  ];
+  return [...new Set(refs.filter((r): r is string => r !== undefined && r !== ''))];
+}
+
+/** Fetches every image (at most `parallel` at a time) and arranges them as the assembly wants them. */
+export async function resolveImages(spec: MobySpec, get: GetImage, parallel = 4): Promise<ResolvedImages> {
+  const refs = specImageRefs(spec);
+  const got = new Map<string, ImageSource>();
+  const queue = [...refs];
+  const worker = async (): Promise<void> => {
+    for (let ref = queue.shift(); ref !== undefined; ref = queue.shift()) got.set(ref, await get(ref));
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, refs.length) }, worker));
+  const at = (ref: string): ImageSource => {
+    const s = got.get(ref);
+    if (s === undefined) throw new MobyError(`Cannot find "${ref}" among the resolved images: this is a bug`, { code: 'BUILD' });
+    return s;
+  };
+  const containers: ContainerItem[] = CONTAINER_SECTIONS.flatMap((section) =>
+    (spec[section] ?? []).map((entry, index) => ({ section, index, entry, source: at(entry.image) })));
+  const kernel = spec.kernel?.image;
+  return {
+    ...(kernel === undefined || kernel === '' ? {} : { kernel: at(kernel) }),
+    init: (spec.init ?? []).map(at),
+    volumes: (spec.volumes ?? []).map((v) => (v.image === undefined || v.image === '' ? undefined : at(v.image))),
+    containers,
+  };
+}
