@@ -12,7 +12,7 @@ import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/types.ts';
 import { MobyError } from '../util/errors.ts';
 import { withLock } from './lock.ts';
-import { verifyingStream } from './verify.ts';
+import { verifyStream } from '../oci/verify.ts';
 
 export interface WriteBlobOptions {
   /** Starts error messages: `Cannot pull "REF": blob sha256:… does not match …`. */
@@ -80,8 +80,7 @@ function makeLayout(dir: string): Layout {
     const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
       throw new MobyError(`Cannot read blob "${d}": ${err.code === 'ENOENT' ? 'it is not in the cache' : err.message}`, { code: 'STORE', cause: err });
     });
-    const raw = fh.createReadStream();
-    return raw.pipe(verifyingStream(size === undefined ? { digest: d } : { digest: d, size }, `cached blob ${d}`)).on('error', () => raw.destroy());
+    return verifyStream(fh.createReadStream(), d, size, { subject: 'cached blob' });
   };
   const layout: Layout = {
     dir,

@@ -6,7 +6,7 @@
  */
 import type { Digest } from '../oci/digest.ts';
 import { manifestSelector, type Reference } from '../oci/reference.ts';
-import { REF_NAME_ANNOTATION, type Descriptor, type ImageManifest } from '../oci/types.ts';
+import { REF_NAME_ANNOTATION, type Descriptor } from '../oci/types.ts';
 import type { StoreImageSource } from '../image/store-source.ts';
 import { createRegistryClient, pullContext, type CallContext, type RegistryClient, type RegistryClientOptions } from '../registry/client.ts';
 import { MobyError } from '../util/errors.ts';
@@ -33,13 +33,19 @@ export async function pullImage(layout: Layout, ref: Reference, opts: GetImageOp
   const p: Pull = { layout, client, ctx: pullContext(ref), progress: new Progress(opts.reporter, ref.expanded) };
   try {
     const root = ref.digest !== undefined ? await digestRoot(p, ref.digest) : await p.client.resolve(p.ctx, manifestSelector(ref));
-    const parsed = await storeManifest(p, root);
-    const manifest = await platformManifest(p, parsed, opts);
-    await fetchBlobs(p, [manifest.config, ...manifest.layers]);
-    await layout.updateIndex((index) => {
-      index.manifests = index.manifests.filter((d) => !refDescriptors(index, ref.expanded).includes(d));
-      index.manifests.push({ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { [REF_NAME_ANNOTATION]: ref.expanded } });
-    });
+    for (let round = 1; ; round++) {
+      const needed = await storeManifests(p, root, opts);
+      await fetchBlobs(p, needed.blobs);
+      const named = await layout.updateIndex(async (index) => {
+        // gc (cache rm/clean) runs under this lock too: once named, nothing of this image is collected.
+        if (!(await allPresent(layout, [...needed.manifests, ...needed.blobs]))) return false;
+        index.manifests = index.manifests.filter((d) => !refDescriptors(index, ref.expanded).includes(d));
+        index.manifests.push({ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { [REF_NAME_ANNOTATION]: ref.expanded } });
+        return true;
+      });
+      if (named) break;
+      if (round >= 3) throw new MobyError(`${p.ctx.subject}: blobs keep vanishing from the cache during the pull (is \`mobyts cache clean\` running?)`, { code: 'STORE' });
+    }
     p.progress.finish();
     const source = await sourceFromCache(layout, { ref, root, platform: opts.platform, subject: p.ctx.subject });
     if (source === undefined) {
@@ -69,18 +75,33 @@ async function storeManifest(p: Pull, d: Descriptor): Promise<ParsedManifest> {
   return parseManifest(bytes, d.mediaType, p.ctx.subject);
 }
 
-async function platformManifest(p: Pull, parsed: ParsedManifest, opts: GetImageOptions): Promise<ImageManifest> {
-  if (parsed.kind === 'manifest') return parsed.manifest;
+interface Needed {
+  /** Manifests stored (root, every child of an index). */
+  manifests: Descriptor[];
+  /** Blobs the platform needs: config, layers, and its attestations' config and layers. */
+  blobs: Descriptor[];
+}
+
+/** Stores the root manifest and, for an index, every child manifest; returns what else the platform needs. */
+async function storeManifests(p: Pull, root: Descriptor, opts: GetImageOptions): Promise<Needed> {
+  const parsed = await storeManifest(p, root);
+  if (parsed.kind === 'manifest') return { manifests: [root], blobs: [parsed.manifest.config, ...parsed.manifest.layers] };
   const chosen = selectManifest(parsed.index.manifests, opts.platform, p.ctx.subject);
   const children = await mapLimit(parsed.index.manifests, 4, (d) => storeManifest(p, d));
   const byDigest = new Map(parsed.index.manifests.map((d, i) => [d.digest, children[i]]));
-  for (const att of attestationsFor(parsed.index.manifests, chosen.digest)) {
-    const m = byDigest.get(att.digest);
-    if (m?.kind === 'manifest') await fetchBlobs(p, [m.manifest.config, ...m.manifest.layers]);
-  }
   const m = byDigest.get(chosen.digest);
   if (m?.kind !== 'manifest') throw new MobyError(`${p.ctx.subject}: the manifest for the platform is itself an index`, { code: 'REGISTRY' });
-  return m.manifest;
+  const blobs = [m.manifest.config, ...m.manifest.layers];
+  for (const att of attestationsFor(parsed.index.manifests, chosen.digest)) {
+    const a = byDigest.get(att.digest);
+    if (a?.kind === 'manifest') blobs.push(a.manifest.config, ...a.manifest.layers);
+  }
+  return { manifests: [root, ...parsed.index.manifests], blobs };
+}
+
+async function allPresent(layout: Layout, descs: Descriptor[]): Promise<boolean> {
+  for (const d of descs) if (!await layout.hasBlob(d.digest)) return false;
+  return true;
 }
 
 async function fetchBlobs(p: Pull, descs: Descriptor[]): Promise<void> {

@@ -6,6 +6,8 @@ import { registerValidate } from './validate.ts';
 import { registerRun } from './run.ts';
 import { registerLock } from './lock.ts';
 import { registerTrust } from './trust.ts';
+import { registerPkg } from './pkg.ts';
+import { registerCache } from './cache.ts';
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerBuild(program, ctx);
@@ -13,4 +15,6 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerRun(program, ctx);
   registerLock(program, ctx);
   registerTrust(program, ctx);
+  registerPkg(program, ctx);
+  registerCache(program, ctx);
 }

@@ -1,0 +1,131 @@
+/**
+ * `mobyts cache ls|pull|rm|clean|verify|export|import` (linuxkit.md §5.4): flags → one store call each, output
+ * rendered here. Every subcommand takes `--cache DIR` (default $LINUXKIT_CACHE or ~/.linuxkit/cache); the
+ * pulling ones take LinuxKit's registry flags.
+ */
+import { Option, type Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { formatBytes } from '../reporter.ts';
+import { hostArch } from '../../build/options.ts';
+import { usageError } from '../../util/errors.ts';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
+
+interface CacheFlags {
+  cache?: string;
+}
+
+interface PullFlags extends CacheFlags {
+  arch: string;
+  mirror: string[];
+  insecureRegistry: string[];
+  certFile?: string;
+}
+
+function withCache(cmd: Command): Command {
+  return cmd.option('--cache <dir>', 'image cache directory (default $LINUXKIT_CACHE or ~/.linuxkit/cache)');
+}
+
+function withRegistry(cmd: Command): Command {
+  return cmd
+    .option('--arch <arch>', 'architecture to pull (amd64, arm64, riscv64, s390x)', hostArch())
+    .addOption(new Option('--mirror <[registry=]url>', 'registry mirror, repeatable (also $LINUXKIT_MIRROR)').argParser(collect).default([]))
+    .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST, repeatable').argParser(collect).default([]))
+    .option('--cert-file <file>', 'extra CA certificate(s) for registries (PEM)');
+}
+
+async function store(flags: CacheFlags) {
+  const { openStore } = await import('../../store/index.ts');
+  return openStore(flags.cache);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
+}
+
+export function registerCache(program: Command, ctx: CliContext): void {
+  const cache = program.command('cache').summary('list, pull, remove, verify, export and import cached images')
+    .description('Manage the image cache, an OCI image layout shared with `linuxkit` (default ~/.linuxkit/cache).');
+
+  withCache(cache.command('ls').summary('list cached images with digests and sizes')).action(async (flags: CacheFlags) => {
+    const s = await store(flags);
+    const { listImages } = await import('../../store/maintenance.ts');
+    const images = await listImages(s.layout);
+    const rows = [['IMAGE', 'DIGEST', 'PLATFORMS', 'SIZE'], ...images.map((i) => [i.name, i.descriptor.digest, i.platforms.join(',') || '-', formatBytes(i.size)])];
+    ctx.stdout.write(images.length === 0 ? `The cache at ${s.dir} is empty\n` : table(rows));
+  });
+
+  withRegistry(withCache(cache.command('pull').summary('pull images into the cache (always contacts the registry)')))
+    .argument('<ref...>', 'image references').action(async (refs: string[], flags: PullFlags) => {
+      const s = await store(flags);
+      const { parseReference } = await import('../../oci/reference.ts');
+      const { platformFor, formatPlatform } = await import('../../store/index.ts');
+      const envMirrors = (process.env.LINUXKIT_MIRROR ?? '').split(/[\s,]+/).filter((m) => m !== '');
+      const platform = platformFor(flags.arch);
+      for (const r of refs) {
+        const parsed = parseReference(r);
+        const ref = parsed.tag === undefined && parsed.digest === undefined ? parseReference(`${r}:latest`) : parsed; // as `linuxkit cache pull`
+        const img = await s.getImage(ref, {
+          platform, pull: true, reporter: ctx.reporter, signal: ctx.signal,
+          registry: { mirrors: [...envMirrors, ...flags.mirror], insecureRegistries: flags.insecureRegistry, ...(flags.certFile === undefined ? {} : { caFile: flags.certFile }) },
+        });
+        const size = [img.manifest.config, ...img.manifest.layers].reduce((n, d) => n + d.size, 0);
+        ctx.stdout.write(`${ref.expanded}@${img.rootDescriptor.digest} ${formatPlatform(platform)} ${formatBytes(size)}\n`);
+      }
+    });
+
+  withCache(cache.command('rm').summary('remove images from the cache and free their unshared blobs'))
+    .argument('<ref...>', 'image references as listed by `cache ls`').action(async (refs: string[], flags: CacheFlags) => {
+      const s = await store(flags);
+      const { removeImages } = await import('../../store/maintenance.ts');
+      const r = await removeImages(s.layout, refs);
+      ctx.stdout.write(`${r.removed.map((n) => `Removed ${n}\n`).join('')}Freed ${r.blobs} blobs, ${formatBytes(r.bytes)}\n`);
+    });
+
+  withCache(cache.command('clean').summary('remove every image and blob from the cache')).action(async (flags: CacheFlags) => {
+    const s = await store(flags);
+    const { cleanCache } = await import('../../store/maintenance.ts');
+    const r = await cleanCache(s.layout);
+    ctx.stdout.write(`Removed ${r.images} images and ${r.blobs} blobs, freed ${formatBytes(r.bytes)}\n`);
+  });
+
+  withCache(cache.command('verify').summary('re-hash every blob and check every image is complete')).action(async (flags: CacheFlags) => {
+    const s = await store(flags);
+    const { verifyCache } = await import('../../store/maintenance.ts');
+    const r = await verifyCache(s.layout);
+    for (const p of r.problems) ctx.stdout.write(`${p.subject}: ${p.problem}\n`);
+    ctx.stdout.write(`Checked ${r.blobs} blobs (${formatBytes(r.bytes)}) and ${r.images} images: ${r.problems.length === 0 ? 'OK' : `${r.problems.length} problems`}\n`);
+    if (r.problems.length > 0) ctx.setExitCode(1);
+  });
+
+  withCache(cache.command('export').summary('write cached images as an OCI archive (tar of an OCI layout)'))
+    .argument('<ref...>', 'image references as listed by `cache ls`')
+    .requiredOption('-o, --outfile <file>', 'archive to write, - for stdout')
+    .addOption(new Option('--format <format>', 'archive format').choices(['oci']).default('oci'))
+    .action(async (refs: string[], flags: CacheFlags & { outfile: string }) => {
+      const s = await store(flags);
+      const { exportArchive } = await import('../../store/archive.ts');
+      const { refDescriptors } = await import('../../store/layout.ts');
+      const { parseReference } = await import('../../oci/reference.ts');
+      const index = await s.layout.readIndex();
+      const entries = refs.map((r) => {
+        const found = refDescriptors(index, r)[0] ?? refDescriptors(index, parseReference(r).expanded)[0];
+        if (found === undefined) throw usageError(`Cannot export "${r}": it is not in the cache at "${s.dir}"`, 'see `mobyts cache ls`');
+        return found;
+      });
+      const { writeAtomically } = await import('../../store/archive-file.ts');
+      const r = await writeAtomically(flags.outfile, ctx.stdout, (out) => exportArchive(s.layout, entries, out));
+      ctx.stderr.write(`Exported ${entries.length} images, ${r.blobs} blobs (${formatBytes(r.bytes)})\n`);
+    });
+
+  withCache(cache.command('import').summary('import an OCI archive or a `docker save` archive into the cache'))
+    .argument('<file>', 'archive to read, - for stdin').action(async (file: string, flags: CacheFlags) => {
+      const s = await store(flags);
+      const { importArchive } = await import('../../store/archive.ts');
+      const { createReadStream } = await import('node:fs');
+      const names = await importArchive(s.layout, file === '-' ? process.stdin : createReadStream(file));
+      ctx.stdout.write(names.map((n) => `Imported ${n}\n`).join(''));
+    });
+  for (const sub of cache.commands) sub.exitOverride().showHelpAfterError('(run with --help for usage)');
+}
