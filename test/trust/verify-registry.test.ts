@@ -11,6 +11,7 @@ import { parseReference, withDigest } from '../../src/oci/reference.ts';
 import { digestHex } from '../../src/oci/digest.ts';
 import { openStore } from '../../src/store/index.ts';
 import { verifyTrusted } from '../../src/trust/verify.ts';
+import { verifySpecTrust } from '../../src/trust/spec-trust.ts';
 import { recordingReporter } from '../../src/util/reporter.ts';
 import { startNotary, type NotaryServer } from '../helpers/notary.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -77,5 +78,26 @@ void describe('verifyTrusted with docker-registry + notary-server', { timeout: 2
       /with Docker Content Trust: the spec pins sha256:[0-9a-f]{64} but the tag "v1" is signed for sha256:[0-9a-f]{64}/);
     const ok = await verifyTrusted(parseReference(`${registry.host}/pinned/app:v1@${signed}`), opts(path.join(work, 'd')));
     assert.equal(ok.digest, signed);
+  });
+
+  void it('verifySpecTrust pins trusted images, skips the others, and only warns with --disable-content-trust', async () => {
+    const signed = await pushSigned('spec/signed:v1', await buildImage({ layers: [randomLayer()] }));
+    await pushImage(registry.host, 'spec/unsigned:v1', await buildImage({ layers: [randomLayer()] }));
+    await pushImage(registry.host, 'other/free:v1', await buildImage({ layers: [randomLayer()] }));
+    const h = registry.host;
+    const refs = [`${h}/spec/signed:v1`, `${h}/other/free:v1`];
+    const base = { registry: { ...registry.registryOptions, caFile: notary.caFile }, trustServer: notary.url, trustDir: path.join(work, 'f') };
+    const pins = await verifySpecTrust(refs, { ...base, trust: { org: [`${h}/spec`] }, disableContentTrust: false, reporter: recordingReporter() });
+    assert.deepEqual([...pins.keys()], [`${h}/spec/signed:v1`]);
+    assert.equal(pins.get(`${h}/spec/signed:v1`)?.ref.expanded, `${h}/spec/signed:v1@${signed}`);
+    await assert.rejects(verifySpecTrust([...refs, `${h}/spec/unsigned:v1`], { ...base, trust: { org: [`${h}/spec`] }, disableContentTrust: false, reporter: recordingReporter() }),
+      /Cannot verify ".*\/spec\/unsigned:v1" with Docker Content Trust/);
+    const reporter = recordingReporter();
+    const none = await verifySpecTrust([...refs, `${h}/spec/unsigned:v1`], { ...base, trust: { org: [`${h}/spec`] }, disableContentTrust: true, reporter });
+    assert.equal(none.size, 0);
+    assert.deepEqual(reporter.events.filter((e) => e.type === 'warn').map((e) => (e as { message: string }).message), [
+      `content trust DISABLED: "${h}/spec/signed:v1" is in trust: but is pulled WITHOUT verification (--disable-content-trust)`,
+      `content trust DISABLED: "${h}/spec/unsigned:v1" is in trust: but is pulled WITHOUT verification (--disable-content-trust)`,
+    ]);
   });
 });
