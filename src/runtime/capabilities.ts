@@ -60,9 +60,30 @@ function expand(list: Sourced, ctx: ConfigContext): string[] {
   return list.items;
 }
 
-function suggest(cap: string): string {
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** A likely intended name: the same name upper-cased or `CAP_`-prefixed, or one within two typos. */
+export function suggestCapability(cap: string): string | undefined {
   const upper = cap.toUpperCase();
-  const guess = KNOWN.has(upper) ? upper : KNOWN.has(`CAP_${upper}`) ? `CAP_${upper}` : undefined;
+  const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+  if (KNOWN.has(full)) return full;
+  const near = KNOWN_CAPABILITIES.map((k) => ({ k, d: editDistance(full, k) })).filter((x) => x.d <= 2);
+  near.sort((x, y) => x.d - y.d);
+  return near[0]?.k;
+}
+
+function suggest(cap: string): string {
+  const guess = suggestCapability(cap);
   return guess === undefined ? ' (capabilities are upper case with the CAP_ prefix, e.g. "CAP_NET_ADMIN")' : ` (did you mean "${guess}"?)`;
 }
 

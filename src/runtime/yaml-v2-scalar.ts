@@ -108,6 +108,8 @@ export function selectStyle(s: string, simpleKey: boolean): ScalarStyle {
 export class LineWriter {
   out = '';
   column = 0;
+  /** The last block scalar kept its trailing breaks (`|+`): yaml.v2 then ends the stream with `...`. */
+  openEnded = false;
   write(ch: string): void {
     this.out += ch;
     this.column += 1;
@@ -210,7 +212,9 @@ function blockHints(s: string): string {
 
 function writeLiteral(w: LineWriter, s: string, indent: number): void {
   w.write('|');
-  for (const h of blockHints(s)) w.write(h);
+  const hints = blockHints(s);
+  for (const h of hints) w.write(h);
+  w.openEnded = hints.endsWith('+');
   w.breakLine();
   for (const ch of s) {
     if (isBreak(ch)) {

@@ -178,5 +178,6 @@ export function marshalYamlV2(value: unknown, type: GoType): string {
   else if (node.t === 'seq' && node.items.length > 0) emitSeq(w, node.items, 0, false);
   else emitInlineValue(w, node, 0);
   if (w.column !== 0) w.breakLine();
+  if (w.openEnded) w.out += '...\n';
   return w.out.startsWith(' ') && !(node.t === 'map' || node.t === 'seq') ? w.out.slice(1) : w.out;
 }
