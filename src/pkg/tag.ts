@@ -1,0 +1,70 @@
+/**
+ * A package's tag: a hash of its inputs, as LinuxKit tags packages by their git tree hash (linuxkit.md §1.12).
+ * Inputs: every file under the package directory (path, executable bit, content or symlink target), the
+ * output of its `fingerprint` command (host packages the prepare step copies), and the base package's tag.
+ * Staged files are not hashed, so the tag is known without running `prepare` (which may download); the image
+ * digest still covers them.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, type Hash } from 'node:crypto';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { MobyError } from '../util/errors.ts';
+import { readPackageSpec, type PackageSpec } from './build-yml.ts';
+
+const run = promisify(execFile);
+
+/** Relative paths of every entry under `dir`, sorted byte-wise, directories before their contents. */
+export async function listTree(dir: string, prefix = ''): Promise<string[]> {
+  const names = (await readdir(join(dir, prefix))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const out: string[] = [];
+  for (const name of names) {
+    const rel = prefix === '' ? name : `${prefix}/${name}`;
+    out.push(rel);
+    const st = await lstat(join(dir, rel));
+    if (st.isDirectory()) out.push(...await listTree(dir, rel));
+  }
+  return out;
+}
+
+async function hashTree(h: Hash, dir: string): Promise<void> {
+  for (const rel of await listTree(dir)) {
+    const p = join(dir, rel);
+    const st = await lstat(p);
+    if (st.isDirectory()) h.update(`d ${rel}\0`);
+    else if (st.isSymbolicLink()) h.update(`l ${rel}\0${await readlink(p)}\0`);
+    else h.update(`f ${rel} ${(st.mode & 0o111) !== 0 ? 'x' : '-'} ${st.size}\0`).update(await readFile(p));
+  }
+}
+
+async function fingerprint(dir: string, command: string): Promise<string> {
+  try {
+    return (await run('sh', ['-c', command], { cwd: dir, maxBuffer: 1 << 20 })).stdout;
+  } catch (err) {
+    throw new MobyError(`Cannot fingerprint package "${dir}": \`${command}\` failed: ${(err as Error).message.trim()}`, { code: 'TOOL_FAILED', cause: err });
+  }
+}
+
+export interface PackageInfo {
+  dir: string;
+  spec: PackageSpec;
+  tag: string;
+  /** `<org>/<image>:<tag>`, as `linuxkit pkg show-tag` prints it. */
+  ref: string;
+  base?: PackageInfo;
+}
+
+/** Reads the package at `dir` (and its base chain) and computes its tag. Rejects on a base cycle. */
+export async function packageInfo(dir: string, seen: readonly string[] = []): Promise<PackageInfo> {
+  const abs = resolve(dir);
+  if (seen.includes(abs)) throw new MobyError(`Invalid package "${dir}": base packages form a cycle (${[...seen, abs].join(' → ')})`, { code: 'SPEC_INVALID' });
+  const spec = await readPackageSpec(abs);
+  const base = spec.base === undefined ? undefined : await packageInfo(resolve(abs, spec.base), [...seen, abs]);
+  const h = createHash('sha256').update('mobyts-pkg-v1\0');
+  await hashTree(h, abs);
+  if (spec.fingerprint !== undefined) h.update(`fingerprint\0${await fingerprint(abs, spec.fingerprint)}\0`);
+  if (base !== undefined) h.update(`base\0${base.ref}\0`);
+  const tag = h.digest('hex').slice(0, 40);
+  return { dir: abs, spec, tag, ref: `${spec.org}/${spec.image}:${tag}`, ...(base === undefined ? {} : { base }) };
+}
