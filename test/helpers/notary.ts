@@ -4,6 +4,9 @@
  * it starts is stopped and removed by `stop()` (register it with `t.after`).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createSign, randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,7 +29,50 @@ export interface NotaryServer {
   sign(gun: string, tag: string, target: { digest: string; size: number }, opts?: { trustDir?: string; role?: string }): Promise<void>;
   /** Adds a `targets/releases` delegation (Docker's layout) with a fresh ecdsa key imported into the client. */
   addReleasesDelegation(gun: string, trustDir?: string): Promise<void>;
+  /** Token requests answered (auth 'token' only): proves clients went through the Bearer challenge. */
+  tokenRequests(): number;
   stop(): Promise<void>;
+}
+
+export interface StartNotaryOptions {
+  /**
+   * 'token': notary-server requires Bearer tokens (docker/distribution token auth, as Docker Hub's Notary
+   * does) from a token server here that grants every requested action to anonymous clients.
+   */
+  auth?: 'token';
+}
+
+interface TokenServer { url: string; certFile: string; requests: () => number; stop: () => Promise<void> }
+
+/** A minimal docker token server: RS256 JWTs with the issuer certificate in `x5c`, anonymous, all actions. */
+async function startTokenServer(dir: string): Promise<TokenServer> {
+  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'token.key', '-out', 'token.crt', '-days', '3', '-subj', '/CN=mobyts notary token issuer'], dir);
+  const key = await readFile(path.join(dir, 'token.key'), 'utf8');
+  const certDer = (await readFile(path.join(dir, 'token.crt'), 'utf8')).replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  let requests = 0;
+  const server: Server = createHttpServer((req, res) => {
+    requests++;
+    const url = new URL(req.url ?? '/', 'http://x');
+    const access = url.searchParams.getAll('scope').join(' ').split(' ').filter((x) => x !== '').map((scope) => {
+      const parts = scope.split(':');
+      return { type: parts[0], name: parts.slice(1, -1).join(':'), actions: (parts[parts.length - 1] ?? '').split(',') };
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const input = `${b64({ alg: 'RS256', typ: 'JWT', x5c: [certDer] })}.${b64({
+      iss: 'mobyts-notary-issuer', sub: '', aud: url.searchParams.get('service') ?? '', exp: now + 300, nbf: now - 10, iat: now,
+      jti: randomBytes(8).toString('hex'), access,
+    })}`;
+    const token = `${input}.${createSign('RSA-SHA256').update(input).sign(key).toString('base64url')}`;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ token, expires_in: 300 }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/token`, certFile: path.join(dir, 'token.crt'), requests: () => requests,
+    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => { r(); }); }),
+  };
 }
 
 export const PASSPHRASES = {
@@ -60,7 +106,7 @@ async function makeCa(dir: string): Promise<void> {
   await openssl(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.crt', '-days', '3', '-extfile', 'ext'], dir);
 }
 
-async function writeConfigs(dir: string, httpPort: number, grpcPort: number): Promise<void> {
+async function writeConfigs(dir: string, httpPort: number, grpcPort: number, token: TokenServer | undefined): Promise<void> {
   const f = (n: string): string => path.join(dir, n);
   await writeFile(f('signer.json'), JSON.stringify({
     server: { grpc_addr: `127.0.0.1:${grpcPort}`, tls_cert_file: f('srv.crt'), tls_key_file: f('srv.key'), client_ca_file: f('ca.crt') },
@@ -71,6 +117,9 @@ async function writeConfigs(dir: string, httpPort: number, grpcPort: number): Pr
     trust_service: { type: 'remote', hostname: '127.0.0.1', port: String(grpcPort), tls_ca_file: f('ca.crt'), key_algorithm: 'ecdsa',
       tls_client_cert: f('srv.crt'), tls_client_key: f('srv.key') },
     logging: { level: 'warn' }, storage: { backend: 'memory' },
+    ...(token === undefined ? {} : { auth: { type: 'token', options: {
+      realm: token.url, service: 'notary-server', issuer: 'mobyts-notary-issuer', rootcertbundle: token.certFile,
+    } } }),
   }));
 }
 
@@ -112,32 +161,40 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Starts signer + server; retries once on a port race. */
-export async function startNotary(): Promise<NotaryServer> {
+export async function startNotary(opts: StartNotaryOptions = {}): Promise<NotaryServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mobyts-notary-'));
   await makeCa(dir);
+  const token = opts.auth === 'token' ? await startTokenServer(dir) : undefined;
   const ca = await readFile(path.join(dir, 'ca.crt'), 'utf8');
   for (let attempt = 0; ; attempt++) {
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
-    await writeConfigs(dir, httpPort, grpcPort);
+    await writeConfigs(dir, httpPort, grpcPort, token);
     const signer = launch('notary-signer', ['-config', path.join(dir, 'signer.json')], { ...process.env, NOTARY_SIGNER_TIMESTAMP_1: 'signer-pass-1234' });
     const server = launch('notary-server', ['-config', path.join(dir, 'server.json')], process.env);
     const url = `https://127.0.0.1:${httpPort}`;
     try {
       await waitHealthy(url, ca, [signer, server]);
-      return makeHandle(dir, url, [signer.child, server.child]);
+      return makeHandle(dir, url, [signer.child, server.child], token);
     } catch (err) {
       await Promise.all([stopChild(signer.child), stopChild(server.child)]);
-      if (attempt >= 1) { await rm(dir, { recursive: true, force: true }); throw err; }
+      if (attempt >= 1) { await token?.stop(); await rm(dir, { recursive: true, force: true }); throw err; }
     }
   }
 }
 
-function makeHandle(dir: string, url: string, children: ChildProcess[]): NotaryServer {
+function makeHandle(dir: string, url: string, children: ChildProcess[], token: TokenServer | undefined): NotaryServer {
   const caFile = path.join(dir, 'ca.crt');
   const defaultTrust = path.join(dir, 'client-trust');
   const notary = async (args: string[], trustDir = defaultTrust): Promise<string> => {
-    const { stdout } = await exec('notary', ['-s', url, '-d', trustDir, '--tlscacert', caFile, ...args],
+    const child = execFile('notary', ['-s', url, '-d', trustDir, '--tlscacert', caFile, ...args],
       { env: { ...process.env, ...PASSPHRASES }, timeout: 60_000 });
+    child.stdin?.end(); // token auth: the client asks for a username; an empty answer means anonymous
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (b: Buffer) => { stdout += b.toString(); });
+    child.stderr?.on('data', (b: Buffer) => { stderr += b.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    if (code !== 0) throw new Error(`notary ${args.join(' ')} failed (${code}): ${stderr}`);
     return stdout;
   };
   const initialised = new Set<string>();
@@ -162,8 +219,10 @@ function makeHandle(dir: string, url: string, children: ChildProcess[]): NotaryS
       await notary(['delegation', 'add', gun, 'targets/releases', path.join(keyDir, 'releases.crt'), '--all-paths', '-p'], trustDir);
       await notary(['key', 'import', path.join(keyDir, 'releases.key'), '--role', 'targets/releases'], trustDir);
     },
+    tokenRequests: () => token?.requests() ?? 0,
     async stop() {
       await Promise.all(children.map(stopChild));
+      await token?.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
