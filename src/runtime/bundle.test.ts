@@ -74,3 +74,13 @@ void test('volume misuse: unknown volume, read-write bind of a read-only volume'
     });
   }
 });
+
+void test('bundleFiles rewrites volume names before building config.json (binds and bind mounts)', () => {
+  const b = bundleFiles(E({ binds: ['data:/data'], mounts: [{ type: 'bind', source: 'cfg', destination: '/cfg', options: ['ro'] }] }), { config: {} }, {
+    idMap: new Map(), section: 'onboot', index: 1, volumes: VOLS,
+  });
+  const byDest = new Map(b.config.mounts.map((m) => [m.destination, m]));
+  assert.deepEqual(byDest.get('/data'), { destination: '/data', type: 'bind', source: '/containers/volumes/data/merged', options: ['rw', 'rbind', 'rshared'] });
+  assert.deepEqual(byDest.get('/cfg'), { destination: '/cfg', type: 'bind', source: '/containers/volumes/cfg/merged', options: ['ro'] });
+  assert.throws(() => bundleFiles(E({ binds: ['data:/data'] }), { config: {} }, { idMap: new Map(), section: 'onboot', index: 1 }), /volume "data" not found/);
+});

@@ -8,7 +8,8 @@ import { configToOCI, type ConfigOptions, type ImageInput } from './config.ts';
 import { marshalIndent } from './go-json.ts';
 import { RUNTIME, SPEC } from './go-schemas.ts';
 import { mergeRuntime } from './runtime-json.ts';
-import type { ContainerSection, ImageEntry, Mount } from '../spec/types.ts';
+import { rewriteVolumeRefs } from './volumes.ts';
+import type { ContainerSection, ImageEntry, Mount, VolumeSpec } from '../spec/types.ts';
 import type { RuntimeConfig, RuntimeJson } from './types.ts';
 
 /** Directory of a container: `containers/onboot/000-name`, `containers/services/name` (no leading `/`). */
@@ -50,6 +51,8 @@ export interface BundleOptions extends ConfigOptions {
    * first: the image is then not extracted again and the rootfs mounts point there (LinuxKit's dupMap).
    */
   readonly sharedRoot?: string;
+  /** The spec's volumes; bind sources naming one are rewritten to its merged dir (default: none declared). */
+  readonly volumes?: readonly VolumeSpec[];
 }
 
 export interface Bundle {
@@ -79,9 +82,11 @@ export function serializeRuntime(runtime: RuntimeJson): string {
 
 /**
  * Everything the assembly needs for one container: paths, the two JSON files' bytes, and where the image
- * goes. `entry` must already have volume names rewritten. Throws what `configToOCI` throws.
+ * goes. Volume names in the entry's binds/mounts are rewritten first (`rewriteVolumeRefs`). Throws what
+ * `rewriteVolumeRefs` and `configToOCI` throw (MobyError SPEC_INVALID / IMAGE_CONFIG).
  */
-export function bundleFiles(entry: ImageEntry, image: ImageInput, opts: BundleOptions): Bundle {
+export function bundleFiles(spec: ImageEntry, image: ImageInput, opts: BundleOptions): Bundle {
+  const entry = rewriteVolumeRefs(spec, opts.volumes ?? []);
   const config = configToOCI(entry, image, opts);
   const readonly = config.root.readonly === true;
   const path = bundlePath(opts.section, opts.index, entry.name);

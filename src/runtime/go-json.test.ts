@@ -68,6 +68,13 @@ void test('yaml.v2 scalars: quoting of strings that would read back as other typ
     [' lead', "v: ' lead'"],
     ['tab\there', 'v: "tab\\there"'],
     ['b<&>', 'v: b<&>'],
+    ['2024-01-02', 'v: "2024-01-02"'],
+    ['12:30', 'v: "12:30"'],
+    ['0x1F', 'v: "0x1F"'],
+    ['.5', 'v: ".5"'],
+    ['1_000', 'v: "1_000"'],
+    ['v1.2.3', 'v: v1.2.3'],
+    ['1.2.3', 'v: 1.2.3'],
   ];
   for (const [input, want] of table) assert.equal(marshalYamlV2({ v: input }, S), want + '\n', JSON.stringify(input));
 });

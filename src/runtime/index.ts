@@ -2,11 +2,11 @@
  * runtime/: pure conversion of a container entry + its image config into the exact `config.json` and
  * `runtime.json` LinuxKit writes (linuxkit.md §2), and the `files: metadata` rendering (§1.8).
  *
- * Per container, the assembly calls, in order:
- *   1. `rewriteVolumeRefs(entry, spec.volumes ?? [])` — volume names in binds/mounts → merged dirs;
- *   2. `bundleFiles(entry, { config, label }, { idMap, section, index, sharedRoot })` — paths + bytes;
+ * Per container, the assembly calls
+ *   `bundleFiles(entry, { config, label }, { idMap, section, index, sharedRoot, volumes })` — paths + bytes,
+ *      volume names in binds/mounts rewritten to `/containers/volumes/<name>/merged`;
  *      `label` is `parseMobyLabel(config.Labels['org.mobyproject.config'], ref)` from spec/label.ts;
- *      `idMap` is `buildIdMap(spec)` once per build; `sharedRoot` is the `extractTo` of the first bundle
+ *      `idMap` is `buildIdMap(spec)` once per build; `sharedRoot` is the `root` of the first bundle
  *      that used the same expanded image reference (undefined for the first one).
  */
 export { bundleFiles, bundlePath, extractDir, rootfsMounts, serializeConfig, serializeRuntime } from './bundle.ts';

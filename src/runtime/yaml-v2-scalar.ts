@@ -16,6 +16,7 @@ export function resolvesToNonString(s: string): boolean {
   if (/^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/.test(s)) return true;
   if (s === '<<') return true;
   if (!/^[-+0-9.]/.test(s)) return false;
+  if (/^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?$/.test(s)) return true; // timestamp
   const plain = s.replace(/_/g, '');
   if (/^[-+]?(?:0b[01]+|0x[0-9a-fA-F]+|0o?[0-7]+|[0-9]+)$/.test(plain)) return true; // ParseInt(…, 0)
   if (/^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/.test(plain)) return true; // ParseFloat
