@@ -204,7 +204,7 @@ class Client implements RegistryClient {
     let p = this.#schemes.get(registry);
     if (p === undefined) {
       p = this.#transport.send({ method: 'GET', url: new URL(`https://${registry}/v2/`), headers: { 'user-agent': this.#userAgent } })
-        .then(async (r) => { await r.body.dump(); return 'https' as const; }, () => 'http' as const);
+        .then(async (r) => { await r.body.dump(); return 'https' as const; }, (err: unknown) => (isTlsVerifyError(err) ? 'https' as const : 'http' as const));
       this.#schemes.set(registry, p);
     }
     return p;
@@ -243,8 +243,10 @@ class Client implements RegistryClient {
           await this.#retry.sleep(retryDelay(this.#retry, attempt), this.#signal);
           continue;
         }
-        throw new RegistryError(this.#scrub(`${ctx.subject}: cannot reach ${ep.host}: ${(err as Error).message}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`), {
+        const tls = isTlsVerifyError(err);
+        throw new RegistryError(this.#scrub(`${ctx.subject}: cannot reach ${ep.host}: ${tls ? 'TLS certificate not trusted: ' : ''}${(err as Error).message.replace(/; if the root CA is installed locally.*$/s, '')}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`), {
           code: 'REGISTRY', method: req.method, url: redactUrl(url), cause: err,
+          ...(tls ? { hint: `pass the registry's CA with --cert-file, or allow it with --insecure-registry ${ep.host}` } : {}),
         });
       }
       if (res.statusCode === 401 && !answered) {
@@ -298,6 +300,17 @@ function classify(status: number, codes: string[], messages: string[], hub: bool
   }
   if (status >= 500) return ['REGISTRY', `the registry failed${said === undefined ? '' : `: ${said}`}`, undefined];
   return ['REGISTRY', `unexpected response${said === undefined ? '' : `: ${said}`}`, undefined];
+}
+
+/** A server that speaks TLS but whose certificate we do not trust (no point falling back to http). */
+function isTlsVerifyError(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code))) return true;
+    e = e.cause;
+  }
+  return false;
 }
 
 function header(res: HttpResponse, name: string): string | undefined {

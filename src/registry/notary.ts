@@ -66,7 +66,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], url: string): P
 /** Opens a client; the caller closes it. The CA file is read now, so a bad path fails here. */
 export async function openNotaryClient(opts: NotaryClientOptions): Promise<NotaryClient> {
   const ca = opts.caFile === undefined ? undefined : await readFile(opts.caFile, 'utf8');
-  const dispatcher = new Agent({ connect: ca === undefined ? {} : { ca: [ca] } });
+  const dispatcher = new Agent({ connect: { timeout: 30_000, ...(ca === undefined ? {} : { ca: [ca] }) }, headersTimeout: 60_000, bodyTimeout: 60_000 });
   const server = opts.server.replace(/\/+$/, '');
   let token: string | undefined;
 
