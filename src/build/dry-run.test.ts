@@ -1,0 +1,83 @@
+// build --dry-run: the merged, normalised spec as YAML plus the planned output files; problems set exit code 1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { CliContext } from '../cli/context.ts';
+import { silentReporter } from '../util/reporter.ts';
+import { runDryRun, plannedOutputFiles, selectFormats } from './dry-run.ts';
+import type { BuildOptions } from './options.ts';
+
+function capture(): { ctx: CliContext; out: () => string; err: () => string; code: () => number } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let o = '';
+  let e = '';
+  let code = 0;
+  stdout.on('data', (c: Buffer) => { o += c.toString(); });
+  stderr.on('data', (c: Buffer) => { e += c.toString(); });
+  const ctx: CliContext = { stdout, stderr, signal: new AbortController().signal, reporter: silentReporter, setExitCode: (c) => { code = c; } };
+  return { ctx, out: () => o, err: () => e, code: () => code };
+}
+
+const opts = (o: Partial<BuildOptions> = {}): BuildOptions => ({
+  format: [], pull: false, arch: 'amd64', decompressKernel: false, sbom: true, sbomOutput: 'sbom.spdx.json',
+  sbomCurrentTime: false, dryRun: true, compress: 'gzip', mirror: [], insecureRegistry: [], disableContentTrust: false, ...o,
+});
+
+void test('prints the merged, expanded spec and the files it would write', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mobyts-dry-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'a.yml'), 'kernel:\n  image: linuxkit/kernel:6.6.71\n  cmdline: console=ttyS0\ninit: [linuxkit/init:v1]\nvolumes:\n  - name: data\n');
+  await writeFile(join(dir, 'web.yml'), 'services:\n  - name: web\n    image: nginx:alpine\n    binds: ["data:/data"]\noutputs:\n  - format: iso-bios\n');
+  const c = capture();
+  await runDryRun([join(dir, 'a.yml'), join(dir, 'web.yml')], opts({ dir: 'out' }), c.ctx);
+  assert.equal(c.err(), '');
+  assert.equal(c.code(), 0);
+  assert.equal(c.out(), [
+    'kernel:',
+    '  image: docker.io/linuxkit/kernel:6.6.71',
+    '  cmdline: console=ttyS0',
+    'init:',
+    '  - docker.io/linuxkit/init:v1',
+    'volumes:',
+    '  - name: data',
+    'services:',
+    '  - name: web',
+    '    image: docker.io/library/nginx:alpine',
+    '    binds:',
+    '      - data:/data',
+    'outputs:',
+    '  - format: iso-bios',
+    '# outputs:',
+    '#   out/web.iso',
+    '',
+  ].join('\n'));
+});
+
+void test('spec problems go to stderr and set exit code 1; nothing on stdout', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mobyts-dry-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bad.yml');
+  await writeFile(file, 'onboot:\n  - name: x\n    image: alpine\n    capabilities: [CAP_NET_ADMN]\n');
+  const c = capture();
+  await runDryRun([file], opts(), c.ctx);
+  assert.equal(c.out(), '');
+  assert.equal(c.code(), 1);
+  assert.equal(c.err(), `${file}:4:20: onboot[0].capabilities[0]: unknown capability "CAP_NET_ADMN" (did you mean "CAP_NET_ADMIN"?)\n1 problem in ${file}\n`);
+});
+
+void test('format selection and output files follow linuxkit build', () => {
+  assert.deepEqual(selectFormats(opts(), {}), ['kernel+initrd']);
+  assert.deepEqual(selectFormats(opts({ output: '-' }), {}), ['tar']);
+  assert.deepEqual(selectFormats(opts(), { outputs: [{ format: 'iso-efi' }] }), ['iso-efi']);
+  assert.deepEqual(selectFormats(opts({ format: ['tar', 'tar', 'raw-bios'] }), { outputs: [{ format: 'iso-efi' }] }), ['tar', 'raw-bios']);
+  assert.throws(() => selectFormats(opts({ format: ['iso-bois'] }), {}), { message: 'Unknown output format "iso-bois" (did you mean "iso-bios"?)', exitCode: 2 });
+  assert.deepEqual(plannedOutputFiles(['kernel+initrd', 'vhd', 'dynamic-vhd'], {}, 'linuxkit'), ['linuxkit-kernel', 'linuxkit-initrd.img', 'linuxkit-cmdline', 'linuxkit.vhd']);
+  assert.deepEqual(plannedOutputFiles(['tar'], { name: 'os', dir: 'build' }, 'x'), ['build/os.tar']);
+  assert.deepEqual(plannedOutputFiles(['docker'], { output: '-' }, 'x'), ['<stdout>']);
+  assert.throws(() => plannedOutputFiles(['iso-bios'], { output: 'x.iso' }, 'x'), { exitCode: 2 });
+  assert.throws(() => plannedOutputFiles(['tar'], { output: 'x.tar', name: 'y' }, 'x'), { message: '-o cannot be combined with --name or --dir' });
+});
