@@ -37,7 +37,7 @@ void describe('htpasswd (Basic) auth', () => {
       code: 'AUTH', message: `Cannot pull "${reg.host}/private/app:1": ${reg.host} requires a user name and password`,
     });
     const wrong = await openStore(await cacheDir(), { client: { retry: fast, credentials: staticCredentialStore({ [reg.host]: { kind: 'basic', username: reg.username, password: 'not-the-password-123' } }) } });
-    const err = await wrong.getImage(ref, reg.pullOptions(amd64)).catch((e: unknown) => e as Error);
+    const err = await wrong.getImage(ref, reg.pullOptions(amd64)).then(() => assert.fail('expected a rejection'), (e: unknown) => e as Error);
     assert.equal(err.message, `Cannot pull "${reg.host}/private/app:1": not authorized (HEAD http://${reg.host}/v2/private/app/manifests/1 → HTTP 401)`);
     assert.ok(!`${err.message} ${err.stack} ${JSON.stringify(err)}`.includes('not-the-password-123'));
   });
@@ -73,7 +73,7 @@ void describe('token (Bearer) auth, the Docker Hub flow', () => {
 
   void it('reports rejected credentials without the password', async () => {
     const store = await openStore(await cacheDir(), { client: { retry: fast, credentials: staticCredentialStore({ [reg.host]: { kind: 'basic', username: 'x', password: 'wrong-secret-pw' } }) } });
-    const err = await store.getImage(parseReference(`${reg.host}/pub/app:1`), reg.pullOptions(amd64)).catch((e: unknown) => e as Error);
+    const err = await store.getImage(parseReference(`${reg.host}/pub/app:1`), reg.pullOptions(amd64)).then(() => assert.fail('expected a rejection'), (e: unknown) => e as Error);
     assert.equal(err.message, `Cannot pull "${reg.host}/pub/app:1": the token service ${reg.tokenUrl} rejected the credentials (HTTP 401)`);
     assert.ok(!`${err.message} ${err.stack}`.includes('wrong-secret-pw'));
   });
