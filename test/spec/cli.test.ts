@@ -71,7 +71,7 @@ void test('build --dry-run prints the spec and output files, exit 0', async () =
   const r = await mobyts(['build', '--dry-run', '--format', 'kernel+initrd,iso-efi', '--name', 'os', '--dir', 'out', 'examples/redis-os.yml']);
   assert.equal(r.stderr, '');
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /^kernel:\n  image: docker\.io\/linuxkit\/kernel:6\.6\.71\n/);
-  assert.match(r.stdout, /\n    image: docker\.io\/library\/redis:7\.4-alpine\n/);
+  assert.match(r.stdout, /^kernel:\n {2}image: docker\.io\/linuxkit\/kernel:6\.6\.71\n/);
+  assert.match(r.stdout, /\n {4}image: docker\.io\/library\/redis:7\.4-alpine\n/);
   assert.ok(r.stdout.endsWith('# outputs:\n#   out/os-kernel\n#   out/os-initrd.img\n#   out/os-cmdline\n#   out/os-efi.iso\n'), r.stdout);
 });
