@@ -1,0 +1,138 @@
+/**
+ * The initrd writer (linuxkit.md §3.10, §4 `kernel+initrd`): the OS entry stream minus `boot/*` as a newc
+ * cpio, compressed (gzip or zstd, deterministic), with the microcode cpio prepended uncompressed.
+ *
+ * `boot/kernel`, `boot/cmdline` and `boot/ucode.cpio` are captured and returned (the kernel and ucode are
+ * the only contents held in memory); everything else under `boot/` is skipped, the `boot` directory entry
+ * itself is kept. The cpio is first written to a temporary file (so hardlink nlink counts can be patched in,
+ * see cpio.ts), then compressed into `out`: disk use is the uncompressed cpio size, memory stays flat.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Transform, type Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants, createGzip, createZstdCompress } from 'node:zlib';
+import type { Reporter } from '../util/reporter.ts';
+import type { EntryStream, TarEntry } from '../tar/entry.ts';
+import { NewcEncoder, nlinkField } from './cpio.ts';
+
+export type InitrdCompression = 'gzip' | 'zstd' | 'none';
+
+export interface InitrdOptions {
+  compress: InitrdCompression;
+  /** Receives ucode ‖ compressed cpio; ended when done, destroyed on failure. */
+  out: Writable;
+  /**
+   * A microcode cpio file to prepend instead of the stream's `boot/ucode.cpio`. Set `prependUcode: false`
+   * to write the initrd without any ucode (tar-kernel-initrd ships it as a separate file).
+   */
+  ucode?: string;
+  prependUcode?: boolean;
+  reporter?: Reporter;
+  /** Where the temporary cpio goes (default: the OS temp dir). */
+  tmpDir?: string;
+}
+
+export interface InitrdResult {
+  kernel?: Buffer;
+  cmdline?: string;
+  ucode?: Buffer;
+}
+
+/** Gzip level 6 (Go's default, as pgzip uses); zstd level 3 (zstd's default). Pinned for reproducibility. */
+const GZIP_LEVEL = 6;
+const ZSTD_LEVEL = 3;
+
+async function collect(body: AsyncIterable<Buffer> | undefined): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of body ?? []) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+/** Captures the three boot files into `result`, drops the rest of `boot/`, passes everything else on. */
+async function* splitBoot(entries: EntryStream, result: InitrdResult): AsyncGenerator<TarEntry> {
+  for await (const e of entries) {
+    const name = e.header.name;
+    if (!name.startsWith('boot/')) {
+      yield e;
+      continue;
+    }
+    const body = e.body as AsyncIterable<Buffer> | undefined;
+    if (name === 'boot/kernel' && e.header.type === 'file') result.kernel = await collect(body);
+    else if (name === 'boot/cmdline' && e.header.type === 'file') result.cmdline = (await collect(body)).toString('utf8');
+    else if (name === 'boot/ucode.cpio' && e.header.type === 'file') result.ucode = await collect(body);
+    else await collect(body); // drain: skipped, but the producer may need the body consumed
+  }
+}
+
+/** Sets the gzip header's OS byte to 255 ("unknown"), as Go's compress/gzip (and so LinuxKit) writes it. */
+class GzipOsByte extends Transform {
+  private patched = false;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.patched && chunk.length > 9) {
+      chunk = Buffer.from(chunk);
+      chunk[9] = 0xff;
+      this.patched = true;
+    }
+    cb(null, chunk);
+  }
+}
+
+type Head = (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>;
+
+/** cpio file → compressor → `head` (prepends the ucode) → out, with errors and teardown propagated. */
+async function compressInto(cpio: Readable, c: { kind: InitrdCompression; head: Head; out: Writable }): Promise<void> {
+  if (c.kind === 'gzip') await pipeline(cpio, createGzip({ level: GZIP_LEVEL }), new GzipOsByte(), c.head, c.out);
+  else if (c.kind === 'zstd') await pipeline(cpio, createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }), c.head, c.out);
+  else await pipeline(cpio, c.head, c.out);
+}
+
+async function patchNlinks(file: string, encoder: NewcEncoder): Promise<void> {
+  const patches = encoder.nlinkPatches();
+  if (patches.length === 0) return;
+  const fh = await open(file, 'r+');
+  try {
+    for (const p of patches) await fh.write(nlinkField(p.nlink), 0, 8, p.offset);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function prependUcode(opts: InitrdOptions, result: InitrdResult): Promise<Buffer | undefined> {
+  if (opts.prependUcode === false) return undefined;
+  return opts.ucode === undefined ? result.ucode : readFile(opts.ucode);
+}
+
+/**
+ * Writes the initrd of `entries` to `opts.out` and returns the captured boot files. Drains `entries`.
+ * Deterministic: the same entries and options give the same bytes (with the same Node zlib build).
+ * On failure `opts.out` is destroyed and the temporary cpio removed; the promise rejects with the cause
+ * (MobyError BUILD for content newc cannot hold).
+ */
+export async function writeInitrd(entries: EntryStream, opts: InitrdOptions): Promise<InitrdResult> {
+  const result: InitrdResult = {};
+  const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'mobyts-initrd-'));
+  try {
+    const cpio = join(dir, 'initrd.cpio');
+    const encoder = new NewcEncoder();
+    try {
+      await pipeline(Readable.from(encoder.bytes(splitBoot(entries, result))), createWriteStream(cpio));
+    } catch (err) {
+      opts.out.destroy(); // without the error: the caller gets it from the promise, not as an 'error' event
+      throw err;
+    }
+    encoder.reportLostXattrs(opts.reporter);
+    await patchNlinks(cpio, encoder);
+    const ucode = await prependUcode(opts, result);
+    const withUcode = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      if (ucode !== undefined && ucode.length > 0) yield ucode;
+      yield* source;
+    };
+    await compressInto(createReadStream(cpio), { kind: opts.compress, head: withUcode, out: opts.out });
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
