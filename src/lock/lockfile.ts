@@ -20,8 +20,11 @@ export interface LockedImage {
   mediaType: string;
   /** For an index: its image manifests in index order (attestations left out). Absent for a single manifest. */
   platforms?: LockedPlatform[];
-  /** `verified` (Notary-signed), `disabled` (in trust: but --disable-content-trust), `none` (not in trust:). */
-  trust: 'verified' | 'disabled' | 'none';
+  /**
+   * `verified` (Notary-signed tag), `digest` (in trust: but referenced by digest only: content-addressed, no
+   * tag to look up), `disabled` (in trust: but --disable-content-trust), `none` (not in trust:).
+   */
+  trust: 'verified' | 'digest' | 'disabled' | 'none';
   /** Docker's signers: the role that signed the tag, when verified. */
   signedBy?: string[];
 }
@@ -48,6 +51,8 @@ function bad(file: string, why: string): MobyError {
   return new MobyError(`Cannot read lockfile "${file}": ${why}`, { code: 'LOCK', hint: 'regenerate it with `mobyts lock SPEC...`' });
 }
 
+const TRUST_VALUES: readonly LockedImage['trust'][] = ['verified', 'digest', 'disabled', 'none'];
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -55,7 +60,7 @@ function checkImage(file: string, name: string, v: unknown): LockedImage {
   if (!isObj(v)) throw bad(file, `images["${name}"] is not an object`);
   if (typeof v['digest'] !== 'string' || !isDigest(v['digest'])) throw bad(file, `images["${name}"].digest is not a digest`);
   if (typeof v['mediaType'] !== 'string') throw bad(file, `images["${name}"].mediaType is not a string`);
-  if (v['trust'] !== 'verified' && v['trust'] !== 'disabled' && v['trust'] !== 'none') throw bad(file, `images["${name}"].trust is not verified, disabled or none`);
+  if (!TRUST_VALUES.includes(v['trust'] as LockedImage['trust'])) throw bad(file, `images["${name}"].trust is not one of ${TRUST_VALUES.join(', ')}`);
   const platforms = v['platforms'];
   if (platforms !== undefined && !(Array.isArray(platforms) && platforms.every((p) => isObj(p) && typeof p['platform'] === 'string'
     && typeof p['digest'] === 'string' && isDigest(p['digest'])))) {

@@ -53,7 +53,8 @@ async function lockOne(client: RegistryClient, ref: Reference, opts: ResolveLock
     ...(opts.trustDir === undefined ? {} : { trustDir: opts.trustDir }),
     reporter: opts.reporter, ...(opts.signal === undefined ? {} : { signal: opts.signal }),
   });
-  return { ...await describeRoot(client, withDigest(ref, verified.digest)), trust: 'verified', signedBy: verified.signedBy };
+  const root = await describeRoot(client, withDigest(ref, verified.digest));
+  return verified.signedBy.length === 0 ? { ...root, trust: 'digest' } : { ...root, trust: 'verified', signedBy: verified.signedBy };
 }
 
 /**

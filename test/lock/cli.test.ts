@@ -51,6 +51,9 @@ void describe('mobyts lock / trust reset (CLI)', { timeout: 240_000 }, () => {
     const lock = JSON.parse(await readFile(path.join(work, 'app.yml.lock'), 'utf8')) as { images: Record<string, { digest: string; trust: string }> };
     assert.deepEqual(lock.images[`${gun}:v1`]?.digest, digest);
     assert.equal(lock.images[`${gun}:v1`]?.trust, 'verified');
+    const verified = await mobyts(['trust', 'verify', `${gun}:v1`, '--cert-file', notary.caFile]);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.match(verified.stdout, new RegExp(`^${gun}:v1 ${digest} signed by targets \\([0-9a-f]{12}\\)\n$`));
 
     await notary.notary(['delete', gun, '--remote']);
     await notary.sign(gun, 'v1', { digest: digestHex(digest), size: image.manifestBytes.length }, { trustDir: path.join(work, 'other-publisher') });

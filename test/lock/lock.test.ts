@@ -129,4 +129,12 @@ void describe('mobyts lock', { timeout: 300_000 }, () => {
       message: `content trust DISABLED: "${registry.host}/nosig/app:v1" is in trust: but is pulled WITHOUT verification (--disable-content-trust)` }]);
     assert.match(await readFile(`${file}.lock`, 'utf8'), /"trust": "disabled"/);
   });
+
+  void it('records a trust: image referenced only by digest as "digest", not as verified', async () => {
+    const digest = await pushImage(registry.host, 'bydigest/app:v1', await buildImage({ layers: [randomLayer()] }));
+    const file = await spec('three.yml', ['onboot:', '  - name: app', `    image: HOST/bydigest/app@${digest}`, 'trust:', '  org:', '    - bydigest', ''].join('\n'));
+    await runLock([file], lockOptions(), context());
+    const lock = JSON.parse(await readFile(`${file}.lock`, 'utf8')) as { images: Record<string, unknown> };
+    assert.deepEqual(lock.images[`${registry.host}/bydigest/app@${digest}`], { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', trust: 'digest' });
+  });
 });
