@@ -1,0 +1,66 @@
+// The offline example end to end: build the base packages into a fresh store, resolve examples/hello.yml's
+// @pkg: images, lay out its root filesystem, boot the Debian kernel under TCG and judge the serial console.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildPackage } from '../../src/pkg/build.ts';
+import { createPkgResolver } from '../../src/pkg/template.ts';
+import { bootImage } from '../../src/run/qemu.ts';
+import { loadSpecs } from '../../src/spec/load.ts';
+import type { MobySpec } from '../../src/spec/types.ts';
+import { openStore, type ImageStore } from '../../src/store/index.ts';
+import { silentReporter } from '../../src/util/reporter.ts';
+import { REPO } from '../helpers/kernel.ts';
+import { assemble } from './assemble.ts';
+import { assertCleanBoot } from './console-checks.ts';
+
+const PACKAGES = ['kernel', 'init', 'hello', 'getty'].map((p) => join(REPO, 'examples/packages', p));
+const FAIL = ['Kernel panic', 'mobyts-init: switch_root failed', 'exit 125 (runtime.json failed)'];
+
+void describe('boot examples/hello.yml', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mobyts-e2e-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let store: ImageStore;
+  let spec: MobySpec;
+
+  before(async () => {
+    store = await openStore(join(dir, 'cache'));
+    for (const p of PACKAGES) await buildPackage(p, { store, arch: 'amd64', force: false, sourceDateEpoch: 1492533000, reporter: silentReporter });
+    const loaded = await loadSpecs([join(REPO, 'examples/hello.yml')], { resolveTemplate: createPkgResolver({ cache: store.dir }) });
+    assert.deepEqual(loaded.issues, []);
+    spec = loaded.spec;
+  });
+
+  async function boot(s: MobySpec, name: string): Promise<string> {
+    const out = join(dir, name);
+    mkdirSync(out);
+    const a = await assemble(s, store, out);
+    const r = await bootImage({ kind: 'kernel', kernel: a.kernel, initrd: a.initrd, cmdline: a.cmdline, until: ['mobyts-init: poweroff'], fail: FAIL, timeoutSeconds: 240 });
+    assert.equal(r.ok, true, r.failure);
+    return r.console;
+  }
+
+  void test('every onboot container runs and exits 0, getty starts, onshutdown runs at poweroff', async () => {
+    const console = await boot(spec, 'hello');
+    assertCleanBoot(console, {
+      onboot: ['000-hello', '001-uname'], services: ['getty'], onshutdown: ['000-goodbye'],
+      output: ['HELLO-FROM-MOBYTS', 'Linux 6.', 'GOODBYE-FROM-MOBYTS'],
+    });
+  });
+
+  void test('a failing container is a failed boot assertion that shows the console tail', async () => {
+    const hello = spec.onboot?.[0]?.image ?? '';
+    const failing: MobySpec = {
+      ...spec, services: [], onshutdown: [],
+      onboot: [{ name: 'broken', image: hello, command: ['/bin/sh', '-c', 'echo BROKEN-CONTAINER-OUTPUT; exit 3'] }],
+    };
+    const console = await boot(failing, 'broken');
+    assert.throws(() => assertCleanBoot(console, { onboot: ['000-broken'], services: [], onshutdown: [], output: [] }), (err: Error) => {
+      assert.match(err.message, /^Boot assertion failed: onboot 000-broken exited with status 3\n--- console tail ---\n/);
+      assert.match(err.message, /BROKEN-CONTAINER-OUTPUT\nmobyts-init: onboot 000-broken: exit 3\nmobyts-init: onboot done/);
+      return true;
+    });
+  });
+});
