@@ -109,7 +109,7 @@ function syntaxMessage(code: string, text: string, pos: readonly [number, number
 export function parseSource(text: string, file: string): SpecSource {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
-    lineCounter, prettyErrors: false, uniqueKeys: true, customTags: (tags) => [yaml11Octal, ...tags],
+    lineCounter, prettyErrors: false, uniqueKeys: true, merge: true, customTags: (tags) => [yaml11Octal, ...tags],
   });
   const position = (offset: number): { line: number; col: number } => lineCounter.linePos(offset);
   const mk = (path: SpecPath, message: string, opts: IssueOptions, offset: number | undefined): Issue => {

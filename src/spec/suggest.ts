@@ -15,8 +15,9 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The closest candidate when it is close enough to be a typo (distance ≤ 1/3 of the longer word, at least 1;
- * case differences count as nothing), else undefined. Ties go to the first candidate.
+ * The closest candidate when it is close enough to be a typo (distance ≤ 1/3 of the longer word, at least 1,
+ * and less than the shorter word's length; case differences count as nothing), else undefined. Ties go to the
+ * first candidate.
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
@@ -27,7 +28,8 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   }
   if (best === undefined) return undefined;
   const limit = Math.max(1, Math.floor(Math.max(word.length, best.length) / 3));
-  return bestDistance <= limit ? best : undefined;
+  // A suggestion must keep part of the word: "7" → "a" is no typo.
+  return bestDistance <= limit && bestDistance < Math.min(word.length, best.length) ? best : undefined;
 }
 
 /** ` (did you mean "x"?)` or `''`. */
