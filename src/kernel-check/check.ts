@@ -66,7 +66,7 @@ export function checkKernel(opts: CheckKernelOptions): KernelCheckResult {
   const text = opts.configText ?? embeddedConfig(opts.kernelPath);
   const subject = `Kernel "${basename(opts.kernelPath)}"`;
   if (text === undefined) {
-    return { warnings: [`Cannot check ${subject}: no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)`], errors: [] };
+    return { warnings: [`Cannot check kernel "${basename(opts.kernelPath)}": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)`], errors: [] };
   }
   const config = parseConfig(text);
   const errors = bootable.flatMap((f) => formatErrors(config, f, opts.compress, subject));

@@ -3,7 +3,7 @@
  * `IKCFG_ED` markers, either directly in an uncompressed vmlinux or inside a bzImage's compressed payload
  * (gzip and zstd decompressed in-process, xz through the `xz` tool). The kernel is small enough to buffer.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { TOOLS } from '../tools/catalog.ts';
 import { runToolSync } from '../tools/run-tool.ts';
@@ -11,10 +11,20 @@ import { runToolSync } from '../tools/run-tool.ts';
 const START = Buffer.from('IKCFG_ST');
 const END = Buffer.from('IKCFG_ED');
 
-/** The config text embedded in the kernel file, or undefined when there is none (or it cannot be read). */
+const memo = new Map<string, string | undefined>();
+
+/**
+ * The config text embedded in the kernel file, or undefined when there is none (or it cannot be read).
+ * Remembered per path, size and mtime, since several formats of one build ask about the same kernel.
+ */
 export function embeddedConfig(kernelPath: string): string | undefined {
+  const st = statSync(kernelPath);
+  const key = `${kernelPath}\0${st.size}\0${st.mtimeMs}`;
+  if (memo.has(key)) return memo.get(key);
   const image = readFileSync(kernelPath);
-  return findIkconfig(image) ?? findIkconfig(bzImagePayload(image));
+  const text = findIkconfig(image) ?? findIkconfig(bzImagePayload(image));
+  memo.set(key, text);
+  return text;
 }
 
 /** The IKCONFIG text inside an uncompressed blob, if any. */

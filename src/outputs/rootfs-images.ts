@@ -9,9 +9,13 @@ import { TOOLS } from '../tools/catalog.ts';
 import { runTool } from '../tools/run-tool.ts';
 import type { FormatContext } from './format.ts';
 import { scratch, toolRun } from './format-kit.ts';
-import { diskMode, stageRootfs, type StagedEntry } from './stage-rootfs.ts';
+import { stageRootfs, type StagedEntry } from './stage-rootfs.ts';
 
-/** mksquashfs pseudo definitions: `path m mode uid gid` for metadata, `c`/`b` for devices, `f`... none. */
+/**
+ * mksquashfs pseudo definitions: `path m mode uid gid` for every staged entry (so nothing keeps the builder's
+ * uid), `c`/`b` for device nodes, `i … p` for fifos. Paths with whitespace cannot be expressed and keep root
+ * ownership from `-root-*`/their staged mode (docs/formats.md).
+ */
 export function pseudoDefinitions(entries: readonly StagedEntry[]): string[] {
   const out: string[] = [];
   for (const e of entries) {
@@ -19,8 +23,9 @@ export function pseudoDefinitions(entries: readonly StagedEntry[]): string[] {
     const path = `/${e.path}`;
     if (/\s/.test(path)) continue;
     if (e.type === 'character-device' || e.type === 'block-device') out.push(`${path} ${e.type === 'block-device' ? 'b' : 'c'} ${mode} ${e.uid} ${e.gid} ${e.devmajor} ${e.devminor}`);
-    else if (e.type === 'fifo') out.push(`${path} i ${mode} ${e.uid} ${e.gid} p`);
-    else if (e.type !== 'symlink' && e.type !== 'link' && (e.uid !== 0 || e.gid !== 0 || diskMode(e) !== e.mode)) out.push(`${path} m ${mode} ${e.uid} ${e.gid}`);
+    else if (e.type === 'fifo') out.push(`${path} i ${mode} ${e.uid} ${e.gid} f`);
+    else if (e.type === 'symlink') out.push(`${path} m 0777 ${e.uid} ${e.gid}`);
+    else if (e.type !== 'link') out.push(`${path} m ${mode} ${e.uid} ${e.gid}`);
   }
   return out;
 }
@@ -30,7 +35,7 @@ export async function makeSquashfs(ctx: FormatContext, out: string): Promise<voi
   const pseudo = join(ctx.workDir, 'pseudo');
   await writeFile(pseudo, `${pseudoDefinitions(staged.entries).join('\n')}\n`);
   await runTool(TOOLS.mksquashfs, [
-    staged.dir, out, '-noappend', '-no-progress', '-quiet', '-comp', 'gzip', '-all-root',
+    staged.dir, out, '-noappend', '-no-progress', '-quiet', '-comp', 'gzip', '-root-uid', '0', '-root-gid', '0', '-root-mode', '0755',
     '-processors', '1', '-pf', pseudo,
   ], toolRun(ctx));
 }

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
+import { canMountIsoRoot, checkKernel, kernelConfigOf } from './check.ts';
+import { parseConfig, parseFragment, unmet } from './config-text.ts';
+import { embeddedConfig } from './embedded-config.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'mobyts-kcheck-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const FULL = [
+  'CONFIG_BLK_DEV_INITRD=y', 'CONFIG_RD_GZIP=y', 'CONFIG_RD_ZSTD=y', 'CONFIG_EFI=y', 'CONFIG_EFI_STUB=y', 'CONFIG_FB_EFI=y',
+  'CONFIG_VFAT_FS=m', 'CONFIG_ATA=y', 'CONFIG_ATA_PIIX=y', 'CONFIG_SCSI=y', 'CONFIG_BLK_DEV_SR=y', 'CONFIG_ISO9660_FS=y',
+].join('\n');
+
+/** A minimal x86 bzImage: setup header with HdrS, setup_sects=1, payload_offset/length pointing at `payload`. */
+function bzImage(payload: Buffer): Buffer {
+  const setup = Buffer.alloc(1024 + 0x100);
+  setup[0x1f1] = 1;
+  setup.write('HdrS', 0x202, 'latin1');
+  setup.writeUInt32LE(0x100, 0x248);
+  setup.writeUInt32LE(payload.length, 0x24c);
+  return Buffer.concat([setup, payload, Buffer.alloc(64)]);
+}
+
+function vmlinux(config: string): Buffer {
+  return Buffer.concat([Buffer.alloc(4096, 7), Buffer.from('IKCFG_ST'), gzipSync(config), Buffer.from('IKCFG_ED'), Buffer.alloc(100)]);
+}
+
+function sizeSuffix(b: Buffer, n: number): Buffer {
+  const s = Buffer.alloc(4);
+  s.writeUInt32LE(n);
+  return Buffer.concat([b, s]);
+}
+
+void test('parseConfig reads set and unset options; fragments keep only y/m requirements', () => {
+  const c = parseConfig('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=m\nCONFIG_D="x"\n');
+  assert.deepEqual([...c], [['CONFIG_A', 'y'], ['CONFIG_B', 'n'], ['CONFIG_C', 'm'], ['CONFIG_D', '"x"']]);
+  assert.deepEqual(parseFragment('# comment\nCONFIG_A=y\nCONFIG_C=m\n'), [{ option: 'CONFIG_A', need: 'y' }, { option: 'CONFIG_C', need: 'm' }]);
+  assert.deepEqual(unmet(c, parseFragment('CONFIG_A=y\nCONFIG_B=y\nCONFIG_C=y\nCONFIG_E=m\n')), ['CONFIG_B=y (not set)', 'CONFIG_C=y (is m)', 'CONFIG_E=m (not set)']);
+});
+
+for (const [name, wrap] of [
+  ['uncompressed vmlinux', (v: Buffer) => v],
+  ['gzip bzImage', (v: Buffer) => bzImage(gzipSync(v))],
+  ['zstd bzImage', (v: Buffer) => bzImage(sizeSuffix(zstdCompressSync(v), v.length))],
+  ['xz bzImage', (v: Buffer) => bzImage(sizeSuffix(execFileSync('xz', ['-c', '--check=crc32'], { input: v }), v.length))],
+] as const) {
+  void test(`the embedded IKCONFIG is found in a ${name}`, () => {
+    const path = join(dir, name.replaceAll(' ', '-'));
+    writeFileSync(path, wrap(vmlinux(`${FULL}\n`)));
+    assert.equal(embeddedConfig(path), `${FULL}\n`);
+    assert.equal(canMountIsoRoot(kernelConfigOf(path)), true);
+  });
+}
+
+void test('a kernel without config gives exactly one warning and no errors', () => {
+  const path = join(dir, 'plain');
+  writeFileSync(path, bzImage(gzipSync(Buffer.alloc(5000, 1))));
+  assert.deepEqual(checkKernel({ kernelPath: path, formats: ['iso-bios', 'raw-efi', 'uki'], compress: 'gzip' }), {
+    warnings: ['Cannot check kernel "plain": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)'],
+    errors: [],
+  });
+});
+
+void test('formats without kernel needs (tar, docker) are not checked at all', () => {
+  assert.deepEqual(checkKernel({ kernelPath: '/nonexistent', formats: ['tar', 'docker'], compress: 'gzip' }), { warnings: [], errors: [] });
+});
+
+void test('missing options are named per format: the EFI stub for uki, zstd for a zstd initrd', () => {
+  const configText = FULL.replace('CONFIG_EFI_STUB=y', '# CONFIG_EFI_STUB is not set').replace('CONFIG_RD_ZSTD=y', 'CONFIG_RD_ZSTD=n');
+  const r = checkKernel({ kernelPath: '/k/vmlinuz', configText, formats: ['uki', 'raw-bios'], compress: 'zstd' });
+  assert.deepEqual(r.errors, [
+    'Kernel "vmlinuz" cannot boot format "uki": unpacking a zstd initrd needs CONFIG_RD_ZSTD=y (not set)',
+    'Kernel "vmlinuz" cannot boot format "uki": booting through UEFI needs CONFIG_EFI_STUB=y (not set)',
+    'Kernel "vmlinuz" cannot boot format "raw-bios": unpacking a zstd initrd needs CONFIG_RD_ZSTD=y (not set)',
+  ]);
+  assert.ok(r.warnings.some((w) => w.startsWith('Kernel "vmlinuz" lacks what running containers (namespaces, cgroups, overlayfs) needs: CONFIG_DEVTMPFS=y (not set)')));
+});
+
+void test('iso-bios with a kernel that has CD + ISO 9660 built in needs no initrd; without them the initrd fallback is announced', () => {
+  const ok = checkKernel({ kernelPath: '/k/vmlinuz', configText: FULL.replace('CONFIG_BLK_DEV_INITRD=y', ''), formats: ['iso-bios'], compress: 'gzip' });
+  assert.deepEqual(ok.errors, []);
+  assert.ok(!ok.warnings.some((w) => w.includes('cannot mount root from the CD')));
+  const mod = checkKernel({ kernelPath: '/k/vmlinuz', configText: FULL.replace('CONFIG_ISO9660_FS=y', 'CONFIG_ISO9660_FS=m'), formats: ['iso-bios', 'iso-efi'], compress: 'gzip' });
+  assert.deepEqual(mod.errors, []);
+  assert.ok(mod.warnings.includes('Kernel "vmlinuz" cannot mount root from the CD (CONFIG_ISO9660_FS=y (is m)): iso-bios, iso-efi will also carry the initrd and boot kernel+initrd'));
+});

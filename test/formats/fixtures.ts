@@ -1,0 +1,197 @@
+/**
+ * Real inputs for the format tests: the Debian kernel (bzImage + its config, from the linux-image .deb, cached
+ * in ~/.cache/mobyts-test), a busybox initrd whose /init prints a marker and powers off, and a filesystem tar
+ * with the awkward entries (owners, setuid, device node, symlink, hardlink).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { pack } from 'tar-stream';
+
+export const SDE = 1492533000;
+export const MARKER = 'MOBYTS-FORMAT-BOOT-OK';
+
+export interface DebianKernel {
+  bzImage: string;
+  configText: string;
+}
+
+function cacheRoot(): string {
+  return process.env.MOBYTS_TEST_CACHE ?? join(homedir(), '.cache', 'mobyts-test');
+}
+
+function sh(script: string, ...args: string[]): string {
+  return execFileSync('sh', ['-c', script, 'sh', ...args], { encoding: 'utf8' });
+}
+
+/** The Debian kernel (downloaded with apt-get download once, then cached). */
+export function debianKernel(): DebianKernel {
+  const root = cacheRoot();
+  const pkg = sh("apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}'").trim();
+  const dir = join(root, `formats-${pkg}`);
+  if (!existsSync(join(dir, 'vmlinuz'))) {
+    mkdirSync(root, { recursive: true });
+    let deb = readdirSync(root).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+    if (deb === undefined) {
+      sh('cd "$1" && apt-get download "$2" >/dev/null 2>&1', root, pkg);
+      deb = readdirSync(root).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'))!;
+    }
+    const stage = `${dir}.${process.pid}`;
+    mkdirSync(stage, { recursive: true });
+    sh(`dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards './boot/vmlinuz-*' './boot/config-*'`, join(root, deb), stage);
+    sh('mv "$1"/boot/vmlinuz-* "$1/vmlinuz" && mv "$1"/boot/config-* "$1/config"', stage);
+    try { renameSync(stage, dir); } catch { rmSync(stage, { recursive: true, force: true }); }
+  }
+  return { bzImage: join(dir, 'vmlinuz'), configText: sh('cat "$1"', join(dir, 'config')) };
+}
+
+const INIT = `#!/bin/busybox sh
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+/bin/busybox echo ${MARKER}
+/bin/busybox poweroff -f
+`;
+
+/** A gzip newc initrd: static busybox + an /init that prints MARKER and powers off. Reproducible. */
+export function makeInitrd(dir: string): string {
+  const root = join(dir, 'initrd-root');
+  for (const d of ['bin', 'dev', 'proc', 'sys']) mkdirSync(join(root, d), { recursive: true });
+  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
+  writeFileSync(join(root, 'init'), INIT);
+  chmodSync(join(root, 'init'), 0o755);
+  chmodSync(join(root, 'bin', 'busybox'), 0o755);
+  sh('find "$1" -exec touch -h -d @"$2" {} +', root, String(SDE));
+  const out = join(dir, 'initrd.img');
+  sh('cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -9 -n > "$2"', root, out);
+  return out;
+}
+
+interface TarItem {
+  name: string;
+  type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device';
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  body?: Buffer;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+}
+
+/** The filesystem tar (full, or without boot/*): kernel at boot/kernel plus entries that test metadata. */
+export async function makeRootfsTar(path: string, o: { kernel: string; cmdline: string; withBoot: boolean }): Promise<void> {
+  const items: TarItem[] = [
+    ...(o.withBoot ? [
+      { name: 'boot', type: 'directory' as const, mode: 0o755 },
+      { name: 'boot/kernel', mode: 0o644, body: await readFile(o.kernel) },
+      { name: 'boot/cmdline', mode: 0o644, body: Buffer.from(o.cmdline) },
+    ] : []),
+    { name: 'bin', type: 'directory', mode: 0o755 },
+    { name: 'bin/busybox', mode: 0o755, body: await readFile('/bin/busybox') },
+    { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
+    { name: 'bin/su', mode: 0o4755, body: Buffer.from('setuid\n') },
+    { name: 'bin/su-hardlink', type: 'link', linkname: 'bin/su' },
+    { name: 'dev', type: 'directory', mode: 0o755 },
+    { name: 'dev/console', type: 'character-device', mode: 0o600, devmajor: 5, devminor: 1 },
+    { name: 'home', type: 'directory', mode: 0o755 },
+    { name: 'home/user', type: 'directory', mode: 0o700, uid: 1000, gid: 1000 },
+    { name: 'home/user/notes.txt', mode: 0o640, uid: 1000, gid: 100, body: Buffer.from('owned by 1000\n') },
+    { name: 'etc', type: 'directory', mode: 0o755 },
+    { name: 'etc/hostname', mode: 0o644, body: Buffer.from('mobyts\n') },
+  ];
+  const p = pack();
+  const done = pipeline(p, createWriteStream(path));
+  for (const it of items) {
+    p.entry({
+      name: it.name, type: it.type ?? 'file', mode: it.mode ?? 0o777, uid: it.uid ?? 0, gid: it.gid ?? 0,
+      mtime: new Date(SDE * 1000),
+      ...(it.linkname === undefined ? {} : { linkname: it.linkname }),
+      ...(it.devmajor === undefined ? {} : { devmajor: it.devmajor, devminor: it.devminor ?? 0 }),
+    }, it.body ?? Buffer.alloc(0));
+  }
+  p.finalize();
+  await done;
+}
+
+export const ALL_FORMATS = [
+  'iso-bios', 'iso-efi', 'iso-efi-initrd', 'raw-bios', 'raw-efi', 'qcow2-bios', 'qcow2-efi', 'vhd', 'dynamic-vhd',
+  'vmdk', 'gcp', 'aws', 'kernel+squashfs', 'kernel+erofs', 'kernel+iso', 'uki',
+] as const;
+
+export const CMDLINE = 'console=ttyS0 quiet panic=-1';
+export const SIZE = 64 * 1024 * 1024;
+
+export interface Workspace {
+  dir: string;
+  kernel: string;
+  kernelConfig: string;
+  initrd: string;
+  rootfs: string;
+  rootfsNoBoot: string;
+}
+
+/** A temp dir readable by uid 65534 holding every input; the caller removes `dir`. */
+export async function prepareWorkspace(prefix: string): Promise<Workspace> {
+  const k = debianKernel();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  const kernel = join(dir, 'vmlinuz');
+  copyFileSync(k.bzImage, kernel);
+  chmodSync(kernel, 0o644);
+  const initrd = makeInitrd(dir);
+  const rootfs = join(dir, 'rootfs.tar');
+  const rootfsNoBoot = join(dir, 'rootfs-noboot.tar');
+  await makeRootfsTar(rootfs, { kernel, cmdline: CMDLINE, withBoot: true });
+  await makeRootfsTar(rootfsNoBoot, { kernel, cmdline: CMDLINE, withBoot: false });
+  return { dir, kernel, kernelConfig: k.configText, initrd, rootfs, rootfsNoBoot };
+}
+
+export interface ChildRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  outDir: string;
+}
+
+const NODE = process.execPath;
+const CHILD = join(import.meta.dirname, 'build-formats-child.ts');
+
+/**
+ * Builds `formats` into `<ws.dir>/<label>/out/<format>/hello*` in a child process running as uid/gid 65534
+ * (setpriv), with `path` as its PATH (default: the usual system dirs).
+ */
+export function buildAsNobody(ws: Workspace, label: string, formats: readonly string[], o: { path?: string; kernel?: string } = {}): ChildRun {
+  const base = join(ws.dir, label);
+  const outDir = join(base, 'out');
+  const workDir = join(base, 'work');
+  for (const d of [base, outDir, workDir]) {
+    mkdirSync(d, { recursive: true });
+    chmodSync(d, 0o777);
+  }
+  const cfg = join(base, 'config.json');
+  writeFileSync(cfg, JSON.stringify({
+    kernel: o.kernel ?? ws.kernel, initrd: ws.initrd, cmdline: CMDLINE, rootfs: ws.rootfs, rootfsNoBoot: ws.rootfsNoBoot,
+    outDir, workDir, sizeBytes: SIZE, formats,
+  }));
+  const env = { PATH: o.path ?? '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', HOME: base, LANG: 'C' };
+  const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, CHILD, cfg], { env, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, outDir };
+}
+
+/** Every file under `dir`, relative, sorted. */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const p = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(p);
+      else out.push(p);
+    }
+  };
+  walk('');
+  return out.sort();
+}
