@@ -18,7 +18,8 @@ import { writeStreamAtomically } from './atomic.ts';
 import type { OutputPlan } from './outputs-plan.ts';
 import { readTarFile, tarStream } from './tar-io.ts';
 
-export type InitrdWriter = (entries: EntryStream, opts: { compress: 'gzip' | 'zstd' | 'none'; out: Writable }) => Promise<void>;
+/** The initrd writer (initrd/initrd.ts `writeInitrd`): `boot/*` split off, no microcode prepended here. */
+export type InitrdWriter = (entries: EntryStream, opts: { compress: 'gzip' | 'zstd' | 'none'; out: Writable; prependUcode: false; tmpDir: string }) => Promise<unknown>;
 
 export interface ExecuteInput {
   plan: OutputPlan;
@@ -74,7 +75,7 @@ async function formatInputs(x: ExecuteInput, workDir: string): Promise<FormatInp
     kernelPath, cmdline: parts?.cmdline ?? '', ...(ucodePath === undefined ? {} : { ucodePath }),
     rootfsTarPath: () => Promise.resolve(tarPath),
     initrdPath: once(async () => {
-      await x.writeInitrd(readTarFile(tarPath), { compress: x.compress, out: createWriteStream(initrd) });
+      await x.writeInitrd(readTarFile(tarPath), { compress: x.compress, out: createWriteStream(initrd), prependUcode: false, tmpDir: workDir });
       return initrd;
     }),
     rootfsTarWithoutBootPath: once(async () => {

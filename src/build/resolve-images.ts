@@ -3,6 +3,7 @@
  * target platform, through the store (cache first unless --pull). Fails with the store's MobyError.
  */
 import type { ImageSource } from '../image/source.ts';
+import { parseReference } from '../oci/reference.ts';
 import type { ResolvedImages } from '../rootfs/assemble.ts';
 import type { ContainerItem } from '../rootfs/bundles.ts';
 import { CONTAINER_SECTIONS, type MobySpec } from '../spec/types.ts';
@@ -19,13 +20,17 @@ export function specImageRefs(spec: MobySpec): string[] {
   return [...new Set(refs.filter((r): r is string => r !== undefined && r !== ''))];
 }
 
-/** Fetches every image (at most `parallel` at a time) and arranges them as the assembly wants them. */
+/**
+ * Fetches every image (at most `parallel` at a time) and arranges them as the assembly wants them. Each
+ * source's `ref` is the spec's reference, expanded (what LinuxKit writes in `LINUXKIT.source` records and
+ * log lines, and keys image sharing on); `manifestDigest` says what it resolved to.
+ */
 export async function resolveImages(spec: MobySpec, get: GetImage, parallel = 4): Promise<ResolvedImages> {
   const refs = specImageRefs(spec);
   const got = new Map<string, ImageSource>();
   const queue = [...refs];
   const worker = async (): Promise<void> => {
-    for (let ref = queue.shift(); ref !== undefined; ref = queue.shift()) got.set(ref, await get(ref));
+    for (let ref = queue.shift(); ref !== undefined; ref = queue.shift()) got.set(ref, { ...(await get(ref)), ref: parseReference(ref) });
   };
   await Promise.all(Array.from({ length: Math.min(parallel, refs.length) }, worker));
   const at = (ref: string): ImageSource => {

@@ -1,12 +1,82 @@
+/**
+ * `mobyts build`: load + validate → plan outputs → preflight tools → resolve/pull images → plan files →
+ * assemble and write the outputs. A flat list of named steps; each is a call into the module that owns it.
+ */
 import type { CliContext } from '../cli/context.ts';
+import { openStore, platformFor } from '../store/index.ts';
+import { planFiles } from '../rootfs/files.ts';
+import { sourceDateEpoch } from '../rootfs/constants.ts';
+import { checkReadonlyVolumes } from '../rootfs/volumes.ts';
+import { buildIdMap, renderMetadata } from '../runtime/index.ts';
+import { hasErrors, renderIssues, summariseIssues } from '../spec/issues.ts';
+import { loadSpecs, type LoadedSpecs } from '../spec/load.ts';
+import { normaliseSpec } from '../spec/normalise.ts';
+import { parseUnit } from '../spec/parse.ts';
+import type { MobySpec } from '../spec/types.ts';
+import { parseReference } from '../oci/reference.ts';
+import { preflight } from '../tools/preflight.ts';
+import { MobyError, usageError } from '../util/errors.ts';
+import { runDryRun } from './dry-run.ts';
+import { executeBuild } from './execute.ts';
 import type { BuildOptions } from './options.ts';
-import { MobyError } from '../util/errors.ts';
+import { planOutputs } from './outputs-plan.ts';
+import { resolveImages, type GetImage } from './resolve-images.ts';
+import { initrdWriter, rootfsDeps } from './wire.ts';
+import { parseSize } from './size.ts';
 
-// Placeholder until the assemble module lands (issue 4); replaced, not extended. Dry runs already work.
-export async function runBuild(files: string[], opts: BuildOptions, ctx: CliContext): Promise<void> {
-  if (opts.dryRun) {
-    const { runDryRun } = await import('./dry-run.ts');
-    return runDryRun(files, opts, ctx);
-  }
-  throw new MobyError('build is not implemented yet', { code: 'BUILD' });
+/** Prints the spec issues; false when there are errors (exit code 1 set, nothing built). */
+function reportIssues(loaded: LoadedSpecs, ctx: CliContext): boolean {
+  const names = loaded.sources.map((s) => s.file);
+  if (loaded.issues.length > 0) ctx.stderr.write(`${renderIssues(loaded.issues)}${summariseIssues(loaded.issues, names)}\n`);
+  if (!hasErrors(loaded.issues)) return true;
+  ctx.setExitCode(1);
+  return false;
 }
+
+/** The directory each merged `files` entry's `source` is relative to: its own spec file's (CWD for stdin/URLs). */
+function filesDirs(loaded: LoadedSpecs): string[] {
+  return loaded.sources.flatMap((s) => {
+    const value = parseUnit(s.text, s.file).unit.value as MobySpec | undefined;
+    const n = Array.isArray(value?.files) ? value.files.length : 0;
+    return Array<string>(n).fill(s.baseDir ?? process.cwd());
+  });
+}
+
+function checkOptions(opts: BuildOptions): void {
+  if (opts.inputTar !== undefined) {
+    throw new MobyError('Cannot use --input-tar: reusing a previous tar is not supported yet', { code: 'USAGE', exitCode: 2, hint: 'build without --input-tar' });
+  }
+  if (opts.locked !== undefined) throw usageError('Cannot use --locked: lockfiles are not supported by build yet');
+}
+
+function storeGetter(opts: BuildOptions, ctx: CliContext): GetImage {
+  const platform = platformFor(opts.arch);
+  const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
+  const store = openStore(opts.cache);
+  return async (ref) => (await store).getImage(parseReference(ref), { platform, pull: opts.pull, registry, reporter: ctx.reporter, signal: ctx.signal });
+}
+
+export async function runBuild(files: string[], opts: BuildOptions, ctx: CliContext): Promise<void> {
+  if (opts.dryRun) return runDryRun(files, opts, ctx);
+  checkOptions(opts);
+  const loaded = await loadSpecs(files);
+  if (!reportIssues(loaded, ctx)) return;
+  const spec = normaliseSpec(loaded.spec);
+  checkReadonlyVolumes(spec);
+  const plan = planOutputs(loaded.name, opts, spec);
+  preflight(plan.formats.flatMap((f) => f.tools));
+  const mtime = sourceDateEpoch();
+  const images = await resolveImages(spec, storeGetter(opts, ctx));
+  const idMap = buildIdMap(spec);
+  const filePlans = await planFiles(spec.files ?? [], { specDirs: filesDirs(loaded), idMap, metadata: (k) => renderMetadata(spec, k) });
+  await executeBuild({
+    plan,
+    assemble: {
+      spec, images, files: filePlans, deps: rootfsDeps(spec, idMap), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
+      ...(opts.sbom ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } } : {}),
+    },
+    writeInitrd: initrdWriter, compress: opts.compress, sizeBytes: parseSize(opts.size ?? '1024M'), arch: opts.arch,
+    stdout: ctx.stdout, reporter: ctx.reporter, signal: ctx.signal,
+  });
+}
+

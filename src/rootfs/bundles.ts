@@ -8,7 +8,7 @@ import type { ImageSource } from '../image/source.ts';
 import type { ContainerSection, ImageEntry } from '../spec/types.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import type { RootfsDeps } from './deps.ts';
-import { filterImage } from './image-entries.ts';
+import { imageEntries } from './image-entries.ts';
 import { dirEntry, fileEntry, type Provenance } from './synth.ts';
 import type { PathTracker } from './tracker.ts';
 
@@ -46,7 +46,7 @@ async function* bundle(item: ContainerItem, o: BundleSectionOptions, shared: Map
   if (b.extractTo !== undefined) {
     shared.set(ref, b.extractTo);
     o.onUnpack?.(item.source, b.extractTo);
-    yield* filterImage(o.deps.flatten(item.source), { prefix: b.extractTo, resolv: 'text', ...p });
+    yield* imageEntries(item.source, (s) => o.deps.flatten(s), { prefix: b.extractTo, resolv: 'text', ...p, hint: (h) => o.tracker.hintDirs(h) });
   }
   o.onContainer?.(item);
   yield fileEntry(`${b.path}/config.json`, b.configJson, p);

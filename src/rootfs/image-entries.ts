@@ -8,6 +8,7 @@
  * entry reached through a symlink of the same prefixed image (`lower/x -> /etc`, then `lower/x/passwd`) is
  * refused (UNSAFE_CONTENT): unpacking it would write outside the container's directory.
  */
+import type { ImageSource } from '../image/source.ts';
 import type { EntryStream, TarEntry, TarHeader } from '../tar/entry.ts';
 import { MobyError } from '../util/errors.ts';
 import { EXCLUDED, HOSTS_TEXT, RESOLV_LINK, RESOLV_TEXT } from './constants.ts';
@@ -87,4 +88,26 @@ export async function* filterImage(entries: EntryStream, o: ImageFilterOptions):
     yield out;
   }
   for (const name of TOUCH) if (!found.has(name)) yield touchEntry(name, o);
+}
+
+/**
+ * The directory headers of a filtered image, for `PathTracker.hintDirs`. Reads the image once more (headers
+ * only, bodies drained); needed only for multi-layer images, where a file can come before its directory.
+ */
+export async function directoryHeaders(entries: EntryStream): Promise<TarHeader[]> {
+  const dirs: TarHeader[] = [];
+  for await (const e of entries) {
+    if (e.header.type === 'directory') dirs.push(e.header);
+    await discardBody(e);
+  }
+  return dirs;
+}
+
+/**
+ * One image, flattened and filtered. For a multi-layer image the directory headers are collected first and
+ * handed to `hint` (see `PathTracker.hintDirs`), at the cost of reading the image twice.
+ */
+export async function* imageEntries(source: ImageSource, flatten: (s: ImageSource) => EntryStream, o: ImageFilterOptions & { hint(h: TarHeader[]): void }): EntryStream {
+  if (source.manifest.layers.length > 1) o.hint(await directoryHeaders(filterImage(flatten(source), o)));
+  yield* filterImage(flatten(source), o);
 }

@@ -9,7 +9,7 @@
 import type { ImageSource } from '../image/source.ts';
 import type { EntryStream } from '../tar/entry.ts';
 import type { RootfsDeps } from './deps.ts';
-import { filterImage } from './image-entries.ts';
+import { imageEntries } from './image-entries.ts';
 import { fileEntry, readBody, discardBody } from './synth.ts';
 import type { PathTracker } from './tracker.ts';
 
@@ -25,7 +25,9 @@ export interface InitSectionOptions {
 
 function filtered(o: InitSectionOptions, i: number): EntryStream {
   const src = o.sources[i] as ImageSource;
-  return filterImage(o.deps.flatten(src), { prefix: '', resolv: 'symlink', mtime: o.mtime, source: src.ref.expanded, location: `init[${i}]` });
+  return imageEntries(src, (s) => o.deps.flatten(s), {
+    prefix: '', resolv: 'symlink', mtime: o.mtime, source: src.ref.expanded, location: `init[${i}]`, hint: (h) => o.tracker.hintDirs(h),
+  });
 }
 
 /** Pre-scan: claims each path for its last provider; returns the apk databases in image order. */

@@ -6,8 +6,10 @@
  *   the SBOM, the Dockerfile claim their paths before earlier sections are written);
  * - a directory keeps its FIRST entry: it must precede its children (the kernel's initramfs unpacker does not
  *   create missing parents), so a later image cannot change the mode of `/etc` (LinuxKit's would, silently).
- * A parent directory that has not been written when its first child comes is synthesized (0755, root, the
- * build's mtime, the child's provenance), so every path can be created when the initrd is unpacked.
+ * A parent directory that has not been written when its first child comes is written first, so every path
+ * can be created when the initrd is unpacked: with the image's own header for it when known (`hintDirs`;
+ * flattening yields upper layers first, so a file can precede its directory from a lower layer), else
+ * synthesized (0755, root, the build's mtime, the child's provenance).
  */
 import type { EntryStream, TarEntry, TarHeader } from '../tar/entry.ts';
 import { PAX_LOCATION, PAX_SOURCE } from './constants.ts';
@@ -18,6 +20,7 @@ export class PathTracker {
   private readonly emitted = new Map<string, TarHeader['type']>();
   /** Path → owner id of the entry that must win for that path. */
   readonly claims = new Map<string, string>();
+  private readonly dirHints = new Map<string, TarHeader>();
 
   constructor(mtime: number) {
     this.mtime = mtime;
@@ -26,6 +29,11 @@ export class PathTracker {
   /** Records that `owner` provides `path` and is later in the stream than any earlier claimant. */
   claim(path: string, owner: string): void {
     this.claims.set(path, owner);
+  }
+
+  /** Directory headers to use when one of these directories has to be written before its turn. */
+  hintDirs(headers: Iterable<TarHeader>): void {
+    for (const h of headers) if (!this.dirHints.has(h.name)) this.dirHints.set(h.name, h);
   }
 
   has(path: string): boolean {
@@ -49,7 +57,10 @@ export class PathTracker {
   missingParents(header: TarHeader, owner: string): TarEntry[] {
     const pax = new Map(header.pax ?? []);
     const p = { source: pax.get(PAX_SOURCE)?.toString() ?? '', location: pax.get(PAX_LOCATION)?.toString() ?? owner, mtime: this.mtime };
-    return parentsOf(header.name).filter((d) => !this.emitted.has(d)).map((d) => dirEntry(d, p));
+    return parentsOf(header.name).filter((d) => !this.emitted.has(d)).map((d) => {
+      const hint = this.dirHints.get(d);
+      return hint === undefined ? dirEntry(d, p) : { header: hint };
+    });
   }
 
   /** Passes the admitted entries of `entries` through (after any missing parents), draining the others. */

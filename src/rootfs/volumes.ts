@@ -9,7 +9,7 @@ import { CONTAINER_SECTIONS } from '../spec/types.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import { MobyError } from '../util/errors.ts';
 import type { RootfsDeps } from './deps.ts';
-import { filterImage } from './image-entries.ts';
+import { imageEntries } from './image-entries.ts';
 import { dirEntry } from './synth.ts';
 import type { PathTracker } from './tracker.ts';
 
@@ -41,7 +41,7 @@ async function* oneVolume(o: VolumeSectionOptions, i: number): EntryStream {
         hint: 'use format: filesystem (the default) for now',
       });
     }
-    yield* filterImage(o.deps.flatten(src), { prefix: `${dir}/lower`, resolv: 'symlink', mtime: o.mtime, source: p.source, location });
+    yield* imageEntries(src, (s) => o.deps.flatten(s), { prefix: `${dir}/lower`, resolv: 'symlink', mtime: o.mtime, source: p.source, location, hint: (h) => o.tracker.hintDirs(h) });
   }
   for (const d of ['tmp', 'merged']) yield dirEntry(`${dir}/${d}`, { source: 'linuxkit.volumes', location, mtime: o.mtime });
 }

@@ -1,0 +1,43 @@
+/**
+ * The real modules behind the assembly's `RootfsDeps` and the initrd writer: flattening (image/), the tar
+ * reader (tar/), the kernel decompressor and initrd writer (initrd/), and the runtime's bundle files.
+ */
+import { flattenImage } from '../image/flatten.ts';
+import { writeInitrd } from '../initrd/initrd.ts';
+import type { BundleFiles, BundleConfigInput, RootfsDeps } from '../rootfs/deps.ts';
+import { bundleFiles, renderMetadata, type IdMap } from '../runtime/index.ts';
+import { parseMobyLabel } from '../spec/label.ts';
+import type { MobySpec } from '../spec/types.ts';
+import { readTar } from '../tar/read.ts';
+import { MobyError } from '../util/errors.ts';
+import type { InitrdWriter } from './execute.ts';
+
+// Until initrd/decompress-kernel.ts lands, --decompress-kernel says so instead of writing a compressed kernel.
+const decompressKernel = (_kernel: Buffer): Promise<Buffer> =>
+  Promise.reject(new MobyError('Cannot decompress the kernel: --decompress-kernel is not supported yet', { code: 'USAGE', exitCode: 2, hint: 'build without --decompress-kernel' }));
+
+const LABEL = 'org.mobyproject.config';
+
+function bundle(spec: MobySpec, idMap: IdMap): (i: BundleConfigInput) => BundleFiles {
+  return (i) => {
+    const config = i.image.config ?? {};
+    const labelText = config.Labels?.[LABEL];
+    const label = labelText === undefined ? undefined : parseMobyLabel(labelText, i.entry.image);
+    return bundleFiles(i.entry, { config, ...(label === undefined ? {} : { label }) }, {
+      idMap, volumes: spec.volumes ?? [], section: i.section, index: i.index, ...(i.sharedRoot === undefined ? {} : { sharedRoot: i.sharedRoot }),
+    });
+  };
+}
+
+/** The assembly's dependencies for one build of `spec` (already image-expanded). */
+export function rootfsDeps(spec: MobySpec, idMap: IdMap): RootfsDeps {
+  return {
+    flatten: (source) => flattenImage(source),
+    readTar: (input) => readTar(input, { subject: 'kernel modules tar' }),
+    decompressKernel,
+    bundle: bundle(spec, idMap),
+    renderMetadata,
+  };
+}
+
+export const initrdWriter: InitrdWriter = (entries, opts) => writeInitrd(entries, opts);
