@@ -71,7 +71,9 @@ function checkRlimit(emit: Emit, path: SpecPath, text: string): void {
 function checkDevice(emit: Emit, dev: Obj, path: SpecPath): void {
   const devPath = strAt(dev, 'path');
   if (devPath === undefined || devPath === '') emit(path, 'device needs a path (a device node, or "all")');
-  if (strAt(dev, 'type') === undefined) emit(path, 'device needs a type (b, c, u or p; a with path "all")');
+  const type = strAt(dev, 'type');
+  if (type === undefined) emit(path, 'device needs a type (b, c, u or p; a with path "all")');
+  else if (!DEVICE_TYPES.includes(type)) emit([...path, 'type'], `unknown device type "${type}": use b, c, u or p (a with path "all")`);
   if (devPath === 'all') return;
   const mode = dev['mode'];
   if (typeof mode === 'number') return; // reported by the schema with the quoting hint
@@ -90,6 +92,43 @@ function checkBindSyntax(emit: Emit, entry: Obj, base: SpecPath, key: string): v
   }
 }
 
+const DEVICE_TYPES = ['b', 'c', 'u', 'p', 'a'];
+const MOUNT_TYPE_FROM_SOURCE = ['mqueue', 'devpts', 'proc', 'sysfs', 'cgroup'];
+const MOUNT_DESTINATIONS: Record<string, string> = { proc: '/proc', devpts: '/dev/pts', sysfs: '/sys', cgroup: '/sys/fs/cgroup', mqueue: '/dev/mqueue' };
+/** containerd's identifier grammar (services become containerd tasks by name). */
+const CONTAINERD_ID = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
+
+/** LinuxKit's mount defaults (linuxkit.md §2.3): a mount whose type or destination cannot be inferred fails the build. */
+function checkMount(emit: Emit, m: Obj, path: SpecPath): void {
+  const source = strAt(m, 'source');
+  let type = strAt(m, 'type');
+  const dest = strAt(m, 'destination');
+  if (type === undefined) {
+    if (source !== undefined && MOUNT_TYPE_FROM_SOURCE.includes(source)) type = source;
+    else if (dest === '/dev') type = 'tmpfs';
+    else emit(path, `mount for destination ${dest ?? '(none)'} is missing type`, { hint: 'add type: bind (or tmpfs, proc, …)' });
+  }
+  if (dest === undefined && type !== undefined && MOUNT_DESTINATIONS[type] === undefined) {
+    emit(path, `mount of type ${type} is missing destination`, { hint: 'add destination: /path/in/container' });
+  }
+}
+
+function checkEntryBasics(emit: Emit, entry: Obj, base: SpecPath): void {
+  const cwd = strAt(entry, 'cwd');
+  if (cwd !== undefined && cwd !== '' && !cwd.startsWith('/')) emit([...base, 'cwd'], `cwd "${cwd}" must be an absolute path`, { hint: `write cwd: /${cwd}` });
+  listAt(entry, 'mounts').forEach((m, i) => { if (isObj(m)) checkMount(emit, m, [...base, 'mounts', i]); });
+}
+
+function checkName(emit: Emit, entry: unknown, path: SpecPath, section: string): void {
+  const name = strAt(entry, 'name');
+  if (name === undefined) return;
+  if (name === '' || name.includes('/') || name === '.' || name === '..') {
+    emit([...path, 'name'], `invalid container name "${name}": it names a directory under /containers/${section}`, { hint: 'use letters, digits, ., _ and -' });
+  } else if (section === 'services' && !CONTAINERD_ID.test(name)) {
+    emit([...path, 'name'], `service name "${name}" is not a valid containerd id; the service will not start`, { severity: 'warning', hint: 'use letters and digits, separated by single ., _ or -' });
+  }
+}
+
 function checkTmpfs(emit: Emit, entry: Obj, base: SpecPath): void {
   for (const [t, i] of stringItems(entry, 'tmpfs')) {
     if (t.split(':').length > 2 || t === '') emit([...base, 'tmpfs', i], `invalid tmpfs "${t}": expected destination[:options]`);
@@ -104,6 +143,7 @@ export function checkImageConfig(emit: Emit, entry: unknown, base: SpecPath): vo
   listAt(entry, 'devices').forEach((d, i) => { if (isObj(d)) checkDevice(emit, d, [...base, 'devices', i]); });
   for (const key of ['binds', 'binds.add']) checkBindSyntax(emit, entry, base, key);
   checkTmpfs(emit, entry, base);
+  checkEntryBasics(emit, entry, base);
   for (const [key, base2] of [['capabilities.add', 'capabilities'], ['binds.add', 'binds']] as const) {
     if (entry[key] !== undefined && entry[base2] !== undefined) {
       emit([...base, key], `${key} is ignored because ${base2} is also set`, { severity: 'warning', at: 'key', hint: `merge the lists into ${base2}` });
@@ -138,6 +178,7 @@ function checkFile(emit: Emit, f: Obj, path: SpecPath): void {
     emit(path, `contents of file "${strAt(f, 'path') ?? ''}" not specified`, { hint: 'give one of contents, source, metadata, symlink or directory: true' });
   }
   if (has('source') && has('metadata')) emit([...path, 'metadata'], 'metadata cannot be combined with source', { at: 'key' });
+  if (f['optional'] === true && !has('source')) emit([...path, 'optional'], 'optional only applies to entries with a source', { at: 'key', severity: 'warning' });
 }
 
 function checkImages(emit: Emit, spec: Obj): void {
@@ -157,6 +198,19 @@ function checkImages(emit: Emit, spec: Obj): void {
   });
 }
 
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
+
+function checkVolume(emit: Emit, v: unknown, path: SpecPath): void {
+  const name = strAt(v, 'name');
+  if (name !== undefined && !VOLUME_NAME.test(name)) emit([...path, 'name'], `invalid volume name "${name}": use only a-z, 0-9, _ and -`);
+  for (const [p, i] of stringItems(v, 'platforms')) {
+    if (!PLATFORM.test(p)) emit([...path, 'platforms', i], `invalid platform "${p}": expected os/arch[/variant]`, { hint: 'e.g. linux/amd64 or linux/arm64/v8' });
+  }
+  if (isObj(v) && v['platforms'] !== undefined && v['format'] !== 'oci') {
+    emit([...path, 'platforms'], 'platforms only applies to volumes with format: oci', { at: 'key', severity: 'warning' });
+  }
+}
+
 /** Every single-file rule; `spec` is the file's plain value. */
 export function localIssues(src: SpecSource, spec: unknown): Issue[] {
   const issues: Issue[] = [];
@@ -164,14 +218,12 @@ export function localIssues(src: SpecSource, spec: unknown): Issue[] {
   if (!isObj(spec)) return issues;
   checkImages(emit, spec);
   for (const section of CONTAINER_SECTIONS) {
-    listAt(spec, section).forEach((e, i) => checkImageConfig(emit, e, [section, i]));
+    listAt(spec, section).forEach((e, i) => {
+      checkName(emit, e, [section, i], section);
+      checkImageConfig(emit, e, [section, i]);
+    });
   }
   listAt(spec, 'files').forEach((f, i) => { if (isObj(f)) checkFile(emit, f, ['files', i]); });
-  listAt(spec, 'volumes').forEach((v, i) => {
-    const name = strAt(v, 'name');
-    if (name !== undefined && !VOLUME_NAME.test(name)) {
-      emit(['volumes', i, 'name'], `invalid volume name "${name}": use only a-z, 0-9, _ and -`);
-    }
-  });
+  listAt(spec, 'volumes').forEach((v, i) => checkVolume(emit, v, ['volumes', i]));
   return issues;
 }
