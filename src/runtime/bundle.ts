@@ -59,7 +59,11 @@ export interface Bundle {
   /** `containers/<section>/<dir>`, no leading slash. */
   readonly path: string;
   readonly readonly: boolean;
-  /** Where to extract the image (`<path>/rootfs` or `<path>/lower`); undefined when `sharedRoot` was given. */
+  /**
+   * Where to extract the image (`<path>/rootfs` or `<path>/lower`); undefined when `sharedRoot` was given.
+   * The tar still needs the mount points: `rootfs/` for a readonly bundle whose image is shared, and `tmp/` +
+   * `rootfs/` for every non-readonly bundle (linuxkit.md §2.9).
+   */
   readonly extractTo: string | undefined;
   /** The directory the rootfs mounts read the image from (this bundle's extractTo, or sharedRoot). */
   readonly root: string;
