@@ -15,12 +15,16 @@ import { parseUnit } from '../spec/parse.ts';
 import type { MobySpec } from '../spec/types.ts';
 import { parseReference } from '../oci/reference.ts';
 import { preflight } from '../tools/preflight.ts';
-import { MobyError, usageError } from '../util/errors.ts';
+import { MobyError } from '../util/errors.ts';
+import { getLockedImage } from '../lock/fetch-locked.ts';
+import { readLock } from '../lock/pin.ts';
+import { defaultLockPath } from '../lock/run-lock.ts';
+import { verifySpecTrust } from '../trust/spec-trust.ts';
 import { runDryRun } from './dry-run.ts';
 import { executeBuild } from './execute.ts';
 import type { BuildOptions } from './options.ts';
 import { planOutputs } from './outputs-plan.ts';
-import { resolveImages, type GetImage } from './resolve-images.ts';
+import { resolveImages, specImageRefs, type GetImage } from './resolve-images.ts';
 import { initrdWriter, rootfsDeps } from './wire.ts';
 import { parseSize } from './size.ts';
 
@@ -46,14 +50,27 @@ function checkOptions(opts: BuildOptions): void {
   if (opts.inputTar !== undefined) {
     throw new MobyError('Cannot use --input-tar: reusing a previous tar is not supported yet', { code: 'USAGE', exitCode: 2, hint: 'build without --input-tar' });
   }
-  if (opts.locked !== undefined) throw usageError('Cannot use --locked: lockfiles are not supported by build yet');
 }
 
-function storeGetter(opts: BuildOptions, ctx: CliContext): GetImage {
-  const platform = platformFor(opts.arch);
+/**
+ * How each spec reference is fetched: `--locked` → the digest the lockfile pins (never the tag); otherwise
+ * images covered by `trust:` are verified through Notary first (nothing is pulled when one fails) and fetched
+ * by their signed digest; the rest by reference, cache first unless `--pull`.
+ */
+async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, ctx: CliContext): Promise<GetImage> {
   const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
-  const store = openStore(opts.cache);
-  return async (ref) => (await store).getImage(parseReference(ref), { platform, pull: opts.pull, registry, reporter: ctx.reporter, signal: ctx.signal });
+  const get = { platform: platformFor(opts.arch), pull: opts.pull, registry, reporter: ctx.reporter, signal: ctx.signal };
+  if (opts.locked !== undefined) {
+    const lock = await readLock(opts.locked === '' ? defaultLockPath(files) : opts.locked);
+    const store = await openStore(opts.cache);
+    return async (ref) => (await getLockedImage(store, lock, parseReference(ref), { ...get, arch: opts.arch })).source;
+  }
+  const verified = await verifySpecTrust(specImageRefs(spec), {
+    trust: spec.trust, disableContentTrust: opts.disableContentTrust, registry, reporter: ctx.reporter, signal: ctx.signal,
+    ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
+  });
+  const store = await openStore(opts.cache);
+  return (ref) => store.getImage(verified.get(ref)?.ref ?? parseReference(ref), get);
 }
 
 export async function runBuild(files: string[], opts: BuildOptions, ctx: CliContext): Promise<void> {
@@ -66,7 +83,7 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
   const plan = planOutputs(loaded.name, opts, spec);
   preflight(plan.formats.flatMap((f) => f.tools));
   const mtime = sourceDateEpoch();
-  const images = await resolveImages(spec, storeGetter(opts, ctx));
+  const images = await resolveImages(spec, await imageGetter(files, spec, opts, ctx));
   const idMap = buildIdMap(spec);
   const filePlans = await planFiles(spec.files ?? [], { specDirs: filesDirs(loaded), idMap, metadata: (k) => renderMetadata(spec, k) });
   await executeBuild({
