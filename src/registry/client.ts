@@ -137,31 +137,35 @@ class Client implements RegistryClient {
     let res = a.first;
     let offset = 0;
     let failures = 0;
-    for (;;) {
-      let skip = offset > 0 && res.statusCode === 200 ? offset : 0; // server ignored Range: skip what we have
-      try {
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          let c = chunk;
-          if (skip > 0) {
-            if (c.length <= skip) { skip -= c.length; continue; }
-            c = c.subarray(skip);
-            skip = 0;
+    try {
+      for (;;) {
+        let skip = offset > 0 && res.statusCode === 200 ? offset : 0; // server ignored Range: skip what we have
+        try {
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+            let c = chunk;
+            if (skip > 0) {
+              if (c.length <= skip) { skip -= c.length; continue; }
+              c = c.subarray(skip);
+              skip = 0;
+            }
+            offset += c.length;
+            yield c;
           }
-          offset += c.length;
-          yield c;
+          if (offset >= a.desc.size) return;
+          throw Object.assign(new Error(`the connection closed after ${offset} of ${a.desc.size} bytes`), { code: 'TRUNCATED' });
+        } catch (err) {
+          failures++;
+          if (!isRetryableError(err) || failures >= this.#retry.tries) {
+            if (isMobyError(err)) throw err;
+            throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}: ${(err as Error).message}`), { code: 'REGISTRY', cause: err });
+          }
+          res.body.destroy();
+          await this.#retry.sleep(retryDelay(this.#retry, failures), this.#signal);
+          res = await a.open(offset);
         }
-        if (offset >= a.desc.size) return;
-        throw Object.assign(new Error(`the connection closed after ${offset} of ${a.desc.size} bytes`), { code: 'TRUNCATED' });
-      } catch (err) {
-        failures++;
-        if (!isRetryableError(err) || failures >= this.#retry.tries) {
-          if (isMobyError(err)) throw err;
-          throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}: ${(err as Error).message}`), { code: 'REGISTRY', cause: err });
-        }
-        res.body.destroy();
-        await this.#retry.sleep(retryDelay(this.#retry, failures), this.#signal);
-        res = await a.open(offset);
       }
+    } finally {
+      res.body.destroy(); // done, failed, or the consumer stopped early: release the connection
     }
   }
 
@@ -285,7 +289,8 @@ class Client implements RegistryClient {
   }
 }
 
-function classify(status: number, codes: string[], messages: string[], hub: boolean, ctx: CallContext): [MobyError['code'], string, string | undefined] {
+/** The error code, detail and hint for an HTTP failure status (Docker Hub gets its own 429 wording). */
+export function classify(status: number, codes: string[], messages: string[], hub: boolean, ctx: CallContext): [MobyError['code'], string, string | undefined] {
   const said = messages[0];
   if (status === 429) {
     return hub

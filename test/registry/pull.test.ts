@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseReference } from '../../src/oci/reference.ts';
 import { openStore, platformFor } from '../../src/store/index.ts';
+import { recordingReporter } from '../../src/util/reporter.ts';
 import { buildImage, buildIndex, pushImage, randomLayer } from '../helpers/images.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
@@ -70,5 +71,21 @@ void describe('pull from the real registry (anonymous)', () => {
     await assert.rejects(store.getImage(parseReference(`${reg.host}/test/noarm:1`), reg.pullOptions(platformFor('arm64'))), {
       message: `Cannot pull "${reg.host}/test/noarm:1" for linux/arm64: no manifest for that platform (have linux/amd64, linux/386)`,
     });
+  });
+
+  void it('reports per-image byte progress and one done event', async () => {
+    const img = await buildImage({ layers: [randomLayer({ files: 2, size: 200_000, compression: 'none' })] });
+    await pushImage(reg.host, 'test/progress:1', img);
+    const reporter = recordingReporter();
+    const store = await openStore(cache);
+    await store.getImage(parseReference(`${reg.host}/test/progress:1`), reg.pullOptions(platformFor('amd64'), { reporter }));
+    const subject = `${reg.host}/test/progress:1`;
+    const total = img.manifest.config.size + img.manifest.layers.reduce((n, l) => n + l.size, 0);
+    const progress = reporter.events.filter((e) => e.type === 'progress');
+    assert.ok(progress.length >= 1);
+    assert.deepEqual(progress.at(-1), { type: 'progress', subject, done: total, total, unit: 'bytes' });
+    const done = reporter.events.filter((e) => e.type === 'done');
+    assert.equal(done.length, 1);
+    assert.equal(done[0]?.type === 'done' ? done[0].bytes : -1, total);
   });
 });
