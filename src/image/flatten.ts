@@ -131,8 +131,9 @@ async function* resolveOrphans(
     c.state.record(copy);
     yield e.body === undefined ? { header: copy } : { header: copy, body: e.body };
     for (const l of rest) {
-      c.state.record(l);
-      yield { header: { ...l, linkname: first.name } };
+      const link: TarHeader = { ...copy, name: l.name, type: 'link', size: 0, linkname: first.name };
+      c.state.record(link);
+      yield { header: link };
     }
   }
   const [target, links] = [...c.orphans][0] ?? [];

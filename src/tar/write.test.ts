@@ -103,3 +103,8 @@ void test('a body shorter than its size is an error naming the entry', async () 
   const gen = tarBytes(entryStreamOf([{ header: { name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 4 }, body: Readable.from([Buffer.from('abc')]) }]));
   await assert.rejects(async () => { for await (const _ of gen) { /* drain */ } }, /Cannot write tar entry "f": body has fewer bytes than its size 4/);
 });
+
+void test('the root directory (clean name empty) is written as "."', () => {
+  const out = encodeHeader({ name: '', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0 });
+  assert.equal(out.toString('latin1', 0, 2), '.\0');
+});

@@ -134,7 +134,9 @@ export function padding(n: number): number {
  * The header bytes for one entry: optional PAX `x` header + its records, then the ustar block. Pure; throws
  * a MobyError (code BUILD) for values no tar format can hold.
  */
-export function encodeHeader(h: TarHeader): Buffer {
+export function encodeHeader(header: TarHeader): Buffer {
+  // The root itself (clean name '') is written as Go writes filepath.Clean("./"): ".".
+  const h = header.name === '' ? { ...header, name: '.' } : header;
   checkHeader(h);
   const records = derivedRecords(h);
   const userRecords = (h.pax ?? []).filter(([k]) => !HEADER_KEYS.has(k) && !k.startsWith('GNU.sparse'));
