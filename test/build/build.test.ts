@@ -179,7 +179,7 @@ async function noOutputs(dir: string): Promise<void> {
 void test('a layer that tries to escape fails the build: exit 1, the reason, no output left', async () => {
   const dir = await outDir('evil');
   const spec = await f.spec('evil/spec.yml', 'kernel:\n  image: HOST/test/kernel:1\nservices:\n  - name: evil\n    image: HOST/test/evil:1\n');
-  const r = await f.cli(['-f', 'tar,kernel+initrd', spec]);
+  const r = await f.cli(['-f', 'tar,kernel+initrd', '-d', dir, spec]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^Error: .*"\.\.\/\.\.\/\.\.\/\.\.\/etc\/evil".*$/m);
   await noOutputs(dir);
@@ -188,7 +188,7 @@ void test('a layer that tries to escape fails the build: exit 1, the reason, no 
 void test('a missing image fails before any output: exit 1, the error names the image', async () => {
   const dir = await outDir('missing');
   const spec = await f.spec('missing/spec.yml', 'init:\n  - HOST/test/nope:1\n');
-  const r = await f.cli(['-f', 'tar', spec]);
+  const r = await f.cli(['-f', 'tar', '-d', dir, spec]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^Error: Cannot pull "127\.0\.0\.1:\d+\/test\/nope:1"/m);
   await noOutputs(dir);
@@ -202,13 +202,29 @@ void test('usage errors exit 2 before any pull; spec errors are printed with the
   assert.equal(stream.stdout.length, 0);
   const dir = await outDir('bad');
   const bad = await f.spec('bad/spec.yml', 'kernel:\n  image: HOST/test/kernel:1\nonboot:\n  - name: x\n    image: HOST/test/svc:1\n    capabilities: [CAP_NET_ADMN]\n');
-  const r = await f.cli(['-f', 'tar', bad]);
+  const r = await f.cli(['-f', 'tar', '-d', dir, bad]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /spec\.yml:6:\d+: .*CAP_NET_ADMN/);
   await noOutputs(dir);
   const ro = await f.spec('bad/spec.yml', 'volumes:\n  - name: vola\n    readonly: true\nonboot:\n  - name: w\n    image: HOST/test/svc:1\n    binds: ["vola:/vola"]\n');
-  const rr = await f.cli(['-f', 'tar', ro]);
+  const rr = await f.cli(['-f', 'tar', '-d', dir, ro]);
   assert.equal(rr.code, 1);
   assert.match(rr.stderr, /spec\.yml:7:13: onboot\[0\]\.binds\[0\]: volume "vola" is read-only, but attempting to write into container read-write/);
   await noOutputs(dir);
+});
+
+void test('kernel.ucode: boot/ucode.cpio in the tar, prepended to NAME-initrd.img, ucode.cpio in tar-kernel-initrd', async () => {
+  const dir = await outDir('ucode');
+  const spec = await f.spec('ucode/u.yml', 'kernel:\n  image: HOST/test/kernel:1\n  ucode: intel-ucode.cpio\n  tar: none\ninit:\n  - HOST/test/data:1\n');
+  const r = await f.cli(['-f', 'tar,kernel+initrd,tar-kernel-initrd', '--no-sbom', '-d', dir, spec]);
+  assert.equal(r.code, 0, r.stderr);
+  const env = { TZ: 'UTC', LANG: 'C', PATH: process.env['PATH'] ?? '' };
+  const tarList = execFileSync('tar', ['-tf', 'u.tar'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'ignore'] }).toString().split('\n').slice(0, 5);
+  assert.deepEqual(tarList, ['boot', 'boot/kernel', 'boot/cmdline', 'boot/ucode.cpio', 'data'], 'no modules tar with tar: none');
+  const initrd = await readFile(join(dir, 'u-initrd.img'));
+  assert.equal(initrd.subarray(0, 16).toString(), 'UCODE-CPIO-BYTES');
+  assert.deepEqual([...initrd.subarray(16, 18)], [0x1f, 0x8b], 'then the gzip initrd');
+  assert.deepEqual(await readdir(dir).then((n) => n.sort()), ['u-initrd.img', 'u-initrd.tar', 'u-kernel', 'u.tar', 'u.yml'], 'no u-cmdline: the cmdline is empty');
+  assert.deepEqual(execFileSync('tar', ['-tf', 'u-initrd.tar'], { cwd: dir, env }).toString(), 'kernel\ninitrd.img\nucode.cpio\n');
+  assert.equal(execFileSync('tar', ['-xOf', 'u-initrd.tar', 'ucode.cpio'], { cwd: dir, env }).toString(), 'UCODE-CPIO-BYTES');
 });

@@ -56,6 +56,9 @@ export interface Fixture {
 
 const MTIME = 1700000000;
 
+/** Stands in for a microcode cpio (its bytes are copied, never parsed). */
+export const UCODE = 'UCODE-CPIO-BYTES';
+
 export const KERNEL_TAR: EntrySpec[] = [
   { type: 'dir', path: 'lib', mtime: MTIME },
   { type: 'dir', path: 'lib/modules', mtime: MTIME },
@@ -70,6 +73,7 @@ async function pushAll(host: string): Promise<void> {
       { type: 'file', path: 'kernel', content: 'KERNEL-IMAGE-BYTES', mode: 0o644, mtime: MTIME },
       { type: 'file', path: 'kernel.tar', content: kernelTar, mtime: MTIME },
       { type: 'file', path: 'System.map', content: 'map', mtime: MTIME },
+      { type: 'file', path: 'intel-ucode.cpio', content: UCODE, mtime: MTIME },
     ]]],
     ['test/init:1', [[
       { type: 'dir', path: 'etc', mode: 0o755, mtime: MTIME },
