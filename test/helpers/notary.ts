@@ -8,7 +8,7 @@ import { createSign, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -132,6 +132,19 @@ function launch(cmd: string, args: string[], env: NodeJS.ProcessEnv): { child: C
   return { child, log: () => log };
 }
 
+async function waitPort(port: number, child: ChildProcess): Promise<boolean> {
+  for (let i = 0; i < 150 && child.exitCode === null; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => { resolve(false); });
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 async function waitHealthy(url: string, ca: string, procs: { child: ChildProcess; log: () => string }[]): Promise<void> {
   const dispatcher = new Agent({ connect: { ca: [ca] } });
   try {
@@ -163,22 +176,42 @@ async function stopChild(child: ChildProcess): Promise<void> {
 /** Starts signer + server; retries once on a port race. */
 export async function startNotary(opts: StartNotaryOptions = {}): Promise<NotaryServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mobyts-notary-'));
-  await makeCa(dir);
-  const token = opts.auth === 'token' ? await startTokenServer(dir) : undefined;
-  const ca = await readFile(path.join(dir, 'ca.crt'), 'utf8');
-  for (let attempt = 0; ; attempt++) {
-    const [httpPort, grpcPort] = [await freePort(), await freePort()];
-    await writeConfigs(dir, httpPort, grpcPort, token);
-    const signer = launch('notary-signer', ['-config', path.join(dir, 'signer.json')], { ...process.env, NOTARY_SIGNER_TIMESTAMP_1: 'signer-pass-1234' });
-    const server = launch('notary-server', ['-config', path.join(dir, 'server.json')], process.env);
-    const url = `https://127.0.0.1:${httpPort}`;
-    try {
-      await waitHealthy(url, ca, [signer, server]);
-      return makeHandle(dir, url, [signer.child, server.child], token);
-    } catch (err) {
-      await Promise.all([stopChild(signer.child), stopChild(server.child)]);
-      if (attempt >= 1) { await token?.stop(); await rm(dir, { recursive: true, force: true }); throw err; }
+  let token: TokenServer | undefined;
+  try {
+    await makeCa(dir);
+    token = opts.auth === 'token' ? await startTokenServer(dir) : undefined;
+    const ca = await readFile(path.join(dir, 'ca.crt'), 'utf8');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await launchPair(dir, ca, token);
+      } catch (err) {
+        if (attempt >= 1) throw err;
+      }
     }
+  } catch (err) {
+    await token?.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function launchPair(dir: string, ca: string, token: TokenServer | undefined): Promise<NotaryServer> {
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  await writeConfigs(dir, httpPort, grpcPort, token);
+  const signer = launch('notary-signer', ['-config', path.join(dir, 'signer.json')], { ...process.env, NOTARY_SIGNER_TIMESTAMP_1: 'signer-pass-1234' });
+  // notary-server reports healthy before its first check of the signer: start it only once the signer listens.
+  if (!await waitPort(grpcPort, signer.child)) {
+    await stopChild(signer.child);
+    throw new Error(`notary-signer did not listen on ${grpcPort}: ${signer.log()}`);
+  }
+  const server = launch('notary-server', ['-config', path.join(dir, 'server.json')], process.env);
+  const url = `https://127.0.0.1:${httpPort}`;
+  try {
+    await waitHealthy(url, ca, [signer, server]);
+    return makeHandle(dir, url, [signer.child, server.child], token);
+  } catch (err) {
+    await Promise.all([stopChild(signer.child), stopChild(server.child)]);
+    throw err;
   }
 }
 
