@@ -1,41 +1,38 @@
 /**
- * The spec contract, `schema/moby.schema.json`, compiled once with ajv (all errors, no coercion). Validation
- * returns ajv's raw errors; `schema-issues.ts` turns them into positioned, readable issues.
+ * The spec contract, `schema/moby.schema.json`, validated with ajv's validators compiled ahead of time
+ * (`schema-validators.generated.ts`, kept fresh by a test): every error, no coercion. Validation returns ajv's
+ * raw errors; `schema-issues.ts` turns them into positioned, readable issues.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import * as generated from './schema-validators.generated.ts';
 
 export type SchemaError = ErrorObject;
+
+interface Validator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
+
+const validators = generated as unknown as { spec: Validator; image: Validator };
 
 /** The parsed schema document (read from the package's `schema/` directory). */
 export const mobySchema: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../schema/moby.schema.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 
-let compiled: { spec: ValidateFunction; image: ValidateFunction } | undefined;
-
-function validators(): { spec: ValidateFunction; image: ValidateFunction } {
-  if (compiled === undefined) {
-    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-    ajv.addSchema(mobySchema, 'moby');
-    compiled = {
-      spec: ajv.getSchema('moby') ?? ajv.compile(mobySchema),
-      image: ajv.compile({ $ref: 'moby#/definitions/image' }),
-    };
-  }
-  return compiled;
+function run(v: Validator, value: unknown): SchemaError[] {
+  return v(value) ? [] : [...(v.errors ?? [])];
 }
 
 /** Schema errors for a whole spec value; `[]` when it conforms. */
 export function schemaErrors(value: unknown): SchemaError[] {
-  const v = validators().spec;
-  return v(value) ? [] : [...(v.errors ?? [])];
+  return run(validators.spec, value);
 }
 
 /** Schema errors for one image entry (onboot/onshutdown/services item, or a label with dummy name/image). */
 export function imageEntryErrors(value: unknown): SchemaError[] {
-  const v = validators().image;
-  return v(value) ? [] : [...(v.errors ?? [])];
+  return run(validators.image, value);
 }
 
 /** The property names the schema allows for a definition (`definitions/<name>/properties`), or for the root. */
