@@ -20,6 +20,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createSign, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -102,11 +103,10 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
     } else if (token !== undefined) {
       authYaml = `auth:\n  token:\n    realm: ${token.url}/token\n    service: mobyts-registry\n    issuer: mobyts-token-issuer\n    rootcertbundle: ${token.certFile}\n`;
     }
-    const { child, port, logs } = await launch(dir, authYaml, tls, opts.proxyRemoteUrl);
-    cleanups.unshift(() => stopChild(child));
+    const { child, port } = await launchReady(dir, authYaml, tls, opts.proxyRemoteUrl, cleanups);
+    const logs = (): string => child.logs();
     const host = `127.0.0.1:${port}`;
     const url = `${tls === undefined ? 'http' : 'https'}://${host}`;
-    await waitReady(url, tls?.caFile, child, logs);
     const credentials: Record<string, Credential> = { [host]: { kind: 'basic', username, password } };
     const registryOptions: RegistryOptions = { mirrors: [], insecureRegistries: [], ...(tls === undefined ? {} : { caFile: tls.caFile }) };
     const reg: TestRegistry = {
@@ -127,25 +127,39 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
   }
 }
 
-async function launch(dir: string, authYaml: string, tls: { certFile: string; keyFile: string } | undefined, proxy: string | undefined): Promise<{ child: ChildProcess; port: number; logs: () => string }> {
-  for (let tries = 0; ; tries++) {
+type RegistryProcess = ChildProcess & { logs(): string };
+
+/** Starts docker-registry on a free port and waits for /v2/; retries on another port if it lost a port race. */
+async function launchReady(dir: string, authYaml: string, tls: { caFile: string; certFile: string; keyFile: string } | undefined, proxy: string | undefined, cleanups: Array<() => Promise<void>>): Promise<{ child: RegistryProcess; port: number }> {
+  for (let tries = 1; ; tries++) {
     const port = await freePort();
-    const config = [
-      'version: 0.1',
-      'log:\n  level: warn\n  accesslog:\n    disabled: true',
-      `storage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false`,
-      `http:\n  addr: 127.0.0.1:${port}\n  secret: mobyts-test-secret${tls === undefined ? '' : `\n  tls:\n    certificate: ${tls.certFile}\n    key: ${tls.keyFile}`}`,
-      authYaml.trimEnd(),
-      proxy === undefined ? '' : `proxy:\n  remoteurl: ${proxy}`,
-    ].filter((s) => s !== '').join('\n');
-    await writeFile(join(dir, 'config.yml'), `${config}\n`);
-    let out = '';
-    const child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
-    await delay(50);
-    if (child.exitCode === null || tries >= 3) return { child, port, logs: () => out };
+    const child = launch(dir, port, [authYaml.trimEnd(), proxy === undefined ? '' : `proxy:\n  remoteurl: ${proxy}`], tls);
+    try {
+      await waitReady(`${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`, tls?.caFile, child, () => child.logs());
+      cleanups.unshift(() => stopChild(child));
+      return { child, port };
+    } catch (err) {
+      await stopChild(child);
+      if (tries >= 4 || !/address already in use/.test(child.logs())) throw err;
+    }
   }
+}
+
+function launch(dir: string, port: number, extra: string[], tls: { certFile: string; keyFile: string } | undefined): RegistryProcess {
+  const config = [
+    'version: 0.1',
+    'log:\n  level: warn\n  accesslog:\n    disabled: true',
+    `storage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false`,
+    `http:\n  addr: 127.0.0.1:${port}\n  secret: mobyts-test-secret${tls === undefined ? '' : `\n  tls:\n    certificate: ${tls.certFile}\n    key: ${tls.keyFile}`}`,
+    ...extra,
+  ].filter((s) => s !== '').join('\n');
+  const file = join(dir, `config-${port}.yml`);
+  writeFileSync(file, `${config}\n`);
+  let out = '';
+  const child = spawn('/usr/bin/docker-registry', ['serve', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  return Object.assign(child, { logs: () => out });
 }
 
 async function waitReady(url: string, caFile: string | undefined, child: ChildProcess, logs: () => string): Promise<void> {
