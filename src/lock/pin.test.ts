@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseReference } from '../oci/reference.ts';
 import type { Digest } from '../oci/digest.ts';
 import { parseLock, serialiseLock, type Lockfile } from './lockfile.ts';
-import { checkLockedSource, pinFromLock } from './pin.ts';
+import { checkLockedSource, pinFromLock, pinLines } from './pin.ts';
 
 const d = (c: string): Digest => `sha256:${c.repeat(64)}` as Digest;
 const LOCK: Lockfile & { file: string } = {
@@ -49,5 +49,15 @@ void describe('pinFromLock', () => {
     const pin = pinFromLock(LOCK, parseReference('linuxkit/kernel:6.6'), 'amd64');
     assert.doesNotThrow(() => { checkLockedSource(pin, { manifestDigest: d('2') }); });
     assert.throws(() => { checkLockedSource(pin, { manifestDigest: d('5') }); }, /the lock pins manifest sha256:2{64} but the store resolved sha256:5{64}/);
+  });
+});
+
+void describe('pinLines', () => {
+  void it('shows each pin for the build platform, sorted', () => {
+    assert.deepEqual(pinLines(LOCK, 'arm64'), [
+      `docker.io/library/alpine:3.20 → ${d('4')} (linux/arm64 ${d('4')}) trust=none`,
+      `docker.io/linuxkit/kernel:6.6 → ${d('1')} (linux/arm64 ${d('3')}) trust=verified by targets/releases`,
+    ]);
+    assert.equal(pinLines(LOCK, 's390x')[1], `docker.io/linuxkit/kernel:6.6 → ${d('1')} (no linux/s390x manifest) trust=verified by targets/releases`);
   });
 });

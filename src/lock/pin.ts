@@ -48,6 +48,13 @@ function matches(platform: string, architecture: string): boolean {
   return os === 'linux' && arch === architecture;
 }
 
+/** The locked manifest for `arch`: the exact platform (default variant included) first, else OS+arch. */
+function choosePlatform(platforms: LockedImage['platforms'] & object, arch: string): Digest | undefined {
+  const want = platformFor(arch);
+  const exact = formatPlatform(want);
+  return (platforms.find((p) => p.platform === exact) ?? platforms.find((p) => matches(p.platform, want.architecture)))?.digest;
+}
+
 /**
  * The pin for `ref` (an expanded spec reference) on `linux/<arch>`. Pure. Throws a MobyError (LOCK) when the
  * lock has no entry for `ref`, the spec's own digest differs from the lock's, or the lock has no such platform.
@@ -62,13 +69,11 @@ export function pinFromLock(lock: Lockfile & { file?: string }, ref: Reference, 
   if (entry.platforms === undefined) {
     return { ref: withDigest(ref, entry.digest), indexDigest: entry.digest, manifestDigest: entry.digest, trust: entry.trust, signedBy };
   }
-  const want = platformFor(arch);
-  const exact = formatPlatform(want);
-  const chosen = entry.platforms.find((p) => p.platform === exact) ?? entry.platforms.find((p) => matches(p.platform, want.architecture));
+  const chosen = choosePlatform(entry.platforms, arch);
   if (chosen === undefined) {
-    throw lockError(lock, ref, `the locked index ${entry.digest} has no ${exact} manifest (have ${entry.platforms.map((p) => p.platform).join(', ')})`);
+    throw lockError(lock, ref, `the locked index ${entry.digest} has no ${formatPlatform(platformFor(arch))} manifest (have ${entry.platforms.map((p) => p.platform).join(', ')})`);
   }
-  return { ref: withDigest(ref, entry.digest), indexDigest: entry.digest, manifestDigest: chosen.digest, trust: entry.trust, signedBy };
+  return { ref: withDigest(ref, entry.digest), indexDigest: entry.digest, manifestDigest: chosen, trust: entry.trust, signedBy };
 }
 
 /**
@@ -81,4 +86,21 @@ export function checkLockedSource(pin: LockPin, source: { manifestDigest: Digest
       code: 'LOCK', hint: 'run `mobyts lock` again and review the diff',
     });
   }
+}
+
+/**
+ * One line per locked image for `build --locked --dry-run`, sorted:
+ * `docker.io/linuxkit/init:v1 → sha256:… (linux/amd64 sha256:…) trust=verified by targets/releases`. Pure;
+ * an image without a manifest for `arch` says so instead of throwing.
+ */
+export function pinLines(lock: Lockfile, arch: string): string[] {
+  const want = formatPlatform(platformFor(arch));
+  return Object.keys(lock.images).sort().map((name) => {
+    const entry = lock.images[name];
+    if (entry === undefined) return name;
+    const chosen = entry.platforms === undefined ? entry.digest : choosePlatform(entry.platforms, arch);
+    const manifest = chosen === undefined ? `no ${want} manifest` : `${want} ${chosen}`;
+    const trust = entry.trust === 'verified' ? `verified by ${(entry.signedBy ?? []).join(', ')}` : entry.trust;
+    return `${name} → ${entry.digest} (${manifest}) trust=${trust}`;
+  });
 }
