@@ -37,3 +37,21 @@ void test('credentials never follow a redirect to another host; they do to the s
 void test('loopback hosts', () => {
   assert.deepEqual(['localhost:5000', '127.0.0.1', '127.3.4.5:80', '[::1]:5000', 'example.com', '10.0.0.1:5000'].map(isLoopback), [true, true, true, true, false, false]);
 });
+
+void test('HTTP_PROXY from the environment carries non-loopback requests (loopback stays direct)', async () => {
+  const proxied: string[] = [];
+  const proxy = await serve((req, res) => { proxied.push(`${req.method} ${req.url}`); res.end('via proxy'); });
+  const saved = process.env.HTTP_PROXY;
+  process.env.HTTP_PROXY = `http://127.0.0.1:${proxy}`;
+  const t = createTransport({ insecureRegistries: [], timeouts: defaultTimeouts });
+  try {
+    const res = await t.send({ method: 'GET', url: new URL('http://registry.invalid/v2/'), headers: {} });
+    assert.equal(await res.body.text(), 'via proxy');
+    const direct = await serve((_req, r) => r.end('direct'));
+    assert.equal(await (await t.send({ method: 'GET', url: new URL(`http://127.0.0.1:${direct}/v2/`), headers: {} })).body.text(), 'direct');
+    assert.deepEqual(proxied, ['GET http://registry.invalid/v2/']);
+  } finally {
+    if (saved === undefined) delete process.env.HTTP_PROXY; else process.env.HTTP_PROXY = saved;
+    await t.close();
+  }
+});
