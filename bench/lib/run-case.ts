@@ -1,0 +1,147 @@
+/**
+ * One bench case end to end: generate and push its images, then measure cold, warm and rebuild builds of
+ * kernel+initrd through the CLI, the floors on the same bytes, and (when asked) every output format on top.
+ */
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { allFormats } from '../../src/outputs/index.ts';
+import { missingTools } from '../../src/tools/preflight.ts';
+import { describeCase, planImages, type BenchCase, type BenchConfig } from './cases.ts';
+import { cachedLayerFiles, catFloor, compressFloor, downloadFloor, extractCpio } from './floors.ts';
+import { pushPlan, type PushedImage } from './generate.ts';
+import { median, runMobyts, summarise, type RunOptions, type Sample } from './measure.ts';
+import { specYaml } from './spec.ts';
+
+export interface Floors {
+  downloadS: number;
+  catLayersS: number;
+  catOutputS: number;
+  gzipS: number;
+  zstdS: number;
+}
+
+export interface FormatResult {
+  name: string;
+  status: 'ok' | 'skipped' | 'failed';
+  note?: string;
+  total?: Sample;
+  /** Wall seconds over the warm kernel+initrd build. */
+  extraS?: number;
+  bytes?: number;
+}
+
+export interface CaseResult {
+  id: string;
+  label: string;
+  runs: number;
+  cold: Sample;
+  warm: Sample;
+  rebuild: Sample;
+  sizes: { kernel: number; initrd: number; cpio: number; layers: number };
+  floors: Floors;
+  formats: FormatResult[];
+}
+
+export interface CaseEnv {
+  cfg: BenchConfig;
+  host: string;
+  pool: Buffer;
+  /** This case's private directory. */
+  dir: string;
+  run: Omit<RunOptions, 'cwd'>;
+  log(msg: string): void;
+}
+
+async function sizeOf(path: string): Promise<number> {
+  return (await stat(path)).size;
+}
+
+async function sumSizes(paths: string[]): Promise<number> {
+  let n = 0;
+  for (const p of paths) n += await sizeOf(p).catch(() => 0);
+  return n;
+}
+
+async function repeat(runs: number, before: (i: number) => Promise<void>, build: () => Promise<Sample>): Promise<Sample> {
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs; i++) {
+    await before(i);
+    samples.push(await build());
+  }
+  return summarise(samples);
+}
+
+async function medianOf(runs: number, f: () => Promise<number>): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) xs.push(await f());
+  return median(xs);
+}
+
+function buildArgs(c: BenchCase, e: CaseEnv, formats: string, out: string): string[] {
+  return ['build', '--cache', join(e.dir, 'cache'), '-f', formats, '-d', out, join(e.dir, `${c.id}.yml`)];
+}
+
+async function measureFloors(c: BenchCase, e: CaseEnv, images: PushedImage[], out: string): Promise<Floors> {
+  const cpio = join(e.dir, 'initrd.cpio');
+  await extractCpio(join(out, `${c.id}-initrd.img`), cpio);
+  const floors: Floors = {
+    downloadS: await medianOf(c.runs, () => downloadFloor(e.host, images)),
+    catLayersS: await medianOf(c.runs, () => catFloor(cachedLayerFiles(join(e.dir, 'cache'), images))),
+    catOutputS: await medianOf(c.runs, () => catFloor([join(out, `${c.id}-kernel`), join(out, `${c.id}-initrd.img`)])),
+    gzipS: await medianOf(c.runs, () => compressFloor(cpio, 'gzip')),
+    zstdS: await medianOf(c.runs, () => compressFloor(cpio, 'zstd')),
+  };
+  return floors;
+}
+
+async function measureFormats(c: BenchCase, e: CaseEnv, warm: Sample): Promise<FormatResult[]> {
+  const results: FormatResult[] = [];
+  for (const f of allFormats()) {
+    if (f.name === 'kernel+initrd') continue;
+    const missing = missingTools(f.tools);
+    if (missing.length > 0) {
+      results.push({ name: f.name, status: 'skipped', note: `missing ${missing.map((t) => t.command).join(', ')}` });
+      continue;
+    }
+    const out = join(e.dir, `fmt-${f.name.replace(/[^a-z0-9-]/g, '_')}`);
+    e.log(`${c.id}: kernel+initrd,${f.name}`);
+    try {
+      const total = await repeat(c.runs, () => mkdir(out, { recursive: true }).then(() => undefined), () => runMobyts(buildArgs(c, e, `kernel+initrd,${f.name}`, out), { ...e.run, cwd: e.dir }));
+      const bytes = await sumSizes(f.outputs(c.id).map((p) => join(out, p)));
+      results.push({ name: f.name, status: 'ok', total, extraS: total.wallS - warm.wallS, bytes });
+    } catch (err) {
+      results.push({ name: f.name, status: 'failed', note: (err as Error).message.split('\n').slice(-1)[0] ?? 'failed' });
+    }
+    await rm(out, { recursive: true, force: true });
+  }
+  return results;
+}
+
+/** Runs case `c`; leaves its directory for the caller to remove. */
+export async function runCase(c: BenchCase, e: CaseEnv): Promise<CaseResult> {
+  const plan = planImages(c, e.cfg);
+  const label = describeCase(c, plan, e.cfg.bzImageBytes);
+  e.log(`${c.id}: generating and pushing ${label}`);
+  const images = await pushPlan(e.host, plan, { pool: e.pool, bzImageBytes: e.cfg.bzImageBytes });
+  const specPath = join(e.dir, `${c.id}.yml`);
+  await writeFile(specPath, specYaml(images, 1));
+  const out = join(e.dir, 'out');
+  const opts = { ...e.run, cwd: e.dir };
+  const build = (): Promise<Sample> => runMobyts(buildArgs(c, e, 'kernel+initrd', out), opts);
+  e.log(`${c.id}: cold builds`);
+  const cold = await repeat(c.runs, () => rm(join(e.dir, 'cache'), { recursive: true, force: true }), build);
+  e.log(`${c.id}: warm builds`);
+  const warm = await repeat(c.runs, () => Promise.resolve(), build);
+  e.log(`${c.id}: rebuilds after a one-file change`);
+  const rebuild = await repeat(c.runs, (i) => writeFile(specPath, specYaml(images, i + 2)), build);
+  e.log(`${c.id}: floors`);
+  const floors = await measureFloors(c, e, images, out);
+  const layerFiles = cachedLayerFiles(join(e.dir, 'cache'), images);
+  const sizes = {
+    kernel: await sizeOf(join(out, `${c.id}-kernel`)), initrd: await sizeOf(join(out, `${c.id}-initrd.img`)),
+    cpio: await sizeOf(join(e.dir, 'initrd.cpio')), layers: await sumSizes(layerFiles),
+  };
+  await rm(join(e.dir, 'initrd.cpio'), { force: true });
+  const formats = c.formats ? await measureFormats(c, e, warm) : [];
+  return { id: c.id, label, runs: c.runs, cold, warm, rebuild, sizes, floors, formats };
+}

@@ -1,0 +1,95 @@
+/**
+ * `npm run bench`: generates inputs, serves them from the real registry on 127.0.0.1, measures `mobyts build`
+ * (cold, warm, rebuild, formats) against floors measured in the same run, prints a markdown report and
+ * writes it to bench/results/latest.md (and latest.json).
+ *
+ *   npm run bench                       full mode (minutes; the 2 GiB case dominates)
+ *   npm run bench -- --small            tiny inputs, one run each (also BENCH_SMALL=1): checks the bench works
+ *   npm run bench -- --cases ref,img1   only these cases
+ *   npm run bench -- --out FILE         write the markdown there instead of bench/results/latest.md
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startRegistry } from '../test/helpers/registry.ts';
+import { benchConfig, type BenchConfig } from './lib/cases.ts';
+import { contentPool } from './lib/content.ts';
+import { measuringTool, REPO, runMobyts, summarise, type RunOptions, type Sample } from './lib/measure.ts';
+import { runCase, type CaseResult } from './lib/run-case.ts';
+import { renderReport, type StartupResult } from './lib/table.ts';
+import { evaluateTargets } from './lib/targets.ts';
+
+interface Args {
+  small: boolean;
+  cases?: string[];
+  out: string;
+}
+
+function parse(): Args {
+  const { values } = parseArgs({ options: { small: { type: 'boolean' }, cases: { type: 'string' }, out: { type: 'string' } } });
+  return {
+    small: values.small === true || process.env['BENCH_SMALL'] === '1',
+    ...(values.cases === undefined ? {} : { cases: values.cases.split(',') }),
+    out: values.out ?? join(REPO, 'bench/results/latest.md'),
+  };
+}
+
+const log = (msg: string): void => { process.stderr.write(`bench: ${msg}\n`); };
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+
+async function startup(cfg: BenchConfig, run: Omit<RunOptions, 'cwd'>, dir: string): Promise<StartupResult[]> {
+  const spec = join(dir, 'ref.yml');
+  const measure = async (command: string, args: string[]): Promise<StartupResult> => {
+    const samples: Sample[] = [];
+    for (let i = 0; i < cfg.startupRuns; i++) samples.push(await runMobyts(args, { ...run, cwd: dir }));
+    return { command, runs: cfg.startupRuns, sample: summarise(samples) };
+  };
+  log('start-up');
+  return [await measure('`mobyts --version`', ['--version']), await measure('`mobyts validate ref.yml`', ['validate', spec])];
+}
+
+async function main(): Promise<void> {
+  const args = parse();
+  const cfg = benchConfig(args.small);
+  const cases = cfg.cases.filter((c) => args.cases?.includes(c.id) ?? true);
+  const started = performance.now();
+  const loadBefore = load();
+  const dir = await mkdtemp(join(tmpdir(), 'mobyts-bench-'));
+  const reg = await startRegistry();
+  try {
+    await mkdir(join(dir, 'home'));
+    await mkdir(join(dir, 'tmp'));
+    const run = { scratch: dir, env: { PATH: process.env['PATH'] ?? '', HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp'), TZ: 'UTC', LANG: 'C' } };
+    const pool = contentPool(cfg.poolBytes);
+    const results: CaseResult[] = [];
+    let start: StartupResult[] = [];
+    const write = async (final: boolean): Promise<string> => {
+      const info = {
+        mode: cfg.small ? 'small' as const : 'full' as const, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', node: process.versions.node,
+        machine: `${cpus().length} vCPU (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}`,
+        loadBefore, loadAfter: load(), measuring: measuringTool(), totalS: (performance.now() - started) / 1000,
+      };
+      const report = renderReport(info, start, results, evaluateTargets(results)) + (final ? '' : '\n_Partial: the bench is still running._\n');
+      await mkdir(dirname(args.out), { recursive: true });
+      await writeFile(args.out, report);
+      await writeFile(args.out.replace(/\.md$/, '') + '.json', `${JSON.stringify({ info, startup: start, results }, null, 2)}\n`);
+      return report;
+    };
+    for (const c of cases) {
+      const caseDir = join(dir, c.id);
+      await mkdir(caseDir);
+      results.push(await runCase(c, { cfg, host: reg.host, pool, dir: caseDir, run, log }));
+      if (c.id === 'ref') start = await startup(cfg, run, caseDir);
+      await rm(caseDir, { recursive: true, force: true });
+      await write(false);
+    }
+    process.stdout.write(await write(true));
+    log(`wrote ${args.out}`);
+  } finally {
+    await reg.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
