@@ -9,7 +9,8 @@ import type { ContainerItem } from '../rootfs/bundles.ts';
 import { CONTAINER_SECTIONS, type MobySpec } from '../spec/types.ts';
 import { MobyError } from '../util/errors.ts';
 
-export type GetImage = (ref: string) => Promise<ImageSource>;
+/** Fetches `ref` (an expanded spec reference) for `platform` (`linux/arm64`; default: the build's). */
+export type GetImage = (ref: string, platform?: string) => Promise<ImageSource>;
 
 /** The references of a spec, each once, in build order. */
 export function specImageRefs(spec: MobySpec): string[] {
@@ -41,10 +42,17 @@ export async function resolveImages(spec: MobySpec, get: GetImage, parallel = 4)
   const containers: ContainerItem[] = CONTAINER_SECTIONS.flatMap((section) =>
     (spec[section] ?? []).map((entry, index) => ({ section, index, entry, source: at(entry.image) })));
   const kernel = spec.kernel?.image;
+  const ociVolumes = new Map<number, ImageSource[]>();
+  for (const [i, v] of (spec.volumes ?? []).entries()) {
+    if (v.format !== 'oci' || v.image === undefined || v.image === '' || v.platforms === undefined || v.platforms.length === 0) continue;
+    const image = v.image;
+    ociVolumes.set(i, await Promise.all(v.platforms.map(async (p) => ({ ...(await get(image, p)), ref: parseReference(image) }))));
+  }
   return {
+    ociVolumes,
     ...(kernel === undefined || kernel === '' ? {} : { kernel: at(kernel) }),
     init: (spec.init ?? []).map(at),
-    volumes: (spec.volumes ?? []).map((v) => (v.image === undefined || v.image === '' ? undefined : at(v.image))),
+    volumes: (spec.volumes ?? []).map((v, i) => (v.image === undefined || v.image === '' ? undefined : ociVolumes.get(i)?.[0] ?? at(v.image))),
     containers,
   };
 }

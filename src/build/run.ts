@@ -4,6 +4,7 @@
  */
 import type { CliContext } from '../cli/context.ts';
 import { openStore, platformFor } from '../store/index.ts';
+import type { GetImageOptions } from '../store/types.ts';
 import { planFiles } from '../rootfs/files.ts';
 import { sourceDateEpoch } from '../rootfs/constants.ts';
 import { checkReadonlyVolumes } from '../rootfs/volumes.ts';
@@ -59,18 +60,20 @@ function checkOptions(opts: BuildOptions): void {
  */
 async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, ctx: CliContext): Promise<GetImage> {
   const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
-  const get = { platform: platformFor(opts.arch), pull: opts.pull, registry, reporter: ctx.reporter, signal: ctx.signal };
+  const get = (platform: string | undefined): GetImageOptions => ({
+    platform: platformFor(platform ?? opts.arch), pull: opts.pull, registry, reporter: ctx.reporter, signal: ctx.signal,
+  });
   if (opts.locked !== undefined) {
     const lock = await readLock(opts.locked === '' ? defaultLockPath(files) : opts.locked);
     const store = await openStore(opts.cache);
-    return async (ref) => (await getLockedImage(store, lock, parseReference(ref), { ...get, arch: opts.arch })).source;
+    return async (ref, p) => (await getLockedImage(store, lock, parseReference(ref), { ...get(p), arch: p === undefined ? opts.arch : platformFor(p).architecture })).source;
   }
   const verified = await verifySpecTrust(specImageRefs(spec), {
     trust: spec.trust, disableContentTrust: opts.disableContentTrust, registry, reporter: ctx.reporter, signal: ctx.signal,
     ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
   });
   const store = await openStore(opts.cache);
-  return (ref) => store.getImage(verified.get(ref)?.ref ?? parseReference(ref), get);
+  return (ref, p) => store.getImage(verified.get(ref)?.ref ?? parseReference(ref), get(p));
 }
 
 export async function runBuild(files: string[], opts: BuildOptions, ctx: CliContext): Promise<void> {

@@ -28,6 +28,8 @@ export interface ResolvedImages {
   init: ImageSource[];
   /** By volume index; undefined for a blank volume. */
   volumes: Array<ImageSource | undefined>;
+  /** `format: oci` volumes by index: one image per platform (the first is also in `volumes`). */
+  ociVolumes?: Map<number, ImageSource[]>;
   /** onboot, onshutdown, services entries in order. */
   containers: ContainerItem[];
 }
@@ -55,7 +57,8 @@ function info(r: Reporter, message: string): void {
 }
 
 function allImages(i: ResolvedImages): ImageSource[] {
-  return [i.kernel, ...i.init, ...i.volumes, ...i.containers.map((c) => c.source)].filter((s): s is ImageSource => s !== undefined);
+  const oci = [...(i.ociVolumes ?? new Map<number, ImageSource[]>()).values()].flat();
+  return [i.kernel, ...i.init, ...i.volumes, ...oci, ...i.containers.map((c) => c.source)].filter((s): s is ImageSource => s !== undefined);
 }
 
 /** An image unpacked into the root filesystem, and where (for the SBOM). */
@@ -66,11 +69,11 @@ interface ImageUse {
 
 function uses(input: AssembleInput, bundles: ImageUse[]): ImageUse[] {
   const { kernel, init, volumes } = input.images;
-  const names = (input.spec.volumes ?? []).map((v) => v.name);
+  const specs = input.spec.volumes ?? [];
   return [
     ...(kernel === undefined ? [] : [{ source: kernel, prefix: '' }]),
     ...init.map((source) => ({ source, prefix: '' })),
-    ...volumes.flatMap((source, i) => (source === undefined ? [] : [{ source, prefix: `containers/volumes/${names[i] ?? ''}/lower` }])),
+    ...volumes.flatMap((source, i) => (source === undefined || specs[i]?.format === 'oci' ? [] : [{ source, prefix: `containers/volumes/${specs[i]?.name ?? ''}/lower` }])),
     ...bundles,
   ];
 }
@@ -135,7 +138,9 @@ export async function* assembleRootfs(input: AssembleInput): EntryStream {
   }
   if (input.images.volumes.length > 0) {
     info(input.reporter, 'Add volumes:');
-    yield* volumeSection({ volumes: input.spec.volumes ?? [], sources: input.images.volumes, deps: input.deps, tracker, mtime: input.mtime });
+    yield* volumeSection({
+      volumes: input.spec.volumes ?? [], sources: input.images.volumes, ociSources: input.images.ociVolumes ?? new Map<number, ImageSource[]>(), deps: input.deps, tracker, mtime: input.mtime,
+    });
   }
   const unpacked: ImageUse[] = [];
   yield* containersPart(input, tracker, unpacked);

@@ -10,6 +10,7 @@ import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import { MobyError } from '../util/errors.ts';
 import type { RootfsDeps } from './deps.ts';
 import { imageEntries } from './image-entries.ts';
+import { ociLayoutEntries } from './oci-volume.ts';
 import { dirEntry } from './synth.ts';
 import type { PathTracker } from './tracker.ts';
 
@@ -17,6 +18,8 @@ export interface VolumeSectionOptions {
   volumes: VolumeSpec[];
   /** The image of each volume, by index (absent for blank volumes). */
   sources: Array<ImageSource | undefined>;
+  /** For `format: oci` volumes, by index: the image for each platform the layout holds. */
+  ociSources: Map<number, ImageSource[]>;
   deps: RootfsDeps;
   tracker: PathTracker;
   mtime: number;
@@ -36,12 +39,10 @@ async function* oneVolume(o: VolumeSectionOptions, i: number): EntryStream {
   yield* leading(`${dir}/lower`, p);
   if (src !== undefined) {
     if (v.format === 'oci') {
-      throw new MobyError(`Cannot add volume "${v.name}": format "oci" is not supported yet`, {
-        code: 'BUILD',
-        hint: 'use format: filesystem (the default) for now',
-      });
+      yield* ociLayoutEntries(`${dir}/lower`, o.ociSources.get(i) ?? [src], p);
+    } else {
+      yield* imageEntries(src, (s) => o.deps.flatten(s), { prefix: `${dir}/lower`, resolv: 'symlink', mtime: o.mtime, source: p.source, location, hint: (h) => o.tracker.hintDirs(h) });
     }
-    yield* imageEntries(src, (s) => o.deps.flatten(s), { prefix: `${dir}/lower`, resolv: 'symlink', mtime: o.mtime, source: p.source, location, hint: (h) => o.tracker.hintDirs(h) });
   }
   for (const d of ['tmp', 'merged']) yield dirEntry(`${dir}/${d}`, { source: 'linuxkit.volumes', location, mtime: o.mtime });
 }

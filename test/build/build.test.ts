@@ -228,3 +228,28 @@ void test('kernel.ucode: boot/ucode.cpio in the tar, prepended to NAME-initrd.im
   assert.deepEqual(execFileSync('tar', ['-tf', 'u-initrd.tar'], { cwd: dir, env }).toString(), 'kernel\ninitrd.img\nucode.cpio\n');
   assert.equal(execFileSync('tar', ['-xOf', 'u-initrd.tar', 'ucode.cpio'], { cwd: dir, env }).toString(), 'UCODE-CPIO-BYTES');
 });
+
+void test('format: oci volumes hold a valid OCI layout of the listed platforms', async () => {
+  const spec = await f.spec('oci.yml', 'volumes:\n  - name: img\n    image: HOST/test/multi:1\n    format: oci\n    platforms: [linux/amd64, linux/arm64]\n  - name: one\n    image: HOST/test/multi:1\n    format: oci\n');
+  const r = await f.cli(['--no-sbom', '-o', '-', spec]);
+  assert.equal(r.code, 0, r.stderr);
+  const dir = await outDir('oci-x');
+  execFileSync('tar', ['-x', '-C', dir], { input: r.stdout, stdio: ['pipe', 'ignore', 'ignore'] });
+  const { createHash } = await import('node:crypto');
+  for (const [vol, archs] of [['img', ['amd64', 'arm64']], ['one', ['amd64']]] as const) {
+    const lower = join(dir, 'containers/volumes', vol, 'lower');
+    assert.equal(await readFile(join(lower, 'oci-layout'), 'utf8'), '{"imageLayoutVersion":"1.0.0"}');
+    const blob = async (d: string): Promise<Buffer> => {
+      const b = await readFile(join(lower, 'blobs/sha256', d.slice(7)));
+      assert.equal(`sha256:${createHash('sha256').update(b).digest('hex')}`, d, 'blob content matches its name');
+      return b;
+    };
+    const index = JSON.parse(await readFile(join(lower, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; platform: { architecture: string }; annotations: Record<string, string> }> };
+    assert.deepEqual(index.manifests.map((m) => [m.platform.architecture, m.annotations['org.opencontainers.image.ref.name']]), archs.map((a) => [a, `${f.host}/test/multi:1`]));
+    for (const m of index.manifests) {
+      const manifest = JSON.parse((await blob(m.digest)).toString()) as { config: { digest: string }; layers: Array<{ digest: string }> };
+      for (const d of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) await blob(d);
+    }
+    assert.deepEqual((await readdir(join(dir, 'containers/volumes', vol))).sort(), ['lower', 'merged', 'tmp']);
+  }
+});

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildImage, layerTar, pushImage, type EntrySpec } from '../helpers/images.ts';
+import { buildImage, buildIndex, layerTar, pushImage, type EntrySpec } from '../helpers/images.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
@@ -113,6 +113,10 @@ async function pushAll(host: string): Promise<void> {
       { type: 'file', path: 'data/seed', content: 'seed', mtime: MTIME },
     ]]],
   ];
+  const multi = await buildIndex(['amd64', 'arm64'].map((architecture) => ({
+    platform: { architecture }, layers: [{ entries: [{ type: 'file', path: `hello-${architecture}`, content: architecture, mtime: MTIME }] }],
+  })));
+  await pushImage(host, 'test/multi:1', multi);
   for (const [ref, layers, config] of images) {
     const img = await buildImage({ layers: layers.map((entries) => ({ entries })), ...(config === undefined ? {} : { config }) });
     await pushImage(host, ref, img);
