@@ -33,8 +33,11 @@ function fromDer(der: Buffer): KeyObject {
   return createPublicKey({ key: der, format: 'der', type: 'spki' });
 }
 
-/** Parses `key` by its keytype; never throws. `now` is checked against an x509 certificate's validity. */
-export function loadKey(key: TufKey, now: Date): LoadedKey {
+/**
+ * Parses `key` by its keytype; never throws. With `validAt`, an x509 certificate must be valid then: Notary
+ * checks that for root certificates only (trustpinning), not for delegation or other role certificates.
+ */
+export function loadKey(key: TufKey, validAt?: Date): LoadedKey {
   const bytes = Buffer.from(key.keyval.public, 'base64');
   try {
     switch (key.keytype) {
@@ -46,7 +49,7 @@ export function loadKey(key: TufKey, now: Date): LoadedKey {
         return { ok: true, key: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: bytes.toString('base64url') }, format: 'jwk' }), keytype: 'ed25519' };
       case 'ecdsa-x509':
       case 'rsa-x509':
-        return loadCertificate(bytes, key.keytype, now);
+        return loadCertificate(bytes, key.keytype, validAt);
       default:
         return { ok: false, reason: `unsupported key type "${key.keytype}"` };
     }
@@ -55,9 +58,9 @@ export function loadKey(key: TufKey, now: Date): LoadedKey {
   }
 }
 
-function loadCertificate(pem: Buffer, keytype: string, now: Date): LoadedKey {
+function loadCertificate(pem: Buffer, keytype: string, validAt: Date | undefined): LoadedKey {
   const certificate = new X509Certificate(pem);
-  if (now < new Date(certificate.validFrom) || now > new Date(certificate.validTo)) {
+  if (validAt !== undefined && (validAt < new Date(certificate.validFrom) || validAt > new Date(certificate.validTo))) {
     return { ok: false, reason: `its certificate is valid only from ${certificate.validFrom} to ${certificate.validTo}` };
   }
   return { ok: true, key: certificate.publicKey, keytype, certificate };

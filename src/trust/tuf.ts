@@ -36,7 +36,7 @@ export function verifyThreshold(doc: SignedDocument<unknown>, keys: Record<strin
     const key = keys[sig.keyid];
     if (!role.keyids.includes(sig.keyid) || key === undefined || valid.has(sig.keyid)) continue;
     if (keyId(key) !== sig.keyid) { problems.push(`key ${short(sig.keyid)} does not match its ID`); continue; }
-    const loaded = loadKey(key, ctx.now);
+    const loaded = loadKey(key, doc.role === 'root' ? ctx.now : undefined);
     if (!loaded.ok) { problems.push(`key ${short(sig.keyid)}: ${loaded.reason}`); continue; }
     if (verifySignature(loaded, sig, message)) valid.add(sig.keyid);
     else problems.push(`bad ${sig.method} signature by key ${short(sig.keyid)}`);
@@ -88,11 +88,11 @@ export function checkFileMeta(doc: SignedDocument<unknown>, meta: FileMeta | und
  * Fingerprints of the root role's public keys, sorted: sha256 of each key's SPKI DER, so a root certificate
  * re-issued for the same key (notary renews them) keeps its fingerprint while a new key does not.
  */
-export function rootFingerprints(root: RootSigned, ctx: CheckContext): string[] {
+export function rootFingerprints(root: RootSigned): string[] {
   const ids = root.roles['root']?.keyids ?? [];
   return ids.map((id) => {
     const key = root.keys[id];
-    const loaded = key === undefined ? undefined : loadKey(key, ctx.now);
+    const loaded = key === undefined ? undefined : loadKey(key);
     if (loaded?.ok !== true) return `unusable:${id}`;
     return createHash('sha256').update(loaded.key.export({ format: 'der', type: 'spki' })).digest('hex');
   }).sort();
@@ -109,8 +109,8 @@ export function verifyRoot(served: SignedDocument<RootSigned>, pinned: SignedDoc
     if (served.signed.roles[name] === undefined) throw trustError(ctx, `root metadata has no ${name} role`);
   }
   if (pinned !== undefined) {
-    const expected = rootFingerprints(pinned.signed, ctx);
-    const found = rootFingerprints(served.signed, ctx);
+    const expected = rootFingerprints(pinned.signed);
+    const found = rootFingerprints(served.signed);
     if (expected.join() !== found.join()) {
       throw trustError(ctx, `the root key changed: pinned root key ${expected.map(short).join(', ')}, server has ${found.map(short).join(', ')}`,
         `if the publisher really replaced its root key, run \`mobyts trust reset ${ctx.gun}\` and try again`);

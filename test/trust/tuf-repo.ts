@@ -3,7 +3,11 @@
  * rsa), served through an in-memory NotaryClient: the fault injector for the checks a real server will not
  * let us break (bad signatures, thresholds, rollbacks, tampered hashes).
  */
-import { constants, createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { constants, createHash, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { canonicalJson } from '../../src/trust/canonical-json.ts';
 import { keyId, type TufKey } from '../../src/trust/keys.ts';
 import type { NotaryClient } from '../../src/registry/notary.ts';
@@ -24,6 +28,19 @@ export function makeKey(type: KeyType = 'ecdsa'): TestKey {
   const pub = type === 'ed25519' ? spki.subarray(spki.length - 32) : spki;
   const tuf: TufKey = { keytype: type, keyval: { private: null, public: Buffer.from(pub).toString('base64') } };
   return { id: keyId(tuf), tuf, method: type === 'rsa' ? 'rsapss' : type, privateKey: pair.privateKey };
+}
+
+/** An `ecdsa-x509` key as notary writes root keys: a P-256 key in a self-signed certificate valid `days` from now. */
+export function makeX509Key(days: number): TestKey {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mobyts-x509-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem',
+      '-days', String(days), '-subj', '/CN=test-x509'], { cwd: dir, stdio: 'ignore' });
+    const tuf: TufKey = { keytype: 'ecdsa-x509', keyval: { private: null, public: readFileSync(path.join(dir, 'c.pem')).toString('base64') } };
+    return { id: keyId(tuf), tuf, method: 'ecdsa', privateKey: createPrivateKey(readFileSync(path.join(dir, 'k.pem'))) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function signWith(key: TestKey, message: Buffer): string {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { resolveSignedTarget } from '../../src/trust/notary-resolve.ts';
 import { canonicalJson } from '../../src/trust/canonical-json.ts';
 import { readPinned } from '../../src/trust/pin-store.ts';
-import { buildRepo, makeKey, makeKeys, memoryClient, type RepoOptions } from './tuf-repo.ts';
+import { buildRepo, makeKey, makeKeys, makeX509Key, memoryClient, type RepoOptions } from './tuf-repo.ts';
 
 const GUN = 'registry.test/org/app';
 const D1 = 'a'.repeat(64);
@@ -123,5 +123,20 @@ void describe('resolveSignedTarget', () => {
     const dir = await trustDir();
     await assert.rejects(resolve({ keys: makeKeys(), targets: { v1: D1 }, thresholds: { root: 2 } }, 'v1', dir));
     assert.equal((await readPinned(dir, GUN)).root, undefined);
+  });
+
+  void it('accepts x509 root keys while their certificate is valid, and refuses them after, as notary does', async () => {
+    const keys = { ...makeKeys(), root: makeX509Key(2) };
+    const repo = { keys, targets: { v1: D1 }, expires: { root: '2199-01-01T00:00:00Z', targets: '2199-01-01T00:00:00Z', snapshot: '2199-01-01T00:00:00Z', timestamp: '2199-01-01T00:00:00Z' } };
+    assert.equal((await resolve(repo, 'v1', undefined, new Date())).digest, `sha256:${D1}`);
+    await assert.rejects(resolve(repo, 'v1', undefined, new Date('2150-01-01T00:00:00Z')),
+      /root metadata has 0 valid signature\(s\) from its 1 key\(s\), 1 required \(key [0-9a-f]{12}: its certificate is valid only from .* to .*\)/);
+  });
+
+  void it('does not check certificate validity of delegation keys (notary checks root certificates only)', async () => {
+    const keys = { ...makeKeys(), releases: makeX509Key(2) };
+    const repo = { keys, releases: { v1: D2 }, expires: { root: '2199-01-01T00:00:00Z', targets: '2199-01-01T00:00:00Z', snapshot: '2199-01-01T00:00:00Z', timestamp: '2199-01-01T00:00:00Z', 'targets/releases': '2199-01-01T00:00:00Z' } };
+    const got = await resolve(repo, 'v1', undefined, new Date('2150-01-01T00:00:00Z'));
+    assert.equal(got.digest, `sha256:${D2}`);
   });
 });
