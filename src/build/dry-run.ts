@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { CliContext } from '../cli/context.ts';
+import { createPkgResolver } from '../pkg/template.ts';
 import { FORMAT_NAMES, isFormatName, OUTPUT_FILES, STREAMABLE_FORMATS, type FormatName } from '../outputs/names.ts';
 import { hasErrors, renderIssues, summariseIssues } from '../spec/issues.ts';
 import { loadSpecs } from '../spec/load.ts';
@@ -42,7 +43,8 @@ export function plannedOutputFiles(formats: readonly FormatName[], opts: Pick<Bu
 }
 
 export async function runDryRun(files: string[], opts: BuildOptions, ctx: CliContext): Promise<void> {
-  const loaded = await loadSpecs(files);
+  // Templates show their tags, built or not (as `linuxkit pkg show-tag` would print them).
+  const loaded = await loadSpecs(files, { resolveTemplate: createPkgResolver({ cache: opts.cache, requireBuilt: false }) });
   const names = loaded.sources.map((s) => s.file);
   if (loaded.issues.length > 0) ctx.stderr.write(`${renderIssues(loaded.issues)}${summariseIssues(loaded.issues, names)}\n`);
   if (hasErrors(loaded.issues)) {

@@ -114,7 +114,7 @@ void test('an unreadable file is a MobyError naming it (exit code 1)', async (t)
 void test('@pkg: templates go through the hook with the spec directory; unresolved ones are issues', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'pkg.yml');
-  await writeFile(file, 'onboot:\n  - name: hello\n    image: "@pkg:./hello"\n  - name: bye\n    image: "@pkg:./bye"\n');
+  await writeFile(file, 'onboot:\n  - name: hello\n    image: "@pkg:./hello"\n  - name: bye\n    image: "@pkg:./bye"\nservices:\n  - name: again\n    image: "@pkg:./hello"\n');
   const calls: [string, string][] = [];
   const loaded = await loadSpecs([file], {
     resolveTemplate: (value, baseDir) => {
@@ -122,8 +122,9 @@ void test('@pkg: templates go through the hook with the spec directory; unresolv
       return Promise.resolve(value === '@pkg:./hello' ? 'linuxkit/hello:0123abcd' : undefined);
     },
   });
-  assert.deepEqual(calls, [['@pkg:./hello', dir], ['@pkg:./bye', dir]]);
+  assert.deepEqual(calls, [['@pkg:./hello', dir], ['@pkg:./bye', dir]], 'once per distinct template');
   assert.equal(loaded.spec.onboot?.[0]?.image, 'linuxkit/hello:0123abcd');
+  assert.equal(loaded.spec.services?.[0]?.image, 'linuxkit/hello:0123abcd');
   assert.equal(renderIssues(loaded.issues),
     `${file}:5:12: onboot[1].image: cannot resolve template "@pkg:./bye"\n` +
     '  hint: the path must be a package directory (with build.yml) relative to the spec\n');

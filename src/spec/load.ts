@@ -18,7 +18,10 @@ import { isObj } from './values.ts';
 export type TemplateResolver = (value: string, baseDir: string) => Promise<string | undefined>;
 
 export interface LoadOptions {
-  /** The `@pkg:` hook (linuxkit.md §1.12); without it templates stay literal. Not used for stdin or URLs. */
+  /**
+   * The `@pkg:` hook (linuxkit.md §1.12), called once per distinct value and directory; without it templates
+   * stay literal. Not used for stdin or URLs (as LinuxKit). A rejection propagates out of `loadSpecs`.
+   */
   resolveTemplate?: TemplateResolver;
   /** What `-` reads; default `process.stdin`. */
   stdin?: AsyncIterable<Buffer | string>;
@@ -108,6 +111,17 @@ async function resolveTemplates(value: unknown, baseDir: string, resolver: Templ
   return value;
 }
 
+/** The same template in the same directory resolves once (a spec often uses one package several times). */
+function memoise(resolver: TemplateResolver): TemplateResolver {
+  const done = new Map<string, Promise<string | undefined>>();
+  return (value, baseDir) => {
+    const key = `${baseDir}\0${value}`;
+    let p = done.get(key);
+    if (p === undefined) { p = resolver(value, baseDir); done.set(key, p); }
+    return p;
+  };
+}
+
 async function applyTemplates(unit: SpecUnit, source: LoadedSource, resolver: TemplateResolver | undefined, issues: Issue[]): Promise<SpecUnit> {
   if (resolver === undefined || source.baseDir === undefined) return unit;
   const emit = (path: SpecPath, message: string, o?: { hint?: string }): void => void issues.push(unit.src.issue(path, message, o));
@@ -127,10 +141,11 @@ export async function loadSpecs(inputs: readonly string[], opts: LoadOptions = {
   for (const input of inputs) sources.push(await readInput(input, opts));
   const issues: Issue[] = [];
   const units: SpecUnit[] = [];
+  const resolver = opts.resolveTemplate === undefined ? undefined : memoise(opts.resolveTemplate);
   for (const source of sources) {
     const parsed = parseUnit(source.text, source.file);
     issues.push(...parsed.issues);
-    units.push(await applyTemplates(parsed.unit, source, opts.resolveTemplate, issues));
+    units.push(await applyTemplates(parsed.unit, source, resolver, issues));
   }
   issues.push(...crossIssues(units));
   const spec = mergeSpecs(units.map((u) => (isObj(u.value) ? u.value : {}) as MobySpec));

@@ -2,6 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -74,4 +77,19 @@ void test('build --dry-run prints the spec and output files, exit 0', async () =
   assert.match(r.stdout, /^kernel:\n {2}image: docker\.io\/linuxkit\/kernel:6\.6\.71\n/);
   assert.match(r.stdout, /\n {4}image: docker\.io\/library\/redis:7\.4-alpine\n/);
   assert.ok(r.stdout.endsWith('# outputs:\n#   out/os-kernel\n#   out/os-initrd.img\n#   out/os-cmdline\n#   out/os-efi.iso\n'), r.stdout);
+});
+
+void test('@pkg: templates must name a package directory (with build.yml)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mobyts-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'pkg', 'hello'), { recursive: true });
+  await writeFile(join(dir, 'pkg', 'hello', 'build.yml'), 'image: hello\n');
+  const spec = join(dir, 'spec.yml');
+  await writeFile(spec, 'onboot:\n  - name: a\n    image: "@pkg:./pkg/hello"\n  - name: b\n    image: "@pkg:./pkg/nope"\n');
+  assert.deepEqual(await mobyts(['validate', spec]), {
+    code: 1, stdout: '',
+    stderr: `${spec}:5:12: onboot[1].image: cannot resolve template "@pkg:./pkg/nope"\n` +
+      '  hint: the path must be a package directory (with build.yml) relative to the spec\n' +
+      `1 problem in ${spec}\n`,
+  });
 });
