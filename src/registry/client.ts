@@ -79,6 +79,8 @@ class Client implements RegistryClient {
   readonly #signal: AbortSignal | undefined;
   readonly #userAgent: string;
   readonly #schemes = new Map<string, Promise<'https' | 'http'>>();
+  /** Mirrors that failed once: skipped for the rest of this client's life (one pull), as they are likely down. */
+  readonly #failedMirrors = new Set<string>();
   readonly #timeouts: Timeouts;
 
   constructor(opts: RegistryClientOptions) {
@@ -214,18 +216,18 @@ class Client implements RegistryClient {
     return p;
   }
 
-  /** One API call: mirrors first (falling back on their failures), then the registry; returns an `ok` response. */
+  /** One API call: mirrors first (on any failure the next endpoint is tried), then the registry; returns an `ok` response. */
   async #call(ctx: CallContext, req: ApiRequest): Promise<HttpResponse> {
     const registry = canonicalRegistry(ctx.ref.registry);
     const endpoints = endpointsFor(registry, this.#mirrors, await this.#scheme(ctx.ref.registry), ctx.action === 'pull');
     let lastError: unknown;
-    for (const ep of endpoints) {
+    for (const ep of endpoints.filter((e) => !this.#failedMirrors.has(e.base))) {
       try {
         return await this.#callEndpoint(ctx, ep, req);
       } catch (err) {
         lastError = err;
-        const fatal = err instanceof RegistryError && (err.code === 'DIGEST_MISMATCH' || (err.status !== undefined && err.status < 500 && err.status !== 404 && err.status !== 429));
-        if (!ep.mirror || fatal) throw err;
+        if (!ep.mirror) throw err; // a failing mirror (down, 404, auth) never hides the registry itself
+        this.#failedMirrors.add(ep.base);
       }
     }
     throw lastError;

@@ -54,9 +54,24 @@ void describe('mirrors', () => {
       const store = await openStore(await cache(), fast);
       const src = await store.getImage(parseReference(`${upstream.host}/team/app:2`), upstream.pullOptions(platformFor('amd64'), { registry: { mirrors: [`${upstream.host}=${broken.url}`], insecureRegistries: [] } }));
       assert.equal(src.manifestDigest, img.descriptor.digest);
-      assert.ok(broken.requests.length >= 5, 'the mirror was tried first');
+      assert.equal(broken.requests.length, 5, 'the mirror was tried first (5 attempts), then skipped for the rest of the pull');
     } finally {
       await broken.stop();
+    }
+  });
+
+  void it('a mirror that demands credentials we lack does not hide the registry', async () => {
+    const img = await buildImage();
+    await pushImage(upstream.host, 'team/app:3', img);
+    const locked = await startFaultProxy(mirror.url);
+    try {
+      locked.add({ match: /./, kind: 'unauthorized', times: Infinity });
+      const store = await openStore(await cache(), fast);
+      const src = await store.getImage(parseReference(`${upstream.host}/team/app:3`), upstream.pullOptions(platformFor('amd64'), { registry: { mirrors: [`${upstream.host}=${locked.url}`], insecureRegistries: [] } }));
+      assert.equal(src.manifestDigest, img.descriptor.digest);
+      assert.equal(locked.requests.length, 1, 'tried once, then skipped for the rest of the pull');
+    } finally {
+      await locked.stop();
     }
   });
 });
