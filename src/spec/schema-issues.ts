@@ -59,6 +59,9 @@ function typeIssue(src: SpecSource, path: SpecPath, e: SchemaError): Issue {
     return src.issue(path, message, { hint: `quote it: "${text}"` });
   }
   if (data === null && want === 'array') return src.issue(path, message, { hint: 'write [] for an empty list, or remove the key' });
+  if (path.length === 1 && path[0] === 'kernel' && typeof data === 'string') {
+    return src.issue(path, message, { hint: `since 2017 the kernel is a section: kernel: { image: "${data}" }` });
+  }
   return src.issue(path, message);
 }
 

@@ -97,6 +97,7 @@ function keyPathAt(node: unknown, offset: number, base: (string | number)[] = []
 }
 
 function syntaxMessage(code: string, text: string, pos: readonly [number, number]): string {
+  if (code === 'MULTIPLE_DOCS') return 'a spec file holds one YAML document, but this one has another after "---"';
   if (code === 'DUPLICATE_KEY') {
     const line = text.slice(pos[0]).split('\n')[0] ?? '';
     const key = line.split(':')[0]?.trim() ?? '';
