@@ -128,6 +128,18 @@ void describe('mobyts lock', { timeout: 300_000 }, () => {
     assert.deepEqual(ctx.events.filter((e) => e.type === 'warn'), [{ type: 'warn',
       message: `content trust DISABLED: "${registry.host}/nosig/app:v1" is in trust: but is pulled WITHOUT verification (--disable-content-trust)` }]);
     assert.match(await readFile(`${file}.lock`, 'utf8'), /"trust": "disabled"/);
+    // Building from that lock must not silently drop the trust requirement.
+    const lock = await readLock(`${file}.lock`);
+    const ref = parseReference(`${registry.host}/nosig/app:v1`);
+    const store = await openStore(path.join(work, 'cache-3'));
+    const trust = { org: ['nosig'] };
+    await assert.rejects(getLockedImage(store, lock, ref, { ...registry.pullOptions(amd64), arch: 'amd64', trust }), {
+      message: `Cannot use locked image "${registry.host}/nosig/app:v1" from "${file}.lock": it is in trust: but the lock has it as trust "disabled", not verified`,
+    });
+    const warned = recordingReporter();
+    const got = await getLockedImage(store, lock, ref, { ...registry.pullOptions(amd64), reporter: warned, arch: 'amd64', trust, disableContentTrust: true });
+    assert.equal(got.pin.trust, 'disabled');
+    assert.equal(warned.events.filter((e) => e.type === 'warn').length, 1);
   });
 
   void it('records a trust: image referenced only by digest as "digest", not as verified', async () => {
