@@ -39,6 +39,14 @@ function once<T>(fn: () => Promise<T>): () => Promise<T> {
   return () => (p ??= fn());
 }
 
+/** Stops a stream at the next entry once `signal` is aborted (Ctrl-C), rejecting with its reason. */
+async function* abortable(entries: EntryStream, signal: AbortSignal): EntryStream {
+  for await (const e of entries) {
+    signal.throwIfAborted();
+    yield e;
+  }
+}
+
 async function* withoutBoot(entries: EntryStream): EntryStream {
   for await (const e of entries) {
     if (e.header.name === 'boot' || e.header.name.startsWith('boot/')) e.body?.resume();
@@ -49,7 +57,7 @@ async function* withoutBoot(entries: EntryStream): EntryStream {
 /** `-o FILE|-`: the stream goes straight to its destination, no temp tar. */
 async function streamOut(x: ExecuteInput, workDir: string, to: string): Promise<void> {
   const dockerfile = x.plan.formats[0]?.name === 'docker';
-  const bytes = tarStream(assembleRootfs({ ...x.assemble, workDir, dockerfile }));
+  const bytes = tarStream(abortable(assembleRootfs({ ...x.assemble, workDir, dockerfile }), x.signal));
   if (to === '-') await pipeline(bytes, x.stdout, { end: false, signal: x.signal });
   else await writeStreamAtomically(to, bytes, { signal: x.signal });
   x.reporter.emit({ type: 'info', message: `Create outputs:\n  ${to === '-' ? '(stdout)' : to}` });
@@ -58,7 +66,7 @@ async function streamOut(x: ExecuteInput, workDir: string, to: string): Promise<
 async function writeRootfs(x: ExecuteInput, workDir: string): Promise<{ tarPath: string; parts: KernelParts | undefined }> {
   let parts: KernelParts | undefined;
   const tarPath = join(workDir, 'rootfs.tar');
-  const stream = assembleRootfs({ ...x.assemble, workDir, dockerfile: false, onKernel: (p) => void (parts = p) });
+  const stream = abortable(assembleRootfs({ ...x.assemble, workDir, dockerfile: false, onKernel: (p) => void (parts = p) }), x.signal);
   await pipeline(tarStream(stream), createWriteStream(tarPath), { signal: x.signal });
   return { tarPath, parts };
 }
@@ -75,7 +83,7 @@ async function formatInputs(x: ExecuteInput, workDir: string): Promise<FormatInp
     kernelPath, cmdline: parts?.cmdline ?? '', ...(ucodePath === undefined ? {} : { ucodePath }),
     rootfsTarPath: () => Promise.resolve(tarPath),
     initrdPath: once(async () => {
-      await x.writeInitrd(readTarFile(tarPath), { compress: x.compress, out: createWriteStream(initrd), prependUcode: false, tmpDir: workDir });
+      await x.writeInitrd(abortable(readTarFile(tarPath), x.signal), { compress: x.compress, out: createWriteStream(initrd), prependUcode: false, tmpDir: workDir });
       return initrd;
     }),
     rootfsTarWithoutBootPath: once(async () => {
@@ -92,6 +100,7 @@ async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
   const written: string[] = [];
   try {
     for (const [i, format] of x.plan.formats.entries()) {
+      x.signal.throwIfAborted();
       await writeFormat(x, { inputs, workDir: join(workDir, `format-${i}`), format });
       written.push(...format.outputs(x.plan.name).map((f) => join(x.plan.dir, f)));
     }
