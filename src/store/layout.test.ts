@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -73,4 +73,14 @@ void test('locks: a dead holder is stale and broken, a live one makes others wai
   await release();
   const again = await acquireLock(path, { timeoutMs: 100 });
   await again();
+});
+
+void test('locks from another host (shared cache on NFS) are judged by age only', async () => {
+  const path = join(await tmp(), 'y.lock');
+  await writeFile(path, `1 some-other-host ${Date.now()}\n`);
+  await assert.rejects(acquireLock(path, { timeoutMs: 100, staleMs: 60_000 }), { code: 'LOCK' });
+  const old = new Date(Date.now() - 120_000);
+  await utimes(path, old, old);
+  const release = await acquireLock(path, { timeoutMs: 1000, staleMs: 60_000 });
+  await release();
 });

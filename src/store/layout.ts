@@ -102,7 +102,8 @@ function makeLayout(dir: string): Layout {
       await rename(tmp, join(dir, 'index.json'));
       return result;
     }),
-    withBlobLock: (d, fn) => withLock(join(dir, '.mobyts', 'locks', `${digestHex(d)}.lock`), fn),
+    // another process downloading a big layer over a slow link may hold this for long: wait up to an hour
+    withBlobLock: (d, fn) => withLock(join(dir, '.mobyts', 'locks', `${digestHex(d)}.lock`), fn, { timeoutMs: 3_600_000 }),
     listBlobs: async () => {
       const out: Digest[] = [];
       for (const alg of ['sha256', 'sha512']) {

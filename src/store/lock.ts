@@ -1,6 +1,6 @@
 /**
  * Cross-process locks for the cache: a lock file created with O_EXCL holding `pid host time`. A lock whose
- * holder is a dead process on this host, or older than `staleMs`, is broken. LinuxKit serialises with
+ * holder is a dead process on this host, or (from another host) older than `staleMs`, is broken. LinuxKit serialises with
  * `flock(<cache>/.lock)` instead; the two do not see each other's locks, but both replace `index.json` by
  * rename, so a reader of either never sees a torn file (an update racing the other tool may be lost).
  */
@@ -12,7 +12,7 @@ import { MobyError } from '../util/errors.ts';
 export interface LockOptions {
   /** Give up after this long (LOCK error). */
   timeoutMs?: number;
-  /** Break locks older than this. */
+  /** Break locks from other hosts older than this. */
   staleMs?: number;
   signal?: AbortSignal;
 }
@@ -46,10 +46,11 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
 async function isStale(path: string, staleMs: number): Promise<boolean> {
   try {
     const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-    if (Date.now() - st.mtimeMs > staleMs) return true;
     const [pid, host] = text.trim().split(' ');
-    if (pid === undefined || host !== hostname()) return false;
-    return !alive(Number(pid));
+    // on this host the holder's pid is the truth (a slow download may hold a blob lock for long);
+    // a lock from another host (shared NFS cache) can only be judged by its age
+    if (pid !== undefined && host === hostname()) return !alive(Number(pid));
+    return Date.now() - st.mtimeMs > staleMs;
   } catch {
     return false; // vanished or half-written: retry normally
   }
