@@ -48,3 +48,8 @@ void test('did-you-mean only for plausible typos', async () => {
   assert.equal(closest('7', ['a', 'b']), undefined);
   assert.equal(closest('services', ['kernel', 'init']), undefined);
 });
+
+void test('rlimits as LinuxKit parses them: any case, RLIMIT_ prefix optional, "unlimited" in any case', () => {
+  const r = parseSpec('services:\n  - name: a\n    image: alpine\n    rlimits: ["NOFILE,1024,Unlimited", "rlimit_core, 0 , 0", "Nproc,UNLIMITED,unlimited"]\n', 'r.yml');
+  assert.deepEqual(r.issues, []);
+});

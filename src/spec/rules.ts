@@ -64,7 +64,7 @@ function checkRlimit(emit: Emit, path: SpecPath, text: string): void {
     emit(path, `unknown rlimit "${name}"${didYouMean(bare, RLIMITS).toLowerCase()}`, { hint: `one of ${RLIMITS.map((r) => r.toLowerCase()).join(', ')}` });
   }
   for (const v of [soft, hard]) {
-    if (v !== 'unlimited' && !/^[0-9]+$/.test(v)) emit(path, `cannot parse rlimit "${text}": "${v}" is not a number or "unlimited"`);
+    if (v.toLowerCase() !== 'unlimited' && !/^[0-9]+$/.test(v)) emit(path, `cannot parse rlimit "${text}": "${v}" is not a number or "unlimited"`);
   }
 }
 
