@@ -159,7 +159,9 @@ class Client implements RegistryClient {
           failures++;
           if (!isRetryableError(err) || failures >= this.#retry.tries) {
             if (isMobyError(err)) throw err;
-            throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}: ${(err as Error).message}`), { code: 'REGISTRY', cause: err });
+            throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}: ${(err as Error).message}`), {
+              code: 'REGISTRY', method: 'GET', url: redactUrl(res.url), status: res.statusCode, cause: err,
+            });
           }
           res.body.destroy();
           await this.#retry.sleep(retryDelay(this.#retry, failures), this.#signal);

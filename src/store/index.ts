@@ -16,6 +16,7 @@ import type { GetImageOptions, Store } from './types.ts';
 
 export { platformFor, formatPlatform, selectManifest } from './platform.ts';
 export type { ClientTuning } from './pull.ts';
+export type { Attestation, StoreImageSource } from '../image/store-source.ts';
 
 export interface StoreOptions {
   /** Registry client settings (credentials, retry policy, timeouts); defaults suit the CLI. */
