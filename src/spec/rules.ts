@@ -1,25 +1,23 @@
 /**
- * Checks that need only one file (linuxkit.md §1.5–§1.9, §2.3–§2.5): image references, capabilities, rlimits,
- * devices, binds/tmpfs syntax, file entries, modes, volume names. Cross-entry checks (names, volumes, ids)
+ * Checks that need only one file (linuxkit.md §1.5–§1.7, §2.3–§2.5): image references, capabilities, rlimits,
+ * devices, mounts, binds/tmpfs syntax; file and volume entries are in `file-rules.ts`. Cross-entry checks (names, volumes, ids)
  * live in `cross-rules.ts` because they run on the merged files.
  */
 import { parseReference } from '../oci/reference.ts';
 import { isMobyError } from '../util/errors.ts';
 import { isCapabilityKeyword, isKnownCapability, KNOWN_CAPABILITIES } from './capabilities.ts';
 import type { Issue, SpecPath } from './issues.ts';
-import { schemaProperties } from './schema.ts';
 import type { IssueOptions, SpecSource } from './source.ts';
 import { didYouMean } from './suggest.ts';
 import { CONTAINER_SECTIONS } from './types.ts';
+import { checkFile, checkVolume } from './file-rules.ts';
 import { isObj, listAt, objAt, strAt, stringItems, type Obj } from './values.ts';
 
 export type Emit = (path: SpecPath, message: string, opts?: IssueOptions) => void;
 
 export const TEMPLATE_PREFIX = '@pkg:';
 const RLIMITS = ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'];
-export const VOLUME_NAME = /^[a-z0-9_-]*$/;
 const OCTAL_MODE = /^[0-7]{1,4}$/;
-const FILE_KEYS: ReadonlySet<string> = new Set(schemaProperties('file'));
 
 /** An image reference problem, or undefined. `@pkg:` templates are left for the template resolver. */
 export function checkImageRef(emit: Emit, path: SpecPath, ref: string): void {
@@ -151,36 +149,6 @@ export function checkImageConfig(emit: Emit, entry: unknown, base: SpecPath): vo
   }
 }
 
-function checkFileMode(emit: Emit, path: SpecPath, mode: unknown): void {
-  if (typeof mode === 'string' && !OCTAL_MODE.test(mode)) {
-    emit(path, `cannot parse file mode as octal value: "${mode}"`, { hint: 'e.g. mode: "0644"' });
-  }
-}
-
-/** LinuxKit's file-entry rules (build.go: filesystem, linuxkit.md §1.8). */
-function checkFile(emit: Emit, f: Obj, path: SpecPath): void {
-  const has = (k: string): boolean => f[k] !== undefined && f[k] !== '';
-  if (strAt(f, 'path') === undefined || f['path'] === '') emit(path, 'did not specify path for file', { hint: 'add path: etc/example' });
-  checkFileMode(emit, [...path, 'mode'], f['mode']);
-  const isDir = f['directory'] === true;
-  if (isDir && f['contents'] !== undefined) emit([...path, 'contents'], 'directory with contents not allowed', { at: 'key' });
-  if (isDir && has('symlink')) emit([...path, 'symlink'], 'an entry cannot be both a directory and a symlink', { at: 'key' });
-  const inline = isDir || has('symlink') || f['contents'] !== undefined;
-  const kind = isDir ? 'directory' : has('symlink') ? 'symlink' : 'contents';
-  if (inline) {
-    for (const k of ['source', 'metadata']) {
-      if (has(k)) emit([...path, k], `${k} cannot be combined with ${kind}`, { at: 'key' });
-    }
-    return;
-  }
-  const misspelt = Object.keys(f).some((k) => !FILE_KEYS.has(k)); // the schema reports the unknown key
-  if (!has('source') && !has('metadata') && !misspelt) {
-    emit(path, `contents of file "${strAt(f, 'path') ?? ''}" not specified`, { hint: 'give one of contents, source, metadata, symlink or directory: true' });
-  }
-  if (has('source') && has('metadata')) emit([...path, 'metadata'], 'metadata cannot be combined with source', { at: 'key' });
-  if (f['optional'] === true && !has('source')) emit([...path, 'optional'], 'optional only applies to entries with a source', { at: 'key', severity: 'warning' });
-}
-
 function checkImages(emit: Emit, spec: Obj): void {
   const kernel = objAt(spec, 'kernel');
   const kImage = strAt(kernel, 'image');
@@ -196,19 +164,6 @@ function checkImages(emit: Emit, spec: Obj): void {
     const ref = strAt(v, 'image');
     if (ref !== undefined) checkImageRef(emit, ['volumes', i, 'image'], ref);
   });
-}
-
-const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
-
-function checkVolume(emit: Emit, v: unknown, path: SpecPath): void {
-  const name = strAt(v, 'name');
-  if (name !== undefined && !VOLUME_NAME.test(name)) emit([...path, 'name'], `invalid volume name "${name}": use only a-z, 0-9, _ and -`);
-  for (const [p, i] of stringItems(v, 'platforms')) {
-    if (!PLATFORM.test(p)) emit([...path, 'platforms', i], `invalid platform "${p}": expected os/arch[/variant]`, { hint: 'e.g. linux/amd64 or linux/arm64/v8' });
-  }
-  if (isObj(v) && v['platforms'] !== undefined && v['format'] !== 'oci') {
-    emit([...path, 'platforms'], 'platforms only applies to volumes with format: oci', { at: 'key', severity: 'warning' });
-  }
 }
 
 /** Every single-file rule; `spec` is the file's plain value. */
