@@ -114,4 +114,16 @@ void describe('mobyts cache', () => {
     assert.deepEqual(await buffer(await src.openLayer(src.manifest.layers[0]!)), layer);
     assert.equal((await cli(['cache', 'verify', '--cache', d])).code, 0);
   });
+
+  void it('verify reports a tampered blob and exits 1', async () => {
+    const img = await buildImage();
+    await pushImage(reg.host, 'cli/tamper:1', img);
+    const e = join(work, 'e');
+    await (await openStore(e)).getImage(parseReference(`${reg.host}/cli/tamper:1`), reg.pullOptions(platformFor('amd64')));
+    const layer = img.manifest.layers[0]!;
+    await writeFile(join(e, 'blobs', 'sha256', layer.digest.slice(7)), 'tampered');
+    const out = await cli(['cache', 'verify', '--cache', e]);
+    assert.equal(out.code, 1);
+    assert.match(out.stdout, new RegExp(`^blob ${layer.digest}: content has digest ${digestOf('tampered')}\nChecked 3 blobs \\(.*\\) and 1 images: 1 problems\n$`));
+  });
 });
