@@ -67,6 +67,16 @@ class FlattenState {
   }
 }
 
+/** Decompression and stream errors become a MobyError naming the layer (MobyErrors pass unchanged). */
+function layerError(subject: string, err: unknown): unknown {
+  if (err instanceof MobyError) return err;
+  return new MobyError(`Cannot read ${subject}: ${(err as Error).message}`, {
+    code: 'UNSAFE_CONTENT',
+    cause: err,
+    hint: 'the layer is corrupt; remove it from the cache (or fix the image) and pull again',
+  });
+}
+
 function layerSubject(source: ImageSource, layer: Descriptor): string {
   return `layer ${layer.digest} of ${source.ref.expanded}`;
 }
@@ -157,7 +167,13 @@ export function flattenImage(source: ImageSource, opts: FlattenOptions = {}): En
   async function* run(): AsyncGenerator<TarEntry> {
     const state = new FlattenState();
     const layers = [...source.manifest.layers].reverse();
-    for (const layer of layers) yield* flattenLayer(source, layer, state, opts);
+    for (const layer of layers) {
+      try {
+        yield* flattenLayer(source, layer, state, opts);
+      } catch (err) {
+        throw layerError(layerSubject(source, layer), err);
+      }
+    }
   }
   return safeEntries(run(), { subject: source.ref.expanded, ...(opts.reporter ? { reporter: opts.reporter } : {}) });
 }

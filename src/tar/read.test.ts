@@ -103,3 +103,10 @@ void test('the source is read to its end after the end-of-archive marker', async
   for await (const _ of readTar(src)) { /* */ }
   assert.equal(ended, true);
 });
+
+void test('V7 directories (type NUL, trailing slash) are directories', async () => {
+  const dir = gnuHeader('olddir/', '\0', 0);
+  const got: TarHeader[] = [];
+  for await (const e of readTar(chunked(Buffer.concat([dir, Buffer.alloc(1024)])))) got.push(e.header);
+  assert.deepEqual(got.map((h) => [h.name, h.type]), [['olddir', 'directory']]);
+});

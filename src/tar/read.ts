@@ -116,14 +116,16 @@ function buildHeader(block: Buffer, c: Ctx): TarHeader {
   if (type === undefined) throw fail(c.subject, `unsupported entry type "${printable(c.flag)}"`, c.at);
   const records = mergeRecords(c.global, c.pending.local);
   const rawName = records.get('path') ?? c.pending.longName ?? ustarName(block);
+  // Old (V7) archives mark directories as type NUL with a trailing slash, as Go's reader accepts.
+  const v7Dir = c.flag === '\0' && rawName[rawName.length - 1] === 0x2f;
   const h: TarHeader = {
     name: cleanName(rawName.toString('utf8'), c.subject),
-    type,
+    type: v7Dir ? 'directory' : type,
     mode: (readNumber(block, 'mode') ?? 0) & 0o7777,
     uid: numberRecord(records, 'uid') ?? readNumber(block, 'uid') ?? 0,
     gid: numberRecord(records, 'gid') ?? readNumber(block, 'gid') ?? 0,
     mtime: Math.floor(numberRecord(records, 'mtime') ?? readNumber(block, 'mtime') ?? 0),
-    size: type === 'file' ? (numberRecord(records, 'size') ?? c.size) : 0,
+    size: type === 'file' && !v7Dir ? (numberRecord(records, 'size') ?? c.size) : 0,
   };
   if (records.has('GNU.sparse.map') || records.has('GNU.sparse.major')) {
     throw fail(c.subject, `sparse file "${h.name}" is not supported`, c.at);

@@ -4,9 +4,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
+import { gzipSync } from 'node:zlib';
 import { flattenImage } from '../../src/image/flatten.ts';
 import { digestOf } from '../../src/oci/digest.ts';
+import { parseReference } from '../../src/oci/reference.ts';
+import { MediaType } from '../../src/oci/types.ts';
+import type { ImageSource } from '../../src/image/source.ts';
 import { openLayoutImage } from '../../src/image/layout-source.ts';
 import { writeLayout, type Compression, type Spec } from './layout-fixture.ts';
 
@@ -111,4 +116,20 @@ void test('a malicious layer is refused naming the layer, the image and the path
   await assert.rejects(async () => {
     for await (const _ of flattenImage(await openLayoutImage(dir, 'example.com/evil:1', AMD64))) { /* drain */ }
   }, { code: 'UNSAFE_CONTENT', message: `Refusing unsafe content in "layer ${layers[0]!.digest} of example.com/evil:1": "etc/cron.d/x" would be written through the symlink "etc"` });
+});
+
+void test('a corrupt gzip layer (whatever its digest says) fails naming the layer', async () => {
+  const gz = gzipSync(Buffer.alloc(2048));
+  gz[gz.length - 6] ^= 0xff; // inside the gzip trailer's CRC
+  const layer = { mediaType: MediaType.OCI_LAYER_GZIP, digest: digestOf(gz), size: gz.length };
+  const source: ImageSource = {
+    ref: parseReference('example.com/bad:1'), manifestDigest: digestOf('m'),
+    manifest: { schemaVersion: 2, config: { mediaType: MediaType.OCI_CONFIG, digest: digestOf('c'), size: 1 }, layers: [layer] },
+    config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } },
+    openLayer: () => Promise.resolve(Readable.from([gz])),
+    openBlob: () => Promise.reject(new Error('unused')),
+  };
+  await assert.rejects(async () => {
+    for await (const _ of flattenImage(source)) { /* drain */ }
+  }, { code: 'UNSAFE_CONTENT', message: `Cannot read layer ${layer.digest} of example.com/bad:1: incorrect data check` });
 });
