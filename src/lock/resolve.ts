@@ -4,13 +4,13 @@
  * never layers.
  */
 import { createRegistryClient, pullContext, type RegistryClient } from '../registry/client.ts';
-import { manifestSelector, parseReference, withDigest, type Reference } from '../oci/reference.ts';
-import type { Digest } from '../oci/digest.ts';
+import { manifestSelector, parseReference, type Reference } from '../oci/reference.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import { isIndexMediaType, parseManifest } from '../store/manifest.ts';
 import { formatPlatform, isAttestation } from '../store/platform.ts';
 import type { TrustSpec } from '../spec/types.ts';
-import { isTrusted, verifyTrusted, warnTrustDisabled } from '../trust/verify.ts';
+import { isTrusted } from '../trust/verify.ts';
+import { verifySpecTrust, type VerifiedImage } from '../trust/spec-trust.ts';
 import type { Reporter } from '../util/reporter.ts';
 import type { LockedImage, Lockfile } from './lockfile.ts';
 import { LOCKFILE_VERSION } from './lockfile.ts';
@@ -25,11 +25,6 @@ export interface ResolveLockOptions {
   signal?: AbortSignal;
 }
 
-/** What the registry serves for `ref`'s tag (or digest) now: the root descriptor's digest. */
-export async function registryDigest(client: RegistryClient, ref: Reference): Promise<Digest> {
-  return (await client.resolve(pullContext(ref), manifestSelector(ref))).digest;
-}
-
 async function describeRoot(client: RegistryClient, ref: Reference): Promise<Pick<LockedImage, 'digest' | 'mediaType' | 'platforms'>> {
   const ctx = pullContext(ref);
   const root = await client.resolve(ctx, manifestSelector(ref));
@@ -40,34 +35,24 @@ async function describeRoot(client: RegistryClient, ref: Reference): Promise<Pic
   return { digest: root.digest, mediaType: root.mediaType, platforms: manifests.map((d) => ({ platform: formatPlatform(d.platform), digest: d.digest })) };
 }
 
-async function lockOne(client: RegistryClient, ref: Reference, opts: ResolveLockOptions): Promise<LockedImage> {
-  if (!isTrusted(ref, opts.trust)) return { ...await describeRoot(client, ref), trust: 'none' };
-  if (opts.disableContentTrust) {
-    warnTrustDisabled(ref, opts.reporter);
-    return { ...await describeRoot(client, ref), trust: 'disabled' };
-  }
-  const verified = await verifyTrusted(ref, {
-    registryDigest: (r) => registryDigest(client, r),
-    ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
-    ...(opts.registry.caFile === undefined ? {} : { caFile: opts.registry.caFile }),
-    ...(opts.trustDir === undefined ? {} : { trustDir: opts.trustDir }),
-    reporter: opts.reporter, ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-  });
-  const root = await describeRoot(client, withDigest(ref, verified.digest));
-  return verified.signedBy.length === 0 ? { ...root, trust: 'digest' } : { ...root, trust: 'verified', signedBy: verified.signedBy };
+function trustState(ref: Reference, verified: VerifiedImage | undefined, opts: ResolveLockOptions): Pick<LockedImage, 'trust' | 'signedBy'> {
+  if (verified !== undefined) return verified.signedBy.length === 0 ? { trust: 'digest' } : { trust: 'verified', signedBy: verified.signedBy };
+  return { trust: isTrusted(ref, opts.trust) && opts.disableContentTrust ? 'disabled' : 'none' };
 }
 
 /**
- * Locks every reference in `refs` (expanded spec references, duplicates allowed). Content trust runs before any
- * manifest is read; the first failure throws and nothing is returned.
+ * Locks every reference in `refs` (expanded spec references, duplicates allowed). Content trust (verifySpecTrust)
+ * runs for all of them before any manifest is read; the first failure throws and nothing is returned.
  */
 export async function resolveLock(refs: readonly string[], opts: ResolveLockOptions): Promise<Lockfile> {
+  const verified = await verifySpecTrust(refs, opts);
   const client = createRegistryClient({ registry: opts.registry, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
   const images: Record<string, LockedImage> = {};
   try {
     for (const name of [...new Set(refs)].sort()) {
       const ref = parseReference(name);
-      images[ref.expanded] = await lockOne(client, ref, opts);
+      const v = verified.get(name);
+      images[ref.expanded] = { ...await describeRoot(client, v?.ref ?? ref), ...trustState(ref, v, opts) };
       opts.reporter.emit({ type: 'info', message: `locked ${ref.expanded} → ${images[ref.expanded]?.digest ?? ''}` });
     }
   } finally {
