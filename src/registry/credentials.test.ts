@@ -59,3 +59,9 @@ void test('host keys', () => {
   assert.deepEqual(hostKeys('registry-1.docker.io'), ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io']);
   assert.equal(hostKeys('127.0.0.1:5000')[0], '127.0.0.1:5000');
 });
+
+void test('a credsStore helper that is not installed means anonymous, not an error', async () => {
+  const dir = await tmp();
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ credsStore: 'not-installed-anywhere' }));
+  assert.equal(await defaultCredentialStore({ DOCKER_CONFIG: dir, HOME: dir, PATH: dir }).get('ghcr.io'), undefined);
+});

@@ -159,7 +159,9 @@ function runHelper(helper: string, serverUrl: string, env: Env): Promise<Credent
   return new Promise((resolve, reject) => {
     const child = execFile(`docker-credential-${helper}`, ['get'], { env, timeout: 30_000 }, (err, stdout) => {
       if (err !== null) {
-        if (/credentials not found/i.test(stdout) || (err as { code?: unknown }).code === 1) return resolve(undefined);
+        const code = (err as { code?: unknown }).code;
+        // not found, or the helper is not installed (a config copied from a desktop): pull anonymously
+        if (/credentials not found/i.test(stdout) || code === 1 || code === 'ENOENT') return resolve(undefined);
         return reject(new MobyError(`Cannot get credentials for "${serverUrl}": docker-credential-${helper} failed (${err.message.split('\n')[0]})`, {
           code: 'AUTH', hint: `check that docker-credential-${helper} is installed and on PATH, or remove it from your docker config.json`,
         }));
