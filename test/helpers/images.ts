@@ -17,6 +17,8 @@
  *   const idx = await buildIndex([{ platform: { architecture: 'amd64' } }, { platform: { architecture: 'arm64' } }],
  *                               { attestations: true });    // adds SPDX attestation manifests (unknown/unknown)
  *   await pushImage(reg.host, 'team/app:1.0', idx);         // with the project's registry client (push)
+ *   await pushImage(reg.host, 'p/app:1', img, { credentials: reg.credentials, registry: reg.registryOptions });
+ *                                                           // auth'd (htpasswd/token) or TLS registries
  *   await writeToLayout(dir, 'docker.io/team/app:1.0', idx); // straight into an OCI layout / mobyts cache
  *
  * Every built thing carries its bytes: `blobs` (digest → bytes) holds manifests, configs and compressed layers;
