@@ -39,6 +39,8 @@ export interface BootOptions {
   ovmf?: string;
   /** qemu binary; default qemu-system-<arch> on PATH. */
   qemu?: string;
+  /** Console input: when `when` first appears on the console, `send` is typed into the serial port. */
+  script?: Array<{ when: string; send: string }>;
   /** Called with each console chunk as it arrives (e.g. to stream it to a terminal). */
   onConsole?: (chunk: Buffer) => void;
   signal?: AbortSignal;
@@ -94,10 +96,15 @@ export async function bootImage(opts: BootOptions): Promise<BootResult> {
   checkFiles(machine);
   const argv = qemuArgv(machine);
   const binary = opts.qemu ?? qemuBinary(opts.arch ?? 'amd64');
-  const watch = new ConsoleWatch(opts.until ?? [], opts.fail ?? []);
+  const script = opts.script ?? [];
+  const watch = new ConsoleWatch([...new Set([...(opts.until ?? []), ...script.map((s) => s.when)])], opts.fail ?? []);
+  const until = opts.until ?? [];
+  const sent = new Set<number>();
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) / 10) / 100;
-  const child = spawn(binary, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.on('error', () => { /* qemu gone: nothing left to type into */ });
+  if (script.length === 0) child.stdin.end();
   let stderr = '';
   let end: BootEnd | undefined;
   const stop = (why: BootEnd): void => {
@@ -111,8 +118,15 @@ export async function bootImage(opts: BootOptions): Promise<BootResult> {
   child.stdout.on('data', (c: Buffer) => {
     opts.onConsole?.(c);
     watch.push(c, elapsed());
+    for (const [i, step] of script.entries()) {
+      if (!sent.has(i) && watch.state.seen.has(step.when)) {
+        sent.add(i);
+        child.stdin.write(step.send);
+      }
+    }
+    const complete = until.length > 0 && until.every((m) => watch.state.seen.has(m));
     if (watch.state.failed !== undefined) stop('fail-marker');
-    else if (watch.complete && opts.waitForExit !== true) stop('markers');
+    else if (complete && opts.waitForExit !== true) stop('markers');
   });
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
@@ -126,11 +140,13 @@ export async function bootImage(opts: BootOptions): Promise<BootResult> {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
   });
-  return verdict({ watch, exitCode, end: end ?? 'exit', seconds: elapsed(), stderr, argv: [binary, ...argv], waitForExit: opts.waitForExit === true });
+  return verdict({ watch, until, exitCode, end: end ?? 'exit', seconds: elapsed(), stderr, argv: [binary, ...argv], waitForExit: opts.waitForExit === true });
 }
 
 interface VerdictInput {
   watch: ConsoleWatch;
+  /** The caller's until markers (the watch also tracks script triggers). */
+  until: string[];
   exitCode: number | null;
   end: BootEnd;
   seconds: number;
@@ -141,13 +157,12 @@ interface VerdictInput {
 
 function verdict(v: VerdictInput): BootResult {
   const { watch } = v;
-  const markersOk = watch.until.length === 0 || watch.complete;
-  const exitOk = v.end === 'markers' || (v.end === 'exit' && (v.exitCode === 0 || (!v.waitForExit && watch.until.length > 0)));
-  const ok = watch.state.failed === undefined && markersOk && exitOk;
-  const missing = watch.until.filter((m) => !watch.state.seen.has(m));
+  const missing = v.until.filter((m) => !watch.state.seen.has(m));
+  const exitOk = v.end === 'markers' || (v.end === 'exit' && (v.exitCode === 0 || (!v.waitForExit && v.until.length > 0)));
+  const ok = watch.state.failed === undefined && missing.length === 0 && exitOk;
   const why = ok ? '' : describeFailure(v, missing);
   return {
-    ok, console: watch.console, markers: Object.fromEntries(watch.state.seen), failedMarker: watch.state.failed,
+    ok, console: watch.console, markers: Object.fromEntries([...watch.state.seen].filter(([m]) => v.until.includes(m))), failedMarker: watch.state.failed,
     seconds: v.seconds, exitCode: v.exitCode, end: v.end, argv: v.argv,
     failure: ok ? '' : `${why}\n--- console tail ---\n${consoleTail(watch.console)}${v.stderr.trim() === '' ? '' : `\n--- qemu stderr ---\n${v.stderr.trim()}`}`,
   };

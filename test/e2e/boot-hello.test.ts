@@ -50,6 +50,19 @@ void describe('boot examples/hello.yml', () => {
     });
   });
 
+  void test('without mobyts.poweroff the getty service gives a shell on the serial console', async () => {
+    const out = join(dir, 'getty');
+    mkdirSync(out);
+    const cmdline = (spec.kernel?.cmdline ?? '').replace('mobyts.poweroff=1', '').trim();
+    const a = await assemble({ ...spec, kernel: { ...spec.kernel, image: spec.kernel?.image ?? '', cmdline }, onboot: [], onshutdown: [] }, store, out);
+    const r = await bootImage({
+      kind: 'kernel', kernel: a.kernel, initrd: a.initrd, cmdline: a.cmdline, fail: FAIL, timeoutSeconds: 240,
+      script: [{ when: 'mobyts-getty# ', send: 'echo $((6*7))-FROM-GETTY; cat /proc/1/comm\n' }], until: ['42-FROM-GETTY'],
+    });
+    assert.equal(r.ok, true, r.failure);
+    assert.doesNotMatch(r.console, /mobyts-init: poweroff/);
+  });
+
   void test('a failing container is a failed boot assertion that shows the console tail', async () => {
     const hello = spec.onboot?.[0]?.image ?? '';
     const failing: MobySpec = {

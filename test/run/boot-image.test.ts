@@ -9,7 +9,7 @@ import { testKernel } from '../helpers/kernel.ts';
 import { makeInitrd, tinyRoot } from '../helpers/qemu.ts';
 
 const SCRIPT = `echo TINY-MARKER
-case "$(cat /proc/cmdline)" in *tiny.fail*) echo TINY-FAIL; sleep 60 ;; *tiny.hang*) sleep 600 ;; esac
+case "$(cat /proc/cmdline)" in *tiny.read*) echo TINY-READY; read -r line; echo "GOT:$line" ;; *tiny.fail*) echo TINY-FAIL; sleep 60 ;; *tiny.hang*) sleep 600 ;; esac
 echo TINY-END; poweroff -f`;
 
 void describe('bootImage', () => {
@@ -48,11 +48,17 @@ void describe('bootImage', () => {
   });
 
   void test('a guest that never shows the marker times out', async () => {
-    const r = await boot('tiny.hang', { until: ['TINY-END'], timeoutSeconds: 8 });
+    const r = await boot('tiny.hang', { until: ['TINY-END'], timeoutSeconds: 30 });
     assert.equal(r.ok, false);
     assert.equal(r.end, 'timeout');
     assert.equal(r.exitCode, null);
     assert.match(r.failure, /^Boot timed out after [\d.]+ s; never saw "TINY-END"\n--- console tail ---\n[\s\S]*TINY-MARKER/);
+  });
+
+  void test('a script types into the serial console when its trigger appears', async () => {
+    const r = await boot('tiny.read', { script: [{ when: 'TINY-READY', send: 'typed words\n' }], until: ['GOT:typed words'] });
+    assert.equal(r.ok, true, r.failure);
+    assert.deepEqual(Object.keys(r.markers), ['GOT:typed words']);
   });
 
   void test('a missing kernel is reported before qemu starts', async () => {
