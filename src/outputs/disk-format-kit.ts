@@ -4,7 +4,7 @@
  */
 import { join, basename } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { publish } from './atomic-output.ts';
+import { writeAtomically } from '../build/atomic.ts';
 import { convertDisk, type DiskTarget } from './disk-convert.ts';
 import { BIOS_DISK_TOOLS, EFI_DISK_TOOLS, buildBiosDisk, buildEfiDisk } from './disk-images.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
@@ -39,10 +39,10 @@ export function diskFormat(spec: DiskFormatSpec): OutputFormat {
     async write(ctx: FormatContext): Promise<void> {
       const [out] = outputPaths(ctx, spec.name);
       const target = spec.target;
-      if (target === undefined) return publish(out!, (tmp) => writeRawDisk(ctx, spec, tmp));
+      if (target === undefined) return writeAtomically(out!, (tmp) => writeRawDisk(ctx, spec, tmp));
       const raw = join(ctx.workDir, 'disk.raw');
       await writeRawDisk(ctx, spec, raw);
-      await publish(out!, (tmp) => convertDisk({ raw, out: tmp, finalName: basename(out!), target, sourceDateEpoch: ctx.sourceDateEpoch, run: toolRun(ctx) }));
+      await writeAtomically(out!, (tmp) => convertDisk({ raw, out: tmp, finalName: basename(out!), target, sourceDateEpoch: ctx.sourceDateEpoch, run: toolRun(ctx) }));
     },
   };
 }

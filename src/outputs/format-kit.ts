@@ -5,7 +5,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RunToolOptions } from '../tools/run-tool.ts';
-import { publish } from './atomic-output.ts';
+import { writeAtomically } from '../build/atomic.ts';
 import type { FormatContext } from './format.ts';
 import { OUTPUT_FILES, type FormatName } from './names.ts';
 
@@ -27,12 +27,12 @@ export function toolRun(ctx: FormatContext, extra: RunToolOptions = {}): RunTool
 
 /** Publishes a copy of the kernel at `dest`. */
 export function publishKernel(ctx: FormatContext, dest: string): Promise<void> {
-  return publish(dest, (tmp) => copyFile(ctx.inputs.kernelPath, tmp));
+  return writeAtomically(dest, (tmp) => copyFile(ctx.inputs.kernelPath, tmp));
 }
 
 /** Publishes the command line at `dest`, exactly as in the spec. */
 export function publishCmdline(ctx: FormatContext, dest: string): Promise<void> {
-  return publish(dest, (tmp) => writeFile(tmp, ctx.inputs.cmdline));
+  return writeAtomically(dest, (tmp) => writeFile(tmp, ctx.inputs.cmdline));
 }
 
 /** LinuxKit's ISO rule: append `root=<dev>` unless the cmdline already names a root. */

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
 import { runTool } from '../tools/run-tool.ts';
-import { publish } from './atomic-output.ts';
+import { writeAtomically } from '../build/atomic.ts';
 import { writeRawDisk } from './disk-format-kit.ts';
 import { BIOS_DISK_TOOLS } from './disk-images.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
@@ -22,7 +22,7 @@ async function write(ctx: FormatContext): Promise<void> {
     `--mtime=@${ctx.sourceDateEpoch}`, '--owner=0', '--group=0', '--numeric-owner', '--mode=0644',
     '--format=oldgnu', '-S', '-C', dir, '-cf', tar, 'disk.raw',
   ], toolRun(ctx));
-  await publish(out!, (tmp) => runTool(TOOLS.gzip, ['-9', '-n', '-c', tar], toolRun(ctx, { stdout: tmp })).then(() => undefined));
+  await writeAtomically(out!, (tmp) => runTool(TOOLS.gzip, ['-9', '-n', '-c', tar], toolRun(ctx, { stdout: tmp })).then(() => undefined));
 }
 
 export const gcp: OutputFormat = {

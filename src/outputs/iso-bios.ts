@@ -6,7 +6,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { publish } from './atomic-output.ts';
+import { writeAtomically } from '../build/atomic.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, toolRun, withRoot } from './format-kit.ts';
 import { ISOLINUX_BOOT, isolinuxConfig, makeIso } from './iso-image.ts';
@@ -22,7 +22,7 @@ async function write(ctx: FormatContext): Promise<void> {
   await copyFile(TOOLS.ldlinux.command, join(dir, 'ldlinux.c32'));
   const cmdline = withRoot(ctx.inputs.cmdline, '/dev/sr0');
   await writeFile(join(dir, 'isolinux.cfg'), isolinuxConfig({ kernel: '/boot/kernel', cmdline, ...(root.initrd ? { initrd: root.initrd } : {}) }));
-  await publish(out!, (tmp) =>
+  await writeAtomically(out!, (tmp) =>
     makeIso({ out: tmp, root: root.dir, volid: 'LinuxKit', sourceDateEpoch: ctx.sourceDateEpoch, boot: ISOLINUX_BOOT, entries: root.entries, commandsPath: join(ctx.workDir, 'xorriso.cmds'), run: toolRun(ctx) }),
   );
 }

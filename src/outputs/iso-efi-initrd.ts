@@ -6,7 +6,7 @@
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { publish } from './atomic-output.ts';
+import { writeAtomically } from '../build/atomic.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, scratch, toolRun } from './format-kit.ts';
 import { GRUB_EFI_TOOLS, grubBootImage } from './iso-efi.ts';
@@ -19,7 +19,7 @@ async function write(ctx: FormatContext): Promise<void> {
   await copyFile(ctx.inputs.kernelPath, join(root, 'kernel'));
   await copyFile(await ctx.inputs.initrdPath(), join(root, 'initrd.img'));
   await grubBootImage(ctx, root, grubConfig({ kernel: '/kernel', initrd: '/initrd.img', cmdline: ctx.inputs.cmdline }));
-  await publish(out!, (tmp) =>
+  await writeAtomically(out!, (tmp) =>
     makeIso({ out: tmp, root, volid: 'LinuxKit', sourceDateEpoch: ctx.sourceDateEpoch, boot: efiBoot('efiboot.img'), commandsPath: join(ctx.workDir, 'xorriso.cmds'), run: toolRun(ctx) }),
   );
 }

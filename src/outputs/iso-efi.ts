@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { publish } from './atomic-output.ts';
+import { writeAtomically } from '../build/atomic.ts';
 import { makeFat } from './boot-fat.ts';
 import { makeGrubEfi } from './efi-loaders.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
@@ -29,7 +29,7 @@ async function write(ctx: FormatContext): Promise<void> {
   const root = await stageIsoRoot(ctx);
   const cmdline = withRoot(ctx.inputs.cmdline, ctx.arch === 'arm64' ? '/dev/vda' : '/dev/sr0');
   await grubBootImage(ctx, root.dir, grubConfig({ kernel: '/boot/kernel', cmdline, ...(root.initrd ? { initrd: root.initrd } : {}) }));
-  await publish(out!, (tmp) =>
+  await writeAtomically(out!, (tmp) =>
     makeIso({ out: tmp, root: root.dir, volid: 'LinuxKit', sourceDateEpoch: ctx.sourceDateEpoch, boot: efiBoot('efiboot.img'), entries: root.entries, commandsPath: join(ctx.workDir, 'xorriso.cmds'), run: toolRun(ctx) }),
   );
 }

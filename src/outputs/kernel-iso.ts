@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { publish } from './atomic-output.ts';
+import { writeAtomically } from '../build/atomic.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, publishCmdline, publishKernel, scratch, toolRun } from './format-kit.ts';
 import { makeIso } from './iso-image.ts';
@@ -14,7 +14,7 @@ import { stageRootfs } from './stage-rootfs.ts';
 async function write(ctx: FormatContext): Promise<void> {
   const [kernel, iso, cmdline] = outputPaths(ctx, 'kernel+iso');
   const staged = await stageRootfs(await ctx.inputs.rootfsTarWithoutBootPath(), await scratch(ctx, 'rootfs'));
-  await publish(iso!, (tmp) =>
+  await writeAtomically(iso!, (tmp) =>
     makeIso({ out: tmp, root: staged.dir, volid: 'LinuxKit', sourceDateEpoch: ctx.sourceDateEpoch, entries: staged.entries, commandsPath: join(ctx.workDir, 'xorriso.cmds'), run: toolRun(ctx) }),
   );
   await publishKernel(ctx, kernel!);

@@ -13,15 +13,15 @@ import { stageRootfs, type StagedEntry } from './stage-rootfs.ts';
 
 /**
  * mksquashfs pseudo definitions: `path m mode uid gid` for every staged entry (so nothing keeps the builder's
- * uid), `c`/`b` for device nodes, `i … p` for fifos. Paths with whitespace cannot be expressed and keep root
- * ownership from `-root-*`/their staged mode (docs/formats.md).
+ * uid), `c`/`b` for device nodes, `i … f` for fifos; paths with blanks double-quoted. Paths containing `"`, `\`
+ * or a newline cannot be expressed and keep the builder's ownership (docs/formats.md).
  */
 export function pseudoDefinitions(entries: readonly StagedEntry[]): string[] {
   const out: string[] = [];
   for (const e of entries) {
     const mode = e.mode.toString(8).padStart(4, '0');
-    const path = `/${e.path}`;
-    if (/\s/.test(path)) continue;
+    if (/["\n\\]/.test(e.path)) continue;
+    const path = /\s/.test(e.path) ? `"/${e.path}"` : `/${e.path}`;
     if (e.type === 'character-device' || e.type === 'block-device') out.push(`${path} ${e.type === 'block-device' ? 'b' : 'c'} ${mode} ${e.uid} ${e.gid} ${e.devmajor} ${e.devminor}`);
     else if (e.type === 'fifo') out.push(`${path} i ${mode} ${e.uid} ${e.gid} f`);
     else if (e.type === 'symlink') out.push(`${path} m 0777 ${e.uid} ${e.gid}`);

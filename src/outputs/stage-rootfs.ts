@@ -56,22 +56,28 @@ export async function stageRootfs(tarPath: string, dir: string): Promise<StagedT
   const symlinks = new Set<string>();
   const ex = extract();
   const done = pipeline(createReadStream(tarPath), ex);
-  for await (const entry of ex) {
-    const h = entry.header;
-    const path = cleanName(h.name);
-    if (path === '') {
-      entry.resume();
-      continue;
+  try {
+    for await (const entry of ex) {
+      const h = entry.header;
+      const path = cleanName(h.name);
+      if (path === '') {
+        entry.resume();
+        continue;
+      }
+      guardParents(path, symlinks);
+      const staged = toStaged(path, h);
+      await place(dir, staged, h, entry as unknown as Readable);
+      if (staged.type === 'symlink') symlinks.add(path);
+      else symlinks.delete(path);
+      byPath.delete(path);
+      byPath.set(path, staged);
     }
-    guardParents(path, symlinks);
-    const staged = toStaged(path, h);
-    await place(dir, staged, h, entry as unknown as Readable);
-    if (staged.type === 'symlink') symlinks.add(path);
-    else symlinks.delete(path);
-    byPath.delete(path);
-    byPath.set(path, staged);
+    await done;
+  } catch (err) {
+    ex.destroy();
+    await done.catch(() => undefined);
+    throw err;
   }
-  await done;
   return { dir, entries: [...byPath.values()] };
 }
 

@@ -3,7 +3,7 @@
  * os-release (`NAME="LinuxKit"`) as PE sections; boots from any ESP, El Torito image or `-kernel` under OVMF.
  */
 import { TOOLS } from '../tools/catalog.ts';
-import { publish } from './atomic-output.ts';
+import { writeAtomically } from '../build/atomic.ts';
 import { makeUki } from './efi-loaders.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, scratch } from './format-kit.ts';
@@ -13,7 +13,7 @@ async function write(ctx: FormatContext): Promise<void> {
   const [out] = outputPaths(ctx, 'uki');
   const initrd = await ctx.inputs.initrdPath();
   const workDir = await scratch(ctx, 'uki');
-  await publish(out!, (tmp) =>
+  await writeAtomically(out!, (tmp) =>
     makeUki({ kernel: ctx.inputs.kernelPath, initrd, cmdline: ctx.inputs.cmdline, out: tmp, workDir, sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal }),
   );
 }

@@ -102,6 +102,7 @@ export async function makeRootfsTar(path: string, o: { kernel: string; cmdline: 
     { name: 'home/user/notes.txt', mode: 0o640, uid: 1000, gid: 100, body: Buffer.from('owned by 1000\n') },
     { name: 'etc', type: 'directory', mode: 0o755 },
     { name: 'etc/hostname', mode: 0o644, body: Buffer.from('mobyts\n') },
+    { name: 'etc/with space.conf', mode: 0o600, uid: 1000, gid: 1000, body: Buffer.from('x\n') },
   ];
   const p = pack();
   const done = pipeline(p, createWriteStream(path));

@@ -109,6 +109,7 @@ void test('kernel+squashfs / kernel+erofs / kernel+iso: kernel and cmdline as gi
   assert.match(sq, /drwx------ 1000\/1000 .* squashfs-root\/home\/user\n/);
   assert.match(sq, /crw------- 0\/0 +5, +1 .* squashfs-root\/dev\/console/);
   assert.match(sq, /-rwsr-xr-x 0\/0 +7 .* squashfs-root\/bin\/su\n/);
+  assert.match(sq, /-rw------- 1000\/1000 +2 .* squashfs-root\/etc\/with space\.conf\n/);
   assert.doesNotMatch(sq, /boot/);
   assert.doesNotMatch(sq, / 65534\//);
   const erofs = sh('dump.erofs --path=/bin/su "$1"', out('kernel+erofs', 'hello-erofs.img'));
