@@ -44,7 +44,7 @@ export function plannedOutputFiles(formats: readonly FormatName[], opts: Pick<Bu
 
 export async function runDryRun(files: string[], opts: BuildOptions, ctx: CliContext): Promise<void> {
   // Templates show their tags, built or not (as `linuxkit pkg show-tag` would print them).
-  const loaded = await loadSpecs(files, { resolveTemplate: createPkgResolver({ cache: opts.cache, requireBuilt: false }) });
+  const loaded = await loadSpecs(files, { resolveTemplate: createPkgResolver({ cache: opts.cache, requireBuilt: false }), signal: ctx.signal });
   const names = loaded.sources.map((s) => s.file);
   if (loaded.issues.length > 0) ctx.stderr.write(`${renderIssues(loaded.issues)}${summariseIssues(loaded.issues, names)}\n`);
   if (hasErrors(loaded.issues)) {

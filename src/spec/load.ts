@@ -25,7 +25,11 @@ export interface LoadOptions {
   resolveTemplate?: TemplateResolver;
   /** What `-` reads; default `process.stdin`. */
   stdin?: AsyncIterable<Buffer | string>;
+  /** Cancels URL fetches (which also time out after a minute). */
+  signal?: AbortSignal;
 }
+
+const FETCH_TIMEOUT_MS = 60_000;
 
 export interface LoadedSource {
   /** The argument as given. */
@@ -61,13 +65,16 @@ async function readStdin(stdin: AsyncIterable<Buffer | string>): Promise<string>
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function fetchText(url: string): Promise<string> {
+async function fetchText(url: string, signal: AbortSignal | undefined): Promise<string> {
+  const timeout = AbortSignal.timeout(FETCH_TIMEOUT_MS);
   let res: Response;
   try {
-    res = await fetch(url, { redirect: 'follow' });
+    res = await fetch(url, { redirect: 'follow', signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) });
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;
-    throw new MobyError(`Cannot fetch spec "${url}": ${cause instanceof Error ? cause.message : String(err)}`, { code: 'IO', cause: err });
+    const why = (err as { name?: string }).name === 'TimeoutError' ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s`
+      : cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+    throw new MobyError(`Cannot fetch spec "${url}": ${why}`, { code: signal?.aborted === true ? 'INTERRUPTED' : 'IO', cause: err });
   }
   if (!res.ok) throw new MobyError(`Cannot fetch spec "${url}": HTTP ${res.status} ${res.statusText}`.trimEnd(), { code: 'IO' });
   return res.text();
@@ -76,7 +83,7 @@ async function fetchText(url: string): Promise<string> {
 /** Reads one input; throws a MobyError (code IO) naming it when it cannot be read. */
 export async function readInput(input: string, opts: LoadOptions = {}): Promise<LoadedSource> {
   if (input === '-') return { input, file: '<stdin>', text: await readStdin(opts.stdin ?? process.stdin), baseDir: undefined };
-  if (isUrl(input)) return { input, file: input, text: await fetchText(input), baseDir: undefined };
+  if (isUrl(input)) return { input, file: input, text: await fetchText(input, opts.signal), baseDir: undefined };
   try {
     return { input, file: input, text: await readFile(input, 'utf8'), baseDir: dirname(resolve(input)) };
   } catch (err) {

@@ -28,7 +28,7 @@ async function packageExists(value: string, baseDir: string): Promise<string | u
 }
 
 async function validateSet(files: string[], ctx: CliContext): Promise<number> {
-  const loaded = await loadSpecs(files, { resolveTemplate: packageExists });
+  const loaded = await loadSpecs(files, { resolveTemplate: packageExists, signal: ctx.signal });
   const names = loaded.sources.map((s) => s.file);
   if (loaded.issues.length > 0) ctx.stderr.write(`${renderIssues(loaded.issues)}${summariseIssues(loaded.issues, names)}\n`);
   if (hasErrors(loaded.issues)) return 1;
