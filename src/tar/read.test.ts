@@ -110,3 +110,16 @@ void test('V7 directories (type NUL, trailing slash) are directories', async () 
   for await (const e of readTar(chunked(Buffer.concat([dir, Buffer.alloc(1024)])))) got.push(e.header);
   assert.deepEqual(got.map((h) => [h.name, h.type]), [['olddir', 'directory']]);
 });
+
+void test('global PAX records (g) apply to every later entry; local records override them', async () => {
+  const pad = (b: Buffer): Buffer => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+  const g = Buffer.from('12 uid=4242\n17 LINUXKIT.x=gg\n');
+  const x = Buffer.from('17 LINUXKIT.x=ll\n');
+  const tar = Buffer.concat([
+    gnuHeader('g', 'g', g.length), pad(g), gnuHeader('a', '0', 0),
+    gnuHeader('x', 'x', x.length), pad(x), gnuHeader('b', '0', 0), Buffer.alloc(1024),
+  ]);
+  const got: TarHeader[] = [];
+  for await (const e of readTar(chunked(tar))) got.push(e.header);
+  assert.deepEqual(got.map((h) => [h.name, h.uid, h.pax?.[0]?.[1].toString()]), [['a', 4242, 'gg'], ['b', 4242, 'll']]);
+});
