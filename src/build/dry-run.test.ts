@@ -81,3 +81,17 @@ void test('format selection and output files follow linuxkit build', () => {
   assert.throws(() => plannedOutputFiles(['iso-bios'], { output: 'x.iso' }, 'x'), { exitCode: 2 });
   assert.throws(() => plannedOutputFiles(['tar'], { output: 'x.tar', name: 'y' }, 'x'), { message: '-o cannot be combined with --name or --dir' });
 });
+
+void test('the dry-run output is itself a valid spec equal to the normalised input (examples round-trip)', async () => {
+  const { parseSpec } = await import('../spec/parse.ts');
+  const { loadSpecs } = await import('../spec/load.ts');
+  const { normaliseSpec } = await import('../spec/normalise.ts');
+  for (const name of ['minimal', 'getty', 'docker', 'redis-os', 'moby-2017']) {
+    const file = new URL(`../../examples/${name}.yml`, import.meta.url).pathname;
+    const c = capture();
+    await runDryRun([file], opts(), c.ctx);
+    const again = parseSpec(c.out(), 'dry-run.yml');
+    assert.deepEqual(again.issues, [], name);
+    assert.deepEqual(again.spec, normaliseSpec((await loadSpecs([file])).spec), name);
+  }
+});
