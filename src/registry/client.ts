@@ -81,6 +81,8 @@ class Client implements RegistryClient {
   readonly #schemes = new Map<string, Promise<'https' | 'http'>>();
   /** Mirrors that failed once: skipped for the rest of this client's life (one pull), as they are likely down. */
   readonly #failedMirrors = new Set<string>();
+  /** Manifests resolve() had to GET, so the fetch that follows does not download them again. */
+  readonly #fetched = new Map<string, FetchedManifest>();
   readonly #timeouts: Timeouts;
 
   constructor(opts: RegistryClientOptions) {
@@ -98,8 +100,10 @@ class Client implements RegistryClient {
   }
 
   async resolve(ctx: CallContext, selector: string): Promise<Descriptor> {
-    const res = await this.#call(ctx, { method: 'HEAD', path: `manifests/${selector}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200] });
+    // some registries and proxies refuse HEAD (405/501): GET answers the same question
+    const res = await this.#call(ctx, { method: 'HEAD', path: `manifests/${selector}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200, 405, 501] });
     await res.body.dump();
+    if (res.statusCode !== 200) return this.#resolveByGet(ctx, selector);
     const digest = header(res, 'docker-content-digest');
     const mediaType = header(res, 'content-type')?.split(';')[0]?.trim();
     const size = Number(header(res, 'content-length'));
@@ -107,10 +111,18 @@ class Client implements RegistryClient {
       if (isDigest(selector) && selector !== digest) throw this.#mismatch(ctx, `manifest ${selector}`, selector, digest);
       return { mediaType, digest, size };
     }
-    return (await this.fetchManifest(ctx, selector)).descriptor;
+    return this.#resolveByGet(ctx, selector);
+  }
+
+  async #resolveByGet(ctx: CallContext, selector: string): Promise<Descriptor> {
+    const fetched = await this.fetchManifest(ctx, selector);
+    this.#fetched.set(fetched.descriptor.digest, fetched);
+    return fetched.descriptor;
   }
 
   async fetchManifest(ctx: CallContext, selector: string, expected?: Descriptor): Promise<FetchedManifest> {
+    const known = this.#fetched.get(expected?.digest ?? selector);
+    if (known !== undefined && (expected === undefined || expected.size === known.bytes.length)) return known;
     const res = await this.#call(ctx, { method: 'GET', path: `manifests/${selector}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200] });
     const bytes = await readLimited(res, MAX_MANIFEST, () => new RegistryError(`${ctx.subject}: manifest ${selector} is larger than 4 MiB`, { code: 'REGISTRY' }));
     const digest = digestOf(bytes);

@@ -134,4 +134,14 @@ void describe('registry faults', () => {
       message: new RegExp(`^Cannot pull "${proxy.host}/${name}": the registry failed \\(HEAD http://${proxy.host}/v2/.*/manifests/1 → HTTP 503, after 5 attempts\\)$`),
     });
   });
+
+  void it('falls back to GET when HEAD is refused', async () => {
+    const { img, name, cache } = await setup();
+    proxy.add({ match: /\/manifests\//, method: 'HEAD', kind: 'status', status: 405, times: Infinity });
+    const store = await openStore(cache, fast);
+    const src = await store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64')));
+    assert.equal(src.manifestDigest, img.descriptor.digest);
+    assert.deepEqual(proxy.requests.filter((r) => r.path.includes('/manifests/')).map((r) => r.method), ['HEAD', 'GET']);
+    await assertCacheSound(cache);
+  });
 });
