@@ -144,4 +144,19 @@ void describe('registry faults', () => {
     assert.deepEqual(proxy.requests.filter((r) => r.path.includes('/manifests/')).map((r) => r.method), ['HEAD', 'GET']);
     await assertCacheSound(cache);
   });
+
+  void it('an aborted pull (Ctrl-C) leaves no temp file, no lock and no index entry', async () => {
+    const { img, name, cache } = await setup();
+    const layer = img.manifest.layers[0]!;
+    proxy.add({ match: new RegExp(`/blobs/${layer.digest}`), kind: 'reset', afterBytes: 50_000 }); // the proxy then stalls 300 ms
+    const controller = new AbortController();
+    const store = await openStore(cache, fast);
+    const pulling = store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64'), { signal: controller.signal }));
+    setTimeout(() => controller.abort(new Error('interrupted by SIGINT')), 150);
+    await assert.rejects(pulling);
+    assert.equal(await store.hasBlob(layer.digest), false);
+    assert.equal(await store.getRef(`${proxy.host}/${name}`), undefined);
+    assert.deepEqual(await readdir(join(cache, '.mobyts', 'locks')), []);
+    await assertCacheSound(cache);
+  });
 });
