@@ -4,6 +4,7 @@
  * checking them is `trust/`'s job. Handles the anonymous Bearer-token challenge Docker Hub's Notary sends.
  */
 import { readFile } from 'node:fs/promises';
+import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { MobyError } from '../util/errors.ts';
 
@@ -63,10 +64,20 @@ async function readCapped(body: Dispatcher.ResponseData['body'], url: string): P
   return Buffer.concat(chunks);
 }
 
+async function readCa(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new MobyError(`Cannot read CA file "${file}": ${(cause as Error).message}`, { code: 'USAGE', exitCode: 2, cause });
+  }
+}
+
 /** Opens a client; the caller closes it. The CA file is read now, so a bad path fails here. */
 export async function openNotaryClient(opts: NotaryClientOptions): Promise<NotaryClient> {
-  const ca = opts.caFile === undefined ? undefined : await readFile(opts.caFile, 'utf8');
-  const dispatcher = new Agent({ connect: { timeout: 30_000, ...(ca === undefined ? {} : { ca: [ca] }) }, headersTimeout: 60_000, bodyTimeout: 60_000 });
+  const ca = opts.caFile === undefined ? undefined : await readCa(opts.caFile);
+  // An explicit `ca` replaces Node's default roots: keep them, so --cert-file for a private registry does not
+  // break Docker Hub's Notary.
+  const dispatcher = new Agent({ connect: { timeout: 30_000, ...(ca === undefined ? {} : { ca: [...rootCertificates, ca] }) }, headersTimeout: 60_000, bodyTimeout: 60_000 });
   const server = opts.server.replace(/\/+$/, '');
   let token: string | undefined;
 
