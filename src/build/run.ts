@@ -23,6 +23,8 @@ import { defaultLockPath } from '../lock/run-lock.ts';
 import { verifySpecTrust } from '../trust/spec-trust.ts';
 import { runDryRun } from './dry-run.ts';
 import { executeBuild } from './execute.ts';
+import { readTarFile } from './tar-io.ts';
+import { InputTar } from '../rootfs/reuse.ts';
 import type { BuildOptions } from './options.ts';
 import { planOutputs } from './outputs-plan.ts';
 import { resolveImages, specImageRefs, type GetImage } from './resolve-images.ts';
@@ -47,9 +49,12 @@ function filesDirs(loaded: LoadedSpecs): string[] {
   });
 }
 
-function checkOptions(opts: BuildOptions): void {
-  if (opts.inputTar !== undefined) {
-    throw new MobyError('Cannot use --input-tar: reusing a previous tar is not supported yet', { code: 'USAGE', exitCode: 2, hint: 'build without --input-tar' });
+async function openInputTar(path: string | undefined): Promise<InputTar | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await InputTar.open(() => readTarFile(path));
+  } catch (err) {
+    throw new MobyError(`Cannot read --input-tar "${path}": ${(err as Error).message}`, { code: 'IO', cause: err });
   }
 }
 
@@ -78,25 +83,29 @@ async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, 
 
 export async function runBuild(files: string[], opts: BuildOptions, ctx: CliContext): Promise<void> {
   if (opts.dryRun) return runDryRun(files, opts, ctx);
-  checkOptions(opts);
   const loaded = await loadSpecs(files);
   if (!reportIssues(loaded, ctx)) return;
   const spec = normaliseSpec(loaded.spec);
   checkReadonlyVolumes(spec);
   const plan = planOutputs(loaded.name, opts, spec);
+  const sizeBytes = parseSize(opts.size ?? '1024M');
   preflight(plan.formats.flatMap((f) => f.tools));
   const mtime = sourceDateEpoch();
   const images = await resolveImages(spec, await imageGetter(files, spec, opts, ctx));
   const idMap = buildIdMap(spec);
   const filePlans = await planFiles(spec.files ?? [], { specDirs: filesDirs(loaded), idMap, metadata: (k) => renderMetadata(spec, k) });
-  await executeBuild({
-    plan,
-    assemble: {
-      spec, images, files: filePlans, deps: rootfsDeps(spec, idMap), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
-      ...(opts.sbom ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } } : {}),
-    },
-    writeInitrd: initrdWriter, compress: opts.compress, sizeBytes: parseSize(opts.size ?? '1024M'), arch: opts.arch,
-    stdout: ctx.stdout, reporter: ctx.reporter, signal: ctx.signal,
-  });
+  const inputTar = await openInputTar(opts.inputTar);
+  const sbom = opts.sbom ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } } : {};
+  const assemble = {
+    spec, images, files: filePlans, deps: rootfsDeps(spec, idMap), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
+    keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] }, ...(inputTar === undefined ? {} : { inputTar }), ...sbom,
+  };
+  try {
+    await executeBuild({
+      plan, assemble, writeInitrd: initrdWriter, compress: opts.compress, sizeBytes, arch: opts.arch,
+      stdout: ctx.stdout, reporter: ctx.reporter, signal: ctx.signal,
+    });
+  } finally {
+    await inputTar?.close();
+  }
 }
-

@@ -16,6 +16,7 @@ import type { RootfsDeps } from './deps.ts';
 import { claimFiles, filesSection, type FilePlan } from './files.ts';
 import { claimInitPaths, initSection } from './init.ts';
 import { kernelSection, type KernelParts } from './kernel.ts';
+import { captureKernel, reuseOr, sectionKey, type InputTar } from './reuse.ts';
 import { cleanName } from './safe-name.ts';
 import { fileEntry } from './synth.ts';
 import { PathTracker } from './tracker.ts';
@@ -50,6 +51,10 @@ export interface AssembleInput {
   sbom?: { path: string; created: number };
   reporter: Reporter;
   onKernel?(parts: KernelParts): void;
+  /** What every section key also depends on (id map, volumes…: reuse.ts); sections are keyed always. */
+  keyContext?: unknown;
+  /** `--input-tar`: sections whose key matches are copied from it. */
+  inputTar?: InputTar;
 }
 
 function info(r: Reporter, message: string): void {
@@ -99,12 +104,16 @@ async function trailer(input: AssembleInput, tracker: PathTracker, used: ImageUs
 async function* kernelPart(input: AssembleInput, tracker: PathTracker): EntryStream {
   const { kernel } = input.images;
   if (kernel === undefined || input.spec.kernel === undefined) return;
-  info(input.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
-  const stream = kernelSection({
-    spec: input.spec.kernel, source: kernel, deps: input.deps, decompress: input.decompressKernel, mtime: input.mtime,
-    workDir: input.workDir, onParts: (p) => input.onKernel?.(p),
+  const spec = input.spec.kernel;
+  const key = sectionKey({ location: 'kernel', ref: kernel.ref.expanded, digest: kernel.manifestDigest, spec, decompress: input.decompressKernel, mtime: input.mtime, context: input.keyContext });
+  const onParts = (p: KernelParts): void => input.onKernel?.(p);
+  const stream = reuseOr(input.inputTar, {
+    location: 'kernel', key, onReuse: () => info(input.reporter, `Copy kernel files from input tar: ${kernel.ref.expanded}`),
+  }, () => {
+    info(input.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
+    return kernelSection({ spec, source: kernel, deps: input.deps, decompress: input.decompressKernel, mtime: input.mtime, workDir: input.workDir, onParts });
   });
-  yield* tracker.filter(stream, 'kernel');
+  yield* tracker.filter(input.inputTar === undefined ? stream : captureKernel(stream, onParts), 'kernel', key);
 }
 
 async function* containersPart(input: AssembleInput, tracker: PathTracker, unpacked: ImageUse[]): EntryStream {
@@ -118,6 +127,7 @@ async function* containersPart(input: AssembleInput, tracker: PathTracker, unpac
       items, deps: input.deps, tracker, mtime: input.mtime,
       onContainer: (c) => info(input.reporter, `  Create OCI config for ${c.entry.image}`),
       onUnpack: (source, prefix) => void unpacked.push({ source, prefix }),
+      keyContext: input.keyContext, inputTar: input.inputTar, onReuse: (l, ref) => info(input.reporter, `Copy ${l} files from input tar: ${ref}`),
     }, shared);
   }
 }
@@ -140,6 +150,7 @@ export async function* assembleRootfs(input: AssembleInput): EntryStream {
     info(input.reporter, 'Add volumes:');
     yield* volumeSection({
       volumes: input.spec.volumes ?? [], sources: input.images.volumes, ociSources: input.images.ociVolumes ?? new Map<number, ImageSource[]>(), deps: input.deps, tracker, mtime: input.mtime,
+      keyContext: input.keyContext, inputTar: input.inputTar, onReuse: (l, ref) => info(input.reporter, `Copy ${l} files from input tar: ${ref}`),
     });
   }
   const unpacked: ImageUse[] = [];

@@ -9,6 +9,7 @@ import type { ContainerSection, ImageEntry } from '../spec/types.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import type { RootfsDeps } from './deps.ts';
 import { imageEntries } from './image-entries.ts';
+import { reuseOr, sectionKey, type InputTar } from './reuse.ts';
 import { dirEntry, fileEntry, type Provenance } from './synth.ts';
 import type { PathTracker } from './tracker.ts';
 
@@ -28,6 +29,9 @@ export interface BundleSectionOptions {
   onContainer?(item: ContainerItem): void;
   /** Called when an image is unpacked, with the directory it goes to (for the SBOM). */
   onUnpack?(source: ImageSource, prefix: string): void;
+  keyContext?: unknown;
+  inputTar?: InputTar;
+  onReuse?(location: string, ref: string): void;
 }
 
 function* leadingDirs(path: string, o: Provenance & { mtime: number }): Generator<TarEntry> {
@@ -62,5 +66,18 @@ async function* bundle(item: ContainerItem, o: BundleSectionOptions, shared: Map
  * same map across onboot, onshutdown and services: LinuxKit's de-duplication spans all three.
  */
 export async function* bundleSection(o: BundleSectionOptions, shared: Map<string, string>): EntryStream {
-  for (const item of o.items) yield* o.tracker.filter(bundle(item, o, shared), `${item.section}[${item.index}]`);
+  for (const item of o.items) {
+    const location = `${item.section}[${item.index}]`;
+    const ref = item.source.ref.expanded;
+    const key = sectionKey({ location, ref, digest: item.source.manifestDigest, entry: item.entry, sharedRoot: shared.get(ref), mtime: o.mtime, context: o.keyContext });
+    const generated = (): EntryStream => bundle(item, o, shared);
+    const onReuse = (): void => {
+      o.onReuse?.(location, item.entry.image);
+      if (shared.has(ref)) return;
+      const extractTo = o.deps.bundle({ section: item.section, index: item.index, entry: item.entry, image: item.source.config }).extractTo ?? '';
+      shared.set(ref, extractTo);
+      o.onUnpack?.(item.source, extractTo);
+    };
+    yield* o.tracker.filter(reuseOr(o.inputTar, { location, key, onReuse }, generated), location, key);
+  }
 }

@@ -13,6 +13,7 @@
  */
 import type { EntryStream, TarEntry, TarHeader } from '../tar/entry.ts';
 import { PAX_LOCATION, PAX_SOURCE } from './constants.ts';
+import { withSectionKey } from './reuse.ts';
 import { dirEntry, discardBody, parentsOf } from './synth.ts';
 
 export class PathTracker {
@@ -63,8 +64,12 @@ export class PathTracker {
     });
   }
 
-  /** Passes the admitted entries of `entries` through (after any missing parents), draining the others. */
-  async *filter(entries: EntryStream, owner: string): EntryStream {
+  /**
+   * Passes the admitted entries of `entries` through (after any missing parents), draining the others.
+   * With `key`, the first entry written carries it as the section key (reuse.ts).
+   */
+  async *filter(entries: EntryStream, owner: string, key?: string): EntryStream {
+    let first = key !== undefined;
     for await (const entry of entries) {
       if (!this.admit(entry.header, owner)) {
         await discardBody(entry);
@@ -72,8 +77,13 @@ export class PathTracker {
       }
       const parents = this.missingParents(entry.header, owner);
       for (const d of parents) this.emitted.set(d.header.name, 'directory');
-      yield* parents;
-      yield entry;
+      const out = [...parents, entry];
+      if (first && key !== undefined) {
+        const head = out[0] as TarEntry;
+        out[0] = { header: withSectionKey(head.header, key), ...(head.body === undefined ? {} : { body: head.body }) };
+        first = false;
+      }
+      yield* out;
     }
   }
 }

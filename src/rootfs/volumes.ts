@@ -11,6 +11,7 @@ import { MobyError } from '../util/errors.ts';
 import type { RootfsDeps } from './deps.ts';
 import { imageEntries } from './image-entries.ts';
 import { ociLayoutEntries } from './oci-volume.ts';
+import { reuseOr, sectionKey, type InputTar } from './reuse.ts';
 import { dirEntry } from './synth.ts';
 import type { PathTracker } from './tracker.ts';
 
@@ -23,6 +24,9 @@ export interface VolumeSectionOptions {
   deps: RootfsDeps;
   tracker: PathTracker;
   mtime: number;
+  keyContext?: unknown;
+  inputTar?: InputTar;
+  onReuse?(location: string, ref: string): void;
 }
 
 function* leading(path: string, o: { source: string; location: string; mtime: number }): Generator<TarEntry> {
@@ -47,8 +51,18 @@ async function* oneVolume(o: VolumeSectionOptions, i: number): EntryStream {
   for (const d of ['tmp', 'merged']) yield dirEntry(`${dir}/${d}`, { source: 'linuxkit.volumes', location, mtime: o.mtime });
 }
 
+function volumeKey(o: VolumeSectionOptions, i: number): string {
+  const sources = o.ociSources.get(i) ?? [o.sources[i]];
+  return sectionKey({ location: `volume[${i}]`, volume: o.volumes[i], digests: sources.map((s) => s?.manifestDigest), mtime: o.mtime, context: o.keyContext });
+}
+
 export async function* volumeSection(o: VolumeSectionOptions): EntryStream {
-  for (let i = 0; i < o.volumes.length; i++) yield* o.tracker.filter(oneVolume(o, i), `volume[${i}]`);
+  for (let i = 0; i < o.volumes.length; i++) {
+    const location = `volume[${i}]`;
+    const key = volumeKey(o, i);
+    const ref = o.sources[i]?.ref.expanded ?? o.volumes[i]?.name ?? '';
+    yield* o.tracker.filter(reuseOr(o.inputTar, { location, key, onReuse: () => o.onReuse?.(location, ref) }, () => oneVolume(o, i)), location, key);
+  }
 }
 
 function bindIsWritable(bind: string, readonly: Set<string>): string | undefined {
