@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseReference } from '../oci/reference.ts';
-import { classify, pullContext } from './client.ts';
+import { pullContext } from './client.ts';
+import { classify } from './http-util.ts';
 
 void test('Docker Hub rate limiting gets a readable message and what to do', () => {
   const hub = pullContext(parseReference('alpine:3.20'));
