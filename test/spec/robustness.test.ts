@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { isMap, isSeq, parseDocument, type Node } from 'yaml';
+import { isMap, isSeq, parseDocument } from 'yaml';
 import { parseSpec } from '../../src/spec/parse.ts';
 
 const WRONG: unknown[] = [null, 0o644, true, '', [1, { a: 'b' }], { kernal: 'x' }, '@pkg:./p', 'A:B:C:D'];
@@ -24,7 +24,7 @@ function paths(node: unknown, base: (string | number)[] = []): (string | number)
 for (const name of ['minimal', 'moby-2017']) {
   void test(`every value of examples/${name}.yml replaced by wrong values: no throw, positioned issues`, () => {
     const text = readFileSync(new URL(`../../examples/${name}.yml`, import.meta.url), 'utf8');
-    const all = paths(parseDocument(text).contents as Node);
+    const all = paths(parseDocument(text).contents);
     let checked = 0;
     for (const path of all) {
       for (const wrong of WRONG) {
