@@ -117,9 +117,16 @@ export async function writeInitrd(entries: EntryStream, opts: InitrdOptions): Pr
     encoder.reportLostXattrs(opts.reporter);
     await patchNlinks(cpio, encoder);
     const ucode = await prependUcode(opts, result);
+    const padTo4 = opts.compress === 'gzip';
     const withUcode = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
       if (ucode !== undefined && ucode.length > 0) yield ucode;
-      yield* source;
+      let n = 0;
+      for await (const c of source) {
+        n += c.length;
+        yield c;
+      }
+      // LinuxKit's pad4 writer zero-pads the gzip stream to 4 bytes; the kernel and gzip skip zeros (zstd does not).
+      if (padTo4 && n % 4 !== 0) yield Buffer.alloc(4 - (n % 4));
     };
     await compressInto(createReadStream(cpio), { kind: opts.compress, head: withUcode, out: opts.out });
     return result;

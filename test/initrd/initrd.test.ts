@@ -77,6 +77,7 @@ void test('gzip and zstd initrds decompress with the standard tools to the same 
   assert.deepEqual(execFileSync('zstd', ['-dc'], { input: zst }), plain);
   // magic, deflate, no flags, mtime 0, xfl 0, OS 255 (Go's compress/gzip "unknown")
   assert.deepEqual([...gz.subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+  assert.equal(gz.length % 4, 0); // zero-padded like LinuxKit's pad4 writer
 });
 
 void test('two writes of the same entries are byte-identical', async (t) => {
