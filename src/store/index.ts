@@ -12,6 +12,7 @@ import type { StoreImageSource } from '../image/store-source.ts';
 import { cachedRoot, sourceFromCache } from './cached.ts';
 import { openLayout, refDescriptors, type Layout } from './layout.ts';
 import { pullImage, type ClientTuning } from './pull.ts';
+import { formatPlatform } from './platform.ts';
 import type { GetImageOptions, Store } from './types.ts';
 
 export { platformFor, formatPlatform, selectManifest } from './platform.ts';
@@ -48,8 +49,12 @@ export async function openStore(dir?: string, options: StoreOptions = {}): Promi
     dir: layout.dir,
     layout,
     getCachedImage,
-    getImage: async (ref, opts) => (opts.pull ? undefined : await getCachedImage(ref, opts.platform).catch(() => undefined))
-      ?? pullImage(layout, ref, opts, options.client),
+    getImage: async (ref, opts) => {
+      const source = (opts.pull ? undefined : await getCachedImage(ref, opts.platform).catch(() => undefined))
+        ?? await pullImage(layout, ref, opts, options.client);
+      warnForeignArch(source, opts);
+      return source;
+    },
     putBlob: (data, expected) => layout.writeBlob(data, expected),
     hasBlob: (d: Digest) => layout.hasBlob(d),
     openBlob: (d: Digest, size?: number): Promise<Readable> => layout.openBlob(d, size),
@@ -59,4 +64,14 @@ export async function openStore(dir?: string, options: StoreOptions = {}): Promi
     }),
     getRef: async (refName: string) => refDescriptors(await layout.readIndex(), refName)[0],
   };
+}
+
+/** A single-platform image is used as is (as LinuxKit does), but building it for another arch deserves a word. */
+function warnForeignArch(source: StoreImageSource, opts: GetImageOptions): void {
+  const arch = source.config.architecture;
+  if (source.rootDescriptor.digest !== source.manifestDigest || arch === '' || arch === opts.platform.architecture) return;
+  opts.reporter.emit({
+    type: 'warn',
+    message: `${source.ref.expanded} is a single-platform image for ${source.config.os}/${arch}, used as is for ${formatPlatform(opts.platform)}`,
+  });
 }

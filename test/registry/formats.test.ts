@@ -8,6 +8,7 @@ import { buffer } from 'node:stream/consumers';
 import { parseReference } from '../../src/oci/reference.ts';
 import { MediaType } from '../../src/oci/types.ts';
 import { openStore, platformFor } from '../../src/store/index.ts';
+import { recordingReporter } from '../../src/util/reporter.ts';
 import { decompressed } from '../../src/tar/decompress.ts';
 import { buildImage, buildIndex, pushImage, randomLayer } from '../helpers/images.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -74,5 +75,16 @@ void describe('media types, compressions and attestations', () => {
     const src = await (await openStore(cache)).getImage(ref, reg.pullOptions(platformFor('amd64')));
     assert.equal(src.ref.expanded, `${reg.host}/fmt/pinned@${digest}`);
     assert.equal(src.manifestDigest, digest);
+  });
+
+  void it('uses a single-platform image for another arch as LinuxKit does, with a warning', async () => {
+    const img = await buildImage({ platform: { architecture: 'amd64' } });
+    await pushImage(reg.host, 'fmt/amd-only:1', img);
+    const reporter = recordingReporter();
+    const src = await (await openStore(cache)).getImage(parseReference(`${reg.host}/fmt/amd-only:1`), reg.pullOptions(platformFor('riscv64'), { reporter }));
+    assert.equal(src.manifestDigest, img.descriptor.digest);
+    assert.deepEqual(reporter.events.filter((e) => e.type === 'warn'), [{
+      type: 'warn', message: `${reg.host}/fmt/amd-only:1@${img.descriptor.digest} is a single-platform image for linux/amd64, used as is for linux/riscv64`,
+    }]);
   });
 });
