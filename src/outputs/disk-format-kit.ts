@@ -35,7 +35,8 @@ export function diskFormat(spec: DiskFormatSpec): OutputFormat {
     tools: spec.target === undefined ? [...layoutTools] : [...layoutTools, TOOLS.qemuImg],
     needs: ['initrd'],
     streamable: false,
-    ...(spec.layout === 'bios' ? { archs: ['amd64'] } : {}),
+    // BIOS loaders are x86 only; the EFI layout uses x86_64's systemd-stub (BOOTX64.EFI) for now.
+    archs: ['amd64'],
     async write(ctx: FormatContext): Promise<void> {
       const [out] = outputPaths(ctx, spec.name);
       const target = spec.target;

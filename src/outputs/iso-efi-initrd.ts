@@ -30,5 +30,7 @@ export const isoEfiInitrd: OutputFormat = {
   tools: [TOOLS.xorriso, ...GRUB_EFI_TOOLS],
   needs: ['initrd'],
   streamable: false,
+  // GRUB x86_64-efi only for now (LinuxKit also builds BOOTAA64.EFI for arm64).
+  archs: ['amd64'],
   write,
 };

@@ -42,5 +42,7 @@ export const isoEfi: OutputFormat = {
   tools: [TOOLS.xorriso, ...GRUB_EFI_TOOLS, TOOLS.xz],
   needs: ['tar', 'initrd'],
   streamable: false,
+  // GRUB x86_64-efi only for now (LinuxKit also builds BOOTAA64.EFI for arm64).
+  archs: ['amd64'],
   write,
 };

@@ -10,11 +10,11 @@ import { stageRootfs } from './stage-rootfs.ts';
 const dir = mkdtempSync(join(tmpdir(), 'mobyts-stage-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function tarOf(name: string, entries: Array<[Header, string?]>): Promise<string> {
+async function tarOf(name: string, entries: Array<[Partial<Header> & { name: string }, string?]>): Promise<string> {
   const path = join(dir, `${name}.tar`);
   const p = pack();
   const done = pipeline(p, createWriteStream(path));
-  for (const [h, body] of entries) p.entry({ mtime: new Date(1492533000000), ...h }, body ?? '');
+  for (const [h, body] of entries) p.entry({ ...h, mtime: h.mtime ?? new Date(1492533000000) }, body ?? '');
   p.finalize();
   await done;
   return path;
