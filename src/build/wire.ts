@@ -3,18 +3,14 @@
  * reader (tar/), the kernel decompressor and initrd writer (initrd/), and the runtime's bundle files.
  */
 import { flattenImage } from '../image/flatten.ts';
+import { decompressKernel } from '../initrd/decompress-kernel.ts';
 import { writeInitrd } from '../initrd/initrd.ts';
 import type { BundleFiles, BundleConfigInput, RootfsDeps } from '../rootfs/deps.ts';
 import { bundleFiles, renderMetadata, type IdMap } from '../runtime/index.ts';
 import { parseMobyLabel } from '../spec/label.ts';
 import type { MobySpec } from '../spec/types.ts';
 import { readTar } from '../tar/read.ts';
-import { MobyError } from '../util/errors.ts';
 import type { InitrdWriter } from './execute.ts';
-
-// Until initrd/decompress-kernel.ts lands, --decompress-kernel says so instead of writing a compressed kernel.
-const decompressKernel = (_kernel: Buffer): Promise<Buffer> =>
-  Promise.reject(new MobyError('Cannot decompress the kernel: --decompress-kernel is not supported yet', { code: 'USAGE', exitCode: 2, hint: 'build without --decompress-kernel' }));
 
 const LABEL = 'org.mobyproject.config';
 
@@ -34,7 +30,7 @@ export function rootfsDeps(spec: MobySpec, idMap: IdMap): RootfsDeps {
   return {
     flatten: (source) => flattenImage(source),
     readTar: (input) => readTar(input, { subject: 'kernel modules tar' }),
-    decompressKernel,
+    decompressKernel: (kernel) => decompressKernel(kernel),
     bundle: bundle(spec, idMap),
     renderMetadata,
   };

@@ -253,3 +253,16 @@ void test('format: oci volumes hold a valid OCI layout of the listed platforms',
     assert.deepEqual((await readdir(join(dir, 'containers/volumes', vol))).sort(), ['lower', 'merged', 'tmp']);
   }
 });
+
+void test('--decompress-kernel stores a gzip kernel uncompressed; a kernel it cannot decompress fails the build cleanly', async () => {
+  const dir = await outDir('decompress');
+  const spec = await f.spec('decompress/gz.yml', 'kernel:\n  image: HOST/test/kernel-gz:1\n  tar: none\n');
+  const r = await f.cli(['--decompress-kernel', '--no-sbom', '-d', dir, spec]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await readFile(join(dir, 'gz-kernel'), 'utf8'), 'UNCOMPRESSED-VMLINUX');
+  const plain = await f.spec('decompress/plain.yml', 'kernel:\n  image: HOST/test/kernel:1\n');
+  const bad = await f.cli(['--decompress-kernel', '-d', dir, plain]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^Error: .*neither gzip-compressed nor an x86 bzImage/m);
+  assert.deepEqual((await readdir(dir)).sort(), ['gz-initrd.img', 'gz-kernel', 'gz.yml', 'plain.yml']);
+});

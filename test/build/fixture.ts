@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { buildImage, buildIndex, layerTar, pushImage, type EntrySpec } from '../helpers/images.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -74,6 +75,9 @@ async function pushAll(host: string): Promise<void> {
       { type: 'file', path: 'kernel.tar', content: kernelTar, mtime: MTIME },
       { type: 'file', path: 'System.map', content: 'map', mtime: MTIME },
       { type: 'file', path: 'intel-ucode.cpio', content: UCODE, mtime: MTIME },
+    ]]],
+    ['test/kernel-gz:1', [[
+      { type: 'file', path: 'kernel', content: gzipSync('UNCOMPRESSED-VMLINUX'), mtime: MTIME },
     ]]],
     ['test/init:1', [[
       { type: 'dir', path: 'etc', mode: 0o755, mtime: MTIME },
