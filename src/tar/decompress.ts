@@ -15,8 +15,14 @@ export function sniffCompression(head: Uint8Array): Compression {
 }
 
 async function* replay(first: Buffer, it: AsyncIterator<unknown>): AsyncGenerator<Buffer> {
-  if (first.length > 0) yield first;
-  for (let r = await it.next(); r.done !== true; r = await it.next()) yield r.value as Buffer;
+  let done = false;
+  try {
+    if (first.length > 0) yield first;
+    for (let r = await it.next(); r.done !== true; r = await it.next()) yield r.value as Buffer;
+    done = true;
+  } finally {
+    if (!done) await it.return?.(); // stopped early: let the raw stream close its file/socket
+  }
 }
 
 /** Reads at least 4 bytes (or to the end) so the magic is visible even with tiny first chunks. */
@@ -41,6 +47,10 @@ export async function decompressed(raw: Readable): Promise<Readable> {
   const it = raw[Symbol.asyncIterator]();
   const first = await head(it);
   const plain = Readable.from(replay(first, it), { objectMode: false });
+  // A generator that never started skips its finally: close the raw stream explicitly too.
+  plain.on('close', () => {
+    if (!raw.destroyed) raw.destroy();
+  });
   const kind = sniffCompression(first);
   if (kind === 'none') return plain;
   const z = kind === 'gzip' ? createGunzip() : createZstdDecompress();
