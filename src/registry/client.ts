@@ -260,6 +260,7 @@ class Client implements RegistryClient {
       try {
         res = await this.#transport.send({ method: req.method, url, headers, ...(req.body === undefined ? {} : { body: req.body }), ...(this.#signal === undefined ? {} : { signal: this.#signal }) });
       } catch (err) {
+        this.#signal?.throwIfAborted(); // interrupted: not a registry problem, do not dress it up as one
         if (isRetryableError(err) && attempt < this.#retry.tries) {
           await this.#retry.sleep(retryDelay(this.#retry, attempt), this.#signal);
           continue;
