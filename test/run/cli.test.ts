@@ -26,7 +26,7 @@ void describe('mobyts run qemu', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   const prefix = join(dir, 'tiny');
   before(() => {
-    tinyRoot(join(dir, 'root'), 'echo TINY-CLI-MARKER; echo "args: $(cat /proc/cmdline)"; poweroff -f');
+    tinyRoot(join(dir, 'root'), 'echo "args: $(cat /proc/cmdline)"; echo TINY-CLI-MARKER; poweroff -f');
     makeInitrd(join(dir, 'root'), `${prefix}-initrd.img`);
     copyFileSync(testKernel().vmlinux, `${prefix}-kernel`);
     writeFileSync(`${prefix}-cmdline`, 'console=ttyS0 quiet panic=-1\n');
@@ -35,7 +35,7 @@ void describe('mobyts run qemu', () => {
   void test('boots NAME-kernel/-initrd.img/-cmdline, streams the console and exits 0 on the marker', async () => {
     const r = await mobyts(['run', 'qemu', prefix, '--mem', '256', '--append', 'extra.word=1', '--until', 'TINY-CLI-MARKER', '--timeout', '120']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /TINY-CLI-MARKER\r?\nargs: console=ttyS0 quiet panic=-1 extra.word=1\r?\n/);
+    assert.match(r.stdout, /args: console=ttyS0 quiet panic=-1 extra.word=1\r?\nTINY-CLI-MARKER/);
     assert.match(r.stderr, /Booting .*tiny \(kernel\+initrd\) with qemu/);
     assert.match(r.stderr, /Boot succeeded in [\d.]+ s/);
   });
