@@ -164,7 +164,15 @@ function checkImages(emit: Emit, spec: Obj): void {
     const ref = strAt(v, 'image');
     if (ref !== undefined) checkImageRef(emit, ['volumes', i, 'image'], ref);
   });
+  const trust = objAt(spec, 'trust');
+  for (const [ref, i] of stringItems(trust, 'image')) checkImageRef(emit, ['trust', 'image', i], ref);
+  for (const [org, i] of stringItems(trust, 'org')) {
+    if (!ORG.test(org)) emit(['trust', 'org', i], `invalid organisation "${org}": expected a Docker Hub namespace such as linuxkit or library`);
+  }
 }
+
+/** A repository path component (distribution reference grammar): a Docker Hub organisation. */
+const ORG = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 
 /** Every single-file rule; `spec` is the file's plain value. */
 export function localIssues(src: SpecSource, spec: unknown): Issue[] {
