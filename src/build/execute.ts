@@ -14,7 +14,7 @@ import { assembleRootfs, type AssembleInput } from '../rootfs/assemble.ts';
 import type { KernelParts } from '../rootfs/kernel.ts';
 import type { EntryStream } from '../tar/entry.ts';
 import type { Reporter } from '../util/reporter.ts';
-import { writeStreamAtomically } from './atomic.ts';
+import { asIoError, writeStreamAtomically } from './atomic.ts';
 import type { OutputPlan } from './outputs-plan.ts';
 import { readTarFile, tarStream } from './tar-io.ts';
 
@@ -67,7 +67,7 @@ async function writeRootfs(x: ExecuteInput, workDir: string): Promise<{ tarPath:
   let parts: KernelParts | undefined;
   const tarPath = join(workDir, 'rootfs.tar');
   const stream = abortable(assembleRootfs({ ...x.assemble, workDir, dockerfile: false, onKernel: (p) => void (parts = p) }), x.signal);
-  await pipeline(tarStream(stream), createWriteStream(tarPath), { signal: x.signal });
+  await pipeline(tarStream(stream), createWriteStream(tarPath), { signal: x.signal }).catch((err: unknown) => { throw asIoError('write', tarPath, err); });
   return { tarPath, parts };
 }
 
@@ -95,7 +95,7 @@ async function formatInputs(x: ExecuteInput, workDir: string): Promise<FormatInp
 
 async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
   const inputs = await formatInputs(x, workDir);
-  await mkdir(x.plan.dir, { recursive: true });
+  await mkdir(x.plan.dir, { recursive: true }).catch((err: unknown) => { throw asIoError('create the output directory', x.plan.dir, err); });
   const files = x.plan.formats.flatMap((f) => f.outputs(x.plan.name));
   const written: string[] = [];
   try {
@@ -124,7 +124,7 @@ async function writeFormat(x: ExecuteInput, w: { inputs: FormatInputs; workDir: 
 
 /** Runs the build; on failure or abort no output file is left and the work directory is removed. */
 export async function executeBuild(x: ExecuteInput): Promise<void> {
-  const workDir = await mkdtemp(join(tmpdir(), 'mobyts-build-'));
+  const workDir = await mkdtemp(join(tmpdir(), 'mobyts-build-')).catch((err: unknown) => { throw asIoError('create a work directory in', tmpdir(), err); });
   try {
     if (x.plan.streamTo !== undefined) await streamOut(x, workDir, x.plan.streamTo);
     else await writeFormats(x, workDir);

@@ -266,3 +266,12 @@ void test('--decompress-kernel stores a gzip kernel uncompressed; a kernel it ca
   assert.match(bad.stderr, /^Error: .*neither gzip-compressed nor an x86 bzImage/m);
   assert.deepEqual((await readdir(dir)).sort(), ['gz-initrd.img', 'gz-kernel', 'gz.yml', 'plain.yml']);
 });
+
+void test('output paths that cannot be written are reported as such (exit 1), not as a crash', async () => {
+  const missingDir = join(f.dir, 'no-such-dir', 'x.tar');
+  const r = await f.cli(['-o', missingDir, '--no-sbom', osSpec]);
+  assert.deepEqual([r.code, r.stderr.split('\n').find((l) => l.startsWith('Error'))], [1, `Error: Cannot write "${missingDir}": ENOENT: no such file or directory`]);
+  const file = join(f.dir, 'data.txt');
+  const d = await f.cli(['-f', 'tar', '-d', file, '--no-sbom', osSpec]);
+  assert.deepEqual([d.code, d.stderr.split('\n').find((l) => l.startsWith('Error'))], [1, `Error: Cannot create the output directory "${file}": EEXIST: file already exists`]);
+});
