@@ -4,7 +4,7 @@
  * `syslinux.cfg`); EFI = GPT (one EFI System Partition at 1 MiB whose EFI/BOOT/BOOTX64.EFI is a UKI).
  * Disk and partition ids are derived from the partition's content, so builds are byte-reproducible.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
 import { runTool } from '../tools/run-tool.ts';
@@ -82,8 +82,3 @@ export async function buildEfiDisk(ctx: FormatContext, out: string, o: DiskOptio
 
 export const BIOS_DISK_TOOLS = [TOOLS.mkfsVfat, TOOLS.mmd, TOOLS.mcopy, TOOLS.syslinux, TOOLS.syslinuxMbr] as const;
 export const EFI_DISK_TOOLS = [TOOLS.mkfsVfat, TOOLS.mmd, TOOLS.mcopy, TOOLS.objcopy, TOOLS.systemdStub] as const;
-
-/** Size of a file, for tests and reporters. */
-export async function fileSize(path: string): Promise<number> {
-  return (await stat(path)).size;
-}

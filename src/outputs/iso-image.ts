@@ -3,7 +3,6 @@
  * SOURCE_DATE_EPOCH, Rock Ridge ownership and modes applied from the tar's metadata (not the builder's uid).
  */
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
 import { runTool, type RunToolOptions } from '../tools/run-tool.ts';
 import { diskMode, type StagedEntry } from './stage-rootfs.ts';
@@ -71,8 +70,4 @@ export function grubConfig(o: { kernel: string; initrd?: string; cmdline: string
     'set timeout=0', 'set gfxpayload=text', `search --no-floppy --file --set=root ${o.kernel}`,
     `menuentry 'LinuxKit ISO Image' {\n  linux ${o.kernel} ${o.cmdline} text\n${initrd}}`, '',
   ].join('\n');
-}
-
-export function isolinuxDir(root: string): string {
-  return join(root, 'isolinux');
 }

@@ -163,7 +163,7 @@ const CHILD = join(import.meta.dirname, 'build-formats-child.ts');
 
 /**
  * Builds `formats` into `<ws.dir>/<label>/out/<format>/hello*` in a child process running as uid/gid 65534
- * (setpriv), with `path` as its PATH (default: the usual system dirs).
+ * (setpriv, when the tests run as root; otherwise as the unprivileged caller), with `path` as its PATH.
  */
 export function buildAsNobody(ws: Workspace, label: string, formats: readonly string[], o: { path?: string; kernel?: string } = {}): ChildRun {
   const base = join(ws.dir, label);
@@ -179,7 +179,9 @@ export function buildAsNobody(ws: Workspace, label: string, formats: readonly st
     outDir, workDir, sizeBytes: SIZE, formats,
   }));
   const env = { PATH: o.path ?? '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', HOME: base, LANG: 'C' };
-  const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, CHILD, cfg], { env, encoding: 'utf8' });
+  // As root, drop to nobody; an unprivileged test runner already is what the test needs.
+  const [cmd, ...args] = process.getuid?.() === 0 ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', NODE, CHILD, cfg] : [NODE, CHILD, cfg];
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, outDir };
 }
 
