@@ -7,7 +7,11 @@ import type { Readable } from 'node:stream';
 export type EntryType = 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
 
 export interface TarHeader {
-  /** Clean relative path: no leading `/` or `./`, no trailing `/`, no `..` components. */
+  /**
+   * Clean relative path: no leading `/` or `./`, no trailing `/`, no `..` components; `''` is the root (written
+   * as `.`). Readers always produce clean names. Exception for producers: a directory name may end in one `/`
+   * to reproduce LinuxKit's volume entries (`containers/volumes/<n>/tmp/`) byte-exact; writers keep it.
+   */
   name: string;
   type: EntryType;
   /** Permission bits incl. setuid/setgid/sticky (& 0o7777). */
