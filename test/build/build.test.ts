@@ -275,3 +275,14 @@ void test('output paths that cannot be written are reported as such (exit 1), no
   const d = await f.cli(['-f', 'tar', '-d', file, '--no-sbom', osSpec]);
   assert.deepEqual([d.code, d.stderr.split('\n').find((l) => l.startsWith('Error'))], [1, `Error: Cannot create the output directory "${file}": EEXIST: file already exists`]);
 });
+
+void test('the SBOM merges the SPDX attestations of the images, file names under the container directory', async () => {
+  const spec = await f.spec('att.yml', 'services:\n  - name: att\n    image: HOST/test/attested:1\n');
+  const r = await f.cli(['-o', '-', spec]);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(execFileSync('tar', ['-xOf', '-', 'sbom.spdx.json'], { input: r.stdout, stdio: ['pipe', 'pipe', 'ignore'] }).toString()) as {
+    packages: Array<{ SPDXID: string; name: string }>; files: Array<{ SPDXID: string; fileName: string }>;
+  };
+  assert.deepEqual(doc.packages.map((p) => [p.SPDXID, p.name.replace(f.host, 'HOST')]), [['SPDXRef-Package-image-0', 'HOST/test/attested:1'], ['SPDXRef-D0-Package-musl', 'musl']]);
+  assert.deepEqual(doc.files, [{ SPDXID: 'SPDXRef-D0-File-ld', fileName: '/containers/services/att/lower/lib/ld-musl.so.1' }]);
+});

@@ -121,6 +121,12 @@ async function pushAll(host: string): Promise<void> {
     platform: { architecture }, layers: [{ entries: [{ type: 'file', path: `hello-${architecture}`, content: architecture, mtime: MTIME }] }],
   })));
   await pushImage(host, 'test/multi:1', multi);
+  const attested = await buildIndex([{
+    platform: { architecture: 'amd64' }, layers: [{ entries: [{ type: 'dir', path: 'lib' }, { type: 'file', path: 'lib/ld-musl.so.1', content: 'musl', mtime: MTIME }] }],
+    sbom: { spdxVersion: 'SPDX-2.3', SPDXID: 'SPDXRef-DOCUMENT', packages: [{ SPDXID: 'SPDXRef-Package-musl', name: 'musl', versionInfo: '1.2.5' }],
+      files: [{ SPDXID: 'SPDXRef-File-ld', fileName: '/lib/ld-musl.so.1' }] },
+  }], { attestations: true });
+  await pushImage(host, 'test/attested:1', attested);
   for (const [ref, layers, config] of images) {
     const img = await buildImage({ layers: layers.map((entries) => ({ entries })), ...(config === undefined ? {} : { config }) });
     await pushImage(host, ref, img);
