@@ -4,6 +4,7 @@
  * always direct), manual redirects that drop credentials across hosts, and timeouts that name what timed out.
  */
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { MobyError } from '../util/errors.ts';
 import { redactUrl } from './redact.ts';
@@ -55,7 +56,8 @@ export interface Transport {
 }
 
 export function createTransport(opts: TransportOptions): Transport {
-  const ca = opts.caFile === undefined ? undefined : readCa(opts.caFile);
+  // A CA file adds to Node's built-in roots: a private registry's CA must not break public registries.
+  const ca = opts.caFile === undefined ? undefined : [...rootCertificates, readCa(opts.caFile)];
   const tls = (verify: boolean) => ({ ...(ca === undefined ? {} : { ca }), rejectUnauthorized: verify });
   const base = { headersTimeout: opts.timeouts.headersMs, bodyTimeout: opts.timeouts.bodyMs, connectTimeout: opts.timeouts.connectMs };
   const verified = new EnvHttpProxyAgent({ ...base, connect: tls(true), requestTls: tls(true) });
@@ -79,9 +81,9 @@ export function createTransport(opts: TransportOptions): Transport {
   };
 }
 
-function readCa(file: string): Buffer {
+function readCa(file: string): string {
   try {
-    return readFileSync(file);
+    return readFileSync(file, 'utf8');
   } catch (cause) {
     throw new MobyError(`Cannot read CA file "${file}": ${(cause as Error).message}`, { code: 'USAGE', exitCode: 2, cause });
   }
