@@ -7,6 +7,8 @@
  *   npm run bench -- --small            tiny inputs, one run each (also BENCH_SMALL=1): checks the bench works
  *   npm run bench -- --cases ref,img1   only these cases
  *   npm run bench -- --out FILE         write the markdown there instead of bench/results/latest.md
+ *   npm run bench -- --cpu-prof         also profile one warm build per case (bench/results/profiles/<case>/)
+ *   npm run bench -- --keep             keep a failed case's directory (spec, cache) to reproduce the failure
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -16,7 +18,7 @@ import { startRegistry } from '../test/helpers/registry.ts';
 import { benchConfig, type BenchConfig } from './lib/cases.ts';
 import { contentPool } from './lib/content.ts';
 import { measuringTool, REPO, runMobyts, summarise, type RunOptions, type Sample } from './lib/measure.ts';
-import { runCase, type CaseResult } from './lib/run-case.ts';
+import { isFailure, runCase, type CaseOutcome } from './lib/run-case.ts';
 import { renderReport, type StartupResult } from './lib/table.ts';
 import { evaluateTargets } from './lib/targets.ts';
 
@@ -24,14 +26,20 @@ interface Args {
   small: boolean;
   cases?: string[];
   out: string;
+  /** Keep the directory (spec, cache, outputs) of a case whose build failed, to reproduce it. */
+  keep: boolean;
+  /** Profile one extra warm build per case (`node --cpu-prof`) into bench/results/profiles/. */
+  cpuProf: boolean;
 }
 
 function parse(): Args {
-  const { values } = parseArgs({ options: { small: { type: 'boolean' }, cases: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { small: { type: 'boolean' }, cases: { type: 'string' }, out: { type: 'string' }, keep: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' } } });
   return {
     small: values.small === true || process.env['BENCH_SMALL'] === '1',
     ...(values.cases === undefined ? {} : { cases: values.cases.split(',') }),
     out: values.out ?? join(REPO, 'bench/results/latest.md'),
+    keep: values.keep === true,
+    cpuProf: values['cpu-prof'] === true,
   };
 }
 
@@ -57,12 +65,12 @@ async function main(): Promise<void> {
   const loadBefore = load();
   const dir = await mkdtemp(join(tmpdir(), 'mobyts-bench-'));
   const reg = await startRegistry();
+  const results: CaseOutcome[] = [];
   try {
     await mkdir(join(dir, 'home'));
     await mkdir(join(dir, 'tmp'));
     const run = { scratch: dir, env: { PATH: process.env['PATH'] ?? '', HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp'), TZ: 'UTC', LANG: 'C' } };
     const pool = contentPool(cfg.poolBytes);
-    const results: CaseResult[] = [];
     let start: StartupResult[] = [];
     const write = async (final: boolean): Promise<string> => {
       const info = {
@@ -79,16 +87,18 @@ async function main(): Promise<void> {
     for (const c of cases) {
       const caseDir = join(dir, c.id);
       await mkdir(caseDir);
-      results.push(await runCase(c, { cfg, host: reg.host, pool, dir: caseDir, run, log }));
+      const outcome = await runCase(c, { cfg, host: reg.host, pool, dir: caseDir, run, log, ...(args.cpuProf ? { profileDir: join(dirname(args.out), 'profiles') } : {}) });
+      results.push(outcome);
       if (c.id === 'ref') start = await startup(cfg, run, caseDir);
-      await rm(caseDir, { recursive: true, force: true });
+      if (args.keep && isFailure(outcome)) log(`kept ${caseDir} (its cache holds every image: rebuild offline with the command above)`);
+      else await rm(caseDir, { recursive: true, force: true });
       await write(false);
     }
     process.stdout.write(await write(true));
     log(`wrote ${args.out}`);
   } finally {
     await reg.stop();
-    await rm(dir, { recursive: true, force: true });
+    if (!args.keep || results.every((r) => !isFailure(r))) await rm(dir, { recursive: true, force: true });
   }
 }
 

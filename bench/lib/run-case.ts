@@ -2,15 +2,16 @@
  * One bench case end to end: generate and push its images, then measure cold, warm and rebuild builds of
  * kernel+initrd through the CLI, the floors on the same bytes, and (when asked) every output format on top.
  */
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { allFormats } from '../../src/outputs/index.ts';
 import { missingTools } from '../../src/tools/preflight.ts';
-import { describeCase, planImages, type BenchCase, type BenchConfig } from './cases.ts';
+import { describeCase, planImages, type BenchCase, type BenchConfig, type PlannedImage } from './cases.ts';
 import { cachedLayerFiles, catFloor, compressFloor, downloadFloor, extractCpio } from './floors.ts';
 import { pushPlan, type PushedImage } from './generate.ts';
-import { median, runMobyts, summarise, type RunOptions, type Sample } from './measure.ts';
+import { median, REPO, runMobyts, summarise, type RunOptions, type Sample } from './measure.ts';
 import { specYaml } from './spec.ts';
+import { summariseProfile, type ProfileSummary } from './profile.ts';
 
 export interface Floors {
   downloadS: number;
@@ -40,15 +41,36 @@ export interface CaseResult {
   sizes: { kernel: number; initrd: number; cpio: number; layers: number };
   floors: Floors;
   formats: FormatResult[];
+  /** Builds of this case that exited 13 (Node: event loop drained with a pending await) and were retried. */
+  hangs: number;
+  /** With --cpu-prof: one extra warm build profiled (main thread). */
+  profile?: ProfileSummary & { path: string };
+}
+
+/** A case whose build failed: the bench reports it and goes on. */
+export interface CaseFailure {
+  id: string;
+  label: string;
+  failed: string;
+}
+
+export type CaseOutcome = CaseResult | CaseFailure;
+
+export function isFailure(o: CaseOutcome): o is CaseFailure {
+  return 'failed' in o;
 }
 
 export interface CaseEnv {
+  /** Counts builds that died with exit 13 and were retried (reset per case by runCase). */
+  hangs?: { count: number };
   cfg: BenchConfig;
   host: string;
   pool: Buffer;
   /** This case's private directory. */
   dir: string;
   run: Omit<RunOptions, 'cwd'>;
+  /** When set, profile one extra warm build into `<profileDir>/<case>/`. */
+  profileDir?: string;
   log(msg: string): void;
 }
 
@@ -77,6 +99,27 @@ async function medianOf(runs: number, f: () => Promise<number>): Promise<number>
   return median(xs);
 }
 
+const MAX_ATTEMPTS = 3;
+
+/**
+ * Runs a build; a build that exits 13 (Node's "unsettled top-level await": the build's event loop drained
+ * while it awaited a stream, a hang in mobyts) is counted and retried, so one flaky hang does not lose the
+ * whole case. Any other failure, or a third hang in a row, fails the case.
+ */
+async function build(e: CaseEnv, args: string[], o: { nodeFlags?: string[]; reset?: () => Promise<void> } = {}): Promise<Sample> {
+  const nodeFlags = o.nodeFlags ?? [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (attempt > 1) await o.reset?.();
+      return await runMobyts(args, { ...e.run, cwd: e.dir, nodeFlags });
+    } catch (err) {
+      if (!(err as Error).message.includes(' exited with 13:') || attempt >= MAX_ATTEMPTS) throw err;
+      if (e.hangs !== undefined) e.hangs.count++;
+      e.log(`exit 13 (event loop drained mid-build), retrying: mobyts ${args.join(' ')}`);
+    }
+  }
+}
+
 function buildArgs(c: BenchCase, e: CaseEnv, formats: string, out: string): string[] {
   return ['build', '--cache', join(e.dir, 'cache'), '-f', formats, '-d', out, join(e.dir, `${c.id}.yml`)];
 }
@@ -94,6 +137,16 @@ async function measureFloors(c: BenchCase, e: CaseEnv, images: PushedImage[], ou
   return floors;
 }
 
+async function profileWarm(c: BenchCase, e: CaseEnv, profileDir: string): Promise<ProfileSummary & { path: string }> {
+  const dir = join(profileDir, c.id);
+  await rm(dir, { recursive: true, force: true });
+  e.log(`${c.id}: profiled warm build`);
+  await build(e, buildArgs(c, e, 'kernel+initrd', join(e.dir, 'out')), { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
+  if (file === undefined) throw new Error(`no .cpuprofile written to ${dir}`);
+  return { path: join(dir, file), ...(await summariseProfile(join(dir, file), REPO)) };
+}
+
 async function measureFormats(c: BenchCase, e: CaseEnv, warm: Sample): Promise<FormatResult[]> {
   const results: FormatResult[] = [];
   for (const f of allFormats()) {
@@ -106,7 +159,7 @@ async function measureFormats(c: BenchCase, e: CaseEnv, warm: Sample): Promise<F
     const out = join(e.dir, `fmt-${f.name.replace(/[^a-z0-9-]/g, '_')}`);
     e.log(`${c.id}: kernel+initrd,${f.name}`);
     try {
-      const total = await repeat(c.runs, () => mkdir(out, { recursive: true }).then(() => undefined), () => runMobyts(buildArgs(c, e, `kernel+initrd,${f.name}`, out), { ...e.run, cwd: e.dir }));
+      const total = await repeat(c.runs, () => mkdir(out, { recursive: true }).then(() => undefined), () => build(e, buildArgs(c, e, `kernel+initrd,${f.name}`, out)));
       const bytes = await sumSizes(f.outputs(c.id).map((p) => join(out, p)));
       results.push({ name: f.name, status: 'ok', total, extraS: total.wallS - warm.wallS, bytes });
     } catch (err) {
@@ -117,23 +170,41 @@ async function measureFormats(c: BenchCase, e: CaseEnv, warm: Sample): Promise<F
   return results;
 }
 
-/** Runs case `c`; leaves its directory for the caller to remove. */
-export async function runCase(c: BenchCase, e: CaseEnv): Promise<CaseResult> {
+/** Runs case `c`; a failing build becomes a CaseFailure naming the command and its last error line. */
+export async function runCase(c: BenchCase, e: CaseEnv): Promise<CaseOutcome> {
   const plan = planImages(c, e.cfg);
   const label = describeCase(c, plan, e.cfg.bzImageBytes);
+  try {
+    return await measureCase(c, { ...e, hangs: { count: 0 } }, plan, label);
+  } catch (err) {
+    const message = (err as Error).message;
+    e.log(`${c.id}: FAILED: ${message}`);
+    return { id: c.id, label, failed: firstAndLastLine(message) };
+  }
+}
+
+function firstAndLastLine(message: string): string {
+  const lines = message.trim().split('\n');
+  const first = (lines[0] ?? '').replace(/ --cache \S+| -d \S+|\/tmp\/mobyts-bench-[^/]+\//g, '');
+  const errorLine = lines.filter((l) => /^(Error|Cannot|Warning)\b|error/i.test(l)).pop() ?? lines.at(-1) ?? '';
+  return lines.length > 1 ? `${first} ${errorLine.trim()}` : first;
+}
+
+async function measureCase(c: BenchCase, e: CaseEnv, plan: PlannedImage[], label: string): Promise<CaseResult> {
   e.log(`${c.id}: generating and pushing ${label}`);
   const images = await pushPlan(e.host, plan, { pool: e.pool, bzImageBytes: e.cfg.bzImageBytes });
   const specPath = join(e.dir, `${c.id}.yml`);
   await writeFile(specPath, specYaml(images, 1));
   const out = join(e.dir, 'out');
-  const opts = { ...e.run, cwd: e.dir };
-  const build = (): Promise<Sample> => runMobyts(buildArgs(c, e, 'kernel+initrd', out), opts);
+  const kernelInitrd = (): Promise<Sample> => build(e, buildArgs(c, e, 'kernel+initrd', out));
+  const emptyCache = (): Promise<void> => rm(join(e.dir, 'cache'), { recursive: true, force: true });
   e.log(`${c.id}: cold builds`);
-  const cold = await repeat(c.runs, () => rm(join(e.dir, 'cache'), { recursive: true, force: true }), build);
+  const cold = await repeat(c.runs, emptyCache, () => build(e, buildArgs(c, e, 'kernel+initrd', out), { reset: emptyCache }));
   e.log(`${c.id}: warm builds`);
-  const warm = await repeat(c.runs, () => Promise.resolve(), build);
+  const warm = await repeat(c.runs, () => Promise.resolve(), kernelInitrd);
   e.log(`${c.id}: rebuilds after a one-file change`);
-  const rebuild = await repeat(c.runs, (i) => writeFile(specPath, specYaml(images, i + 2)), build);
+  const profile = e.profileDir === undefined ? undefined : await profileWarm(c, e, e.profileDir);
+  const rebuild = await repeat(c.runs, (i) => writeFile(specPath, specYaml(images, i + 2)), kernelInitrd);
   e.log(`${c.id}: floors`);
   const floors = await measureFloors(c, e, images, out);
   const layerFiles = cachedLayerFiles(join(e.dir, 'cache'), images);
@@ -143,5 +214,5 @@ export async function runCase(c: BenchCase, e: CaseEnv): Promise<CaseResult> {
   };
   await rm(join(e.dir, 'initrd.cpio'), { force: true });
   const formats = c.formats ? await measureFormats(c, e, warm) : [];
-  return { id: c.id, label, runs: c.runs, cold, warm, rebuild, sizes, floors, formats };
+  return { id: c.id, label, runs: c.runs, cold, warm, rebuild, sizes, floors, formats, hangs: e.hangs?.count ?? 0, ...(profile === undefined ? {} : { profile }) };
 }

@@ -3,7 +3,7 @@
  */
 import { formatSize } from './cases.ts';
 import type { Sample } from './measure.ts';
-import type { CaseResult } from './run-case.ts';
+import { isFailure, type CaseOutcome, type CaseResult } from './run-case.ts';
 import type { TargetRow } from './targets.ts';
 
 export interface RunInfo {
@@ -36,26 +36,47 @@ function startupTable(rows: StartupResult[]): string {
     rows.map((r) => [r.command, String(r.runs), sec(r.sample.wallS), sec(r.sample.cpuS), mib(r.sample.maxRssMiB)]));
 }
 
-function buildsTable(results: CaseResult[]): string {
-  return table(['case', 'inputs', 'runs', 'cold s', 'warm s', 'warm CPU s', 'rebuild s', 'peak RSS MiB', 'kernel', 'initrd', 'cpio', 'layers (gz)'],
-    results.map((r) => [r.id, r.label, String(r.runs), sec(r.cold.wallS), sec(r.warm.wallS), sec(r.warm.cpuS), sec(r.rebuild.wallS),
-      mib(Math.max(r.cold.maxRssMiB, r.warm.maxRssMiB, r.rebuild.maxRssMiB)), formatSize(r.sizes.kernel), formatSize(r.sizes.initrd), formatSize(r.sizes.cpio), formatSize(r.sizes.layers)]));
+function failedRow(r: CaseOutcome, width: number, at: number): string[] {
+  const cells = Array<string>(width).fill('');
+  cells[0] = r.id;
+  cells[at] = `FAILED: ${isFailure(r) ? r.failed.replaceAll('|', '\\|') : ''}`;
+  return cells;
 }
 
-function floorsTable(results: CaseResult[]): string {
+function buildsTable(outcomes: CaseOutcome[]): string {
+  const results = outcomes.filter((r): r is CaseResult => !isFailure(r));
+  const failed = outcomes.filter(isFailure).map((r) => { const row = failedRow(r, 13, 3); row[1] = r.label; return row; });
+  return table(['case', 'inputs', 'runs', 'cold s', 'warm s', 'warm CPU s', 'rebuild s', 'peak RSS MiB', 'kernel', 'initrd', 'cpio', 'layers (gz)', 'exit-13 hangs retried'],
+    results.map((r) => [r.id, r.label, String(r.runs), sec(r.cold.wallS), sec(r.warm.wallS), sec(r.warm.cpuS), sec(r.rebuild.wallS),
+      mib(Math.max(r.cold.maxRssMiB, r.warm.maxRssMiB, r.rebuild.maxRssMiB)), formatSize(r.sizes.kernel), formatSize(r.sizes.initrd), formatSize(r.sizes.cpio), formatSize(r.sizes.layers), String(r.hangs)]).concat(failed));
+}
+
+function floorsTable(outcomes: CaseOutcome[]): string {
+  const results = outcomes.filter((r): r is CaseResult => !isFailure(r));
+  const failed = outcomes.filter(isFailure).map((r) => failedRow(r, 10, 1));
   return table(['case', 'download s', 'cat layers s', 'gzip-6 floor s', 'zstd-3 floor s', 'cat output s', 'warm ÷ gzip floor', 'warm ÷ cat layers', 'cold ÷ (download + warm)', 'rebuild ÷ cold'],
     results.map((r) => {
       const f = r.floors;
       return [r.id, sec(f.downloadS), sec(f.catLayersS), sec(f.gzipS), sec(f.zstdS), sec(f.catOutputS),
         (r.warm.wallS / f.gzipS).toFixed(2), (r.warm.wallS / f.catLayersS).toFixed(0), (r.cold.wallS / (f.downloadS + r.warm.wallS)).toFixed(2), (r.rebuild.wallS / r.cold.wallS).toFixed(2)];
-    }));
+    }).concat(failed));
 }
 
-function formatsTable(results: CaseResult[]): string {
+function formatsTable(outcomes: CaseOutcome[]): string {
+  const results = outcomes.filter((r): r is CaseResult => !isFailure(r));
   const rows = results.flatMap((r) => r.formats.map((f) => [r.id, f.name, f.status,
     f.total === undefined ? '' : sec(f.total.wallS), f.extraS === undefined ? '' : sec(f.extraS),
     f.total === undefined ? '' : mib(f.total.maxRssMiB), f.bytes === undefined ? '' : formatSize(f.bytes), (f.note ?? '').replaceAll('|', '\\|')]));
   return table(['case', 'format', 'status', 'kernel+initrd+format s', 'extra s', 'peak RSS MiB', 'output size', 'note'], rows);
+}
+
+function profiles(results: CaseResult[]): string[] {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+  return results.flatMap((r) => (r.profile === undefined ? [] : [
+    '', `### \`${r.id}\`: ${r.profile.totalMs.toFixed(0)} ms sampled on the main thread (${r.profile.path.replace(/^.*\/bench\/results\//, 'bench/results/')})`, '',
+    table(['file', 'self ms', 'share'], r.profile.byFile.map((h) => [h.name, h.selfMs.toFixed(0), pct(h.share)])), '',
+    table(['function', 'self ms', 'share'], r.profile.byFunction.map((h) => [`\`${h.name}\``, h.selfMs.toFixed(0), pct(h.share)])),
+  ]));
 }
 
 function targetsTable(rows: TargetRow[]): string {
@@ -64,7 +85,7 @@ function targetsTable(rows: TargetRow[]): string {
 }
 
 /** The whole report. */
-export function renderReport(info: RunInfo, startup: StartupResult[], results: CaseResult[], targets: TargetRow[]): string {
+export function renderReport(info: RunInfo, startup: StartupResult[], results: CaseOutcome[], targets: TargetRow[]): string {
   return [
     `# mobyts bench (${info.mode} mode)`, '',
     `${info.date} · Node ${info.node} · ${info.machine} · load average before ${info.loadBefore}, after ${info.loadAfter} · CPU and RSS from ${info.measuring} · bench took ${info.totalS.toFixed(0)} s`,
@@ -73,6 +94,10 @@ export function renderReport(info: RunInfo, startup: StartupResult[], results: C
     '', '## Builds (`-f kernel+initrd`, medians; cold = empty cache, pulled from the registry on 127.0.0.1)', '', buildsTable(results),
     '', '## Floors on the same bytes, and ratios', '', floorsTable(results),
     '', '## Output formats on top of kernel+initrd (warm)', '', formatsTable(results),
-    '', '## Targets', '', targetsTable(targets), '',
+    '', '## Targets', '', targetsTable(targets),
+    ...(results.some((r) => !isFailure(r) && r.profile !== undefined)
+      ? ['', '## Where a warm build\'s main-thread CPU goes (`node --cpu-prof`; zlib thread-pool work is not sampled)', ...profiles(results.filter((r): r is CaseResult => !isFailure(r)))]
+      : []),
+    '',
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 /**
  * The project's performance targets (issue 7) evaluated against one run's results. Pure.
  */
-import type { CaseResult } from './run-case.ts';
+import { isFailure, type CaseOutcome, type CaseResult } from './run-case.ts';
 
 export interface TargetRow {
   id: string;
@@ -15,14 +15,15 @@ export interface TargetRow {
 const s = (x: number): string => `${x.toFixed(3)} s`;
 const ratio = (x: number): string => x.toFixed(2);
 
-function row(id: string, target: string, c: CaseResult | undefined, f: (c: CaseResult) => { measured: string; limit: string; pass: boolean }): TargetRow {
+function row(id: string, target: string, c: CaseOutcome | undefined, f: (c: CaseResult) => { measured: string; limit: string; pass: boolean }): TargetRow {
   if (c === undefined) return { id, target, measured: 'not run', limit: '', pass: undefined };
+  if (isFailure(c)) return { id, target, measured: 'build failed', limit: '', pass: false };
   return { id, target, ...f(c) };
 }
 
 /** Every target row, in a fixed order (one `cold ≤ download + warm` row per case run). */
-export function evaluateTargets(results: CaseResult[]): TargetRow[] {
-  const get = (id: string): CaseResult | undefined => results.find((r) => r.id === id);
+export function evaluateTargets(results: CaseOutcome[]): TargetRow[] {
+  const get = (id: string): CaseOutcome | undefined => results.find((r) => r.id === id);
   const rss = (c: CaseResult): number => Math.max(c.cold.maxRssMiB, c.warm.maxRssMiB, c.rebuild.maxRssMiB);
   const rows: TargetRow[] = [
     row('warm-ref', 'warm kernel+initrd of `ref`, start-up included', get('ref'), (c) => ({ measured: s(c.warm.wallS), limit: '< 0.600 s', pass: c.warm.wallS < 0.6 })),
