@@ -106,6 +106,18 @@ function syntaxMessage(code: string, text: string, pos: readonly [number, number
   return '';
 }
 
+const SYNTAX_HINTS: [RegExp, string][] = [
+  [/Nested mappings are not allowed in compact mappings/, 'a ": " inside a plain value starts a mapping: quote the value'],
+  [/Tabs are not allowed as indentation/, 'indent with spaces'],
+  [/Missing closing "?quote/, 'close the string with the quote it starts with'],
+  [/^Flow (sequence|map)/, 'close the [ ] or { } it opens, or indent its continuation lines further than the key'],
+  [/Implicit (map )?keys|block sequence may not be used as an implicit map key|Sequence item without - indicator|must be sufficiently indented/, 'check the indentation of this line against the lines above'],
+];
+
+function syntaxHint(message: string): string | undefined {
+  return SYNTAX_HINTS.find(([re]) => re.test(message))?.[1];
+}
+
 /** Parses `text`; never throws. */
 export function parseSource(text: string, file: string): SpecSource {
   const lineCounter = new LineCounter();
@@ -121,10 +133,12 @@ export function parseSource(text: string, file: string): SpecSource {
   };
   const syntaxIssues = doc.errors.map((e) => {
     const own = syntaxMessage(e.code, text, e.pos);
-    const message = own !== '' ? own : `YAML syntax error: ${e.message.split(' at line ')[0] ?? e.message}`;
+    const detail = e.message.split(' at line ')[0] ?? e.message;
+    const message = own !== '' ? own : `YAML syntax error: ${detail}`;
     const path = e.code === 'DUPLICATE_KEY' ? keyPathAt(doc.contents, e.pos[0]) ?? [] : [];
-    return mk(path, message, {}, e.pos[0]);
-  });
+    const hint = own === '' ? syntaxHint(detail) : undefined;
+    return mk(path, message, hint === undefined ? {} : { hint }, e.pos[0]);
+  }).filter((issue, i, all) => all.findIndex((o) => o.line === issue.line) === i); // one error per line: the rest cascade
   const fatal = doc.errors.some((e) => e.code !== 'DUPLICATE_KEY');
   let value: unknown;
   try {
