@@ -51,6 +51,7 @@ export async function runQemu(name: string, opts: RunQemuOptions): Promise<numbe
   const unattended = opts.until.length > 0 || opts.timeoutSeconds !== undefined;
   if (!unattended) return interactive(base, opts);
   const result = await unattendedBoot(base, opts);
+  if (!result.console.endsWith('\n')) opts.stdout.write('\n'); // qemu was stopped mid-line
   if (!result.ok) {
     // The console was streamed already; the error keeps the verdict and qemu's own complaints only.
     const [why = '', , stderrPart] = result.failure.split(/\n--- (?:console tail|qemu stderr) ---\n/);
