@@ -40,7 +40,6 @@ export interface SpecSource {
 
 interface Found { node: Node | null; key: Node | null }
 
-
 function step(node: unknown, seg: string | number): Found | undefined {
   if (isMap(node)) {
     for (const pair of node.items) {
