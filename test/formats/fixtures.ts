@@ -198,3 +198,51 @@ export function listFiles(dir: string): string[] {
   walk('');
   return out.sort();
 }
+
+/** Modules (in load order) the Debian kernel needs to mount our rootfs images from a virtio disk. */
+const MOUNT_MODULES = [
+  'drivers/virtio/virtio_ring', 'drivers/virtio/virtio', 'drivers/virtio/virtio_pci_modern_dev',
+  'drivers/virtio/virtio_pci_legacy_dev', 'drivers/virtio/virtio_pci', 'drivers/block/virtio_blk',
+  'crypto/crc32c_generic', 'lib/libcrc32c', 'fs/squashfs/squashfs', 'fs/erofs/erofs', 'drivers/cdrom/cdrom', 'fs/isofs/isofs',
+];
+
+export const MOUNT_MARKER = 'MOBYTS-ROOTFS-MOUNTED';
+
+/**
+ * A gzip initrd whose /init loads MOUNT_MODULES, mounts /dev/vda read-only with the type named by
+ * `mobyts.fstype=` on the cmdline, and prints `MOUNT_MARKER <hostname> <uid:gid:mode of home/user/notes.txt>`.
+ */
+export function makeMountInitrd(dir: string): string {
+  const cache = join(cacheRoot(), 'formats-mount-modules');
+  if (!existsSync(join(cache, 'isofs.ko'))) {
+    debianKernel();
+    const deb = readdirSync(cacheRoot()).find((f) => f.startsWith('linux-image-') && f.endsWith('.deb'))!;
+    const stage = `${cache}.${process.pid}`;
+    mkdirSync(stage, { recursive: true });
+    sh(`dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards ${MOUNT_MODULES.map((m) => `'*/kernel/${m}.ko'`).join(' ')}`, join(cacheRoot(), deb), stage);
+    sh('find "$1" -name "*.ko" -exec mv {} "$1" \\;', stage);
+    try { renameSync(stage, cache); } catch { rmSync(stage, { recursive: true, force: true }); }
+  }
+  const root = join(dir, 'mount-initrd-root');
+  for (const d of ['bin', 'dev', 'proc', 'mnt', 'modules']) mkdirSync(join(root, d), { recursive: true });
+  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
+  chmodSync(join(root, 'bin', 'busybox'), 0o755);
+  for (const m of MOUNT_MODULES) copyFileSync(join(cache, `${m.split('/').at(-1)}.ko`), join(root, 'modules', `${m.split('/').at(-1)}.ko`));
+  const init = `#!/bin/busybox sh
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+B=/bin/busybox
+for m in ${MOUNT_MODULES.map((m) => m.split('/').at(-1)).join(' ')}; do $B insmod /modules/$m.ko; done
+$B mount -t proc proc /proc
+fstype=$($B sed -n 's/.*mobyts.fstype=\\([a-z0-9]*\\).*/\\1/p' /proc/cmdline)
+$B sleep 1
+$B mount -t $fstype -o ro /dev/vda /mnt && echo ${MOUNT_MARKER} $($B cat /mnt/etc/hostname) $($B stat -c %u:%g:%a /mnt/home/user/notes.txt)
+$B poweroff -f
+`;
+  writeFileSync(join(root, 'init'), init);
+  chmodSync(join(root, 'init'), 0o755);
+  sh('find "$1" -exec touch -h -d @"$2" {} +', root, String(SDE));
+  const out = join(dir, 'mount-initrd.img');
+  sh('cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -n > "$2"', root, out);
+  return out;
+}
