@@ -3,6 +3,7 @@
  * with `--until`/`--timeout`, boot unattended, stream the console and succeed only when the markers appeared.
  */
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
@@ -67,10 +68,23 @@ async function unattendedBoot(base: BootOptions, opts: RunQemuOptions): Promise<
     onConsole: (c) => void opts.stdout.write(c),
   };
   if (opts.accel !== 'auto') return bootImage({ ...common, accel: opts.accel });
+  if (!kvmAccessible()) {
+    opts.reporter.emit({ type: 'info', message: '/dev/kvm is not usable here; booting with TCG' });
+    return bootImage({ ...common, accel: 'tcg' });
+  }
   const probe = await bootImage({ ...common, accel: 'kvm', timeoutSeconds: Math.min(KVM_PROBE_SECONDS, common.timeoutSeconds ?? 300) });
   if (probe.ok || probe.end !== 'timeout') return probe;
   opts.reporter.emit({ type: 'warn', message: `KVM boot made no progress in ${probe.seconds} s; booting again with TCG` });
   return bootImage({ ...common, accel: 'tcg' });
+}
+
+function kvmAccessible(): boolean {
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function interactive(base: BootOptions, opts: RunQemuOptions): Promise<number> {
