@@ -128,10 +128,10 @@ void test('layer names cannot escape the container directory', async () => {
   const c = { name: 'x', image: 'evil:1' };
   const items = { init: [], volumes: [], containers: [{ section: 'services' as const, index: 0, entry: c, source: source('evil:1') }] };
   const list = await assemble({ services: [c] }, items, deps({ 'docker.io/library/evil:1': [
-    { name: '../../etc/shadow', data: 's' }, { name: 'hl', type: 'link', linkname: '../../../etc/passwd' }] }));
+    { name: '../../etc/shadow', data: 's' }, { name: 'hl', type: 'link', linkname: '../../../etc/shadow' }] }));
   const shadow = list.find((x) => x.e.header.name.endsWith('shadow'));
   assert.equal(shadow?.e.header.name, 'containers/services/x/lower/etc/shadow');
-  assert.equal(list.find((x) => x.e.header.type === 'link')?.e.header.linkname, 'containers/services/x/lower/etc/passwd');
+  assert.equal(list.find((x) => x.e.header.type === 'link')?.e.header.linkname, 'containers/services/x/lower/etc/shadow');
   await assert.rejects(assemble({ services: [c] }, items, deps({ 'docker.io/library/evil:1': [
     { name: 'up', type: 'symlink', linkname: '/etc' }, { name: 'up/passwd', data: 'root::0:0' }] })),
   { code: 'UNSAFE_CONTENT', message: 'Cannot unpack "docker.io/library/evil:1" into "containers/services/x/lower": entry "up/passwd" is reached through the symlink "up"' });
@@ -171,4 +171,11 @@ void test('a read-only volume bound read-write is refused', () => {
   assert.throws(() => checkReadonlyVolumes(spec), { message: 'Cannot bind volume "vola" into onboot[0] "w": the volume is read-only, but the container would write to it' });
   assert.doesNotThrow(() => checkReadonlyVolumes({ ...spec, onboot: [{ name: 'w', image: 'alpine', binds: ['vola:/vola:ro'] }] }));
   assert.throws(() => checkReadonlyVolumes({ ...spec, onboot: [{ name: 'w', image: 'alpine', mounts: [{ source: 'vola', options: ['rw', 'ro'] }] }] }));
+});
+
+void test('a hardlink whose target a later init image replaces fails clearly instead of dangling', async () => {
+  await assert.rejects(assemble({ init: ['i1:1', 'i2:1'] }, { init: [source('i1:1'), source('i2:1')], volumes: [], containers: [] }, deps({
+    'docker.io/library/i1:1': [{ name: 'b', data: 'one' }, { name: 'a', type: 'link', linkname: 'b' }],
+    'docker.io/library/i2:1': [{ name: 'b', data: 'two' }],
+  })), { code: 'UNSAFE_CONTENT', message: 'Cannot add the hardlink "a" of init[0]: its target "b" is replaced by init[1]' });
 });

@@ -13,6 +13,7 @@
  */
 import type { EntryStream, TarEntry, TarHeader } from '../tar/entry.ts';
 import { PAX_LOCATION, PAX_SOURCE } from './constants.ts';
+import { MobyError } from '../util/errors.ts';
 import { withSectionKey } from './reuse.ts';
 import { dirEntry, discardBody, parentsOf } from './synth.ts';
 
@@ -45,11 +46,20 @@ export class PathTracker {
     return this.emitted.get(path);
   }
 
-  /** Whether `owner`'s entry for this header is written; records it when it is. */
+  /**
+   * Whether `owner`'s entry for this header is written; records it when it is. A hardlink whose target was
+   * not written (a later image replaces the target) cannot be honoured and fails the build (UNSAFE_CONTENT).
+   */
   admit(header: TarHeader, owner: string): boolean {
     if (this.emitted.has(header.name)) return false;
     const claimant = this.claims.get(header.name);
     if (header.type !== 'directory' && claimant !== undefined && claimant !== owner) return false;
+    if (header.type === 'link' && !this.emitted.has(header.linkname ?? '')) {
+      const by = this.claims.get(header.linkname ?? '');
+      throw new MobyError(`Cannot add the hardlink "${header.name}" of ${owner}: its target "${header.linkname ?? ''}" is ${by === undefined ? 'not in the image' : `replaced by ${by}`}`, {
+        code: 'UNSAFE_CONTENT', hint: 'the images overlap on a hardlinked file; make the link a copy in the image, or drop the overlap',
+      });
+    }
     this.emitted.set(header.name, header.type);
     return true;
   }
