@@ -12,7 +12,7 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { benchConfig, type BenchConfig } from './lib/cases.ts';
@@ -37,7 +37,7 @@ function parse(): Args {
   return {
     small: values.small === true || process.env['BENCH_SMALL'] === '1',
     ...(values.cases === undefined ? {} : { cases: values.cases.split(',') }),
-    out: values.out ?? join(REPO, 'bench/results/latest.md'),
+    out: resolve(values.out ?? join(REPO, 'bench/results/latest.md')),
     keep: values.keep === true,
     cpuProf: values['cpu-prof'] === true,
   };
@@ -66,6 +66,12 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mobyts-bench-'));
   const reg = await startRegistry();
   const results: CaseOutcome[] = [];
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal}: stopping the registry and removing ${dir}`);
+    void reg.stop().then(() => rm(dir, { recursive: true, force: true })).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     await mkdir(join(dir, 'home'));
     await mkdir(join(dir, 'tmp'));

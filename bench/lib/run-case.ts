@@ -163,7 +163,7 @@ async function measureFormats(c: BenchCase, e: CaseEnv, warm: Sample): Promise<F
       const bytes = await sumSizes(f.outputs(c.id).map((p) => join(out, p)));
       results.push({ name: f.name, status: 'ok', total, extraS: total.wallS - warm.wallS, bytes });
     } catch (err) {
-      results.push({ name: f.name, status: 'failed', note: (err as Error).message.split('\n').slice(-1)[0] ?? 'failed' });
+      results.push({ name: f.name, status: 'failed', note: firstAndLastLine((err as Error).message) });
     }
     await rm(out, { recursive: true, force: true });
   }
