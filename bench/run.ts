@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { benchConfig, type BenchConfig } from './lib/cases.ts';
 import { contentPool } from './lib/content.ts';
-import { measuringTool, REPO, runMobyts, summarise, type RunOptions, type Sample } from './lib/measure.ts';
+import { killRunning, measuringTool, REPO, runMobyts, summarise, type RunOptions, type Sample } from './lib/measure.ts';
 import { isFailure, runCase, type CaseOutcome } from './lib/run-case.ts';
 import { renderReport, type StartupResult } from './lib/table.ts';
 import { evaluateTargets } from './lib/targets.ts';
@@ -68,6 +68,7 @@ async function main(): Promise<void> {
   const results: CaseOutcome[] = [];
   const onSignal = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping the registry and removing ${dir}`);
+    killRunning();
     void reg.stop().then(() => rm(dir, { recursive: true, force: true })).finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);

@@ -29,12 +29,21 @@ export interface RunOptions {
   nodeFlags?: string[];
 }
 
+const running = new Set<ReturnType<typeof spawn>>();
+
+/** Kills the children still running (the bench was interrupted). */
+export function killRunning(): void {
+  for (const c of running) c.kill('SIGKILL');
+}
+
 export function measuringTool(): string {
   return existsSync(GNU_TIME) ? 'GNU time (/usr/bin/time -f "%U %S %M")' : 'process.resourceUsage() preload (node process only)';
 }
 
 function collect(child: ReturnType<typeof spawn>): Promise<{ code: number | null; stderr: string }> {
   let stderr = '';
+  running.add(child);
+  child.once('close', () => running.delete(child));
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-8000); });
   child.stdout?.resume();
   return new Promise((res, rej) => {
