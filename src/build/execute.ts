@@ -13,6 +13,7 @@ import type { FormatContext, FormatInputs, OutputFormat } from '../outputs/forma
 import { assembleRootfs, type AssembleInput } from '../rootfs/assemble.ts';
 import type { KernelParts } from '../rootfs/kernel.ts';
 import type { EntryStream } from '../tar/entry.ts';
+import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { asIoError, writeStreamAtomically } from './atomic.ts';
 import type { OutputPlan } from './outputs-plan.ts';
@@ -63,34 +64,52 @@ async function streamOut(x: ExecuteInput, workDir: string, to: string): Promise<
   x.reporter.emit({ type: 'info', message: `Create outputs:\n  ${to === '-' ? '(stdout)' : to}` });
 }
 
-async function writeRootfs(x: ExecuteInput, workDir: string): Promise<{ tarPath: string; parts: KernelParts | undefined }> {
+function assembled(x: ExecuteInput, workDir: string, onKernel: (p: KernelParts) => void): EntryStream {
+  return abortable(assembleRootfs({ ...x.assemble, workDir, dockerfile: false, onKernel }), x.signal);
+}
+
+function writeInitrdFile(x: ExecuteInput, entries: EntryStream, workDir: string): Promise<string> {
+  const initrd = join(workDir, 'initrd.img');
+  return x.writeInitrd(entries, { compress: x.compress, out: createWriteStream(initrd), prependUcode: false, tmpDir: workDir }).then(() => initrd);
+}
+
+/**
+ * The root filesystem as the chosen formats need it. When none reads the tar (kernel+initrd,
+ * tar-kernel-initrd) the stream goes straight into the initrd; otherwise it is written once to a temp tar
+ * and the initrd and the boot-less tar are derived from that file on demand.
+ */
+async function materialise(x: ExecuteInput, workDir: string): Promise<{ parts: KernelParts | undefined; inputs: Pick<FormatInputs, 'initrdPath' | 'rootfsTarPath' | 'rootfsTarWithoutBootPath'> }> {
   let parts: KernelParts | undefined;
+  const onKernel = (p: KernelParts): void => void (parts = p);
+  const needs = new Set(x.plan.formats.flatMap((f) => f.needs));
+  if (!needs.has('tar') && !needs.has('tar-without-boot')) {
+    const initrd = await writeInitrdFile(x, assembled(x, workDir, onKernel), workDir);
+    const none = (): Promise<string> => Promise.reject(new MobyError('A format asked for the filesystem tar without declaring it in `needs`: this is a bug', { code: 'BUILD' }));
+    return { parts, inputs: { initrdPath: () => Promise.resolve(initrd), rootfsTarPath: none, rootfsTarWithoutBootPath: none } };
+  }
   const tarPath = join(workDir, 'rootfs.tar');
-  const stream = abortable(assembleRootfs({ ...x.assemble, workDir, dockerfile: false, onKernel: (p) => void (parts = p) }), x.signal);
-  await pipeline(tarStream(stream), createWriteStream(tarPath), { signal: x.signal }).catch((err: unknown) => { throw asIoError('write', tarPath, err); });
-  return { tarPath, parts };
+  await pipeline(tarStream(assembled(x, workDir, onKernel)), createWriteStream(tarPath), { signal: x.signal }).catch((err: unknown) => { throw asIoError('write', tarPath, err); });
+  const noBoot = join(workDir, 'rootfs-without-boot.tar');
+  return {
+    parts,
+    inputs: {
+      rootfsTarPath: () => Promise.resolve(tarPath),
+      initrdPath: once(() => writeInitrdFile(x, abortable(readTarFile(tarPath), x.signal), workDir)),
+      rootfsTarWithoutBootPath: once(async () => {
+        await pipeline(tarStream(withoutBoot(readTarFile(tarPath))), createWriteStream(noBoot), { signal: x.signal });
+        return noBoot;
+      }),
+    },
+  };
 }
 
 async function formatInputs(x: ExecuteInput, workDir: string): Promise<FormatInputs> {
-  const { tarPath, parts } = await writeRootfs(x, workDir);
+  const { parts, inputs } = await materialise(x, workDir);
   const kernelPath = join(workDir, 'kernel');
   await writeFile(kernelPath, parts?.kernel ?? Buffer.alloc(0));
   let ucodePath: string | undefined;
   if (parts?.ucode !== undefined) await writeFile((ucodePath = join(workDir, 'ucode.cpio')), parts.ucode);
-  const initrd = join(workDir, 'initrd.img');
-  const noBoot = join(workDir, 'rootfs-without-boot.tar');
-  return {
-    kernelPath, cmdline: parts?.cmdline ?? '', ...(ucodePath === undefined ? {} : { ucodePath }),
-    rootfsTarPath: () => Promise.resolve(tarPath),
-    initrdPath: once(async () => {
-      await x.writeInitrd(abortable(readTarFile(tarPath), x.signal), { compress: x.compress, out: createWriteStream(initrd), prependUcode: false, tmpDir: workDir });
-      return initrd;
-    }),
-    rootfsTarWithoutBootPath: once(async () => {
-      await pipeline(tarStream(withoutBoot(readTarFile(tarPath))), createWriteStream(noBoot), { signal: x.signal });
-      return noBoot;
-    }),
-  };
+  return { kernelPath, cmdline: parts?.cmdline ?? '', ...(ucodePath === undefined ? {} : { ucodePath }), ...inputs };
 }
 
 async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {

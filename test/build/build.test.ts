@@ -126,6 +126,11 @@ void test('two builds under a different TZ, umask, TMPDIR and locale give byte-i
   for (const [name, bytes] of fa) assert.ok(bytes.equals(fb.get(name) ?? Buffer.alloc(0)), `${name} differs`);
   for (const name of fb.keys()) assert.equal((await stat(join(b, name))).mode & 0o777, 0o644, name);
   assert.deepEqual(await readdir(tmpB), [], 'the work directory is removed');
+  const c = await outDir('repro-c');
+  const rc = await f.cli(['-d', c, osSpec]);
+  assert.equal(rc.code, 0, rc.stderr);
+  assert.deepEqual((await readdir(c)).sort(), ['os-cmdline', 'os-initrd.img', 'os-kernel'], 'kernel+initrd is the default');
+  assert.ok((await readFile(join(c, 'os-initrd.img'))).equals(fa.get('os-initrd.img') ?? Buffer.alloc(0)), 'the initrd streamed without a temp tar is the same');
   assert.equal(fa.get('os-cmdline')?.toString(), 'console=ttyS0 quiet');
   assert.equal(fa.get('os-kernel')?.toString(), 'KERNEL-IMAGE-BYTES');
 });
