@@ -291,3 +291,15 @@ void test('the SBOM merges the SPDX attestations of the images, file names under
   assert.deepEqual(doc.packages.map((p) => [p.SPDXID, p.name.replace(f.host, 'HOST')]), [['SPDXRef-Package-image-0', 'HOST/test/attested:1'], ['SPDXRef-D0-Package-musl', 'musl']]);
   assert.deepEqual(doc.files, [{ SPDXID: 'SPDXRef-D0-File-ld', fileName: '/containers/services/att/lower/lib/ld-musl.so.1' }]);
 });
+
+void test('--arch picks the platform; outputs: in the spec is used without -f; --sbom-current-time stamps now', async () => {
+  const dir = await outDir('arch');
+  const spec = await f.spec('arch/a.yml', 'init:\n  - HOST/test/multi:1\noutputs:\n  - format: tar\n');
+  const before = Math.floor(Date.now() / 1000);
+  const r = await f.cli(['--arch', 'arm64', '--sbom-current-time', '-d', dir, spec]);
+  assert.equal(r.code, 0, r.stderr);
+  const all = await entries(join(dir, 'a.tar'));
+  assert.deepEqual([all.has('hello-arm64'), all.has('hello-amd64')], [true, false]);
+  const created = Date.parse((JSON.parse(all.get('sbom.spdx.json')?.data ?? '{}') as { creationInfo: { created: string } }).creationInfo.created) / 1000;
+  assert.ok(created >= before && created <= Math.ceil(Date.now() / 1000) + 1, `created ${created} is now`);
+});
