@@ -3,7 +3,8 @@
  * assemble and write the outputs. A flat list of named steps; each is a call into the module that owns it.
  */
 import type { CliContext } from '../cli/context.ts';
-import { openStore, platformFor } from '../store/index.ts';
+import { createPkgResolver } from '../pkg/template.ts';
+import { defaultCacheDir, openStore, platformFor } from '../store/index.ts';
 import type { GetImageOptions } from '../store/types.ts';
 import { planFiles } from '../rootfs/files.ts';
 import { sourceDateEpoch } from '../rootfs/constants.ts';
@@ -83,7 +84,7 @@ async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, 
 
 export async function runBuild(files: string[], opts: BuildOptions, ctx: CliContext): Promise<void> {
   if (opts.dryRun) return runDryRun(files, opts, ctx);
-  const loaded = await loadSpecs(files);
+  const loaded = await loadSpecs(files, { resolveTemplate: createPkgResolver({ cache: opts.cache ?? defaultCacheDir() }) });
   if (!reportIssues(loaded, ctx)) return;
   const spec = normaliseSpec(loaded.spec);
   checkReadonlyVolumes(spec);
