@@ -9,7 +9,7 @@
 import type { ImageSource } from '../image/source.ts';
 import type { EntryStream } from '../tar/entry.ts';
 import type { RootfsDeps } from './deps.ts';
-import { imageEntries } from './image-entries.ts';
+import { filterImage, imageEntries, type ImageFilterOptions } from './image-entries.ts';
 import { fileEntry, readBody, discardBody } from './synth.ts';
 import type { PathTracker } from './tracker.ts';
 
@@ -23,20 +23,29 @@ export interface InitSectionOptions {
   mtime: number;
 }
 
-function filtered(o: InitSectionOptions, i: number): EntryStream {
+function options(o: InitSectionOptions, i: number): ImageFilterOptions {
   const src = o.sources[i] as ImageSource;
-  return imageEntries(src, (s) => o.deps.flatten(s), {
-    prefix: '', resolv: 'symlink', mtime: o.mtime, source: src.ref.expanded, location: `init[${i}]`, hint: (h) => o.tracker.hintDirs(h),
-  });
+  return { prefix: '', resolv: 'symlink', mtime: o.mtime, source: src.ref.expanded, location: `init[${i}]` };
 }
 
-/** Pre-scan: claims each path for its last provider; returns the apk databases in image order. */
+/** Image `i`; with `prescanned` its directory headers are already hinted (by `claimInitPaths`). */
+function filtered(o: InitSectionOptions, i: number, prescanned: boolean): EntryStream {
+  const src = o.sources[i] as ImageSource;
+  if (prescanned) return filterImage(o.deps.flatten(src), options(o, i));
+  return imageEntries(src, (s) => o.deps.flatten(s), { ...options(o, i), hint: (h) => o.tracker.hintDirs(h) });
+}
+
+/**
+ * Pre-scan (several init images only): claims each path for its last provider and hints every directory
+ * header; returns the apk databases in image order.
+ */
 export async function claimInitPaths(o: InitSectionOptions): Promise<Buffer[]> {
   const dbs: Buffer[] = [];
   if (o.sources.length < 2) return dbs;
   for (let i = 0; i < o.sources.length; i++) {
-    for await (const entry of filtered(o, i)) {
+    for await (const entry of filterImage(o.deps.flatten(o.sources[i] as ImageSource), options(o, i))) {
       o.tracker.claim(entry.header.name, `init[${i}]`);
+      if (entry.header.type === 'directory') o.tracker.hintDirs([entry.header]);
       if (entry.header.name === APK_DB && entry.header.type === 'file') dbs.push(await readBody(entry));
       else await discardBody(entry);
     }
@@ -47,7 +56,8 @@ export async function claimInitPaths(o: InitSectionOptions): Promise<Buffer[]> {
 
 /** The init section; `dbs` is what `claimInitPaths` returned. */
 export async function* initSection(o: InitSectionOptions, dbs: Buffer[]): EntryStream {
-  for (let i = 0; i < o.sources.length; i++) yield* o.tracker.filter(filtered(o, i), `init[${i}]`);
+  const prescanned = o.sources.length > 1;
+  for (let i = 0; i < o.sources.length; i++) yield* o.tracker.filter(filtered(o, i, prescanned), `init[${i}]`);
   if (dbs.length < 2) return;
   const body = Buffer.concat(dbs.flatMap((db) => [db, Buffer.from('\n\n')]));
   const entry = fileEntry(APK_DB, body, { source: 'LINUXKIT.apkinit', location: 'init', mtime: 0 });
