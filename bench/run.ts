@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { benchConfig, type BenchConfig } from './lib/cases.ts';
+import { prepareCompiled } from './lib/compiled.ts';
 import { contentPool } from './lib/content.ts';
 import { killRunning, measuringTool, REPO, runMobyts, summarise, type RunOptions, type Sample } from './lib/measure.ts';
 import { isFailure, runCase, type CaseOutcome } from './lib/run-case.ts';
@@ -48,13 +49,26 @@ const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function startup(cfg: BenchConfig, run: Omit<RunOptions, 'cwd'>, dir: string): Promise<StartupResult[]> {
   const spec = join(dir, 'ref.yml');
-  const measure = async (command: string, args: string[]): Promise<StartupResult> => {
+  const measure = async (command: string, args: string[], bin?: string): Promise<StartupResult> => {
     const samples: Sample[] = [];
-    for (let i = 0; i < cfg.startupRuns; i++) samples.push(await runMobyts(args, { ...run, cwd: dir }));
+    for (let i = 0; i < cfg.startupRuns; i++) samples.push(await runMobyts(args, { ...run, cwd: dir, ...(bin === undefined ? {} : { bin }) }));
     return { command, runs: cfg.startupRuns, sample: summarise(samples) };
   };
   log('start-up');
-  return [await measure('`mobyts --version`', ['--version']), await measure('`mobyts validate ref.yml`', ['validate', spec])];
+  const rows = [await measure('`mobyts --version`', ['--version']), await measure('`mobyts validate ref.yml`', ['validate', spec])];
+  if (!cfg.compiled) return rows;
+  log('start-up of the CLI compiled by tsc');
+  try {
+    const bin = await prepareCompiled(join(dir, 'compiled'));
+    const build = ['build', '--cache', join(dir, 'cache'), '-f', 'kernel+initrd', '-d', join(dir, 'out-compiled'), spec];
+    return [...rows,
+      await measure('`mobyts --version`, compiled (dist/)', ['--version'], bin),
+      await measure('`mobyts validate ref.yml`, compiled (dist/)', ['validate', spec], bin),
+      await measure('`mobyts build ref.yml` warm kernel+initrd, compiled (dist/)', build, bin)];
+  } catch (err) {
+    log(`compiled start-up not measured: ${(err as Error).message}`);
+    return rows;
+  }
 }
 
 async function main(): Promise<void> {

@@ -30,12 +30,14 @@ export interface BenchConfig {
   poolBytes: number;
   /** Runs for the start-up rows (`--version`, `validate`). */
   startupRuns: number;
+  /** Also measure start-up and a warm build with the CLI compiled by tsc (as published), not type-stripped. */
+  compiled: boolean;
 }
 
 export function benchConfig(small: boolean): BenchConfig {
   if (small) {
     return {
-      small, bzImageBytes: 64 * KiB, poolBytes: 4 * MiB, startupRuns: 1,
+      small, bzImageBytes: 64 * KiB, poolBytes: 4 * MiB, startupRuns: 1, compiled: false,
       cases: [
         { id: 'ref', images: 8, dataBytes: 512 * KiB, runs: 1, formats: true },
         { id: 'img1', images: 1, dataBytes: 512 * KiB, runs: 1, formats: false },
@@ -47,7 +49,7 @@ export function benchConfig(small: boolean): BenchConfig {
     };
   }
   return {
-    small, bzImageBytes: 4 * MiB, poolBytes: 64 * MiB, startupRuns: 5,
+    small, bzImageBytes: 4 * MiB, poolBytes: 64 * MiB, startupRuns: 5, compiled: true,
     cases: [
       { id: 'ref', images: 8, dataBytes: 10 * MiB, runs: 3, formats: true },
       { id: 'img1', images: 1, dataBytes: 10 * MiB, runs: 3, formats: false },

@@ -27,6 +27,8 @@ export interface RunOptions {
   scratch: string;
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeFlags?: string[];
+  /** The CLI entry point; default the checkout's bin/mobyts.js (runs src/*.ts unless dist/ exists). */
+  bin?: string;
 }
 
 const running = new Set<ReturnType<typeof spawn>>();
@@ -68,7 +70,7 @@ export async function runMobyts(args: string[], o: RunOptions): Promise<Sample> 
   const gnu = existsSync(GNU_TIME);
   const usageFile = join(o.scratch, 'rusage');
   await rm(usageFile, { force: true });
-  const node = [process.execPath, ...(o.nodeFlags ?? []), ...(gnu ? [] : ['--import', PRELOAD]), BIN, ...args];
+  const node = [process.execPath, ...(o.nodeFlags ?? []), ...(gnu ? [] : ['--import', PRELOAD]), o.bin ?? BIN, ...args];
   const [cmd, ...argv] = gnu ? [GNU_TIME, '-f', '%U %S %M', '-o', usageFile, ...node] : node;
   const start = performance.now();
   const child = spawn(cmd ?? process.execPath, argv, { cwd: o.cwd, env: { ...o.env, BENCH_RUSAGE_FILE: usageFile }, stdio: ['ignore', 'pipe', 'pipe'] });

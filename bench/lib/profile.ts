@@ -26,6 +26,7 @@ export interface Hotspot {
 
 export interface ProfileSummary {
   totalMs: number;
+  byCategory: Hotspot[];
   byFunction: Hotspot[];
   byFile: Hotspot[];
 }
@@ -38,6 +39,22 @@ function fileOf(url: string, repo: string): string {
   return rel.startsWith('node_modules/') ? rel.split('/').slice(0, 2).join('/') : rel;
 }
 
+const CATEGORIES: Array<[string, (file: string, fn: string) => boolean]> = [
+  ['idle (waiting for I/O, zlib threads, children)', (f, fn) => fn === '(idle)'],
+  ['garbage collection', (f, fn) => fn === '(garbage collector)'],
+  ['start-up: module loading, TypeScript stripping (amaro wasm), bootstrap', (f) => /^(node:internal\/(modules|deps\/amaro|bootstrap|process\/pre_execution)|wasm:)/.test(f) || f.startsWith('node:internal/main')],
+  ['zlib', (f) => f === 'node:zlib'],
+  ['streams', (f) => f.startsWith('node:internal/streams') || f === 'node:stream' || f.startsWith('node:internal/webstreams')],
+  ['crypto (digests)', (f) => f.startsWith('node:internal/crypto')],
+  ['fs', (f) => f.startsWith('node:internal/fs') || f === 'node:fs'],
+  ['mobyts src/', (f) => f.startsWith('src/')],
+  ['dependencies (node_modules)', (f) => f.startsWith('node_modules/')],
+];
+
+function category(file: string, fn: string): string {
+  return CATEGORIES.find(([, test]) => test(file, fn))?.[0] ?? 'other (native, Node internals)';
+}
+
 function top(map: Map<string, number>, total: number, n: number): Hotspot[] {
   return [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, us]) => ({ name, selfMs: us / 1000, share: us / total }));
 }
@@ -48,6 +65,7 @@ export async function summariseProfile(path: string, repo: string, n = 12): Prom
   const byId = new Map(p.nodes.map((node) => [node.id, node]));
   const fn = new Map<string, number>();
   const file = new Map<string, number>();
+  const cat = new Map<string, number>();
   let total = 0;
   p.samples.forEach((id, i) => {
     const node = byId.get(id);
@@ -58,6 +76,8 @@ export async function summariseProfile(path: string, repo: string, n = 12): Prom
     const name = `${node.callFrame.functionName || '(anonymous)'} ${f}${node.callFrame.url === '' ? '' : `:${node.callFrame.lineNumber + 1}`}`;
     fn.set(name, (fn.get(name) ?? 0) + dt);
     file.set(f, (file.get(f) ?? 0) + dt);
+    const c = category(f, node.callFrame.functionName);
+    cat.set(c, (cat.get(c) ?? 0) + dt);
   });
-  return { totalMs: total / 1000, byFunction: top(fn, total, n), byFile: top(file, total, n) };
+  return { totalMs: total / 1000, byCategory: top(cat, total, CATEGORIES.length + 1), byFunction: top(fn, total, n), byFile: top(file, total, n) };
 }

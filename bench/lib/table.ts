@@ -74,6 +74,7 @@ function profiles(results: CaseResult[]): string[] {
   const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
   return results.flatMap((r) => (r.profile === undefined ? [] : [
     '', `### \`${r.id}\`: ${r.profile.totalMs.toFixed(0)} ms sampled on the main thread (${r.profile.path.replace(/^.*\/bench\/results\//, 'bench/results/')})`, '',
+    table(['category', 'self ms', 'share'], r.profile.byCategory.map((h) => [h.name, h.selfMs.toFixed(0), pct(h.share)])), '',
     table(['file', 'self ms', 'share'], r.profile.byFile.map((h) => [h.name, h.selfMs.toFixed(0), pct(h.share)])), '',
     table(['function', 'self ms', 'share'], r.profile.byFunction.map((h) => [`\`${h.name}\``, h.selfMs.toFixed(0), pct(h.share)])),
   ]));
