@@ -9,7 +9,7 @@ import { digestOf } from '../oci/digest.ts';
 import { parseReference } from '../oci/reference.ts';
 import type { MobySpec } from '../spec/types.ts';
 import type { EntryStream, TarEntry, TarHeader } from '../tar/entry.ts';
-import { recordingReporter } from '../util/reporter.ts';
+import { recordingReporter, type Reporter } from '../util/reporter.ts';
 import { assembleRootfs, type ResolvedImages } from './assemble.ts';
 import type { RootfsDeps } from './deps.ts';
 import { planFiles } from './files.ts';
@@ -57,14 +57,14 @@ function deps(images: Record<string, Fake>): RootfsDeps {
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-async function assemble(spec: MobySpec, images: ResolvedImages, d: RootfsDeps, extra: { sbom?: boolean } = {}): Promise<Array<{ e: TarEntry; data: string }>> {
+async function assemble(spec: MobySpec, images: ResolvedImages, d: RootfsDeps, extra: { sbom?: boolean; reporter?: Reporter } = {}): Promise<Array<{ e: TarEntry; data: string }>> {
   const workDir = await mkdtemp(join(tmpdir(), 'rootfs-test-'));
   dirs.push(workDir);
   const files = await planFiles(spec.files ?? [], { specDirs: [], idMap: new Map([['getty', 102]]), metadata: () => 'meta' });
   const out: Array<{ e: TarEntry; data: string }> = [];
   const stream = assembleRootfs({
     spec, images, files, deps: d, mtime: 1492533000, workDir, decompressKernel: false, dockerfile: false,
-    reporter: recordingReporter(), ...(extra.sbom === true ? { sbom: { path: 'sbom.spdx.json', created: 1492533000 } } : {}),
+    reporter: extra.reporter ?? recordingReporter(), ...(extra.sbom === true ? { sbom: { path: 'sbom.spdx.json', created: 1492533000 } } : {}),
   });
   for await (const e of stream) out.push({ e, data: (await readBody(e)).toString() });
   return out;
@@ -178,4 +178,15 @@ void test('a hardlink whose target a later init image replaces fails clearly ins
     'docker.io/library/i1:1': [{ name: 'b', data: 'one' }, { name: 'a', type: 'link', linkname: 'b' }],
     'docker.io/library/i2:1': [{ name: 'b', data: 'two' }],
   })), { code: 'UNSAFE_CONTENT', message: 'Cannot add the hardlink "a" of init[0]: its target "b" is replaced by init[1]' });
+});
+
+void test('files that cannot change what the images put there say so', async () => {
+  const reporter = recordingReporter();
+  const list = await assemble({ init: ['i1:1'], files: [{ path: 'etc', directory: true, mode: '0700' }, { path: 'etc/ssh', contents: 'x' }] },
+    { init: [source('i1:1')], volumes: [], containers: [] }, deps({ 'docker.io/library/i1:1': [{ name: 'etc', mode: 0o755 }, { name: 'etc/ssh', mode: 0o755 }] }), { reporter });
+  assert.deepEqual(reporter.events.filter((e) => e.type === 'warn').map((e) => e.type === 'warn' && e.message), [
+    'files[0]: "etc" already exists in the image; its mode and owner are left unchanged',
+    'files[1]: "etc/ssh" is not written: the image has a directory there',
+  ]);
+  assert.equal(list.find((x) => x.e.header.name === 'etc/ssh')?.e.header.type, 'directory');
 });

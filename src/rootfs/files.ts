@@ -144,6 +144,7 @@ export function* filesSection(o: FilesSectionOptions): Generator<TarEntry> {
     } else {
       e.body?.destroy();
       if (p.kind === 'directory') o.warn(`files[${p.index}]: "${p.path}" already exists in the image; its mode and owner are left unchanged`);
+      else o.warn(`files[${p.index}]: "${p.path}" is not written: the image has a directory there`);
     }
   }
 }
