@@ -4,10 +4,10 @@
  * with a gzip payload; we also handle bzImage payloads compressed with zstd, xz and lz4.
  *
  * gzip and zstd run in-process (Node zlib). xz and lz4 have no Node binding: they are piped through the
- * `xz`/`lz4` programs from here. TODO(tools): move these two spawns behind src/tools/ (declared tools with
- * preflight) when that module exists; until then this file is the one exception to "only tools/ spawns".
+ * declared `xz`/`lz4` tools (src/tools/).
  */
-import { spawn } from 'node:child_process';
+import { runToolFilter } from '../tools/run-tool.ts';
+import { TOOLS } from '../tools/catalog.ts';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { MobyError } from '../util/errors.ts';
 
@@ -49,28 +49,6 @@ function unsupported(detail: string): MobyError {
   });
 }
 
-/** Runs `tool args` with `input` on stdin and returns stdout; MobyError TOOL_MISSING / TOOL_FAILED. */
-function filter(tool: string, args: string[], input: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.stdin.on('error', () => {}); // EPIPE when the tool dies early: reported through 'close'
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'ENOENT'
-        ? new MobyError(`Cannot decompress the kernel: "${tool}" is not installed`, { code: 'TOOL_MISSING', hint: `install ${tool} (Debian/Ubuntu: apt-get install ${tool === 'xz' ? 'xz-utils' : tool})` })
-        : e);
-    });
-    child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out));
-      else reject(new MobyError(`Cannot decompress the kernel: ${tool} ${args.join(' ')} exited with ${code}: ${Buffer.concat(err).toString('utf8').trim().slice(-500)}`, { code: 'TOOL_FAILED' }));
-    });
-    child.stdin.end(input);
-  });
-}
-
 /** Strips the 4-byte uncompressed size Linux appends to every payload format except gzip (`*_with_size`). */
 function withoutSize(payload: Buffer): Buffer {
   return payload.subarray(0, Math.max(payload.length - 4, 0));
@@ -83,9 +61,9 @@ async function decompressPayload(kind: KernelPayload, payload: Buffer): Promise<
     case 'zstd':
       return zstdDecompressSync(withoutSize(payload));
     case 'xz':
-      return filter('xz', ['-dc', '--single-stream'], payload);
+      return runToolFilter(TOOLS.xz, ['-dc', '--single-stream'], payload);
     case 'lz4':
-      return filter('lz4', ['-dc'], withoutSize(payload));
+      return runToolFilter(TOOLS.lz4, ['-dc'], withoutSize(payload));
     default:
       throw unsupported(`its payload is ${kind === 'unknown' ? 'in an unknown format' : `compressed with ${kind}`}, which is not supported`);
   }

@@ -22,6 +22,7 @@ function bzImage(payload: Buffer): Buffer {
   const setup = Buffer.alloc(1024 + 0x100);
   setup[0x1f1] = 1;
   setup.write('HdrS', 0x202, 'latin1');
+  setup.writeUInt16LE(0x020f, 0x206); // boot protocol 2.15: payload_offset/length exist from 2.08
   setup.writeUInt32LE(0x100, 0x248);
   setup.writeUInt32LE(payload.length, 0x24c);
   return Buffer.concat([setup, payload, Buffer.alloc(64)]);

@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { TOOLS } from '../tools/catalog.ts';
 import { runToolSync } from '../tools/run-tool.ts';
+import { bzImagePayload } from '../initrd/decompress-kernel.ts';
 
 const START = Buffer.from('IKCFG_ST');
 const END = Buffer.from('IKCFG_ED');
@@ -22,7 +23,7 @@ export function embeddedConfig(kernelPath: string): string | undefined {
   const key = `${kernelPath}\0${st.size}\0${st.mtimeMs}`;
   if (memo.has(key)) return memo.get(key);
   const image = readFileSync(kernelPath);
-  const text = findIkconfig(image) ?? findIkconfig(bzImagePayload(image));
+  const text = findIkconfig(image) ?? findIkconfig(decompressedPayload(image));
   memo.set(key, text);
   return text;
 }
@@ -41,13 +42,10 @@ export function findIkconfig(blob: Buffer | undefined): string | undefined {
   }
 }
 
-/** The decompressed payload of an x86 bzImage (boot protocol ≥ 2.08), or undefined. */
-export function bzImagePayload(image: Buffer): Buffer | undefined {
-  if (image.length < 0x250 || image.toString('latin1', 0x202, 0x206) !== 'HdrS') return undefined;
-  const setupSects = image[0x1f1] === 0 ? 4 : image[0x1f1]!;
-  const offset = (setupSects + 1) * 512 + image.readUInt32LE(0x248);
-  const payload = image.subarray(offset, offset + image.readUInt32LE(0x24c));
-  return decompress(payload);
+/** The decompressed payload of a bzImage (gzip, zstd or xz), or undefined. */
+export function decompressedPayload(image: Buffer): Buffer | undefined {
+  const payload = bzImagePayload(image);
+  return payload === undefined ? undefined : decompress(payload);
 }
 
 function decompress(p: Buffer): Buffer | undefined {

@@ -27,7 +27,8 @@ export const TOOLS = {
   mksquashfs: tool('mksquashfs', 'writes the squashfs root filesystem', 'apt-get install squashfs-tools', 'dnf install squashfs-tools', 'brew install squashfs'),
   mkfsErofs: tool('mkfs.erofs', 'writes the erofs root filesystem', 'apt-get install erofs-utils', 'dnf install erofs-utils', 'brew install erofs-utils'),
   gzip: tool('gzip', 'compresses the GCP disk archive', 'apt-get install gzip', 'dnf install gzip'),
-  xz: tool('xz', 'decompresses an xz-compressed kernel to look for its embedded config', 'apt-get install xz-utils', 'dnf install xz', 'brew install xz'),
+  xz: tool('xz', 'decompresses an xz-compressed kernel (its embedded config, --decompress-kernel)', 'apt-get install xz-utils', 'dnf install xz', 'brew install xz'),
+  lz4: tool('lz4', 'decompresses an lz4-compressed kernel for --decompress-kernel', 'apt-get install lz4', 'dnf install lz4', 'brew install lz4'),
 } as const satisfies Record<string, ToolRequirement>;
 
 export type ToolName = keyof typeof TOOLS;

@@ -129,6 +129,31 @@ function quote(s: string): string {
  * Synchronous variant for small, fast helpers (the kernel check's decompression of an xz kernel payload):
  * feeds `input` on stdin and returns stdout, or undefined when the tool is missing or fails.
  */
+/**
+ * Pipes `input` through `tool argv` and resolves with its stdout. Rejects with MobyError TOOL_MISSING when the
+ * program is not installed (with the requirement's install hint) and TOOL_FAILED when it exits non-zero.
+ */
+export function runToolFilter(tool: ToolRequirement, argv: readonly string[], input: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool.command, argv, { env: toolEnv({}), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => void (stderr = (stderr + d).slice(-TAIL)));
+    child.stdin.on('error', () => {}); // EPIPE when the tool dies early: reported through 'close'
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      reject(e.code === 'ENOENT'
+        ? new MobyError(`Cannot run "${tool.command}": it is not installed (needed because it ${tool.why})`, { code: 'TOOL_MISSING', hint: tool.install.debian })
+        : toolFailed(tool.command, argv, `cannot start it: ${e.message}`, stderr, e));
+    });
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(toolFailed(tool.command, argv, code === null ? `killed by ${signal}` : `exit status ${code}`, stderr));
+    });
+    child.stdin.end(input);
+  });
+}
+
 export function runToolSync(tool: ToolRequirement | string, argv: readonly string[], input: Buffer): Buffer | undefined {
   const r = spawnSync(commandOf(tool), argv, { input, env: toolEnv({}), maxBuffer: 1 << 30 });
   return r.status === 0 ? r.stdout : undefined;
