@@ -54,7 +54,9 @@ function val(path,   c, k, i) {
   }
   if (c == "\"") { V[path] = str(); return }
   k = ""
-  while (substr(src, pos, 1) ~ /[^,}\] \t\r\n]/) { k = k substr(src, pos, 1); pos++ }
+  # true/false/null/numbers: up to the next delimiter (`]` first in the bracket, as POSIX ERE wants it).
+  while (pos <= length(src) && substr(src, pos, 1) ~ /[^],} \t\r\n]/) { k = k substr(src, pos, 1); pos++ }
+  if (k == "") { print "echo 'mobyts-init: runtime.json: unexpected character at " pos "' >&2; exit 1"; exit 1 }
   V[path] = k
 }
 
