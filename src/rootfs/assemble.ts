@@ -148,6 +148,7 @@ export async function* assembleRootfs(input: AssembleInput): EntryStream {
   }
   if (input.images.volumes.length > 0) {
     info(input.reporter, 'Add volumes:');
+    for (const v of input.spec.volumes ?? []) info(input.reporter, `Process volume image: ${v.name}`);
     yield* volumeSection({
       volumes: input.spec.volumes ?? [], sources: input.images.volumes, ociSources: input.images.ociVolumes ?? new Map<number, ImageSource[]>(), deps: input.deps, tracker, mtime: input.mtime,
       keyContext: input.keyContext, inputTar: input.inputTar, onReuse: (l, ref) => info(input.reporter, `Copy ${l} files from input tar: ${ref}`),
