@@ -50,10 +50,10 @@ void describe('boot examples/hello.yml', () => {
     });
   });
 
-  void test('without mobyts.poweroff the getty service gives a shell on the serial console', async () => {
+  void test('with mobyts.poweroff=0 appended the getty service gives a shell on the serial console', async () => {
     const out = join(dir, 'getty');
     mkdirSync(out);
-    const cmdline = (spec.kernel?.cmdline ?? '').replace('mobyts.poweroff=1', '').trim();
+    const cmdline = `${spec.kernel?.cmdline ?? ''} mobyts.poweroff=0`; // the last occurrence wins
     const a = await assemble({ ...spec, kernel: { ...spec.kernel, image: spec.kernel?.image ?? '', cmdline }, onboot: [], onshutdown: [] }, store, out);
     const r = await bootImage({
       kind: 'kernel', kernel: a.kernel, initrd: a.initrd, cmdline: a.cmdline, fail: FAIL, timeoutSeconds: 240,
