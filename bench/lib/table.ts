@@ -44,22 +44,19 @@ function failedRow(r: CaseOutcome, width: number, at: number): string[] {
 }
 
 function buildsTable(outcomes: CaseOutcome[]): string {
-  const results = outcomes.filter((r): r is CaseResult => !isFailure(r));
-  const failed = outcomes.filter(isFailure).map((r) => { const row = failedRow(r, 13, 3); row[1] = r.label; return row; });
   return table(['case', 'inputs', 'runs', 'cold s', 'warm s', 'warm CPU s', 'rebuild s', 'peak RSS MiB', 'kernel', 'initrd', 'cpio', 'layers (gz)', 'exit-13 hangs retried'],
-    results.map((r) => [r.id, r.label, String(r.runs), sec(r.cold.wallS), sec(r.warm.wallS), sec(r.warm.cpuS), sec(r.rebuild.wallS),
-      mib(Math.max(r.cold.maxRssMiB, r.warm.maxRssMiB, r.rebuild.maxRssMiB)), formatSize(r.sizes.kernel), formatSize(r.sizes.initrd), formatSize(r.sizes.cpio), formatSize(r.sizes.layers), String(r.hangs)]).concat(failed));
+    outcomes.map((r) => (isFailure(r) ? Object.assign(failedRow(r, 13, 3), { 1: r.label }) : [r.id, r.label, String(r.runs), sec(r.cold.wallS), sec(r.warm.wallS), sec(r.warm.cpuS), sec(r.rebuild.wallS),
+      mib(Math.max(r.cold.maxRssMiB, r.warm.maxRssMiB, r.rebuild.maxRssMiB)), formatSize(r.sizes.kernel), formatSize(r.sizes.initrd), formatSize(r.sizes.cpio), formatSize(r.sizes.layers), String(r.hangs)])));
 }
 
 function floorsTable(outcomes: CaseOutcome[]): string {
-  const results = outcomes.filter((r): r is CaseResult => !isFailure(r));
-  const failed = outcomes.filter(isFailure).map((r) => failedRow(r, 10, 1));
   return table(['case', 'download s', 'cat layers s', 'gzip-6 floor s', 'zstd-3 floor s', 'cat output s', 'warm ÷ gzip floor', 'warm ÷ cat layers', 'cold ÷ (download + warm)', 'rebuild ÷ cold'],
-    results.map((r) => {
+    outcomes.map((r) => {
+      if (isFailure(r)) return failedRow(r, 10, 1);
       const f = r.floors;
       return [r.id, sec(f.downloadS), sec(f.catLayersS), sec(f.gzipS), sec(f.zstdS), sec(f.catOutputS),
         (r.warm.wallS / f.gzipS).toFixed(2), (r.warm.wallS / f.catLayersS).toFixed(0), (r.cold.wallS / (f.downloadS + r.warm.wallS)).toFixed(2), (r.rebuild.wallS / r.cold.wallS).toFixed(2)];
-    }).concat(failed));
+    }));
 }
 
 function formatsTable(outcomes: CaseOutcome[]): string {

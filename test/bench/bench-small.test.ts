@@ -39,7 +39,7 @@ function section(report: string, heading: string): string[][] {
 const isSeconds = (s: string | undefined): boolean => /^\d+\.\d{3}$/.test(s ?? '') && Number(s) > 0;
 
 interface Json {
-  results: Array<{ id: string; sizes: { kernel: number; cpio: number; initrd: number }; warm: { wallS: number; cpuS: number; maxRssMiB: number } }>;
+  results: Array<{ id: string; failed?: string; sizes: { kernel: number; cpio: number; initrd: number }; warm: { wallS: number; cpuS: number; maxRssMiB: number } }>;
 }
 
 void test('npm run bench -- --small prints and writes a full report of measured rows', { timeout: 900_000 }, async (t) => {
@@ -90,6 +90,7 @@ void test('npm run bench -- --small prints and writes a full report of measured 
     for (const c of cfg.cases) {
       const res = json.results.find((x) => x.id === c.id);
       assert.ok(res !== undefined, c.id);
+      assert.equal(res.failed, undefined, `${c.id} failed`);
       assert.equal(res.sizes.kernel, cfg.bzImageBytes, `${c.id}: the kernel output is the generated kernel`);
       const data = c.smallFiles === undefined ? c.dataBytes - cfg.bzImageBytes : c.smallFiles * 64;
       assert.ok(res.sizes.cpio >= data, `${c.id}: cpio ${res.sizes.cpio} < file data ${data}`);
