@@ -18,6 +18,7 @@ import type { Reporter } from '../util/reporter.ts';
 import { asIoError, writeStreamAtomically } from './atomic.ts';
 import type { OutputPlan } from './outputs-plan.ts';
 import { readTarFile, tarStream } from './tar-io.ts';
+import { checkKernel } from '../kernel-check/check.ts';
 
 /** The initrd writer (initrd/initrd.ts `writeInitrd`): `boot/*` split off, no microcode prepended here. */
 export type InitrdWriter = (entries: EntryStream, opts: { compress: 'gzip' | 'zstd' | 'none'; out: Writable; prependUcode: false; tmpDir: string }) => Promise<unknown>;
@@ -109,11 +110,30 @@ async function formatInputs(x: ExecuteInput, workDir: string): Promise<FormatInp
   await writeFile(kernelPath, parts?.kernel ?? Buffer.alloc(0));
   let ucodePath: string | undefined;
   if (parts?.ucode !== undefined) await writeFile((ucodePath = join(workDir, 'ucode.cpio')), parts.ucode);
-  return { kernelPath, cmdline: parts?.cmdline ?? '', ...(ucodePath === undefined ? {} : { ucodePath }), ...inputs };
+  const config = parts?.config === undefined ? {} : { kernelConfig: parts.config };
+  return { kernelPath, cmdline: parts?.cmdline ?? '', ...(ucodePath === undefined ? {} : { ucodePath }), ...config, ...inputs };
+}
+
+/**
+ * The kernel check (kernel-configs/): warns about options the system may need and fails, before any output
+ * is written, when a chosen format cannot boot without an option the kernel's config lacks.
+ */
+function checkKernelFor(x: ExecuteInput, inputs: FormatInputs): void {
+  if (x.assemble.spec.kernel === undefined) return;
+  const formats = x.plan.formats.map((f) => f.name);
+  const name = x.assemble.spec.kernel.image;
+  const result = checkKernel({ kernelPath: inputs.kernelPath, name, formats, compress: x.compress, ...(inputs.kernelConfig === undefined ? {} : { configText: inputs.kernelConfig }) });
+  for (const message of result.warnings) x.reporter.emit({ type: 'warn', message });
+  if (result.errors.length === 0) return;
+  throw new MobyError(`Cannot build ${formats.join(', ')}: the kernel's config lacks what it needs\n  ${result.errors.join('\n  ')}`, {
+    code: 'BUILD',
+    hint: 'use a kernel built with these options (see kernel-configs/), or choose formats it can boot',
+  });
 }
 
 async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
   const inputs = await formatInputs(x, workDir);
+  checkKernelFor(x, inputs);
   await mkdir(x.plan.dir, { recursive: true }).catch((err: unknown) => { throw asIoError('create the output directory', x.plan.dir, err); });
   const files = x.plan.formats.flatMap((f) => f.outputs(x.plan.name));
   const written: string[] = [];

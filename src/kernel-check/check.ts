@@ -13,6 +13,8 @@ export interface CheckKernelOptions {
   configText?: string;
   formats: readonly string[];
   compress: 'gzip' | 'zstd' | 'none';
+  /** How messages name the kernel (e.g. its image reference); default: the kernel file's name. */
+  name?: string;
 }
 
 export interface KernelCheckResult {
@@ -64,9 +66,10 @@ export function checkKernel(opts: CheckKernelOptions): KernelCheckResult {
   const bootable = opts.formats.filter((f) => FORMAT_NEEDS[f] !== undefined);
   if (bootable.length === 0) return { warnings: [], errors: [] };
   const text = opts.configText ?? embeddedConfig(opts.kernelPath);
-  const subject = `Kernel "${basename(opts.kernelPath)}"`;
+  const name = opts.name ?? basename(opts.kernelPath);
+  const subject = `Kernel "${name}"`;
   if (text === undefined) {
-    return { warnings: [`Cannot check kernel "${basename(opts.kernelPath)}": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)`], errors: [] };
+    return { warnings: [`Cannot check kernel "${name}": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)`], errors: [] };
   }
   const config = parseConfig(text);
   const errors = bootable.flatMap((f) => formatErrors(config, f, opts.compress, subject));

@@ -4,9 +4,8 @@
  * `configText`. Streams the tar; only the config file itself is buffered.
  */
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar-stream';
+import { readTar } from '../tar/read.ts';
+import type { EntryStream } from '../tar/entry.ts';
 
 /** True for the paths a kernel config is shipped under. */
 export function isConfigPath(name: string): boolean {
@@ -14,20 +13,18 @@ export function isConfigPath(name: string): boolean {
 }
 
 /** The text of the first config file in the tar at `tarPath`, or undefined. Reads the tar to its end. */
-export async function configFromTar(tarPath: string): Promise<string | undefined> {
+export function configFromTar(tarPath: string): Promise<string | undefined> {
+  return configFromEntries(readTar(createReadStream(tarPath), { subject: tarPath }));
+}
+
+/** The text of the first config file among `entries`, or undefined. Drains the stream. */
+export async function configFromEntries(entries: EntryStream): Promise<string | undefined> {
   let found: string | undefined;
-  const ex = extract();
-  const done = pipeline(createReadStream(tarPath), ex);
-  for await (const entry of ex) {
-    const body = entry as unknown as Readable;
-    if (found === undefined && entry.header.type === 'file' && isConfigPath(entry.header.name)) {
-      const chunks: Buffer[] = [];
-      for await (const c of body) chunks.push(c as Buffer);
-      found = Buffer.concat(chunks).toString('utf8');
-    } else {
-      body.resume();
-    }
+  for await (const entry of entries) {
+    if (found !== undefined || entry.header.type !== 'file' || entry.body === undefined || !isConfigPath(entry.header.name)) continue;
+    const chunks: Buffer[] = [];
+    for await (const c of entry.body) chunks.push(c as Buffer);
+    found = Buffer.concat(chunks).toString('utf8');
   }
-  await done;
   return found;
 }

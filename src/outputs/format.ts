@@ -19,6 +19,8 @@ export interface FormatInputs {
   kernelPath: string;
   /** The kernel command line exactly as in the spec (no trailing newline). */
   cmdline: string;
+  /** The kernel's config text when the kernel image ships one (`boot/config-*` in its modules tar). */
+  kernelConfig?: string;
   /** Microcode cpio, when the kernel section names one. */
   ucodePath?: string;
   /** The initrd (newc cpio, compressed as the build chose), for formats that declare `needs: 'initrd'`. */

@@ -14,11 +14,14 @@ import { MobyError } from '../util/errors.ts';
 import type { RootfsDeps } from './deps.ts';
 import { cleanName } from './safe-name.ts';
 import { dirEntry, discardBody, fileEntry, readBody, withProvenance, type Provenance } from './synth.ts';
+import { configFromEntries } from '../kernel-check/tar-config.ts';
 
 export interface KernelParts {
   kernel: Buffer;
   cmdline: string;
   ucode?: Buffer;
+  /** The kernel's config when its modules tar ships one (`boot/config-*`), for the kernel check. */
+  config?: string;
 }
 
 interface Found {
@@ -87,7 +90,8 @@ export async function* kernelSection(o: KernelSectionOptions): EntryStream {
   const raw = found.kernelData ?? Buffer.alloc(0);
   const kernel = o.decompress ? await o.deps.decompressKernel(raw) : raw;
   const cmdline = o.spec.cmdline ?? '';
-  o.onParts({ kernel, cmdline, ...(found.ucodeData === undefined ? {} : { ucode: found.ucodeData }) });
+  const config = found.tarPath === undefined ? undefined : await configFromEntries(o.deps.readTar(createReadStream(found.tarPath)));
+  o.onParts({ kernel, cmdline, ...(found.ucodeData === undefined ? {} : { ucode: found.ucodeData }), ...(config === undefined ? {} : { config }) });
   yield dirEntry('boot', { ...p, mtime: o.mtime });
   const k = fileEntry('boot/kernel', kernel, { ...p, mtime: o.mtime, mode: found.kernel?.mode ?? 0o644, uid: found.kernel?.uid, gid: found.kernel?.gid });
   yield k;

@@ -67,6 +67,12 @@ export const KERNEL_TAR: EntrySpec[] = [
   { type: 'file', path: 'lib/modules/6.6.1/modules.dep', content: 'm.ko:\n', mtime: MTIME },
 ];
 
+/** A modules tar whose kernel config lacks initramfs support (for the kernel check). */
+const NO_INITRD_KERNEL_TAR: EntrySpec[] = [
+  { type: 'dir', path: 'boot', mtime: MTIME },
+  { type: 'file', path: 'boot/config-6.6.1', content: '# CONFIG_BLK_DEV_INITRD is not set\nCONFIG_RD_GZIP=y\n', mtime: MTIME },
+];
+
 async function pushAll(host: string): Promise<void> {
   const kernelTar = await layerTar(KERNEL_TAR);
   const images: Array<[string, EntrySpec[][], Record<string, unknown>?]> = [
@@ -75,6 +81,10 @@ async function pushAll(host: string): Promise<void> {
       { type: 'file', path: 'kernel.tar', content: kernelTar, mtime: MTIME },
       { type: 'file', path: 'System.map', content: 'map', mtime: MTIME },
       { type: 'file', path: 'intel-ucode.cpio', content: UCODE, mtime: MTIME },
+    ]]],
+    ['test/kernel-noinitrd:1', [[
+      { type: 'file', path: 'kernel', content: 'KERNEL-IMAGE-BYTES', mode: 0o644, mtime: MTIME },
+      { type: 'file', path: 'kernel.tar', content: await layerTar(NO_INITRD_KERNEL_TAR), mtime: MTIME },
     ]]],
     ['test/kernel-gz:1', [[
       { type: 'file', path: 'kernel', content: gzipSync('UNCOMPRESSED-VMLINUX'), mtime: MTIME },
