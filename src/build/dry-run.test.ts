@@ -95,3 +95,25 @@ void test('the dry-run output is itself a valid spec equal to the normalised inp
     assert.deepEqual(again.spec, normaliseSpec((await loadSpecs([file])).spec), name);
   }
 });
+
+void test('with --locked, shows the digests the build would use instead of resolving tags', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mobyts-dry-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const spec = join(dir, 'app.yml');
+  await writeFile(spec, 'init: [linuxkit/init:v1]\n');
+  const initDigest = `sha256:${'a'.repeat(64)}`;
+  const amd = `sha256:${'b'.repeat(64)}`;
+  await writeFile(`${spec}.lock`, `${JSON.stringify({
+    images: {
+      'docker.io/linuxkit/init:v1': {
+        digest: initDigest, mediaType: 'application/vnd.oci.image.index.v1+json', trust: 'none',
+        platforms: [{ digest: amd, platform: 'linux/amd64' }, { digest: `sha256:${'c'.repeat(64)}`, platform: 'linux/arm64/v8' }],
+      },
+    },
+    lockfileVersion: 1,
+  }, null, 2)}\n`);
+  const c = capture();
+  await runDryRun([spec], opts({ locked: '' }), c.ctx);
+  assert.equal(c.code(), 0, c.err());
+  assert.ok(c.out().endsWith(`# locked (${spec}.lock):\n#   docker.io/linuxkit/init:v1 → ${initDigest} (linux/amd64 ${amd}) trust=none\n`), c.out());
+});

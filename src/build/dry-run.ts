@@ -15,6 +15,8 @@ import { didYouMean } from '../spec/suggest.ts';
 import type { MobySpec } from '../spec/types.ts';
 import { usageError } from '../util/errors.ts';
 import type { BuildOptions } from './options.ts';
+import { pinLines, readLock } from '../lock/pin.ts';
+import { defaultLockPath } from '../lock/run-lock.ts';
 
 /** The formats to build: `--format`, else the spec's `outputs:`, else `tar` with `-o`, else `kernel+initrd`. */
 export function selectFormats(opts: Pick<BuildOptions, 'format' | 'output'>, spec: MobySpec): FormatName[] {
@@ -53,5 +55,13 @@ export async function runDryRun(files: string[], opts: BuildOptions, ctx: CliCon
   }
   const outputs = plannedOutputFiles(selectFormats(opts, loaded.spec), opts, loaded.name);
   const yaml = stringify(normaliseSpec(loaded.spec), { lineWidth: 0 });
-  ctx.stdout.write(`${yaml}# outputs:\n${outputs.map((o) => `#   ${o}\n`).join('')}`);
+  ctx.stdout.write(`${yaml}# outputs:\n${outputs.map((o) => `#   ${o}\n`).join('')}${await lockedPins(files, opts)}`);
+}
+
+/** With --locked, the digests the build would use instead of resolving tags, as comment lines. */
+async function lockedPins(files: string[], opts: BuildOptions): Promise<string> {
+  if (opts.locked === undefined) return '';
+  const path = opts.locked === '' ? defaultLockPath(files) : opts.locked;
+  const lock = await readLock(path);
+  return `# locked (${path}):\n${pinLines(lock, opts.arch).map((l) => `#   ${l}\n`).join('')}`;
 }

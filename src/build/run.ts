@@ -72,7 +72,8 @@ async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, 
   if (opts.locked !== undefined) {
     const lock = await readLock(opts.locked === '' ? defaultLockPath(files) : opts.locked);
     const store = await openStore(opts.cache);
-    return async (ref, p) => (await getLockedImage(store, lock, parseReference(ref), { ...get(p), arch: p === undefined ? opts.arch : platformFor(p).architecture })).source;
+    const trust = { trust: spec.trust, disableContentTrust: opts.disableContentTrust };
+    return async (ref, p) => (await getLockedImage(store, lock, parseReference(ref), { ...get(p), ...trust, arch: p === undefined ? opts.arch : platformFor(p).architecture })).source;
   }
   const verified = await verifySpecTrust(specImageRefs(spec), {
     trust: spec.trust, disableContentTrust: opts.disableContentTrust, registry, reporter: ctx.reporter, signal: ctx.signal,
