@@ -217,17 +217,27 @@ class BodyStream extends Readable {
 
   override _read(size: number): void {
     if (this.busy !== undefined || this.detached) return;
-    this.busy = this.pull(size).finally(() => (this.busy = undefined));
+    if (this.remaining === 0) {
+      this.push(null);
+      return;
+    }
+    this.busy = this.pull(size);
   }
 
+  /**
+   * Reads one chunk and pushes it. `busy` is cleared BEFORE push: push may call `_read` at once (a consumer
+   * calling read() from a 'data' handler, or an async iterator resuming first), and a `_read` that found
+   * `busy` still set would be lost — Node does not call it again, so the body would stall forever.
+   */
   private async pull(size: number): Promise<void> {
     try {
       const c = await this.reader.chunk(Math.min(this.remaining, Math.max(size, 1 << 16)));
       if (c === undefined) throw new MobyError(`Cannot read tar "${this.what}": archive ends inside the file body`, { code: 'UNSAFE_CONTENT' });
       this.remaining -= c.length;
+      this.busy = undefined;
       this.push(c);
-      if (this.remaining === 0) this.push(null);
     } catch (err) {
+      this.busy = undefined;
       this.destroy(err as Error);
     }
   }
