@@ -2,21 +2,23 @@ import assert from 'node:assert/strict';
 import { createWriteStream, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
-import { pack, type Header } from 'tar-stream';
+import type { TarHeader } from '../tar/entry.ts';
+import { entryStreamOf } from '../tar/streams.ts';
+import { writeTar } from '../tar/write.ts';
 import { stageRootfs } from './stage-rootfs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mobyts-stage-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function tarOf(name: string, entries: Array<[Partial<Header> & { name: string }, string?]>): Promise<string> {
+async function tarOf(name: string, entries: Array<[Partial<TarHeader> & { name: string }, string?]>): Promise<string> {
   const path = join(dir, `${name}.tar`);
-  const p = pack();
-  const done = pipeline(p, createWriteStream(path));
-  for (const [h, body] of entries) p.entry({ ...h, mtime: h.mtime ?? new Date(1492533000000) }, body ?? '');
-  p.finalize();
-  await done;
+  await writeTar(entryStreamOf(entries.map(([h, text]) => {
+    const body = Buffer.from(text ?? '');
+    const header: TarHeader = { type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 1492533000, ...h, size: body.length };
+    return body.length === 0 ? { header } : { header, body: Readable.from([body]) };
+  })), createWriteStream(path));
   return path;
 }
 

@@ -4,12 +4,13 @@
  * unprivileged user, so they are returned as a list for the tool to apply to the image instead.
  */
 import { createReadStream } from 'node:fs';
-import { chmod, link, mkdir, rm, symlink, utimes, lutimes } from 'node:fs/promises';
+import { chmod, link, lutimes, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { extract, type Header } from 'tar-stream';
+import type { TarHeader } from '../tar/entry.ts';
+import { readTar } from '../tar/read.ts';
 import { MobyError } from '../util/errors.ts';
 
 export interface StagedEntry {
@@ -31,18 +32,14 @@ export interface StagedTree {
   entries: StagedEntry[];
 }
 
-const TYPES: Partial<Record<string, StagedEntry['type']>> = {
-  file: 'file', directory: 'directory', symlink: 'symlink', link: 'link',
-  'character-device': 'character-device', 'block-device': 'block-device', fifo: 'fifo',
-};
-
-/** A safe relative path or a MobyError (UNSAFE_CONTENT). */
-function cleanName(name: string): string {
-  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.some((p) => p === '..') || name.startsWith('/')) {
-    throw new MobyError(`Cannot stage the filesystem: unsafe path "${name}" in the tar`, { code: 'UNSAFE_CONTENT' });
-  }
-  return parts.join('/');
+/**
+ * readTar cleans names and refuses `..` escapes itself; its error is restated in this module's words so a
+ * user sees which step refused the tar. Other errors pass through unchanged.
+ */
+function stagingError(err: unknown): unknown {
+  const escape = err instanceof MobyError && err.code === 'UNSAFE_CONTENT'
+    ? /^Refusing unsafe content in "[^"]*": "(.*)" escapes the root with "\.\."$/.exec(err.message) : null;
+  return escape === null ? err : new MobyError(`Cannot stage the filesystem: unsafe path "${escape[1]}" in the tar`, { code: 'UNSAFE_CONTENT', cause: err });
 }
 
 /**
@@ -54,29 +51,23 @@ export async function stageRootfs(tarPath: string, dir: string): Promise<StagedT
   await mkdir(dir, { recursive: true });
   const byPath = new Map<string, StagedEntry>();
   const symlinks = new Set<string>();
-  const ex = extract();
-  const done = pipeline(createReadStream(tarPath), ex);
   try {
-    for await (const entry of ex) {
-      const h = entry.header;
-      const path = cleanName(h.name);
+    for await (const { header: h, body } of readTar(createReadStream(tarPath), { subject: tarPath })) {
+      const path = h.name;
       if (path === '') {
-        entry.resume();
+        body?.resume();
         continue;
       }
       guardParents(path, symlinks);
       const staged = toStaged(path, h);
-      await place(dir, staged, h, entry as unknown as Readable);
+      await place(dir, staged, h, body);
       if (staged.type === 'symlink') symlinks.add(path);
       else symlinks.delete(path);
       byPath.delete(path);
       byPath.set(path, staged);
     }
-    await done;
   } catch (err) {
-    ex.destroy();
-    await done.catch(() => undefined);
-    throw err;
+    throw stagingError(err);
   }
   return { dir, entries: [...byPath.values()] };
 }
@@ -87,28 +78,28 @@ function guardParents(path: string, symlinks: Set<string>): void {
   }
 }
 
-function toStaged(path: string, h: Header): StagedEntry {
-  const type = TYPES[h.type ?? 'file'];
-  if (type === undefined) throw new MobyError(`Cannot stage the filesystem: unsupported tar entry type "${h.type}" at "${path}"`, { code: 'UNSAFE_CONTENT' });
+function toStaged(path: string, h: TarHeader): StagedEntry {
+  const type = h.type;
   const special = type === 'character-device' || type === 'block-device' || type === 'fifo';
   return {
-    path, type, mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0,
+    path, type, mode: h.mode & 0o7777, uid: h.uid, gid: h.gid,
     devmajor: h.devmajor ?? 0, devminor: h.devminor ?? 0, onDisk: !special,
   };
 }
 
-async function place(dir: string, e: StagedEntry, h: Header, body: Readable): Promise<void> {
+async function place(dir: string, e: StagedEntry, h: TarHeader, body: Readable | undefined): Promise<void> {
   const target = join(dir, e.path);
   await mkdir(dirname(target), { recursive: true });
   if (e.type !== 'directory') await rm(target, { force: true, recursive: true });
-  const mtime = h.mtime ?? new Date(0);
+  const mtime = h.mtime;
   if (e.type === 'file') {
-    await pipeline(body, createWriteStream(target));
+    if (body === undefined) await writeFile(target, '');
+    else await pipeline(body, createWriteStream(target));
     await chmod(target, e.mode | 0o400);
     await utimes(target, mtime, mtime);
     return;
   }
-  body.resume();
+  body?.resume();
   if (e.type === 'directory') {
     await mkdir(target, { recursive: true });
     await chmod(target, e.mode | 0o700);
@@ -116,7 +107,7 @@ async function place(dir: string, e: StagedEntry, h: Header, body: Readable): Pr
     await symlink(h.linkname ?? '', target);
     await lutimes(target, mtime, mtime);
   } else if (e.type === 'link') {
-    await link(join(dir, cleanName(h.linkname ?? '')), target);
+    await link(join(dir, h.linkname ?? ''), target);
   }
 }
 

@@ -6,18 +6,18 @@
  * + `<id>/layer.tar`). Imported blobs are verified against their names before they are stored.
  */
 import { stat } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import { Readable, type Writable } from 'node:stream';
-import tar from 'tar-stream';
 import { digestOf, isDigest, type Digest } from '../oci/digest.ts';
 import { parseReference } from '../oci/reference.ts';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/types.ts';
 import { MobyError } from '../util/errors.ts';
+import type { TarEntry, TarHeader } from '../tar/entry.ts';
+import { readTar } from '../tar/read.ts';
+import { writeTar } from '../tar/write.ts';
 import type { Layout } from './layout.ts';
 import { parseManifest } from './manifest.ts';
 
 const CONTAINERD_NAME = 'io.containerd.image.name';
-const MTIME = new Date(0);
 
 /** Blobs of `root` present in the cache (manifests, configs, layers), sorted. */
 async function presentBlobs(layout: Layout, root: Descriptor, out: Set<Digest>): Promise<void> {
@@ -39,23 +39,27 @@ export async function exportArchive(layout: Layout, entries: Descriptor[], out: 
     schemaVersion: 2, mediaType: MediaType.OCI_INDEX,
     manifests: entries.map((e) => ({ ...e, annotations: { ...e.annotations, [CONTAINERD_NAME]: e.annotations?.[REF_NAME_ANNOTATION] ?? '' } })),
   };
-  const pack = tar.pack();
-  const done = pipeline(pack, out);
-  const add = (name: string, body: Buffer): Promise<void> => new Promise((res, rej) => {
-    pack.entry({ name, mode: 0o644, mtime: MTIME, size: body.length }, body, (err) => (err ? rej(err) : res()));
-  });
-  await add('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-  await add('index.json', Buffer.from(JSON.stringify(index)));
-  let bytes = 0;
-  for (const d of [...digests].sort()) {
-    const size = (await stat(layout.blobPath(d))).size;
-    bytes += size;
-    const entry = pack.entry({ name: `blobs/${d.replace(':', '/')}`, mode: 0o644, mtime: MTIME, size });
-    await pipeline(await layout.openBlob(d, size), entry);
-  }
-  pack.finalize();
-  await done;
+  const sorted = [...digests].sort();
+  const sizes = await Promise.all(sorted.map(async (d) => (await stat(layout.blobPath(d))).size));
+  await writeTar(archiveEntries(layout, index, sorted, sizes), out);
+  const bytes = sizes.reduce((a, b) => a + b, 0);
   return { blobs: digests.size, bytes };
+}
+
+function fileHeader(name: string, size: number): TarHeader {
+  return { name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size };
+}
+
+/** The archive's entries: oci-layout, index.json, then each blob (opened only when its turn comes). */
+async function* archiveEntries(layout: Layout, index: ImageIndex, digests: Digest[], sizes: number[]): AsyncGenerator<TarEntry> {
+  for (const [name, body] of [['oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' })], ['index.json', JSON.stringify(index)]] as const) {
+    const bytes = Buffer.from(body);
+    yield { header: fileHeader(name, bytes.length), body: Readable.from([bytes]) };
+  }
+  for (const [i, d] of digests.entries()) {
+    const size = sizes[i] ?? 0;
+    yield { header: fileHeader(`blobs/${d.replace(':', '/')}`, size), body: await layout.openBlob(d, size) };
+  }
 }
 
 interface Collected {
@@ -72,26 +76,23 @@ function cleanPath(p: string): string {
 
 async function collectArchive(layout: Layout, input: Readable): Promise<Collected> {
   const c: Collected = { small: new Map(), stored: new Map() };
-  const extract = tar.extract();
-  const reading = (async () => {
-    for await (const entry of extract) {
-      const name = cleanPath(entry.header.name);
-      const m = /^blobs\/(sha256|sha512)\/([a-f0-9]+)$/.exec(name);
-      if (entry.header.type !== 'file') { entry.resume(); continue; }
-      if (m !== null && isDigest(`${m[1]}:${m[2]}`)) {
-        const digest = `${m[1]}:${m[2]}` as Digest;
-        await layout.writeBlob(Readable.from(entry), { digest, size: entry.header.size ?? 0 }, { subject: 'Cannot import the archive' });
-        c.stored.set(name, { digest, size: entry.header.size ?? 0 });
-      } else if ((entry.header.size ?? 0) <= SMALL && !name.endsWith('.tar')) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of entry) chunks.push(chunk as Buffer);
-        c.small.set(name, Buffer.concat(chunks));
-      } else {
-        c.stored.set(name, await layout.writeBlob(Readable.from(entry)));
-      }
+  for await (const entry of readTar(input, { subject: 'the archive' })) {
+    const name = cleanPath(entry.header.name);
+    const m = /^blobs\/(sha256|sha512)\/([a-f0-9]+)$/.exec(name);
+    if (entry.header.type !== 'file' || entry.body === undefined) { entry.body?.resume(); continue; }
+    const size = entry.header.size;
+    if (m !== null && isDigest(`${m[1]}:${m[2]}`)) {
+      const digest = `${m[1]}:${m[2]}` as Digest;
+      await layout.writeBlob(entry.body, { digest, size }, { subject: 'Cannot import the archive' });
+      c.stored.set(name, { digest, size });
+    } else if (size <= SMALL && !name.endsWith('.tar')) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of entry.body) chunks.push(chunk as Buffer);
+      c.small.set(name, Buffer.concat(chunks));
+    } else {
+      c.stored.set(name, await layout.writeBlob(entry.body));
     }
-  })();
-  await Promise.all([pipeline(input, extract), reading]);
+  }
   return c;
 }
 

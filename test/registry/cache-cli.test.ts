@@ -5,12 +5,14 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { promisify } from 'node:util';
-import tar from 'tar-stream';
 import { digestOf } from '../../src/oci/digest.ts';
 import { parseReference } from '../../src/oci/reference.ts';
 import { openStore, platformFor } from '../../src/store/index.ts';
+import { entryStreamOf } from '../../src/tar/streams.ts';
+import { tarBytes } from '../../src/tar/write.ts';
 import { buildImage, buildIndex, layerTar, pushImage } from '../helpers/images.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
@@ -28,10 +30,10 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 async function tarOf(files: Array<[string, Buffer]>): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const [name, body] of files) pack.entry({ name, size: body.length }, body);
-  pack.finalize();
-  return buffer(pack);
+  return buffer(Readable.from(tarBytes(entryStreamOf(files.map(([name, body]) => ({
+    header: { name, type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: 0, size: body.length },
+    body: Readable.from([body]),
+  }))))));
 }
 
 void describe('mobyts cache', () => {
