@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { CliContext } from '../cli/context.ts';
 import { silentReporter } from '../util/reporter.ts';
-import { runDryRun, plannedOutputFiles, selectFormats } from './dry-run.ts';
+import { runDryRun } from './dry-run.ts';
+import { planOutputs, plannedOutputFiles, selectFormats } from './outputs-plan.ts';
 import type { BuildOptions } from './options.ts';
 
 function capture(): { ctx: CliContext; out: () => string; err: () => string; code: () => number } {
@@ -74,12 +75,13 @@ void test('format selection and output files follow linuxkit build', () => {
   assert.deepEqual(selectFormats(opts({ output: '-' }), {}), ['tar']);
   assert.deepEqual(selectFormats(opts(), { outputs: [{ format: 'iso-efi' }] }), ['iso-efi']);
   assert.deepEqual(selectFormats(opts({ format: ['tar', 'tar', 'raw-bios'] }), { outputs: [{ format: 'iso-efi' }] }), ['tar', 'raw-bios']);
-  assert.throws(() => selectFormats(opts({ format: ['iso-bois'] }), {}), { message: 'Unknown output format "iso-bois" (did you mean "iso-bios"?)', exitCode: 2 });
-  assert.deepEqual(plannedOutputFiles(['kernel+initrd', 'vhd', 'dynamic-vhd'], {}, 'linuxkit'), ['linuxkit-kernel', 'linuxkit-initrd.img', 'linuxkit-cmdline', 'linuxkit.vhd']);
-  assert.deepEqual(plannedOutputFiles(['tar'], { name: 'os', dir: 'build' }, 'x'), ['build/os.tar']);
-  assert.deepEqual(plannedOutputFiles(['docker'], { output: '-' }, 'x'), ['<stdout>']);
-  assert.throws(() => plannedOutputFiles(['iso-bios'], { output: 'x.iso' }, 'x'), { exitCode: 2 });
-  assert.throws(() => plannedOutputFiles(['tar'], { output: 'x.tar', name: 'y' }, 'x'), { message: '-o cannot be combined with --name or --dir' });
+  assert.throws(() => selectFormats(opts({ format: ['iso-bois'] }), {}), { message: 'Cannot build format "iso-bois": unknown format (did you mean "iso-bios"?)', exitCode: 2 });
+  const files = (o: Partial<BuildOptions>, name: string): string[] => plannedOutputFiles(planOutputs(name, opts(o), {}));
+  assert.deepEqual(files({ format: ['kernel+initrd', 'vhd', 'dynamic-vhd'] }, 'linuxkit'), ['linuxkit-kernel', 'linuxkit-initrd.img', 'linuxkit-cmdline', 'linuxkit.vhd']);
+  assert.deepEqual(files({ format: ['tar'], name: 'os', dir: 'build' }, 'x'), ['build/os.tar']);
+  assert.deepEqual(files({ format: ['docker'], output: '-' }, 'x'), ['<stdout>']);
+  assert.throws(() => files({ format: ['iso-bios'], output: 'x.iso' }, 'x'), { exitCode: 2 });
+  assert.throws(() => files({ format: ['tar'], output: 'x.tar', name: 'y' }, 'x'), { message: 'Cannot use -o with --name or --dir: -o names the output file itself' });
 });
 
 void test('the dry-run output is itself a valid spec equal to the normalised input (examples round-trip)', async () => {

@@ -7,6 +7,8 @@ import { getFormat } from '../outputs/index.ts';
 import type { OutputFormat } from '../outputs/format.ts';
 import type { MobySpec } from '../spec/types.ts';
 import { usageError } from '../util/errors.ts';
+import { FORMAT_NAMES, isFormatName, type FormatName } from '../outputs/names.ts';
+import { didYouMean } from '../spec/suggest.ts';
 import type { BuildOptions } from './options.ts';
 
 export interface OutputPlan {
@@ -19,11 +21,21 @@ export interface OutputPlan {
   streamTo?: string;
 }
 
-function formatNames(opts: BuildOptions, spec: MobySpec): string[] {
-  if (opts.format.length > 0) return [...new Set(opts.format)];
-  const fromSpec = (spec.outputs ?? []).map((o) => o.format);
-  if (fromSpec.length > 0) return [...new Set(fromSpec)];
-  return [opts.output === undefined ? 'kernel+initrd' : 'tar'];
+/** The formats to build: `--format`, else the spec's `outputs:`, else `tar` with `-o`, else `kernel+initrd`. */
+export function selectFormats(opts: Pick<BuildOptions, 'format' | 'output'>, spec: MobySpec): FormatName[] {
+  for (const f of opts.format) {
+    if (!isFormatName(f)) throw usageError(`Cannot build format "${f}": unknown format${didYouMean(f, FORMAT_NAMES)}`, `formats: ${FORMAT_NAMES.join(', ')}`);
+  }
+  const fallback: FormatName = opts.output === undefined ? 'kernel+initrd' : 'tar';
+  const chosen: FormatName[] = opts.format.length > 0 ? opts.format.filter(isFormatName)
+    : spec.outputs !== undefined && spec.outputs.length > 0 ? spec.outputs.map((o) => o.format) : [fallback];
+  return [...new Set(chosen)];
+}
+
+/** Every file the plan writes, in format order: the `-o` target, or `DIR/NAME…` (shared names once). */
+export function plannedOutputFiles(plan: OutputPlan): string[] {
+  if (plan.streamTo !== undefined) return [plan.streamTo === '-' ? '<stdout>' : plan.streamTo];
+  return [...new Set(plan.formats.flatMap((f) => f.outputs(plan.name)))].map((f) => join(plan.dir, f));
 }
 
 function checkStreamOutput(opts: BuildOptions, formats: OutputFormat[]): void {
@@ -41,7 +53,7 @@ function checkStreamOutput(opts: BuildOptions, formats: OutputFormat[]): void {
  * `defaultName` is the spec loader's (the last input's basename, `moby` for stdin).
  */
 export function planOutputs(defaultName: string, opts: BuildOptions, spec: MobySpec): OutputPlan {
-  const formats = formatNames(opts, spec).map(getFormat);
+  const formats = selectFormats(opts, spec).map(getFormat);
   checkStreamOutput(opts, formats);
   const unsupported = formats.find((f) => f.archs !== undefined && !f.archs.includes(opts.arch));
   if (unsupported !== undefined) throw usageError(`Cannot build format "${unsupported.name}" for ${opts.arch}: it supports ${unsupported.archs?.join(', ')} only`);
