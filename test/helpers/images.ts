@@ -25,8 +25,8 @@
  * each layer also keeps `tar` (uncompressed) and `entries` (what it contains) for assertions.
  */
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import tar from 'tar-stream';
 import { digestOf, type Digest } from '../../src/oci/digest.ts';
 import { parseReference } from '../../src/oci/reference.ts';
 import { MediaType, REF_NAME_ANNOTATION, type ContainerConfig, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '../../src/oci/types.ts';
@@ -34,6 +34,9 @@ import { createRegistryClient, pushContext } from '../../src/registry/client.ts'
 import { staticCredentialStore, type Credential } from '../../src/registry/credentials.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { RegistryOptions } from '../../src/store/types.ts';
+import type { TarEntry, TarHeader } from '../../src/tar/entry.ts';
+import { entryStreamOf } from '../../src/tar/streams.ts';
+import { tarBytes } from '../../src/tar/write.ts';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -101,46 +104,43 @@ export function randomLayer(opts: { files?: number; compression?: Compression; s
   return { entries, ...(opts.compression === undefined ? {} : { compression: opts.compression }) };
 }
 
-const MTIME = new Date('2024-01-01T00:00:00Z');
+const MTIME = Date.parse('2024-01-01T00:00:00Z') / 1000;
 
 /** The uncompressed tar bytes for `entries` (PAX headers for xattrs). */
 export async function layerTar(entries: EntrySpec[]): Promise<Buffer> {
-  const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => { chunks.push(c as Buffer); });
-  const done = new Promise<void>((res, rej) => { pack.on('end', res); pack.on('error', rej); });
-  for (const e of entries) addEntry(pack, e);
-  pack.finalize();
-  await done;
+  for await (const chunk of tarBytes(entryStreamOf(entries.map(tarEntry)))) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
-function addEntry(pack: tar.Pack, e: EntrySpec): void {
+function header(name: string, type: TarHeader['type'], mode: number, more: Partial<TarHeader> = {}): TarHeader {
+  return { name, type, mode, uid: 0, gid: 0, mtime: MTIME, size: 0, ...more };
+}
+
+function fileEntry(h: TarHeader, body: Buffer): TarEntry {
+  return { header: { ...h, size: body.length }, body: Readable.from([body]) };
+}
+
+function tarEntry(e: EntrySpec): TarEntry {
   const slash = e.path.lastIndexOf('/');
   const parent = slash < 0 ? '' : `${e.path.slice(0, slash)}/`;
   const base = e.path.slice(slash + 1);
   switch (e.type) {
     case 'file': {
       const body = typeof e.content === 'string' ? Buffer.from(e.content) : e.content ?? Buffer.alloc(0);
-      const pax = e.xattrs === undefined ? undefined : Object.fromEntries(Object.entries(e.xattrs).map(([k, v]) => [`SCHILY.xattr.${k}`, v.toString()]));
-      pack.entry({ name: e.path, type: 'file', size: body.length, mode: e.mode ?? 0o644, uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime === undefined ? MTIME : new Date(e.mtime * 1000), ...(pax === undefined ? {} : { pax }) }, body);
-      return;
+      const pax = e.xattrs === undefined ? undefined : Object.entries(e.xattrs).map(([k, v]): [string, Buffer] => [`SCHILY.xattr.${k}`, Buffer.from(v)]);
+      return fileEntry(header(e.path, 'file', e.mode ?? 0o644, { uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime ?? MTIME, ...(pax === undefined ? {} : { pax }) }), body);
     }
     case 'dir':
-      pack.entry({ name: `${e.path}/`, type: 'directory', mode: e.mode ?? 0o755, uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime === undefined ? MTIME : new Date(e.mtime * 1000) });
-      return;
+      return { header: header(`${e.path}/`, 'directory', e.mode ?? 0o755, { uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime ?? MTIME }) };
     case 'symlink':
-      pack.entry({ name: e.path, type: 'symlink', linkname: e.target, mode: 0o777, mtime: MTIME });
-      return;
+      return { header: header(e.path, 'symlink', 0o777, { linkname: e.target }) };
     case 'hardlink':
-      pack.entry({ name: e.path, type: 'link', linkname: e.target, mode: 0o644, mtime: MTIME });
-      return;
+      return { header: header(e.path, 'link', 0o644, { linkname: e.target }) };
     case 'whiteout':
-      pack.entry({ name: `${parent}.wh.${base}`, type: 'file', size: 0, mode: 0o644, mtime: MTIME }, Buffer.alloc(0));
-      return;
+      return fileEntry(header(`${parent}.wh.${base}`, 'file', 0o644), Buffer.alloc(0));
     case 'opaque':
-      pack.entry({ name: `${e.path}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o644, mtime: MTIME }, Buffer.alloc(0));
-      return;
+      return fileEntry(header(`${e.path}/.wh..wh..opq`, 'file', 0o644), Buffer.alloc(0));
   }
 }
 
