@@ -202,8 +202,8 @@ async function measureCase(c: BenchCase, e: CaseEnv, plan: PlannedImage[], label
   const cold = await repeat(c.runs, emptyCache, () => build(e, buildArgs(c, e, 'kernel+initrd', out), { reset: emptyCache }));
   e.log(`${c.id}: warm builds`);
   const warm = await repeat(c.runs, () => Promise.resolve(), kernelInitrd);
-  e.log(`${c.id}: rebuilds after a one-file change`);
   const profile = e.profileDir === undefined ? undefined : await profileWarm(c, e, e.profileDir);
+  e.log(`${c.id}: rebuilds after a one-file change`);
   const rebuild = await repeat(c.runs, (i) => writeFile(specPath, specYaml(images, i + 2)), kernelInitrd);
   e.log(`${c.id}: floors`);
   const floors = await measureFloors(c, e, images, out);
