@@ -6,18 +6,10 @@
 import { configError, type ConfigContext, type Origin } from './context.ts';
 import type { ImageConfigSpec } from '../spec/types.ts';
 import type { Capabilities } from './types.ts';
+import { KNOWN_CAPABILITIES } from '../spec/capabilities.ts';
 
-/** moby/sys/capability v0.4.0 `ListKnown()`, in kernel number order: the 41 names LinuxKit accepts. */
-export const KNOWN_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
-  'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT',
-  'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE',
-  'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL',
-  'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND',
-  'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
-];
-const KNOWN = new Set(KNOWN_CAPABILITIES);
+export { KNOWN_CAPABILITIES };
+const KNOWN: ReadonlySet<string> = new Set(KNOWN_CAPABILITIES);
 
 /** One capability list with, for each item, the field it came from (for error messages). */
 interface Sourced {
