@@ -1,16 +1,17 @@
 /**
- * Real inputs for the format tests: the Debian kernel (bzImage + its config, from the linux-image .deb, cached
- * in ~/.cache/mobyts-test), a busybox initrd whose /init prints a marker and powers off, and a filesystem tar
+ * Real inputs for the format tests: the Debian kernel (bzImage + its config, the shared test kernel of
+ * test/helpers/kernel.ts), a busybox initrd whose /init prints a marker and powers off, and a filesystem tar
  * with the awkward entries (owners, setuid, device node, symlink, hardlink).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { pack } from 'tar-stream';
+import { Readable } from 'node:stream';
+import { entryStreamOf } from '../../src/tar/streams.ts';
+import { writeTar } from '../../src/tar/write.ts';
+import { testCacheRoot, testKernel, testKernelDeb } from '../helpers/kernel.ts';
 
 export const SDE = 1492533000;
 export const MARKER = 'MOBYTS-FORMAT-BOOT-OK';
@@ -20,33 +21,14 @@ export interface DebianKernel {
   configText: string;
 }
 
-function cacheRoot(): string {
-  return process.env.MOBYTS_TEST_CACHE ?? join(homedir(), '.cache', 'mobyts-test');
-}
-
 function sh(script: string, ...args: string[]): string {
   return execFileSync('sh', ['-c', script, 'sh', ...args], { encoding: 'utf8' });
 }
 
-/** The Debian kernel (downloaded with apt-get download once, then cached). */
+/** The shared test kernel (test/helpers/kernel.ts) in the shape these tests use. */
 export function debianKernel(): DebianKernel {
-  const root = cacheRoot();
-  const pkg = sh("apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}'").trim();
-  const dir = join(root, `formats-${pkg}`);
-  if (!existsSync(join(dir, 'vmlinuz'))) {
-    mkdirSync(root, { recursive: true });
-    let deb = readdirSync(root).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
-    if (deb === undefined) {
-      sh('cd "$1" && apt-get download "$2" >/dev/null 2>&1', root, pkg);
-      deb = readdirSync(root).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'))!;
-    }
-    const stage = `${dir}.${process.pid}`;
-    mkdirSync(stage, { recursive: true });
-    sh(`dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards './boot/vmlinuz-*' './boot/config-*'`, join(root, deb), stage);
-    sh('mv "$1"/boot/vmlinuz-* "$1/vmlinuz" && mv "$1"/boot/config-* "$1/config"', stage);
-    try { renameSync(stage, dir); } catch { rmSync(stage, { recursive: true, force: true }); }
-  }
-  return { bzImage: join(dir, 'vmlinuz'), configText: sh('cat "$1"', join(dir, 'config')) };
+  const k = testKernel();
+  return { bzImage: k.bzImage, configText: readFileSync(k.config, 'utf8') };
 }
 
 const INIT = `#!/bin/busybox sh
@@ -104,18 +86,17 @@ export async function makeRootfsTar(path: string, o: { kernel: string; cmdline: 
     { name: 'etc/hostname', mode: 0o644, body: Buffer.from('mobyts\n') },
     { name: 'etc/with space.conf', mode: 0o600, uid: 1000, gid: 1000, body: Buffer.from('x\n') },
   ];
-  const p = pack();
-  const done = pipeline(p, createWriteStream(path));
-  for (const it of items) {
-    p.entry({
-      name: it.name, type: it.type ?? 'file', mode: it.mode ?? 0o777, uid: it.uid ?? 0, gid: it.gid ?? 0,
-      mtime: new Date(SDE * 1000),
-      ...(it.linkname === undefined ? {} : { linkname: it.linkname }),
-      ...(it.devmajor === undefined ? {} : { devmajor: it.devmajor, devminor: it.devminor ?? 0 }),
-    }, it.body ?? Buffer.alloc(0));
-  }
-  p.finalize();
-  await done;
+  await writeTar(entryStreamOf(items.map((it) => {
+    const body = it.body ?? Buffer.alloc(0);
+    return {
+      header: {
+        name: it.name, type: it.type ?? 'file', mode: it.mode ?? 0o777, uid: it.uid ?? 0, gid: it.gid ?? 0, mtime: SDE, size: body.length,
+        ...(it.linkname === undefined ? {} : { linkname: it.linkname }),
+        ...(it.devmajor === undefined ? {} : { devmajor: it.devmajor, devminor: it.devminor ?? 0 }),
+      },
+      ...(body.length === 0 ? {} : { body: Readable.from([body]) }),
+    };
+  })), createWriteStream(path));
 }
 
 export const ALL_FORMATS = [
@@ -213,13 +194,12 @@ export const MOUNT_MARKER = 'MOBYTS-ROOTFS-MOUNTED';
  * `mobyts.fstype=` on the cmdline, and prints `MOUNT_MARKER <hostname> <uid:gid:mode of home/user/notes.txt>`.
  */
 export function makeMountInitrd(dir: string): string {
-  const cache = join(cacheRoot(), 'formats-mount-modules');
+  const cache = join(testCacheRoot(), 'formats-mount-modules');
   if (!existsSync(join(cache, 'isofs.ko'))) {
-    debianKernel();
-    const deb = readdirSync(cacheRoot()).find((f) => f.startsWith('linux-image-') && f.endsWith('.deb'))!;
+    const deb = testKernelDeb();
     const stage = `${cache}.${process.pid}`;
     mkdirSync(stage, { recursive: true });
-    sh(`dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards ${MOUNT_MODULES.map((m) => `'*/kernel/${m}.ko'`).join(' ')}`, join(cacheRoot(), deb), stage);
+    sh(`dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards ${MOUNT_MODULES.map((m) => `'*/kernel/${m}.ko'`).join(' ')}`, deb, stage);
     sh('find "$1" -name "*.ko" -exec mv {} "$1" \\;', stage);
     try { renameSync(stage, cache); } catch { rmSync(stage, { recursive: true, force: true }); }
   }

@@ -1,10 +1,13 @@
 /**
- * The Debian kernel for boot tests, obtained once per machine through the kernel package's own prepare step
- * (examples/packages/kernel/prepare.sh: apt-get download + dpkg-deb, cached in ~/.cache/mobyts/kernel), plus
- * the PVH `vmlinux` extracted from the bzImage (boot-recipes §4a), which boots ~3 s faster under TCG.
+ * The one Debian kernel for tests (boot, formats, initrd), obtained once per machine through the kernel
+ * package's own prepare step (examples/packages/kernel/prepare.sh: apt-get download + dpkg-deb; the .deb is
+ * cached in ~/.cache/mobyts/kernel, shared with `mobyts build` of that package), staged under
+ * ~/.cache/mobyts-test/kernel-<package> with its config and the PVH `vmlinux` extracted from the bzImage
+ * (boot-recipes §4a), which boots ~3 s faster under TCG. `testKernelOrSkip` turns "apt cannot fetch it"
+ * into a skip reason for tests that must pass offline.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -18,9 +21,12 @@ export interface TestKernel {
   modulesTar: string;
   /** Uncompressed PVH ELF for `-kernel` (fast direct boots). */
   vmlinux: string;
+  /** The kernel's build config (boot/config-* of the package). */
+  config: string;
 }
 
-function cacheRoot(): string {
+/** Root of the test caches (`$MOBYTS_TEST_CACHE`, else ~/.cache/mobyts-test); other fixtures cache beside the kernel. */
+export function testCacheRoot(): string {
   return process.env.MOBYTS_TEST_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mobyts-test');
 }
 
@@ -43,7 +49,7 @@ function extractVmlinux(bzImage: string, out: string): void {
 
 /** The cached test kernel; downloads and extracts on first use (≈15 s), then returns at once. */
 export function testKernel(): TestKernel {
-  const dir = join(cacheRoot(), `kernel-${kernelPackageName()}`);
+  const dir = join(testCacheRoot(), `kernel-${kernelPackageName()}`);
   const bzImage = join(dir, 'kernel');
   const modulesTar = join(dir, 'kernel.tar');
   const vmlinux = join(dir, 'vmlinux');
@@ -57,5 +63,32 @@ export function testKernel(): TestKernel {
     try { renameSync(staging, dir); } catch { rmSync(staging, { recursive: true, force: true }); }
   }
   if (!existsSync(vmlinux)) extractVmlinux(bzImage, vmlinux);
-  return { bzImage, modulesTar, vmlinux };
+  const config = join(dir, 'config');
+  if (!existsSync(config)) {
+    execFileSync('sh', ['-c', 'tar -xOf "$1" --wildcards "boot/config-*" > "$2"', 'sh', modulesTar, `${config}.${process.pid}`]);
+    renameSync(`${config}.${process.pid}`, config);
+  }
+  return { bzImage, modulesTar, vmlinux, config };
+}
+
+/** testKernel(), or the reason it cannot be had (no apt, no network) for `t.skip`. */
+export function testKernelOrSkip(): TestKernel | { skip: string } {
+  try {
+    return testKernel();
+  } catch (err) {
+    return { skip: `cannot get the Debian kernel with apt: ${(err as Error).message.split('\n')[0] ?? ''}` };
+  }
+}
+
+/** The kernel package's .deb in prepare.sh's cache (downloaded there if that cache was cleaned), for tests needing other files of it. */
+export function testKernelDeb(): string {
+  testKernel();
+  const pkg = kernelPackageName();
+  const cache = join(process.env.MOBYTS_CACHE_HOME ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mobyts'), 'kernel');
+  const find = (): string | undefined => readdirSync(cache).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+  mkdirSync(cache, { recursive: true });
+  if (find() === undefined) execFileSync('apt-get', ['download', pkg], { cwd: cache, stdio: ['ignore', 'ignore', 'inherit'] });
+  const deb = find();
+  if (deb === undefined) throw new Error(`apt-get download ${pkg} left no .deb in ${cache}`);
+  return join(cache, deb);
 }

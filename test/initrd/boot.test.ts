@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { writeInitrd } from '../../src/initrd/initrd.ts';
 import { entryStreamOf } from '../../src/tar/streams.ts';
 import type { TarEntry, TarHeader } from '../../src/tar/entry.ts';
-import { debianKernel } from './debian-kernel.ts';
+import { testKernelOrSkip } from '../helpers/kernel.ts';
 
 const INIT = `#!/bin/busybox sh
 B=/bin/busybox
@@ -70,7 +70,7 @@ void test('a real kernel unpacks our zstd initrd with real hardlinks', { timeout
     t.skip('qemu-system-x86_64 is not installed');
     return;
   }
-  const k = debianKernel();
+  const k = testKernelOrSkip();
   if ('skip' in k) {
     t.skip(k.skip);
     return;
@@ -79,7 +79,7 @@ void test('a real kernel unpacks our zstd initrd with real hardlinks', { timeout
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const initrd = join(dir, 'initrd.img');
   await writeInitrd(entryStreamOf(tree()), { compress: 'zstd', out: createWriteStream(initrd), tmpDir: dir });
-  const out = await bootOutput(k.path, initrd, t);
+  const out = await bootOutput(k.bzImage, initrd, t);
   const line = /MOBYTS-RESULT .*/.exec(out)?.[0]?.trim();
   assert.equal(line, 'MOBYTS-RESULT same-inode=yes nlink=3 content=GIT! sh=busybox', out.slice(-2000));
 });

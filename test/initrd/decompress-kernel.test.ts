@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { bzImagePayload, decompressKernel } from '../../src/initrd/decompress-kernel.ts';
-import { debianKernel } from './debian-kernel.ts';
+import { testKernelOrSkip } from '../helpers/kernel.ts';
 
 const VMLINUX = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(5000, 0x90), Buffer.from('end of vmlinux')]);
 
@@ -44,12 +44,12 @@ void test('a gzip kernel (arm64 Image.gz) is gunzipped; other inputs are refused
 });
 
 void test('a real Debian 6.1 bzImage (xz payload) decompresses to its vmlinux ELF of the advertised size', async (t) => {
-  const k = debianKernel();
+  const k = testKernelOrSkip();
   if ('skip' in k) {
     t.skip(k.skip);
     return;
   }
-  const kernel = readFileSync(k.path);
+  const kernel = readFileSync(k.bzImage);
   const payload = bzImagePayload(kernel);
   assert.ok(payload !== undefined);
   assert.deepEqual([...payload.subarray(0, 6)], [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
