@@ -15,9 +15,17 @@ void test('--disk takes LinuxKit\'s file=,size=,format= keys, a bare first path,
   assert.throws(() => parseDiskFlag('file=a,colour=red', 'x'), /Invalid --disk "file=a,colour=red": unknown key "colour"/);
 });
 
-void test('a missing disk with a size is created; without a size it is a usage error', () => {
+void test('a missing disk with a size is created; without a size it is a usage error', async () => {
   const file = join(dir, 'd.img');
-  assert.deepEqual(prepareDisks([{ file, size: '4M', format: 'raw' }]), [{ file, format: 'raw' }]);
+  assert.deepEqual(await prepareDisks([{ file, size: '4M', format: 'raw' }]), [{ file, format: 'raw' }]);
   assert.equal(statSync(file).size, 4 * 1024 * 1024);
-  assert.throws(() => prepareDisks([{ file: join(dir, 'none.img'), format: 'raw' }]), /does not exist and --disk gives no size=/);
+  await assert.rejects(prepareDisks([{ file: join(dir, 'none.img'), format: 'raw' }]), /does not exist and --disk gives no size=/);
+});
+
+void test('a disk qemu-img cannot create fails with qemu-img\'s own reason', async () => {
+  const file = join(dir, 'no-such-dir', 'd.img');
+  await assert.rejects(prepareDisks([{ file, size: '1M', format: 'raw' }]), {
+    code: 'TOOL_FAILED',
+    message: `Cannot create disk "${file}": qemu-img failed: qemu-img: ${file}: Could not create '${file}': No such file or directory`,
+  });
 });

@@ -2,8 +2,9 @@
  * `--disk file=PATH,size=SIZE,format=FMT` (LinuxKit's flag): parsing is pure; missing disk files with a size
  * are created with `qemu-img create` before the boot, as `linuxkit run qemu` does.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { TOOLS } from '../tools/catalog.ts';
+import { runTool, ToolFailedError } from '../tools/run-tool.ts';
 import { MobyError, usageError } from '../util/errors.ts';
 import type { ExtraDisk } from './qemu-argv.ts';
 
@@ -34,15 +35,24 @@ export function parseDiskFlag(value: string, defaultFile: string): DiskFlag {
 }
 
 /** Creates the disks that do not exist yet (they need a size) and returns them as qemu extra disks. */
-export function prepareDisks(flags: readonly DiskFlag[]): ExtraDisk[] {
-  return flags.map((d) => {
+export async function prepareDisks(flags: readonly DiskFlag[]): Promise<ExtraDisk[]> {
+  const disks: ExtraDisk[] = [];
+  for (const d of flags) {
     if (!existsSync(d.file)) {
       if (d.size === undefined) throw usageError(`Cannot use disk "${d.file}": it does not exist and --disk gives no size=`);
-      const r = spawnSync('qemu-img', ['create', '-q', '-f', d.format, d.file, d.size], { encoding: 'utf8' });
-      if (r.status !== 0) {
-        throw new MobyError(`Cannot create disk "${d.file}": qemu-img failed: ${(r.stderr || String(r.error)).trim()}`, { code: 'TOOL_FAILED', hint: 'apt-get install qemu-utils' });
-      }
+      await createDisk(d.file, d.format, d.size);
     }
-    return { file: d.file, format: d.format };
-  });
+    disks.push({ file: d.file, format: d.format });
+  }
+  return disks;
+}
+
+async function createDisk(file: string, format: string, size: string): Promise<void> {
+  try {
+    await runTool(TOOLS.qemuImg, ['create', '-q', '-f', format, file, size]);
+  } catch (err) {
+    if (!(err instanceof ToolFailedError)) throw err;
+    const detail = err.stderrTail.trim() !== '' ? err.stderrTail.trim() : err.cause instanceof Error ? String(err.cause) : '';
+    throw new MobyError(`Cannot create disk "${file}": qemu-img failed: ${detail}`, { code: 'TOOL_FAILED', hint: 'apt-get install qemu-utils', cause: err });
+  }
 }

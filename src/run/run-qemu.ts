@@ -1,6 +1,7 @@
 /**
  * `mobyts run qemu NAME`: find the build output, then either hand the console to the user (interactive) or,
  * with `--until`/`--timeout`, boot unattended, stream the console and succeed only when the markers appeared.
+ * The interactive qemu is spawned here directly (stdio inherited), the documented exception in qemu.ts's header.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -35,12 +36,12 @@ export interface RunQemuOptions {
 /** Seconds a KVM attempt gets under --accel auto before falling back to TCG (boot-recipes §6.1). */
 const KVM_PROBE_SECONDS = 30;
 
-function bootOptions(name: string, target: BootTarget, opts: RunQemuOptions): BootOptions {
+async function bootOptions(name: string, target: BootTarget, opts: RunQemuOptions): Promise<BootOptions> {
   const cmdline = [target.cmdline, opts.append].filter((s) => s !== undefined && s !== '').join(' ');
   return {
     ...target, firmware: opts.uefi ? 'efi' : target.firmware, cmdline: target.kind === 'kernel' ? cmdline : target.cmdline,
     mem: opts.mem, cpus: opts.cpus, arch: opts.arch,
-    disks: prepareDisks(opts.disks.map((d, i) => parseDiskFlag(d, `${name}-disk${i}.img`))),
+    disks: await prepareDisks(opts.disks.map((d, i) => parseDiskFlag(d, `${name}-disk${i}.img`))),
   };
 }
 
@@ -48,7 +49,7 @@ function bootOptions(name: string, target: BootTarget, opts: RunQemuOptions): Bo
 export async function runQemu(name: string, opts: RunQemuOptions): Promise<number> {
   const target = await findBootTarget(name, opts.format);
   opts.reporter.emit({ type: 'info', message: `Booting ${target.format === 'file' ? name : `${name} (${target.format})`} with qemu` });
-  const base = bootOptions(name, target, opts);
+  const base = await bootOptions(name, target, opts);
   const unattended = opts.until.length > 0 || opts.timeoutSeconds !== undefined;
   if (!unattended) return interactive(base, opts);
   const result = await unattendedBoot(base, opts);
