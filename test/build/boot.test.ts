@@ -8,22 +8,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { buildPackage } from '../../src/pkg/build.ts';
 import { bootImage } from '../../src/run/qemu.ts';
-import { openStore } from '../../src/store/index.ts';
-import { silentReporter } from '../../src/util/reporter.ts';
 import { assertCleanBoot } from '../e2e/console-checks.ts';
 import { REPO } from '../helpers/kernel.ts';
+import { buildExamplePackages } from '../helpers/packages.ts';
 import { runCli } from './fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mobyts-build-boot-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 void test('mobyts build examples/hello.yml boots: every onboot container runs, getty starts, onshutdown runs', async () => {
-  const store = await openStore(join(dir, 'cache'));
-  for (const p of ['kernel', 'init', 'hello', 'getty']) {
-    await buildPackage(join(REPO, 'examples/packages', p), { store, arch: 'amd64', force: false, sourceDateEpoch: 1492533000, reporter: silentReporter });
-  }
+  const store = await buildExamplePackages(join(dir, 'cache'));
   const r = await runCli(['build', '--cache', store.dir, '--arch', 'amd64', '-d', join(dir, 'out'), join(REPO, 'examples/hello.yml')], { home: dir, cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   const base = join(dir, 'out', 'hello');

@@ -5,18 +5,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildPackage } from '../../src/pkg/build.ts';
 import { createPkgResolver } from '../../src/pkg/template.ts';
 import { bootImage } from '../../src/run/qemu.ts';
 import { loadSpecs } from '../../src/spec/load.ts';
 import type { MobySpec } from '../../src/spec/types.ts';
-import { openStore, type ImageStore } from '../../src/store/index.ts';
-import { silentReporter } from '../../src/util/reporter.ts';
+import type { ImageStore } from '../../src/store/index.ts';
 import { REPO } from '../helpers/kernel.ts';
+import { buildExamplePackages } from '../helpers/packages.ts';
 import { assemble } from './assemble.ts';
 import { assertCleanBoot } from './console-checks.ts';
 
-const PACKAGES = ['kernel', 'init', 'hello', 'getty'].map((p) => join(REPO, 'examples/packages', p));
 const FAIL = ['Kernel panic', 'mobyts-init: switch_root failed', 'exit 125 (runtime.json failed)'];
 
 void describe('boot examples/hello.yml', () => {
@@ -26,8 +24,7 @@ void describe('boot examples/hello.yml', () => {
   let spec: MobySpec;
 
   before(async () => {
-    store = await openStore(join(dir, 'cache'));
-    for (const p of PACKAGES) await buildPackage(p, { store, arch: 'amd64', force: false, sourceDateEpoch: 1492533000, reporter: silentReporter });
+    store = await buildExamplePackages(join(dir, 'cache'));
     const loaded = await loadSpecs([join(REPO, 'examples/hello.yml')], { resolveTemplate: createPkgResolver({ cache: store.dir }) });
     assert.deepEqual(loaded.issues, []);
     spec = loaded.spec;
