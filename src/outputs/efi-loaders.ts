@@ -83,7 +83,7 @@ export async function makeGrubEfi(o: GrubOptions): Promise<void> {
   const tar = join(o.workDir, 'memdisk.tar');
   const run = { sourceDateEpoch: o.sourceDateEpoch, ...(o.signal ? { signal: o.signal } : {}) };
   await runTool(TOOLS.tar, [
-    `--mtime=@${o.sourceDateEpoch}`, '--owner=0', '--group=0', '--numeric-owner', '--sort=name', '--format=ustar',
+    `--mtime=@${o.sourceDateEpoch}`, '--owner=0', '--group=0', '--numeric-owner', '--sort=name', '--format=ustar', '--mode=u=rwX,go=rX',
     '-C', md, '-cf', tar, 'boot',
   ], run);
   await runTool(TOOLS.grubMkimage, [

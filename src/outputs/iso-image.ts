@@ -26,14 +26,18 @@ function q(path: string): string {
   return `'/${path.replaceAll("'", `'"'"'`)}'`;
 }
 
-/** xorriso commands that make ownership and modes those of the tar (everything else root-owned). */
+/**
+ * xorriso commands that make ownership and modes those of the tar; everything else is root-owned, directories
+ * 0755 and files 0644 whatever the builder's umask left on the staged copies (so the ISO is byte-reproducible).
+ */
 export function metadataCommands(entries: readonly StagedEntry[]): string[] {
-  const lines = ["-chown_r 0 / --", "-chgrp_r 0 / --"];
+  const lines = ['-chown_r 0 / --', '-chgrp_r 0 / --', '-find / -type d -exec chmod 0755 --', '-find / -type f -exec chmod 0644 --'];
   for (const e of entries) {
     if (!e.onDisk || e.type === 'link') continue;
     if (e.uid !== 0) lines.push(`-chown ${e.uid} ${q(e.path)} --`);
     if (e.gid !== 0) lines.push(`-chgrp ${e.gid} ${q(e.path)} --`);
-    if (e.type !== 'symlink' && diskMode(e) !== e.mode) lines.push(`-chmod 0${e.mode.toString(8)} ${q(e.path)} --`);
+    const normalised = e.type === 'directory' ? 0o755 : e.type === 'file' ? 0o644 : diskMode(e);
+    if (e.type !== 'symlink' && normalised !== e.mode) lines.push(`-chmod 0${e.mode.toString(8)} ${q(e.path)} --`);
   }
   return lines;
 }
