@@ -23,7 +23,7 @@ export const TOOLS = {
   tar: tool('tar', 'packs the GRUB memdisk and the GCP disk archive, as GNU tar', 'apt-get install tar', 'dnf install tar', 'brew install gnu-tar (and put its gnubin first on PATH)'),
   systemdStub: tool('/usr/lib/systemd/boot/efi/linuxx64.efi.stub', 'EFI stub of the unified kernel image (UKI)', 'apt-get install systemd-boot-efi', 'dnf install systemd-boot-unsigned (then link /usr/lib/systemd/boot/efi/linuxx64.efi.stub here)'),
   objcopy: tool('objcopy', 'adds kernel, initrd and cmdline sections to the EFI stub', 'apt-get install binutils', 'dnf install binutils', 'brew install binutils'),
-  qemuImg: tool('qemu-img', 'converts the raw disk to qcow2/vhd/vmdk, creates `mobyts run qemu --disk` files', 'apt-get install qemu-utils', 'dnf install qemu-img', 'brew install qemu'),
+  qemuImg: tool('qemu-img', 'converts the raw disk to qcow2/vhd/vmdk', 'apt-get install qemu-utils', 'dnf install qemu-img', 'brew install qemu'),
   qemuSystemX86: tool('qemu-system-x86_64', 'boots amd64 images for `mobyts run qemu` and the boot tests', 'apt-get install qemu-system-x86', 'dnf install qemu-system-x86', 'brew install qemu'),
   ovmf: tool('/usr/share/ovmf/OVMF.fd', 'UEFI firmware for EFI boots under qemu (`mobyts run qemu --uefi`, EFI formats)', 'apt-get install ovmf', 'dnf install edk2-ovmf (then link /usr/share/edk2/ovmf/OVMF_CODE.fd here)'),
   mksquashfs: tool('mksquashfs', 'writes the squashfs root filesystem', 'apt-get install squashfs-tools', 'dnf install squashfs-tools', 'brew install squashfs'),
