@@ -6,7 +6,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RunToolOptions } from '../tools/run-tool.ts';
 import { writeAtomically } from '../build/atomic.ts';
-import type { FormatContext } from './format.ts';
+import type { FormatContext, OutputFormat, ToolRequirement } from './format.ts';
 import { OUTPUT_FILES, type FormatName } from './names.ts';
 
 /** The absolute output paths of `format` for this build, in OUTPUT_FILES order. */
@@ -39,4 +39,28 @@ export function publishCmdline(ctx: FormatContext, dest: string): Promise<void> 
 export function withRoot(cmdline: string, dev: string): string {
   if (/(^|\s)root=/.test(cmdline)) return cmdline;
   return cmdline === '' ? `root=${dev}` : `${cmdline} root=${dev}`;
+}
+
+/**
+ * LinuxKit's `kernel+<image>` formats (`kernel+squashfs`, `kernel+erofs`, `kernel+iso`): the kernel, its
+ * command line, and the filesystem without `boot/*` written as one image by `writeImage`.
+ */
+export function kernelWithRootfsImage(
+  name: 'kernel+squashfs' | 'kernel+erofs' | 'kernel+iso',
+  tool: ToolRequirement,
+  writeImage: (ctx: FormatContext, tmp: string) => Promise<void>,
+): OutputFormat {
+  return {
+    name,
+    outputs: OUTPUT_FILES[name],
+    tools: [tool],
+    needs: ['tar-without-boot'],
+    streamable: false,
+    write: async (ctx) => {
+      const [kernel, image, cmdline] = outputPaths(ctx, name);
+      await writeAtomically(image!, (tmp) => writeImage(ctx, tmp));
+      await publishKernel(ctx, kernel!);
+      await publishCmdline(ctx, cmdline!);
+    },
+  };
 }

@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DISK_FORMATS } from '../../src/outputs/disk-formats.ts';
+import { allFormats } from '../../src/outputs/index.ts';
 import type { FormatContext } from '../../src/outputs/format.ts';
 import { preflight } from '../../src/tools/preflight.ts';
 import { MobyError } from '../../src/util/errors.ts';
@@ -25,7 +25,7 @@ interface ChildConfig {
 }
 
 const cfg = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as ChildConfig;
-const chosen = DISK_FORMATS.filter((f) => cfg.formats.includes(f.name));
+const chosen = allFormats().filter((f) => cfg.formats.includes(f.name));
 try {
   preflight(chosen.flatMap((f) => f.tools));
   for (const format of chosen) {
