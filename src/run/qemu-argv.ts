@@ -18,7 +18,8 @@ export interface ExtraDisk {
   readonly?: boolean;
 }
 
-export interface QemuMachine {
+/** What a machine boots: the boot path and its files (the part `run qemu` finds from a build's outputs). */
+export interface BootMedia {
   kind: BootKind;
   firmware: Firmware;
   /** kernel and efi-kernel: the kernel (bzImage, PVH vmlinux or UKI). */
@@ -31,6 +32,9 @@ export interface QemuMachine {
   image?: string;
   /** disk: the image format (raw, qcow2, vpc, vmdk); default raw. */
   imageFormat?: string;
+}
+
+export interface QemuMachine extends BootMedia {
   /** Guest memory in MiB. */
   mem: number;
   cpus: number;

@@ -4,18 +4,11 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { MobyError } from '../util/errors.ts';
-import type { BootKind, Firmware } from './qemu-argv.ts';
+import type { BootMedia, Firmware } from './qemu-argv.ts';
 
-export interface BootTarget {
+export interface BootTarget extends BootMedia {
   /** The LinuxKit output format this boots (`kernel+initrd`, `iso-efi`, ...), or `file` for a plain file. */
   format: string;
-  kind: BootKind;
-  firmware: Firmware;
-  kernel?: string;
-  initrd?: string;
-  cmdline?: string;
-  image?: string;
-  imageFormat?: string;
 }
 
 interface Candidate {
