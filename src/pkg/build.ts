@@ -1,28 +1,31 @@
 /**
  * `mobyts pkg build DIR`: a package image without Docker. Steps: read build.yml and compute the tag → build
- * the base package → stage (run `prepare`, copy `contents`) → write the layer → config, manifest, index → put
- * the blobs and point `<org>/<image>:<tag>` at the index in the store. Same inputs give the same digest.
+ * the base package → per platform: stage (run `prepare` with MOBYTS_ARCH, copy `contents`) → write the layer →
+ * config and manifest → one index over every platform built under that tag → point `<org>/<image>:<tag>` at
+ * it in the store. Same inputs give the same digest, whatever order the platforms were built in.
  */
 import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import type { Digest } from '../oci/digest.ts';
 import { parseReference } from '../oci/reference.ts';
-import type { Platform } from '../oci/types.ts';
+import { MediaType, type Descriptor, type Platform } from '../oci/types.ts';
 import { platformFor, type ImageStore } from '../store/index.ts';
+import { formatPlatform, platformMatches } from '../store/platform.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
-import { imageBlobs } from './image.ts';
+import { imageBlobs, indexBlob } from './image.ts';
 import { writeLayer } from './layer.ts';
 import { packageInfo, type PackageInfo } from './tag.ts';
 
 export interface PkgBuildOptions {
   store: ImageStore;
-  /** Go architecture; must be one of the package's `arches`. */
-  arch: string;
-  /** Rebuild even when the tag is already in the store. */
+  /** Go architectures (amd64, arm64, ...); each must be one of the package's `arches`. */
+  archs: readonly string[];
+  /** Rebuild the asked platforms even when the tag already has them. */
   force: boolean;
   sourceDateEpoch: number;
   reporter: Reporter;
@@ -36,8 +39,10 @@ export interface BuiltPackage {
   expanded: string;
   /** Digest of the image index the name points at. */
   digest: Digest;
-  /** False when the store had it already and nothing was built. */
+  /** False when the store had every asked platform already and nothing was built. */
   built: boolean;
+  /** `linux/<arch>` of every platform in the index (sorted), not only the ones built now. */
+  platforms: string[];
 }
 
 /** Builds the package at `dir` (and its bases); resolves with its name and digest. */
@@ -46,39 +51,71 @@ export async function buildPackage(dir: string, opts: PkgBuildOptions): Promise<
 }
 
 async function buildInfo(info: PackageInfo, opts: PkgBuildOptions): Promise<BuiltPackage> {
-  if (!info.spec.arches.includes(opts.arch)) {
-    throw new MobyError(`Cannot build package "${info.dir}" for ${opts.arch}: build.yml arches are ${info.spec.arches.join(', ')}`, { code: 'PLATFORM' });
+  const refused = opts.archs.find((a) => !info.spec.arches.includes(a));
+  if (refused !== undefined) {
+    throw new MobyError(`Cannot build package "${info.dir}" for ${refused}: build.yml arches are ${info.spec.arches.join(', ')}`, { code: 'PLATFORM' });
   }
-  const platform = platformFor(opts.arch);
   const base = info.base === undefined ? undefined : await buildInfo(info.base, opts);
   const expanded = parseReference(info.ref).expanded;
-  const existing = await opts.store.getRef(expanded);
-  if (existing !== undefined && !opts.force) {
-    opts.reporter.emit({ type: 'info', message: `Package ${info.ref} is already built` });
-    return { ref: info.ref, expanded, digest: existing.digest, built: false };
+  const { root, manifests: have } = await existingIndex(opts.store, expanded);
+  const missing = opts.archs.filter((a) => opts.force || !have.some((d) => platformMatches(d.platform, platformFor(a))));
+  if (root !== undefined && missing.length === 0) {
+    opts.reporter.emit({ type: 'info', message: `Package ${info.ref} is already built for ${opts.archs.join(', ')}` });
+    return { ref: info.ref, expanded, digest: root.digest, built: false, platforms: platformNames(have) };
   }
-  opts.reporter.emit({ type: 'info', message: `Building package ${info.ref}` });
+  const built: Descriptor[] = [];
+  for (const arch of missing) built.push(await buildPlatform(info, { platform: platformFor(arch), base: base?.expanded }, opts));
+  const manifests = mergeManifests(have, built);
+  const index = await storeIndex(opts.store, manifests);
+  await opts.store.setRef(expanded, index);
+  opts.reporter.emit({ type: 'info', message: `Stored ${info.ref} (${index.digest}: ${platformNames(manifests).join(', ')})` });
+  return { ref: info.ref, expanded, digest: index.digest, built: true, platforms: platformNames(manifests) };
+}
+
+/** The index the store names `expanded` and the platform manifests it lists (none when there is no such name). */
+async function existingIndex(store: ImageStore, expanded: string): Promise<{ root?: Descriptor; manifests: Descriptor[] }> {
+  const root = await store.getRef(expanded);
+  if (root === undefined) return { manifests: [] };
+  const index = JSON.parse((await buffer(await store.openBlob(root.digest, root.size))).toString()) as { manifests?: Descriptor[] };
+  return { root, manifests: index.manifests ?? [] };
+}
+
+/** `have` with each platform in `built` replaced or added, sorted by platform so build order does not matter. */
+export function mergeManifests(have: readonly Descriptor[], built: readonly Descriptor[]): Descriptor[] {
+  const key = (d: Descriptor): string => formatPlatform(d.platform);
+  const byPlatform = new Map(have.map((d) => [key(d), d]));
+  for (const d of built) byPlatform.set(key(d), d);
+  return [...byPlatform.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d);
+}
+
+function platformNames(manifests: readonly Descriptor[]): string[] {
+  return manifests.map((d) => formatPlatform(d.platform)).sort();
+}
+
+async function storeIndex(store: ImageStore, manifests: Descriptor[]): Promise<Descriptor> {
+  const bytes = indexBlob(manifests);
+  const put = await store.putBlob(bytes);
+  return { mediaType: MediaType.OCI_INDEX, digest: put.digest, size: put.size };
+}
+
+/** Stages, writes and stores one platform's image; resolves with its manifest descriptor (platform set). */
+async function buildPlatform(info: PackageInfo, p: { platform: Platform; base: string | undefined }, opts: PkgBuildOptions): Promise<Descriptor> {
+  opts.reporter.emit({ type: 'info', message: `Building package ${info.ref} for ${formatPlatform(p.platform)}` });
   const work = await mkdtemp(join(tmpdir(), 'mobyts-pkg-'));
   try {
     const stage = join(work, 'stage');
     await mkdir(stage, { mode: 0o755 });
-    await runPrepare(info, stage, opts);
+    await runPrepare(info, stage, { ...opts, arch: p.platform.architecture });
     if (info.spec.contents !== undefined) {
       await cp(resolve(info.dir, info.spec.contents), stage, { recursive: true, verbatimSymlinks: true, force: true });
     }
-    const digest = await storeImage(info, { stage, work, platform, base: base?.expanded }, opts);
-    await opts.store.setRef(expanded, { ...digestDescriptor(digest) });
-    return { ref: info.ref, expanded, digest: digest.digest, built: true };
+    return await storeImage(info, { stage, work, ...p }, opts);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-function digestDescriptor(d: { mediaType: string; digest: Digest; size: number }): { mediaType: string; digest: Digest; size: number } {
-  return { mediaType: d.mediaType, digest: d.digest, size: d.size };
-}
-
-function runPrepare(info: PackageInfo, stage: string, opts: PkgBuildOptions): Promise<void> {
+function runPrepare(info: PackageInfo, stage: string, opts: PkgBuildOptions & { arch: string }): Promise<void> {
   const command = info.spec.prepare;
   if (command === undefined) return Promise.resolve();
   const env = { ...process.env, STAGE: stage, PKG_DIR: info.dir, SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch), MOBYTS_ARCH: opts.arch };
@@ -99,7 +136,7 @@ interface StoreInputs {
   base: string | undefined;
 }
 
-async function storeImage(info: PackageInfo, s: StoreInputs, opts: PkgBuildOptions): Promise<{ mediaType: string; digest: Digest; size: number }> {
+async function storeImage(info: PackageInfo, s: StoreInputs, opts: PkgBuildOptions): Promise<Descriptor> {
   const baseImage = s.base === undefined ? undefined : await opts.store.getCachedImage(parseReference(s.base), s.platform);
   if (s.base !== undefined && baseImage === undefined) {
     throw new MobyError(`Cannot build package "${info.dir}": its base "${s.base}" is not complete in the store`, { code: 'STORE' });
@@ -113,7 +150,6 @@ async function storeImage(info: PackageInfo, s: StoreInputs, opts: PkgBuildOptio
   await opts.store.putBlob(createReadStream(layer.path), { digest: layer.digest, size: layer.size });
   await opts.store.putBlob(blobs.config);
   await opts.store.putBlob(blobs.manifest);
-  await opts.store.putBlob(blobs.index);
-  opts.reporter.emit({ type: 'info', message: `Stored ${info.ref} (${blobs.indexDescriptor.digest}, layer ${layer.size} bytes)` });
-  return blobs.indexDescriptor;
+  opts.reporter.emit({ type: 'debug', message: `${info.ref} ${formatPlatform(s.platform)}: manifest ${blobs.manifestDescriptor.digest}, layer ${layer.size} bytes` });
+  return blobs.manifestDescriptor;
 }

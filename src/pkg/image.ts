@@ -44,13 +44,18 @@ export function containerConfig(base: ContainerConfig | undefined, own: PackageI
 export interface ImageBlobs {
   config: Buffer;
   manifest: Buffer;
+  /** The manifest's descriptor with its platform, as an index lists it. */
   manifestDescriptor: Descriptor;
-  index: Buffer;
-  indexDescriptor: Descriptor;
   layers: Descriptor[];
 }
 
-/** Serialises config, manifest and a one-platform index (what LinuxKit's cache holds for a package). */
+/** Serialises an index over platform manifests (what LinuxKit's cache holds for a package), in the order given. */
+export function indexBlob(manifests: readonly Descriptor[]): Buffer {
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [...manifests] };
+  return Buffer.from(JSON.stringify(index));
+}
+
+/** Serialises one platform's config and manifest. */
 export function imageBlobs(i: ImageInputs): ImageBlobs {
   const layerDesc: Descriptor = { mediaType: MediaType.OCI_LAYER_GZIP, digest: i.layer.digest, size: i.layer.size };
   const layers = [...(i.base?.layers ?? []), layerDesc];
@@ -68,10 +73,5 @@ export function imageBlobs(i: ImageInputs): ImageBlobs {
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const manifestDescriptor: Descriptor = { mediaType: MediaType.OCI_MANIFEST, digest: digestOf(manifestBytes), size: manifestBytes.length, platform: i.platform };
-  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [manifestDescriptor] };
-  const indexBytes = Buffer.from(JSON.stringify(index));
-  return {
-    config: configBytes, manifest: manifestBytes, manifestDescriptor, index: indexBytes, layers,
-    indexDescriptor: { mediaType: MediaType.OCI_INDEX, digest: digestOf(indexBytes), size: indexBytes.length },
-  };
+  return { config: configBytes, manifest: manifestBytes, manifestDescriptor, layers };
 }

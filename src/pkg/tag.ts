@@ -1,7 +1,9 @@
 /**
  * A package's tag: a hash of its inputs, as LinuxKit tags packages by their git tree hash (linuxkit.md §1.12).
  * Inputs: every file under the package directory (path, executable bit, content or symlink target), the
- * output of its `fingerprint` command (host packages the prepare step copies), and the base package's tag.
+ * output of its `fingerprint` command once per build.yml arch (run with MOBYTS_ARCH set: the host or Debian
+ * packages the prepare step copies for that arch), and the base package's tag. One tag covers every platform,
+ * so platforms built at different times land in the same index.
  * Staged files are not hashed, so the tag is known without running `prepare` (which may download); the image
  * digest still covers them.
  */
@@ -38,9 +40,9 @@ async function hashTree(h: Hash, dir: string): Promise<void> {
   }
 }
 
-async function fingerprint(dir: string, command: string): Promise<string> {
+async function fingerprint(dir: string, command: string, arch: string): Promise<string> {
   try {
-    return (await run('sh', ['-c', command], { cwd: dir, maxBuffer: 1 << 20 })).stdout;
+    return (await run('sh', ['-c', command], { cwd: dir, maxBuffer: 1 << 20, env: { ...process.env, MOBYTS_ARCH: arch } })).stdout;
   } catch (err) {
     throw new MobyError(`Cannot fingerprint package "${dir}": \`${command}\` failed: ${(err as Error).message.trim()}`, { code: 'TOOL_FAILED', cause: err });
   }
@@ -63,7 +65,11 @@ export async function packageInfo(dir: string, seen: readonly string[] = []): Pr
   const base = spec.base === undefined ? undefined : await packageInfo(resolve(abs, spec.base), [...seen, abs]);
   const h = createHash('sha256').update('mobyts-pkg-v1\0');
   await hashTree(h, abs);
-  if (spec.fingerprint !== undefined) h.update(`fingerprint\0${await fingerprint(abs, spec.fingerprint)}\0`);
+  for (const arch of spec.fingerprint === undefined ? [] : spec.arches) {
+    // The arch joins the hash only for multi-arch packages, so an amd64-only package keeps its tag.
+    const label = spec.arches.length === 1 ? 'fingerprint' : `fingerprint ${arch}`;
+    h.update(`${label}\0${await fingerprint(abs, spec.fingerprint ?? '', arch)}\0`);
+  }
   if (base !== undefined) h.update(`base\0${base.ref}\0`);
   const tag = h.digest('hex').slice(0, 40);
   return { dir: abs, spec, tag, ref: `${spec.org}/${spec.image}:${tag}`, ...(base === undefined ? {} : { base }) };

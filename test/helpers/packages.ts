@@ -16,7 +16,7 @@ export const EXAMPLE_PACKAGES: readonly string[] = ['kernel', 'init', 'hello', '
 export async function buildExamplePackages(cacheDir: string): Promise<ImageStore> {
   const store = await openStore(cacheDir);
   for (const p of EXAMPLE_PACKAGES) {
-    await buildPackage(p, { store, arch: 'amd64', force: false, sourceDateEpoch: 1492533000, reporter: silentReporter });
+    await buildPackage(p, { store, archs: ['amd64'], force: false, sourceDateEpoch: 1492533000, reporter: silentReporter });
   }
   return store;
 }

@@ -29,7 +29,7 @@ function makePackage(name: string, files: Record<string, string>): string {
 }
 
 async function opts(cache: string, extra: Partial<PkgBuildOptions> = {}): Promise<PkgBuildOptions> {
-  return { store: await openStore(cache), arch: 'amd64', force: false, sourceDateEpoch: 1492533000, reporter: silentReporter, ...extra };
+  return { store: await openStore(cache), archs: ['amd64'], force: false, sourceDateEpoch: 1492533000, reporter: silentReporter, ...extra };
 }
 
 const pkg = makePackage('demo', {

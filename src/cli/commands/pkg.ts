@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { hostArch } from '../../build/options.ts';
 
-interface RawPkgFlags { cache?: string; arch: string; force?: boolean; push?: boolean; insecureRegistry: string[]; certFile?: string }
+interface RawPkgFlags { cache?: string; arch: string; platforms?: string; force?: boolean; push?: boolean; insecureRegistry: string[]; certFile?: string }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -15,13 +15,15 @@ export function registerPkg(program: Command, ctx: CliContext): void {
     .argument('<dir...>', 'package directories')
     .option('--cache <dir>', 'image cache directory (default $LINUXKIT_CACHE or ~/.linuxkit/cache)')
     .option('--arch <arch>', 'architecture to build for', hostArch())
+    .option('--platforms <list>', 'platforms to build into one multi-platform index, e.g. linux/amd64,linux/arm64 (overrides --arch)')
     .option('--force', 'rebuild even when the tag is already in the cache')
     .option('--push', 'also push the image to its registry (docker.io/<org>/<image>:<tag> unless org names a registry)')
     .option('--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST when pushing, repeatable', collect, [])
     .option('--cert-file <file>', 'extra CA certificate(s) for the registry (PEM)')
     .action(async (dirs: string[], f: RawPkgFlags) => {
       const { runPkgBuild } = await import('../../pkg/run.ts');
-      await runPkgBuild(dirs, { cache: f.cache, arch: f.arch, force: f.force === true, push: f.push === true, insecureRegistries: f.insecureRegistry, certFile: f.certFile }, ctx);
+      const platforms = f.platforms === undefined ? [f.arch] : f.platforms.split(',').map((p) => p.trim()).filter((p) => p !== '');
+      await runPkgBuild(dirs, { cache: f.cache, platforms, force: f.force === true, push: f.push === true, insecureRegistries: f.insecureRegistry, certFile: f.certFile }, ctx);
     });
   pkg
     .command('show-tag')
