@@ -1,18 +1,25 @@
 #!/bin/sh
-# Stages /kernel and /kernel.tar from Debian's kernel .deb. The .deb and the extracted result are cached in
-# ${MOBYTS_CACHE_HOME:-~/.cache/mobyts}/kernel, so only the first build downloads (70 MB) and extracts.
+# Stages /kernel and /kernel.tar from Debian's kernel .deb for MOBYTS_ARCH (default amd64: the bzImage;
+# arm64: the uncompressed arm64 Image Debian ships as vmlinuz). The .deb and the extracted result are cached
+# in ${MOBYTS_CACHE_HOME:-~/.cache/mobyts}/kernel, so only the first build downloads (60-70 MB) and extracts.
+# Nothing from the .deb is run: dpkg-deb unpacks it, busybox depmod reads the modules' metadata.
 set -eu
 cache="${MOBYTS_CACHE_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/mobyts}/kernel"
 sde="${SOURCE_DATE_EPOCH:-1492533000}"
-kpkg=${MOBYTS_KERNEL_PACKAGE:-$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')}
-[ -n "$kpkg" ] || { echo "prepare: apt-cache knows no linux-image-amd64: run apt-get update (Debian/Ubuntu only)" >&2; exit 1; }
+arch=${MOBYTS_ARCH:-amd64}
+# apt-cache names a foreign-arch package PKG:ARCH; the qualifier is kept for apt-get, dropped for file names.
+kdep=${MOBYTS_KERNEL_PACKAGE:-$(apt-cache depends "linux-image-$arch" 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')}
+[ -n "$kdep" ] || { echo "prepare: apt-cache knows no linux-image-$arch: run apt-get update (Debian/Ubuntu only; for a foreign arch first dpkg --add-architecture $arch)" >&2; exit 1; }
+kpkg=${kdep%%:*}
 mkdir -p "$cache"
-out="$cache/$kpkg-$(sha256sum "$PKG_DIR/modules.txt" | cut -c1-12)"
+# Modules for this arch: modules.txt lines are NAME [ARCH...] (no arches: every arch).
+mods_list=$(awk -v a="$arch" '!/^#/ && NF { ok = NF == 1; for (i = 2; i <= NF; i++) if ($i == a) ok = 1; if (ok) print $1 }' "$PKG_DIR/modules.txt")
+out="$cache/$kpkg-$(echo "$mods_list" | sha256sum | cut -c1-12)"
 if [ ! -f "$out/kernel.tar" ]; then
   deb=$(ls "$cache/${kpkg}"_*.deb 2>/dev/null | head -n 1 || true)
   if [ -z "$deb" ]; then
-    echo "prepare: downloading $kpkg (apt-get download)" >&2
-    (cd "$cache" && apt-get download "$kpkg" >&2 2>/dev/null) || (cd "$cache" && apt-get download "$kpkg" >&2)
+    echo "prepare: downloading $kdep (apt-get download)" >&2
+    (cd "$cache" && apt-get download "$kdep" >&2 2>/dev/null) || (cd "$cache" && apt-get download "$kdep" >&2)
     deb=$(ls "$cache/${kpkg}"_*.deb | head -n 1)
   fi
   work=$(mktemp -d "$cache/extract.XXXXXX")
@@ -22,7 +29,7 @@ if [ ! -f "$out/kernel.tar" ]; then
   busybox depmod -b "$work" "$kver"
   mods="$work/lib/modules/$kver"
   sub="$work/sub"; mkdir -p "$sub/lib/modules/$kver" "$sub/boot"
-  for m in $(grep -v '^#' "$PKG_DIR/modules.txt"); do
+  for m in $mods_list; do
     re=$(echo "$m" | sed 's/[-_]/[-_]/g')   # module names treat - and _ alike
     line=$(grep -E "(^|/)$re\.ko(\.[a-z]+)?:" "$mods/modules.dep" || true)
     [ -n "$line" ] || { echo "prepare: module $m is not in $kpkg" >&2; exit 1; }
