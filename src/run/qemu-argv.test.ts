@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { escapeOpt, qemuArgv, qemuBinary, type QemuMachine } from './qemu-argv.ts';
+import { defaultFirmware, escapeOpt, qemuArgv, qemuBinary, type QemuMachine } from './qemu-argv.ts';
 
 const base: QemuMachine = {
-  kind: 'kernel', firmware: 'bios', kernel: 'k', initrd: 'i', cmdline: 'console=ttyS0', mem: 1024, cpus: 1,
+  arch: 'amd64', kind: 'kernel', firmware: 'bios', kernel: 'k', initrd: 'i', cmdline: 'console=ttyS0', mem: 1024, cpus: 1,
   accel: 'tcg', disks: [], snapshot: true, ovmf: '/usr/share/ovmf/OVMF.fd', interactive: false,
 };
 
@@ -31,6 +31,23 @@ void test('an ISO boots as a read-only CD; a UKI boots as an EFI kernel', () => 
   assert.deepEqual(qemuArgv({ ...base, kind: 'cdrom', image: 'a.iso' }).slice(-2), ['-drive', 'file=a.iso,media=cdrom,readonly=on,if=ide,index=2']);
   assert.deepEqual(qemuArgv({ ...base, kind: 'efi-kernel', firmware: 'efi', kernel: 'a.efi', cmdline: undefined }).slice(-4),
     ['-bios', '/usr/share/ovmf/OVMF.fd', '-kernel', 'a.efi']);
+});
+
+void test('arm64 boots the virt machine with a Cortex-A57 under TCG; the CD is on virtio-scsi, the disk on virtio', () => {
+  const arm = { ...base, arch: 'arm64', cmdline: 'console=ttyAMA0' };
+  assert.deepEqual(qemuArgv(arm), [
+    '-accel', 'tcg', '-machine', 'virt', '-cpu', 'cortex-a57', '-nodefaults', '-display', 'none', '-no-reboot',
+    '-serial', 'stdio', '-m', '1024', '-smp', '1', '-kernel', 'k', '-initrd', 'i', '-append', 'console=ttyAMA0',
+  ]);
+  assert.deepEqual(qemuArgv({ ...arm, accel: 'kvm' }).slice(0, 6), ['-accel', 'kvm', '-machine', 'virt', '-cpu', 'host']);
+  const efi = '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd';
+  assert.deepEqual(qemuArgv({ ...arm, kind: 'cdrom', firmware: 'efi', ovmf: efi, image: 'a.iso' }).slice(-8), [
+    '-bios', efi, '-device', 'virtio-scsi-pci,id=scsi0', '-drive', 'file=a.iso,media=cdrom,readonly=on,if=none,id=cd0',
+    '-device', 'scsi-cd,drive=cd0,bus=scsi0.0',
+  ]);
+  assert.deepEqual(qemuArgv({ ...arm, kind: 'disk', firmware: 'efi', ovmf: efi, image: 'a-efi.img' }).slice(-2), ['-drive', 'file=a-efi.img,format=raw,if=virtio,snapshot=on']);
+  assert.equal(defaultFirmware('arm64'), efi);
+  assert.throws(() => qemuArgv({ ...base, arch: 'mips' }), /no qemu machine for arch mips/);
 });
 
 void test('a missing boot file is a caller bug', () => {

@@ -35,6 +35,8 @@ export interface BootMedia {
 }
 
 export interface QemuMachine extends BootMedia {
+  /** Go architecture of the guest (amd64, arm64); selects the machine, CPU, firmware and buses. */
+  arch: string;
   /** Guest memory in MiB. */
   mem: number;
   cpus: number;
@@ -42,7 +44,7 @@ export interface QemuMachine extends BootMedia {
   disks: ExtraDisk[];
   /** Write-protect the boot image: guest writes go to a temporary overlay (`snapshot=on`). */
   snapshot: boolean;
-  /** OVMF firmware image for `firmware: 'efi'`. */
+  /** UEFI firmware image for `firmware: 'efi'` (OVMF for amd64, AAVMF/QEMU_EFI for arm64). */
   ovmf: string;
   /** `mon:stdio` (Ctrl-A X, Ctrl-A C) for interactive use instead of a plain serial on stdio. */
   interactive: boolean;
@@ -52,14 +54,67 @@ export interface QemuMachine extends BootMedia {
 
 export const DEFAULT_OVMF = '/usr/share/ovmf/OVMF.fd';
 
+/**
+ * What differs per guest architecture. amd64: qemu's default PC, IDE for the CD and the boot disk. arm64: the
+ * `virt` machine with a Cortex-A57 (TCG emulates it about 4x faster than `-cpu max`, whose pointer
+ * authentication is costly), Debian's qemu-efi-aarch64 firmware, and no IDE there: the CD on virtio-scsi,
+ * the boot disk on virtio-blk (both handled by the firmware; the kernel only needs them for its own use).
+ */
+interface ArchQemu {
+  machine: string[];
+  /** The CPU TCG emulates (KVM always uses `-cpu host`); qemu's default when absent. */
+  tcgCpu?: string;
+  firmware: string;
+  cdrom: (image: string) => string[];
+  disk: (image: string, format: string, snap: string) => string[];
+}
+
+const PC: ArchQemu = {
+  machine: [], firmware: DEFAULT_OVMF,
+  cdrom: (f) => ['-drive', `file=${escapeOpt(f)},media=cdrom,readonly=on,if=ide,index=2`],
+  disk: (f, fmt, snap) => ['-drive', `file=${escapeOpt(f)},format=${fmt},if=ide,index=0${snap}`],
+};
+
+const ARCHS: Readonly<Record<string, ArchQemu>> = {
+  amd64: PC,
+  arm64: {
+    machine: ['-machine', 'virt'], tcgCpu: 'cortex-a57', firmware: '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd',
+    cdrom: (f) => [
+      '-device', 'virtio-scsi-pci,id=scsi0', '-drive', `file=${escapeOpt(f)},media=cdrom,readonly=on,if=none,id=cd0`,
+      '-device', 'scsi-cd,drive=cd0,bus=scsi0.0',
+    ],
+    disk: (f, fmt, snap) => ['-drive', `file=${escapeOpt(f)},format=${fmt},if=virtio${snap}`],
+  },
+};
+
+/** The guest architectures `mobyts run qemu` knows how to boot. */
+export const QEMU_ARCHS: readonly string[] = Object.keys(ARCHS);
+
+function archQemu(arch: string): ArchQemu {
+  const a = ARCHS[arch];
+  if (a === undefined) throw new Error(`qemuArgv: no qemu machine for arch ${arch}`);
+  return a;
+}
+
+/** The UEFI firmware `firmware: 'efi'` boots of `arch` use by default. */
+export function defaultFirmware(arch: string): string {
+  return (ARCHS[arch] ?? PC).firmware;
+}
+
 /** qemu-system-<arch> for a Go architecture name. */
 export function qemuBinary(arch: string): string {
   const map: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64', riscv64: 'riscv64', s390x: 's390x' };
   return `qemu-system-${map[arch] ?? arch}`;
 }
 
+/** The Debian package with qemu-system-<arch> for a Go architecture. */
+export function qemuPackage(arch: string): string {
+  return arch === 'arm64' ? 'qemu-system-arm' : arch === 'amd64' ? 'qemu-system-x86' : 'qemu-system-misc';
+}
+
 function bootArgs(m: QemuMachine): string[] {
   const snap = m.snapshot ? ',snapshot=on' : '';
+  const a = archQemu(m.arch);
   switch (m.kind) {
     case 'kernel':
       return [
@@ -70,9 +125,9 @@ function bootArgs(m: QemuMachine): string[] {
     case 'efi-kernel':
       return ['-kernel', required(m.kernel, 'kernel'), ...(m.cmdline === undefined ? [] : ['-append', m.cmdline])];
     case 'cdrom':
-      return ['-drive', `file=${escapeOpt(required(m.image, 'image'))},media=cdrom,readonly=on,if=ide,index=2`];
+      return a.cdrom(required(m.image, 'image'));
     case 'disk':
-      return ['-drive', `file=${escapeOpt(required(m.image, 'image'))},format=${m.imageFormat ?? 'raw'},if=ide,index=0${snap}`];
+      return a.disk(required(m.image, 'image'), m.imageFormat ?? 'raw', snap);
   }
 }
 
@@ -93,14 +148,19 @@ function diskArgs(disks: readonly ExtraDisk[]): string[] {
   ]);
 }
 
+function machineArgs(m: QemuMachine): string[] {
+  const a = archQemu(m.arch);
+  const cpu = m.accel === 'kvm' ? 'host' : a.tcgCpu;
+  return ['-accel', m.accel, ...a.machine, ...(cpu === undefined ? [] : ['-cpu', cpu])];
+}
+
 /**
  * The argv (without the binary) for `m`. Throws a plain Error (a caller bug) when the kind's file is missing.
  * The same machine always gives the same argv.
  */
 export function qemuArgv(m: QemuMachine): string[] {
   return [
-    '-accel', m.accel,
-    ...(m.accel === 'kvm' ? ['-cpu', 'host'] : []),
+    ...machineArgs(m),
     '-nodefaults', '-display', 'none', '-no-reboot',
     '-serial', m.interactive ? 'mon:stdio' : 'stdio',
     '-m', String(m.mem), '-smp', String(m.cpus),

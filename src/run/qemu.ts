@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { MobyError } from '../util/errors.ts';
 import { ConsoleWatch, consoleTail } from './console.ts';
-import { DEFAULT_OVMF, qemuArgv, qemuBinary, type Accel, type BootKind, type ExtraDisk, type Firmware, type QemuMachine } from './qemu-argv.ts';
+import { defaultFirmware, qemuArgv, qemuBinary, qemuPackage, type Accel, type BootKind, type ExtraDisk, type Firmware, type QemuMachine } from './qemu-argv.ts';
 
 export interface BootOptions {
   kind: BootKind;
@@ -73,10 +73,11 @@ export interface BootResult {
 /** The qemu machine for `opts`, with the defaults applied. Pure. */
 export function machineFor(opts: BootOptions): QemuMachine {
   const firmware = opts.kind === 'efi-kernel' ? 'efi' : (opts.firmware ?? 'bios');
+  const arch = opts.arch ?? 'amd64';
   return {
-    kind: opts.kind, firmware, kernel: opts.kernel, initrd: opts.initrd, cmdline: opts.cmdline, image: opts.image,
+    arch, kind: opts.kind, firmware, kernel: opts.kernel, initrd: opts.initrd, cmdline: opts.cmdline, image: opts.image,
     imageFormat: opts.imageFormat, mem: opts.mem ?? 1024, cpus: opts.cpus ?? 1, accel: opts.accel ?? 'tcg',
-    disks: opts.disks ?? [], snapshot: opts.snapshot ?? true, ovmf: opts.ovmf ?? DEFAULT_OVMF, interactive: false,
+    disks: opts.disks ?? [], snapshot: opts.snapshot ?? true, ovmf: opts.ovmf ?? defaultFirmware(arch), interactive: false,
   };
 }
 
@@ -86,7 +87,7 @@ function checkFiles(m: QemuMachine): void {
     if (f !== undefined && !existsSync(f)) {
       throw new MobyError(`Cannot boot: "${f}" does not exist`, {
         code: 'NOT_FOUND',
-        ...(f === m.ovmf ? { hint: 'install the EFI firmware: apt-get install ovmf' } : {}),
+        ...(f === m.ovmf ? { hint: `install the EFI firmware: apt-get install ${m.arch === 'arm64' ? 'qemu-efi-aarch64' : 'ovmf'}` } : {}),
       });
     }
   }
@@ -137,7 +138,7 @@ export async function bootImage(opts: BootOptions): Promise<BootResult> {
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(err.code === 'ENOENT'
-        ? new MobyError(`Cannot boot: "${binary}" is not installed`, { code: 'TOOL_MISSING', hint: 'apt-get install qemu-system-x86', cause: err })
+        ? new MobyError(`Cannot boot: "${binary}" is not installed`, { code: 'TOOL_MISSING', hint: `apt-get install ${qemuPackage(machine.arch)}`, cause: err })
         : err);
     });
     child.on('close', (code) => resolve(code));

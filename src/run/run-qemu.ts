@@ -10,7 +10,7 @@ import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { parseDiskFlag, prepareDisks } from './disks.ts';
 import { bootImage, machineFor, type BootOptions, type BootResult } from './qemu.ts';
-import { qemuArgv, qemuBinary, type Accel } from './qemu-argv.ts';
+import { qemuArgv, qemuBinary, qemuPackage, type Accel } from './qemu-argv.ts';
 import { findBootTarget, type BootTarget } from './targets.ts';
 
 export interface RunQemuOptions {
@@ -95,7 +95,7 @@ function interactive(base: BootOptions, opts: RunQemuOptions): Promise<number> {
   const binary = qemuBinary(opts.arch);
   const child = spawn(binary, qemuArgv(machine), { stdio: 'inherit' });
   return new Promise((resolve, reject) => {
-    child.on('error', (err) => reject(new MobyError(`Cannot start "${binary}": ${err.message}`, { code: 'TOOL_MISSING', hint: 'apt-get install qemu-system-x86', cause: err })));
+    child.on('error', (err) => reject(new MobyError(`Cannot start "${binary}": ${err.message}`, { code: 'TOOL_MISSING', hint: `apt-get install ${qemuPackage(opts.arch)}`, cause: err })));
     child.on('close', (code) => resolve(code ?? 1));
   });
 }
