@@ -1,6 +1,6 @@
 /**
- * One output format = one record (design.md §3.9): its LinuxKit name, the files it writes, the host tools it
- * needs, what it consumes from the build, and how it writes. The table in `outputs/index.ts` lists them all;
+ * One output format = one record (docs/architecture.md#formats): its LinuxKit name, the files it writes, the host tools
+ * it needs, what it consumes from the build, and how it writes. The table in `outputs/index.ts` lists them all;
  * no other code switches over format names.
  */
 import type { Reporter } from '../util/reporter.ts';

@@ -1,5 +1,5 @@
 /**
- * The table of output formats (design.md §3.9). Adding a format = one import and one row; nothing else
+ * The table of output formats (docs/architecture.md#formats). Adding a format = one import and one row; nothing else
  * switches over format names.
  */
 import { MobyError } from '../util/errors.ts';

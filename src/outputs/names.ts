@@ -1,5 +1,5 @@
 /**
- * LinuxKit's output format names and the files each writes (linuxkit.md §4), plus mobyts' `uki`.
+ * LinuxKit's output format names and the files each writes (docs/linuxkit-behaviour.md#formats), plus mobyts' `uki`.
  * The single source for format names: the schema's `outputs[].format` enum is checked against it in tests.
  */
 export const OUTPUT_FILES = {
@@ -27,7 +27,7 @@ export const OUTPUT_FILES = {
 
 export type FormatName = keyof typeof OUTPUT_FILES;
 export const FORMAT_NAMES = Object.keys(OUTPUT_FILES) as FormatName[];
-/** Formats that are the filesystem tar itself and may go to `-o FILE|-` (linuxkit.md §4). */
+/** Formats that are the filesystem tar itself and may go to `-o FILE|-` (docs/linuxkit-behaviour.md#formats). */
 export const STREAMABLE_FORMATS: readonly FormatName[] = ['tar', 'docker'];
 
 export function isFormatName(s: string): s is FormatName {

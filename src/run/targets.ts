@@ -1,6 +1,7 @@
 /**
  * What `mobyts run qemu NAME` boots, as `linuxkit run qemu` finds it: NAME is either a file (chosen by its
- * suffix) or the `-d/-n` prefix of a build, whose outputs are looked for in LinuxKit's order (linuxkit.md §5.5).
+ * suffix) or the `-d/-n` prefix of a build, whose outputs are looked for in LinuxKit's order
+ * (docs/linuxkit-behaviour.md#pkg-run).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { MobyError } from '../util/errors.ts';
