@@ -1,11 +1,11 @@
 /**
- * A package's tag: a hash of its inputs, as LinuxKit tags packages by their git tree hash (linuxkit.md §1.12).
- * Inputs: every file under the package directory (path, executable bit, content or symlink target), the
- * output of its `fingerprint` command once per build.yml arch (run with MOBYTS_ARCH set: the host or Debian
- * packages the prepare step copies for that arch), and the base package's tag. One tag covers every platform,
- * so platforms built at different times land in the same index.
- * Staged files are not hashed, so the tag is known without running `prepare` (which may download); the image
- * digest still covers them.
+ * A package's tag: a hash of its inputs, as LinuxKit tags packages by their git tree hash
+ * (docs/linuxkit-behaviour.md#templates). Inputs: every file under the package directory (path, executable bit,
+ * content or symlink target), the output of its `fingerprint` command once per build.yml arch (run with
+ * MOBYTS_ARCH set: the host or Debian packages the prepare step copies for that arch), and the base package's
+ * tag. One tag covers every platform, so platforms built at different times land in the same index. Staged
+ * files are not hashed, so the tag is known without running `prepare` (which may download); the image digest
+ * still covers them.
  */
 import { execFile } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
