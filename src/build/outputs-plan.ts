@@ -50,6 +50,16 @@ function checkStreamOutput(opts: BuildOptions, formats: OutputFormat[]): void {
 }
 
 /**
+ * The usage error for a format `arch` cannot have. Only the BIOS formats are refused for an arch (syslinux and
+ * ISOLINUX are PC loaders), so it names the EFI formats that do build for `arch`.
+ */
+function archRefusal(format: OutputFormat, arch: string): Error {
+  const efi = allFormats().filter((f) => f.boot?.firmware === 'efi' && f.archs?.includes(arch) === true).map((f) => f.name);
+  const instead = efi.length === 0 ? '' : `; for ${arch} use an EFI format: ${efi.join(', ')}`;
+  return usageError(`Cannot build format "${format.name}" for ${arch}: it boots with a PC BIOS loader and supports ${format.archs?.join(', ')} only${instead}`);
+}
+
+/**
  * The output plan; USAGE errors for unknown formats and broken `-o` rules (all before any pull).
  * `defaultName` is the spec loader's (the last input's basename, `moby` for stdin).
  */
@@ -57,7 +67,7 @@ export function planOutputs(defaultName: string, opts: BuildOptions, spec: MobyS
   const formats = selectFormats(opts, spec).map(getFormat);
   checkStreamOutput(opts, formats);
   const unsupported = formats.find((f) => f.archs !== undefined && !f.archs.includes(opts.arch));
-  if (unsupported !== undefined) throw usageError(`Cannot build format "${unsupported.name}" for ${opts.arch}: it supports ${unsupported.archs?.join(', ')} only`);
+  if (unsupported !== undefined) throw archRefusal(unsupported, opts.arch);
   const name = opts.name ?? defaultName;
   const dir = opts.dir ?? '.';
   return { formats, base: join(dir, name), dir, name, ...(opts.output === undefined ? {} : { streamTo: opts.output }) };

@@ -91,7 +91,7 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
   checkReadonlyVolumes(spec);
   const plan = planOutputs(loaded.name, opts, spec);
   const sizeBytes = parseSize(opts.size ?? '1024M');
-  preflight(plan.formats.flatMap((f) => f.tools));
+  preflight(plan.formats.flatMap((f) => f.archTools?.[opts.arch] ?? f.tools));
   const mtime = sourceDateEpoch();
   const images = await resolveImages(spec, await imageGetter(files, spec, opts, ctx));
   const idMap = buildIdMap(spec);

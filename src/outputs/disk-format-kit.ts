@@ -6,7 +6,8 @@ import { join, basename } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
 import { writeAtomically } from '../build/atomic.ts';
 import { convertDisk, type DiskTarget } from './disk-convert.ts';
-import { BIOS_DISK_TOOLS, EFI_DISK_TOOLS, buildBiosDisk, buildEfiDisk } from './disk-images.ts';
+import { BIOS_DISK_TOOLS, EFI_DISK_ARCH_TOOLS, EFI_DISK_TOOLS, buildBiosDisk, buildEfiDisk } from './disk-images.ts';
+import { EFI_ARCH_NAMES } from './efi-loaders.ts';
 import { EFI_NEED } from '../kernel-check/check.ts';
 import type { BootRecipe, FormatContext, OutputFormat } from './format.ts';
 import type { FormatName } from './format-names.ts';
@@ -40,12 +41,13 @@ export function diskFormat(spec: DiskFormatSpec): OutputFormat {
     name: spec.name,
     outputs: files,
     tools: spec.target === undefined ? [...layoutTools] : [...layoutTools, TOOLS.qemuImg],
+    ...(spec.layout === 'efi' ? { archTools: { arm64: spec.target === undefined ? [...EFI_DISK_ARCH_TOOLS.arm64] : [...EFI_DISK_ARCH_TOOLS.arm64, TOOLS.qemuImg] } } : {}),
     needs: ['initrd'],
     kernel: spec.layout === 'bios' ? ['initrd'] : ['initrd', EFI_NEED],
     ...(qemuFormat === undefined ? {} : { boot: { kind: 'disk', firmware: spec.layout, imageFormat: qemuFormat, roles: ['image'] } }),
     streamable: false,
-    // BIOS loaders are x86 only; the EFI layout uses x86_64's systemd-stub (BOOTX64.EFI) for now.
-    archs: ['amd64'],
+    // BIOS loaders (syslinux) are x86 only; the EFI layout has a UKI for every arch with EFI loaders.
+    archs: spec.layout === 'bios' ? ['amd64'] : EFI_ARCH_NAMES,
     async write(ctx: FormatContext): Promise<void> {
       const [out] = outputPaths(ctx, files);
       const target = spec.target;

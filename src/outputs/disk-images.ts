@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
 import { runTool } from '../tools/run-tool.ts';
 import { contentHash, makeFat, type FatFile } from './boot-fat.ts';
-import { makeUki } from './efi-loaders.ts';
+import { EFI_AMD64, EFI_ARM64, efiArch, makeUki } from './efi-loaders.ts';
 import type { FormatContext } from './format.ts';
 import { scratch, toolRun } from './format-kit.ts';
 import { MIB, SECTORS_PER_MIB, roundUp, writeDisk } from './partition/disk.ts';
@@ -59,12 +59,12 @@ export async function buildBiosDisk(ctx: FormatContext, out: string, o: DiskOpti
   await writeDisk(out, size, [{ offset: 0, data: mbr }, { offset: START * SECTOR, data: { file: fat } }]);
 }
 
-/** Writes the EFI disk (GPT + ESP with a UKI as EFI/BOOT/BOOTX64.EFI) to `out`. */
+/** Writes the EFI disk (GPT + ESP with a UKI as the arch's EFI/BOOT/BOOT<arch>.EFI) to `out`. */
 export async function buildEfiDisk(ctx: FormatContext, out: string, o: DiskOptions = {}): Promise<void> {
   const uki = join(await scratch(ctx, 'uki'), 'linuxkit.efi');
-  await makeUki({ kernel: ctx.inputs.kernelPath, initrd: await ctx.inputs.initrdPath(), cmdline: ctx.inputs.cmdline, out: uki, workDir: join(ctx.workDir, 'uki'), sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal });
+  await makeUki({ arch: ctx.arch, kernel: ctx.inputs.kernelPath, initrd: await ctx.inputs.initrdPath(), cmdline: ctx.inputs.cmdline, out: uki, workDir: join(ctx.workDir, 'uki'), sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal });
   const fat = join(ctx.workDir, 'esp.img');
-  const files: FatFile[] = [{ dest: 'EFI/BOOT/BOOTX64.EFI', from: { file: uki } }];
+  const files: FatFile[] = [{ dest: efiArch(ctx.arch).bootPath, from: { file: uki } }];
   const fatBytes = await makeFat({ path: fat, stageDir: await scratch(ctx, 'esp'), files, label: 'EFI', sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal });
   const size = diskSize(ctx, START * SECTOR + fatBytes + MIB, o);
   const id = (await contentHash(files)).toString('hex');
@@ -81,4 +81,5 @@ export async function buildEfiDisk(ctx: FormatContext, out: string, o: DiskOptio
 }
 
 export const BIOS_DISK_TOOLS = [TOOLS.mkfsVfat, TOOLS.mmd, TOOLS.mcopy, TOOLS.syslinux, TOOLS.syslinuxMbr] as const;
-export const EFI_DISK_TOOLS = [TOOLS.mkfsVfat, TOOLS.mmd, TOOLS.mcopy, TOOLS.objcopy, TOOLS.systemdStub] as const;
+export const EFI_DISK_TOOLS = [TOOLS.mkfsVfat, TOOLS.mmd, TOOLS.mcopy, ...EFI_AMD64.ukiTools] as const;
+export const EFI_DISK_ARCH_TOOLS = { arm64: [TOOLS.mkfsVfat, TOOLS.mmd, TOOLS.mcopy, ...EFI_ARM64.ukiTools] } as const;

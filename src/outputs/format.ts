@@ -71,6 +71,8 @@ export interface OutputFormat {
   /** Output paths relative to `base`'s directory, e.g. `${name}-kernel`; used for --dry-run, run and cleanup. */
   outputs(name: string): string[];
   readonly tools: readonly ToolRequirement[];
+  /** Replaces `tools` when building for that arch (arm64's loaders need other tools than amd64's). */
+  readonly archTools?: Readonly<Record<string, readonly ToolRequirement[]>>;
   /** What the format reads from the build; the build produces only what some chosen format needs. */
   readonly needs: ReadonlyArray<'initrd' | 'tar' | 'tar-without-boot'>;
   /** `tar` and `docker` may stream to `-o FILE|-` and must then be the only format. */
@@ -79,7 +81,7 @@ export interface OutputFormat {
   readonly kernel: readonly KernelNeed[];
   /** How `mobyts run qemu` boots the outputs; undefined when it cannot (tar, docker, gcp, ...). */
   readonly boot?: BootRecipe;
-  /** True when the result boots on amd64 only (BIOS formats). */
+  /** The `--arch` values it builds for (BIOS formats: amd64 only); undefined: any. */
   readonly archs?: readonly string[];
   /**
    * Writes every output file. Each file is written under a temporary name in its target directory and renamed

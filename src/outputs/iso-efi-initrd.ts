@@ -10,7 +10,8 @@ import { TOOLS } from '../tools/catalog.ts';
 import { writeAtomically } from '../build/atomic.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, scratch, toolRun } from './format-kit.ts';
-import { GRUB_EFI_TOOLS, grubBootImage } from './iso-efi.ts';
+import { EFI_ARCH_NAMES } from './efi-loaders.ts';
+import { GRUB_EFI_ARCH_TOOLS, GRUB_EFI_TOOLS, grubBootImage } from './iso-efi.ts';
 import { efiBoot, grubConfig, makeIso } from './iso-image.ts';
 
 const files = (n: string) => [`${n}-efi-initrd.iso`];
@@ -30,11 +31,11 @@ export const isoEfiInitrd: OutputFormat = {
   name: 'iso-efi-initrd',
   outputs: files,
   tools: [TOOLS.xorriso, ...GRUB_EFI_TOOLS],
+  archTools: { arm64: [TOOLS.xorriso, ...GRUB_EFI_ARCH_TOOLS.arm64] },
   needs: ['initrd'],
   kernel: ['initrd', EFI_NEED],
   boot: { kind: 'cdrom', firmware: 'efi', roles: ['image'] },
   streamable: false,
-  // GRUB x86_64-efi only for now (LinuxKit also builds BOOTAA64.EFI for arm64).
-  archs: ['amd64'],
+  archs: EFI_ARCH_NAMES,
   write,
 };

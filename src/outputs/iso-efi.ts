@@ -8,7 +8,7 @@ import { EFI_NEED } from '../kernel-check/check.ts';
 import { TOOLS } from '../tools/catalog.ts';
 import { writeAtomically } from '../build/atomic.ts';
 import { makeFat } from './boot-fat.ts';
-import { makeGrubEfi } from './efi-loaders.ts';
+import { EFI_AMD64, EFI_ARCH_NAMES, EFI_ARM64, efiArch, makeGrubEfi } from './efi-loaders.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, scratch, toolRun, withRoot } from './format-kit.ts';
 import { efiBoot, grubConfig, makeIso } from './iso-image.ts';
@@ -16,11 +16,12 @@ import { stageIsoRoot } from './iso-rootfs.ts';
 
 /** Builds GRUB with `config` into a FAT image at `<isoRoot>/efiboot.img`, the El Torito EFI boot image. */
 export async function grubBootImage(ctx: FormatContext, isoRoot: string, config: string): Promise<void> {
-  const grub = join(await scratch(ctx, 'grub'), 'BOOTX64.EFI');
-  await makeGrubEfi({ config, out: grub, workDir: await scratch(ctx, 'grub'), sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal });
+  const { bootPath } = efiArch(ctx.arch);
+  const grub = join(await scratch(ctx, 'grub'), 'grub.efi');
+  await makeGrubEfi({ arch: ctx.arch, config, out: grub, workDir: await scratch(ctx, 'grub'), sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal });
   await makeFat({
     path: join(isoRoot, 'efiboot.img'), stageDir: await scratch(ctx, 'fat'), label: 'EFIBOOT', sourceDateEpoch: ctx.sourceDateEpoch,
-    files: [{ dest: 'EFI/BOOT/BOOTX64.EFI', from: { file: grub } }], signal: ctx.signal,
+    files: [{ dest: bootPath, from: { file: grub } }], signal: ctx.signal,
   });
 }
 
@@ -36,17 +37,20 @@ async function write(ctx: FormatContext): Promise<void> {
   );
 }
 
-export const GRUB_EFI_TOOLS = [TOOLS.grubMkimage, TOOLS.grubEfiModules, TOOLS.tar, TOOLS.mkfsVfat, TOOLS.mmd, TOOLS.mcopy] as const;
+const FAT_TOOLS = [TOOLS.tar, TOOLS.mkfsVfat, TOOLS.mmd, TOOLS.mcopy] as const;
+/** The GRUB EFI boot image's tools: amd64's, and per other arch (the `archTools` of the GRUB formats). */
+export const GRUB_EFI_TOOLS = [...EFI_AMD64.grubTools, ...FAT_TOOLS] as const;
+export const GRUB_EFI_ARCH_TOOLS = { arm64: [...EFI_ARM64.grubTools, ...FAT_TOOLS] } as const;
 
 export const isoEfi: OutputFormat = {
   name: 'iso-efi',
   outputs: files,
   tools: [TOOLS.xorriso, ...GRUB_EFI_TOOLS, TOOLS.xz],
+  archTools: { arm64: [TOOLS.xorriso, ...GRUB_EFI_ARCH_TOOLS.arm64, TOOLS.xz] },
   needs: ['tar', 'initrd'],
   kernel: ['iso-root', EFI_NEED],
   boot: { kind: 'cdrom', firmware: 'efi', roles: ['image'] },
   streamable: false,
-  // GRUB x86_64-efi only for now (LinuxKit also builds BOOTAA64.EFI for arm64).
-  archs: ['amd64'],
+  archs: EFI_ARCH_NAMES,
   write,
 };

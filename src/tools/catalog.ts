@@ -31,6 +31,12 @@ export const TOOLS = {
   mkfsErofs: tool('mkfs.erofs', 'writes the erofs root filesystem', 'apt-get install erofs-utils', 'dnf install erofs-utils', 'brew install erofs-utils'),
   gzip: tool('gzip', 'compresses the GCP disk archive', 'apt-get install gzip', 'dnf install gzip'),
   xz: tool('xz', 'decompresses an xz-compressed kernel (its embedded config, --decompress-kernel)', 'apt-get install xz-utils', 'dnf install xz', 'brew install xz'),
+  qemuSystemAarch64: tool('qemu-system-aarch64', 'boots arm64 images for `mobyts run qemu` and the boot tests', 'apt-get install qemu-system-arm', 'dnf install qemu-system-aarch64', 'brew install qemu'),
+  aavmf: tool('/usr/share/qemu-efi-aarch64/QEMU_EFI.fd', 'arm64 UEFI firmware (AAVMF) for EFI boots under qemu-system-aarch64', 'apt-get install qemu-efi-aarch64', 'dnf install edk2-aarch64 (then link /usr/share/edk2/aarch64/QEMU_EFI.fd here)'),
+  objcopyAarch64: tool('aarch64-linux-gnu-objcopy', 'adds kernel, initrd and cmdline sections to the arm64 EFI stub (the host objcopy knows only x86 PE)', 'apt-get install binutils-aarch64-linux-gnu', 'dnf install binutils-aarch64-linux-gnu'),
+  aptGet: tool('apt-get', 'downloads Debian\'s EFI loader packages for another architecture (apt-get download; nothing is installed)', 'apt-get is part of apt (Debian/Ubuntu)', 'not available: install the loader files at their Debian paths'),
+  aptCache: tool('apt-cache', 'finds the version of a Debian loader package for another architecture', 'apt-cache is part of apt (Debian/Ubuntu)', 'not available: install the loader files at their Debian paths'),
+  dpkgDeb: tool('dpkg-deb', 'unpacks a downloaded Debian package without installing or running it', 'apt-get install dpkg', 'dnf install dpkg'),
   lz4: tool('lz4', 'decompresses an lz4-compressed kernel for --decompress-kernel', 'apt-get install lz4', 'dnf install lz4', 'brew install lz4'),
 } as const satisfies Record<string, ToolRequirement>;
 
