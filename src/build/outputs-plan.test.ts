@@ -29,3 +29,17 @@ void test('--size: <n>M, <n>G, bare <n> = GiB', async () => {
   assert.deepEqual([parseSize('1024M'), parseSize('2G'), parseSize('3')], [2 ** 30, 2 * 2 ** 30, 3 * 2 ** 30]);
   assert.throws(() => parseSize('1T'), { exitCode: 2, message: 'Invalid --size "1T": expected <n>M, <n>G or <n> (GiB), e.g. 1024M' });
 });
+
+void test('arm64: the EFI formats, tar and kernel+initrd are planned; each BIOS format is refused naming the EFI ones', () => {
+  const arm = opts({ arch: 'arm64', format: ['kernel+initrd', 'tar-kernel-initrd', 'tar', 'docker', 'iso-efi', 'iso-efi-initrd', 'raw-efi', 'qcow2-efi', 'uki'] });
+  assert.equal(planOutputs('x', arm, {}).formats.length, 9);
+  for (const bios of ['iso-bios', 'raw-bios', 'qcow2-bios', 'vhd', 'dynamic-vhd', 'vmdk', 'gcp', 'aws']) {
+    assert.throws(() => planOutputs('x', opts({ arch: 'arm64', format: [bios] }), {}), {
+      exitCode: 2,
+      message: `Cannot build format "${bios}" for arm64: it boots with a PC BIOS loader and supports amd64 only; for arm64 use an EFI format: iso-efi, iso-efi-initrd, raw-efi, qcow2-efi, uki`,
+    });
+  }
+  assert.throws(() => planOutputs('x', opts({ arch: 'riscv64', format: ['uki'] }), {}), {
+    exitCode: 2, message: 'Cannot build format "uki" for riscv64: mobyts has EFI loaders for amd64, arm64 only',
+  });
+});
