@@ -50,13 +50,15 @@ function checkStreamOutput(opts: BuildOptions, formats: OutputFormat[]): void {
 }
 
 /**
- * The usage error for a format `arch` cannot have. Only the BIOS formats are refused for an arch (syslinux and
- * ISOLINUX are PC loaders), so it names the EFI formats that do build for `arch`.
+ * The usage error for a format `arch` cannot have: an EFI format for an arch without EFI loaders, or a BIOS
+ * format (syslinux and ISOLINUX are PC loaders), which names the EFI formats that do build for `arch`.
  */
 function archRefusal(format: OutputFormat, arch: string): Error {
+  const archs = format.archs?.join(', ') ?? '';
+  if (format.boot?.firmware === 'efi') return usageError(`Cannot build format "${format.name}" for ${arch}: mobyts has EFI loaders for ${archs} only`);
   const efi = allFormats().filter((f) => f.boot?.firmware === 'efi' && f.archs?.includes(arch) === true).map((f) => f.name);
   const instead = efi.length === 0 ? '' : `; for ${arch} use an EFI format: ${efi.join(', ')}`;
-  return usageError(`Cannot build format "${format.name}" for ${arch}: it boots with a PC BIOS loader and supports ${format.archs?.join(', ')} only${instead}`);
+  return usageError(`Cannot build format "${format.name}" for ${arch}: it boots with a PC BIOS loader and supports ${archs} only${instead}`);
 }
 
 /**

@@ -95,3 +95,22 @@ void test('iso-bios with a kernel that has CD + ISO 9660 built in needs no initr
   assert.deepEqual(mod.errors, []);
   assert.ok(mod.warnings.includes('Kernel "vmlinuz" cannot mount root from the CD (CONFIG_ISO9660_FS=y (is m)): iso-bios, iso-efi will also carry the initrd and boot kernel+initrd'));
 });
+
+void test('arm64 reads its own part of a fragment: the PL011 console, and root from an ISO on virtio instead of PIIX', () => {
+  const arm = [
+    'CONFIG_BLK_DEV_INITRD=y', 'CONFIG_RD_GZIP=y', 'CONFIG_EFI=y', 'CONFIG_EFI_STUB=y', 'CONFIG_FB_EFI=y', 'CONFIG_VFAT_FS=m',
+    'CONFIG_SCSI=y', 'CONFIG_BLK_DEV_SR=y', 'CONFIG_ISO9660_FS=y', 'CONFIG_VIRTIO_PCI=y', 'CONFIG_VIRTIO_BLK=y',
+    'CONFIG_VIRTIO_NET=m', 'CONFIG_VIRTIO_CONSOLE=m', 'CONFIG_SERIAL_AMBA_PL011=y', 'CONFIG_SERIAL_AMBA_PL011_CONSOLE=y',
+  ].join('\n');
+  const path = join(dir, 'Image');
+  writeFileSync(path, 'not a kernel');
+  assert.equal(canMountIsoRoot(parseConfig(arm), 'arm64'), true);
+  assert.equal(canMountIsoRoot(parseConfig(arm)), false);
+  const advisedOnly = (a: string) => checkKernel({ kernelPath: path, configText: arm, formats: records('iso-efi'), compress: 'gzip', arch: a, name: 'k' })
+    .warnings.filter((w) => w.includes('mobyts run qemu') || w.includes('from the CD'));
+  assert.deepEqual(advisedOnly('arm64'), []);
+  assert.deepEqual(advisedOnly('amd64'), [
+    'Kernel "k" cannot mount root from the CD (CONFIG_ATA=y (not set), CONFIG_ATA_PIIX=y (not set)): iso-efi will also carry the initrd and boot kernel+initrd',
+    'Kernel "k" lacks what `mobyts run qemu` (virtio devices, serial console) needs: CONFIG_SERIAL_8250=y (not set), CONFIG_SERIAL_8250_CONSOLE=y (not set)',
+  ]);
+});

@@ -14,6 +14,8 @@ export interface CheckKernelOptions {
   /** The chosen formats with what each needs from the kernel (their records). */
   formats: readonly KernelCheckFormat[];
   compress: 'gzip' | 'zstd' | 'none';
+  /** The `--arch` (default amd64): selects the arch's part of a fragment (`kernel-configs/<name>-<arch>.config`). */
+  arch?: string;
   /** How messages name the kernel (e.g. its image reference); default: the kernel file's name. */
   name?: string;
 }
@@ -65,8 +67,9 @@ export function checkKernel(opts: CheckKernelOptions): KernelCheckResult {
     return { warnings: [`Cannot check kernel "${name}": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)`], errors: [] };
   }
   const config = parseConfig(text);
-  const errors = bootable.flatMap((f) => formatErrors(config, f, opts.compress, subject));
-  const warnings = [...isoWarnings(config, bootable, subject), ...ADVISED.flatMap((n) => warn(config, n, subject))];
+  const arch = opts.arch ?? 'amd64';
+  const errors = bootable.flatMap((f) => formatErrors(config, f, { compress: opts.compress, arch, subject }));
+  const warnings = [...isoWarnings(config, bootable, { arch, subject }), ...ADVISED.flatMap((n) => warn(config, n, { arch, subject }))];
   return { warnings: [...new Set(warnings)], errors };
 }
 
@@ -76,33 +79,39 @@ function initrdNeeds(compress: CheckKernelOptions['compress']): Need[] {
   return [base, { fragment: `initramfs-${compress}`, why: `unpacking a ${compress} initrd` }];
 }
 
-function formatErrors(config: KernelConfig, format: KernelCheckFormat, compress: CheckKernelOptions['compress'], subject: string): string[] {
+interface Subject {
+  arch: string;
+  subject: string;
+}
+
+function formatErrors(config: KernelConfig, format: KernelCheckFormat, o: Subject & { compress: CheckKernelOptions['compress'] }): string[] {
+  const { compress, subject } = o;
   const needs = format.kernel.flatMap((n) => {
     if (n === 'initrd') return initrdNeeds(compress);
-    if (n === 'iso-root') return canMountIsoRoot(config) ? [] : initrdNeeds(compress);
+    if (n === 'iso-root') return canMountIsoRoot(config, o.arch) ? [] : initrdNeeds(compress);
     return [n];
   });
   return needs.flatMap((n) => {
-    const missing = unmet(config, loadFragment(n.fragment));
+    const missing = unmet(config, loadFragment(n.fragment, o.arch));
     return missing.length === 0 ? [] : [`${subject} cannot boot format "${format.name}": ${n.why} needs ${missing.join(', ')}`];
   });
 }
 
-function isoWarnings(config: KernelConfig, formats: readonly KernelCheckFormat[], subject: string): string[] {
+function isoWarnings(config: KernelConfig, formats: readonly KernelCheckFormat[], { arch, subject }: Subject): string[] {
   const iso = formats.filter((f) => f.kernel.includes('iso-root')).map((f) => f.name);
-  if (iso.length === 0 || canMountIsoRoot(config)) return [];
-  const missing = unmet(config, loadFragment(ISO_ROOT.fragment));
+  if (iso.length === 0 || canMountIsoRoot(config, arch)) return [];
+  const missing = unmet(config, loadFragment(ISO_ROOT.fragment, arch));
   return [`${subject} cannot mount root from the CD (${missing.join(', ')}): ${iso.join(', ')} will also carry the initrd and boot kernel+initrd`];
 }
 
-function warn(config: KernelConfig, n: Need, subject: string): string[] {
-  const missing = unmet(config, loadFragment(n.fragment));
+function warn(config: KernelConfig, n: Need, { arch, subject }: Subject): string[] {
+  const missing = unmet(config, loadFragment(n.fragment, arch));
   return missing.length === 0 ? [] : [`${subject} lacks what ${n.why} needs: ${missing.join(', ')}`];
 }
 
-/** True when the kernel can mount its root from an ISO 9660 CD without modules. */
-export function canMountIsoRoot(config: KernelConfig | undefined): boolean {
-  return config !== undefined && unmet(config, loadFragment(ISO_ROOT.fragment)).length === 0;
+/** True when the kernel can mount its root from an ISO 9660 CD without modules (on `arch`, default amd64). */
+export function canMountIsoRoot(config: KernelConfig | undefined, arch?: string): boolean {
+  return config !== undefined && unmet(config, loadFragment(ISO_ROOT.fragment, arch)).length === 0;
 }
 
 /** The kernel's embedded config, parsed, or undefined (for formats deciding how to boot). */

@@ -2,7 +2,7 @@
  * Kernel `.config` text: parsing it into option → value, and loading the fragments in `kernel-configs/` that say
  * what each feature needs (`CONFIG_X=y`: must be built in; `CONFIG_X=m`: built in or a module).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** Option name (with CONFIG_) → value (`y`, `m`, a number or a quoted string); `# CONFIG_X is not set` → `n`. */
 export type KernelConfig = ReadonlyMap<string, string>;
@@ -31,9 +31,15 @@ export function parseFragment(text: string): Requirement[] {
   return out;
 }
 
-/** The fragment `kernel-configs/<name>.config` shipped with mobyts. Throws when it does not exist (a bug). */
-export function loadFragment(name: string): Requirement[] {
-  return parseFragment(readFileSync(new URL(`../../kernel-configs/${name}.config`, import.meta.url), 'utf8'));
+/**
+ * The fragment `kernel-configs/<name>.config` shipped with mobyts, plus `<name>-<arch>.config` when `arch` has
+ * one (the serial console and CD drivers differ between a PC and arm64's virt machine). Throws when the common
+ * fragment does not exist (a bug).
+ */
+export function loadFragment(name: string, arch?: string): Requirement[] {
+  const common = parseFragment(readFileSync(new URL(`../../kernel-configs/${name}.config`, import.meta.url), 'utf8'));
+  const archUrl = new URL(`../../kernel-configs/${name}-${arch ?? 'amd64'}.config`, import.meta.url);
+  return existsSync(archUrl) ? [...common, ...parseFragment(readFileSync(archUrl, 'utf8'))] : common;
 }
 
 /** The requirements `config` does not meet, rendered `CONFIG_X=y (is m)` / `CONFIG_X=y (not set)`. */

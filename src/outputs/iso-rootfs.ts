@@ -19,7 +19,7 @@ export interface IsoRoot {
 }
 
 export async function stageIsoRoot(ctx: FormatContext): Promise<IsoRoot> {
-  const shipInitrd = !canMountIsoRoot(kernelConfigOf(ctx.inputs.kernelPath));
+  const shipInitrd = !canMountIsoRoot(kernelConfigOf(ctx.inputs.kernelPath), ctx.arch);
   const staged = await stageRootfs(await ctx.inputs.rootfsTarPath(), await scratch(ctx, 'iso'));
   await mkdir(join(staged.dir, 'boot'), { recursive: true });
   await copyFile(ctx.inputs.kernelPath, join(staged.dir, 'boot', 'kernel'));
