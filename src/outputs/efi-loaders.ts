@@ -6,7 +6,10 @@
  * arm64 uses Debian's arm64 systemd-boot-efi and grub-efi-arm64-bin, fetched as .debs and unpacked (the
  * host's grub-mkimage writes arm64 images; aarch64-linux-gnu-objcopy edits arm64 PE files). Nothing is emulated.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open, stat, writeFile, mkdir, utimes } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
 import { debFile, type DebFile } from '../tools/deb-files.ts';
@@ -70,22 +73,41 @@ const OS_RELEASE = 'NAME="LinuxKit"\nID=linuxkit\nPRETTY_NAME="LinuxKit"\n';
 const LINUX_VMA = 0x2000000;
 const ALIGN = 0x200000;
 
+/**
+ * The kernel as systemd-stub can start it: a PE image. An arm64 `Image.gz` (gzip; arm64 kernels do not
+ * decompress themselves) is gunzipped into `workDir`; an `Image` or an EFI zboot image (both PE) is used as is.
+ */
+async function peKernel(kernel: string, workDir: string, signal?: AbortSignal): Promise<string> {
+  const head = Buffer.alloc(2);
+  const f = await open(kernel, 'r');
+  try {
+    await f.read(head, 0, 2, 0);
+  } finally {
+    await f.close();
+  }
+  if (head[0] !== 0x1f || head[1] !== 0x8b) return kernel;
+  const out = join(workDir, 'Image');
+  await pipeline(createReadStream(kernel), createGunzip(), createWriteStream(out), ...(signal === undefined ? [] : [{ signal }]));
+  return out;
+}
+
 /** Builds a UKI at `out` (objcopy over the arch's systemd-stub). Sections are placed so they cannot overlap. */
 export async function makeUki(o: UkiOptions): Promise<void> {
   const a = efiArch(o.arch);
   const stub = await debFile(a.stub, o.arch, o.signal === undefined ? {} : { signal: o.signal });
   await mkdir(o.workDir, { recursive: true });
+  const kernel = await peKernel(o.kernel, o.workDir, o.signal);
   const osrel = join(o.workDir, 'os-release');
   const cmdline = join(o.workDir, 'cmdline');
   await writeFile(osrel, OS_RELEASE);
   await writeFile(cmdline, o.cmdline);
-  const kernelSize = (await stat(o.kernel)).size;
+  const kernelSize = (await stat(kernel)).size;
   const initrdVma = Math.ceil((LINUX_VMA + kernelSize) / ALIGN) * ALIGN;
   const hex = (n: number) => `0x${n.toString(16)}`;
   await runTool(a.objcopy, [
     '--add-section', `.osrel=${osrel}`, '--change-section-vma', '.osrel=0x20000',
     '--add-section', `.cmdline=${cmdline}`, '--change-section-vma', '.cmdline=0x30000',
-    '--add-section', `.linux=${o.kernel}`, '--change-section-vma', `.linux=${hex(LINUX_VMA)}`,
+    '--add-section', `.linux=${kernel}`, '--change-section-vma', `.linux=${hex(LINUX_VMA)}`,
     '--add-section', `.initrd=${o.initrd}`, '--change-section-vma', `.initrd=${hex(initrdVma)}`,
     stub, o.out,
   ], { sourceDateEpoch: o.sourceDateEpoch, ...(o.signal ? { signal: o.signal } : {}) });
