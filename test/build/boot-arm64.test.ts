@@ -1,11 +1,12 @@
 /**
  * arm64 end to end on an amd64 host, no emulation while building: the offline packages built for
  * linux/amd64 + linux/arm64 into one multi-platform index each (arm64 from Debian's arm64 .debs), then
- * `mobyts build --arch arm64 -f kernel+initrd examples/hello.yml` and `mobyts run qemu --arch arm64` (the real
- * CLI) booting it with qemu-system-aarch64 under TCG: onboot, the getty service and onshutdown at poweroff.
+ * `mobyts build --arch arm64` of examples/hello.yml and `mobyts run qemu --arch arm64` (the real CLI) booting
+ * kernel+initrd, uki, raw-efi and iso-efi with qemu-system-aarch64 under TCG (the EFI ones with AAVMF):
+ * onboot, the getty service and onshutdown at poweroff. A second build under another TZ/umask is byte-identical.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { buffer } from 'node:stream/consumers';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,15 +37,19 @@ void test('every example package is one OCI index listing linux/amd64 and linux/
   }
 });
 
-void test('mobyts build --arch arm64 -f kernel+initrd boots under qemu-system-aarch64: onboot, getty, onshutdown', async () => {
-  const out = join(dir, 'out');
-  const b = await runCli(['build', '--cache', store.dir, '--arch', 'arm64', '-f', 'kernel+initrd', '-d', out, join(REPO, 'examples/hello.yml')], { home: dir, cwd: dir });
+const FORMATS = 'kernel+initrd,uki,raw-efi,iso-efi,iso-efi-initrd,qcow2-efi,tar,tar-kernel-initrd,docker';
+const out = join(dir, 'out');
+
+async function buildArm64(into: string, env: { TZ?: string; umask?: string } = {}): Promise<void> {
+  const b = await runCli(['build', '--cache', store.dir, '--arch', 'arm64', '-f', FORMATS, '-d', into, join(REPO, 'examples/hello.yml')], { home: dir, cwd: dir, ...env });
   assert.equal(b.code, 0, b.stderr);
-  // An arm64 Image: "ARM\x64" at offset 56 (the kernel's boot protocol header).
-  assert.equal(readFileSync(join(out, 'hello-kernel')).subarray(56, 60).toString('latin1'), 'ARM\x64');
+}
+
+/** Boots `format` of the build with the real `mobyts run qemu --arch arm64` and judges the console. */
+async function bootArm64(format: string): Promise<void> {
   const started = performance.now();
   const r = await runCli([
-    'run', 'qemu', join(out, 'hello'), '--arch', 'arm64', '--timeout', '600', '--until', 'mobyts-init: poweroff',
+    'run', 'qemu', join(out, 'hello'), '--format', format, '--arch', 'arm64', '--timeout', '900', '--until', 'mobyts-init: poweroff',
     '--fail', 'Kernel panic', '--fail', 'mobyts-init: switch_root failed', '--fail', 'exit 125 (runtime.json failed)',
   ], { home: dir, cwd: dir });
   const console = r.stdout.toString('latin1');
@@ -54,5 +59,30 @@ void test('mobyts build --arch arm64 -f kernel+initrd boots under qemu-system-aa
     output: ['HELLO-FROM-MOBYTS', 'Linux 6.', 'GOODBYE-FROM-MOBYTS'],
   });
   assert.match(console, /Linux [0-9.]+-[0-9]+-arm64/);
-  process.stderr.write(`# arm64 kernel+initrd boot to poweroff: ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(`# arm64 ${format} boot to poweroff: ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+void test('mobyts build --arch arm64 writes every arm64 format; the kernel is an arm64 Image, the EFI loaders BOOTAA64.EFI', async () => {
+  await buildArm64(out);
+  assert.deepEqual(readdirSync(out).sort(), [
+    'hello-cmdline', 'hello-efi-initrd.iso', 'hello-efi.img', 'hello-efi.iso', 'hello-efi.qcow2', 'hello-initrd.img',
+    'hello-initrd.tar', 'hello-kernel', 'hello.docker', 'hello.efi', 'hello.tar',
+  ]);
+  // An arm64 Image: "ARM\x64" at offset 56 (the kernel's boot protocol header).
+  assert.equal(readFileSync(join(out, 'hello-kernel')).subarray(56, 60).toString('latin1'), 'ARM\x64');
+  // The UKI is an arm64 PE (machine 0xaa64) built on Debian's arm64 systemd-stub.
+  const uki = readFileSync(join(out, 'hello.efi'));
+  assert.equal(uki.readUInt16LE(uki.readUInt32LE(0x3c) + 4), 0xaa64);
+  assert.match(readFileSync(join(out, 'hello-efi.img')).toString('latin1'), /BOOTAA64EFI/);
 });
+
+void test('a second arm64 build under another TZ and umask is byte-identical in every format', async () => {
+  const again = join(dir, 'again');
+  await buildArm64(again, { TZ: 'Asia/Tokyo', umask: '077' });
+  for (const f of readdirSync(out)) assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(again, f))), f);
+  rmSync(again, { recursive: true, force: true });
+});
+
+for (const format of ['kernel+initrd', 'uki', 'raw-efi', 'iso-efi']) {
+  void test(`arm64 ${format} boots under qemu-system-aarch64 (TCG${format === 'kernel+initrd' ? '' : ', AAVMF'}): onboot, getty, onshutdown`, () => bootArm64(format));
+}
