@@ -10,7 +10,7 @@ import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { parseDiskFlag, prepareDisks } from './disks.ts';
 import { bootImage, machineFor, type BootOptions, type BootResult } from './qemu.ts';
-import { qemuArgv, qemuBinary, qemuPackage, type Accel } from './qemu-argv.ts';
+import { QEMU_ARCHS, qemuArgv, qemuBinary, qemuPackage, type Accel } from './qemu-argv.ts';
 import { findBootTarget, type BootTarget } from './targets.ts';
 
 export interface RunQemuOptions {
@@ -47,6 +47,9 @@ async function bootOptions(name: string, target: BootTarget, opts: RunQemuOption
 
 /** Runs the boot; resolves with the process exit code (0 only when an unattended boot met its markers). */
 export async function runQemu(name: string, opts: RunQemuOptions): Promise<number> {
+  if (!QEMU_ARCHS.includes(opts.arch)) {
+    throw new MobyError(`Cannot boot for ${opts.arch}: mobyts run qemu knows the machines of ${QEMU_ARCHS.join(', ')} only`, { code: 'USAGE', exitCode: 2, hint: 'see docs/formats.md#arm64 for what a riscv64 boot needs' });
+  }
   const target = await findBootTarget(name, opts.format);
   opts.reporter.emit({ type: 'info', message: `Booting ${target.format === 'file' ? name : `${name} (${target.format})`} with qemu` });
   const base = await bootOptions(name, target, opts);
