@@ -64,7 +64,7 @@ async function openInputTar(path: string | undefined): Promise<InputTar | undefi
  * images covered by `trust:` are verified through Notary first (nothing is pulled when one fails) and fetched
  * by their signed digest; the rest by reference, cache first unless `--pull`.
  */
-async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, ctx: CliContext): Promise<GetImage> {
+async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, ctx: CliContext): Promise<{ get: GetImage; close: () => Promise<void> }> {
   const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
   const get = (platform: string | undefined): GetImageOptions => ({
     platform: platformFor(platform ?? opts.arch), pull: opts.pull, registry, reporter: ctx.reporter, signal: ctx.signal,
@@ -73,14 +73,17 @@ async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, 
     const lock = await readLock(opts.locked === '' ? defaultLockPath(files) : opts.locked);
     const store = await openStore(opts.cache);
     const trust = { trust: spec.trust, disableContentTrust: opts.disableContentTrust };
-    return async (ref, p) => (await getLockedImage(store, lock, parseReference(ref), { ...get(p), ...trust, arch: p === undefined ? opts.arch : platformFor(p).architecture })).source;
+    return {
+      get: async (ref, p) => (await getLockedImage(store, lock, parseReference(ref), { ...get(p), ...trust, arch: p === undefined ? opts.arch : platformFor(p).architecture })).source,
+      close: () => store.close(),
+    };
   }
   const verified = await verifySpecTrust(specImageRefs(spec), {
     trust: spec.trust, disableContentTrust: opts.disableContentTrust, registry, reporter: ctx.reporter, signal: ctx.signal,
     ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
   });
   const store = await openStore(opts.cache);
-  return (ref, p) => store.getImage(verified.get(ref)?.ref ?? parseReference(ref), get(p));
+  return { get: (ref, p) => store.getImage(verified.get(ref)?.ref ?? parseReference(ref), get(p)), close: () => store.close() };
 }
 
 export async function runBuild(files: string[], opts: BuildOptions, ctx: CliContext): Promise<void> {
@@ -93,7 +96,27 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
   const sizeBytes = parseSize(opts.size ?? '1024M');
   preflight(plan.formats.flatMap((f) => f.tools));
   const mtime = sourceDateEpoch();
-  const images = await resolveImages(spec, await imageGetter(files, spec, opts, ctx));
+  // the store's lease keeps every blob of the build's images from `cache rm`/`cache clean` until the end
+  const getter = await imageGetter(files, spec, opts, ctx);
+  try {
+    await buildWith(await resolveImages(spec, getter.get), { loaded, spec, plan, sizeBytes, mtime, opts, ctx });
+  } finally {
+    await getter.close();
+  }
+}
+
+interface BuildSteps {
+  loaded: LoadedSpecs;
+  spec: MobySpec;
+  plan: ReturnType<typeof planOutputs>;
+  sizeBytes: number;
+  mtime: number;
+  opts: BuildOptions;
+  ctx: CliContext;
+}
+
+/** Plan the files, assemble and write the outputs from the resolved images. */
+async function buildWith(images: Awaited<ReturnType<typeof resolveImages>>, { loaded, spec, plan, sizeBytes, mtime, opts, ctx }: BuildSteps): Promise<void> {
   const idMap = buildIdMap(spec);
   const filePlans = await planFiles(spec.files ?? [], { specDirs: filesDirs(loaded), idMap, metadata: (k) => renderMetadata(spec, k) });
   const inputTar = await openInputTar(opts.inputTar);

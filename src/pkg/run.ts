@@ -16,15 +16,19 @@ export interface PkgBuildFlags {
 
 export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: CliContext): Promise<void> {
   const store = await openStore(f.cache ?? process.env.LINUXKIT_CACHE);
-  for (const dir of dirs) {
-    const built = await buildPackage(dir, {
-      store, arch: f.arch, force: f.force, sourceDateEpoch: sourceDateEpoch(), reporter: ctx.reporter, signal: ctx.signal,
-    });
-    ctx.stdout.write(`${built.ref} ${built.digest}\n`);
-    if (f.push) {
-      const registry = { mirrors: [], insecureRegistries: f.insecureRegistries, ...(f.certFile === undefined ? {} : { caFile: f.certFile }) };
-      const digest = await pushPackage(store, built.ref, { registry, signal: ctx.signal });
-      ctx.reporter.emit({ type: 'info', message: `Pushed ${built.expanded} (${digest})` });
+  try {
+    for (const dir of dirs) {
+      const built = await buildPackage(dir, {
+        store, arch: f.arch, force: f.force, sourceDateEpoch: sourceDateEpoch(), reporter: ctx.reporter, signal: ctx.signal,
+      });
+      ctx.stdout.write(`${built.ref} ${built.digest}\n`);
+      if (f.push) {
+        const registry = { mirrors: [], insecureRegistries: f.insecureRegistries, ...(f.certFile === undefined ? {} : { caFile: f.certFile }) };
+        const digest = await pushPackage(store, built.ref, { registry, signal: ctx.signal });
+        ctx.reporter.emit({ type: 'info', message: `Pushed ${built.expanded} (${digest})` });
+      }
     }
+  } finally {
+    await store.close();
   }
 }

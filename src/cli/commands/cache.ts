@@ -63,15 +63,19 @@ export function registerCache(program: Command, ctx: CliContext): void {
       const { platformFor, formatPlatform } = await import('../../store/index.ts');
       const envMirrors = (process.env.LINUXKIT_MIRROR ?? '').split(/[\s,]+/).filter((m) => m !== '');
       const platform = platformFor(flags.arch);
-      for (const r of refs) {
-        const parsed = parseReference(r);
-        const ref = parsed.tag === undefined && parsed.digest === undefined ? parseReference(`${r}:latest`) : parsed; // as `linuxkit cache pull`
-        const img = await s.getImage(ref, {
-          platform, pull: true, reporter: ctx.reporter, signal: ctx.signal,
-          registry: { mirrors: [...envMirrors, ...flags.mirror], insecureRegistries: flags.insecureRegistry, ...(flags.certFile === undefined ? {} : { caFile: flags.certFile }) },
-        });
-        const size = [img.manifest.config, ...img.manifest.layers].reduce((n, d) => n + d.size, 0);
-        ctx.stdout.write(`${ref.expanded}@${img.rootDescriptor.digest} ${formatPlatform(platform)} ${formatBytes(size)}\n`);
+      try {
+        for (const r of refs) {
+          const parsed = parseReference(r);
+          const ref = parsed.tag === undefined && parsed.digest === undefined ? parseReference(`${r}:latest`) : parsed; // as `linuxkit cache pull`
+          const img = await s.getImage(ref, {
+            platform, pull: true, reporter: ctx.reporter, signal: ctx.signal,
+            registry: { mirrors: [...envMirrors, ...flags.mirror], insecureRegistries: flags.insecureRegistry, ...(flags.certFile === undefined ? {} : { caFile: flags.certFile }) },
+          });
+          const size = [img.manifest.config, ...img.manifest.layers].reduce((n, d) => n + d.size, 0);
+          ctx.stdout.write(`${ref.expanded}@${img.rootDescriptor.digest} ${formatPlatform(platform)} ${formatBytes(size)}\n`);
+        }
+      } finally {
+        await s.close();
       }
     });
 
