@@ -18,7 +18,7 @@ export function asIoError(action: string, path: string, err: unknown): unknown {
   if (isMobyError(err) || (err as { name?: string } | null)?.name === 'AbortError') return err;
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code === undefined) return err;
-  return new MobyError(`Cannot ${action} "${path}": ${(err as Error).message.replace(/, \w+ '.*'$/, '')}`, { code: 'IO', cause: err });
+  return new MobyError(`Cannot ${action} "${path}": ${(err as Error).message.replace(/, \w+( '.*')?$/, '')}`, { code: 'IO', cause: err });
 }
 
 /** `<dir>/.<base>.tmp-<random>`: hidden, same directory (so rename is atomic), unique per call. */

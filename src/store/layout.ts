@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.ts';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/types.ts';
 import { MobyError } from '../util/errors.ts';
+import { cacheWriteError } from './io-error.ts';
 import { withLock } from './lock.ts';
 import { verifyStream } from '../oci/verify.ts';
 import { removeStamp, stampVerified } from './integrity.ts';
@@ -129,8 +130,13 @@ function makeLayout(dir: string): Layout {
       });
       const result = await change(index);
       const tmp = tmpName(dir);
-      await writeFile(tmp, `${JSON.stringify(index)}\n`, { flush: true });
-      await rename(tmp, join(dir, 'index.json'));
+      try {
+        await writeFile(tmp, `${JSON.stringify(index)}\n`, { flush: true });
+        await rename(tmp, join(dir, 'index.json'));
+      } catch (err) {
+        await unlink(tmp).catch(() => undefined);
+        throw cacheWriteError(`write the cache index "${join(dir, 'index.json')}"`, err);
+      }
       return result;
     }),
     withIndexLock: (fn) => withLock(join(dir, '.mobyts', 'index.lock'), fn),
@@ -198,7 +204,7 @@ async function writeBlob(dir: string, blobPath: (d: Digest) => string, a: WriteA
   const alg = a.expected === undefined ? 'sha256' : digestAlgorithm(a.expected.digest);
   const hash = createHash(alg);
   const tmp = tmpName(dir);
-  const fh = await open(tmp, 'wx');
+  const fh = await open(tmp, 'wx').catch((err: unknown) => { throw cacheWriteError(`write to the cache "${dir}"`, err); });
   let size = 0;
   const what = `${a.opts.subject === undefined ? '' : `${a.opts.subject}: `}blob ${a.expected?.digest ?? ''}`.replace(/ $/, '');
   try {
@@ -228,7 +234,7 @@ async function writeBlob(dir: string, blobPath: (d: Digest) => string, a: WriteA
   } catch (err) {
     await fh.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
-    throw err;
+    throw cacheWriteError(`store ${what.replace(/^.*: /, '')} in the cache "${dir}"`, err);
   }
 }
 

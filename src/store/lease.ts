@@ -11,6 +11,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Digest } from '../oci/digest.ts';
+import { cacheWriteError } from './io-error.ts';
 
 const OTHER_HOST_LEASE_MS = 24 * 3600_000;
 
@@ -45,10 +46,15 @@ export class Lease {
     for (const d of digests) this.#digests.add(d);
     if (this.#digests.size === before) return;
     const body: LeaseFile = { pid: process.pid, host: hostname(), created: this.#created, digests: [...this.#digests] };
-    await mkdir(join(this.#path, '..'), { recursive: true });
     const tmp = join(this.#tmpDir, `lease-${process.pid}-${randomBytes(6).toString('hex')}`);
-    await writeFile(tmp, JSON.stringify(body));
-    await rename(tmp, this.#path);
+    try {
+      await mkdir(join(this.#path, '..'), { recursive: true });
+      await writeFile(tmp, JSON.stringify(body));
+      await rename(tmp, this.#path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw cacheWriteError(`write the lease "${this.#path}"`, err);
+    }
   }
 
   /** Ends the lease: its blobs may be collected by the next gc. A second call does nothing. */
