@@ -110,6 +110,7 @@ class Client implements RegistryClient {
     const size = Number(header(res, 'content-length'));
     if (digest !== undefined && isDigest(digest) && mediaType !== undefined && Number.isInteger(size) && size > 0) {
       if (isDigest(selector) && selector !== digest) throw this.#mismatch(ctx, `manifest ${selector}`, selector, digest);
+      if (size > MAX_MANIFEST) throw tooLarge(ctx, selector, `is ${size} bytes`);
       return { mediaType, digest, size };
     }
     return this.#resolveByGet(ctx, selector);
@@ -124,8 +125,15 @@ class Client implements RegistryClient {
   async fetchManifest(ctx: CallContext, selector: string, expected?: Descriptor): Promise<FetchedManifest> {
     const known = this.#fetched.get(expected?.digest ?? selector);
     if (known !== undefined && (expected === undefined || expected.size === known.bytes.length)) return known;
+    if (expected !== undefined && expected.size > MAX_MANIFEST) throw tooLarge(ctx, selector, `is ${expected.size} bytes by its descriptor`);
     const res = await this.#call(ctx, { method: 'GET', path: `manifests/${selector}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200] });
-    const bytes = await readLimited(res, MAX_MANIFEST, () => new RegistryError(`${ctx.subject}: manifest ${selector} is larger than 4 MiB`, { code: 'REGISTRY' }));
+    const length = Number(header(res, 'content-length'));
+    if (Number.isSafeInteger(length) && length > MAX_MANIFEST) {
+      res.body.destroy();
+      throw tooLarge(ctx, selector, `is ${length} bytes (Content-Length)`);
+    }
+    // a server that sends no length (chunked) or lies about it is cut off as soon as it passes the limit
+    const bytes = await readLimited(res, MAX_MANIFEST, () => tooLarge(ctx, selector, 'was still being sent'));
     const digest = digestOf(bytes);
     const want = expected?.digest ?? (isDigest(selector) ? selector : undefined);
     if (want !== undefined && want !== digest) throw this.#mismatch(ctx, `manifest ${selector}`, want, digest);
@@ -305,6 +313,11 @@ class Client implements RegistryClient {
       code, method: req.method, url: redactUrl(res.url), status, registryCodes: codes, ...(hint === undefined ? {} : { hint }),
     });
   }
+}
+
+/** A manifest or index past the 4 MiB every distribution client refuses; `how` says how we know. */
+function tooLarge(ctx: CallContext, selector: string, how: string): RegistryError {
+  return new RegistryError(`${ctx.subject}: manifest ${selector} ${how}, more than the 4 MiB (${MAX_MANIFEST} bytes) limit for manifests and indexes`, { code: 'REGISTRY' });
 }
 
 /** `Cannot pull "REF"` — the subject for a pull of `ref`. */

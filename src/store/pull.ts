@@ -16,7 +16,7 @@ import { attestationsFor, sourceFromCache } from './cached.ts';
 import { checkBlob, repulledMessage, type Damage } from './integrity.ts';
 import { refDescriptors, type Layout } from './layout.ts';
 import type { Lease } from './lease.ts';
-import { parseManifest, type ParsedManifest } from './manifest.ts';
+import { parseConfig, parseManifest, type ParsedManifest } from './manifest.ts';
 import { selectManifest } from './platform.ts';
 import type { GetImageOptions } from './types.ts';
 
@@ -58,6 +58,8 @@ export async function pullImage(layout: Layout, ref: Reference, opts: GetImageOp
     for (let round = 1; ; round++) {
       const needed = await storeManifests(p, root, opts);
       await fetchBlobs(p, needed.blobs);
+      // a configuration the build would misread is refused before the image is named in the cache
+      if (needed.blobs[0] !== undefined) parseConfig(await layout.readBlob(needed.blobs[0].digest, needed.blobs[0].size), p.ctx.subject);
       const named = await layout.updateIndex(async (index) => {
         // gc (cache rm/clean) runs under this lock too: once named, nothing of this image is collected.
         if (!(await allPresent(layout, [...needed.manifests, ...needed.blobs]))) return false;
@@ -128,7 +130,7 @@ async function storeManifest(p: Pull, d: Descriptor): Promise<ParsedManifest> {
 interface Needed {
   /** Manifests stored (root, every child of an index). */
   manifests: Descriptor[];
-  /** Blobs the platform needs: config, layers, and its attestations' config and layers. */
+  /** Blobs the platform needs: config (first), layers, and its attestations' config and layers. */
   blobs: Descriptor[];
 }
 
@@ -141,13 +143,18 @@ async function storeManifests(p: Pull, root: Descriptor, opts: GetImageOptions):
   const children = await mapLimit(parsed.index.manifests, 4, (d) => storeManifest(p, d));
   const byDigest = new Map(parsed.index.manifests.map((d, i) => [d.digest, children[i]]));
   const m = byDigest.get(chosen.digest);
-  if (m?.kind !== 'manifest') throw new MobyError(`${p.ctx.subject}: the manifest for the platform is itself an index`, { code: 'REGISTRY' });
+  if (m?.kind !== 'manifest') throw nestedIndex(p.ctx.subject, parsed.index.manifests.indexOf(chosen));
   const blobs = [m.manifest.config, ...m.manifest.layers];
   for (const att of attestationsFor(parsed.index.manifests, chosen.digest)) {
     const a = byDigest.get(att.digest);
     if (a?.kind === 'manifest') blobs.push(a.manifest.config, ...a.manifest.layers);
   }
   return { manifests: [root, ...parsed.index.manifests], blobs };
+}
+
+/** An index whose entry for the platform is another index: OCI allows it, LinuxKit and mobyts read one level. */
+export function nestedIndex(subject: string, entry: number): MobyError {
+  return new MobyError(`${subject}: manifests[${entry}], the entry for the platform, is itself an index: indexes nested 2 deep, mobyts reads at most 1 level`, { code: 'REGISTRY' });
 }
 
 async function allPresent(layout: Layout, descs: Descriptor[]): Promise<boolean> {
