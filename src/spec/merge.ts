@@ -53,7 +53,7 @@ function mergeable(s: MobySpec): MobySpec {
     out.trust = Object.fromEntries((['image', 'org'] as const).filter((k) => Array.isArray(t[k])).map((k) => [k, t[k]]));
   }
   if (Array.isArray(v.outputs)) out.outputs = v.outputs.filter(isObject);
-  return out as MobySpec;
+  return out;
 }
 
 /** Folds `specs` left to right into a new spec; the inputs are not modified. */
