@@ -34,9 +34,14 @@ export interface StagedTree {
 
 /**
  * readTar cleans names and refuses `..` escapes itself; its error is restated in this module's words so a
- * user sees which step refused the tar. Other errors pass through unchanged.
+ * user sees which step refused the tar. A file-system failure placing an entry (a full disk, an entry under
+ * a path the tar made a file) names the entry and the directory. Other errors pass through unchanged.
  */
-function stagingError(err: unknown): unknown {
+function stagingError(err: unknown, path: string, dir: string): unknown {
+  const errno = (err as NodeJS.ErrnoException | null)?.code;
+  if (!(err instanceof MobyError) && typeof errno === 'string') {
+    return new MobyError(`Cannot stage "${path}" of the filesystem in "${dir}": ${(err as Error).message.replace(/, \w+( '.*')?$/, '')}`, { code: 'IO', cause: err });
+  }
   const escape = err instanceof MobyError && err.code === 'UNSAFE_CONTENT'
     ? /^Refusing unsafe content in "[^"]*": "(.*)" escapes the root with "\.\."$/.exec(err.message) : null;
   return escape === null ? err : new MobyError(`Cannot stage the filesystem: unsafe path "${escape[1]}" in the tar`, { code: 'UNSAFE_CONTENT', cause: err });
@@ -51,15 +56,20 @@ export async function stageRootfs(tarPath: string, dir: string): Promise<StagedT
   await mkdir(dir, { recursive: true });
   const byPath = new Map<string, StagedEntry>();
   const symlinks = new Set<string>();
+  let current = '';
   try {
     for await (const { header: h, body } of readTar(createReadStream(tarPath), { subject: tarPath })) {
       const path = h.name;
+      current = path;
       if (path === '') {
         body?.resume();
         continue;
       }
       guardParents(path, symlinks);
       const staged = toStaged(path, h);
+      if (staged.type === 'link') guardLink(path, h.linkname ?? '', byPath, symlinks);
+      // a directory entry over a staged symlink replaces the symlink (chmod must never follow it out)
+      if (staged.type === 'directory' && symlinks.has(path)) await rm(join(dir, path), { force: true });
       await place(dir, staged, h, body);
       if (staged.type === 'symlink') symlinks.add(path);
       else symlinks.delete(path);
@@ -67,7 +77,7 @@ export async function stageRootfs(tarPath: string, dir: string): Promise<StagedT
       byPath.set(path, staged);
     }
   } catch (err) {
-    throw stagingError(err);
+    throw stagingError(err, current, dir);
   }
   return { dir, entries: [...byPath.values()] };
 }
@@ -76,6 +86,15 @@ function guardParents(path: string, symlinks: Set<string>): void {
   for (let p = dirname(path); p !== '.'; p = dirname(p)) {
     if (symlinks.has(p)) throw new MobyError(`Cannot stage the filesystem: "${path}" lies under the symlink "${p}"`, { code: 'UNSAFE_CONTENT' });
   }
+}
+
+/** A hardlink may only point at an earlier entry of the tar that is not reached through a symlink. */
+function guardLink(path: string, target: string, byPath: Map<string, StagedEntry>, symlinks: Set<string>): void {
+  const to = byPath.get(target);
+  if (to === undefined || to.type === 'directory' || to.type === 'symlink' || !to.onDisk) {
+    throw new MobyError(`Cannot stage the filesystem: the hardlink "${path}" points at "${target}", which is not a file earlier in the tar`, { code: 'UNSAFE_CONTENT' });
+  }
+  guardParents(target, symlinks);
 }
 
 function toStaged(path: string, h: TarHeader): StagedEntry {
