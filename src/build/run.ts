@@ -17,7 +17,7 @@ import { parseUnit } from '../spec/parse.ts';
 import type { MobySpec } from '../spec/types.ts';
 import { parseReference } from '../oci/reference.ts';
 import { preflight } from '../tools/preflight.ts';
-import { MobyError } from '../util/errors.ts';
+import { errnoDetail, MobyError } from '../util/errors.ts';
 import { getLockedImage } from '../lock/fetch-locked.ts';
 import { readLock } from '../lock/pin.ts';
 import { defaultLockPath } from '../lock/run-lock.ts';
@@ -55,7 +55,7 @@ async function openInputTar(path: string | undefined): Promise<InputTar | undefi
   try {
     return await InputTar.open(() => readTarFile(path));
   } catch (err) {
-    throw new MobyError(`Cannot read --input-tar "${path}": ${(err as Error).message}`, { code: 'IO', cause: err });
+    throw new MobyError(`Cannot read --input-tar "${path}"${errnoDetail(err)}`, { code: 'IO', cause: err });
   }
 }
 

@@ -18,8 +18,8 @@ import { verifyStream } from '../oci/verify.ts';
 import { MobyError } from '../util/errors.ts';
 import type { ImageSource } from './source.ts';
 
-function layoutError(dir: string, detail: string, code: 'NOT_FOUND' | 'IMAGE_CONFIG' | 'PLATFORM' = 'IMAGE_CONFIG'): MobyError {
-  return new MobyError(`Cannot read OCI layout "${dir}": ${detail}`, { code });
+function layoutError(dir: string, detail: string, code: 'NOT_FOUND' | 'IMAGE_CONFIG' | 'PLATFORM' = 'IMAGE_CONFIG', cause?: unknown): MobyError {
+  return new MobyError(`Cannot read OCI layout "${dir}": ${detail}`, { code, ...(cause === undefined ? {} : { cause }) });
 }
 
 function openVerified(dir: string, digest: Digest, size: number | undefined): Readable {
@@ -32,7 +32,7 @@ async function readJson(dir: string, d: { digest: Digest; size?: number }): Prom
     return JSON.parse((await buffer(openVerified(dir, d.digest, d.size))).toString('utf8')) as unknown;
   } catch (err) {
     if (err instanceof MobyError) throw err;
-    throw layoutError(dir, `blob ${d.digest} is missing or not JSON: ${(err as Error).message}`, 'NOT_FOUND');
+    throw layoutError(dir, `blob ${d.digest} is missing or not JSON`, 'NOT_FOUND', err);
   }
 }
 

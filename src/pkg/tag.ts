@@ -42,7 +42,7 @@ async function fingerprint(dir: string, command: string): Promise<string> {
   try {
     return (await run('sh', ['-c', command], { cwd: dir, maxBuffer: 1 << 20 })).stdout;
   } catch (err) {
-    throw new MobyError(`Cannot fingerprint package "${dir}": \`${command}\` failed: ${(err as Error).message.trim()}`, { code: 'TOOL_FAILED', cause: err });
+    throw new MobyError(`Cannot fingerprint package "${dir}": \`${command}\` failed`, { code: 'TOOL_FAILED', cause: err });
   }
 }
 

@@ -172,7 +172,7 @@ class Client implements RegistryClient {
           failures++;
           if (!isRetryableError(err) || failures >= this.#retry.tries) {
             if (isMobyError(err)) throw err;
-            throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}: ${(err as Error).message}`), {
+            throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}`), {
               code: 'REGISTRY', method: 'GET', url: redactUrl(res.url), status: res.statusCode, cause: err,
             });
           }
@@ -266,7 +266,7 @@ class Client implements RegistryClient {
           continue;
         }
         const tls = isTlsVerifyError(err);
-        throw new RegistryError(this.#scrub(`${ctx.subject}: cannot reach ${ep.host}: ${tls ? 'TLS certificate not trusted: ' : ''}${(err as Error).message.replace(/; if the root CA is installed locally.*$/s, '')}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`), {
+        throw new RegistryError(this.#scrub(`${ctx.subject}: cannot reach ${ep.host}${tls ? ': TLS certificate not trusted' : ''}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`), {
           code: 'REGISTRY', method: req.method, url: redactUrl(url), cause: err,
           ...(tls ? { hint: `pass the registry's CA with --cert-file, or allow it with --insecure-registry ${ep.host}` } : {}),
         });
