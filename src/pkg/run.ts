@@ -1,5 +1,5 @@
 /** `mobyts pkg build`: builds each package directory in order, then pushes it when asked. */
-import type { CliContext } from '../cli/context.ts';
+import type { CommandContext } from '../util/context.ts';
 import { openStore } from '../store/index.ts';
 import { buildPackage } from './build.ts';
 import { sourceDateEpoch } from './layer.ts';
@@ -14,7 +14,7 @@ export interface PkgBuildFlags {
   certFile: string | undefined;
 }
 
-export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: CliContext): Promise<void> {
+export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: CommandContext): Promise<void> {
   const store = await openStore(f.cache ?? process.env.LINUXKIT_CACHE);
   for (const dir of dirs) {
     const built = await buildPackage(dir, {

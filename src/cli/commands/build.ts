@@ -1,6 +1,7 @@
 import type { Command} from 'commander';
 import { Option } from 'commander';
 import type { CliContext } from '../context.ts';
+import { showIssues } from '../show-issues.ts';
 import { hostArch, type BuildOptions } from '../../build/options.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
@@ -52,7 +53,12 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
     .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
     .action(async (files: string[], flags: RawBuildFlags) => {
-      const { runBuild } = await import('../../build/run.ts');
-      await runBuild(files, toBuildOptions(flags), ctx);
+      const { loadBuildSpecs, runBuild } = await import('../../build/run.ts');
+      const opts = toBuildOptions(flags);
+      const loaded = await loadBuildSpecs(files, opts, ctx.signal);
+      if (!showIssues(loaded, ctx)) return;
+      if (!opts.dryRun) return runBuild(files, loaded, opts, ctx);
+      const { runDryRun } = await import('../../build/dry-run.ts');
+      await runDryRun(files, loaded, opts, ctx);
     });
 }

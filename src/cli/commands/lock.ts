@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { showIssues } from '../show-issues.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
 
@@ -22,10 +23,12 @@ export function registerLock(program: Command, ctx: CliContext): void {
     .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
     .option('--trust-dir <dir>', 'where Notary roots are pinned (default $MOBYTS_TRUST_DIR or ~/.mobyts/trust)')
     .action(async (files: string[], f: RawLockFlags) => {
-      const { runLock } = await import('../../lock/run-lock.ts');
+      const [{ runLock }, { loadSpecs }] = await Promise.all([import('../../lock/run-lock.ts'), import('../../spec/load.ts')]);
+      const loaded = await loadSpecs(files);
+      if (!showIssues(loaded, ctx)) return;
       const envMirrors = (process.env['LINUXKIT_MIRROR'] ?? '').split(/[\s,]+/).filter((s) => s !== '');
       const trustServer = f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'];
-      await runLock(files, {
+      await runLock(files, loaded, {
         ...(f.output === undefined ? {} : { output: f.output }),
         registry: { mirrors: [...envMirrors, ...f.mirror], insecureRegistries: f.insecureRegistry, ...(f.certFile === undefined ? {} : { caFile: f.certFile }) },
         disableContentTrust: f.disableContentTrust === true,
