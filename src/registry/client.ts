@@ -7,10 +7,10 @@
 import { Readable } from 'node:stream';
 import { digestOf, isDigest, type Digest } from '../oci/digest.ts';
 import { MediaType, type Descriptor } from '../oci/types.ts';
-import type { Reference } from '../oci/reference.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import { isMobyError } from '../util/errors.ts';
 import { createAuthenticator, parseChallenge, type Authenticator } from './auth.ts';
+import type { CallContext } from './call-context.ts';
 import { defaultCredentialStore, type CredentialStore } from './credentials.ts';
 import { canonicalRegistry, endpointsFor, needsProbe, parseMirrors, type Endpoint, type Mirror } from './endpoints.ts';
 import { parseErrorBody, RegistryError } from './errors.ts';
@@ -32,13 +32,8 @@ export interface RegistryClientOptions {
   userAgent?: string;
 }
 
-/** What a request is for: the ref, pull or push, and the subject that starts every error message. */
-export interface CallContext {
-  ref: Reference;
-  action: 'pull' | 'push';
-  /** e.g. `Cannot pull "docker.io/library/alpine:3.20"`. */
-  subject: string;
-}
+
+export { pullContext, pushContext, type CallContext } from './call-context.ts';
 
 export interface FetchedManifest {
   descriptor: Descriptor;
@@ -305,15 +300,5 @@ class Client implements RegistryClient {
       code, method: req.method, url: redactUrl(res.url), status, registryCodes: codes, ...(hint === undefined ? {} : { hint }),
     });
   }
-}
-
-/** `Cannot pull "REF"` — the subject for a pull of `ref`. */
-export function pullContext(ref: Reference, platform?: string): CallContext {
-  return { ref, action: 'pull', subject: `Cannot pull "${ref.expanded}"${platform === undefined ? '' : ` for ${platform}`}` };
-}
-
-/** `Cannot push "REF"` — the subject for a push to `ref`. */
-export function pushContext(ref: Reference): CallContext {
-  return { ref, action: 'push', subject: `Cannot push "${ref.expanded}"` };
 }
 
