@@ -3,15 +3,11 @@
  * it needs, what it consumes from the build, and how it writes. The table in `outputs/index.ts` lists them all;
  * no other code switches over format names.
  */
+import type { ToolRequirement } from '../tools/requirement.ts';
 import type { Reporter } from '../util/reporter.ts';
 
-/** A host program a format needs, with why and how to install it (reported all at once by the preflight). */
-export interface ToolRequirement {
-  /** Executable name looked up on PATH, or an absolute path of a data file (e.g. isolinux.bin). */
-  command: string;
-  why: string;
-  install: { debian: string; fedora?: string; macos?: string };
-}
+/** A host program a format needs (declared in tools/, below the formats; re-exported for the format files). */
+export type { ToolRequirement };
 
 /** What the build hands a format. Paths are complete, verified files owned by the build (read-only to formats). */
 export interface FormatInputs {
