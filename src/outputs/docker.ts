@@ -10,7 +10,6 @@ import { DOCKERFILE } from '../rootfs/assemble.ts';
 import { PAX_LOCATION } from '../rootfs/constants.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import type { OutputFormat } from './format.ts';
-import { OUTPUT_FILES } from './names.ts';
 
 export function dockerfileEntry(mtime: number): TarEntry {
   const body = Buffer.from(DOCKERFILE);
@@ -36,9 +35,10 @@ export async function* withDockerfile(entries: EntryStream, mtime: number): Entr
 
 export const docker: OutputFormat = {
   name: 'docker',
-  outputs: OUTPUT_FILES.docker,
+  outputs: (n) => [`${n}.docker`],
   tools: [],
   needs: ['tar'],
+  kernel: [],
   streamable: true,
   write: async (ctx) => {
     const entries = withDockerfile(readTarFile(await ctx.inputs.rootfsTarPath()), ctx.sourceDateEpoch);

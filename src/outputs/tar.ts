@@ -4,13 +4,13 @@
 import { createReadStream } from 'node:fs';
 import { writeStreamAtomically } from '../build/atomic.ts';
 import type { OutputFormat } from './format.ts';
-import { OUTPUT_FILES } from './names.ts';
 
 export const tar: OutputFormat = {
   name: 'tar',
-  outputs: OUTPUT_FILES.tar,
+  outputs: (n) => [`${n}.tar`],
   tools: [],
   needs: ['tar'],
+  kernel: [],
   streamable: true,
   write: async (ctx) => writeStreamAtomically(`${ctx.base}.tar`, createReadStream(await ctx.inputs.rootfsTarPath()), { signal: ctx.signal }),
 };

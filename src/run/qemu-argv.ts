@@ -4,9 +4,10 @@
  * serial console on stdio, `-no-reboot` so a guest poweroff or panic ends qemu, TCG unless KVM is asked for.
  */
 
-/** How the machine boots: kernel+initrd directly, an ISO as CD, a disk image, or an EFI binary (UKI). */
-export type BootKind = 'kernel' | 'cdrom' | 'disk' | 'efi-kernel';
-export type Firmware = 'bios' | 'efi';
+import type { BootKind, Firmware } from '../outputs/format.ts';
+
+/** Boot kinds and firmware are the format records' (outputs/format.ts), so a record's recipe is a machine's. */
+export type { BootKind, Firmware };
 export type Accel = 'tcg' | 'kvm';
 
 export interface ExtraDisk {
