@@ -17,14 +17,6 @@ const SRC = join(REPO, 'src');
  * `from → to` as paths under src/.
  */
 const KNOWN_UPWARD: Record<string, string> = {
-  // The atomic writer and the tar file helpers are used by the formats but live in build/; they belong in
-  // util/ and tar/ (to be moved with the format-record rework of src/outputs/).
-  ...Object.fromEntries([
-    'disk-format-kit', 'docker', 'format-kit', 'gcp', 'iso-bios', 'iso-efi-initrd', 'iso-efi', 'kernel-initrd',
-    'tar-kernel-initrd', 'tar', 'uki',
-  ].map((f) => [`outputs/${f}.ts → build/atomic.ts`, 'atomic writes belong in util/'])),
-  'outputs/docker.ts → build/tar-io.ts': 'tar file I/O belongs in tar/',
-  'outputs/tar-kernel-initrd.ts → build/tar-io.ts': 'tar file I/O belongs in tar/',
   // A type-only leaf module (the format-name union) kept beside the format records it must match.
   'spec/types.ts → outputs/format-names.ts': 'FormatName is a type-only leaf next to the format table',
 };

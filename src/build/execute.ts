@@ -15,9 +15,9 @@ import type { KernelParts } from '../rootfs/kernel.ts';
 import type { EntryStream } from '../tar/entry.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
-import { asIoError, writeStreamAtomically } from './atomic.ts';
+import { asIoError, writeStreamAtomically } from '../util/atomic.ts';
 import type { OutputPlan } from './outputs-plan.ts';
-import { readTarFile, tarStream } from './tar-io.ts';
+import { readTarFile, tarStream } from '../tar/io.ts';
 import { checkKernel } from '../kernel-check/check.ts';
 
 /** The initrd writer (initrd/initrd.ts `writeInitrd`): `boot/*` split off, no microcode prepended here. */

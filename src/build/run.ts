@@ -23,7 +23,7 @@ import { readLock } from '../lock/pin.ts';
 import { defaultLockPath } from '../lock/run-lock.ts';
 import { verifySpecTrust } from '../trust/spec-trust.ts';
 import { executeBuild } from './execute.ts';
-import { readTarFile } from './tar-io.ts';
+import { readTarFile } from '../tar/io.ts';
 import { InputTar } from '../rootfs/reuse.ts';
 import type { BuildOptions } from './options.ts';
 import { planOutputs } from './outputs-plan.ts';

@@ -5,7 +5,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RunToolOptions } from '../tools/run-tool.ts';
-import { writeAtomically } from '../build/atomic.ts';
+import { writeAtomically } from '../util/atomic.ts';
 import type { Need } from '../kernel-check/check.ts';
 import type { FormatContext, OutputFormat, ToolRequirement } from './format.ts';
 

@@ -8,7 +8,7 @@ import { chmod, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { errnoText, isMobyError, MobyError } from '../util/errors.ts';
+import { errnoText, isMobyError, MobyError } from './errors.ts';
 
 /**
  * A file-system failure as a user-facing error (`Cannot write "out/x.tar": ENOSPC: no space left on device`,
