@@ -58,10 +58,16 @@ async function readIndexJson(dir: string): Promise<Descriptor[]> {
   let text: string;
   try {
     text = await readFile(join(dir, 'index.json'), 'utf8');
-  } catch {
-    throw layoutError(dir, 'no index.json (not an OCI image layout)', 'NOT_FOUND');
+  } catch (err) {
+    throw layoutError(dir, 'no index.json (not an OCI image layout)', 'NOT_FOUND', err);
   }
-  return descriptors(dir, JSON.parse(text) as unknown, 'manifests', 'index.json');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw layoutError(dir, 'index.json is not JSON', 'IMAGE_CONFIG', err);
+  }
+  return descriptors(dir, doc, 'manifests', 'index.json');
 }
 
 function refNames(input: string): string[] {
