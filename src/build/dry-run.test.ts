@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { CliContext } from '../cli/context.ts';
 import { silentReporter } from '../util/reporter.ts';
-import { runDryRun } from './dry-run.ts';
+import { showIssues } from '../cli/show-issues.ts';
+import { runDryRun as runDryRunLoaded } from './dry-run.ts';
+import { loadBuildSpecs } from './run.ts';
 import { planOutputs, plannedOutputFiles, selectFormats } from './outputs-plan.ts';
 import type { BuildOptions } from './options.ts';
 
@@ -21,6 +23,12 @@ function capture(): { ctx: CliContext; out: () => string; err: () => string; cod
   stderr.on('data', (c: Buffer) => { e += c.toString(); });
   const ctx: CliContext = { stdout, stderr, signal: new AbortController().signal, reporter: silentReporter, setExitCode: (c) => { code = c; } };
   return { ctx, out: () => o, err: () => e, code: () => code };
+}
+
+/** `build --dry-run` as the CLI action runs it: load, show the problems (exit 1 on errors), print the dry run. */
+async function runDryRun(files: string[], o: BuildOptions, ctx: CliContext): Promise<void> {
+  const loaded = await loadBuildSpecs(files, o, ctx.signal);
+  if (showIssues(loaded, ctx)) await runDryRunLoaded(files, loaded, o, ctx);
 }
 
 const opts = (o: Partial<BuildOptions> = {}): BuildOptions => ({

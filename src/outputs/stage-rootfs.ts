@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { TarHeader } from '../tar/entry.ts';
 import { readTar } from '../tar/read.ts';
-import { MobyError } from '../util/errors.ts';
+import { errnoText, MobyError } from '../util/errors.ts';
 
 export interface StagedEntry {
   /** Clean relative path. */
@@ -40,7 +40,7 @@ export interface StagedTree {
 function stagingError(err: unknown, path: string, dir: string): unknown {
   const errno = (err as NodeJS.ErrnoException | null)?.code;
   if (!(err instanceof MobyError) && typeof errno === 'string') {
-    return new MobyError(`Cannot stage "${path}" of the filesystem in "${dir}": ${(err as Error).message.replace(/, \w+( '.*')?$/, '')}`, { code: 'IO', cause: err });
+    return new MobyError(`Cannot stage "${path}" of the filesystem in "${dir}": ${errnoText(err) ?? errno}`, { code: 'IO', cause: err });
   }
   const escape = err instanceof MobyError && err.code === 'UNSAFE_CONTENT'
     ? /^Refusing unsafe content in "[^"]*": "(.*)" escapes the root with "\.\."$/.exec(err.message) : null;

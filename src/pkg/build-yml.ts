@@ -1,7 +1,7 @@
 /**
  * A package directory's `build.yml`: LinuxKit's fields where they apply (`image`, `org`, `config`, `arches`,
- * linuxkit.md §5.5) plus what a build without Docker needs: `base` (another package directory), `contents`
- * (a directory copied to `/`), `imageConfig` (Entrypoint/Cmd/Env/WorkingDir/Labels), `prepare` (a host shell
+ * docs/linuxkit-behaviour.md#pkg-run) plus what a build without Docker needs: `base` (another package directory),
+ * `contents` (a directory copied to `/`), `imageConfig` (Entrypoint/Cmd/Env/WorkingDir/Labels), `prepare` (a host shell
  * step that stages files) and `fingerprint` (a cheap host command whose output joins the tag's inputs).
  */
 import { readFile } from 'node:fs/promises';
@@ -38,8 +38,8 @@ export interface PackageSpec {
 const KEYS = ['image', 'org', 'config', 'arches', 'base', 'contents', 'imageConfig', 'prepare', 'fingerprint', 'tag', 'network', 'buildArgs', 'dockerfile', 'disable-cache', 'extra-sources'];
 const IMAGE_CONFIG_KEYS = ['Entrypoint', 'Cmd', 'Env', 'WorkingDir', 'Labels'];
 
-function bad(dir: string, why: string): MobyError {
-  return new MobyError(`Invalid package "${dir}": build.yml ${why}`, { code: 'SPEC_INVALID' });
+function bad(dir: string, why: string, cause?: unknown): MobyError {
+  return new MobyError(`Invalid package "${dir}": build.yml ${why}`, { code: 'SPEC_INVALID', ...(cause === undefined ? {} : { cause }) });
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -101,7 +101,7 @@ export async function readPackageSpec(dir: string): Promise<PackageSpec> {
   try {
     doc = parse(text);
   } catch (err) {
-    throw bad(dir, `is not valid YAML: ${(err as Error).message}`);
+    throw bad(dir, 'is not valid YAML', err);
   }
   return parsePackageSpec(dir, doc);
 }

@@ -2,14 +2,14 @@
  * Boots an image under qemu and judges the boot from its serial console: the library behind
  * `mobyts run qemu --until`, the boot tests and the format tests.
  *
- * Exception to "only src/tools/ spawns programs" (design.md §2): qemu is declared in the catalog
- * (`TOOLS.qemuSystemX86`, `TOOLS.ovmf`) but spawned here, because `runTool` runs a program to completion and
- * only hands back its output at the end, while a boot needs the serial console streamed line by line (to
- * judge markers and stop early) and a stdin to send keys; run-qemu.ts spawns it the same way for the
- * interactive console. One-shot helpers such as `qemu-img create` (disks.ts) do go through `runTool`.
+ * qemu is declared in the catalog (`TOOLS.qemuSystemX86`, `TOOLS.ovmf`) but started with `spawnProcess`
+ * (tools/spawn.ts) rather than `runTool`, because `runTool` runs a program to completion and only hands back its
+ * output at the end, while a boot needs the serial console streamed line by line (to judge markers and stop
+ * early) and a stdin to send keys; run-qemu.ts starts it the same way for the interactive console. One-shot
+ * helpers such as `qemu-img create` (disks.ts) go through `runTool`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { spawnProcess } from '../tools/spawn.ts';
 import { MobyError } from '../util/errors.ts';
 import { ConsoleWatch, consoleTail } from './console.ts';
 import { DEFAULT_OVMF, qemuArgv, qemuBinary, type Accel, type BootKind, type ExtraDisk, type Firmware, type QemuMachine } from './qemu-argv.ts';
@@ -27,7 +27,7 @@ export interface BootOptions {
   mem?: number;
   /** Default 1. */
   cpus?: number;
-  /** Default tcg (boot-recipes §6.1: a present /dev/kvm may still hang guests). */
+  /** Default tcg (docs/boot.md#accel: a present /dev/kvm may still hang guests). */
   accel?: Accel;
   disks?: ExtraDisk[];
   /** Default true: the boot image is never modified. */
@@ -107,7 +107,7 @@ export async function bootImage(opts: BootOptions): Promise<BootResult> {
   const sent = new Set<number>();
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) / 10) / 100;
-  const child = spawn(binary, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnProcess(binary, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.on('error', () => { /* qemu gone: nothing left to type into */ });
   if (script.length === 0) child.stdin.end();
   let stderr = '';

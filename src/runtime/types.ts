@@ -1,7 +1,7 @@
 /**
  * What this module produces: an OCI runtime-spec `config.json` (`RuntimeConfig`) and LinuxKit's `runtime.json`
- * (`RuntimeJson`), with runtime-spec's JSON names. Serialised by `go-json.ts` with the structs of
- * `go-schemas.ts`, so absent optional fields here are Go's nil/zero values there.
+ * (`RuntimeJson`), with runtime-spec's JSON names. Serialised by `go-compat/go-json.ts` with the structs of
+ * `go-compat/go-schemas.ts`, so absent optional fields here are Go's nil/zero values there.
  */
 import type { Interface, Mount, Resources } from '../spec/types.ts';
 
@@ -77,7 +77,7 @@ export interface RuntimeConfig {
   linux: OciLinux;
 }
 
-/** LinuxKit's `runtime.json`: every key always present (linuxkit.md §1.6, §2.8). */
+/** LinuxKit's `runtime.json`: every key always present (docs/linuxkit-behaviour.md#runtime, #go-json). */
 export interface RuntimeJson {
   cgroups: string[];
   mounts: Mount[];

@@ -1,5 +1,5 @@
 /**
- * Reading an image out of the cache without network (LinuxKit's ValidateImage, linuxkit.md §6.3): the ref's
+ * Reading an image out of the cache without network (LinuxKit's ValidateImage, docs/linuxkit-behaviour.md#cache): the ref's
  * index entry, its manifests, config and the platform's layers must all be present and intact. Manifests are
  * re-hashed on every use (they are small); config and layers are re-hashed unless their verified stamp
  * still matches (integrity.ts), so damage on disk is found before a build reads the bytes.
@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { Digest } from '../oci/digest.ts';
 import { withDigest, type Reference } from '../oci/reference.ts';
 import type { Descriptor, ImageManifest, Platform } from '../oci/types.ts';
-import { storeImageSource, type Attestation, type StoreImageSource } from '../image/store-source.ts';
+import { storeImageSource, type Attestation, type StoreImageSource } from './store-source.ts';
 import { checkBlob, checkBlobs, type Damage } from './integrity.ts';
 import { refDescriptors, type Layout } from './layout.ts';
 import type { Lease } from './lease.ts';

@@ -1,6 +1,6 @@
 /**
- * The image store (LinuxKit's cache, linuxkit.md §6.3): `openStore(dir)` opens or creates the OCI layout and
- * returns the Store (types.ts) plus the maintenance operations `mobyts cache` uses.
+ * The image store (LinuxKit's cache, docs/linuxkit-behaviour.md#cache): `openStore(dir)` opens or creates the OCI
+ * layout and returns the Store (types.ts) plus the maintenance operations `mobyts cache` uses.
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.ts';
 import type { Reference } from '../oci/reference.ts';
 import { REF_NAME_ANNOTATION, type Descriptor, type Platform } from '../oci/types.ts';
-import type { StoreImageSource } from '../image/store-source.ts';
+import type { StoreImageSource } from './store-source.ts';
 import { isMobyError, MobyError } from '../util/errors.ts';
 import { inspectCached, sourceFromCache } from './cached.ts';
 import { damagedError, type Damage } from './integrity.ts';
@@ -20,7 +20,7 @@ import type { GetImageOptions, Store } from './types.ts';
 
 export { platformFor, formatPlatform, selectManifest } from './platform.ts';
 export type { ClientTuning } from './pull.ts';
-export type { Attestation, StoreImageSource } from '../image/store-source.ts';
+export type { Attestation, StoreImageSource } from './store-source.ts';
 
 export interface StoreOptions {
   /** Registry client settings (credentials, retry policy, timeouts); defaults suit the CLI. */

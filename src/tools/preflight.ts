@@ -1,10 +1,10 @@
 /**
- * Checks that every declared host tool is there before the build starts (design.md §3.9): all missing tools
+ * Checks that every declared host tool is there before the build starts (docs/architecture.md#tools): all missing tools
  * are reported at once, in one error, with their install hints.
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import type { ToolRequirement } from '../outputs/format.ts';
+import type { ToolRequirement } from './requirement.ts';
 import { MobyError } from '../util/errors.ts';
 
 export interface PreflightOptions {

@@ -1,11 +1,11 @@
 /**
- * The only code that spawns external programs for the formats (design.md §2). Every run gets a pinned,
+ * The only code that spawns external programs for the formats (docs/architecture.md#tools). Every run gets a pinned,
  * reproducible environment (SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C) and fails with a MobyError carrying the tool,
  * its argv and the tail of its stderr.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import type { ToolRequirement } from '../outputs/format.ts';
+import type { ToolRequirement } from './requirement.ts';
 import { MobyError } from '../util/errors.ts';
 
 export interface RunToolOptions {

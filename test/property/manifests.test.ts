@@ -52,13 +52,13 @@ function edited(doc: unknown, edits: Array<{ pick: number; value: unknown; remov
   for (const e of edits) {
     const all = paths(root);
     const p = all[e.pick % all.length] ?? [];
-    if (p.length === 0) { root = e.value; continue; }
+    if (p.length === 0) { root = structuredClone(e.value); continue; }
     let parent = root as Record<string | number, unknown>;
     for (const k of p.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
     const last = p[p.length - 1] as string | number;
     if (e.remove && Array.isArray(parent)) parent.splice(Number(last), 1);
     else if (e.remove) delete parent[last];
-    else parent[last] = e.value;
+    else parent[last] = structuredClone(e.value); // never the same object twice (no cycles)
   }
   return root;
 }

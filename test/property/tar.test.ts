@@ -24,7 +24,7 @@ import { stageRootfs } from '../../src/outputs/stage-rootfs.ts';
 import { readTar } from '../../src/tar/read.ts';
 import { tarBytes } from '../../src/tar/write.ts';
 import { isMobyError } from '../../src/util/errors.ts';
-import { writeStreamAtomically } from '../../src/build/atomic.ts';
+import { writeStreamAtomically } from '../../src/util/atomic.ts';
 
 const READ_RUNS = 2000;
 const STAGE_RUNS = 400;
