@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import { embeddedConfig } from './embedded-config.ts';
 import { loadFragment, parseConfig, unmet, type KernelConfig, type Requirement } from './config-text.ts';
-import { loadOrder, type ModuleIndex } from './modules.ts';
+import { loadOrder, moduleName, type ModuleIndex } from './modules.ts';
 
 export interface CheckKernelOptions {
   kernelPath: string;
@@ -123,13 +123,13 @@ export function rootVerdict(config: KernelConfig, fragment: string, index: Modul
   const missing = unmet(config, reqs.filter((r) => !loadable.includes(r as Requirement & { module: string })));
   missing.push(...unmet(config, initrdNeeds(LOADER_COMPRESS).flatMap((n) => loadFragment(n.fragment))));
   if (index === undefined) {
-    missing.push(...loadable.map((r) => `${r.option}=m with its module ${r.module} (the kernel image has no lib/modules/*/modules.dep)`));
+    if (loadable.length > 0) missing.push(`${loadable.map((r) => `${r.option}=y`).join(', ')} (${loadable.length > 1 ? 'are' : 'is'} m, and the kernel image has no lib/modules/*/modules.dep)`);
     return { kind: 'missing', missing };
   }
-  const order = loadOrder(index, loadable.map((r) => r.module));
-  for (const name of order.missing) {
-    const r = loadable.find((x) => x.module.replaceAll('-', '_') === name);
-    missing.push(r === undefined ? `module ${name} (a dependency, not in lib/modules/${index.version})` : `${r.option}=m with its module ${name} (not in lib/modules/${index.version})`);
+  const where = `lib/modules/${index.version}`;
+  for (const name of loadOrder(index, loadable.map((r) => r.module)).missing) {
+    const r = loadable.find((x) => moduleName(x.module) === name);
+    missing.push(r === undefined ? `${name}.ko (a dependency, not in ${where})` : `${r.option}=y (is m, and ${name}.ko is not in ${where})`);
   }
   return missing.length > 0 ? { kind: 'missing', missing } : { kind: 'loader', modules: loadable.map((r) => r.module) };
 }

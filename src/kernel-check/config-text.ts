@@ -26,12 +26,14 @@ export interface Requirement {
   module?: string;
 }
 
-/** The requirements of one fragment file's text: `CONFIG_X=y|m`, optionally followed by `# module NAME`. */
+/** The requirements of one fragment file's text: `CONFIG_X=y|m`, optionally followed by `# module NAME` or another comment. */
 export function parseFragment(text: string): Requirement[] {
   const out: Requirement[] = [];
   for (const line of text.split('\n')) {
-    const m = /^(CONFIG_[A-Za-z0-9_]+)=([ym])\s*(?:#\s*module\s+([A-Za-z0-9_-]+)\s*)?$/.exec(line.trim());
-    if (m !== null) out.push({ option: m[1]!, need: m[2] as 'y' | 'm', ...(m[3] === undefined ? {} : { module: m[3] }) });
+    const m = /^(CONFIG_[A-Za-z0-9_]+)=([ym])\s*(#.*)?$/.exec(line.trim());
+    if (m === null) continue;
+    const module = /^#\s*module\s+([A-Za-z0-9_-]+)\s*$/.exec(m[3] ?? '')?.[1];
+    out.push({ option: m[1]!, need: m[2] as 'y' | 'm', ...(module === undefined ? {} : { module }) });
   }
   return out;
 }
