@@ -60,8 +60,8 @@ const DEP_PATH = /^lib\/modules\/([^/]+)\/modules\.dep$/;
 const KO_PATH = /^lib\/modules\/([^/]+)\/(.+\.ko(\.(gz|xz|zst))?)$/;
 
 /**
- * The module index of a filesystem tar's `lib/modules/<version>/` (the first version with a modules.dep), or
- * undefined when it has none. Drains the stream; buffers only modules.dep.
+ * The module index of a filesystem tar's `lib/modules/<version>/` (the lowest version with a modules.dep; its
+ * last modules.dep entry wins, as extraction would leave it), or undefined when it has none. Drains the stream; buffers only modules.dep.
  */
 export async function moduleIndexOf(entries: EntryStream): Promise<ModuleIndex | undefined> {
   const files = new Map<string, Set<string>>();
@@ -73,7 +73,7 @@ export async function moduleIndexOf(entries: EntryStream): Promise<ModuleIndex |
     if (dep !== null && e.header.type === 'file' && e.body !== undefined) {
       const chunks: Buffer[] = [];
       for await (const c of e.body) chunks.push(c as Buffer);
-      if (!deps.has(dep[1]!)) deps.set(dep[1]!, Buffer.concat(chunks).toString('utf8'));
+      deps.set(dep[1]!, Buffer.concat(chunks).toString('utf8')); // a later entry replaces an earlier one, as on disk
       continue;
     }
     if (ko !== null && e.header.type === 'file') {
