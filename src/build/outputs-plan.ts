@@ -1,6 +1,6 @@
 /**
- * Which formats to build and where their files go (linuxkit.md §5.1), decided before anything is pulled.
- * Pure: no I/O.
+ * Which formats to build and where their files go (docs/linuxkit-behaviour.md#build-flags), decided before anything is
+ * pulled. Pure: no I/O.
  */
 import { join } from 'node:path';
 import { allFormats, getFormat, isFormatName } from '../outputs/index.ts';

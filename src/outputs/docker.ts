@@ -1,6 +1,6 @@
 /**
- * `docker` (linuxkit.md §4): the root filesystem tar plus LinuxKit's `Dockerfile` entry (`FROM scratch`,
- * `COPY . ./`, `ENTRYPOINT ["/bin/rc.init"]`), `NAME.docker`, ready for `docker build - < NAME.docker`.
+ * `docker` (docs/linuxkit-behaviour.md#formats): the root filesystem tar plus LinuxKit's `Dockerfile` entry (`FROM
+ * scratch`, `COPY . ./`, `ENTRYPOINT ["/bin/rc.init"]`), `NAME.docker`, ready for `docker build - < NAME.docker`.
  * The Dockerfile goes just before the SBOM (the last entry), where LinuxKit puts it.
  */
 import { Readable } from 'node:stream';

@@ -1,6 +1,6 @@
 /**
- * `kernel+initrd` (linuxkit.md §4): `NAME-kernel`, `NAME-initrd.img` (microcode cpio, if any, then the
- * compressed initrd), `NAME-cmdline`; each written only when non-empty, mode 0644.
+ * `kernel+initrd` (docs/linuxkit-behaviour.md#formats): `NAME-kernel`, `NAME-initrd.img` (microcode cpio, if any, then
+ * the compressed initrd), `NAME-cmdline`; each written only when non-empty, mode 0644.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, stat, writeFile } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
- * `tar-kernel-initrd` (linuxkit.md §4): `NAME-initrd.tar` holding `kernel`, `initrd.img`, `cmdline` and
- * `ucode.cpio` (those that are non-empty), mode 0644, root-owned, mtime = the build's source date.
+ * `tar-kernel-initrd` (docs/linuxkit-behaviour.md#formats): `NAME-initrd.tar` holding `kernel`, `initrd.img`, `cmdline`
+ * and `ucode.cpio` (those that are non-empty), mode 0644, root-owned, mtime = the build's source date.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';

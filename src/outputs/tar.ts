@@ -1,4 +1,6 @@
-/** `tar` (linuxkit.md §4): the root filesystem tar itself, `NAME.tar`; streamable to `-o FILE|-`. */
+/**
+ * `tar` (docs/linuxkit-behaviour.md#formats): the root filesystem tar itself, `NAME.tar`; streamable to `-o FILE|-`.
+ */
 import { createReadStream } from 'node:fs';
 import { writeStreamAtomically } from '../build/atomic.ts';
 import type { OutputFormat } from './format.ts';
