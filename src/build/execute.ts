@@ -21,7 +21,7 @@ import { readTarFile, tarStream } from './tar-io.ts';
 import { checkKernel } from '../kernel-check/check.ts';
 
 /** The initrd writer (initrd/initrd.ts `writeInitrd`): `boot/*` split off, no microcode prepended here. */
-export type InitrdWriter = (entries: EntryStream, opts: { compress: 'gzip' | 'zstd' | 'none'; out: Writable; prependUcode: false; tmpDir: string }) => Promise<unknown>;
+export type InitrdWriter = (entries: EntryStream, opts: { compress: 'gzip' | 'zstd' | 'none'; out: Writable; prependUcode: false; tmpDir: string; reporter: Reporter }) => Promise<unknown>;
 
 export interface ExecuteInput {
   plan: OutputPlan;
@@ -71,7 +71,7 @@ function assembled(x: ExecuteInput, workDir: string, onKernel: (p: KernelParts) 
 
 function writeInitrdFile(x: ExecuteInput, entries: EntryStream, workDir: string): Promise<string> {
   const initrd = join(workDir, 'initrd.img');
-  return x.writeInitrd(entries, { compress: x.compress, out: createWriteStream(initrd), prependUcode: false, tmpDir: workDir }).then(() => initrd);
+  return x.writeInitrd(entries, { compress: x.compress, out: createWriteStream(initrd), prependUcode: false, tmpDir: workDir, reporter: x.reporter }).then(() => initrd);
 }
 
 /**

@@ -25,7 +25,8 @@ import { ancestors, safeEntries } from '../tar/safe-path.ts';
 import type { ImageSource } from './source.ts';
 
 export interface FlattenOptions {
-  reporter?: Reporter;
+  /** Receives the warnings (dropped device nodes): required, so no warning is emitted into nothing. */
+  reporter: Reporter;
 }
 
 const WH = '.wh.';
@@ -56,6 +57,8 @@ class FlattenState {
 
   hidden(h: TarHeader): boolean {
     if (this.seen.has(h.name)) return true;
+    // The root ('') is every other name's ancestor: an opaque marker at a layer's root hides all lower entries.
+    if (h.name !== '' && this.hides.has('')) return true;
     if (ancestors(h.name).some((a) => this.hides.has(a))) return true;
     return h.type !== 'directory' && this.parents.has(h.name);
   }
@@ -91,8 +94,10 @@ async function* flattenLayer(source: ImageSource, layer: Descriptor, state: Flat
   const deferred: Whiteout[] = [];
   const emittedHere = new Set<string>();
   const orphans = new Map<string, TarHeader[]>();
-  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), { subject, allowUnresolvedLinks: true, ...(opts.reporter ? { reporter: opts.reporter } : {}) });
-  for await (const e of entries) {
+  const chains = new LinkChains();
+  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), { subject, allowUnresolvedLinks: true, reporter: opts.reporter });
+  for await (const raw of entries) {
+    const e = chains.resolve(raw);
     const h = e.header;
     const wh = whiteoutOf(h.name);
     if (wh !== undefined) {
@@ -111,6 +116,26 @@ async function* flattenLayer(source: ImageSource, layer: Descriptor, state: Flat
   }
   if (orphans.size > 0) yield* resolveOrphans(source, layer, { orphans, state, subject });
   applyWhiteouts(state, deferred);
+}
+
+/**
+ * Hardlink chains within one layer (`l2 -> l1 -> t`, as tar writers that point at the previous name write
+ * them) are one inode: every link is rewritten to name the chain's first file, as umoci and containerd do.
+ */
+class LinkChains {
+  private readonly roots = new Map<string, string>();
+
+  resolve(e: TarEntry): TarEntry {
+    const h = e.header;
+    if (h.type !== 'link') {
+      this.roots.delete(h.name);
+      return e;
+    }
+    const target = h.linkname ?? '';
+    const root = this.roots.get(target) ?? target;
+    this.roots.set(h.name, root);
+    return root === target ? e : { ...e, header: { ...h, linkname: root } };
+  }
 }
 
 function applyWhiteouts(state: FlattenState, whiteouts: Whiteout[]): void {
@@ -163,7 +188,7 @@ async function* resolveOrphans(
  * iteration with a MobyError naming the layer and image; entries already yielded may have been consumed.
  * Each call starts a fresh pass over the layers.
  */
-export function flattenImage(source: ImageSource, opts: FlattenOptions = {}): EntryStream {
+export function flattenImage(source: ImageSource, opts: FlattenOptions): EntryStream {
   async function* run(): AsyncGenerator<TarEntry> {
     const state = new FlattenState();
     const layers = [...source.manifest.layers].reverse();
@@ -175,5 +200,5 @@ export function flattenImage(source: ImageSource, opts: FlattenOptions = {}): En
       }
     }
   }
-  return safeEntries(run(), { subject: source.ref.expanded, ...(opts.reporter ? { reporter: opts.reporter } : {}) });
+  return safeEntries(run(), { subject: source.ref.expanded, reporter: opts.reporter });
 }

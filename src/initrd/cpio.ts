@@ -165,9 +165,9 @@ export class NewcEncoder {
   }
 
   /** Emits one warning when entries carried xattrs, which newc cannot hold. */
-  reportLostXattrs(reporter: Reporter | undefined): void {
+  reportLostXattrs(reporter: Reporter): void {
     if (this.xattrs === 0) return;
-    reporter?.emit({
+    reporter.emit({
       type: 'warn',
       message: `The initrd cannot hold extended attributes: dropped them from ${this.xattrs} file(s) (e.g. "${this.xattrExample}"); file capabilities will be missing`,
     });

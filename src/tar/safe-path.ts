@@ -51,7 +51,8 @@ export function ancestors(name: string): string[] {
 export interface SafeEntriesOptions {
   /** Names the image/layer in errors. */
   subject: string;
-  reporter?: Reporter;
+  /** Receives the dropped-devices warning: required, so no warning is emitted into nothing. */
+  reporter: Reporter;
   /**
    * Accept hardlinks whose target is not earlier in this stream (a single layer may link to a lower layer);
    * the caller resolves them. Links through symlinks and to directories are still rejected.
@@ -125,6 +126,6 @@ export async function* safeEntries(entries: EntryStream, opts: SafeEntriesOption
     yield e;
   }
   if (devices > 0) {
-    opts.reporter?.emit({ type: 'warn', message: `Dropped ${devices} device node(s) from "${opts.subject}": images may not create devices` });
+    opts.reporter.emit({ type: 'warn', message: `Dropped ${devices} device node(s) from "${opts.subject}": images may not create devices` });
   }
 }

@@ -12,6 +12,7 @@ import { digestOf } from '../../src/oci/digest.ts';
 import { parseReference } from '../../src/oci/reference.ts';
 import { MediaType } from '../../src/oci/types.ts';
 import type { ImageSource } from '../../src/image/source.ts';
+import { silentReporter } from '../../src/util/reporter.ts';
 import { openLayoutImage } from '../../src/image/layout-source.ts';
 import { writeLayout, type Compression, type Spec } from './layout-fixture.ts';
 
@@ -28,7 +29,7 @@ async function flat(t: { after(fn: () => void): void }, layers: Spec[][], compre
   const dir = tempDir(t);
   await writeLayout(dir, 'example.com/img:1', layers, compression);
   const out: string[] = [];
-  for await (const e of flattenImage(await openLayoutImage(dir, 'example.com/img:1', AMD64))) {
+  for await (const e of flattenImage(await openLayoutImage(dir, 'example.com/img:1', AMD64), { reporter: silentReporter })) {
     const h = e.header;
     const link = h.linkname === undefined ? '' : ` -> ${h.linkname}`;
     const body = e.body === undefined ? '' : ` = ${await text(e.body)}`;
@@ -93,7 +94,7 @@ void test('xattr PAX records and ownership are kept byte-exact', async (t) => {
   const cap = Buffer.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   await writeLayout(dir, 'img', [[{ name: 'bin/ping', data: 'p', mode: 0o4755, uid: 7, gid: 8, uname: 'u', gname: 'g', pax: [['SCHILY.xattr.security.capability', cap]] }]]);
   const got = [];
-  for await (const e of flattenImage(await openLayoutImage(dir, 'img', AMD64))) got.push(e.header);
+  for await (const e of flattenImage(await openLayoutImage(dir, 'img', AMD64), { reporter: silentReporter })) got.push(e.header);
   assert.deepEqual(got, [{ name: 'bin/ping', type: 'file', mode: 0o4755, uid: 7, gid: 8, uname: 'u', gname: 'g', mtime: 1492533000, size: 1, pax: [['SCHILY.xattr.security.capability', cap]] }]);
 });
 
@@ -106,7 +107,7 @@ void test('a corrupted layer blob fails with DIGEST_MISMATCH naming both digests
   data[600] = 0x79; // inside the file body: the tar still parses, only the digest can tell
   writeFileSync(file, data);
   await assert.rejects(async () => {
-    for await (const e of flattenImage(await openLayoutImage(dir, 'img', AMD64))) if (e.body) await text(e.body);
+    for await (const e of flattenImage(await openLayoutImage(dir, 'img', AMD64), { reporter: silentReporter })) if (e.body) await text(e.body);
   }, { code: 'DIGEST_MISMATCH', message: new RegExp(`content has digest ${digestOf(data)}, expected ${layer.digest}`) });
 });
 
@@ -114,7 +115,7 @@ void test('a malicious layer is refused naming the layer, the image and the path
   const dir = tempDir(t);
   const { layers } = await writeLayout(dir, 'example.com/evil:1', [[{ name: 'etc', type: 'symlink', linkname: '/etc' }, { name: 'etc/cron.d/x', data: 'pwn' }]]);
   await assert.rejects(async () => {
-    for await (const _ of flattenImage(await openLayoutImage(dir, 'example.com/evil:1', AMD64))) { /* drain */ }
+    for await (const _ of flattenImage(await openLayoutImage(dir, 'example.com/evil:1', AMD64), { reporter: silentReporter })) { /* drain */ }
   }, { code: 'UNSAFE_CONTENT', message: `Refusing unsafe content in "layer ${layers[0]!.digest} of example.com/evil:1": "etc/cron.d/x" would be written through the symlink "etc"` });
 });
 
@@ -130,6 +131,35 @@ void test('a corrupt gzip layer (whatever its digest says) fails naming the laye
     openBlob: () => Promise.reject(new Error('unused')),
   };
   await assert.rejects(async () => {
-    for await (const _ of flattenImage(source)) { /* drain */ }
+    for await (const _ of flattenImage(source, { reporter: silentReporter })) { /* drain */ }
   }, { code: 'UNSAFE_CONTENT', message: `Cannot read layer ${layer.digest} of example.com/bad:1: incorrect data check` });
+});
+
+void test('an opaque whiteout at the root of a layer hides every lower entry (OCI layer spec)', async (t) => {
+  const got = await flat(t, [
+    [{ name: 'a', data: 'a' }, { name: 'd' }, { name: 'd/f', data: 'f' }],
+    [{ name: '.wh..wh..opq', data: '' }, { name: 'b', data: 'b' }],
+  ]);
+  assert.deepEqual(got, ['file b = b']);
+});
+
+void test('hardlink chains (a link to a link) resolve to one inode, also when the target is replaced above', async (t) => {
+  const got = await flat(t, [
+    [
+      { name: 't', data: 'T' }, { name: 'l1', type: 'link', linkname: 't' }, { name: 'l2', type: 'link', linkname: 'l1' },
+      { name: 'u', data: 'old U' }, { name: 'm1', type: 'link', linkname: 'u' }, { name: 'm2', type: 'link', linkname: 'm1' },
+    ],
+    [{ name: 'u', data: 'new U' }],
+  ]);
+  assert.deepEqual(got, [
+    'file u = new U',
+    'file t = T', 'link l1 -> t', 'link l2 -> t',
+    'file m1 = old U', 'link m2 -> m1',
+  ]);
+});
+
+void test('a hardlink chain leaving the layer or the root is still refused', async (t) => {
+  await assert.rejects(flat(t, [[{ name: 'x', data: 'x' }], [{ name: 'l1', type: 'link', linkname: 'x' }, { name: 'l2', type: 'link', linkname: 'l1' }]]),
+    { code: 'UNSAFE_CONTENT', message: /"l1" is a hardlink to "x", which is not a file in the same layer/ });
+  await assert.rejects(flat(t, [[{ name: 'l1', type: 'link', linkname: '../../etc/shadow' }]]), { code: 'UNSAFE_CONTENT', message: /escapes the root/ });
 });
