@@ -22,6 +22,10 @@ export interface IsoOptions {
   run: RunToolOptions;
 }
 
+/**
+ * One ISO path as a quoted word of xorriso's command file: absolute (so never read as an option) and, with
+ * `-iso_rr_pattern off` first in the file, never read as a pattern (`usr/bin/[`, a setuid `usr/bin/*`).
+ */
 function q(path: string): string {
   return `'/${path.replaceAll("'", `'"'"'`)}'`;
 }
@@ -31,7 +35,7 @@ function q(path: string): string {
  * 0755 and files 0644 whatever the builder's umask left on the staged copies (so the ISO is byte-reproducible).
  */
 export function metadataCommands(entries: readonly StagedEntry[]): string[] {
-  const lines = ['-chown_r 0 / --', '-chgrp_r 0 / --', '-find / -type d -exec chmod 0755 --', '-find / -type f -exec chmod 0644 --'];
+  const lines = ['-iso_rr_pattern off', '-chown_r 0 / --', '-chgrp_r 0 / --', '-find / -type d -exec chmod 0755 --', '-find / -type f -exec chmod 0644 --'];
   for (const e of entries) {
     if (!e.onDisk || e.type === 'link') continue;
     if (e.uid !== 0) lines.push(`-chown ${e.uid} ${q(e.path)} --`);
@@ -42,7 +46,10 @@ export function metadataCommands(entries: readonly StagedEntry[]): string[] {
   return lines;
 }
 
-/** Writes the ISO at `out`. */
+/**
+ * Writes the ISO at `out`. Disk paths (`out`, `root`, the command file) are arguments of the mkisofs
+ * emulation, which takes them literally; the tar's paths only ever appear in the command file, quoted.
+ */
 export async function makeIso(o: IsoOptions): Promise<void> {
   await writeFile(o.commandsPath, `${metadataCommands(o.entries ?? []).join('\n')}\n`);
   await runTool(TOOLS.xorriso, [
