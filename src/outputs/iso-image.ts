@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { TOOLS } from '../tools/catalog.ts';
-import { runTool, type RunToolOptions } from '../tools/run-tool.ts';
+import { pathArg, runTool, type RunToolOptions } from '../tools/run-tool.ts';
 import { diskMode, type StagedEntry } from './stage-rootfs.ts';
 
 export interface IsoOptions {
@@ -53,9 +53,9 @@ export function metadataCommands(entries: readonly StagedEntry[]): string[] {
 export async function makeIso(o: IsoOptions): Promise<void> {
   await writeFile(o.commandsPath, `${metadataCommands(o.entries ?? []).join('\n')}\n`);
   await runTool(TOOLS.xorriso, [
-    '-report_about', 'SORRY', '-as', 'mkisofs', '-quiet', '-o', o.out, '-V', o.volid, '-l', '-J', '-joliet-long', '-R',
-    '--set_all_file_dates', `=${o.sourceDateEpoch}`, ...(o.boot ?? []), o.root, '--',
-    '-options_from_file', o.commandsPath,
+    '-report_about', 'SORRY', '-as', 'mkisofs', '-quiet', '-o', pathArg(o.out), '-V', o.volid, '-l', '-J', '-joliet-long', '-R',
+    '--set_all_file_dates', `=${o.sourceDateEpoch}`, ...(o.boot ?? []), pathArg(o.root), '--',
+    '-options_from_file', pathArg(o.commandsPath),
   ], o.run);
 }
 
