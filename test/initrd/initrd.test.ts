@@ -108,8 +108,15 @@ void test('ucode is prepended uncompressed: from the stream, or from a file; or 
 void test('xattrs are reported once as lost; files of 4 GiB are refused by name', async (t) => {
   const dir = tempDir(t);
   const reporter = recordingReporter();
-  await build(dir, 'x', 'none', { reporter });
-  assert.deepEqual(reporter.events, [{ type: 'warn', message: 'The initrd cannot hold extended attributes: dropped them from 1 file(s) (e.g. "bin/ping"); file capabilities will be missing' }]);
+  const cap = (name: string, value: Buffer, more: Array<[string, Buffer]> = []): TarEntry => ({ header: { name, type: 'file', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0, pax: [['SCHILY.xattr.security.capability', value], ...more] } });
+  // cap_net_raw=ep as Debian's iputils-ping ships it (vfs_cap_data revision 2).
+  const netRaw = Buffer.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const extra = [cap('usr/bin/ping', netRaw), cap('usr/bin/x', netRaw, [['SCHILY.xattr.user.note', Buffer.from('n')]])];
+  await build(dir, 'x', 'none', { reporter }, [...osEntries(), ...extra]);
+  assert.deepEqual(reporter.events, [{
+    type: 'warn',
+    message: 'The initrd cannot hold extended attributes (newc has none): dropped them from 3 file(s): "bin/ping" (security.capability), "usr/bin/ping" (cap_net_raw=ep), "usr/bin/x" (cap_net_raw=ep; user.note); in the booted system these files lack those capabilities (the tar and disk formats keep them)',
+  }]);
   const huge: TarEntry = { header: { name: 'var/big.img', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 2 ** 32 }, body: Readable.from([]) };
   const out = createWriteStream(join(dir, 'huge'));
   await assert.rejects(writeInitrd(entryStreamOf([huge]), { compress: 'gzip', out, tmpDir: dir, reporter: silentReporter }), {
