@@ -52,15 +52,39 @@ class FlattenState {
   readonly seen = new Set<string>();
   /** Deleted paths, emitted non-directories and opaque directories: lower descendants are hidden. */
   readonly hides = new Set<string>();
-  /** Ancestors of emitted names: a lower non-directory here would put upper entries below a file/symlink. */
+  /**
+   * Directories upper layers need: ancestors of emitted names, and of upper entries that a later whiteout
+   * removed (the directory they were in outlives them). A lower non-directory here would put upper entries
+   * below a file/symlink; a lower directory here is kept with its own header.
+   */
   readonly parents = new Set<string>();
+  /** Directories with an opaque marker: they stay, only their lower contents are hidden. */
+  readonly opaque = new Set<string>();
 
   hidden(h: TarHeader): boolean {
     if (this.seen.has(h.name)) return true;
+    // A lower directory that upper entries live in stays, with its own header (its lower contents stay hidden):
+    // a whiteout or opaque marker spares what its own layer wrote, and so the directories that holds.
+    if (h.type === 'directory' && this.parents.has(h.name)) return false;
     // The root ('') is every other name's ancestor: an opaque marker at a layer's root hides all lower entries.
     if (h.name !== '' && this.hides.has('')) return true;
     if (ancestors(h.name).some((a) => this.hides.has(a))) return true;
     return h.type !== 'directory' && this.parents.has(h.name);
+  }
+
+  /** Whether the path itself is gone for the layers below (deleted, replaced by a non-directory, or inside such). */
+  private goneSelf(a: string): boolean {
+    if (a !== '' && this.hides.has('')) return true;
+    if (this.hides.has(a) && !this.opaque.has(a)) return true;
+    return ancestors(a).some((x) => this.hides.has(x));
+  }
+
+  /** An entry of this layer (shown or not) proves its directories existed here: they stay needed below. */
+  implyParents(name: string): void {
+    for (const a of ancestors(name)) {
+      if (this.goneSelf(a)) return;
+      this.parents.add(a);
+    }
   }
 
   record(h: TarHeader): void {
@@ -95,7 +119,7 @@ async function* flattenLayer(source: ImageSource, layer: Descriptor, state: Flat
   const emittedHere = new Set<string>();
   const orphans = new Map<string, TarHeader[]>();
   const chains = new LinkChains();
-  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), { subject, allowUnresolvedLinks: true, reporter: opts.reporter });
+  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), { subject, allowUnresolvedLinks: true, reporter: opts.reporter, isMarker: (n) => whiteoutOf(n) !== undefined });
   for await (const raw of entries) {
     const e = chains.resolve(raw);
     const h = e.header;
@@ -104,6 +128,7 @@ async function* flattenLayer(source: ImageSource, layer: Descriptor, state: Flat
       deferred.push(wh);
       continue;
     }
+    state.implyParents(h.name);
     if (state.hidden(h)) continue;
     if (h.type === 'link' && !emittedHere.has(h.linkname ?? '')) {
       state.seen.add(h.name);
@@ -141,9 +166,12 @@ class LinkChains {
 function applyWhiteouts(state: FlattenState, whiteouts: Whiteout[]): void {
   for (const w of whiteouts) {
     if (w.kind === 'delete') {
-      state.seen.add(w.target);
+      if (!state.parents.has(w.target)) state.seen.add(w.target);
       state.hides.add(w.target);
-    } else if (w.kind === 'opaque') state.hides.add(w.dir);
+    } else if (w.kind === 'opaque') {
+      if (!state.hides.has(w.dir)) state.opaque.add(w.dir); // else deleted or replaced above: stays gone
+      state.hides.add(w.dir);
+    }
   }
 }
 

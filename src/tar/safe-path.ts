@@ -58,6 +58,11 @@ export interface SafeEntriesOptions {
    * the caller resolves them. Links through symlinks and to directories are still rejected.
    */
   allowUnresolvedLinks?: boolean;
+  /**
+   * Names that are markers, not content (a layer's whiteouts): checked like any entry (never through a
+   * symlink) but not recorded, so a later entry of the stream may still replace their directory.
+   */
+  isMarker?: (name: string) => boolean;
 }
 
 /** Tracks what the stream has produced so far: names only (memory is proportional to the name count). */
@@ -122,7 +127,7 @@ export async function* safeEntries(entries: EntryStream, opts: SafeEntriesOption
       continue;
     }
     state.check(e);
-    state.record(e);
+    if (opts.isMarker?.(e.header.name) !== true) state.record(e);
     yield e;
   }
   if (devices > 0) {
