@@ -12,7 +12,8 @@
  *   regular file with the target's content (read in a second pass over that one layer);
  * - a lower-layer non-directory at a path an upper layer used as a directory is dropped (the upper layer's
  *   directory wins), so no entry is ever written through a lower-layer symlink;
- * - device nodes are dropped (see tar/safe-path.ts).
+ * - device nodes are dropped (see tar/safe-path.ts), after the layer rules: a device still replaces the
+ *   lower entry at its path, and the directory holding it stays; one warning per image.
  */
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/types.ts';
@@ -119,7 +120,7 @@ async function* flattenLayer(source: ImageSource, layer: Descriptor, state: Flat
   const emittedHere = new Set<string>();
   const orphans = new Map<string, TarHeader[]>();
   const chains = new LinkChains();
-  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), { subject, allowUnresolvedLinks: true, reporter: opts.reporter, isMarker: (n) => whiteoutOf(n) !== undefined });
+  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), { subject, allowUnresolvedLinks: true, reporter: opts.reporter, isMarker: (n) => whiteoutOf(n) !== undefined, keepDevices: true });
   for await (const raw of entries) {
     const e = chains.resolve(raw);
     const h = e.header;

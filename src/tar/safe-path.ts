@@ -63,6 +63,8 @@ export interface SafeEntriesOptions {
    * symlink) but not recorded, so a later entry of the stream may still replace their directory.
    */
   isMarker?: (name: string) => boolean;
+  /** Pass device nodes on (a later stage drops them and warns): a layer's device still hides lower entries. */
+  keepDevices?: boolean;
 }
 
 /** Tracks what the stream has produced so far: names only (memory is proportional to the name count). */
@@ -122,7 +124,7 @@ export async function* safeEntries(entries: EntryStream, opts: SafeEntriesOption
   const state = new SafetyState(opts.subject, opts.allowUnresolvedLinks !== true);
   let devices = 0;
   for await (const e of entries) {
-    if (e.header.type === 'character-device' || e.header.type === 'block-device') {
+    if (opts.keepDevices !== true && (e.header.type === 'character-device' || e.header.type === 'block-device')) {
       devices++;
       continue;
     }

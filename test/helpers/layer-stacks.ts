@@ -202,7 +202,9 @@ function layer(g: Gen, ops: number): RawEntry[] {
       // opaque marker on a lower directory, the root now and then; early or late
       const cands = g.lower((_, n) => n.kind === 'dir');
       if (g.layer === 0) continue;
-      const d = (g.chance(0.04) && !g.rootOpaque) || cands.length === 0 ? '' : g.pick(cands);
+      const root = g.chance(0.04) && !g.rootOpaque;
+      if (!root && cands.length === 0) continue;
+      const d = root ? '' : g.pick(cands);
       if (d === '') g.rootOpaque = true;
       g.hideLower(d, true);
       if (d !== '' && g.chance(0.5) && !here.has(d)) {

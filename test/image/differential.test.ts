@@ -78,7 +78,8 @@ for (const seed of SEEDS) {
     const spec = await f.spec(`diff-${seed}.yml`, 'kernel:\n  image: HOST/test/kernel:1\ninit:\n  - HOST/diff/stack' + `${seed}:1\n`);
     const r = await f.cli(['-f', 'tar,kernel+initrd', '--name', 'os', '-d', work, spec]);
     assert.equal(r.code, 0, r.stderr);
-    const devices = stack.flat().filter((e) => e.type === 'char').length;
+    const umociTree = await walkTree(join(work, 'umoci'));
+    const devices = [...umociTree.values()].filter((o) => o.type === 'char').length;
     if (devices > 0) assert.match(r.stderr, /Dropped \d+ device node\(s\) from ".*diff\/stack\d+:1": images may not create devices/);
 
     const fromTar = join(work, 'tar');
@@ -91,12 +92,14 @@ for (const seed of SEEDS) {
     execFileSync('sh', ['-c', 'cpio -idm --quiet --no-absolute-filenames < "$1"', 'sh', join(work, 'initrd.cpio')], { cwd: fromInitrd });
 
     const full = { owners: ROOT, dirMtimes: false, symlinkMtimes: true };
-    const umoci = imageView(await walkTree(join(work, 'umoci')), full);
-    const tar = imageView(await walkTree(fromTar), full);
-    assert.ok(umoci.size > 100, `umoci unpacked only ${umoci.size} paths`);
+    const umoci = imageView(umociTree, full);
+    const tarTree = await walkTree(fromTar);
+    assert.deepEqual([...tarTree].filter(([, o]) => o.type === 'char' || o.type === 'block').map(([p]) => p), [], 'device nodes are dropped');
+    const tar = imageView(tarTree, full);
+    assert.ok(umoci.size > 50, `umoci unpacked only ${umoci.size} paths`);
     assert.deepEqual(diff(tar, umoci, ['mobyts tar', 'umoci']), [], `seed ${seed}`);
     const cpioView = { owners: ROOT, dirMtimes: false, symlinkMtimes: false };
     const initrd = imageView(await walkTree(fromInitrd), cpioView);
-    assert.deepEqual(diff(initrd, imageView(await walkTree(fromTar), cpioView), ['mobyts initrd', 'mobyts tar']), [], `seed ${seed}`);
+    assert.deepEqual(diff(initrd, imageView(tarTree, cpioView), ['mobyts initrd', 'mobyts tar']), [], `seed ${seed}`);
   });
 }
