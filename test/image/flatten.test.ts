@@ -12,7 +12,7 @@ import { digestOf } from '../../src/oci/digest.ts';
 import { parseReference } from '../../src/oci/reference.ts';
 import { MediaType } from '../../src/oci/types.ts';
 import type { ImageSource } from '../../src/image/source.ts';
-import { silentReporter } from '../../src/util/reporter.ts';
+import { recordingReporter, silentReporter } from '../../src/util/reporter.ts';
 import { openLayoutImage } from '../../src/image/layout-source.ts';
 import { writeLayout, type Compression, type Spec } from './layout-fixture.ts';
 
@@ -162,4 +162,64 @@ void test('a hardlink chain leaving the layer or the root is still refused', asy
   await assert.rejects(flat(t, [[{ name: 'x', data: 'x' }], [{ name: 'l1', type: 'link', linkname: 'x' }, { name: 'l2', type: 'link', linkname: 'l1' }]]),
     { code: 'UNSAFE_CONTENT', message: /"l1" is a hardlink to "x", which is not a file in the same layer/ });
   await assert.rejects(flat(t, [[{ name: 'l1', type: 'link', linkname: '../../etc/shadow' }]]), { code: 'UNSAFE_CONTENT', message: /escapes the root/ });
+});
+
+// The layer rules one case at a time (the differential test in test/image/differential.test.ts checks them
+// all together against umoci). Layers bottom first; output in flatten order.
+const LAYER_RULES: Array<[string, Spec[][], string[]]> = [
+  ['an opaque marker in a nested directory hides only that directory\'s lower contents',
+    [[{ name: 'a' }, { name: 'a/b' }, { name: 'a/b/x', data: 'x' }, { name: 'a/y', data: 'y' }], [{ name: 'a/b/.wh..wh..opq', data: '' }, { name: 'a/b/z', data: 'z' }]],
+    ['file a/b/z = z', 'directory a', 'directory a/b', 'file a/y = y']],
+  ['a whiteout after the entries of its own layer spares them (late whiteout)',
+    [[{ name: 'p', data: 'lower' }], [{ name: 'p', data: 'upper' }, { name: '.wh.p', data: '' }]],
+    ['file p = upper']],
+  ['a late opaque marker spares its own layer\'s entries and the lower directory they live in',
+    [[{ name: 'd', mode: 0o700 }, { name: 'd/old', data: 'o' }], [{ name: 'd/new', data: 'n' }, { name: 'd/.wh..wh..opq', data: '' }]],
+    ['file d/new = n', 'directory d']],
+  ['a whiteout and a re-creation of the same path in one layer, as another type',
+    [[{ name: 'q' }, { name: 'q/in', data: 'i' }], [{ name: '.wh.q', data: '' }, { name: 'q', type: 'symlink', linkname: '/elsewhere' }]],
+    ['symlink q -> /elsewhere']],
+  ['a directory header after its children keeps its own mode, also from a lower layer',
+    [[{ name: 'h/c', data: 'c' }, { name: 'h', mode: 0o711 }], [{ name: 'h/d', data: 'd' }]],
+    ['file h/d = d', 'file h/c = c', 'directory h']],
+  ['a directory whose upper entries were deleted further up stays, with its header',
+    [[{ name: 'k', mode: 0o750 }], [{ name: '.wh..wh..opq', data: '' }, { name: 'k/t', data: 't' }], [{ name: 'k/.wh.t', data: '' }]],
+    ['directory k']],
+  ['file -> directory -> symlink across layers: the upper type wins and hides what was below',
+    [[{ name: 'm', data: 'file' }], [{ name: 'm' }, { name: 'm/x', data: 'x' }], [{ name: 'm', type: 'symlink', linkname: 'target' }]],
+    ['symlink m -> target']],
+  ['a whiteout marker in a directory the same layer then replaces does not pin the directory',
+    [[{ name: 'r' }, { name: 'r/x', data: 'x' }], [{ name: 'r/.wh.x', data: '' }, { name: 'r', data: 'now a file' }]],
+    ['file r = now a file']],
+  ['a hardlink whose target a later layer replaces keeps the old content',
+    [[{ name: 't', data: 'old' }, { name: 'l', type: 'link', linkname: 't' }], [{ name: 't', data: 'new' }]],
+    ['file t = new', 'file l = old']],
+  ['PAX long names and link targets past 100 and 255 bytes',
+    [[{ name: 'n'.repeat(120) }, { name: `${'n'.repeat(120)}/${'m'.repeat(200)}`, data: 'deep' }, { name: 'ln', type: 'symlink', linkname: `/${'t'.repeat(300)}` }]],
+    ['directory ' + 'n'.repeat(120), `file ${'n'.repeat(120)}/${'m'.repeat(200)} = deep`, `symlink ln -> /${'t'.repeat(300)}`]],
+  ['names with spaces, unicode, backslashes, glob characters and ".." inside a component',
+    [[{ name: 'a b', data: '1' }, { name: 'ünï☃', data: '2' }, { name: 'back\\slash', data: '3' }, { name: 'a..b', data: '4' }, { name: '..x', data: '5' }, { name: '[*?]', data: '6' }, { name: '-rf', data: '7' }]],
+    ['file a b = 1', 'file ünï☃ = 2', 'file back\\slash = 3', 'file a..b = 4', 'file ..x = 5', 'file [*?] = 6', 'file -rf = 7']],
+];
+
+for (const [name, layers, want] of LAYER_RULES) {
+  void test(`layer rules: ${name}`, async (t) => {
+    assert.deepEqual(await flat(t, layers), want);
+  });
+}
+
+void test('layer rules: uids past the octal limit and device nodes (dropped after the rules, with one warning per image)', async (t) => {
+  const dir = tempDir(t);
+  await writeLayout(dir, 'example.com/img:1', [
+    [{ name: 'dev0', type: 'file', data: 'lower' }, { name: 'keep' }],
+    [{ name: 'big', data: 'b', uid: 3_000_000, gid: 2 ** 31 }, { name: 'dev0', type: 'character-device', devmajor: 1, devminor: 3 }, { name: 'keep/null', type: 'block-device' }],
+  ]);
+  const reporter = recordingReporter();
+  const got: string[] = [];
+  for await (const e of flattenImage(await openLayoutImage(dir, 'example.com/img:1', AMD64), { reporter })) {
+    got.push(`${e.header.type} ${e.header.name} ${e.header.uid}:${e.header.gid}`);
+    e.body?.resume();
+  }
+  assert.deepEqual(got, ['file big 3000000:2147483648', 'directory keep 0:0']);
+  assert.deepEqual(reporter.events, [{ type: 'warn', message: 'Dropped 2 device node(s) from "example.com/img:1": images may not create devices' }]);
 });
