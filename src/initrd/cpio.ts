@@ -179,7 +179,7 @@ export class NewcEncoder {
     const more = n > LOST_SHOWN ? `, and ${n - LOST_SHOWN} more` : '';
     reporter.emit({
       type: 'warn',
-      message: `The initrd cannot hold extended attributes (newc has none): dropped them from ${n} file(s): ${shown.join(', ')}${more}; in the booted system these files lack those capabilities (the tar and disk formats keep them)`,
+      message: `The initrd cannot hold extended attributes (newc has none): dropped them from ${n} file(s): ${shown.join(', ')}${more}; in the booted system these files lack them (only the tar output keeps extended attributes)`,
     });
   }
 }
