@@ -211,3 +211,19 @@ void test("the kernel's modules go through an init image's /lib symlink, and the
     assert.deepEqual(reporter.events.filter((e) => e.type === 'warn'), []);
   }
 });
+
+void test('two init images that disagree on /lib (directory vs symlink) fail the build naming both and the path', async () => {
+  const spec: MobySpec = { kernel: { image: 'linuxkit/kernel:6.6' }, init: ['linuxkit/init:1', 'debian:12'] };
+  const images = {
+    'docker.io/linuxkit/kernel:6.6': [{ name: 'kernel.tar', data: 'tar' }, { name: 'kernel', data: 'K' }],
+    'docker.io/linuxkit/init:1': [{ name: 'lib' }, { name: 'lib/ld-musl.so', data: 'ld' }],
+    'docker.io/library/debian:12': [{ name: 'lib', type: 'symlink' as const, linkname: 'usr/lib' }, { name: 'usr' }, { name: 'usr/lib' }],
+  };
+  for (const order of [[0, 1], [1, 0]]) {
+    const init = order.map((i) => source(spec.init![i]!));
+    await assert.rejects(assemble({ ...spec, init: order.map((i) => spec.init![i]!) }, { kernel: source('linuxkit/kernel:6.6'), init, volumes: [], containers: [] }, deps(images)), {
+      code: 'IMAGE_CONFIG',
+      message: 'Init images collide on "/lib": "docker.io/linuxkit/init:1" has a directory there, "docker.io/library/debian:12" a symlink to "usr/lib"; one of them would be lost (the directory is kept, so the programs of "docker.io/library/debian:12" that need "/lib" would not run)',
+    });
+  }
+});

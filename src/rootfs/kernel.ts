@@ -87,18 +87,36 @@ export interface KernelSectionOptions {
 /**
  * Symlinks (path → target) of the init images' merged filesystem, as the last image providing each path has
  * it: headers only, bodies discarded. A Debian-style image gives `lib → usr/lib`, `bin → usr/bin`, ….
+ * Fails (IMAGE_CONFIG) when one init image has a directory where another has a symlink: one of them would be
+ * lost without a word (LinuxKit #3153 between two init images, docs/compat.md).
  */
 export async function initSymlinks(sources: readonly ImageSource[], deps: RootfsDeps): Promise<Map<string, string>> {
   const links = new Map<string, string>();
+  const first = new Map<string, { kind: 'directory' | 'symlink'; image: string; target: string }>();
   for (const s of sources) {
+    const image = s.ref.expanded;
     for await (const e of deps.flatten(s)) {
       const name = cleanName(e.header.name);
-      if (e.header.type === 'symlink') links.set(name, e.header.linkname ?? '');
+      const kind = e.header.type;
+      if (kind === 'symlink' || kind === 'directory') {
+        const seen = first.get(name);
+        const target = e.header.linkname ?? '';
+        if (seen === undefined) first.set(name, { kind, image, target });
+        else if (seen.kind !== kind && seen.image !== image) throw dirVersusSymlink(name, seen.kind === 'directory' ? [seen.image, image, target] : [image, seen.image, seen.target]);
+      }
+      if (kind === 'symlink') links.set(name, e.header.linkname ?? '');
       else links.delete(name);
       await discardBody(e);
     }
   }
   return links;
+}
+
+function dirVersusSymlink(path: string, [dirImage, linkImage, target]: [string, string, string]): MobyError {
+  return new MobyError(`Init images collide on "/${path}": "${dirImage}" has a directory there, "${linkImage}" a symlink to "${target}"; one of them would be lost (the directory is kept, so the programs of "${linkImage}" that need "/${path}" would not run)`, {
+    code: 'IMAGE_CONFIG',
+    hint: `make the init images agree on /${path} (both a directory, or both the same symlink), or drop one of them from init:`,
+  });
 }
 
 /** Where a symlink's target points, as a clean path from the root (`..` stops at the root, as in the guest). */
