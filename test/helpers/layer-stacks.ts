@@ -360,8 +360,13 @@ export function tarOfRaw(entries: readonly RawEntry[]): Buffer {
 
 /** The stack as an image (gzip layers, OCI media types) ready for pushImage. */
 export function imageOf(stack: readonly RawEntry[][]): BuiltImage {
-  const tars = stack.map(tarOfRaw);
-  const gz = tars.map((t) => gzipSync(t));
+  return imageOfLayers(stack.map(tarOfRaw).map((tar) => ({ tar, gz: gzipSync(tar) })));
+}
+
+/** An amd64 OCI image of these layers (uncompressed tar and its gzip), bottom first. */
+export function imageOfLayers(layers: ReadonlyArray<{ tar: Buffer; gz: Buffer }>): BuiltImage {
+  const tars = layers.map((l) => l.tar);
+  const gz = layers.map((l) => l.gz);
   const config: ImageConfig = {
     architecture: 'amd64', os: 'linux', created: '2024-01-01T00:00:00Z', config: {},
     rootfs: { type: 'layers', diff_ids: tars.map((t) => digestOf(t)) },
