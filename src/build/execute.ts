@@ -25,7 +25,7 @@ import { embeddedConfig } from '../kernel-check/embedded-config.ts';
 import { moduleIndexOf } from '../kernel-check/modules.ts';
 
 /** The initrd writer (initrd/initrd.ts `writeInitrd`): `boot/*` split off, no microcode prepended here. */
-export type InitrdWriter = (entries: EntryStream, opts: { compress: 'gzip' | 'zstd' | 'none'; out: Writable; prependUcode: false; tmpDir: string }) => Promise<unknown>;
+export type InitrdWriter = (entries: EntryStream, opts: { compress: 'gzip' | 'zstd' | 'none'; out: Writable; prependUcode: false; tmpDir: string; reporter: Reporter }) => Promise<unknown>;
 
 export interface ExecuteInput {
   plan: OutputPlan;
@@ -75,7 +75,7 @@ function assembled(x: ExecuteInput, workDir: string, onKernel: (p: KernelParts) 
 
 function writeInitrdFile(x: ExecuteInput, entries: EntryStream, workDir: string): Promise<string> {
   const initrd = join(workDir, 'initrd.img');
-  return x.writeInitrd(entries, { compress: x.compress, out: createWriteStream(initrd), prependUcode: false, tmpDir: workDir }).then(() => initrd);
+  return x.writeInitrd(entries, { compress: x.compress, out: createWriteStream(initrd), prependUcode: false, tmpDir: workDir, reporter: x.reporter }).then(() => initrd);
 }
 
 /**

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { createWriteStream } from 'node:fs';
-import { readTarFile } from '../build/tar-io.ts';
+import { readTarFile } from '../tar/io.ts';
 import { writeInitrd } from '../initrd/initrd.ts';
 import type { EntryStream, TarEntry, TarHeader } from '../tar/entry.ts';
 import { TOOLS } from '../tools/catalog.ts';

@@ -23,7 +23,7 @@ import { assertCleanBoot } from '../e2e/console-checks.ts';
 import { buildExamplePackages } from '../helpers/packages.ts';
 import { testKernel } from '../helpers/kernel.ts';
 import { moduleIndexOf } from '../../src/kernel-check/modules.ts';
-import { readTarFile } from '../../src/build/tar-io.ts';
+import { readTarFile } from '../../src/tar/io.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const SPEC = join(REPO, 'examples/hello.yml');

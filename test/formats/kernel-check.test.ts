@@ -12,7 +12,7 @@ import { checkKernel } from '../../src/kernel-check/check.ts';
 import { configFromTar } from '../../src/kernel-check/tar-config.ts';
 import { getFormat } from '../../src/outputs/index.ts';
 import { moduleIndexOf } from '../../src/kernel-check/modules.ts';
-import { readTarFile } from '../../src/build/tar-io.ts';
+import { readTarFile } from '../../src/tar/io.ts';
 import { testKernel } from '../helpers/kernel.ts';
 import { ALL_FORMATS, debianKernel } from './fixtures.ts';
 
