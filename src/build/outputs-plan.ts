@@ -24,7 +24,7 @@ export interface OutputPlan {
 /** The formats to build: `--format`, else the spec's `outputs:`, else `tar` with `-o`, else `kernel+initrd`. */
 export function selectFormats(opts: Pick<BuildOptions, 'format' | 'output'>, spec: MobySpec): FormatName[] {
   for (const f of opts.format) {
-    if (!isFormatName(f)) throw usageError(`Cannot build format "${f}": unknown format${didYouMean(f, FORMAT_NAMES)}`, `formats: ${FORMAT_NAMES.join(', ')}`);
+    if (!isFormatName(f)) throw usageError(`Cannot build format "${f}": unknown format${didYouMean(f, FORMAT_NAMES, 1 / 2)}`, `formats: ${FORMAT_NAMES.join(', ')}`);
   }
   const fallback: FormatName = opts.output === undefined ? 'kernel+initrd' : 'tar';
   const chosen: FormatName[] = opts.format.length > 0 ? opts.format.filter(isFormatName)

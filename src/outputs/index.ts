@@ -2,6 +2,7 @@
  * The table of output formats (design.md §3.9). Adding a format = one import and one row; nothing else
  * switches over format names.
  */
+import { didYouMean } from '../spec/suggest.ts';
 import { MobyError } from '../util/errors.ts';
 import { docker } from './docker.ts';
 import type { OutputFormat } from './format.ts';
@@ -50,11 +51,11 @@ const FORMATS: readonly OutputFormat[] = [
 
 const BY_NAME = new Map(FORMATS.map((f) => [f.name, f]));
 
-/** The record of a format, or a USAGE error naming the formats that exist. */
+/** The record of a format, or a USAGE error suggesting the nearest name and listing the formats that exist. */
 export function getFormat(name: string): OutputFormat {
   const f = BY_NAME.get(name);
   if (f !== undefined) return f;
-  throw new MobyError(`Cannot build format "${name}": unknown format`, {
+  throw new MobyError(`Cannot build format "${name}": unknown format${didYouMean(name, BY_NAME.keys(), 1 / 2)}`, {
     code: 'USAGE',
     exitCode: 2,
     hint: `choose from ${FORMATS.map((x) => x.name).join(', ')}`,

@@ -1,6 +1,7 @@
 import type { Command} from 'commander';
 import { Option } from 'commander';
 import type { CliContext } from '../context.ts';
+import { examples } from './help.ts';
 import { hostArch, type BuildOptions } from '../../build/options.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
@@ -27,7 +28,6 @@ export function toBuildOptions(f: RawBuildFlags): BuildOptions {
 export function registerBuild(program: Command, ctx: CliContext): void {
   program
     .command('build')
-    .summary('build an image from YAML specs')
     .description('Build a bootable image from one or more YAML specs (paths, - for stdin, or http(s) URLs).\nSeveral files are merged in order, as `linuxkit build` merges them.')
     .argument('<file...>', 'spec files')
     .addOption(new Option('-f, --format <format>', 'output format, repeatable or comma-separated (default: the spec\'s outputs:, else kernel+initrd)').argParser(collect).default([]))
@@ -51,7 +51,7 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .option('--locked [lockfile]', 'build exactly the digests pinned in the lockfile (default: <spec>.lock)')
     .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
     .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
-    .action(async (files: string[], flags: RawBuildFlags) => {
+    .addHelpText('after', examples('mobyts build -d out examples/hello.yml', 'mobyts build -f iso-efi,qcow2-bios --size 2G -n myos linuxkit.yml', 'mobyts build -o - -f tar linuxkit.yml | tar -t')).action(async (files: string[], flags: RawBuildFlags) => {
       const { runBuild } = await import('../../build/run.ts');
       await runBuild(files, toBuildOptions(flags), ctx);
     });

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { examples } from './help.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
 
@@ -11,7 +12,6 @@ interface RawLockFlags {
 export function registerLock(program: Command, ctx: CliContext): void {
   program
     .command('lock')
-    .summary('pin every image of YAML specs to its digests in a lockfile')
     .description('Resolve every image the specs name (kernel, init, onboot, onshutdown, services, volumes) to its index digest and per-platform manifest digests, verifying trust: images with Docker Content Trust first, and write them to SPEC.lock (sorted JSON). `mobyts build --locked` then builds exactly those digests.')
     .argument('<file...>', 'spec files (merged in order, as build merges them)')
     .option('--output <file>', 'lockfile to write (default: <last spec>.lock)')
@@ -21,7 +21,7 @@ export function registerLock(program: Command, ctx: CliContext): void {
     .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
     .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
     .option('--trust-dir <dir>', 'where Notary roots are pinned (default $MOBYTS_TRUST_DIR or ~/.mobyts/trust)')
-    .action(async (files: string[], f: RawLockFlags) => {
+    .addHelpText('after', examples('mobyts lock linuxkit.yml && mobyts build --locked linuxkit.yml')).action(async (files: string[], f: RawLockFlags) => {
       const { runLock } = await import('../../lock/run-lock.ts');
       const envMirrors = (process.env['LINUXKIT_MIRROR'] ?? '').split(/[\s,]+/).filter((s) => s !== '');
       const trustServer = f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'];

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { examples } from './help.ts';
 import { hostArch } from '../../build/options.ts';
 
 interface RawPkgFlags { cache?: string; arch: string; force?: boolean; push?: boolean; insecureRegistry: string[]; certFile?: string }
@@ -7,7 +8,8 @@ interface RawPkgFlags { cache?: string; arch: string; force?: boolean; push?: bo
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function registerPkg(program: Command, ctx: CliContext): void {
-  const pkg = program.command('pkg').summary('build packages without Docker').description('Build package images from directories with a build.yml (LinuxKit\'s `linuxkit pkg`, without Docker).');
+  const pkg = program.command('pkg').description('Build package images from directories with a build.yml (LinuxKit\'s `linuxkit pkg`, without Docker).')
+    .addHelpText('after', examples('mobyts pkg build examples/packages/hello'));
   pkg
     .command('build')
     .summary('build package images into the cache')
@@ -19,7 +21,7 @@ export function registerPkg(program: Command, ctx: CliContext): void {
     .option('--push', 'also push the image to its registry (docker.io/<org>/<image>:<tag> unless org names a registry)')
     .option('--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST when pushing, repeatable', collect, [])
     .option('--cert-file <file>', 'extra CA certificate(s) for the registry (PEM)')
-    .action(async (dirs: string[], f: RawPkgFlags) => {
+    .addHelpText('after', examples('mobyts pkg build examples/packages/kernel examples/packages/init', 'mobyts pkg build --push --insecure-registry 127.0.0.1:5000 pkg/myapp')).action(async (dirs: string[], f: RawPkgFlags) => {
       const { runPkgBuild } = await import('../../pkg/run.ts');
       await runPkgBuild(dirs, { cache: f.cache, arch: f.arch, force: f.force === true, push: f.push === true, insecureRegistries: f.insecureRegistry, certFile: f.certFile }, ctx);
     });
@@ -27,7 +29,7 @@ export function registerPkg(program: Command, ctx: CliContext): void {
     .command('show-tag')
     .summary('print a package\'s image name')
     .argument('<dir...>', 'package directories')
-    .action(async (dirs: string[]) => {
+    .addHelpText('after', examples('mobyts pkg show-tag examples/packages/hello')).action(async (dirs: string[]) => {
       const { packageInfo } = await import('../../pkg/tag.ts');
       for (const d of dirs) ctx.stdout.write(`${(await packageInfo(d)).ref}\n`);
     });

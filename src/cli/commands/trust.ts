@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { examples } from './help.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
 
@@ -8,15 +9,15 @@ interface RawVerifyFlags { insecureRegistry: string[]; certFile?: string; trustS
 export function registerTrust(program: Command, ctx: CliContext): void {
   const trust = program
     .command('trust')
-    .summary('manage Docker Content Trust pins')
-    .description('Notary roots are pinned on first use under $MOBYTS_TRUST_DIR (default ~/.mobyts/trust). A changed root key is refused until its pin is reset.');
+    .description('Notary roots are pinned on first use under $MOBYTS_TRUST_DIR (default ~/.mobyts/trust). A changed root key is refused until its pin is reset.')
+    .addHelpText('after', examples('mobyts trust verify linuxkit/kernel:6.6.71'));
   trust
     .command('reset')
     .summary('forget the pinned root and versions of repositories')
     .description('Forget the pinned Notary root (and the versions seen) of each REPO, e.g. linuxkit/kernel or docker.io/linuxkit/kernel; the next verification trusts whatever root the server has on first use.')
     .argument('<repo...>', 'repositories (tags and digests are ignored)')
     .option('--trust-dir <dir>', 'where Notary roots are pinned (default $MOBYTS_TRUST_DIR or ~/.mobyts/trust)')
-    .action(async (repos: string[], f: { trustDir?: string }) => {
+    .addHelpText('after', examples('mobyts trust reset linuxkit/kernel')).action(async (repos: string[], f: { trustDir?: string }) => {
       const { runTrustReset } = await import('../../trust/reset.ts');
       await runTrustReset(repos, f.trustDir, ctx);
     });
@@ -29,7 +30,7 @@ export function registerTrust(program: Command, ctx: CliContext): void {
     .option('--cert-file <file>', 'extra CA certificate(s) for registries and the Notary server (PEM)')
     .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
     .option('--trust-dir <dir>', 'where Notary roots are pinned (default $MOBYTS_TRUST_DIR or ~/.mobyts/trust)')
-    .action(async (images: string[], f: RawVerifyFlags) => {
+    .addHelpText('after', examples('mobyts trust verify linuxkit/kernel:6.6.71')).action(async (images: string[], f: RawVerifyFlags) => {
       const { runTrustVerify } = await import('../../trust/run-verify.ts');
       const trustServer = f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'];
       await runTrustVerify(images, {
