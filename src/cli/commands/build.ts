@@ -52,7 +52,11 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
     .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
     .addHelpText('after', examples('mobyts build -d out examples/hello.yml', 'mobyts build -f iso-efi,qcow2-bios --size 2G -n myos linuxkit.yml', 'mobyts build -o - -f tar linuxkit.yml | tar -t')).action(async (files: string[], flags: RawBuildFlags) => {
+      const options = toBuildOptions(flags);
+      // An unknown -f name is a usage error (with the nearest name) before any spec is read or image resolved.
+      const { selectFormats } = await import('../../build/outputs-plan.ts');
+      selectFormats(options, {});
       const { runBuild } = await import('../../build/run.ts');
-      await runBuild(files, toBuildOptions(flags), ctx);
+      await runBuild(files, options, ctx);
     });
 }

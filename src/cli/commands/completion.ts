@@ -197,7 +197,7 @@ Examples:
       const generate = generators[shell];
       if (generate === undefined) {
         const { didYouMean } = await import('../../spec/suggest.ts');
-        throw usageError(`Cannot write completion for "${shell}": unknown shell${didYouMean(shell, Object.keys(generators), 1 / 2)}`, 'choose from bash, zsh, fish');
+        throw usageError(`Cannot write completion for "${shell}": unknown shell${didYouMean(shell, Object.keys(generators))}`, 'choose from bash, zsh, fish');
       }
       const { createProgram } = await import('../program.ts');
       const { FORMAT_NAMES } = await import('../../outputs/names.ts');
