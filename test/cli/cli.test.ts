@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
 import { FORMAT_NAMES } from '../../src/outputs/names.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -85,7 +86,7 @@ void test('--help of every command and subcommand ends with an example of that c
   const { createReporter } = await import('../../src/cli/reporter.ts');
   const ctx = { stdout: process.stdout, stderr: process.stderr, signal: new AbortController().signal, reporter: createReporter(process.stderr, { mode: 'plain', quiet: true, verbose: 0 }), setExitCode: () => undefined };
   const paths: string[][] = [];
-  const walk = (cmd: import('commander').Command, path: string[]): void => {
+  const walk = (cmd: Command, path: string[]): void => {
     for (const c of cmd.commands) { paths.push([...path, c.name()]); walk(c, [...path, c.name()]); }
   };
   walk(await createProgram(ctx, 'all'), []);
