@@ -68,17 +68,22 @@ export async function measureStartup(o: StartupOptions, run: Omit<RunOptions, 'c
 const ms = (s: number): string => `${(s * 1000).toFixed(0)} ms`;
 
 /**
- * The start-up targets (issue 13), compiled package: `--version` ≤ 80 ms and `validate` ≤ 200 ms wall, each
- * also ≤ 1.5 × the same run's `node -e 0` + 40 ms. NOT RUN when the compiled rows are missing.
+ * The start-up targets (issue 13), on the compiled package: `--version` ≤ 80 ms and `validate` ≤ 200 ms wall, and
+ * each ≤ 1.5 × the same run's `node -e 0` + 40 ms (the part of the budget that does not move with the machine's
+ * load). Four rows, judged apart; NOT RUN when the compiled rows are missing.
  */
 export function startupTargets(rows: readonly StartupResult[]): TargetRow[] {
   const node = rows.find((r) => r.id === 'node')?.sample.wallS;
-  return ([['version-compiled', '`mobyts --version`', 0.08], ['validate-compiled', '`mobyts validate minimal.yml`', 0.2]] as const).map(([id, what, absolute]) => {
-    const target = `${what} wall, compiled: ≤ ${ms(absolute)} and ≤ 1.5 × \`node -e 0\` + 40 ms`;
+  const cases = [['version-compiled', '`mobyts --version`', 0.08], ['validate-compiled', '`mobyts validate minimal.yml`', 0.2]] as const;
+  return cases.flatMap(([id, what, absolute]): TargetRow[] => {
     const row = rows.find((r) => r.id === id);
-    if (row === undefined || node === undefined) return { id: `startup-${id}`, target, measured: 'not run', limit: '', pass: undefined };
+    const targets = [`${what} wall, compiled`, `${what} wall, compiled, against \`node -e 0\``];
+    if (row === undefined || node === undefined) return targets.map((target, i) => ({ id: `startup-${id}-${i}`, target, measured: 'not run', limit: '', pass: undefined }));
+    const wall = row.sample.wallS;
     const relative = 1.5 * node + 0.04;
-    const limit = Math.min(absolute, relative);
-    return { id: `startup-${id}`, target, measured: ms(row.sample.wallS), limit: `≤ ${ms(limit)} (node -e 0: ${ms(node)})`, pass: row.sample.wallS <= limit };
+    return [
+      { id: `startup-${id}-0`, target: targets[0] ?? '', measured: ms(wall), limit: `≤ ${ms(absolute)}`, pass: wall <= absolute },
+      { id: `startup-${id}-1`, target: targets[1] ?? '', measured: ms(wall), limit: `≤ 1.5 × ${ms(node)} + 40 ms = ${ms(relative)}`, pass: wall <= relative },
+    ];
   });
 }
