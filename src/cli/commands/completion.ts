@@ -107,8 +107,7 @@ _mobyts() {
     values="$(_mobyts_values "$path|$prev")"
     [ -n "$values" ] || return 0
     if [[ "$cur" == *,* ]]; then
-      local IFS=$'\\n'
-      COMPREPLY=($(compgen -P "\${cur%,*}," -W "\${values// /$'\\n'}" -- "\${cur##*,}"))
+      COMPREPLY=($(compgen -P "\${cur%,*}," -W "$values" -- "\${cur##*,}"))
     else
       COMPREPLY=($(compgen -W "$values" -- "$cur"))
     fi
