@@ -1,7 +1,8 @@
 /**
- * CLI wiring: flags → one library call per command. Start-up cost is paid per command: only the module of the
- * command named on the command line is imported (commands/index.ts lists the others for `--help`), and each
- * action imports its implementation lazily, so `mobyts --version` loads commander and nothing else of mobyts.
+ * CLI wiring: flags → one library call per command (docs/architecture.md#cli). Start-up cost is paid per
+ * command: only the module of the command named on the command line is imported (commands/index.ts lists the
+ * others for `--help`), and each action imports its implementation lazily, so `mobyts validate` never loads the
+ * build, registry or QEMU code.
  */
 import { Command, Option } from 'commander';
 import type { CliContext } from './context.ts';

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { FORMAT_NAMES } from '../../src/outputs/names.ts';
+import { allFormats } from '../../src/outputs/index.ts';
+
+const FORMAT_NAMES = allFormats().map((f) => f.name);
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

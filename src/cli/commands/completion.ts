@@ -199,7 +199,7 @@ Examples:
         throw usageError(`Cannot write completion for "${shell}": unknown shell${didYouMean(shell, Object.keys(generators))}`, 'choose from bash, zsh, fish');
       }
       const { createProgram } = await import('../program.ts');
-      const { FORMAT_NAMES } = await import('../../outputs/names.ts');
-      ctx.stdout.write(generate(completionTree(await createProgram(ctx, 'all'), FORMAT_NAMES)));
+      const { allFormats } = await import('../../outputs/index.ts');
+      ctx.stdout.write(generate(completionTree(await createProgram(ctx, 'all'), allFormats().map((f) => f.name))));
     });
 }
