@@ -25,7 +25,7 @@ export interface OutputPlan {
 export function selectFormats(opts: Pick<BuildOptions, 'format' | 'output'>, spec: MobySpec): FormatName[] {
   const names = allFormats().map((f) => f.name);
   for (const f of opts.format) {
-    if (!isFormatName(f)) throw usageError(`Cannot build format "${f}": unknown format${didYouMean(f, names)}`, `formats: ${names.join(', ')}`);
+    if (!isFormatName(f)) throw usageError(`Cannot build format "${f}": unknown format${didYouMean(f, names, 1 / 2)}`, `formats: ${names.join(', ')}`);
   }
   const fallback: FormatName = opts.output === undefined ? 'kernel+initrd' : 'tar';
   const chosen: FormatName[] = opts.format.length > 0 ? opts.format.filter(isFormatName)

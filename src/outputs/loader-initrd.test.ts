@@ -1,3 +1,4 @@
+import { recordingReporter } from '../util/reporter.ts';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -41,7 +42,7 @@ void test('the loader holds busybox, the modules (unpacked) and /init, and the s
     file('lib/modules/6.1/kernel/drivers/virtio/virtio.ko', Buffer.from('VIRTIO-MODULE')),
     file('etc/hostname', Buffer.from('x\n')),
   ]);
-  const o = { rootfsTar: tar, version: '6.1', modules: ['kernel/drivers/virtio/virtio.ko', 'kernel/fs/squashfs/squashfs.ko.gz'], devices: ['/dev/vda'], mtime: 1492533000, workDir: dir, signal: new AbortController().signal };
+  const o = { rootfsTar: tar, version: '6.1', modules: ['kernel/drivers/virtio/virtio.ko', 'kernel/fs/squashfs/squashfs.ko.gz'], devices: ['/dev/vda'], mtime: 1492533000, workDir: dir, signal: new AbortController().signal, reporter: recordingReporter() };
   await writeLoaderInitrd({ ...o, out: join(dir, 'a.img') });
   await writeLoaderInitrd({ ...o, out: join(dir, 'b.img') });
   assert.ok(readFileSync(join(dir, 'a.img')).equals(readFileSync(join(dir, 'b.img'))));

@@ -13,6 +13,7 @@ import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { createWriteStream } from 'node:fs';
 import { readTarFile } from '../tar/io.ts';
 import { writeInitrd } from '../initrd/initrd.ts';
+import type { Reporter } from '../util/reporter.ts';
 import type { EntryStream, TarEntry, TarHeader } from '../tar/entry.ts';
 import { TOOLS } from '../tools/catalog.ts';
 import { runTool } from '../tools/run-tool.ts';
@@ -27,6 +28,8 @@ export interface LoaderInput {
   /** The root devices to wait for when the command line has no `root=` (`/dev/vda`, `/dev/sr0`): the first that appears. */
   devices: readonly string[];
   mtime: number;
+  /** Where the initrd writer's warnings go. */
+  reporter: Reporter;
   out: string;
   workDir: string;
   signal: AbortSignal;
@@ -180,5 +183,5 @@ export async function writeLoaderInitrd(o: LoaderInput): Promise<void> {
   }
   files.set('bin/busybox', found.busybox ?? await hostBusybox());
   files.set('init', Buffer.from(loaderInit(o)));
-  await writeInitrd(loaderEntries(files, o.mtime), { compress: 'gzip', out: createWriteStream(o.out), prependUcode: false, tmpDir: o.workDir });
+  await writeInitrd(loaderEntries(files, o.mtime), { compress: 'gzip', out: createWriteStream(o.out), prependUcode: false, tmpDir: o.workDir, reporter: o.reporter });
 }

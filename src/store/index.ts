@@ -11,7 +11,7 @@ import { REF_NAME_ANNOTATION, type Descriptor, type Platform } from '../oci/type
 import type { StoreImageSource } from './store-source.ts';
 import { cachedRoot, sourceFromCache } from './cached.ts';
 import { openLayout, refDescriptors, type Layout } from './layout.ts';
-import { pullImage, type ClientTuning } from './pull.ts';
+import type { ClientTuning } from './pull.ts';
 import { formatPlatform } from './platform.ts';
 import type { GetImageOptions, Store } from './types.ts';
 
@@ -51,7 +51,8 @@ export async function openStore(dir?: string, options: StoreOptions = {}): Promi
     getCachedImage,
     getImage: async (ref, opts) => {
       const source = (opts.pull ? undefined : await getCachedImage(ref, opts.platform).catch(() => undefined))
-        ?? await pullImage(layout, ref, opts, options.client);
+        // The registry client (undici) is loaded only when something is pulled: cached builds never load it.
+        ?? await (await import('./pull.ts')).pullImage(layout, ref, opts, options.client);
       warnForeignArch(source, opts);
       return source;
     },

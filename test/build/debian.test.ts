@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readTarFile } from '../../src/build/tar-io.ts';
+import { readTarFile } from '../../src/tar/io.ts';
 import { bootImage } from '../../src/run/qemu.ts';
 import { debianImage, debianRootfs } from '../helpers/debian.ts';
 import { pushImage } from '../helpers/images.ts';
