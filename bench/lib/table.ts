@@ -18,6 +18,8 @@ export interface RunInfo {
 }
 
 export interface StartupResult {
+  /** Stable id for targets: `node`, `version`, `validate`, `version-compiled`, `validate-compiled`, `build-compiled`. */
+  id: string;
   command: string;
   runs: number;
   sample: Sample;

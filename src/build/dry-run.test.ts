@@ -88,6 +88,10 @@ void test('format selection and output files follow linuxkit build', () => {
   assert.deepEqual(files({ format: ['kernel+initrd', 'vhd', 'dynamic-vhd'] }, 'linuxkit'), ['linuxkit-kernel', 'linuxkit-initrd.img', 'linuxkit-cmdline', 'linuxkit.vhd']);
   assert.deepEqual(files({ format: ['tar'], name: 'os', dir: 'build' }, 'x'), ['build/os.tar']);
   assert.deepEqual(files({ format: ['docker'], output: '-' }, 'x'), ['<stdout>']);
+  assert.deepEqual(files({ format: ['kernel+squashfs', 'kernel+iso'] }, 'os'), [
+    'os-kernel', 'os-squashfs.img', 'os-cmdline', 'os.iso',
+    'os-initrd.img (loader initrd, when the kernel has what kernel+squashfs, kernel+iso need to mount root only as modules)',
+  ]);
   assert.throws(() => files({ format: ['iso-bios'], output: 'x.iso' }, 'x'), { exitCode: 2 });
   assert.throws(() => files({ format: ['tar'], output: 'x.tar', name: 'y' }, 'x'), { message: 'Cannot use -o with --name or --dir: -o names the output file itself' });
 });

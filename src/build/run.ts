@@ -122,7 +122,7 @@ async function buildWith(images: Awaited<ReturnType<typeof resolveImages>>, { lo
   const inputTar = await openInputTar(opts.inputTar);
   const sbom = opts.sbom ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } } : {};
   const assemble = {
-    spec, images, files: filePlans, deps: rootfsDeps(spec, idMap), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
+    spec, images, files: filePlans, deps: rootfsDeps(spec, idMap, ctx.reporter), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
     keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] }, ...(inputTar === undefined ? {} : { inputTar }), ...sbom,
   };
   try {

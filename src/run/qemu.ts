@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { spawnProcess } from '../tools/spawn.ts';
 import { MobyError } from '../util/errors.ts';
 import { ConsoleWatch, consoleTail } from './console.ts';
-import { DEFAULT_OVMF, qemuArgv, qemuBinary, type Accel, type BootKind, type ExtraDisk, type Firmware, type QemuMachine } from './qemu-argv.ts';
+import { DEFAULT_OVMF, qemuArgv, qemuBinary, type Accel, type BootKind, type ExtraDisk, type Firmware, type QemuMachine, type RootAttach } from './qemu-argv.ts';
 
 export interface BootOptions {
   kind: BootKind;
@@ -23,6 +23,9 @@ export interface BootOptions {
   cmdline?: string;
   image?: string;
   imageFormat?: string;
+  /** kernel: the read-only root image and how it is attached (kernel+squashfs/erofs/iso). */
+  root?: string;
+  rootAs?: RootAttach;
   /** MiB, default 1024. */
   mem?: number;
   /** Default 1. */
@@ -75,7 +78,8 @@ export function machineFor(opts: BootOptions): QemuMachine {
   const firmware = opts.kind === 'efi-kernel' ? 'efi' : (opts.firmware ?? 'bios');
   return {
     kind: opts.kind, firmware, kernel: opts.kernel, initrd: opts.initrd, cmdline: opts.cmdline, image: opts.image,
-    imageFormat: opts.imageFormat, mem: opts.mem ?? 1024, cpus: opts.cpus ?? 1, accel: opts.accel ?? 'tcg',
+    imageFormat: opts.imageFormat, ...(opts.root === undefined ? {} : { root: opts.root, rootAs: opts.rootAs ?? 'virtio-disk' }),
+    mem: opts.mem ?? 1024, cpus: opts.cpus ?? 1, accel: opts.accel ?? 'tcg',
     disks: opts.disks ?? [], snapshot: opts.snapshot ?? true, ovmf: opts.ovmf ?? DEFAULT_OVMF, interactive: false,
   };
 }

@@ -14,7 +14,7 @@ import { inspectCached, sourceFromCache } from './cached.ts';
 import { damagedError, type Damage } from './integrity.ts';
 import { DamagedIndexError, openLayout, refDescriptors, type Layout } from './layout.ts';
 import { Lease } from './lease.ts';
-import { pullImage, type ClientTuning } from './pull.ts';
+import type { ClientTuning } from './pull.ts';
 import { formatPlatform } from './platform.ts';
 import type { GetImageOptions, Store } from './types.ts';
 
@@ -92,6 +92,8 @@ async function getImage(layout: Layout, ref: Reference, opts: GetImageOptions, s
     }
   }
   try {
+    // The registry client (undici) is loaded only when something is pulled: cached builds never load it.
+    const { pullImage } = await import('./pull.ts');
     return await pullImage(layout, ref, opts, s.tuning, { lease: s.lease, damaged: damage });
   } catch (err) {
     if (damage.length > 0) throw damagedError(ref.expanded, damage, err);

@@ -55,7 +55,8 @@ void test('npm run bench -- --small prints and writes a full report of measured 
 
   await t.test('start-up rows', () => {
     const rows = section(r.stdout, 'Start-up');
-    assert.deepEqual(rows.map((x) => x[0]), ['`mobyts --version`', '`mobyts validate ref.yml`']);
+    assert.deepEqual(rows.map((x) => x[0]), ['`node -e 0`', '`mobyts --version`', '`mobyts validate minimal.yml`', '`mobyts --version`, compiled (dist/)',
+      '`mobyts validate minimal.yml`, compiled (dist/)', '`mobyts build ref.yml` warm kernel+initrd, compiled (dist/)']);
     for (const row of rows) assert.ok(isSeconds(row[2]) && isSeconds(row[3]) && Number(row[4]) > 0, row.join(' | '));
   });
 
@@ -80,7 +81,7 @@ void test('npm run bench -- --small prints and writes a full report of measured 
 
   await t.test('every target judged PASS or MISS', () => {
     const rows = section(r.stdout, 'Targets');
-    assert.equal(rows.length, 6 + ids.length);
+    assert.equal(rows.length, 4 + 6 + ids.length); // 4 start-up targets (compiled), 6 build targets, one cold row per case
     for (const id of ids) assert.ok(rows.some((x) => x[0] === `cold ≤ download + warm, \`${id}\``), id);
     for (const row of rows) assert.ok(row[3] === 'PASS' || row[3] === 'MISS', row.join(' | '));
   });

@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { writeInitrd } from '../../src/initrd/initrd.ts';
 import type { TarEntry } from '../../src/tar/entry.ts';
 import { entryStreamOf } from '../../src/tar/streams.ts';
+import { silentReporter } from '../../src/util/reporter.ts';
 
 const RUNS = 500;
 let work: string;
@@ -96,7 +97,7 @@ void test(`${RUNS} generated trees written by the initrd writer and extracted by
     const out = join(dir, 'initrd.cpio');
     const root = join(dir, 'root');
     await mkdir(root, { recursive: true });
-    await writeInitrd(entryStreamOf(entries(exp)), { compress: 'none', out: createWriteStream(out), prependUcode: false, tmpDir: dir });
+    await writeInitrd(entryStreamOf(entries(exp)), { compress: 'none', out: createWriteStream(out), prependUcode: false, tmpDir: dir, reporter: silentReporter });
     execFileSync('sh', ['-c', 'cpio -idm --quiet --no-absolute-filenames -D "$1" < "$2"', 'sh', root, out], { stdio: ['ignore', 'ignore', 'pipe'] });
     assert.deepEqual(await listAll(root), exp.map((e) => e.path).sort(), 'the same paths, nothing else');
     for (const e of exp) {

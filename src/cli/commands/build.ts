@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import type { CliContext } from '../context.ts';
 import { addRegistryFlags, collect, registryOptions } from '../registry-flags.ts';
 import { showIssues } from '../show-issues.ts';
+import { examples } from './help.ts';
 import { hostArch, type BuildOptions } from '../../build/options.ts';
 
 interface RawBuildFlags {
@@ -26,7 +27,6 @@ export function toBuildOptions(f: RawBuildFlags): BuildOptions {
 export function registerBuild(program: Command, ctx: CliContext): void {
   const build = program
     .command('build')
-    .summary('build an image from YAML specs')
     .description('Build a bootable image from one or more YAML specs (paths, - for stdin, or http(s) URLs).\nSeveral files are merged in order, as `linuxkit build` merges them.')
     .argument('<file...>', 'spec files')
     .addOption(new Option('-f, --format <format>', 'output format, repeatable or comma-separated (default: the spec\'s outputs:, else kernel+initrd)').argParser(collect).default([]))
@@ -46,10 +46,14 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .addOption(new Option('--compress <algo>', 'initrd compression').choices(['gzip', 'zstd', 'none']).default('gzip'))
     .option('--locked [lockfile]', 'build exactly the digests pinned in the lockfile (default: <spec>.lock)')
     .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
-    .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)');
+    .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
+    .addHelpText('after', examples('mobyts build -d out examples/hello.yml', 'mobyts build -f iso-efi,qcow2-bios --size 2G -n myos linuxkit.yml', 'mobyts build -o - -f tar linuxkit.yml | tar -t'));
   addRegistryFlags(build, { mirror: true }).action(async (files: string[], flags: RawBuildFlags) => {
     const { loadBuildSpecs, runBuild } = await import('../../build/run.ts');
     const opts = toBuildOptions(flags);
+    // An unknown -f name is a usage error (with the nearest name) before any spec is read or image resolved.
+    const { selectFormats } = await import('../../build/outputs-plan.ts');
+    selectFormats(opts, {});
     const loaded = await loadBuildSpecs(files, opts, ctx.signal);
     if (!showIssues(loaded, ctx)) return;
     if (!opts.dryRun) return runBuild(files, loaded, opts, ctx);

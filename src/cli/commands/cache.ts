@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
+import { examples } from './help.ts';
 import { formatBytes } from '../reporter.ts';
 import { hostArch } from '../../build/options.ts';
 import { usageError } from '../../util/errors.ts';
@@ -41,10 +42,10 @@ function table(rows: string[][]): string {
 }
 
 export function registerCache(program: Command, ctx: CliContext): void {
-  const cache = program.command('cache').summary('list, pull, remove, verify, export and import cached images')
-    .description('Manage the image cache, an OCI image layout shared with `linuxkit` (default ~/.linuxkit/cache).');
+  const cache = program.command('cache').description('Manage the image cache, an OCI image layout shared with `linuxkit` (default ~/.linuxkit/cache).')
+    .addHelpText('after', examples('mobyts cache ls', 'mobyts cache pull alpine:3.20'));
 
-  withCache(cache.command('ls').summary('list cached images with digests and sizes')).action(async (flags: CacheFlags) => {
+  withCache(cache.command('ls').summary('list cached images with digests and sizes')).addHelpText('after', examples('mobyts cache ls')).action(async (flags: CacheFlags) => {
     const s = await store(flags);
     const { listImages } = await import('../../store/maintenance.ts');
     const images = await listImages(s.layout);
@@ -53,7 +54,7 @@ export function registerCache(program: Command, ctx: CliContext): void {
   });
 
   withRegistry(withCache(cache.command('pull').summary('pull images into the cache (always contacts the registry)')))
-    .argument('<ref...>', 'image references').action(async (refs: string[], flags: PullFlags) => {
+    .argument('<ref...>', 'image references').addHelpText('after', examples('mobyts cache pull linuxkit/kernel:6.6.71 --arch arm64')).action(async (refs: string[], flags: PullFlags) => {
       const s = await store(flags);
       const { parseReference } = await import('../../oci/reference.ts');
       const { platformFor, formatPlatform } = await import('../../store/index.ts');
@@ -75,21 +76,21 @@ export function registerCache(program: Command, ctx: CliContext): void {
     });
 
   withCache(cache.command('rm').summary('remove images from the cache and free their unshared blobs'))
-    .argument('<ref...>', 'image references as listed by `cache ls`').action(async (refs: string[], flags: CacheFlags) => {
+    .argument('<ref...>', 'image references as listed by `cache ls`').addHelpText('after', examples('mobyts cache rm linuxkit/kernel:6.6.71')).action(async (refs: string[], flags: CacheFlags) => {
       const s = await store(flags);
       const { removeImages } = await import('../../store/maintenance.ts');
       const r = await removeImages(s.layout, refs);
       ctx.stdout.write(`${r.removed.map((n) => `Removed ${n}\n`).join('')}Freed ${r.blobs} blobs, ${formatBytes(r.bytes)}\n`);
     });
 
-  withCache(cache.command('clean').summary('remove every image and blob from the cache')).action(async (flags: CacheFlags) => {
+  withCache(cache.command('clean').summary('remove every image and blob from the cache')).addHelpText('after', examples('mobyts cache clean --cache /tmp/cache')).action(async (flags: CacheFlags) => {
     const s = await store(flags);
     const { cleanCache } = await import('../../store/maintenance.ts');
     const r = await cleanCache(s.layout);
     ctx.stdout.write(`Removed ${r.images} images and ${r.blobs} blobs, freed ${formatBytes(r.bytes)}\n`);
   });
 
-  withCache(cache.command('verify').summary('re-hash every blob and check every image is complete')).action(async (flags: CacheFlags) => {
+  withCache(cache.command('verify').summary('re-hash every blob and check every image is complete')).addHelpText('after', examples('mobyts cache verify')).action(async (flags: CacheFlags) => {
     const s = await store(flags);
     const { verifyCache } = await import('../../store/maintenance.ts');
     const r = await verifyCache(s.layout);
@@ -102,7 +103,7 @@ export function registerCache(program: Command, ctx: CliContext): void {
     .argument('<ref...>', 'image references as listed by `cache ls`')
     .requiredOption('-o, --outfile <file>', 'archive to write, - for stdout')
     .addOption(new Option('--format <format>', 'archive format').choices(['oci']).default('oci'))
-    .action(async (refs: string[], flags: CacheFlags & { outfile: string }) => {
+    .addHelpText('after', examples('mobyts cache export -o images.tar linuxkit/kernel:6.6.71')).action(async (refs: string[], flags: CacheFlags & { outfile: string }) => {
       const s = await store(flags);
       const { exportArchive } = await import('../../store/archive.ts');
       const { refDescriptors } = await import('../../store/layout.ts');
@@ -119,7 +120,7 @@ export function registerCache(program: Command, ctx: CliContext): void {
     });
 
   withCache(cache.command('import').summary('import an OCI archive or a `docker save` archive into the cache'))
-    .argument('<file>', 'archive to read, - for stdin').action(async (file: string, flags: CacheFlags) => {
+    .argument('<file>', 'archive to read, - for stdin').addHelpText('after', examples('mobyts cache import images.tar')).action(async (file: string, flags: CacheFlags) => {
       const s = await store(flags);
       const { importArchive } = await import('../../store/archive.ts');
       const { createReadStream } = await import('node:fs');

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
+import { examples } from './help.ts';
 import { hostArch } from '../../build/options.ts';
 
 interface RawPkgFlags { cache?: string; arch: string; force?: boolean; push?: boolean; insecureRegistry: string[]; certFile?: string }
 
 export function registerPkg(program: Command, ctx: CliContext): void {
-  const pkg = program.command('pkg').summary('build packages without Docker').description('Build package images from directories with a build.yml (LinuxKit\'s `linuxkit pkg`, without Docker).');
+  const pkg = program.command('pkg').summary('build packages without Docker').description('Build package images from directories with a build.yml (LinuxKit\'s `linuxkit pkg`, without Docker).')
+    .addHelpText('after', examples('mobyts pkg build examples/packages/hello'));
   const build = pkg
     .command('build')
     .summary('build package images into the cache')
@@ -15,7 +17,8 @@ export function registerPkg(program: Command, ctx: CliContext): void {
     .option('--cache <dir>', 'image cache directory (default $LINUXKIT_CACHE or ~/.linuxkit/cache)')
     .option('--arch <arch>', 'architecture to build for', hostArch())
     .option('--force', 'rebuild even when the tag is already in the cache')
-    .option('--push', 'also push the image to its registry (docker.io/<org>/<image>:<tag> unless org names a registry)');
+    .option('--push', 'also push the image to its registry (docker.io/<org>/<image>:<tag> unless org names a registry)')
+    .addHelpText('after', examples('mobyts pkg build examples/packages/kernel examples/packages/init', 'mobyts pkg build --push --insecure-registry 127.0.0.1:5000 pkg/myapp'));
   addRegistryFlags(build, { mirror: false, certFor: 'the registry', insecureWhen: 'when pushing' })
     .action(async (dirs: string[], f: RawPkgFlags) => {
       const { runPkgBuild } = await import('../../pkg/run.ts');
@@ -25,7 +28,7 @@ export function registerPkg(program: Command, ctx: CliContext): void {
     .command('show-tag')
     .summary('print a package\'s image name')
     .argument('<dir...>', 'package directories')
-    .action(async (dirs: string[]) => {
+    .addHelpText('after', examples('mobyts pkg show-tag examples/packages/hello')).action(async (dirs: string[]) => {
       const { packageInfo } = await import('../../pkg/tag.ts');
       for (const d of dirs) ctx.stdout.write(`${(await packageInfo(d)).ref}\n`);
     });

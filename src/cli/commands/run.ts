@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { examples } from './help.ts';
 import { hostArch } from '../../build/options.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -16,11 +17,12 @@ function positiveInt(flag: string, value: string): number {
 }
 
 export function registerRun(program: Command, ctx: CliContext): void {
-  const run = program.command('run').summary('boot a built image').description('Boot the outputs of a build (LinuxKit\'s `linuxkit run`).');
+  const run = program.command('run').description('Boot the outputs of a build (LinuxKit\'s `linuxkit run`).')
+    .addHelpText('after', examples('mobyts run qemu out/hello'));
   run
     .command('qemu')
     .summary('boot a build output under qemu')
-    .description('Boot NAME under qemu with the serial console on this terminal. NAME is a build\'s -d/-n prefix\n(NAME-kernel + NAME-initrd.img + NAME-cmdline, NAME.iso, NAME-efi.iso, NAME.efi, NAME-bios.img, NAME-efi.img,\nNAME.qcow2, NAME-efi.qcow2, NAME.raw, NAME.vhd, NAME.vmdk; the first found) or an image file.\nWith --until or --timeout the boot is unattended: exit 0 only when every --until marker appeared.')
+    .description('Boot NAME under qemu with the serial console on this terminal. NAME is a build\'s -d/-n prefix\n(NAME-kernel + NAME-squashfs.img/-erofs.img/.iso + NAME-cmdline [+ NAME-initrd.img], NAME-kernel + NAME-initrd.img + NAME-cmdline, NAME.iso, NAME-efi.iso, NAME.efi, NAME-bios.img, NAME-efi.img,\nNAME.qcow2, NAME-efi.qcow2, NAME.raw, NAME.vhd, NAME.vmdk; the first found) or an image file.\nWith --until or --timeout the boot is unattended: exit 0 only when every --until marker appeared.')
     .argument('<name>', 'build prefix or image file')
     .option('--mem <MiB>', 'guest memory', '1024')
     .option('--cpus <n>', 'guest CPUs', '1')
@@ -33,7 +35,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .addOption(new Option('--until <marker>', 'unattended: succeed once MARKER appeared on the console, repeatable').argParser(collect).default([]))
     .addOption(new Option('--fail <marker>', 'unattended: fail as soon as MARKER appears, repeatable').argParser(collect).default([]))
     .option('--arch <arch>', 'guest architecture', hostArch())
-    .action(async (name: string, f: RawRunFlags) => {
+    .addHelpText('after', examples('mobyts run qemu out/hello', 'mobyts run qemu out/hello --timeout 300 --until \'mobyts-init: poweroff\'', 'mobyts run qemu --uefi myos-efi.iso')).action(async (name: string, f: RawRunFlags) => {
       const { usageError } = await import('../../util/errors.ts');
       const { runQemu } = await import('../../run/run-qemu.ts');
       let mem: number, cpus: number, timeoutSeconds: number | undefined;

@@ -27,7 +27,6 @@ Editors: add "# yaml-language-server: $schema=<path to mobyts>/schema/moby.schem
 export function registerValidate(program: Command, ctx: CliContext): void {
   program
     .command('validate')
-    .summary('check YAML specs and report every problem')
     .description('Check YAML specs (paths, - for stdin, or http(s) URLs) and report every problem at once.')
     .argument('<file...>', 'spec files')
     .option('--each', 'check every file on its own instead of as one merged build')
