@@ -82,7 +82,8 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   try {
     const word = commandWord(argv);
-    const program = await createProgram(ctx, word === undefined ? [] : [word]);
+    // completion describes every command, so it gets all of them declared in full.
+    const program = await createProgram(ctx, word === undefined ? [] : word === 'completion' ? 'all' : [word]);
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (controller.signal.aborted) {

@@ -3,8 +3,8 @@
  * to the real registry): (1) Debian's nginx as a service whose page another container fetches over loopback,
  * booted under QEMU TCG as kernel+initrd and as raw-efi (OVMF), the capabilities the initrd loses named in the
  * warning and kept by the tar; (2) the image as an init image together with the kernel's lib/modules
- * (LinuxKit #3153): the modules go through its `/lib → usr/lib` symlink, and beside an init image with a
- * real `/lib` directory the build fails with one error naming the path.
+ * (LinuxKit #3153): the modules go through its `/lib → usr/lib` symlink, and beside an init image with
+ * real `/bin` and `/lib` directories the build fails with one error naming the first colliding path.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -97,10 +97,11 @@ services:
     assert.doesNotMatch(listing, / lib\/modules/);
   });
 
-  void test('beside an init image with a real /lib directory, the build fails with one error naming the path and both images', async () => {
+  void test('beside an init image with real /bin and /lib directories, the build fails with one error naming the first such path and both images', async () => {
     const r = await build('collide', `kernel:\n  image: ${PKG('kernel')}\ninit:\n  - ${PKG('init')}\n  - ${image}\n`, 'tar');
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`^Error: Init images collide on "/lib": "[^"]+" has a directory there, "${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" a symlink to "usr/lib"; one of them would be lost`, 'm'));
-    assert.match(r.stderr, /hint: make the init images agree on \/lib/);
+    assert.match(r.stderr, new RegExp(`^Error: Init images collide on "/bin": "[^"]+" has a directory there, "${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" a symlink to "usr/bin"; one of them would be lost`, 'm'));
+    assert.match(r.stderr, /hint: make the init images agree on \/bin/);
+    assert.equal(r.stderr.match(/^Error:/gm)?.length, 1, 'one error, the first colliding path');
   });
 });

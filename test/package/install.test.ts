@@ -74,7 +74,7 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
     assert.deepEqual(top, ['LICENSE', 'README.md', 'bin', 'dist', 'examples', 'kernel-configs', 'package.json', 'schema']);
     const paths = packed.map((f) => f.path);
     assert.deepEqual(paths.filter((p) => /\.test\.|\.ts$|\.map$/.test(p)), [], 'no tests, sources or source maps');
-    for (const p of ['bin/mobyts.js', 'dist/cli/main.js', 'dist/spec/schema-validators.generated.js', 'schema/moby.schema.json',
+    for (const p of ['bin/mobyts.js', 'dist/cli/main.js', 'dist/spec/generated/schema-validators.js', 'schema/moby.schema.json',
       'kernel-configs/virtio.config', 'examples/hello.yml', 'examples/packages/kernel/build.yml', 'examples/packages/init/contents/init']) {
       assert.ok(paths.includes(p), `${p} is packed`);
     }

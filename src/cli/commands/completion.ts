@@ -191,15 +191,16 @@ Examples:
   $ source <(mobyts completion bash)          # bash, now; add the line to ~/.bashrc to keep it
   $ source <(mobyts completion zsh)           # zsh (~/.zshrc)
   $ mobyts completion fish > ~/.config/fish/completions/mobyts.fish`)
-    .action(async (shell: string) => {
+    .action(async function (this: Command, shell: string) {
       const generators: Record<string, (nodes: readonly CompletionNode[]) => string> = { bash: bashScript, zsh: zshScript, fish: fishScript };
       const generate = generators[shell];
       if (generate === undefined) {
         const { didYouMean } = await import('../../spec/suggest.ts');
         throw usageError(`Cannot write completion for "${shell}": unknown shell${didYouMean(shell, Object.keys(generators))}`, 'choose from bash, zsh, fish');
       }
-      const { createProgram } = await import('../program.ts');
+      // main() declares every command in full for `completion`, so the root program describes them all.
+      const root = this.parent ?? this;
       const { allFormats } = await import('../../outputs/index.ts');
-      ctx.stdout.write(generate(completionTree(await createProgram(ctx, 'all'), allFormats().map((f) => f.name))));
+      ctx.stdout.write(generate(completionTree(root, allFormats().map((f) => f.name))));
     });
 }

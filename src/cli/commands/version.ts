@@ -30,14 +30,8 @@ export function versionIn(text: string): string | undefined {
 }
 
 async function probe(path: string, args: string[]): Promise<string | undefined> {
-  const { execFile } = await import('node:child_process');
-  return new Promise((resolve) => {
-    execFile(path, args, { timeout: 3000, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } }, (_err, stdout, stderr) => {
-      // Some tools (mkfs.vfat --help, syslinux) exit non-zero yet print their version: judge the text only.
-      const firstLines = `${stdout}\n${stderr}`.split('\n').filter((l) => l.trim() !== '').slice(0, 2).join('\n');
-      resolve(versionIn(firstLines));
-    });
-  });
+  const { toolBanner } = await import('../../tools/tool-version.ts');
+  return versionIn(await toolBanner(path, args));
 }
 
 /** Every catalog tool, deduplicated by command, in catalog order, found on `searchPath` or not. */
