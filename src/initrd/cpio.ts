@@ -18,6 +18,7 @@
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import type { EntryStream, EntryType, TarHeader } from '../tar/entry.ts';
+import { describeXattrs } from './xattrs.ts';
 
 export const FIRST_INO = 721;
 const MAGIC = '070701';
@@ -25,6 +26,8 @@ const HEADER_SIZE = 110;
 /** Byte offset of the nlink field inside a header. */
 export const NLINK_OFFSET = 6 + 4 * 8;
 const MAX_FIELD = 0xffffffff;
+/** Files named in the lost-xattrs warning. */
+const LOST_SHOWN = 20;
 
 const TYPE_BITS: Record<EntryType, number> = {
   fifo: 0o010000, 'character-device': 0o020000, directory: 0o040000, 'block-device': 0o060000,
@@ -91,8 +94,8 @@ export class NewcEncoder {
   private ino = FIRST_INO;
   private offset = 0;
   private readonly files = new Map<string, Group>();
-  private xattrs = 0;
-  private xattrExample = '';
+  /** Files whose xattrs were dropped, with what they carried (see xattrs.ts). */
+  private readonly lostXattrs: Array<{ name: string; what: string[] }> = [];
 
   async *bytes(entries: EntryStream): AsyncGenerator<Buffer> {
     for await (const { header: h, body } of entries) {
@@ -149,8 +152,8 @@ export class NewcEncoder {
   }
 
   private noteXattrs(h: TarHeader): void {
-    if (!(h.pax ?? []).some(([k]) => k.startsWith('SCHILY.xattr.'))) return;
-    if (this.xattrs++ === 0) this.xattrExample = h.name;
+    const what = describeXattrs(h.pax);
+    if (what.length > 0) this.lostXattrs.push({ name: h.name, what });
   }
 
   /** Header offsets whose nlink field must be rewritten (members of groups of two or more). */
@@ -165,12 +168,18 @@ export class NewcEncoder {
     return out;
   }
 
-  /** Emits one warning when entries carried xattrs, which newc cannot hold. */
-  reportLostXattrs(reporter: Reporter | undefined): void {
-    if (this.xattrs === 0) return;
-    reporter?.emit({
+  /**
+   * Emits one warning when entries carried xattrs, which newc cannot hold, naming the files (the first
+   * LOST_SHOWN) and what they lose; capabilities as getcap prints them.
+   */
+  reportLostXattrs(reporter: Reporter): void {
+    const n = this.lostXattrs.length;
+    if (n === 0) return;
+    const shown = this.lostXattrs.slice(0, LOST_SHOWN).map((l) => `"${l.name}" (${l.what.join('; ')})`);
+    const more = n > LOST_SHOWN ? `, and ${n - LOST_SHOWN} more` : '';
+    reporter.emit({
       type: 'warn',
-      message: `The initrd cannot hold extended attributes: dropped them from ${this.xattrs} file(s) (e.g. "${this.xattrExample}"); file capabilities will be missing`,
+      message: `The initrd cannot hold extended attributes (newc has none): dropped them from ${n} file(s): ${shown.join(', ')}${more}; in the booted system these files lack them (only the tar output keeps extended attributes)`,
     });
   }
 }

@@ -6,7 +6,7 @@
 import { open, stat, writeFile, mkdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { runTool } from '../tools/run-tool.ts';
+import { pathArg, runTool } from '../tools/run-tool.ts';
 
 export interface UkiOptions {
   kernel: string;
@@ -37,7 +37,7 @@ export async function makeUki(o: UkiOptions): Promise<void> {
     '--add-section', `.cmdline=${cmdline}`, '--change-section-vma', '.cmdline=0x30000',
     '--add-section', `.linux=${o.kernel}`, '--change-section-vma', `.linux=${hex(LINUX_VMA)}`,
     '--add-section', `.initrd=${o.initrd}`, '--change-section-vma', `.initrd=${hex(initrdVma)}`,
-    TOOLS.systemdStub.command, o.out,
+    TOOLS.systemdStub.command, pathArg(o.out),
   ], { sourceDateEpoch: o.sourceDateEpoch, ...(o.signal ? { signal: o.signal } : {}) });
   await zeroPeStamps(o.out);
 }
@@ -84,7 +84,7 @@ export async function makeGrubEfi(o: GrubOptions): Promise<void> {
   const run = { sourceDateEpoch: o.sourceDateEpoch, ...(o.signal ? { signal: o.signal } : {}) };
   await runTool(TOOLS.tar, [
     `--mtime=@${o.sourceDateEpoch}`, '--owner=0', '--group=0', '--numeric-owner', '--sort=name', '--format=ustar', '--mode=u=rwX,go=rX',
-    '-C', md, '-cf', tar, 'boot',
+    '-C', pathArg(md), '-cf', pathArg(tar), '--', 'boot',
   ], run);
   await runTool(TOOLS.grubMkimage, [
     '-O', 'x86_64-efi', '-d', '/usr/lib/grub/x86_64-efi', '-o', o.out, '-p', '(memdisk)/boot/grub', '-m', tar, ...GRUB_MODULES,

@@ -15,7 +15,7 @@ import { bundleSection, type ContainerItem } from './bundles.ts';
 import type { RootfsDeps } from './deps.ts';
 import { claimFiles, filesSection, type FilePlan } from './files.ts';
 import { claimInitPaths, initSection } from './init.ts';
-import { kernelSection, type KernelParts } from './kernel.ts';
+import { initSymlinks, kernelSection, type KernelParts } from './kernel.ts';
 import { captureKernel, reuseOr, sectionKey, type InputTar } from './reuse.ts';
 import { cleanName } from './safe-name.ts';
 import { fileEntry } from './synth.ts';
@@ -105,13 +105,16 @@ async function* kernelPart(input: AssembleInput, tracker: PathTracker): EntryStr
   const { kernel } = input.images;
   if (kernel === undefined || input.spec.kernel === undefined) return;
   const spec = input.spec.kernel;
-  const key = sectionKey({ location: 'kernel', ref: kernel.ref.expanded, digest: kernel.manifestDigest, spec, decompress: input.decompressKernel, mtime: input.mtime, context: input.keyContext });
+  // The init images' symlinks (Debian's lib → usr/lib) decide where the modules go: read before the kernel.
+  const through = input.images.init.length > 0 && spec.tar !== '' && spec.tar !== 'none' ? await initSymlinks(input.images.init, input.deps) : new Map<string, string>();
+  const via = through.size === 0 ? {} : { through: [...through] };
+  const key = sectionKey({ location: 'kernel', ref: kernel.ref.expanded, digest: kernel.manifestDigest, spec, decompress: input.decompressKernel, mtime: input.mtime, context: input.keyContext, ...via });
   const onParts = (p: KernelParts): void => input.onKernel?.(p);
   const stream = reuseOr(input.inputTar, {
     location: 'kernel', key, onReuse: () => info(input.reporter, `Copy kernel files from input tar: ${kernel.ref.expanded}`),
   }, () => {
     info(input.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
-    return kernelSection({ spec, source: kernel, deps: input.deps, decompress: input.decompressKernel, mtime: input.mtime, workDir: input.workDir, onParts });
+    return kernelSection({ spec, source: kernel, deps: input.deps, decompress: input.decompressKernel, mtime: input.mtime, workDir: input.workDir, onParts, through });
   });
   yield* tracker.filter(input.inputTar === undefined ? stream : captureKernel(stream, onParts), 'kernel', key);
 }

@@ -3,6 +3,7 @@
  * whose /init checks that the hardlink group came out as one inode with nlink 3 and the data (data is on
  * the first member, see src/initrd/cpio.ts). Slow (one TCG boot); skipped without qemu or the kernel.
  */
+import { silentReporter } from '../../src/util/reporter.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -78,7 +79,7 @@ void test('a real kernel unpacks our zstd initrd with real hardlinks', { timeout
   const dir = mkdtempSync(join(tmpdir(), 'mobyts-boot-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const initrd = join(dir, 'initrd.img');
-  await writeInitrd(entryStreamOf(tree()), { compress: 'zstd', out: createWriteStream(initrd), tmpDir: dir });
+  await writeInitrd(entryStreamOf(tree()), { compress: 'zstd', out: createWriteStream(initrd), tmpDir: dir, reporter: silentReporter });
   const out = await bootOutput(k.bzImage, initrd, t);
   const line = /MOBYTS-RESULT .*/.exec(out)?.[0]?.trim();
   assert.equal(line, 'MOBYTS-RESULT same-inode=yes nlink=3 content=GIT! sh=busybox', out.slice(-2000));
