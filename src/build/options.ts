@@ -34,6 +34,8 @@ export interface BuildOptions {
   locked?: string;
   disableContentTrust: boolean;
   trustServer?: string;
+  /** Push the outputs to this reference as one OCI artifact (docs/scale.md#artifacts). */
+  push?: string | undefined;
 }
 
 /** Go's GOARCH for the host, the default `--arch`. */

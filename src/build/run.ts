@@ -31,6 +31,7 @@ import { planOutputs } from './outputs-plan.ts';
 import { resolveImages, specImageRefs, type GetImage } from './resolve-images.ts';
 import { initrdWriter, rootfsDeps } from './wire.ts';
 import { parseSize } from './size.ts';
+import { checkPushable, pushBuildOutputs } from '../remote/build-push.ts';
 
 /** Prints the spec issues; false when there are errors (exit code 1 set, nothing built). */
 function reportIssues(loaded: LoadedSpecs, ctx: CliContext): boolean {
@@ -90,6 +91,7 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
   const spec = normaliseSpec(loaded.spec);
   checkReadonlyVolumes(spec);
   const plan = planOutputs(loaded.name, opts, spec);
+  checkPushable(plan, opts.push);
   const sizeBytes = parseSize(opts.size ?? '1024M');
   preflight(plan.formats.flatMap((f) => f.tools));
   const mtime = sourceDateEpoch();
@@ -98,8 +100,10 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
   const filePlans = await planFiles(spec.files ?? [], { specDirs: filesDirs(loaded), idMap, metadata: (k) => renderMetadata(spec, k) });
   const inputTar = await openInputTar(opts.inputTar);
   const sbom = opts.sbom ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } } : {};
+  let sbomText: string | undefined;
   const assemble = {
     spec, images, files: filePlans, deps: rootfsDeps(spec, idMap), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
+    onSbom: (text: string) => { sbomText = text; },
     keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] }, ...(inputTar === undefined ? {} : { inputTar }), ...sbom,
   };
   try {
@@ -110,4 +114,8 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
   } finally {
     await inputTar?.close();
   }
+  if (opts.push === undefined) return;
+  const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
+  const pushed = await pushBuildOutputs({ ref: opts.push, plan, spec, sbom: sbomText, registry, reporter: ctx.reporter, signal: ctx.signal });
+  ctx.stdout.write(`${pushed.ref.expanded}@${pushed.digest}\n`);
 }

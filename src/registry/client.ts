@@ -50,7 +50,8 @@ interface ApiRequest {
   /** Path after `/v2/<repo>/`, e.g. `manifests/latest`; or an absolute URL (upload locations). */
   path: string;
   headers?: Record<string, string>;
-  body?: Uint8Array | string;
+  /** A function body is opened again for every attempt (retries re-send a file from its start). */
+  body?: Uint8Array | string | (() => Readable);
   ok: number[];
 }
 
@@ -61,8 +62,11 @@ export interface RegistryClient {
   fetchManifest(ctx: CallContext, selector: string, expected?: Descriptor): Promise<FetchedManifest>;
   /** Opens a blob's bytes (unverified: the consumer checks digest and size); resumes with Range after resets. */
   openBlob(ctx: CallContext, desc: Descriptor): Promise<Readable>;
-  /** Uploads a blob (monolithic POST+PUT) unless the registry already has it. */
-  pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array): Promise<void>;
+  /**
+   * Uploads a blob (monolithic POST+PUT) unless the registry already has it. `data` is the bytes, or a function
+   * opening them as a stream (called again for each attempt, so a large file is never held in memory).
+   */
+  pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array | (() => Readable)): Promise<void>;
   /** PUTs a manifest under `tag` (or its digest when omitted); returns its digest. */
   pushManifest(ctx: CallContext, bytes: Uint8Array, mediaType: string, tag?: string): Promise<Digest>;
   close(): Promise<void>;
@@ -186,7 +190,7 @@ class Client implements RegistryClient {
     }
   }
 
-  async pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array): Promise<void> {
+  async pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array | (() => Readable)): Promise<void> {
     const head = await this.#call(ctx, { method: 'HEAD', path: `blobs/${desc.digest}`, ok: [200, 404] });
     await head.body.dump();
     if (head.statusCode === 200) return;
@@ -198,7 +202,7 @@ class Client implements RegistryClient {
     url.searchParams.set('digest', desc.digest);
     const put = await this.#call(ctx, {
       method: 'PUT', path: url.toString(), body: data,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) }, ok: [201, 204],
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data instanceof Uint8Array ? data.length : desc.size) }, ok: [201, 204],
     });
     await put.body.dump();
   }
@@ -258,7 +262,8 @@ class Client implements RegistryClient {
       if (authorization !== undefined) headers.authorization = authorization;
       let res: HttpResponse;
       try {
-        res = await this.#transport.send({ method: req.method, url, headers, ...(req.body === undefined ? {} : { body: req.body }), ...(this.#signal === undefined ? {} : { signal: this.#signal }) });
+        const body = typeof req.body === 'function' ? req.body() : req.body;
+        res = await this.#transport.send({ method: req.method, url, headers, ...(body === undefined ? {} : { body }), ...(this.#signal === undefined ? {} : { signal: this.#signal }) });
       } catch (err) {
         this.#signal?.throwIfAborted(); // interrupted: not a registry problem, do not dress it up as one
         if (isRetryableError(err) && attempt < this.#retry.tries) {

@@ -51,6 +51,8 @@ export interface AssembleInput {
   sbom?: { path: string; created: number };
   reporter: Reporter;
   onKernel?(parts: KernelParts): void;
+  /** Called with the SBOM's text when it is rendered (`build --push` attaches it to the artifact). */
+  onSbom?(text: string): void;
   /** What every section key also depends on (id map, volumes…: reuse.ts); sections are keyed always. */
   keyContext?: unknown;
   /** `--input-tar`: sections whose key matches are copied from it. */
@@ -88,6 +90,7 @@ async function sbomEntry(input: AssembleInput, sbom: { path: string; created: nu
   for (const u of used) for (const doc of await spdxDocuments(u.source)) documents.push({ prefix: u.prefix, doc });
   const images = allImages(input.images).map((s) => ({ ref: s.ref.expanded, digest: s.manifestDigest }));
   const text = renderSbom({ images, documents, created: sbom.created });
+  input.onSbom?.(text);
   return fileEntry(cleanName(sbom.path), text, { source: 'linuxkit.sbom', location: 'sbom', mtime: input.mtime });
 }
 

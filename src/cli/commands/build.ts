@@ -10,6 +10,7 @@ interface RawBuildFlags {
   cache?: string; decompressKernel?: boolean; inputTar?: string; sbom: boolean; sbomOutput: string;
   sbomCurrentTime?: boolean; dryRun?: boolean; compress: 'gzip' | 'zstd' | 'none'; mirror: string[];
   insecureRegistry: string[]; certFile?: string; locked?: string | boolean; disableContentTrust?: boolean; trustServer?: string;
+  push?: string;
 }
 
 export function toBuildOptions(f: RawBuildFlags): BuildOptions {
@@ -20,7 +21,7 @@ export function toBuildOptions(f: RawBuildFlags): BuildOptions {
     sbom: f.sbom, sbomOutput: f.sbomOutput, sbomCurrentTime: f.sbomCurrentTime === true, dryRun: f.dryRun === true,
     compress: f.compress, mirror: [...envMirrors, ...f.mirror], insecureRegistry: f.insecureRegistry, certFile: f.certFile,
     locked: f.locked === true ? '' : f.locked === false ? undefined : f.locked, disableContentTrust: f.disableContentTrust === true,
-    trustServer: f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'],
+    trustServer: f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'], push: f.push,
   };
 }
 
@@ -51,6 +52,7 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .option('--locked [lockfile]', 'build exactly the digests pinned in the lockfile (default: <spec>.lock)')
     .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
     .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
+    .option('--push <ref>', 'push the outputs (and the SBOM) to REF as one OCI artifact, as `mobyts push` does')
     .action(async (files: string[], flags: RawBuildFlags) => {
       const { runBuild } = await import('../../build/run.ts');
       await runBuild(files, toBuildOptions(flags), ctx);

@@ -8,6 +8,7 @@ import { registerLock } from './lock.ts';
 import { registerTrust } from './trust.ts';
 import { registerPkg } from './pkg.ts';
 import { registerCache } from './cache.ts';
+import { registerPush } from './push.ts';
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerBuild(program, ctx);
@@ -17,4 +18,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerTrust(program, ctx);
   registerPkg(program, ctx);
   registerCache(program, ctx);
+  registerPush(program, ctx);
 }
