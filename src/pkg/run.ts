@@ -23,7 +23,7 @@ export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: CliCont
     ctx.stdout.write(`${built.ref} ${built.digest}\n`);
     if (f.push) {
       const registry = { mirrors: [], insecureRegistries: f.insecureRegistries, ...(f.certFile === undefined ? {} : { caFile: f.certFile }) };
-      const digest = await pushPackage(store, built.ref, { registry, signal: ctx.signal });
+      const digest = await pushPackage(store, built.ref, { registry, signal: ctx.signal, reporter: ctx.reporter });
       ctx.reporter.emit({ type: 'info', message: `Pushed ${built.expanded} (${digest})` });
     }
   }

@@ -1,5 +1,5 @@
 /**
- * `mobyts cache ls|pull|rm|clean|verify|export|import` (docs/linuxkit-behaviour.md#cache-cmd): flags → one store call
+ * `mobyts cache ls|pull|rm|clean|verify|export|import|push` (docs/linuxkit-behaviour.md#cache-cmd): flags → one store call
  * each, output rendered here. Every subcommand takes `--cache DIR` (default $LINUXKIT_CACHE or ~/.linuxkit/cache); the
  * pulling ones take LinuxKit's registry flags.
  */
@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../reporter.ts';
 import { hostArch } from '../../build/options.ts';
-import { usageError } from '../../util/errors.ts';
+import { registerCacheExport, registerCachePush } from './cache-remote.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
 
@@ -99,25 +99,8 @@ export function registerCache(program: Command, ctx: CliContext): void {
     if (r.problems.length > 0) ctx.setExitCode(1);
   });
 
-  withCache(cache.command('export').summary('write cached images as an OCI archive (tar of an OCI layout)'))
-    .argument('<ref...>', 'image references as listed by `cache ls`')
-    .requiredOption('-o, --outfile <file>', 'archive to write, - for stdout')
-    .addOption(new Option('--format <format>', 'archive format').choices(['oci']).default('oci'))
-    .action(async (refs: string[], flags: CacheFlags & { outfile: string }) => {
-      const s = await store(flags);
-      const { exportArchive } = await import('../../store/archive.ts');
-      const { refDescriptors } = await import('../../store/layout.ts');
-      const { parseReference } = await import('../../oci/reference.ts');
-      const index = await s.layout.readIndex();
-      const entries = refs.map((r) => {
-        const found = refDescriptors(index, r)[0] ?? refDescriptors(index, parseReference(r).expanded)[0];
-        if (found === undefined) throw usageError(`Cannot export "${r}": it is not in the cache at "${s.dir}"`, 'see `mobyts cache ls`');
-        return found;
-      });
-      const { writeAtomically } = await import('../../store/archive-file.ts');
-      const r = await writeAtomically(flags.outfile, ctx.stdout, (out) => exportArchive(s.layout, entries, out));
-      ctx.stderr.write(`Exported ${entries.length} images, ${r.blobs} blobs (${formatBytes(r.bytes)})\n`);
-    });
+  registerCacheExport(cache, ctx);
+  registerCachePush(cache, ctx);
 
   withCache(cache.command('import').summary('import an OCI archive or a `docker save` archive into the cache'))
     .argument('<file>', 'archive to read, - for stdin').action(async (file: string, flags: CacheFlags) => {

@@ -24,6 +24,20 @@ export function registerPkg(program: Command, ctx: CliContext): void {
       await runPkgBuild(dirs, { cache: f.cache, arch: f.arch, force: f.force === true, push: f.push === true, insecureRegistries: f.insecureRegistry, certFile: f.certFile }, ctx);
     });
   pkg
+    .command('push')
+    .summary('build package images and push them to their registry')
+    .description('As `pkg build --push` (LinuxKit\'s `linuxkit pkg push`): build each package DIR into the cache unless it is\nthere already, then push it to its registry (docker.io/<org>/<image>:<tag> unless org names a registry).')
+    .argument('<dir...>', 'package directories')
+    .option('--cache <dir>', 'image cache directory (default $LINUXKIT_CACHE or ~/.linuxkit/cache)')
+    .option('--arch <arch>', 'architecture to build for', hostArch())
+    .option('--force', 'rebuild even when the tag is already in the cache')
+    .option('--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST, repeatable', collect, [])
+    .option('--cert-file <file>', 'extra CA certificate(s) for the registry (PEM)')
+    .action(async (dirs: string[], f: RawPkgFlags) => {
+      const { runPkgBuild } = await import('../../pkg/run.ts');
+      await runPkgBuild(dirs, { cache: f.cache, arch: f.arch, force: f.force === true, push: true, insecureRegistries: f.insecureRegistry, certFile: f.certFile }, ctx);
+    });
+  pkg
     .command('show-tag')
     .summary('print a package\'s image name')
     .argument('<dir...>', 'package directories')
