@@ -56,9 +56,13 @@ export async function claimInitPaths(o: InitSectionOptions): Promise<Buffer[]> {
 
 /** The init section; `dbs` is what `claimInitPaths` returned. */
 export async function* initSection(o: InitSectionOptions, dbs: Buffer[]): EntryStream {
-  const prescanned = o.sources.length > 1;
-  for (let i = 0; i < o.sources.length; i++) yield* o.tracker.filter(filtered(o, i, prescanned), `init[${i}]`);
-  if (dbs.length < 2) return;
+  for (let i = 0; i < o.sources.length; i++) yield* initImageSection(o, i, dbs);
+}
+
+/** Init image `i` (the last one followed by the consolidated apk database when there is one). */
+export async function* initImageSection(o: InitSectionOptions, i: number, dbs: Buffer[]): EntryStream {
+  yield* o.tracker.filter(filtered(o, i, o.sources.length > 1), `init[${i}]`);
+  if (i !== o.sources.length - 1 || dbs.length < 2) return;
   const body = Buffer.concat(dbs.flatMap((db) => [db, Buffer.from('\n\n')]));
   const entry = fileEntry(APK_DB, body, { source: 'LINUXKIT.apkinit', location: 'init', mtime: 0 });
   if (o.tracker.admit(entry.header, APK_OWNER)) yield entry;
