@@ -13,6 +13,7 @@ import type { FormatContext, FormatInputs, OutputFormat } from '../outputs/forma
 import { assembleRootfs, assembleSections, type AssembleInput } from '../rootfs/assemble.ts';
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
 import type { SegmentCache } from '../initrd/segments.ts';
+import type { WorkDir } from '../store/work.ts';
 import type { KernelParts } from '../rootfs/kernel.ts';
 import type { EntryStream } from '../tar/entry.ts';
 import { MobyError } from '../util/errors.ts';
@@ -33,6 +34,8 @@ export interface ExecuteInput {
   /** Everything the assembly needs but the per-run switches set here (dockerfile, onKernel, workDir). */
   assemble: Omit<AssembleInput, 'dockerfile' | 'onKernel' | 'workDir'>;
   writeInitrd: InitrdWriter;
+  /** A private work directory (store/work.ts: under the cache, swept after a kill); default: one in TMPDIR. */
+  openWork?: () => Promise<WorkDir>;
   /** The section cache (store/sections.ts); absent: every member is compressed. */
   sectionCache?: SegmentCache;
   compress: 'gzip' | 'zstd' | 'none';
@@ -229,11 +232,16 @@ async function writeFormat(x: ExecuteInput, w: { inputs: FormatInputs; workDir: 
 
 /** Runs the build; on failure or abort no output file is left and the work directory is removed. */
 export async function executeBuild(x: ExecuteInput): Promise<void> {
-  const workDir = await mkdtemp(join(tmpdir(), 'mobyts-build-')).catch((err: unknown) => { throw asIoError('create a work directory in', tmpdir(), err); });
+  const work = await (x.openWork ?? tmpWork)();
   try {
-    if (x.plan.streamTo !== undefined) await streamOut(x, workDir, x.plan.streamTo);
-    else await writeFormats(x, workDir);
+    if (x.plan.streamTo !== undefined) await streamOut(x, work.path, x.plan.streamTo);
+    else await writeFormats(x, work.path);
   } finally {
-    await rm(workDir, { recursive: true, force: true });
+    await work.remove();
   }
+}
+
+async function tmpWork(): Promise<WorkDir> {
+  const path = await mkdtemp(join(tmpdir(), 'mobyts-build-')).catch((err: unknown) => { throw asIoError('create a work directory in', tmpdir(), err); });
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }

@@ -31,6 +31,7 @@ import { planOutputs } from './outputs-plan.ts';
 import { resolveImages, specImageRefs, type GetImage } from './resolve-images.ts';
 import { initrdWriter, rootfsDeps } from './wire.ts';
 import { openSectionCache } from '../store/sections.ts';
+import { openWorkDir } from '../store/work.ts';
 import { parseSize } from './size.ts';
 
 /** Prints the spec issues; false when there are errors (exit code 1 set, nothing built). */
@@ -103,10 +104,11 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
     spec, images, files: filePlans, deps: rootfsDeps(spec, idMap), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
     keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] }, ...(inputTar === undefined ? {} : { inputTar }), ...sbom,
   };
-  const sectionCache = await openSectionCache(opts.cache ?? defaultCacheDir(), ctx.reporter);
+  const cacheDir = opts.cache ?? defaultCacheDir();
+  const sectionCache = await openSectionCache(cacheDir, ctx.reporter);
   try {
     await executeBuild({
-      plan, assemble, writeInitrd: initrdWriter, ...(sectionCache === undefined ? {} : { sectionCache }), compress: opts.compress, sizeBytes, arch: opts.arch,
+      plan, assemble, writeInitrd: initrdWriter, ...(sectionCache === undefined ? {} : { sectionCache }), openWork: () => openWorkDir(cacheDir, ctx.reporter), compress: opts.compress, sizeBytes, arch: opts.arch,
       stdout: ctx.stdout, reporter: ctx.reporter, signal: ctx.signal,
     });
   } finally {
