@@ -30,7 +30,7 @@ import type { BuildOptions } from './options.ts';
 import { planOutputs } from './outputs-plan.ts';
 import { resolveImages, specImageRefs, type GetImage } from './resolve-images.ts';
 import { initrdWriter, rootfsDeps } from './wire.ts';
-import { openSectionCache } from '../store/sections.ts';
+import { openPlanMemo, openSectionCache } from '../store/sections.ts';
 import { openWorkDir } from '../store/work.ts';
 import { parseSize } from './size.ts';
 
@@ -100,12 +100,14 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
   const filePlans = await planFiles(spec.files ?? [], { specDirs: filesDirs(loaded), idMap, metadata: (k) => renderMetadata(spec, k) });
   const inputTar = await openInputTar(opts.inputTar);
   const sbom = opts.sbom ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } } : {};
-  const assemble = {
-    spec, images, files: filePlans, deps: rootfsDeps(spec, idMap), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
-    keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] }, ...(inputTar === undefined ? {} : { inputTar }), ...sbom,
-  };
   const cacheDir = opts.cache ?? defaultCacheDir();
   const sectionCache = await openSectionCache(cacheDir, ctx.reporter);
+  const memo = await openPlanMemo(cacheDir);
+  const assemble = {
+    spec, images, files: filePlans, deps: rootfsDeps(spec, idMap), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
+    keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] }, ...(inputTar === undefined ? {} : { inputTar }), ...(memo === undefined ? {} : { memo }), ...sbom,
+  };
+
   try {
     await executeBuild({
       plan, assemble, writeInitrd: initrdWriter, ...(sectionCache === undefined ? {} : { sectionCache }), openWork: () => openWorkDir(cacheDir, ctx.reporter), compress: opts.compress, sizeBytes, arch: opts.arch,

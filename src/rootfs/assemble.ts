@@ -16,7 +16,7 @@ import type { Reporter } from '../util/reporter.ts';
 import { bundleKeyInputs, bundleStream, noteBundle, type BundleSectionOptions, type ContainerItem } from './bundles.ts';
 import type { RootfsDeps } from './deps.ts';
 import { claimFiles, filesSection, type FilePlan } from './files.ts';
-import { claimInitPaths, initImageSection } from './init.ts';
+import { claimInitPaths, initImageSection, type PlanMemo } from './init.ts';
 import { kernelSection, type KernelParts } from './kernel.ts';
 import { captureKernel, reuseOr, sectionKey, type InputTar } from './reuse.ts';
 import { cleanName } from './safe-name.ts';
@@ -58,6 +58,8 @@ export interface AssembleInput {
   keyContext?: unknown;
   /** `--input-tar`: sections whose key matches are copied from it. */
   inputTar?: InputTar;
+  /** Keeps the multi-init pre-scan between builds (init.ts). */
+  memo?: PlanMemo;
 }
 
 function info(r: Reporter, message: string): void {
@@ -329,7 +331,7 @@ function trailerSpec(input: AssembleInput, tracker: PathTracker, used: ImageUse[
  */
 export async function* assembleSections(input: AssembleInput): AsyncGenerator<RootfsSection> {
   const tracker = new PathTracker(input.mtime);
-  const initOpts = { sources: input.images.init, deps: input.deps, tracker, mtime: input.mtime };
+  const initOpts = { sources: input.images.init, deps: input.deps, tracker, mtime: input.mtime, ...(input.memo === undefined ? {} : { memo: input.memo }) };
   const dbs = await claimInitPaths(initOpts);
   claimFiles(input.files, tracker);
   if (input.dockerfile) tracker.claim('Dockerfile', 'trailer');
