@@ -192,6 +192,11 @@ class SegmentWriter {
     }
   }
 
+  /** Waits until no member is being compressed (after a failure, before the work directory goes). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.members.map((m) => m.file));
+  }
+
   /** Waits for every member, then writes them and the trailer member to `out`, in order. */
   async finish(lastIno: number): Promise<void> {
     const out = this.o.out;
@@ -233,6 +238,7 @@ export async function writeSegmentedInitrd(sections: AsyncIterable<InitrdSection
     return writer.stats;
   } catch (err) {
     opts.out.destroy();
+    await writer.settle();
     throw err;
   }
 }
