@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FormatContext, FormatInputs, OutputFormat } from '../outputs/format.ts';
 import { assembleRootfs, assembleSections, type AssembleInput } from '../rootfs/assemble.ts';
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
-import type { SegmentCache } from '../initrd/segments.ts';
+import { DamagedSegment, type SegmentCache } from '../initrd/segments.ts';
 import type { WorkDir } from '../store/work.ts';
 import type { KernelParts } from '../rootfs/kernel.ts';
 import type { EntryStream } from '../tar/entry.ts';
@@ -88,10 +88,26 @@ async function* abortableSections(all: AsyncIterable<RootfsSection>, signal: Abo
   }
 }
 
-function writeInitrdFile(x: ExecuteInput, all: AsyncIterable<RootfsSection>, workDir: string): Promise<string> {
+const MAX_INITRD_TRIES = 1024;
+
+/**
+ * The initrd of `all()`'s sections. When a cached member turns out damaged while being copied (it is then
+ * evicted), the initrd is written once more from fresh sections: the damaged member is made again.
+ */
+async function writeInitrdFile(x: ExecuteInput, all: () => AsyncIterable<RootfsSection>, workDir: string): Promise<string> {
   const initrd = join(workDir, 'initrd.img');
   const cache = x.sectionCache === undefined ? {} : { cache: x.sectionCache };
-  return x.writeInitrd(all, { compress: x.compress, out: createWriteStream(initrd), workDir, ...cache, reporter: x.reporter, signal: x.signal }).then(() => initrd);
+  const attempt = (): Promise<unknown> => x.writeInitrd(all(), { compress: x.compress, out: createWriteStream(initrd), workDir, ...cache, reporter: x.reporter, signal: x.signal });
+  // Each DamagedSegment evicted one entry, so this ends; the bound only guards against a cache that keeps
+  // corrupting what it stores.
+  for (let tries = 1; ; tries++) {
+    try {
+      await attempt();
+      return initrd;
+    } catch (err) {
+      if (!(err instanceof DamagedSegment) || tries > MAX_INITRD_TRIES) throw err;
+    }
+  }
 }
 
 /** A section as written to the filesystem tar: where it is in that tar, and what it recorded. */
@@ -152,7 +168,7 @@ async function materialise(x: ExecuteInput, workDir: string): Promise<{ parts: K
   const onKernel = (p: KernelParts): void => void (parts = p);
   const needs = new Set(x.plan.formats.flatMap((f) => f.needs));
   if (!needs.has('tar') && !needs.has('tar-without-boot')) {
-    const initrd = await writeInitrdFile(x, sections(x, workDir, onKernel), workDir);
+    const initrd = await writeInitrdFile(x, () => sections(x, workDir, onKernel), workDir);
     const none = (): Promise<string> => Promise.reject(new MobyError('A format asked for the filesystem tar without declaring it in `needs`: this is a bug', { code: 'BUILD' }));
     return { parts, inputs: { initrdPath: () => Promise.resolve(initrd), rootfsTarPath: none, rootfsTarWithoutBootPath: none } };
   }
@@ -164,7 +180,7 @@ async function materialise(x: ExecuteInput, workDir: string): Promise<{ parts: K
     parts,
     inputs: {
       rootfsTarPath: () => Promise.resolve(tarPath),
-      initrdPath: once(() => writeInitrdFile(x, abortableSections(tarSections(tarPath, written), x.signal), workDir)),
+      initrdPath: once(() => writeInitrdFile(x, () => abortableSections(tarSections(tarPath, written), x.signal), workDir)),
       rootfsTarWithoutBootPath: once(async () => {
         await pipeline(tarStream(withoutBoot(readTarFile(tarPath))), createWriteStream(noBoot), { signal: x.signal });
         return noBoot;

@@ -51,12 +51,32 @@ export interface SegmentRecord {
   empty: boolean;
 }
 
+/** A member found in the cache: its file, its record and the digest (`sha256:…`) its bytes must have. */
+export interface CachedMember {
+  path: string;
+  record: SegmentRecord;
+  digest: string;
+}
+
 /** Where members are kept between builds (store/sections.ts). Every method may fail only for I/O reasons. */
 export interface SegmentCache {
-  /** The member file and record for `key`, verified against its digest; undefined when absent or damaged. */
-  get(key: string): Promise<{ path: string; record: SegmentRecord } | undefined>;
+  /** The member for `key` (its size and blobs checked); undefined when absent or damaged. */
+  get(key: string): Promise<CachedMember | undefined>;
   /** Moves the member file at `file` into the cache under `key`; returns where it is now. */
   put(key: string, file: string, record: SegmentRecord): Promise<string>;
+  /** Removes the entry for `key`, reporting `why` (its member did not match its digest). */
+  evict(key: string, why: string): Promise<void>;
+}
+
+/**
+ * A cached member did not match its digest while it was copied into the initrd: the entry is evicted and the
+ * initrd must be written again (`writeSegmentedInitrd` once more, with fresh sections). Nothing was shipped.
+ */
+export class DamagedSegment extends Error {
+  constructor(key: string) {
+    super(`the section cache entry ${key.slice(0, 12)} does not match its digest`);
+    this.name = 'DamagedSegment';
+  }
 }
 
 export interface SegmentedInitrdOptions {
@@ -128,6 +148,8 @@ async function patchNlinks(file: string, encoder: NewcEncoder): Promise<void> {
 interface Member {
   file: Promise<string>;
   empty: boolean;
+  /** For a cached member: its key and the digest its bytes must have. */
+  check?: { key: string; digest: string };
 }
 
 class SegmentWriter {
@@ -154,7 +176,7 @@ class SegmentWriter {
       section.replay(hit.record.section);
       this.note(hit.record.lostXattrs);
       this.stats.reused++;
-      this.members.push({ file: Promise.resolve(hit.path), empty: hit.record.empty });
+      this.members.push({ file: Promise.resolve(hit.path), empty: hit.record.empty, check: { key, digest: hit.digest } });
       this.o.reporter?.emit({ type: 'debug', message: `initrd segment ${index} (${section.id}): reused ${key}` });
       return;
     }
@@ -171,7 +193,7 @@ class SegmentWriter {
     this.members.push({ file, empty: record.empty });
   }
 
-  private async cached(key: string): Promise<{ path: string; record: SegmentRecord } | undefined> {
+  private async cached(key: string): Promise<CachedMember | undefined> {
     if (this.o.cache === undefined || this.cacheBroken) return undefined;
     try {
       return await this.o.cache.get(key);
@@ -200,10 +222,10 @@ class SegmentWriter {
   /** Waits for every member, then writes them and the trailer member to `out`, in order. */
   async finish(lastIno: number): Promise<void> {
     const out = this.o.out;
-    const files: string[] = [];
+    const files: Array<{ path: string; check?: Member['check'] }> = [];
     for (const m of this.members) {
-      const f = await m.file;
-      if (!m.empty) files.push(f);
+      const path = await m.file;
+      if (!m.empty) files.push({ path, ...(m.check === undefined ? {} : { check: m.check }) });
     }
     let n = 0;
     const counted = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -213,8 +235,19 @@ class SegmentWriter {
       }
     };
     const kind = this.o.compress;
+    const cache = this.o.cache;
+    const checked = async function* (f: (typeof files)[number]): AsyncGenerator<Buffer> {
+      const hash = f.check === undefined ? undefined : createHash('sha256');
+      for await (const c of createReadStream(f.path, { highWaterMark: 1 << 20 })) {
+        hash?.update(c as Buffer);
+        yield c as Buffer;
+      }
+      if (f.check === undefined || `sha256:${hash?.digest('hex') ?? ''}` === f.check.digest) return;
+      await cache?.evict(f.check.key, 'its member does not match its digest').catch(() => {});
+      throw new DamagedSegment(f.check.key);
+    };
     const all = async function* (): AsyncGenerator<Buffer> {
-      for (const f of files) yield* counted(createReadStream(f));
+      for (const f of files) yield* counted(checked(f));
       yield* counted(Readable.from([trailerMember(kind, lastIno)]));
       // LinuxKit's pad4 writer zero-pads the gzip stream to 4 bytes; the kernel and gzip skip zeros at the end.
       if (kind === 'gzip' && n % 4 !== 0) yield Buffer.alloc(4 - (n % 4));
@@ -227,6 +260,7 @@ class SegmentWriter {
  * Writes the segmented initrd of `sections` to `opts.out`, asking for each section in turn. Deterministic:
  * the same sections (keys and entries) and compression give the same bytes, whichever members came from the
  * cache. On failure `opts.out` is destroyed; work files are left in `opts.workDir` for its owner to remove.
+ * Rejects with `DamagedSegment` when a cached member turned out damaged (then evicted): write it again.
  */
 export async function writeSegmentedInitrd(sections: AsyncIterable<InitrdSection>, opts: SegmentedInitrdOptions): Promise<SegmentStats> {
   const writer = new SegmentWriter(opts);

@@ -6,9 +6,10 @@
  * - `blob-<name>`: data the section gives back on replay (the kernel binary, the microcode);
  * - `record.json`: `{ version, member: { digest, size }, blobs: { name: { digest, size } }, record }`.
  *
- * An entry appears whole or not at all (built in a sibling temp directory, then renamed). On use every file is
- * re-hashed against `record.json`: a damaged entry is removed and reported, and the build makes the member
- * again — a damaged member is never shipped. Keys are content addresses of everything that determines the
+ * An entry appears whole or not at all (built in a sibling temp directory, then renamed). On use the blobs are
+ * re-hashed against `record.json` and the member's size checked; the member itself is hashed while it is
+ * copied into the initrd (segments.ts). A damaged entry is removed and reported, and the build makes the
+ * member again — a damaged member is never shipped. Keys are content addresses of everything that determines the
  * member's bytes (segments.ts `segmentKey`), so entries never go stale; `mobyts cache clean` evicts them.
  * A cache directory that cannot be written gives no section cache: builds still work, without caching.
  */
@@ -16,7 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SegmentCache, SegmentRecord } from '../initrd/segments.ts';
+import type { CachedMember, SegmentCache, SegmentRecord } from '../initrd/segments.ts';
 import type { PlanMemo } from '../rootfs/init.ts';
 import type { Reporter } from '../util/reporter.ts';
 
@@ -55,12 +56,6 @@ function hashBuffer(b: Buffer): StoredFile {
   return { digest: `sha256:${createHash('sha256').update(b).digest('hex')}`, size: b.length };
 }
 
-async function same(path: string, want: StoredFile): Promise<boolean> {
-  const st = await stat(path);
-  if (st.size !== want.size) return false;
-  return (await hashFile(path)).digest === want.digest;
-}
-
 /** Moves `from` to `to`, copying when they are on different filesystems. */
 async function moveFile(from: string, to: string): Promise<void> {
   try {
@@ -81,7 +76,7 @@ class SectionCache implements SegmentCache {
     this.reporter = reporter;
   }
 
-  async get(key: string): Promise<{ path: string; record: SegmentRecord } | undefined> {
+  async get(key: string): Promise<CachedMember | undefined> {
     if (!KEY.test(key)) return undefined;
     const dir = join(this.dir, key);
     let stored: StoredEntry;
@@ -94,7 +89,7 @@ class SectionCache implements SegmentCache {
     if (stored.version !== FORMAT) return this.damaged(key, `it has format ${String(stored.version)}`);
     const member = join(dir, 'member');
     try {
-      if (!await same(member, stored.member)) return await this.damaged(key, 'its member does not match its digest');
+      if ((await stat(member)).size !== stored.member.size) return await this.damaged(key, 'its member does not have its recorded size');
       const blobs: Record<string, Buffer> = {};
       for (const [name, want] of Object.entries(stored.blobs)) {
         const b = await readFile(join(dir, `blob-${name}`));
@@ -102,10 +97,14 @@ class SectionCache implements SegmentCache {
         blobs[name] = b;
       }
       const record: SegmentRecord = { ...stored.record, section: { ...stored.record.section, ...(Object.keys(blobs).length === 0 ? {} : { blobs }) } };
-      return { path: member, record };
+      return { path: member, record, digest: stored.member.digest };
     } catch {
       return this.damaged(key, 'a file of it is missing');
     }
+  }
+
+  async evict(key: string, why: string): Promise<void> {
+    await this.damaged(key, why);
   }
 
   private async damaged(key: string, why: string): Promise<undefined> {

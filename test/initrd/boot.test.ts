@@ -102,6 +102,7 @@ function section(id: string, entries: TarEntry[]): InitrdSection {
 }
 
 async function* segmentedTree(): AsyncGenerator<InitrdSection> {
+  await Promise.resolve();
   const base = tree().slice(0, 5);
   yield section('base', [...base, entry({ name: 'init', type: 'file' }, SEGMENTED_INIT)]);
   yield section('git', tree().slice(6));
