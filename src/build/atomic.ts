@@ -1,6 +1,6 @@
 /**
  * Every output is written under a temporary name beside its destination and renamed into place only when
- * complete (design.md §1), so a failed or interrupted build never leaves a partial output file.
+ * complete (docs/architecture.md#atomic-outputs), so a failed or interrupted build never leaves a partial output file.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';

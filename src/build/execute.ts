@@ -207,7 +207,7 @@ function checkKernelFor(x: ExecuteInput, inputs: FormatInputs): void {
   if (x.assemble.spec.kernel === undefined) return;
   const formats = x.plan.formats.map((f) => f.name);
   const name = x.assemble.spec.kernel.image;
-  const result = checkKernel({ kernelPath: inputs.kernelPath, name, formats, compress: x.compress, ...(inputs.kernelConfig === undefined ? {} : { configText: inputs.kernelConfig }) });
+  const result = checkKernel({ kernelPath: inputs.kernelPath, name, formats: x.plan.formats, compress: x.compress, ...(inputs.kernelConfig === undefined ? {} : { configText: inputs.kernelConfig }) });
   for (const message of result.warnings) x.reporter.emit({ type: 'warn', message });
   if (result.errors.length === 0) return;
   throw new MobyError(`Cannot build ${formats.join(', ')}: the kernel's config lacks what it needs\n  ${result.errors.join('\n  ')}`, {

@@ -1,6 +1,6 @@
 /**
- * Options of `mobyts build`, with LinuxKit's flag names (linuxkit.md §5.1) so Makefiles keep working.
- * The CLI fills this from argv; library callers fill it directly.
+ * Options of `mobyts build`, with LinuxKit's flag names (docs/linuxkit-behaviour.md#build-flags) so Makefiles keep
+ * working. The CLI fills this from argv; library callers fill it directly.
  */
 export interface BuildOptions {
   /** Output formats; empty = the spec's `outputs:` list, else `kernel+initrd` (`tar` with `-o`). */

@@ -1,13 +1,13 @@
 /**
- * Which formats to build and where their files go (linuxkit.md §5.1), decided before anything is pulled.
- * Pure: no I/O.
+ * Which formats to build and where their files go (docs/linuxkit-behaviour.md#build-flags), decided before anything is
+ * pulled. Pure: no I/O.
  */
 import { join } from 'node:path';
-import { getFormat } from '../outputs/index.ts';
+import { allFormats, getFormat, isFormatName } from '../outputs/index.ts';
 import type { OutputFormat } from '../outputs/format.ts';
 import type { MobySpec } from '../spec/types.ts';
 import { usageError } from '../util/errors.ts';
-import { FORMAT_NAMES, isFormatName, type FormatName } from '../outputs/names.ts';
+import type { FormatName } from '../outputs/format-names.ts';
 import { didYouMean } from '../spec/suggest.ts';
 import type { BuildOptions } from './options.ts';
 
@@ -23,8 +23,9 @@ export interface OutputPlan {
 
 /** The formats to build: `--format`, else the spec's `outputs:`, else `tar` with `-o`, else `kernel+initrd`. */
 export function selectFormats(opts: Pick<BuildOptions, 'format' | 'output'>, spec: MobySpec): FormatName[] {
+  const names = allFormats().map((f) => f.name);
   for (const f of opts.format) {
-    if (!isFormatName(f)) throw usageError(`Cannot build format "${f}": unknown format${didYouMean(f, FORMAT_NAMES)}`, `formats: ${FORMAT_NAMES.join(', ')}`);
+    if (!isFormatName(f)) throw usageError(`Cannot build format "${f}": unknown format${didYouMean(f, names)}`, `formats: ${names.join(', ')}`);
   }
   const fallback: FormatName = opts.output === undefined ? 'kernel+initrd' : 'tar';
   const chosen: FormatName[] = opts.format.length > 0 ? opts.format.filter(isFormatName)

@@ -1,4 +1,7 @@
-/** `--size` (linuxkit.md §5.1): `<n>M` (MiB), `<n>G` (GiB) or a bare `<n>` (GiB), as LinuxKit reads it. */
+/**
+ * `--size` (docs/linuxkit-behaviour.md#build-flags): `<n>M` (MiB), `<n>G` (GiB) or a bare `<n>` (GiB), as LinuxKit
+ * reads it.
+ */
 import { usageError } from '../util/errors.ts';
 
 export function parseSize(text: string): number {

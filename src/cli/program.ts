@@ -1,5 +1,5 @@
 /**
- * CLI wiring: flags → one library call per command (design.md §3.8). Command modules only declare their
+ * CLI wiring: flags → one library call per command (docs/architecture.md#cli). Command modules only declare their
  * flags; each action imports its implementation lazily so `mobyts --help` and warm builds start fast.
  */
 import { Command, Option } from 'commander';

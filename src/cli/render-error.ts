@@ -1,4 +1,4 @@
-/** The one place that maps errors to text and exit codes (design.md §3.6). */
+/** The one place that maps errors to text and exit codes (docs/architecture.md#errors). */
 import { CommanderError } from 'commander';
 import { isMobyError } from '../util/errors.ts';
 import { versionLine } from './version.ts';

@@ -1,5 +1,5 @@
 /**
- * Flattening an image's layers into one filesystem entry stream (linuxkit.md §3.1, OCI image-spec
+ * Flattening an image's layers into one filesystem entry stream (docs/linuxkit-behaviour.md#flatten, OCI image-spec
  * layer.md "Whiteouts"). Layers are read top-most first and each entry is emitted once, at its first
  * (upper-most) occurrence, so nothing is buffered: memory is the set of names seen (plus the names of
  * directories that hide their lower contents), never file content.

@@ -1,6 +1,7 @@
 /**
  * "An image I can read", whatever holds it (the store, an OCI layout directory, an archive): the one
- * interface the assembly stages use, so nothing downstream knows where an image came from (design.md §1).
+ * interface the assembly stages use, so nothing downstream knows where an image came from
+ * (docs/architecture.md#principles).
  */
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.ts';

@@ -1,6 +1,7 @@
 /**
  * The newc ("070701") cpio writer for initramfs images (kernel Documentation/driver-api/early-userspace/
- * buffer-format.rst; linuxkit.md §3.10). Compatible with LinuxKit's output (vendored surma/gocpio) except:
+ * buffer-format.rst; docs/linuxkit-behaviour.md#initrd). Compatible with LinuxKit's output (vendored surma/gocpio)
+ * except:
  *
  * - hardlinks are REAL newc hardlinks (LinuxKit writes relative symlinks): every member of a link group has
  *   the target's inode number and the group's nlink count; the data is on the FIRST member (the tar order

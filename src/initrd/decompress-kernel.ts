@@ -1,6 +1,6 @@
 /**
- * `--decompress-kernel` (linuxkit.md §3.3): turns a compressed kernel into the uncompressed image some
- * hypervisors (Firecracker, …) boot. LinuxKit handles a gzip file and an x86 bzImage (boot protocol ≥ 2.08)
+ * `--decompress-kernel` (docs/linuxkit-behaviour.md#kernel-section): turns a compressed kernel into the uncompressed
+ * image some hypervisors (Firecracker, …) boot. LinuxKit handles a gzip file and an x86 bzImage (boot protocol ≥ 2.08)
  * with a gzip payload; we also handle bzImage payloads compressed with zstd, xz and lz4.
  *
  * gzip and zstd run in-process (Node zlib). xz and lz4 have no Node binding: they are piped through the

@@ -1,6 +1,6 @@
 /**
- * The initrd writer (linuxkit.md §3.10, §4 `kernel+initrd`): the OS entry stream minus `boot/*` as a newc
- * cpio, compressed (gzip or zstd, deterministic), with the microcode cpio prepended uncompressed.
+ * The initrd writer (docs/linuxkit-behaviour.md#initrd; `kernel+initrd` in docs/formats.md): the OS entry stream minus
+ * `boot/*` as a newc cpio, compressed (gzip or zstd, deterministic), with the microcode cpio prepended uncompressed.
  *
  * `boot/kernel`, `boot/cmdline` and `boot/ucode.cpio` are captured and returned (the kernel and ucode are
  * the only contents held in memory); everything else under `boot/` is skipped, the `boot` directory entry

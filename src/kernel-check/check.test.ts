@@ -8,6 +8,10 @@ import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { canMountIsoRoot, checkKernel, kernelConfigOf } from './check.ts';
 import { parseConfig, parseFragment, unmet } from './config-text.ts';
 import { embeddedConfig } from './embedded-config.ts';
+import { getFormat } from '../outputs/index.ts';
+
+/** The format records the build would hand the check for these names. */
+const records = (...names: string[]) => names.map(getFormat);
 
 const dir = mkdtempSync(join(tmpdir(), 'mobyts-kcheck-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,19 +66,19 @@ for (const [name, wrap] of [
 void test('a kernel without config gives exactly one warning and no errors', () => {
   const path = join(dir, 'plain');
   writeFileSync(path, bzImage(gzipSync(Buffer.alloc(5000, 1))));
-  assert.deepEqual(checkKernel({ kernelPath: path, formats: ['iso-bios', 'raw-efi', 'uki'], compress: 'gzip' }), {
+  assert.deepEqual(checkKernel({ kernelPath: path, formats: records('iso-bios', 'raw-efi', 'uki'), compress: 'gzip' }), {
     warnings: ['Cannot check kernel "plain": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)'],
     errors: [],
   });
 });
 
 void test('formats without kernel needs (tar, docker) are not checked at all', () => {
-  assert.deepEqual(checkKernel({ kernelPath: '/nonexistent', formats: ['tar', 'docker'], compress: 'gzip' }), { warnings: [], errors: [] });
+  assert.deepEqual(checkKernel({ kernelPath: '/nonexistent', formats: records('tar', 'docker'), compress: 'gzip' }), { warnings: [], errors: [] });
 });
 
 void test('missing options are named per format: the EFI stub for uki, zstd for a zstd initrd', () => {
   const configText = FULL.replace('CONFIG_EFI_STUB=y', '# CONFIG_EFI_STUB is not set').replace('CONFIG_RD_ZSTD=y', 'CONFIG_RD_ZSTD=n');
-  const r = checkKernel({ kernelPath: '/k/vmlinuz', configText, formats: ['uki', 'raw-bios'], compress: 'zstd' });
+  const r = checkKernel({ kernelPath: '/k/vmlinuz', configText, formats: records('uki', 'raw-bios'), compress: 'zstd' });
   assert.deepEqual(r.errors, [
     'Kernel "vmlinuz" cannot boot format "uki": unpacking a zstd initrd needs CONFIG_RD_ZSTD=y (not set)',
     'Kernel "vmlinuz" cannot boot format "uki": booting through UEFI needs CONFIG_EFI_STUB=y (not set)',
@@ -84,10 +88,10 @@ void test('missing options are named per format: the EFI stub for uki, zstd for 
 });
 
 void test('iso-bios with a kernel that has CD + ISO 9660 built in needs no initrd; without them the initrd fallback is announced', () => {
-  const ok = checkKernel({ kernelPath: '/k/vmlinuz', configText: FULL.replace('CONFIG_BLK_DEV_INITRD=y', ''), formats: ['iso-bios'], compress: 'gzip' });
+  const ok = checkKernel({ kernelPath: '/k/vmlinuz', configText: FULL.replace('CONFIG_BLK_DEV_INITRD=y', ''), formats: records('iso-bios'), compress: 'gzip' });
   assert.deepEqual(ok.errors, []);
   assert.ok(!ok.warnings.some((w) => w.includes('cannot mount root from the CD')));
-  const mod = checkKernel({ kernelPath: '/k/vmlinuz', configText: FULL.replace('CONFIG_ISO9660_FS=y', 'CONFIG_ISO9660_FS=m'), formats: ['iso-bios', 'iso-efi'], compress: 'gzip' });
+  const mod = checkKernel({ kernelPath: '/k/vmlinuz', configText: FULL.replace('CONFIG_ISO9660_FS=y', 'CONFIG_ISO9660_FS=m'), formats: records('iso-bios', 'iso-efi'), compress: 'gzip' });
   assert.deepEqual(mod.errors, []);
   assert.ok(mod.warnings.includes('Kernel "vmlinuz" cannot mount root from the CD (CONFIG_ISO9660_FS=y (is m)): iso-bios, iso-efi will also carry the initrd and boot kernel+initrd'));
 });

@@ -11,7 +11,8 @@ export interface CheckKernelOptions {
   kernelPath: string;
   /** The kernel's config when the build found one (`boot/config-*` or `.config` in the kernel image). */
   configText?: string;
-  formats: readonly string[];
+  /** The chosen formats with what each needs from the kernel (their records). */
+  formats: readonly KernelCheckFormat[];
   compress: 'gzip' | 'zstd' | 'none';
   /** How messages name the kernel (e.g. its image reference); default: the kernel file's name. */
   name?: string;
@@ -22,35 +23,27 @@ export interface KernelCheckResult {
   errors: string[];
 }
 
-interface Need {
+/** A config fragment (kernel-configs/NAME.config) a format cannot boot without, and what for. */
+export interface Need {
   fragment: string;
   why: string;
 }
 
-const EFI: Need = { fragment: 'efi', why: 'booting through UEFI' };
-const ISO_ROOT: Need = { fragment: 'iso9660', why: 'mounting root from the CD (root=/dev/sr0)' };
+/**
+ * What a format needs from the kernel: a fragment, or `initrd` (the initramfs fragments for the chosen
+ * compression), or `iso-root` (root from the CD when the kernel can mount it, else the initrd fallback).
+ */
+export type KernelNeed = Need | 'initrd' | 'iso-root';
 
-/** Per format: what it cannot boot without. `initrd` expands to the initramfs fragments for the compression. */
-const FORMAT_NEEDS: Readonly<Record<string, ReadonlyArray<Need | 'initrd' | 'iso-root'>>> = {
-  'kernel+initrd': ['initrd'],
-  'tar-kernel-initrd': ['initrd'],
-  'iso-bios': ['iso-root'],
-  'iso-efi': ['iso-root', EFI],
-  'iso-efi-initrd': ['initrd', EFI],
-  'raw-bios': ['initrd'],
-  'raw-efi': ['initrd', EFI],
-  'qcow2-bios': ['initrd'],
-  'qcow2-efi': ['initrd', EFI],
-  vhd: ['initrd'],
-  'dynamic-vhd': ['initrd'],
-  vmdk: ['initrd'],
-  gcp: ['initrd'],
-  aws: ['initrd'],
-  uki: ['initrd', EFI],
-  'kernel+squashfs': [{ fragment: 'squashfs', why: 'mounting the squashfs image as root' }],
-  'kernel+erofs': [{ fragment: 'erofs', why: 'mounting the erofs image as root' }],
-  'kernel+iso': [{ fragment: 'kernel-iso', why: 'mounting the data ISO as root' }],
-};
+/** A chosen format as the check sees it (an output format record satisfies this). */
+export interface KernelCheckFormat {
+  name: string;
+  kernel: readonly KernelNeed[];
+}
+
+/** The UEFI stub, for every format that boots through UEFI. */
+export const EFI_NEED: Need = { fragment: 'efi', why: 'booting through UEFI' };
+const ISO_ROOT: Need = { fragment: 'iso9660', why: 'mounting root from the CD (root=/dev/sr0)' };
 
 const ADVISED: readonly Need[] = [
   { fragment: 'containers', why: 'running containers (namespaces, cgroups, overlayfs)' },
@@ -63,7 +56,7 @@ const ADVISED: readonly Need[] = [
  * needs (tar, docker) are ignored.
  */
 export function checkKernel(opts: CheckKernelOptions): KernelCheckResult {
-  const bootable = opts.formats.filter((f) => FORMAT_NEEDS[f] !== undefined);
+  const bootable = opts.formats.filter((f) => f.kernel.length > 0);
   if (bootable.length === 0) return { warnings: [], errors: [] };
   const text = opts.configText ?? embeddedConfig(opts.kernelPath);
   const name = opts.name ?? basename(opts.kernelPath);
@@ -83,20 +76,20 @@ function initrdNeeds(compress: CheckKernelOptions['compress']): Need[] {
   return [base, { fragment: `initramfs-${compress}`, why: `unpacking a ${compress} initrd` }];
 }
 
-function formatErrors(config: KernelConfig, format: string, compress: CheckKernelOptions['compress'], subject: string): string[] {
-  const needs = (FORMAT_NEEDS[format] ?? []).flatMap((n) => {
+function formatErrors(config: KernelConfig, format: KernelCheckFormat, compress: CheckKernelOptions['compress'], subject: string): string[] {
+  const needs = format.kernel.flatMap((n) => {
     if (n === 'initrd') return initrdNeeds(compress);
     if (n === 'iso-root') return canMountIsoRoot(config) ? [] : initrdNeeds(compress);
     return [n];
   });
   return needs.flatMap((n) => {
     const missing = unmet(config, loadFragment(n.fragment));
-    return missing.length === 0 ? [] : [`${subject} cannot boot format "${format}": ${n.why} needs ${missing.join(', ')}`];
+    return missing.length === 0 ? [] : [`${subject} cannot boot format "${format.name}": ${n.why} needs ${missing.join(', ')}`];
   });
 }
 
-function isoWarnings(config: KernelConfig, formats: readonly string[], subject: string): string[] {
-  const iso = formats.filter((f) => FORMAT_NEEDS[f]?.includes('iso-root') === true);
+function isoWarnings(config: KernelConfig, formats: readonly KernelCheckFormat[], subject: string): string[] {
+  const iso = formats.filter((f) => f.kernel.includes('iso-root')).map((f) => f.name);
   if (iso.length === 0 || canMountIsoRoot(config)) return [];
   const missing = unmet(config, loadFragment(ISO_ROOT.fragment));
   return [`${subject} cannot mount root from the CD (${missing.join(', ')}): ${iso.join(', ')} will also carry the initrd and boot kernel+initrd`];

@@ -41,8 +41,9 @@ function lockError(lock: Lockfile & { file?: string }, ref: Reference, detail: s
   });
 }
 
-/** LinuxKit's platform match for builds: OS and architecture, variant ignored (linuxkit.md §6.2); the store's
- * selectManifest prefers the exact default variant first, and so does pinFromLock. */
+/**
+ * LinuxKit's platform match for builds: OS and architecture, variant ignored (docs/linuxkit-behaviour.md#platforms);
+ * the store's selectManifest prefers the exact default variant first, and so does pinFromLock. */
 function matches(platform: string, architecture: string): boolean {
   const [os, arch] = platform.split('/');
   return os === 'linux' && arch === architecture;

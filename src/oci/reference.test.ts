@@ -1,4 +1,5 @@
-// LinuxKit's ReferenceExpand table (linuxkit.md §6.1) plus registries with ports, IPv6 literals and errors.
+// LinuxKit's ReferenceExpand table (docs/linuxkit-behaviour.md#references) plus registries with ports, IPv6 literals
+// and errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { manifestSelector, parseReference, referenceName, withDigest } from './reference.ts';

@@ -1,5 +1,6 @@
 /**
- * Image references: parsing (distribution/reference grammar) and LinuxKit's expansion (linuxkit.md §6.1).
+ * Image references: parsing (distribution/reference grammar) and LinuxKit's expansion
+ * (docs/linuxkit-behaviour.md#references).
  *
  * `expanded` is the string LinuxKit uses everywhere (cache key, `org.opencontainers.image.ref.name`, logs,
  * `metadata` files): one path component gets `docker.io/library/`, two components whose first part is not a
@@ -86,7 +87,10 @@ export function parseReference(input: string): Reference {
   return { original: input, expanded, registry, repository, tag, digest: digestPart } as Reference;
 }
 
-/** LinuxKit's ReferenceExpand on the name part (linuxkit.md §6.1), with registries-with-ports fixed. */
+/**
+ * LinuxKit's ReferenceExpand on the name part (docs/linuxkit-behaviour.md#references), with registries-with-ports
+ * fixed.
+ */
 function expandName(parts: string[], hasRegistry: boolean, name: string): string {
   if (hasRegistry) return name;
   if (parts.length === 1) return `${DOCKER_HUB}/library/${name}`;

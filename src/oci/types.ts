@@ -80,5 +80,5 @@ export interface ImageConfig {
 
 /** Annotation that names a descriptor in an OCI layout's index.json (LinuxKit's cache key). */
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
-/** Label holding LinuxKit's per-image container defaults (linuxkit.md §2.1). */
+/** Label holding LinuxKit's per-image container defaults (docs/linuxkit-behaviour.md#precedence). */
 export const MOBY_CONFIG_LABEL = 'org.mobyproject.config';

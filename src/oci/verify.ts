@@ -1,6 +1,6 @@
 /**
- * Content addressing enforced on read (design.md §3.3, go-containerregistry internal/verify): every blob
- * stream passes through a digest-and-size check that fails at its end.
+ * Content addressing enforced on read (docs/architecture.md#content-addressing, go-containerregistry internal/verify):
+ * every blob stream passes through a digest-and-size check that fails at its end.
  */
 import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';

@@ -7,17 +7,22 @@ import { TOOLS } from '../tools/catalog.ts';
 import { writeAtomically } from '../build/atomic.ts';
 import { convertDisk, type DiskTarget } from './disk-convert.ts';
 import { BIOS_DISK_TOOLS, EFI_DISK_TOOLS, buildBiosDisk, buildEfiDisk } from './disk-images.ts';
-import type { FormatContext, OutputFormat } from './format.ts';
+import { EFI_NEED } from '../kernel-check/check.ts';
+import type { BootRecipe, FormatContext, OutputFormat } from './format.ts';
+import type { FormatName } from './format-names.ts';
 import { outputPaths, toolRun } from './format-kit.ts';
-import { OUTPUT_FILES, type FormatName } from './names.ts';
 
 export interface DiskFormatSpec {
   name: FormatName;
+  /** The one file it writes, e.g. `${n}-bios.img`. */
+  file: (name: string) => string;
   layout: 'bios' | 'efi';
   /** Undefined: the raw disk itself is the output. */
   target?: DiskTarget;
   /** Whether `--size` sets the disk size (else the disk is just big enough, as LinuxKit's raw-* are). */
   sized: boolean;
+  /** qemu's block format when `mobyts run qemu` boots the file; undefined: not bootable by it. */
+  qemuFormat?: BootRecipe['imageFormat'];
 }
 
 /** Writes the raw disk of `spec.layout` at `out`. */
@@ -29,16 +34,20 @@ export async function writeRawDisk(ctx: FormatContext, spec: Pick<DiskFormatSpec
 
 export function diskFormat(spec: DiskFormatSpec): OutputFormat {
   const layoutTools = spec.layout === 'bios' ? BIOS_DISK_TOOLS : EFI_DISK_TOOLS;
+  const files = (n: string) => [spec.file(n)];
+  const qemuFormat = spec.qemuFormat;
   return {
     name: spec.name,
-    outputs: OUTPUT_FILES[spec.name],
+    outputs: files,
     tools: spec.target === undefined ? [...layoutTools] : [...layoutTools, TOOLS.qemuImg],
     needs: ['initrd'],
+    kernel: spec.layout === 'bios' ? ['initrd'] : ['initrd', EFI_NEED],
+    ...(qemuFormat === undefined ? {} : { boot: { kind: 'disk', firmware: spec.layout, imageFormat: qemuFormat, roles: ['image'] } }),
     streamable: false,
     // BIOS loaders are x86 only; the EFI layout uses x86_64's systemd-stub (BOOTX64.EFI) for now.
     archs: ['amd64'],
     async write(ctx: FormatContext): Promise<void> {
-      const [out] = outputPaths(ctx, spec.name);
+      const [out] = outputPaths(ctx, files);
       const target = spec.target;
       if (target === undefined) return writeAtomically(out!, (tmp) => writeRawDisk(ctx, spec, tmp));
       const raw = join(ctx.workDir, 'disk.raw');

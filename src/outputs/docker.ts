@@ -1,6 +1,6 @@
 /**
- * `docker` (linuxkit.md §4): the root filesystem tar plus LinuxKit's `Dockerfile` entry (`FROM scratch`,
- * `COPY . ./`, `ENTRYPOINT ["/bin/rc.init"]`), `NAME.docker`, ready for `docker build - < NAME.docker`.
+ * `docker` (docs/linuxkit-behaviour.md#formats): the root filesystem tar plus LinuxKit's `Dockerfile` entry (`FROM
+ * scratch`, `COPY . ./`, `ENTRYPOINT ["/bin/rc.init"]`), `NAME.docker`, ready for `docker build - < NAME.docker`.
  * The Dockerfile goes just before the SBOM (the last entry), where LinuxKit puts it.
  */
 import { Readable } from 'node:stream';
@@ -10,7 +10,6 @@ import { DOCKERFILE } from '../rootfs/assemble.ts';
 import { PAX_LOCATION } from '../rootfs/constants.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import type { OutputFormat } from './format.ts';
-import { OUTPUT_FILES } from './names.ts';
 
 export function dockerfileEntry(mtime: number): TarEntry {
   const body = Buffer.from(DOCKERFILE);
@@ -36,9 +35,10 @@ export async function* withDockerfile(entries: EntryStream, mtime: number): Entr
 
 export const docker: OutputFormat = {
   name: 'docker',
-  outputs: OUTPUT_FILES.docker,
+  outputs: (n) => [`${n}.docker`],
   tools: [],
   needs: ['tar'],
+  kernel: [],
   streamable: true,
   write: async (ctx) => {
     const entries = withDockerfile(readTarFile(await ctx.inputs.rootfsTarPath()), ctx.sourceDateEpoch);

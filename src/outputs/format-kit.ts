@@ -6,12 +6,12 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RunToolOptions } from '../tools/run-tool.ts';
 import { writeAtomically } from '../build/atomic.ts';
+import type { Need } from '../kernel-check/check.ts';
 import type { FormatContext, OutputFormat, ToolRequirement } from './format.ts';
-import { OUTPUT_FILES, type FormatName } from './names.ts';
 
-/** The absolute output paths of `format` for this build, in OUTPUT_FILES order. */
-export function outputPaths(ctx: FormatContext, format: FormatName): string[] {
-  return OUTPUT_FILES[format](basename(ctx.base)).map((f) => join(dirname(ctx.base), f));
+/** The absolute output paths for this build of a format whose files are `files(name)`, in that order. */
+export function outputPaths(ctx: FormatContext, files: (name: string) => string[]): string[] {
+  return files(basename(ctx.base)).map((f) => join(dirname(ctx.base), f));
 }
 
 /** A fresh scratch directory `name` inside the format's work dir. */
@@ -45,20 +45,26 @@ export function withRoot(cmdline: string, dev: string): string {
  * LinuxKit's `kernel+<image>` formats (`kernel+squashfs`, `kernel+erofs`, `kernel+iso`): the kernel, its
  * command line, and the filesystem without `boot/*` written as one image by `writeImage`.
  */
-export function kernelWithRootfsImage(
-  name: 'kernel+squashfs' | 'kernel+erofs' | 'kernel+iso',
-  tool: ToolRequirement,
-  writeImage: (ctx: FormatContext, tmp: string) => Promise<void>,
-): OutputFormat {
+export function kernelWithRootfsImage(spec: {
+  name: 'kernel+squashfs' | 'kernel+erofs' | 'kernel+iso';
+  /** The image's file name after the build name, e.g. `-squashfs.img`. */
+  imageSuffix: string;
+  tool: ToolRequirement;
+  /** What the kernel needs built in to mount the image as root. */
+  rootNeed: Need;
+  writeImage: (ctx: FormatContext, tmp: string) => Promise<void>;
+}): OutputFormat {
+  const files = (n: string) => [`${n}-kernel`, `${n}${spec.imageSuffix}`, `${n}-cmdline`];
   return {
-    name,
-    outputs: OUTPUT_FILES[name],
-    tools: [tool],
+    name: spec.name,
+    outputs: files,
+    tools: [spec.tool],
     needs: ['tar-without-boot'],
+    kernel: [spec.rootNeed],
     streamable: false,
     write: async (ctx) => {
-      const [kernel, image, cmdline] = outputPaths(ctx, name);
-      await writeAtomically(image!, (tmp) => writeImage(ctx, tmp));
+      const [kernel, image, cmdline] = outputPaths(ctx, files);
+      await writeAtomically(image!, (tmp) => spec.writeImage(ctx, tmp));
       await publishKernel(ctx, kernel!);
       await publishCmdline(ctx, cmdline!);
     },

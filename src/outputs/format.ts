@@ -1,9 +1,28 @@
 /**
- * One output format = one record (design.md §3.9): its LinuxKit name, the files it writes, the host tools it
- * needs, what it consumes from the build, and how it writes. The table in `outputs/index.ts` lists them all;
- * no other code switches over format names.
+ * One output format = one record that owns everything about it: its LinuxKit name, the files it writes, the
+ * host tools it needs, what it consumes from the build, what it needs from the kernel, how `mobyts run qemu`
+ * boots its files, and how it writes. The table in `outputs/index.ts` lists them all; no other code keeps a
+ * table of formats or switches over their names (docs/formats.md).
  */
+import type { KernelNeed } from '../kernel-check/check.ts';
 import type { Reporter } from '../util/reporter.ts';
+import type { FormatName } from './format-names.ts';
+
+/** How a machine boots: kernel+initrd directly, an ISO as CD, a disk image, or an EFI binary (UKI). */
+export type BootKind = 'kernel' | 'cdrom' | 'disk' | 'efi-kernel';
+export type Firmware = 'bios' | 'efi';
+/** What one output file is to the machine that boots it. */
+export type BootRole = 'kernel' | 'initrd' | 'cmdline' | 'image';
+
+/** How `mobyts run qemu` boots a format's output files. */
+export interface BootRecipe {
+  kind: BootKind;
+  firmware: Firmware;
+  /** disk: qemu's block format of the image. */
+  imageFormat?: 'raw' | 'qcow2' | 'vpc' | 'vmdk';
+  /** The role of each file of `outputs()`, in that order. */
+  roles: readonly BootRole[];
+}
 
 /** A host program a format needs, with why and how to install it (reported all at once by the preflight). */
 export interface ToolRequirement {
@@ -48,7 +67,7 @@ export interface FormatContext {
 
 export interface OutputFormat {
   /** LinuxKit's format name: `kernel+initrd`, `iso-bios`, ... */
-  readonly name: string;
+  readonly name: FormatName;
   /** Output paths relative to `base`'s directory, e.g. `${name}-kernel`; used for --dry-run, run and cleanup. */
   outputs(name: string): string[];
   readonly tools: readonly ToolRequirement[];
@@ -56,6 +75,10 @@ export interface OutputFormat {
   readonly needs: ReadonlyArray<'initrd' | 'tar' | 'tar-without-boot'>;
   /** `tar` and `docker` may stream to `-o FILE|-` and must then be the only format. */
   readonly streamable: boolean;
+  /** What the kernel's config must have for the result to boot (empty: the format does not boot). */
+  readonly kernel: readonly KernelNeed[];
+  /** How `mobyts run qemu` boots the outputs; undefined when it cannot (tar, docker, gcp, ...). */
+  readonly boot?: BootRecipe;
   /** True when the result boots on amd64 only (BIOS formats). */
   readonly archs?: readonly string[];
   /**

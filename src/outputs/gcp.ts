@@ -11,10 +11,11 @@ import { writeRawDisk } from './disk-format-kit.ts';
 import { BIOS_DISK_TOOLS } from './disk-images.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, scratch, toolRun } from './format-kit.ts';
-import { OUTPUT_FILES } from './names.ts';
+
+const files = (n: string) => [`${n}.img.tar.gz`];
 
 async function write(ctx: FormatContext): Promise<void> {
-  const [out] = outputPaths(ctx, 'gcp');
+  const [out] = outputPaths(ctx, files);
   const dir = await scratch(ctx, 'gcp');
   await writeRawDisk(ctx, { layout: 'bios', sized: true }, join(dir, 'disk.raw'));
   const tar = join(ctx.workDir, 'disk.tar');
@@ -27,9 +28,10 @@ async function write(ctx: FormatContext): Promise<void> {
 
 export const gcp: OutputFormat = {
   name: 'gcp',
-  outputs: OUTPUT_FILES.gcp,
+  outputs: files,
   tools: [...BIOS_DISK_TOOLS, TOOLS.tar, TOOLS.gzip],
   needs: ['initrd'],
+  kernel: ['initrd'],
   streamable: false,
   archs: ['amd64'],
   write,

@@ -1,10 +1,12 @@
 /**
- * The table of output formats (design.md §3.9). Adding a format = one import and one row; nothing else
- * switches over format names.
+ * The table of output formats: one record per name of the `FormatName` union (the compiler checks that every
+ * name has a row; outputs/index.test.ts that each row's record carries its name). Adding a format = a name in format-names.ts, one import and one row;
+ * nothing else keeps a list of formats (docs/formats.md).
  */
 import { MobyError } from '../util/errors.ts';
 import { docker } from './docker.ts';
 import type { OutputFormat } from './format.ts';
+import type { FormatName } from './format-names.ts';
 import { kernelInitrd } from './kernel-initrd.ts';
 import { tar } from './tar.ts';
 import { tarKernelInitrd } from './tar-kernel-initrd.ts';
@@ -25,35 +27,40 @@ import { kernelErofs } from './kernel-erofs.ts';
 import { kernelIso } from './kernel-iso.ts';
 import { uki } from './uki.ts';
 
-const FORMATS: readonly OutputFormat[] = [
-  kernelInitrd,
-  tarKernelInitrd,
+/** In the order of the schema's `outputs[].format` enum (checked by spec/types.test.ts). */
+const TABLE: Readonly<Record<FormatName, OutputFormat>> = {
+  'kernel+initrd': kernelInitrd,
+  'tar-kernel-initrd': tarKernelInitrd,
   tar,
   docker,
-  isoBios,
-  isoEfi,
-  isoEfiInitrd,
-  rawBios,
-  rawEfi,
-  qcow2Bios,
-  qcow2Efi,
+  'iso-bios': isoBios,
+  'iso-efi': isoEfi,
+  'iso-efi-initrd': isoEfiInitrd,
+  'raw-bios': rawBios,
+  'raw-efi': rawEfi,
+  'qcow2-bios': qcow2Bios,
+  'qcow2-efi': qcow2Efi,
   vhd,
-  dynamicVhd,
+  'dynamic-vhd': dynamicVhd,
   vmdk,
   gcp,
   aws,
-  kernelSquashfs,
-  kernelErofs,
-  kernelIso,
+  'kernel+squashfs': kernelSquashfs,
+  'kernel+erofs': kernelErofs,
+  'kernel+iso': kernelIso,
   uki,
-];
+};
 
-const BY_NAME = new Map(FORMATS.map((f) => [f.name, f]));
+const FORMATS: readonly OutputFormat[] = Object.values(TABLE);
+
+/** True when `name` is one of the format names. */
+export function isFormatName(name: string): name is FormatName {
+  return Object.hasOwn(TABLE, name);
+}
 
 /** The record of a format, or a USAGE error naming the formats that exist. */
 export function getFormat(name: string): OutputFormat {
-  const f = BY_NAME.get(name);
-  if (f !== undefined) return f;
+  if (isFormatName(name)) return TABLE[name];
   throw new MobyError(`Cannot build format "${name}": unknown format`, {
     code: 'USAGE',
     exitCode: 2,

@@ -10,11 +10,12 @@ import { writeAtomically } from '../build/atomic.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, toolRun, withRoot } from './format-kit.ts';
 import { ISOLINUX_BOOT, isolinuxConfig, makeIso } from './iso-image.ts';
-import { OUTPUT_FILES } from './names.ts';
 import { stageIsoRoot } from './iso-rootfs.ts';
 
+const files = (n: string) => [`${n}.iso`];
+
 async function write(ctx: FormatContext): Promise<void> {
-  const [out] = outputPaths(ctx, 'iso-bios');
+  const [out] = outputPaths(ctx, files);
   const root = await stageIsoRoot(ctx);
   const dir = join(root.dir, 'isolinux');
   await mkdir(dir, { recursive: true });
@@ -29,9 +30,11 @@ async function write(ctx: FormatContext): Promise<void> {
 
 export const isoBios: OutputFormat = {
   name: 'iso-bios',
-  outputs: OUTPUT_FILES['iso-bios'],
+  outputs: files,
   tools: [TOOLS.xorriso, TOOLS.isolinuxBin, TOOLS.isohdpfx, TOOLS.ldlinux, TOOLS.xz],
   needs: ['tar', 'initrd'],
+  kernel: ['iso-root'],
+  boot: { kind: 'cdrom', firmware: 'bios', roles: ['image'] },
   streamable: false,
   archs: ['amd64'],
   write,

@@ -5,16 +5,18 @@
  */
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EFI_NEED } from '../kernel-check/check.ts';
 import { TOOLS } from '../tools/catalog.ts';
 import { writeAtomically } from '../build/atomic.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, scratch, toolRun } from './format-kit.ts';
 import { GRUB_EFI_TOOLS, grubBootImage } from './iso-efi.ts';
 import { efiBoot, grubConfig, makeIso } from './iso-image.ts';
-import { OUTPUT_FILES } from './names.ts';
+
+const files = (n: string) => [`${n}-efi-initrd.iso`];
 
 async function write(ctx: FormatContext): Promise<void> {
-  const [out] = outputPaths(ctx, 'iso-efi-initrd');
+  const [out] = outputPaths(ctx, files);
   const root = await scratch(ctx, 'iso');
   await copyFile(ctx.inputs.kernelPath, join(root, 'kernel'));
   await copyFile(await ctx.inputs.initrdPath(), join(root, 'initrd.img'));
@@ -26,9 +28,11 @@ async function write(ctx: FormatContext): Promise<void> {
 
 export const isoEfiInitrd: OutputFormat = {
   name: 'iso-efi-initrd',
-  outputs: OUTPUT_FILES['iso-efi-initrd'],
+  outputs: files,
   tools: [TOOLS.xorriso, ...GRUB_EFI_TOOLS],
   needs: ['initrd'],
+  kernel: ['initrd', EFI_NEED],
+  boot: { kind: 'cdrom', firmware: 'efi', roles: ['image'] },
   streamable: false,
   // GRUB x86_64-efi only for now (LinuxKit also builds BOOTAA64.EFI for arm64).
   archs: ['amd64'],

@@ -4,6 +4,7 @@
  * unless given), plus the initrd when the kernel cannot mount the CD itself.
  */
 import { join } from 'node:path';
+import { EFI_NEED } from '../kernel-check/check.ts';
 import { TOOLS } from '../tools/catalog.ts';
 import { writeAtomically } from '../build/atomic.ts';
 import { makeFat } from './boot-fat.ts';
@@ -12,7 +13,6 @@ import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, scratch, toolRun, withRoot } from './format-kit.ts';
 import { efiBoot, grubConfig, makeIso } from './iso-image.ts';
 import { stageIsoRoot } from './iso-rootfs.ts';
-import { OUTPUT_FILES } from './names.ts';
 
 /** Builds GRUB with `config` into a FAT image at `<isoRoot>/efiboot.img`, the El Torito EFI boot image. */
 export async function grubBootImage(ctx: FormatContext, isoRoot: string, config: string): Promise<void> {
@@ -24,8 +24,10 @@ export async function grubBootImage(ctx: FormatContext, isoRoot: string, config:
   });
 }
 
+const files = (n: string) => [`${n}-efi.iso`];
+
 async function write(ctx: FormatContext): Promise<void> {
-  const [out] = outputPaths(ctx, 'iso-efi');
+  const [out] = outputPaths(ctx, files);
   const root = await stageIsoRoot(ctx);
   const cmdline = withRoot(ctx.inputs.cmdline, ctx.arch === 'arm64' ? '/dev/vda' : '/dev/sr0');
   await grubBootImage(ctx, root.dir, grubConfig({ kernel: '/boot/kernel', cmdline, ...(root.initrd ? { initrd: root.initrd } : {}) }));
@@ -38,9 +40,11 @@ export const GRUB_EFI_TOOLS = [TOOLS.grubMkimage, TOOLS.grubEfiModules, TOOLS.ta
 
 export const isoEfi: OutputFormat = {
   name: 'iso-efi',
-  outputs: OUTPUT_FILES['iso-efi'],
+  outputs: files,
   tools: [TOOLS.xorriso, ...GRUB_EFI_TOOLS, TOOLS.xz],
   needs: ['tar', 'initrd'],
+  kernel: ['iso-root', EFI_NEED],
+  boot: { kind: 'cdrom', firmware: 'efi', roles: ['image'] },
   streamable: false,
   // GRUB x86_64-efi only for now (LinuxKit also builds BOOTAA64.EFI for arm64).
   archs: ['amd64'],

@@ -3,4 +3,10 @@ import { TOOLS } from '../tools/catalog.ts';
 import { kernelWithRootfsImage } from './format-kit.ts';
 import { makeErofs } from './rootfs-images.ts';
 
-export const kernelErofs = kernelWithRootfsImage('kernel+erofs', TOOLS.mkfsErofs, makeErofs);
+export const kernelErofs = kernelWithRootfsImage({
+  name: 'kernel+erofs',
+  imageSuffix: '-erofs.img',
+  tool: TOOLS.mkfsErofs,
+  rootNeed: { fragment: 'erofs', why: 'mounting the erofs image as root' },
+  writeImage: makeErofs,
+});

@@ -1,13 +1,12 @@
 /**
- * `kernel+initrd` (linuxkit.md §4): `NAME-kernel`, `NAME-initrd.img` (microcode cpio, if any, then the
- * compressed initrd), `NAME-cmdline`; each written only when non-empty, mode 0644.
+ * `kernel+initrd` (docs/linuxkit-behaviour.md#formats): `NAME-kernel`, `NAME-initrd.img` (microcode cpio, if any, then
+ * the compressed initrd), `NAME-cmdline`; each written only when non-empty, mode 0644.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { writeAtomically } from '../build/atomic.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
-import { OUTPUT_FILES } from './names.ts';
 
 async function nonEmpty(path: string): Promise<boolean> {
   return (await stat(path)).size > 0;
@@ -36,9 +35,11 @@ async function write(ctx: FormatContext): Promise<void> {
 
 export const kernelInitrd: OutputFormat = {
   name: 'kernel+initrd',
-  outputs: OUTPUT_FILES['kernel+initrd'],
+  outputs: (n) => [`${n}-kernel`, `${n}-initrd.img`, `${n}-cmdline`],
   tools: [],
   needs: ['initrd'],
+  kernel: ['initrd'],
+  boot: { kind: 'kernel', firmware: 'bios', roles: ['kernel', 'initrd', 'cmdline'] },
   streamable: false,
   write,
 };

@@ -14,4 +14,10 @@ async function writeIso(ctx: FormatContext, out: string): Promise<void> {
   await makeIso({ out, root: staged.dir, volid: 'LinuxKit', sourceDateEpoch: ctx.sourceDateEpoch, entries: staged.entries, commandsPath: join(ctx.workDir, 'xorriso.cmds'), run: toolRun(ctx) });
 }
 
-export const kernelIso = kernelWithRootfsImage('kernel+iso', TOOLS.xorriso, writeIso);
+export const kernelIso = kernelWithRootfsImage({
+  name: 'kernel+iso',
+  imageSuffix: '.iso',
+  tool: TOOLS.xorriso,
+  rootNeed: { fragment: 'kernel-iso', why: 'mounting the data ISO as root' },
+  writeImage: writeIso,
+});

@@ -3,4 +3,10 @@ import { TOOLS } from '../tools/catalog.ts';
 import { kernelWithRootfsImage } from './format-kit.ts';
 import { makeSquashfs } from './rootfs-images.ts';
 
-export const kernelSquashfs = kernelWithRootfsImage('kernel+squashfs', TOOLS.mksquashfs, makeSquashfs);
+export const kernelSquashfs = kernelWithRootfsImage({
+  name: 'kernel+squashfs',
+  imageSuffix: '-squashfs.img',
+  tool: TOOLS.mksquashfs,
+  rootNeed: { fragment: 'squashfs', why: 'mounting the squashfs image as root' },
+  writeImage: makeSquashfs,
+});

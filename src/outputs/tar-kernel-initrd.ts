@@ -1,6 +1,6 @@
 /**
- * `tar-kernel-initrd` (linuxkit.md §4): `NAME-initrd.tar` holding `kernel`, `initrd.img`, `cmdline` and
- * `ucode.cpio` (those that are non-empty), mode 0644, root-owned, mtime = the build's source date.
+ * `tar-kernel-initrd` (docs/linuxkit-behaviour.md#formats): `NAME-initrd.tar` holding `kernel`, `initrd.img`, `cmdline`
+ * and `ucode.cpio` (those that are non-empty), mode 0644, root-owned, mtime = the build's source date.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -9,7 +9,6 @@ import { writeStreamAtomically } from '../build/atomic.ts';
 import { tarStream } from '../build/tar-io.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
-import { OUTPUT_FILES } from './names.ts';
 
 function header(name: string, size: number, mtime: number): TarEntry['header'] {
   return { name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, size };
@@ -36,9 +35,10 @@ async function* entries(ctx: FormatContext): EntryStream {
 
 export const tarKernelInitrd: OutputFormat = {
   name: 'tar-kernel-initrd',
-  outputs: OUTPUT_FILES['tar-kernel-initrd'],
+  outputs: (n) => [`${n}-initrd.tar`],
   tools: [],
   needs: ['initrd'],
+  kernel: ['initrd'],
   streamable: false,
   write: (ctx) => writeStreamAtomically(`${ctx.base}-initrd.tar`, tarStream(entries(ctx)), { signal: ctx.signal }),
 };

@@ -1,14 +1,16 @@
-/** `tar` (linuxkit.md §4): the root filesystem tar itself, `NAME.tar`; streamable to `-o FILE|-`. */
+/**
+ * `tar` (docs/linuxkit-behaviour.md#formats): the root filesystem tar itself, `NAME.tar`; streamable to `-o FILE|-`.
+ */
 import { createReadStream } from 'node:fs';
 import { writeStreamAtomically } from '../build/atomic.ts';
 import type { OutputFormat } from './format.ts';
-import { OUTPUT_FILES } from './names.ts';
 
 export const tar: OutputFormat = {
   name: 'tar',
-  outputs: OUTPUT_FILES.tar,
+  outputs: (n) => [`${n}.tar`],
   tools: [],
   needs: ['tar'],
+  kernel: [],
   streamable: true,
   write: async (ctx) => writeStreamAtomically(`${ctx.base}.tar`, createReadStream(await ctx.inputs.rootfsTarPath()), { signal: ctx.signal }),
 };

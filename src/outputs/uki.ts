@@ -2,15 +2,17 @@
  * `uki` → `N.efi` (mobyts only): a unified kernel image — systemd-stub with the kernel, initrd, cmdline and an
  * os-release (`NAME="LinuxKit"`) as PE sections; boots from any ESP, El Torito image or `-kernel` under OVMF.
  */
+import { EFI_NEED } from '../kernel-check/check.ts';
 import { TOOLS } from '../tools/catalog.ts';
 import { writeAtomically } from '../build/atomic.ts';
 import { makeUki } from './efi-loaders.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, scratch } from './format-kit.ts';
-import { OUTPUT_FILES } from './names.ts';
+
+const files = (n: string) => [`${n}.efi`];
 
 async function write(ctx: FormatContext): Promise<void> {
-  const [out] = outputPaths(ctx, 'uki');
+  const [out] = outputPaths(ctx, files);
   const initrd = await ctx.inputs.initrdPath();
   const workDir = await scratch(ctx, 'uki');
   await writeAtomically(out!, (tmp) =>
@@ -20,9 +22,11 @@ async function write(ctx: FormatContext): Promise<void> {
 
 export const uki: OutputFormat = {
   name: 'uki',
-  outputs: OUTPUT_FILES.uki,
+  outputs: files,
   tools: [TOOLS.objcopy, TOOLS.systemdStub],
   needs: ['initrd'],
+  kernel: ['initrd', EFI_NEED],
+  boot: { kind: 'efi-kernel', firmware: 'efi', roles: ['kernel'] },
   streamable: false,
   archs: ['amd64'],
   write,

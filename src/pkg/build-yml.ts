@@ -1,7 +1,7 @@
 /**
  * A package directory's `build.yml`: LinuxKit's fields where they apply (`image`, `org`, `config`, `arches`,
- * linuxkit.md §5.5) plus what a build without Docker needs: `base` (another package directory), `contents`
- * (a directory copied to `/`), `imageConfig` (Entrypoint/Cmd/Env/WorkingDir/Labels), `prepare` (a host shell
+ * docs/linuxkit-behaviour.md#pkg-run) plus what a build without Docker needs: `base` (another package directory),
+ * `contents` (a directory copied to `/`), `imageConfig` (Entrypoint/Cmd/Env/WorkingDir/Labels), `prepare` (a host shell
  * step that stages files) and `fingerprint` (a cheap host command whose output joins the tag's inputs).
  */
 import { readFile } from 'node:fs/promises';

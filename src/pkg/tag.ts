@@ -1,9 +1,9 @@
 /**
- * A package's tag: a hash of its inputs, as LinuxKit tags packages by their git tree hash (linuxkit.md §1.12).
- * Inputs: every file under the package directory (path, executable bit, content or symlink target), the
- * output of its `fingerprint` command (host packages the prepare step copies), and the base package's tag.
- * Staged files are not hashed, so the tag is known without running `prepare` (which may download); the image
- * digest still covers them.
+ * A package's tag: a hash of its inputs, as LinuxKit tags packages by their git tree hash
+ * (docs/linuxkit-behaviour.md#templates). Inputs: every file under the package directory (path, executable bit, content
+ * or symlink target), the output of its `fingerprint` command (host packages the prepare step copies), and the base
+ * package's tag. Staged files are not hashed, so the tag is known without running `prepare` (which may download); the
+ * image digest still covers them.
  */
 import { execFile } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';

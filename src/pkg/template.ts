@@ -1,6 +1,6 @@
 /**
- * `@pkg:PATH` in a spec (linuxkit.md §1.12): the package directory PATH (relative to the spec's directory, or
- * absolute) becomes its image name `<org>/<image>:<tag>`, as `linuxkit pkg show-tag` prints it. Unlike
+ * `@pkg:PATH` in a spec (docs/linuxkit-behaviour.md#templates): the package directory PATH (relative to the spec's
+ * directory, or absolute) becomes its image name `<org>/<image>:<tag>`, as `linuxkit pkg show-tag` prints it. Unlike
  * LinuxKit, an unbuilt package is an error that says how to build it, since there is no registry to fall back on.
  */
 import { resolve } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Registry failures as typed values (design.md §3.6): a MobyError with the request's method, redacted URL,
+ * Registry failures as typed values (docs/architecture.md#errors): a MobyError with the request's method, redacted URL,
  * HTTP status and the distribution spec's error codes (`MANIFEST_UNKNOWN`, `DENIED`, …). Message grammar:
  * `Cannot pull "REF": detail`.
  */

@@ -1,8 +1,8 @@
 /**
- * The whole OS as ONE tar entry stream (linuxkit.md §3.8), a flat list of sections:
+ * The whole OS as ONE tar entry stream (docs/linuxkit-behaviour.md#tar-order), a flat list of sections:
  * kernel → init (+ apk db) → volumes → onboot → onshutdown → services → files → [Dockerfile] → [SBOM].
  * Each path appears once (tracker.ts says which entry wins). The stream reads images lazily; the consumer
- * drains it once, in order. Log lines follow LinuxKit's (§5.2).
+ * drains it once, in order. Log lines follow LinuxKit's (docs/linuxkit-behaviour.md#logs-exit).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

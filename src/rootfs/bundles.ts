@@ -1,8 +1,8 @@
 /**
- * Container bundles (linuxkit.md §2.9): `containers/onboot/NNN-name`, `containers/onshutdown/NNN-name`,
- * `containers/services/name`, each with `config.json`, `runtime.json` and the image filesystem in `rootfs/`
- * (readonly containers) or `lower/` with empty `tmp/` and `rootfs/` (overlay at boot). An image used by
- * several containers is unpacked once, by its first user; the others point at that directory.
+ * Container bundles (docs/linuxkit-behaviour.md#bundles): `containers/onboot/NNN-name`,
+ * `containers/onshutdown/NNN-name`, `containers/services/name`, each with `config.json`, `runtime.json` and the image
+ * filesystem in `rootfs/` (readonly containers) or `lower/` with empty `tmp/` and `rootfs/` (overlay at boot). An image
+ * used by several containers is unpacked once, by its first user; the others point at that directory.
  */
 import type { ImageSource } from '../image/source.ts';
 import type { ContainerSection, ImageEntry } from '../spec/types.ts';

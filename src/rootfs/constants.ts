@@ -1,5 +1,6 @@
 /**
- * Fixed content and times of the synthesized parts of the root filesystem (linuxkit.md §3.2, §3.11).
+ * Fixed content and times of the synthesized parts of the root filesystem (docs/linuxkit-behaviour.md#image-filter,
+ * #reproducibility).
  */
 import { MobyError } from '../util/errors.ts';
 
@@ -19,20 +20,22 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
   return Number(raw);
 }
 
-/** The `etc/hosts` every image gets (§3.2). */
+/** The `etc/hosts` every image gets (docs/linuxkit-behaviour.md#image-filter). */
 export const HOSTS_TEXT =
   '127.0.0.1       localhost\n::1     localhost ip6-localhost ip6-loopback\nfe00::0 ip6-localnet\n' +
   'ff00::0 ip6-mcastprefix\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n';
 
-/** `etc/resolv.conf` of containers (§3.2). */
+/** `etc/resolv.conf` of containers (docs/linuxkit-behaviour.md#image-filter). */
 export const RESOLV_TEXT = '\n# no resolv.conf configured\n';
 
 /** `etc/resolv.conf` of init images and volumes: a symlink to the file the dhcp client writes. */
 export const RESOLV_LINK = '/run/resolvconf/resolv.conf';
 
-/** Image paths never copied into the root filesystem (§3.2). */
+/** Image paths never copied into the root filesystem (docs/linuxkit-behaviour.md#image-filter). */
 export const EXCLUDED = new Set(['.dockerenv', 'Dockerfile', 'dev/console', 'dev/pts', 'dev/shm', 'etc/hostname']);
 
-/** The PAX record keys LinuxKit tags every entry with (§3.2), used by `--input-tar`. */
+/**
+ * The PAX record keys LinuxKit tags every entry with (docs/linuxkit-behaviour.md#image-filter), used by `--input-tar`.
+ */
 export const PAX_SOURCE = 'LINUXKIT.source';
 export const PAX_LOCATION = 'LINUXKIT.location';

@@ -1,5 +1,5 @@
 /**
- * The `files` section (linuxkit.md §1.8, §3.6).
+ * The `files` section (docs/linuxkit-behaviour.md#files).
  *
  * Differences from LinuxKit, on purpose:
  * - `source` is relative to the directory of the spec file that declares it (LinuxKit: the process CWD), so
@@ -48,7 +48,7 @@ function fileError(i: number, path: string, detail: string): MobyError {
   return new MobyError(`Cannot add files[${i}] "${path}": ${detail}`, { code: 'SPEC_INVALID' });
 }
 
-/** uid/gid: a number, `""`/`root` (0), or a container name from the id map (§2.6). */
+/** uid/gid: a number, `""`/`root` (0), or a container name from the id map (docs/linuxkit-behaviour.md#ids). */
 function idOf(ref: IdRef | undefined, field: string, at: { i: number; path: string; idMap: ReadonlyMap<string, number> }): number {
   const r = resolveId(ref, at.idMap);
   if (typeof r === 'string') throw fileError(at.i, at.path, `${field}: ${r}`);

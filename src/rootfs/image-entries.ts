@@ -1,7 +1,7 @@
 /**
- * Per-image filtering (linuxkit.md §3.2, `build/image.go: ImageTar`): excluded paths dropped, `etc/hosts` and
- * `etc/resolv.conf` replaced, names cleaned and prefixed (hardlink targets too), provenance PAX records added,
- * and the "touch" entries appended when the image lacks them.
+ * Per-image filtering (docs/linuxkit-behaviour.md#image-filter, `build/image.go: ImageTar`): excluded paths dropped,
+ * `etc/hosts` and `etc/resolv.conf` replaced, names cleaned and prefixed (hardlink targets too), provenance PAX records
+ * added, and the "touch" entries appended when the image lacks them.
  *
  * Deliberate differences from LinuxKit: touch entries are appended only when the image does not already have
  * the path (LinuxKit's trailing-`/` quirk appends the directories every time, duplicating entries), and an
@@ -41,8 +41,9 @@ function resolvEntry(path: string, original: TarHeader | undefined, o: ImageFilt
 }
 
 /**
- * Replaced content keeps the original header fields except the mtime and size (§3.2); when the original is
- * not a regular file (a symlink's mode 0777 would make a world-writable file) a fresh 0644 root file is used.
+ * Replaced content keeps the original header fields except the mtime and size
+ * (docs/linuxkit-behaviour.md#image-filter); when the original is not a regular file (a symlink's mode 0777 would make
+ * a world-writable file) a fresh 0644 root file is used.
  */
 function replaced(path: string, text: string, original: TarHeader | undefined, o: ImageFilterOptions): TarEntry {
   const fresh = fileEntry(path, text, o);

@@ -1,5 +1,5 @@
 /**
- * Init images at `/` (linuxkit.md §1.4, §3.4) and the consolidated apk database.
+ * Init images at `/` (docs/linuxkit-behaviour.md#init, #apk-db) and the consolidated apk database.
  *
  * With several init images a header-only pre-scan records which image provides each path last, so that the
  * stream carries, per path, the entry that wins when LinuxKit's tar is unpacked (see tracker.ts); the

@@ -1,7 +1,7 @@
 /**
- * The kernel section (linuxkit.md §3.3): `boot`, `boot/kernel`, `boot/cmdline`, `boot/ucode.cpio`, then the
- * entries of the kernel's modules tar at `/`. Everything else in the kernel image is discarded.
- * The kernel binary and the microcode are small and buffered; the modules tar is spooled to `workDir` so it
+ * The kernel section (docs/linuxkit-behaviour.md#kernel-section): `boot`, `boot/kernel`, `boot/cmdline`,
+ * `boot/ucode.cpio`, then the entries of the kernel's modules tar at `/`. Everything else in the kernel image is
+ * discarded. The kernel binary and the microcode are small and buffered; the modules tar is spooled to `workDir` so it
  * can follow the boot entries whatever its position in the image.
  */
 import { createReadStream, createWriteStream } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * A volume with `format: oci` (linuxkit.md §1.9): its `lower/` holds an OCI image layout — `oci-layout`,
- * `index.json` (one manifest per platform, annotated with the reference), `blobs/sha256/<hex>` for every
+ * A volume with `format: oci` (docs/linuxkit-behaviour.md#volumes): its `lower/` holds an OCI image layout —
+ * `oci-layout`, `index.json` (one manifest per platform, annotated with the reference), `blobs/sha256/<hex>` for every
  * manifest, config and layer — instead of the unpacked filesystem. Blobs stream from the image source,
  * verified against their digests as they are read.
  *

@@ -1,7 +1,7 @@
 /**
- * `--input-tar` (linuxkit.md §5.3): sections of a previous `tar` output are copied instead of regenerated when
- * nothing that shapes them changed. Every build tags the first entry of each kernel, volume and container
- * section with a PAX record `MOBYTS.section` = sha256 of everything the section depends on (image digest,
+ * `--input-tar` (docs/linuxkit-behaviour.md#input-tar): sections of a previous `tar` output are copied instead of
+ * regenerated when nothing that shapes them changed. Every build tags the first entry of each kernel, volume and
+ * container section with a PAX record `MOBYTS.section` = sha256 of everything the section depends on (image digest,
  * the spec entry, the id map, volumes, mtime, …); a section is reused only when the old tar has the same
  * location with the same key, so a changed cmdline, a moved tag or a changed entry is always regenerated
  * (LinuxKit keeps a stale `boot/cmdline` and drops unchanged volumes). Init images are always regenerated:

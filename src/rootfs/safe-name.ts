@@ -1,5 +1,5 @@
 /**
- * Path safety for image content (design.md §3.10 "path safety"): a layer can never place an entry outside the
+ * Path safety for image content (docs/architecture.md#path-safety): a layer can never place an entry outside the
  * directory it is unpacked into. Names are cleaned as if rooted at `/` (so `..` stops at the root) BEFORE the
  * prefix is added; hardlink targets get the same treatment.
  */

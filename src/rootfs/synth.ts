@@ -1,6 +1,6 @@
 /**
  * Synthesized tar entries (directories, small files, symlinks) with root ownership, a fixed mtime and
- * LinuxKit's PAX provenance records (linuxkit.md §3.2). Pure: no I/O.
+ * LinuxKit's PAX provenance records (docs/linuxkit-behaviour.md#image-filter). Pure: no I/O.
  */
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';

@@ -1,6 +1,6 @@
 /**
- * Volumes (linuxkit.md §1.9, §3.5): `containers/volumes/<name>/lower` holds the content (nothing, or an
- * image's filesystem), followed by the empty `tmp` and `merged` directories the init overlays at boot.
+ * Volumes (docs/linuxkit-behaviour.md#volumes, #volumes-tar): `containers/volumes/<name>/lower` holds the content
+ * (nothing, or an image's filesystem), followed by the empty `tmp` and `merged` directories the init overlays at boot.
  * Read-only volumes are enforced here, at build time: a container may bind one only with exactly `ro`.
  */
 import type { ImageSource } from '../image/source.ts';

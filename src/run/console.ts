@@ -1,6 +1,6 @@
 /**
  * Watches a serial console for markers. Markers are plain substrings of the raw stream (firmware escape
- * sequences and `\r` make line anchoring unreliable, boot-recipes §6.12); a marker split across two chunks is
+ * sequences and `\r` make line anchoring unreliable, docs/boot.md#console-markers); a marker split across two chunks is
  * still found.
  */
 export interface MarkerState {

@@ -1,12 +1,13 @@
 /**
  * The qemu command line for one boot, as a typed value turned into argv by a pure function (no I/O), so
- * tests can check exactly what `mobyts run qemu` would start. Choices follow boot-recipes.md §4 and §7:
+ * tests can check exactly what `mobyts run qemu` would start. Choices follow docs/boot.md#command-line and #accel:
  * serial console on stdio, `-no-reboot` so a guest poweroff or panic ends qemu, TCG unless KVM is asked for.
  */
 
-/** How the machine boots: kernel+initrd directly, an ISO as CD, a disk image, or an EFI binary (UKI). */
-export type BootKind = 'kernel' | 'cdrom' | 'disk' | 'efi-kernel';
-export type Firmware = 'bios' | 'efi';
+import type { BootKind, Firmware } from '../outputs/format.ts';
+
+/** Boot kinds and firmware are the format records' (outputs/format.ts), so a record's recipe is a machine's. */
+export type { BootKind, Firmware };
 export type Accel = 'tcg' | 'kvm';
 
 export interface ExtraDisk {
@@ -46,7 +47,7 @@ export interface QemuMachine extends BootMedia {
   ovmf: string;
   /** `mon:stdio` (Ctrl-A X, Ctrl-A C) for interactive use instead of a plain serial on stdio. */
   interactive: boolean;
-  /** Let the guest end qemu with a status byte at port 0xf4 (boot-recipes §7). */
+  /** Let the guest end qemu with a status byte at port 0xf4 (docs/boot.md#debug-exit). */
   debugExit?: boolean;
 }
 

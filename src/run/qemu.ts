@@ -2,7 +2,7 @@
  * Boots an image under qemu and judges the boot from its serial console: the library behind
  * `mobyts run qemu --until`, the boot tests and the format tests.
  *
- * Exception to "only src/tools/ spawns programs" (design.md §2): qemu is declared in the catalog
+ * Exception to "only src/tools/ spawns programs" (docs/architecture.md#layers): qemu is declared in the catalog
  * (`TOOLS.qemuSystemX86`, `TOOLS.ovmf`) but spawned here, because `runTool` runs a program to completion and
  * only hands back its output at the end, while a boot needs the serial console streamed line by line (to
  * judge markers and stop early) and a stdin to send keys; run-qemu.ts spawns it the same way for the
@@ -27,7 +27,7 @@ export interface BootOptions {
   mem?: number;
   /** Default 1. */
   cpus?: number;
-  /** Default tcg (boot-recipes §6.1: a present /dev/kvm may still hang guests). */
+  /** Default tcg (docs/boot.md#accel: a present /dev/kvm may still hang guests). */
   accel?: Accel;
   disks?: ExtraDisk[];
   /** Default true: the boot image is never modified. */

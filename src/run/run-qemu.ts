@@ -33,7 +33,7 @@ export interface RunQemuOptions {
   signal: AbortSignal;
 }
 
-/** Seconds a KVM attempt gets under --accel auto before falling back to TCG (boot-recipes §6.1). */
+/** Seconds a KVM attempt gets under --accel auto before falling back to TCG (docs/boot.md#accel). */
 const KVM_PROBE_SECONDS = 30;
 
 async function bootOptions(name: string, target: BootTarget, opts: RunQemuOptions): Promise<BootOptions> {

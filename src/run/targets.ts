@@ -1,58 +1,55 @@
 /**
  * What `mobyts run qemu NAME` boots, as `linuxkit run qemu` finds it: NAME is either a file (chosen by its
- * suffix) or the `-d/-n` prefix of a build, whose outputs are looked for in LinuxKit's order (linuxkit.md §5.5).
+ * suffix) or the `-d/-n` prefix of a build, whose outputs are looked for format by format. Both come from the
+ * format records (`boot` and `outputs`); nothing here names a format or a file suffix of one.
  */
 import { readFile, stat } from 'node:fs/promises';
+import { allFormats } from '../outputs/index.ts';
+import type { BootRecipe, OutputFormat } from '../outputs/format.ts';
 import { MobyError } from '../util/errors.ts';
-import type { BootMedia, Firmware } from './qemu-argv.ts';
+import type { BootMedia } from './qemu-argv.ts';
 
 export interface BootTarget extends BootMedia {
   /** The LinuxKit output format this boots (`kernel+initrd`, `iso-efi`, ...), or `file` for a plain file. */
   format: string;
 }
 
-interface Candidate {
-  format: string;
-  files: (prefix: string) => string[];
-  make: (files: string[]) => Omit<BootTarget, 'format'>;
+type Bootable = OutputFormat & { boot: BootRecipe };
+
+/**
+ * The bootable formats in the order a prefix is tried: formats with more files first (kernel+iso's `N.iso`
+ * is also iso-bios's, so the one whose every file exists must win), then in table order.
+ */
+export function bootCandidates(): Bootable[] {
+  const bootable = allFormats().filter((f): f is Bootable => f.boot !== undefined);
+  return bootable.map((f, i) => ({ f, i, n: f.outputs('').length })).sort((a, b) => b.n - a.n || a.i - b.i).map((x) => x.f);
 }
 
-const disk = (firmware: Firmware, imageFormat: string) => (f: string[]): Omit<BootTarget, 'format'> =>
-  ({ kind: 'disk', firmware, image: f[0], imageFormat });
+/** The machine's boot media for a format's files (in `outputs()` order). */
+export function mediaFor(recipe: BootRecipe, files: readonly string[]): BootMedia {
+  const media: BootMedia = { kind: recipe.kind, firmware: recipe.firmware, ...(recipe.imageFormat === undefined ? {} : { imageFormat: recipe.imageFormat }) };
+  recipe.roles.forEach((role, i) => { media[role] = files[i]; });
+  return media;
+}
 
-/** In the order tried; the first whose files all exist wins. */
-export const CANDIDATES: readonly Candidate[] = [
-  { format: 'kernel+initrd', files: (p) => [`${p}-kernel`, `${p}-initrd.img`, `${p}-cmdline`], make: (f) => ({ kind: 'kernel', firmware: 'bios', kernel: f[0], initrd: f[1], cmdline: f[2] }) },
-  { format: 'iso-bios', files: (p) => [`${p}.iso`], make: (f) => ({ kind: 'cdrom', firmware: 'bios', image: f[0] }) },
-  { format: 'iso-efi', files: (p) => [`${p}-efi.iso`], make: (f) => ({ kind: 'cdrom', firmware: 'efi', image: f[0] }) },
-  { format: 'iso-efi-initrd', files: (p) => [`${p}-efi-initrd.iso`], make: (f) => ({ kind: 'cdrom', firmware: 'efi', image: f[0] }) },
-  { format: 'uki', files: (p) => [`${p}.efi`], make: (f) => ({ kind: 'efi-kernel', firmware: 'efi', kernel: f[0] }) },
-  { format: 'raw-bios', files: (p) => [`${p}-bios.img`], make: disk('bios', 'raw') },
-  { format: 'raw-efi', files: (p) => [`${p}-efi.img`], make: disk('efi', 'raw') },
-  { format: 'qcow2-bios', files: (p) => [`${p}.qcow2`], make: disk('bios', 'qcow2') },
-  { format: 'qcow2-efi', files: (p) => [`${p}-efi.qcow2`], make: disk('efi', 'qcow2') },
-  { format: 'aws', files: (p) => [`${p}.raw`], make: disk('bios', 'raw') },
-  { format: 'vhd', files: (p) => [`${p}.vhd`], make: disk('bios', 'vpc') },
-  { format: 'vmdk', files: (p) => [`${p}.vmdk`], make: disk('bios', 'vmdk') },
-];
-
-const BY_SUFFIX: ReadonlyArray<[RegExp, Omit<BootTarget, 'format' | 'image' | 'kernel'>, 'image' | 'kernel']> = [
-  [/-efi(-initrd)?\.iso$/, { kind: 'cdrom', firmware: 'efi' }, 'image'],
-  [/\.iso$/, { kind: 'cdrom', firmware: 'bios' }, 'image'],
-  [/\.efi$/, { kind: 'efi-kernel', firmware: 'efi' }, 'kernel'],
-  [/-efi\.img$/, { kind: 'disk', firmware: 'efi', imageFormat: 'raw' }, 'image'],
-  [/-efi\.qcow2$/, { kind: 'disk', firmware: 'efi', imageFormat: 'qcow2' }, 'image'],
-  [/\.qcow2$/, { kind: 'disk', firmware: 'bios', imageFormat: 'qcow2' }, 'image'],
-  [/\.vhd$/, { kind: 'disk', firmware: 'bios', imageFormat: 'vpc' }, 'image'],
-  [/\.vmdk$/, { kind: 'disk', firmware: 'bios', imageFormat: 'vmdk' }, 'image'],
-  [/\.(img|raw)$/, { kind: 'disk', firmware: 'bios', imageFormat: 'raw' }, 'image'],
-];
+/** Single-file formats by the suffix of their file, longest first; any other `.img` boots as a raw BIOS disk. */
+function suffixRules(): Array<[string, BootRecipe]> {
+  const single = bootCandidates().filter((f) => f.boot.roles.length === 1);
+  const rules = single.map((f): [string, BootRecipe] => [f.outputs('')[0] ?? '', f.boot]);
+  rules.push(['.img', { kind: 'disk', firmware: 'bios', imageFormat: 'raw', roles: ['image'] }]);
+  return rules.sort((a, b) => b[0].length - a[0].length);
+}
 
 /** The boot target for a single file, by its suffix; undefined when the suffix means nothing to us. */
 export function targetForFile(path: string): BootTarget | undefined {
-  const hit = BY_SUFFIX.find(([re]) => re.test(path));
+  const hit = suffixRules().find(([suffix]) => path.endsWith(suffix));
   if (hit === undefined) return undefined;
-  return { format: 'file', ...hit[1], [hit[2]]: path };
+  return { format: 'file', ...mediaFor(hit[1], [path]) };
+}
+
+/** The format's output files for the build prefix `prefix` (a path: `dir/name`). */
+function outputsAt(format: OutputFormat, prefix: string): string[] {
+  return format.outputs('').map((suffix) => prefix + suffix);
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -70,19 +67,20 @@ export async function findBootTarget(name: string, format?: string): Promise<Boo
     if (t !== undefined) return t;
     throw new MobyError(`Cannot boot "${name}": unknown image type`, { code: 'USAGE', exitCode: 2, hint: 'name a .iso, .img, .raw, .qcow2, .vhd, .vmdk or .efi file, or the prefix of a build (-d/-n)' });
   }
-  const candidates = format === undefined ? CANDIDATES : CANDIDATES.filter((c) => c.format === format);
+  const all = bootCandidates();
+  const candidates = format === undefined ? all : all.filter((c) => c.name === format);
   if (candidates.length === 0) {
-    throw new MobyError(`Cannot boot format "${format}": not bootable by mobyts run qemu`, { code: 'USAGE', exitCode: 2, hint: `use one of ${CANDIDATES.map((c) => c.format).join(', ')}` });
+    throw new MobyError(`Cannot boot format "${format}": not bootable by mobyts run qemu`, { code: 'USAGE', exitCode: 2, hint: `use one of ${all.map((c) => c.name).join(', ')}` });
   }
   for (const c of candidates) {
-    const files = c.files(name);
+    const files = outputsAt(c, name);
     if ((await Promise.all(files.map(isFile))).every(Boolean)) {
-      const target: BootTarget = { format: c.format, ...c.make(files) };
+      const target: BootTarget = { format: c.name, ...mediaFor(c.boot, files) };
       if (target.cmdline !== undefined) target.cmdline = (await readFile(target.cmdline, 'utf8')).trim();
       return target;
     }
   }
-  const looked = candidates.flatMap((c) => c.files(name)).join(', ');
+  const looked = candidates.flatMap((c) => outputsAt(c, name)).join(', ');
   throw new MobyError(`Cannot boot "${name}": no build output found (looked for ${looked})`, {
     code: 'NOT_FOUND', hint: `build one first, e.g. mobyts build -n ${name} spec.yml`,
   });

@@ -1,4 +1,6 @@
-/** Bundle layout, runtime.json merging and volume rewriting (linuxkit.md §1.6, §1.9, §2.9). */
+/**
+ * Bundle layout, runtime.json merging and volume rewriting (docs/linuxkit-behaviour.md#runtime, #volumes, #bundles).
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MobyError } from '../util/errors.ts';

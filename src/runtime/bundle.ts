@@ -1,5 +1,5 @@
 /**
- * The OCI bundle of one container in the OS image (linuxkit.md §2.9, `build/image.go: ImageBundle`):
+ * The OCI bundle of one container in the OS image (docs/linuxkit-behaviour.md#bundles, `build/image.go: ImageBundle`):
  * `containers/<section>/<dir>` with `config.json`, `runtime.json`, and the image either in `rootfs/`
  * (readonly) or in `lower/` under an overlay with a tmpfs upper. Pure: returns paths and bytes; the assembly
  * writes the tar entries.
@@ -62,7 +62,7 @@ export interface Bundle {
   /**
    * Where to extract the image (`<path>/rootfs` or `<path>/lower`); undefined when `sharedRoot` was given.
    * The tar still needs the mount points: `rootfs/` for a readonly bundle whose image is shared, and `tmp/` +
-   * `rootfs/` for every non-readonly bundle (linuxkit.md §2.9).
+   * `rootfs/` for every non-readonly bundle (docs/linuxkit-behaviour.md#bundles).
    */
   readonly extractTo: string | undefined;
   /** The directory the rootfs mounts read the image from (this bundle's extractTo, or sharedRoot). */

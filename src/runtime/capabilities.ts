@@ -1,7 +1,7 @@
 /**
- * Capabilities (linuxkit.md §2.4): `capabilities` replaces the label's list, `capabilities.add` extends it,
- * a single `all`/`none` (any case) expands; bounding = inheritable = permitted = the sorted union of caps and
- * ambient; effective = caps as given, duplicates kept (LinuxKit's "unique" merge never records what it saw).
+ * Capabilities (docs/linuxkit-behaviour.md#capabilities): `capabilities` replaces the label's list, `capabilities.add`
+ * extends it, a single `all`/`none` (any case) expands; bounding = inheritable = permitted = the sorted union of caps
+ * and ambient; effective = caps as given, duplicates kept (LinuxKit's "unique" merge never records what it saw).
  */
 import { configError, type ConfigContext, type Origin } from './context.ts';
 import type { ImageConfigSpec } from '../spec/types.ts';

@@ -1,6 +1,6 @@
 /**
- * configToOCI rule by rule (linuxkit.md §2.1–§2.7), including LinuxKit's own Go unit tests
- * (moby/config_test.go: TestOverrides, TestInvalidCap, TestIdMap).
+ * configToOCI rule by rule (docs/linuxkit-behaviour.md#precedence to #other-fields), including LinuxKit's own Go unit
+ * tests (moby/config_test.go: TestOverrides, TestInvalidCap, TestIdMap).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

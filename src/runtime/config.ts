@@ -1,6 +1,6 @@
 /**
  * `configToOCI`: one container entry + its image config → the OCI runtime config LinuxKit writes as
- * config.json (linuxkit.md §2.1–§2.7; `moby/config.go: ConfigToOCI`). Pure.
+ * config.json (docs/linuxkit-behaviour.md#precedence to #other-fields; `moby/config.go: ConfigToOCI`). Pure.
  */
 import { resolveCapabilities } from './capabilities.ts';
 import { configError, pick, pickString, type ConfigContext, type Origin } from './context.ts';

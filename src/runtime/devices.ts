@@ -1,6 +1,6 @@
 /**
- * `devices:` (linuxkit.md §1.7): `path: all` allows a whole device type in the device cgroup; any other entry
- * becomes a `linux.devices` node (mode from an octal string) plus a cgroup rule for its major/minor.
+ * `devices:` (docs/linuxkit-behaviour.md#devices): `path: all` allows a whole device type in the device cgroup; any
+ * other entry becomes a `linux.devices` node (mode from an octal string) plus a cgroup rule for its major/minor.
  */
 import type { Device } from '../spec/types.ts';
 import type { LinuxDeviceOut } from './types.ts';

@@ -1,7 +1,7 @@
 /**
  * Go `encoding/json` `MarshalIndent(v, "", "    ")`, byte for byte, for values described by a GoType
- * (linuxkit.md §2.8): struct fields in declaration order, `omitempty` as Go defines it (false, 0, "", nil,
- * zero-length slice or map; never a struct), map keys sorted, nil slices/maps/pointers as `null`, empty ones
+ * (docs/linuxkit-behaviour.md#go-json): struct fields in declaration order, `omitempty` as Go defines it (false, 0, "",
+ * nil, zero-length slice or map; never a struct), map keys sorted, nil slices/maps/pointers as `null`, empty ones
  * as `[]`/`{}`, HTML-safe string escaping, integers exact (bigint accepted), no trailing newline.
  */
 import { isNil, sortedEntries, structFields, type GoField, type GoTag, type GoType } from './go-type.ts';

@@ -1,7 +1,7 @@
 /**
- * LinuxKit's own output as the oracle (linuxkit.md §2.10): for each fixture, every config.json, runtime.json
- * and the `metadata: yaml` file must equal LinuxKit's bytes, except for the documented places where LinuxKit
- * drops values the user wrote (docs/compat.md). Those deltas are listed here explicitly, each must apply
+ * LinuxKit's own output as the oracle (docs/linuxkit-behaviour.md#goldens): for each fixture, every config.json,
+ * runtime.json and the `metadata: yaml` file must equal LinuxKit's bytes, except for the documented places where
+ * LinuxKit drops values the user wrote (docs/compat.md). Those deltas are listed here explicitly, each must apply
  * exactly once, so any other difference fails.
  */
 import assert from 'node:assert/strict';
@@ -23,7 +23,10 @@ interface Delta {
   to: string;
 }
 
-/** Where mobyts keeps what LinuxKit's YAML decoder silently drops (linuxkit.md §1.1; docs/compat.md). */
+/**
+ * Where mobyts keeps what LinuxKit's YAML decoder silently drops (docs/linuxkit-behaviour.md#dropped-keys;
+ * docs/compat.md).
+ */
 const DELTAS: Record<string, Delta[]> = {
   minimal: [],
   caps: [],

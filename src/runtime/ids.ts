@@ -1,6 +1,6 @@
 /**
- * uid/gid by container name (linuxkit.md §2.6): every onboot, onshutdown and services entry, in that order,
- * gets 100, 101, …; a repeated name takes the later number but every entry still consumes one.
+ * uid/gid by container name (docs/linuxkit-behaviour.md#ids): every onboot, onshutdown and services entry, in that
+ * order, gets 100, 101, …; a repeated name takes the later number but every entry still consumes one.
  */
 import { CONTAINER_SECTIONS, type IdRef, type MobySpec } from '../spec/types.ts';
 import type { IdMap } from './types.ts';

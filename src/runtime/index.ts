@@ -1,6 +1,7 @@
 /**
  * runtime/: pure conversion of a container entry + its image config into the exact `config.json` and
- * `runtime.json` LinuxKit writes (linuxkit.md §2), and the `files: metadata` rendering (§1.8).
+ * `runtime.json` LinuxKit writes (docs/linuxkit-behaviour.md#configs), and the `files: metadata` rendering
+ * (docs/linuxkit-behaviour.md#files).
  *
  * Per container, the assembly calls
  *   `bundleFiles(entry, { config, label }, { idMap, section, index, sharedRoot, volumes })` — paths + bytes,

@@ -1,4 +1,4 @@
-/** `files: metadata: json|yaml` shapes beyond the goldens (linuxkit.md §1.8). */
+/** `files: metadata: json|yaml` shapes beyond the goldens (docs/linuxkit-behaviour.md#files). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderMetadata } from './metadata.ts';

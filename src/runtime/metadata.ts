@@ -1,8 +1,9 @@
 /**
- * `files: [{metadata: yaml|json}]` (linuxkit.md §1.8): the merged spec as LinuxKit serialises its `Moby`
- * struct — yaml.v2 `Marshal` or `json.MarshalIndent(…, "", "    ")`. The caller passes the spec with image
+ * `files: [{metadata: yaml|json}]` (docs/linuxkit-behaviour.md#files): the merged spec as LinuxKit serialises its
+ * `Moby` struct — yaml.v2 `Marshal` or `json.MarshalIndent(…, "", "    ")`. The caller passes the spec with image
  * references already expanded (LinuxKit's `UpdateImages`); this function does not expand them. Values LinuxKit
- * loses when decoding (`disableOOMKiller`, `hostID`, …; linuxkit.md §1.1) are kept here, as in config.json.
+ * loses when decoding (`disableOOMKiller`, `hostID`, …; docs/linuxkit-behaviour.md#dropped-keys) are kept here, as in
+ * config.json.
  */
 import { marshalIndent } from './go-json.ts';
 import { MOBY } from './go-schemas.ts';

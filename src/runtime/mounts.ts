@@ -1,6 +1,6 @@
 /**
- * config.json mounts (linuxkit.md §2.3): five Docker-like defaults, then `tmpfs`, then `binds`, then `mounts`,
- * keyed by destination (a later stage replaces an earlier mount entirely), sorted by destination bytes.
+ * config.json mounts (docs/linuxkit-behaviour.md#mounts): five Docker-like defaults, then `tmpfs`, then `binds`, then
+ * `mounts`, keyed by destination (a later stage replaces an earlier mount entirely), sorted by destination bytes.
  */
 import { configError, pick, type ConfigContext, type Origin } from './context.ts';
 import type { ImageConfigSpec, Mount } from '../spec/types.ts';

@@ -1,6 +1,6 @@
 /**
- * `rlimits: ["name,soft,hard"]` (linuxkit.md §2.5): the name is upper-cased and `RLIMIT_`-prefixed, each value
- * is a decimal uint64 or `unlimited` (2^64-1, kept exact as a bigint).
+ * `rlimits: ["name,soft,hard"]` (docs/linuxkit-behaviour.md#rlimits): the name is upper-cased and `RLIMIT_`-prefixed,
+ * each value is a decimal uint64 or `unlimited` (2^64-1, kept exact as a bigint).
  */
 import type { Rlimit } from './types.ts';
 

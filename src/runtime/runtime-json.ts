@@ -1,6 +1,6 @@
 /**
- * LinuxKit's `runtime.json` content (linuxkit.md §1.6): each of cgroups, mounts, mkdir, interfaces, namespace
- * and each bindNS key is taken from the spec entry if present, else from the image label, else empty.
+ * LinuxKit's `runtime.json` content (docs/linuxkit-behaviour.md#runtime): each of cgroups, mounts, mkdir, interfaces,
+ * namespace and each bindNS key is taken from the spec entry if present, else from the image label, else empty.
  */
 import type { ImageConfigSpec, Namespaces, RuntimeSpec } from '../spec/types.ts';
 import type { RuntimeJson } from './types.ts';

@@ -77,7 +77,7 @@ export interface RuntimeConfig {
   linux: OciLinux;
 }
 
-/** LinuxKit's `runtime.json`: every key always present (linuxkit.md §1.6, §2.8). */
+/** LinuxKit's `runtime.json`: every key always present (docs/linuxkit-behaviour.md#runtime, #go-json). */
 export interface RuntimeJson {
   cgroups: string[];
   mounts: Mount[];

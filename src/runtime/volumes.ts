@@ -1,6 +1,6 @@
 /**
- * Volume references in a container entry (linuxkit.md §1.9): a bind or `type: bind` mount whose source does
- * not start with `/` names a volume and is rewritten to `/containers/volumes/<name>/merged`; binding a
+ * Volume references in a container entry (docs/linuxkit-behaviour.md#volumes): a bind or `type: bind` mount whose
+ * source does not start with `/` names a volume and is rewritten to `/containers/volumes/<name>/merged`; binding a
  * read-only volume needs `ro`. LinuxKit forgets to store the rewritten `mounts:` source (it edits a loop copy);
  * mobyts rewrites it, as the 070_volumes/006_mount_types test expects.
  */

@@ -1,6 +1,6 @@
 /**
- * The SPDX documents an image carries as BuildKit attestations (linuxkit.md §3.7): in-toto statements with
- * predicate type `https://spdx.dev/Document`, in attestation manifests that reference the image's platform
+ * The SPDX documents an image carries as BuildKit attestations (docs/linuxkit-behaviour.md#sbom): in-toto statements
+ * with predicate type `https://spdx.dev/Document`, in attestation manifests that reference the image's platform
  * manifest. Only sources that expose `attestations` (the store's) have any; others give none.
  */
 import type { ImageSource } from '../image/source.ts';

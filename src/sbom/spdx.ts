@@ -1,5 +1,5 @@
 /**
- * The image's SBOM (linuxkit.md §3.7): one SPDX 2.3 JSON document, written as the last tar entry.
+ * The image's SBOM (docs/linuxkit-behaviour.md#sbom): one SPDX 2.3 JSON document, written as the last tar entry.
  *
  * As LinuxKit does, the SPDX attestations of the images used are merged: their packages, files and
  * relationships are copied, file names get the directory the image was unpacked to, and SPDX ids are made

@@ -1,6 +1,7 @@
 /**
- * Linux capability names LinuxKit accepts (moby/sys/capability v0.4.0, numeric order; linuxkit.md §2.4).
- * A list holding exactly one `all` or `none` (any case) means every capability or none.
+ * Linux capability names LinuxKit accepts (moby/sys/capability v0.4.0, numeric order;
+ * docs/linuxkit-behaviour.md#capabilities). A list holding exactly one `all` or `none` (any case) means every
+ * capability or none.
  */
 export const KNOWN_CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',

@@ -1,7 +1,7 @@
 /**
- * Checks across entries and across files, run on all files of a build together (linuxkit.md §1.5, §1.9,
- * §1.11, §2.6): duplicate service and volume names, binds and mounts that name volumes, uid/gid names, and
- * a kernel section without an image. Unlike LinuxKit, volumes from every file stay referencable.
+ * Checks across entries and across files, run on all files of a build together (docs/linuxkit-behaviour.md#image-entry,
+ * #volumes, #multiple-files, #ids): duplicate service and volume names, binds and mounts that name volumes, uid/gid
+ * names, and a kernel section without an image. Unlike LinuxKit, volumes from every file stay referencable.
  */
 import type { Issue, SpecPath } from './issues.ts';
 import type { SpecSource } from './source.ts';

@@ -1,4 +1,4 @@
-/** Single-file rules for `files` and `volumes` entries (linuxkit.md §1.8, §1.9). */
+/** Single-file rules for `files` and `volumes` entries (docs/linuxkit-behaviour.md#files, #volumes). */
 import type { SpecPath } from './issues.ts';
 import type { Emit } from './rules.ts';
 import { schemaProperties } from './schema.ts';
@@ -14,7 +14,7 @@ function checkFileMode(emit: Emit, path: SpecPath, mode: unknown): void {
   }
 }
 
-/** LinuxKit's file-entry rules (build.go: filesystem, linuxkit.md §1.8). */
+/** LinuxKit's file-entry rules (build.go: filesystem, docs/linuxkit-behaviour.md#files). */
 export function checkFile(emit: Emit, f: Obj, path: SpecPath): void {
   const has = (k: string): boolean => f[k] !== undefined && f[k] !== '';
   if (strAt(f, 'path') === undefined || f['path'] === '') emit(path, 'did not specify path for file', { hint: 'add path: etc/example' });

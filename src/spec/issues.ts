@@ -1,5 +1,5 @@
 /**
- * Spec problems as values (design.md §3.5): every check returns issues, nothing throws or prints.
+ * Spec problems as values (docs/architecture.md#spec-issues): every check returns issues, nothing throws or prints.
  * `renderIssues` is the one place that turns them into the text `mobyts validate` shows.
  */
 export type Severity = 'error' | 'warning';

@@ -1,6 +1,6 @@
 /**
- * The `org.mobyproject.config` image label (linuxkit.md §2.1): YAML or JSON holding an image entry's settings,
- * validated as a `services` entry would be, without `name` and `image`.
+ * The `org.mobyproject.config` image label (docs/linuxkit-behaviour.md#precedence): YAML or JSON holding an image
+ * entry's settings, validated as a `services` entry would be, without `name` and `image`.
  */
 import { MobyError } from '../util/errors.ts';
 import { renderIssue, type Issue } from './issues.ts';

@@ -1,7 +1,7 @@
 /**
  * Reading spec inputs (paths, `-` for stdin, http(s) URLs) and turning them into one checked, merged spec
- * (linuxkit.md §1.11). This is the IO shell around `parseUnit`/`crossIssues`/`mergeSpecs`; problems in the
- * specs are returned as issues, while an input that cannot be read at all is a thrown MobyError.
+ * (docs/linuxkit-behaviour.md#multiple-files). This is the IO shell around `parseUnit`/`crossIssues`/`mergeSpecs`;
+ * problems in the specs are returned as issues, while an input that cannot be read at all is a thrown MobyError.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
@@ -19,8 +19,8 @@ export type TemplateResolver = (value: string, baseDir: string) => Promise<strin
 
 export interface LoadOptions {
   /**
-   * The `@pkg:` hook (linuxkit.md §1.12), called once per distinct value and directory; without it templates
-   * stay literal. Not used for stdin or URLs (as LinuxKit). A rejection propagates out of `loadSpecs`.
+   * The `@pkg:` hook (docs/linuxkit-behaviour.md#templates), called once per distinct value and directory; without it
+   * templates stay literal. Not used for stdin or URLs (as LinuxKit). A rejection propagates out of `loadSpecs`.
    */
   resolveTemplate?: TemplateResolver;
   /** What `-` reads; default `process.stdin`. */

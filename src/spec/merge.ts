@@ -1,6 +1,6 @@
 /**
- * Several spec files → one, as `linuxkit build a.yml b.yml` folds them (linuxkit.md §1.11): kernel image,
- * cmdline and binary are replaced when non-empty in a later file, tar and ucode when set; the lists are
+ * Several spec files → one, as `linuxkit build a.yml b.yml` folds them (docs/linuxkit-behaviour.md#multiple-files):
+ * kernel image, cmdline and binary are replaced when non-empty in a later file, tar and ucode when set; the lists are
  * concatenated in order. mobyts also concatenates `trust` lists and `outputs` (dropping repeated formats).
  */
 import type { KernelSpec, MobySpec, OutputSpec, TrustSpec } from './types.ts';

@@ -1,8 +1,8 @@
 /**
  * The spec the build works from: the user's spec with every image reference expanded as LinuxKit's
- * `UpdateImages` does (`linuxkit/init:x` → `docker.io/linuxkit/init:x`, linuxkit.md §6.1). Defaults such as
- * kernel `binary`/`tar` are deliberately not written in: consumers apply them, and `metadata` files keep
- * showing what the user wrote.
+ * `UpdateImages` does (`linuxkit/init:x` → `docker.io/linuxkit/init:x`, docs/linuxkit-behaviour.md#references).
+ * Defaults such as kernel `binary`/`tar` are deliberately not written in: consumers apply them, and `metadata` files
+ * keep showing what the user wrote.
  */
 import { parseReference } from '../oci/reference.ts';
 import type { ImageEntry, MobySpec } from './types.ts';

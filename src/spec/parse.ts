@@ -1,6 +1,6 @@
 /**
- * One spec file → `{ spec, issues }` (design.md §3.5): YAML syntax, the JSON schema, then LinuxKit's rules.
- * Never throws on bad input and never prints; every problem is an issue with file, line, column and path.
+ * One spec file → `{ spec, issues }` (docs/architecture.md#spec-issues): YAML syntax, the JSON schema, then LinuxKit's
+ * rules. Never throws on bad input and never prints; every problem is an issue with file, line, column and path.
  */
 import { crossIssues, type SpecUnit } from './cross-rules.ts';
 import type { Issue } from './issues.ts';

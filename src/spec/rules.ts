@@ -1,7 +1,8 @@
 /**
- * Checks that need only one file (linuxkit.md §1.5–§1.7, §2.3–§2.5): image references, capabilities, rlimits,
- * devices, mounts, binds/tmpfs syntax; file and volume entries are in `file-rules.ts`. Cross-entry checks (names, volumes, ids)
- * live in `cross-rules.ts` because they run on the merged files.
+ * Checks that need only one file (docs/linuxkit-behaviour.md#image-entry to #devices, #mounts to #rlimits): image
+ * references, capabilities, rlimits, devices, mounts, binds/tmpfs syntax; file and volume entries are in
+ * `file-rules.ts`. Cross-entry checks (names, volumes, ids) live in `cross-rules.ts` because they run on the merged
+ * files.
  */
 import { parseReference } from '../oci/reference.ts';
 import { isMobyError } from '../util/errors.ts';
@@ -96,7 +97,10 @@ const MOUNT_DESTINATIONS: Record<string, string> = { proc: '/proc', devpts: '/de
 /** containerd's identifier grammar (services become containerd tasks by name). */
 const CONTAINERD_ID = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
 
-/** LinuxKit's mount defaults (linuxkit.md §2.3): a mount whose type or destination cannot be inferred fails the build. */
+/**
+ * LinuxKit's mount defaults (docs/linuxkit-behaviour.md#mounts): a mount whose type or destination cannot be inferred
+ * fails the build.
+ */
 function checkMount(emit: Emit, m: Obj, path: SpecPath): void {
   const source = strAt(m, 'source');
   let type = strAt(m, 'type');

@@ -4,7 +4,7 @@ import type { Issue, SpecPath } from './issues.ts';
 import type { SpecSource } from './source.ts';
 import { closest, didYouMean } from './suggest.ts';
 
-/** Keys of 2017-era specs and what replaced them (linuxkit.md §1.10). */
+/** Keys of 2017-era specs and what replaced them (docs/linuxkit-behaviour.md#deprecated). */
 const HISTORICAL_KEYS: Record<string, string> = {
   system: '"system" was renamed "onboot" in 2017',
   daemon: '"daemon" was renamed "services" in 2017',

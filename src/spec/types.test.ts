@@ -3,7 +3,7 @@
 // here at run time), and every schema definition with properties must have a row.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FORMAT_NAMES } from '../outputs/names.ts';
+import { allFormats } from '../outputs/index.ts';
 import { mobySchema, schemaProperties } from './schema.ts';
 import type {
   BlockIO, CpuResources, Device, DeviceCgroup, FileSpec, HugepageLimit, IdMapping, ImageConfigSpec, ImageEntry,
@@ -77,7 +77,7 @@ void test('ImageConfigSpec (the label) is the image entry without name and image
   assert.deepEqual(sorted(label), sorted(schemaProperties('image').filter((k) => k !== 'name' && k !== 'image')));
 });
 
-void test('the outputs[].format enum is exactly FORMAT_NAMES, in order', () => {
+void test('the outputs[].format enum is exactly the format table\'s names, in order', () => {
   const defs = mobySchema['definitions'] as Record<string, { properties: Record<string, { enum?: string[] }> }>;
-  assert.deepEqual(defs['output']?.properties['format']?.enum, [...FORMAT_NAMES]);
+  assert.deepEqual(defs['output']?.properties['format']?.enum, allFormats().map((f) => f.name));
 });

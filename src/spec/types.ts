@@ -1,9 +1,9 @@
 /**
- * The TypeScript shape of a moby/LinuxKit spec after parsing (linuxkit.md §1). Hand-written to read well;
- * `types.test.ts` fails when it drifts from `schema/moby.schema.json` (the contract).
+ * The TypeScript shape of a moby/LinuxKit spec after parsing (docs/linuxkit-behaviour.md#spec). Hand-written to read
+ * well; `types.test.ts` fails when it drifts from `schema/moby.schema.json` (the contract).
  * Field names are the YAML keys, including the camelCase OCI ones LinuxKit's schema advertises.
  */
-import type { FormatName } from '../outputs/names.ts';
+import type { FormatName } from '../outputs/format-names.ts';
 
 export interface MobySpec {
   kernel?: KernelSpec;
@@ -85,7 +85,10 @@ export interface IdMapping {
   size?: number;
 }
 
-/** OCI LinuxResources as the YAML writes it (camelCase); see linuxkit.md §1.1 for keys LinuxKit drops. */
+/**
+ * OCI LinuxResources as the YAML writes it (camelCase); see docs/linuxkit-behaviour.md#dropped-keys for keys LinuxKit
+ * drops.
+ */
 export interface Resources {
   devices?: DeviceCgroup[];
   memory?: MemoryResources;

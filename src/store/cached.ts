@@ -1,6 +1,6 @@
 /**
- * Reading an image out of the cache without network (LinuxKit's ValidateImage, linuxkit.md §6.3): the ref's
- * index entry, its manifests, config and the platform's layers must all be present. Layers are checked for
+ * Reading an image out of the cache without network (LinuxKit's ValidateImage, docs/linuxkit-behaviour.md#cache): the
+ * ref's index entry, its manifests, config and the platform's layers must all be present. Layers are checked for
  * presence only (trusted: verified when written); manifests and config are small and re-read.
  */
 import { stat } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
- * The image store (LinuxKit's cache, linuxkit.md §6.3): `openStore(dir)` opens or creates the OCI layout and
- * returns the Store (types.ts) plus the maintenance operations `mobyts cache` uses.
+ * The image store (LinuxKit's cache, docs/linuxkit-behaviour.md#cache): `openStore(dir)` opens or creates the OCI
+ * layout and returns the Store (types.ts) plus the maintenance operations `mobyts cache` uses.
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';

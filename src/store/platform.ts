@@ -1,6 +1,6 @@
 /**
- * Platform selection (linuxkit.md §6.2): `--arch` names a Go architecture; an index's first manifest whose
- * OS and architecture match wins, the variant only breaking ties (`arm64` matches `arm64/v8` and plain
+ * Platform selection (docs/linuxkit-behaviour.md#platforms): `--arch` names a Go architecture; an index's first
+ * manifest whose OS and architecture match wins, the variant only breaking ties (`arm64` matches `arm64/v8` and plain
  * `arm64`). Attestation manifests (`unknown/unknown`) are never selected.
  */
 import { MobyError } from '../util/errors.ts';

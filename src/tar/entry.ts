@@ -1,6 +1,6 @@
 /**
- * The intermediate form of the whole OS (design.md §3.7): a stream of tar entries. Producers yield entries
- * in order; a consumer must drain or discard each entry's body before asking for the next one.
+ * The intermediate form of the whole OS (docs/architecture.md#entry-stream): a stream of tar entries. Producers yield
+ * entries in order; a consumer must drain or discard each entry's body before asking for the next one.
  */
 import type { Readable } from 'node:stream';
 

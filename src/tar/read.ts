@@ -1,6 +1,7 @@
 /**
  * A streaming tar reader (POSIX ustar, pax incl. global headers, GNU long names/links, GNU base-256 numbers)
- * that keeps PAX records as raw bytes. Implements the reading side of linuxkit.md §3.1/§3.9.
+ * that keeps PAX records as raw bytes. Implements the reading side of docs/linuxkit-behaviour.md#flatten and
+ * #tar-encoding.
  */
 import { Readable } from 'node:stream';
 import { MobyError } from '../util/errors.ts';

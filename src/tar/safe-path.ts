@@ -1,5 +1,5 @@
 /**
- * Path safety for image content (design.md §3.10 "path safety"). Names are confined to the root; a later
+ * Path safety for image content (docs/architecture.md#path-safety). Names are confined to the root; a later
  * entry may never be written through a symlink; hardlinks must point at something already in the stream;
  * device nodes from images are dropped.
  *

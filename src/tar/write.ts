@@ -1,7 +1,7 @@
 /**
  * A deterministic tar writer producing the bytes Go's `archive/tar` writes for headers with
- * `Format: tar.FormatPAX` (linuxkit.md §3.9): entries without PAX records and with ustar-representable fields
- * as plain ustar (long names split into prefix/name), others preceded by an `x` header named
+ * `Format: tar.FormatPAX` (docs/linuxkit-behaviour.md#tar-encoding): entries without PAX records and with
+ * ustar-representable fields as plain ustar (long names split into prefix/name), others preceded by an `x` header named
  * `<dir>/PaxHeaders.0/<base>` whose records are sorted by key; two zero blocks at the end, no record padding.
  */
 import type { Writable } from 'node:stream';

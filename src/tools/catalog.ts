@@ -1,6 +1,7 @@
 /**
  * Every host program or data file an output format may need, declared once with why it is needed and how to
- * install it (design.md §3.9). Formats list the entries they use; `preflight` checks them all before any pull.
+ * install it (docs/architecture.md#tools). Formats list the entries they use; `preflight` checks them all before any
+ * pull.
  */
 import type { ToolRequirement } from '../outputs/format.ts';
 

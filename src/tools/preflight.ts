@@ -1,5 +1,5 @@
 /**
- * Checks that every declared host tool is there before the build starts (design.md §3.9): all missing tools
+ * Checks that every declared host tool is there before the build starts (docs/architecture.md#tools): all missing tools
  * are reported at once, in one error, with their install hints.
  */
 import { accessSync, constants } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The only code that spawns external programs for the formats (design.md §2). Every run gets a pinned,
+ * The only code that spawns external programs for the formats (docs/architecture.md#tools). Every run gets a pinned,
  * reproducible environment (SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C) and fails with a MobyError carrying the tool,
  * its argv and the tail of its stderr.
  */

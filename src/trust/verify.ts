@@ -1,7 +1,7 @@
 /**
  * Docker Content Trust for the images a spec's `trust:` section names (moby/tool `enforceContentTrust` and
- * `ContentTrust`, linuxkit.md §1.10): which images it covers, and the check itself — the tag resolved to a
- * digest through Notary, then compared with what the registry serves for that tag.
+ * `ContentTrust`, docs/linuxkit-behaviour.md#trust): which images it covers, and the check itself — the tag resolved to
+ * a digest through Notary, then compared with what the registry serves for that tag.
  */
 import { manifestSelector, referenceName, parseReference, type Reference } from '../oci/reference.ts';
 import { createRegistryClient, pullContext } from '../registry/client.ts';

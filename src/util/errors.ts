@@ -3,7 +3,7 @@
  * malicious layer) is a MobyError: the CLI prints its message (and hint) without a stack trace and exits
  * with its exit code. Anything else reaching the CLI is a bug and is reported as one.
  *
- * Message grammar (design.md §3.6): the action that failed, its subject in quotes, a colon, the detail —
+ * Message grammar (docs/architecture.md#errors): the action that failed, its subject in quotes, a colon, the detail —
  * `Cannot pull "docker.io/library/alpine:3.20" for linux/arm64: no manifest for that platform`.
  */
 export type ErrorCode =

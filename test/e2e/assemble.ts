@@ -1,7 +1,7 @@
 /**
  * Fallback assembly for the boot tests while `mobyts build` is not usable end to end: lays out the root
- * filesystem exactly as linuxkit.md §2.9 (kernel.tar, init images, containers/<section>/<dir> bundles with the
- * runtime module's config.json/runtime.json) from images in the store, and packs it as a newc cpio.
+ * filesystem exactly as docs/linuxkit-behaviour.md#bundles (kernel.tar, init images, containers/<section>/<dir> bundles
+ * with the runtime module's config.json/runtime.json) from images in the store, and packs it as a newc cpio.
  * Layers are unpacked with GNU tar; this proves the packages, /init and runc, not the build's tar stream.
  */
 import { execFileSync } from 'node:child_process';

@@ -9,7 +9,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { OUTPUT_FILES } from '../../src/outputs/names.ts';
+import { getFormat } from '../../src/outputs/index.ts';
 import { ALL_FORMATS, SIZE, buildAsNobody, listFiles, prepareWorkspace, type ChildRun, type Workspace } from './fixtures.ts';
 
 let ws: Workspace;
@@ -39,7 +39,7 @@ function extract(iso: string, path: string): string {
 void test('every format builds as uid 65534 and writes exactly its LinuxKit output names', () => {
   assert.equal(first.status, 0, first.stderr);
   assert.equal(second.status, 0, second.stderr);
-  const expected = ALL_FORMATS.flatMap((f) => OUTPUT_FILES[f]('hello').map((n) => `${dirOf(f)}/${n}`)).sort();
+  const expected = ALL_FORMATS.flatMap((f) => getFormat(f).outputs('hello').map((n) => `${dirOf(f)}/${n}`)).sort();
   assert.deepEqual(listFiles(first.outDir), expected);
   const builder = process.getuid?.() === 0 ? 65534 : process.getuid?.();
   assert.equal(sh('find "$1" -type f ! -uid "$2" | wc -l', first.outDir, String(builder)).trim(), '0');

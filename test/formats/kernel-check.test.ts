@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { checkKernel } from '../../src/kernel-check/check.ts';
 import { configFromTar } from '../../src/kernel-check/tar-config.ts';
+import { getFormat } from '../../src/outputs/index.ts';
 import { ALL_FORMATS, debianKernel } from './fixtures.ts';
+
+const records = (...names: string[]) => names.map(getFormat);
 
 const dir = mkdtempSync(join(tmpdir(), 'mobyts-kernel-check-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +32,7 @@ void test('the config is found at boot/config-* in a kernel tar', async () => {
 
 void test('Debian\'s kernel: the ISOs fall back to the initrd, the rootfs-image formats cannot boot, the rest pass', () => {
   const k = debianKernel();
-  const r = checkKernel({ kernelPath: k.bzImage, configText: k.configText, formats: ALL_FORMATS, compress: 'gzip' });
+  const r = checkKernel({ kernelPath: k.bzImage, configText: k.configText, formats: records(...ALL_FORMATS), compress: 'gzip' });
   const name = k.bzImage.split('/').at(-1);
   assert.deepEqual(r.errors, [
     `Kernel "${name}" cannot boot format "kernel+squashfs": mounting the squashfs image as root needs CONFIG_SQUASHFS=y (is m)`,
@@ -39,12 +42,12 @@ void test('Debian\'s kernel: the ISOs fall back to the initrd, the rootfs-image 
   assert.deepEqual(r.warnings, [
     `Kernel "${name}" cannot mount root from the CD (CONFIG_ATA=y (is m), CONFIG_ATA_PIIX=y (is m), CONFIG_SCSI=y (is m), CONFIG_BLK_DEV_SR=y (is m), CONFIG_ISO9660_FS=y (is m)): iso-bios, iso-efi will also carry the initrd and boot kernel+initrd`,
   ]);
-  const zstd = checkKernel({ kernelPath: k.bzImage, configText: k.configText, formats: ['raw-efi', 'uki'], compress: 'zstd' });
+  const zstd = checkKernel({ kernelPath: k.bzImage, configText: k.configText, formats: records('raw-efi', 'uki'), compress: 'zstd' });
   assert.deepEqual(zstd, { warnings: [], errors: [] });
 });
 
 void test('Debian\'s kernel has no embedded config: one warning, no errors', () => {
   const k = debianKernel();
-  const r = checkKernel({ kernelPath: k.bzImage, formats: ['iso-bios', 'raw-bios'], compress: 'gzip' });
+  const r = checkKernel({ kernelPath: k.bzImage, formats: records('iso-bios', 'raw-bios'), compress: 'gzip' });
   assert.deepEqual(r, { warnings: [`Cannot check kernel "${k.bzImage.split('/').at(-1)}": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)`], errors: [] });
 });

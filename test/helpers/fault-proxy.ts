@@ -1,6 +1,6 @@
 /**
- * A thin in-process HTTP proxy in front of a real registry that injects faults (design.md §3.10: real parts,
- * fakes only for faults). Every request is forwarded unchanged unless a fault rule matches it.
+ * A thin in-process HTTP proxy in front of a real registry that injects faults (docs/architecture.md#testing: real
+ * parts, fakes only for faults). Every request is forwarded unchanged unless a fault rule matches it.
  *
  *   const proxy = await startFaultProxy(reg.url);           // proxy.host = 127.0.0.1:PORT
  *   t.after(() => proxy.stop());

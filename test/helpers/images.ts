@@ -1,5 +1,5 @@
 /**
- * Generated test images (design.md §3.10: generators, not committed blobs).
+ * Generated test images (docs/architecture.md#testing: generators, not committed blobs).
  *
  *   const img = await buildImage({                          // one platform image
  *     platform: { architecture: 'arm64' },                  // default linux/amd64

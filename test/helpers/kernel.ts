@@ -3,7 +3,7 @@
  * package's own prepare step (examples/packages/kernel/prepare.sh: apt-get download + dpkg-deb; the .deb is
  * cached in ~/.cache/mobyts/kernel, shared with `mobyts build` of that package), staged under
  * ~/.cache/mobyts-test/kernel-<package> with its config and the PVH `vmlinux` extracted from the bzImage
- * (boot-recipes §4a), which boots ~3 s faster under TCG. `testKernelOrSkip` turns "apt cannot fetch it"
+ * (docs/boot.md#direct-boot), which boots ~3 s faster under TCG. `testKernelOrSkip` turns "apt cannot fetch it"
  * into a skip reason for tests that must pass offline.
  */
 import { execFileSync } from 'node:child_process';

@@ -29,7 +29,8 @@ function entries(): TarEntry[] {
   ];
 }
 
-// Directory names carry no trailing `/`, exactly like Go archive/tar writes cleaned names (linuxkit.md §3.9).
+// Directory names carry no trailing `/`, exactly like Go archive/tar writes cleaned names
+// (docs/linuxkit-behaviour.md#tar-encoding).
 void test('GNU tar lists and extracts our archive: modes, long names, hardlinks, symlinks, security.capability', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mobyts-tar-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 /**
- * `mobyts cache ls|pull|rm|clean|verify|export|import` (linuxkit.md §5.4): flags → one store call each, output
- * rendered here. Every subcommand takes `--cache DIR` (default $LINUXKIT_CACHE or ~/.linuxkit/cache); the
+ * `mobyts cache ls|pull|rm|clean|verify|export|import` (docs/linuxkit-behaviour.md#cache-cmd): flags → one store call
+ * each, output rendered here. Every subcommand takes `--cache DIR` (default $LINUXKIT_CACHE or ~/.linuxkit/cache); the
  * pulling ones take LinuxKit's registry flags.
  */
 import { Option, type Command } from 'commander';
