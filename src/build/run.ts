@@ -30,6 +30,8 @@ import type { BuildOptions } from './options.ts';
 import { planOutputs } from './outputs-plan.ts';
 import { resolveImages, specImageRefs, type GetImage } from './resolve-images.ts';
 import { initrdWriter, rootfsDeps } from './wire.ts';
+import { openPlanMemo, openSectionCache } from '../store/sections.ts';
+import { openWorkDir } from '../store/work.ts';
 import { parseSize } from './size.ts';
 import { checkPushable, pushBuildOutputs } from '../remote/build-push.ts';
 
@@ -101,14 +103,18 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
   const inputTar = await openInputTar(opts.inputTar);
   const sbom = opts.sbom ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } } : {};
   let sbomText: string | undefined;
+  const cacheDir = opts.cache ?? defaultCacheDir();
+  const sectionCache = await openSectionCache(cacheDir, ctx.reporter);
+  const memo = await openPlanMemo(cacheDir);
   const assemble = {
     spec, images, files: filePlans, deps: rootfsDeps(spec, idMap), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
     onSbom: (text: string) => { sbomText = text; },
-    keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] }, ...(inputTar === undefined ? {} : { inputTar }), ...sbom,
+    keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] }, ...(inputTar === undefined ? {} : { inputTar }), ...(memo === undefined ? {} : { memo }), ...sbom,
   };
+
   try {
     await executeBuild({
-      plan, assemble, writeInitrd: initrdWriter, compress: opts.compress, sizeBytes, arch: opts.arch,
+      plan, assemble, writeInitrd: initrdWriter, ...(sectionCache === undefined ? {} : { sectionCache }), openWork: () => openWorkDir(cacheDir, ctx.reporter), compress: opts.compress, sizeBytes, arch: opts.arch,
       stdout: ctx.stdout, reporter: ctx.reporter, signal: ctx.signal,
     });
   } finally {

@@ -11,6 +11,9 @@
  *   are patched in place afterwards (`patchNlinks`), so the archive is first written to a file.
  * - devmajor:devminor are 3:1 on every entry, like LinuxKit (the kernel uses them only to key hardlinks).
  * - inode numbers start at 721 and increase by one per entry (links and the trailer included), like LinuxKit.
+ *   A segment of a segmented initrd (segments.ts) starts at its own base and has no trailer: the segments'
+ *   concatenation is one archive, so inode numbers must not repeat across segments (the kernel keys hardlinks
+ *   by inode until the trailer), and a hardlink cannot point into another segment.
  * - the root entry (clean name `''`) is written as `.` (LinuxKit writes Go's `filepath.Clean` result `.`).
  * - xattrs cannot be stored in newc: they are dropped (one warning per archive).
  * - files of 4 GiB or more cannot be stored (32-bit size field): MobyError BUILD.
@@ -87,12 +90,39 @@ interface Group {
  * Stateful (inode counter, hardlink groups); `nlinkPatches()` after the stream ended says which header
  * offsets need which nlink. Memory: one map entry per regular file name (names only).
  */
+export interface NewcEncoderOptions {
+  /** First inode number (default 721). */
+  firstIno?: number;
+  /** End with `TRAILER!!!` and zero padding to 512 (default); false for a segment that others follow. */
+  trailer?: boolean;
+  /** Inode numbers this encoder may not reach (a segment's share of the inode space). */
+  inoLimit?: number;
+}
+
 export class NewcEncoder {
-  private ino = FIRST_INO;
+  private ino: number;
+  private readonly withTrailer: boolean;
+  private readonly inoLimit: number;
   private offset = 0;
   private readonly files = new Map<string, Group>();
   private xattrs = 0;
   private xattrExample = '';
+
+  constructor(o: NewcEncoderOptions = {}) {
+    this.ino = o.firstIno ?? FIRST_INO;
+    this.withTrailer = o.trailer ?? true;
+    this.inoLimit = o.inoLimit ?? MAX_FIELD;
+  }
+
+  /** Entries whose xattrs were dropped, and the first one's name. */
+  get lostXattrs(): { count: number; example: string } {
+    return { count: this.xattrs, example: this.xattrExample };
+  }
+
+  /** Bytes produced so far. */
+  get size(): number {
+    return this.offset;
+  }
 
   async *bytes(entries: EntryStream): AsyncGenerator<Buffer> {
     for await (const { header: h, body } of entries) {
@@ -104,6 +134,7 @@ export class NewcEncoder {
         yield* this.body(h, body);
       }
     }
+    if (!this.withTrailer) return;
     yield this.emit(trailer(this.ino++));
     yield this.emit(Buffer.alloc((512 - (this.offset % 512)) % 512));
   }
@@ -128,6 +159,7 @@ export class NewcEncoder {
     if (h.size > MAX_FIELD) throw refuse(h, `it is ${h.size} bytes; newc cannot hold files of 4 GiB or more`);
     if (h.uid > MAX_FIELD || h.gid > MAX_FIELD || h.uid < 0 || h.gid < 0) throw refuse(h, `uid/gid ${h.uid}/${h.gid} out of range`);
     this.noteXattrs(h);
+    if (this.ino >= this.inoLimit) throw refuse(h, 'its section of the initrd has too many entries for its share of the inode numbers');
     const ino = this.ino++;
     const fields: NewcFields = {
       ino, mode: (h.mode & 0o7777) | TYPE_BITS[h.type], uid: h.uid, gid: h.gid, nlink: h.type === 'directory' ? 2 : 1,
@@ -141,7 +173,7 @@ export class NewcEncoder {
 
   private linkTo(h: TarHeader, fields: NewcFields): void {
     const group = this.files.get(h.linkname ?? '');
-    if (group === undefined) throw refuse(h, `it is a hardlink to "${h.linkname ?? ''}", which is not an earlier file`);
+    if (group === undefined) throw refuse(h, `it is a hardlink to "${h.linkname ?? ''}", which is not an earlier file of the same section (image, bundle or files)`);
     fields.ino = group.ino;
     fields.filesize = 0;
     group.offsets.push(this.offset);
@@ -167,12 +199,17 @@ export class NewcEncoder {
 
   /** Emits one warning when entries carried xattrs, which newc cannot hold. */
   reportLostXattrs(reporter: Reporter | undefined): void {
-    if (this.xattrs === 0) return;
-    reporter?.emit({
-      type: 'warn',
-      message: `The initrd cannot hold extended attributes: dropped them from ${this.xattrs} file(s) (e.g. "${this.xattrExample}"); file capabilities will be missing`,
-    });
+    reportLostXattrs(reporter, this.lostXattrs);
   }
+}
+
+/** The one warning about dropped xattrs (nothing when `count` is 0). */
+export function reportLostXattrs(reporter: Reporter | undefined, lost: { count: number; example: string }): void {
+  if (lost.count === 0) return;
+  reporter?.emit({
+    type: 'warn',
+    message: `The initrd cannot hold extended attributes: dropped them from ${lost.count} file(s) (e.g. "${lost.example}"); file capabilities will be missing`,
+  });
 }
 
 /** The 8 ASCII hex digits to write at a patch offset. */

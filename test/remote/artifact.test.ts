@@ -84,6 +84,11 @@ void test('build --push: one artifact whose titled layers are the output files, 
   assert.equal(pushed.annotations['dev.mobyts.spec.digest'], json.annotations['dev.mobyts.spec.digest']);
   assert.deepEqual(pushed.layers.map((l) => l.digest).sort(), json.layers.slice(0, 3).map((l) => l.digest).sort());
 
+  // a warm rebuild replays cached sections: the SBOM is still attached, and the artifact is the same
+  const warm = await f.cli(['-d', join(f.dir, 'warm'), '-n', 'hello', '--push', `${f.host}/os/warm:1`, spec]);
+  assert.equal(warm.code, 0, warm.stderr);
+  assert.equal(warm.stdout.toString(), `${f.host}/os/warm:1@${digest}\n`);
+
   // `mobyts pull` fetches them back
   const back = join(f.dir, 'back');
   const p = await mobyts(['pull', `${f.host}/os/hello:1`, '-d', back]);

@@ -52,8 +52,11 @@ export function registerCache(program: Command, ctx: CliContext): void {
     const s = await store(flags);
     const { listImages } = await import('../../store/maintenance.ts');
     const images = await listImages(s.layout);
+    const { listSections } = await import('../../store/sections.ts');
+    const sections = await listSections(s.dir);
     const rows = [['IMAGE', 'DIGEST', 'PLATFORMS', 'SIZE'], ...images.map((i) => [i.name, i.descriptor.digest, i.platforms.join(',') || '-', formatBytes(i.size)])];
     ctx.stdout.write(images.length === 0 ? `The cache at ${s.dir} is empty\n` : table(rows));
+    if (sections.entries > 0) ctx.stdout.write(`Initrd sections: ${sections.entries} (${formatBytes(sections.bytes)}), reused by the next builds; \`mobyts cache clean\` removes them\n`);
   });
 
   withRegistry(withCache(cache.command('pull').summary('pull images into the cache (always contacts the registry)')))
@@ -87,7 +90,10 @@ export function registerCache(program: Command, ctx: CliContext): void {
     const s = await store(flags);
     const { cleanCache } = await import('../../store/maintenance.ts');
     const r = await cleanCache(s.layout);
+    const { cleanSections } = await import('../../store/sections.ts');
+    const sections = await cleanSections(s.dir);
     ctx.stdout.write(`Removed ${r.images} images and ${r.blobs} blobs, freed ${formatBytes(r.bytes)}\n`);
+    if (sections.entries > 0) ctx.stdout.write(`Removed ${sections.entries} initrd sections, freed ${formatBytes(sections.bytes)}\n`);
   });
 
   withCache(cache.command('verify').summary('re-hash every blob and check every image is complete')).action(async (flags: CacheFlags) => {
