@@ -34,6 +34,7 @@ import { openPlanMemo, openSectionCache } from '../store/sections.ts';
 import { openWorkDir } from '../store/work.ts';
 import { parseSize } from './size.ts';
 import { checkPushable, pushBuildOutputs } from '../remote/build-push.ts';
+import { remoteSectionCache } from '../remote/wire-cache.ts';
 
 /** Prints the spec issues; false when there are errors (exit code 1 set, nothing built). */
 function reportIssues(loaded: LoadedSpecs, ctx: CliContext): boolean {
@@ -104,7 +105,10 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
   const sbom = opts.sbom ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } } : {};
   let sbomText: string | undefined;
   const cacheDir = opts.cache ?? defaultCacheDir();
-  const sectionCache = await openSectionCache(cacheDir, ctx.reporter);
+  const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
+  const localSections = await openSectionCache(cacheDir, ctx.reporter);
+  const remote = remoteSectionCache({ local: localSections, cacheDir, from: opts.cacheFrom ?? [], to: opts.cacheTo, registry, reporter: ctx.reporter, signal: ctx.signal });
+  const sectionCache = remote ?? localSections;
   const memo = await openPlanMemo(cacheDir);
   const assemble = {
     spec, images, files: filePlans, deps: rootfsDeps(spec, idMap), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
@@ -117,11 +121,12 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
       plan, assemble, writeInitrd: initrdWriter, ...(sectionCache === undefined ? {} : { sectionCache }), openWork: () => openWorkDir(cacheDir, ctx.reporter), compress: opts.compress, sizeBytes, arch: opts.arch,
       stdout: ctx.stdout, reporter: ctx.reporter, signal: ctx.signal,
     });
+    await remote?.exportTo();
   } finally {
     await inputTar?.close();
+    await remote?.close();
   }
   if (opts.push === undefined) return;
-  const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
   const pushed = await pushBuildOutputs({ ref: opts.push, plan, spec, sbom: sbomText, registry, reporter: ctx.reporter, signal: ctx.signal });
   ctx.stdout.write(`${pushed.ref.expanded}@${pushed.digest}\n`);
 }

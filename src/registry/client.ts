@@ -69,6 +69,8 @@ export interface RegistryClient {
   pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array | (() => Readable)): Promise<void>;
   /** PUTs a manifest under `tag` (or its digest when omitted); returns its digest. */
   pushManifest(ctx: CallContext, bytes: Uint8Array, mediaType: string, tag?: string): Promise<Digest>;
+  /** Every tag of the repository (`tags/list`, following `Link` pages); empty when the repository does not exist. */
+  listTags(ctx: CallContext): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -214,6 +216,22 @@ class Client implements RegistryClient {
     });
     await res.body.dump();
     return digest;
+  }
+
+  async listTags(ctx: CallContext): Promise<string[]> {
+    const tags: string[] = [];
+    let path = 'tags/list?n=1000';
+    for (let page = 0; page < 1000; page++) {
+      const res = await this.#call(ctx, { method: 'GET', path, ok: [200, 404] });
+      const bytes = await readLimited(res, MAX_MANIFEST, () => new RegistryError(`${ctx.subject}: the tag list is larger than 4 MiB`, { code: 'REGISTRY' }));
+      if (res.statusCode === 404) return tags;
+      const body = JSON.parse(bytes.toString('utf8')) as { tags?: unknown };
+      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res, 'link') ?? '')?.[1];
+      if (next === undefined) return tags;
+      path = new URL(next, res.url).toString();
+    }
+    return tags;
   }
 
   #mismatch(ctx: CallContext, what: string, expected: string, actual: string): RegistryError {

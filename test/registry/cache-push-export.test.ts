@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
-import { buildImage, buildIndex, pushImage, type BuiltIndex } from '../helpers/images.ts';
+import { buildIndex, pushImage, type BuiltIndex } from '../helpers/images.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
 const exec = promisify(execFile);

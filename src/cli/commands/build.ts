@@ -10,7 +10,7 @@ interface RawBuildFlags {
   cache?: string; decompressKernel?: boolean; inputTar?: string; sbom: boolean; sbomOutput: string;
   sbomCurrentTime?: boolean; dryRun?: boolean; compress: 'gzip' | 'zstd' | 'none'; mirror: string[];
   insecureRegistry: string[]; certFile?: string; locked?: string | boolean; disableContentTrust?: boolean; trustServer?: string;
-  push?: string;
+  push?: string; cacheFrom: string[]; cacheTo?: string;
 }
 
 export function toBuildOptions(f: RawBuildFlags): BuildOptions {
@@ -22,6 +22,7 @@ export function toBuildOptions(f: RawBuildFlags): BuildOptions {
     compress: f.compress, mirror: [...envMirrors, ...f.mirror], insecureRegistry: f.insecureRegistry, certFile: f.certFile,
     locked: f.locked === true ? '' : f.locked === false ? undefined : f.locked, disableContentTrust: f.disableContentTrust === true,
     trustServer: f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'], push: f.push,
+    cacheFrom: f.cacheFrom, cacheTo: f.cacheTo,
   };
 }
 
@@ -52,6 +53,8 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .option('--locked [lockfile]', 'build exactly the digests pinned in the lockfile (default: <spec>.lock)')
     .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
     .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
+    .addOption(new Option('--cache-from <[type=registry,ref=]ref>', 'read initrd sections from this registry cache, repeatable').argParser((v: string, p: string[]) => [...p, v]).default([]))
+    .option('--cache-to <[type=registry,ref=]ref>', 'push the initrd sections this build used to this registry cache')
     .option('--push <ref>', 'push the outputs (and the SBOM) to REF as one OCI artifact, as `mobyts push` does')
     .action(async (files: string[], flags: RawBuildFlags) => {
       const { runBuild } = await import('../../build/run.ts');
