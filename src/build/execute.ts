@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { FormatContext, FormatInputs, OutputFormat } from '../outputs/format.ts';
+import type { BuildLoader, FormatContext, FormatInputs, KernelFacts, OutputFormat } from '../outputs/format.ts';
+import { buildLoader, usesLoader, writtenOutputs } from '../outputs/format-kit.ts';
 import { assembleRootfs, assembleSections, type AssembleInput } from '../rootfs/assemble.ts';
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
 import { DamagedSegment, type SegmentCache } from '../initrd/segments.ts';
@@ -18,10 +19,13 @@ import type { KernelParts } from '../rootfs/kernel.ts';
 import type { EntryStream } from '../tar/entry.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
-import { asIoError, writeStreamAtomically } from './atomic.ts';
+import { asIoError, writeStreamAtomically } from '../util/atomic.ts';
 import type { OutputPlan } from './outputs-plan.ts';
-import { readTarFile, tarStream } from './tar-io.ts';
+import { readTarFile, tarStream } from '../tar/io.ts';
 import { checkKernel } from '../kernel-check/check.ts';
+import { parseConfig } from '../kernel-check/config-text.ts';
+import { embeddedConfig } from '../kernel-check/embedded-config.ts';
+import { moduleIndexOf } from '../kernel-check/modules.ts';
 
 /**
  * The initrd writer (initrd/segments.ts `writeSegmentedInitrd`): one compressed member per section, `boot/*`
@@ -203,11 +207,12 @@ async function formatInputs(x: ExecuteInput, workDir: string): Promise<FormatInp
  * The kernel check (kernel-configs/): warns about options the system may need and fails, before any output
  * is written, when a chosen format cannot boot without an option the kernel's config lacks.
  */
-function checkKernelFor(x: ExecuteInput, inputs: FormatInputs): void {
+function checkKernelFor(x: ExecuteInput, inputs: FormatInputs, facts: KernelFacts & { configText?: string }): void {
   if (x.assemble.spec.kernel === undefined) return;
   const formats = x.plan.formats.map((f) => f.name);
   const name = x.assemble.spec.kernel.image;
-  const result = checkKernel({ kernelPath: inputs.kernelPath, name, formats: x.plan.formats, compress: x.compress, ...(inputs.kernelConfig === undefined ? {} : { configText: inputs.kernelConfig }) });
+  const known = { ...(facts.configText === undefined ? {} : { configText: facts.configText }), ...(facts.modules === undefined ? {} : { modules: facts.modules }) };
+  const result = checkKernel({ kernelPath: inputs.kernelPath, name, formats: x.plan.formats, compress: x.compress, ...known });
   for (const message of result.warnings) x.reporter.emit({ type: 'warn', message });
   if (result.errors.length === 0) return;
   throw new MobyError(`Cannot build ${formats.join(', ')}: the kernel's config lacks what it needs\n  ${result.errors.join('\n  ')}`, {
@@ -216,17 +221,35 @@ function checkKernelFor(x: ExecuteInput, inputs: FormatInputs): void {
   });
 }
 
+/**
+ * The kernel's config (its modules tar's, else the embedded one) and, when a chosen format may need a loader
+ * initrd, its modules as the filesystem holds them; empty without a kernel.
+ */
+async function kernelFactsFor(x: ExecuteInput, inputs: FormatInputs): Promise<KernelFacts & { configText?: string }> {
+  if (x.assemble.spec.kernel === undefined) return {};
+  const configText = inputs.kernelConfig ?? embeddedConfig(inputs.kernelPath);
+  if (configText === undefined) return {};
+  const config = parseConfig(configText);
+  if (!x.plan.formats.some((f) => f.loader !== undefined)) return { configText, config };
+  const modules = await moduleIndexOf(abortable(readTarFile(await inputs.rootfsTarWithoutBootPath()), x.signal));
+  return { configText, config, ...(modules === undefined ? {} : { modules }) };
+}
+
 async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
   const inputs = await formatInputs(x, workDir);
-  checkKernelFor(x, inputs);
+  const facts = await kernelFactsFor(x, inputs);
+  checkKernelFor(x, inputs, facts);
+  const kernel: KernelFacts = { ...(facts.config === undefined ? {} : { config: facts.config }), ...(facts.modules === undefined ? {} : { modules: facts.modules }) };
+  checkLoaderClash(x, kernel);
+  const loader = buildLoader(x.plan.formats, kernel);
   await mkdir(x.plan.dir, { recursive: true }).catch((err: unknown) => { throw asIoError('create the output directory', x.plan.dir, err); });
-  const files = x.plan.formats.flatMap((f) => f.outputs(x.plan.name));
+  const files = [...new Set(x.plan.formats.flatMap((f) => writtenOutputs(f, x.plan.name, kernel)))];
   const written: string[] = [];
   try {
     for (const [i, format] of x.plan.formats.entries()) {
       x.signal.throwIfAborted();
-      await writeFormat(x, { inputs, workDir: join(workDir, `format-${i}`), format });
-      written.push(...format.outputs(x.plan.name).map((f) => join(x.plan.dir, f)));
+      await writeFormat(x, { inputs, kernel, loader, workDir: join(workDir, `format-${i}`), format });
+      written.push(...writtenOutputs(format, x.plan.name, kernel).map((f) => join(x.plan.dir, f)));
     }
   } catch (err) {
     // A build either produces all its outputs or none: earlier formats' files go too.
@@ -236,11 +259,23 @@ async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
   x.reporter.emit({ type: 'info', message: `Create outputs:\n  ${files.join(' ')}` });
 }
 
-async function writeFormat(x: ExecuteInput, w: { inputs: FormatInputs; workDir: string; format: OutputFormat }): Promise<void> {
+/** A loader initrd (`N-initrd.img`) must not replace another chosen format's own file of that name (kernel+initrd's). */
+function checkLoaderClash(x: ExecuteInput, kernel: KernelFacts): void {
+  const users = x.plan.formats.filter((f) => usesLoader(f, kernel));
+  const files = new Set(users.map((f) => f.loader?.file(x.plan.name)));
+  const other = x.plan.formats.find((f) => f.outputs(x.plan.name).some((o) => files.has(o)));
+  if (other === undefined) return;
+  const file = other.outputs(x.plan.name).find((o) => files.has(o));
+  throw new MobyError(`Cannot build ${other.name} and ${users.map((f) => f.name).join(', ')} together: with this kernel both write ${file} (${users.length > 1 ? 'their' : 'its'} loader initrd)`, {
+    code: 'USAGE', exitCode: 2, hint: 'build them in separate runs with different --name or --dir',
+  });
+}
+
+async function writeFormat(x: ExecuteInput, w: { inputs: FormatInputs; kernel: KernelFacts; loader: BuildLoader | undefined; workDir: string; format: OutputFormat }): Promise<void> {
   await mkdir(w.workDir);
   const ctx: FormatContext = {
     inputs: w.inputs, base: x.plan.base, sizeBytes: x.sizeBytes, sourceDateEpoch: x.assemble.mtime, workDir: w.workDir,
-    arch: x.arch, reporter: x.reporter, signal: x.signal,
+    arch: x.arch, kernel: w.kernel, ...(w.loader === undefined ? {} : { loader: w.loader }), reporter: x.reporter, signal: x.signal,
   };
   await w.format.write(ctx);
   await rm(w.workDir, { recursive: true, force: true });

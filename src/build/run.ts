@@ -1,8 +1,9 @@
 /**
- * `mobyts build`: load + validate → plan outputs → preflight tools → resolve/pull images → plan files →
- * assemble and write the outputs. A flat list of named steps; each is a call into the module that owns it.
+ * `mobyts build`: load + validate (`loadBuildSpecs`; the caller shows the problems) → plan outputs → preflight
+ * tools → resolve/pull images → plan files → assemble and write the outputs. A flat list of named steps; each is
+ * a call into the module that owns it.
  */
-import type { CliContext } from '../cli/context.ts';
+import type { CommandContext } from '../util/context.ts';
 import { createPkgResolver } from '../pkg/template.ts';
 import { defaultCacheDir, openStore, platformFor } from '../store/index.ts';
 import type { GetImageOptions } from '../store/types.ts';
@@ -10,21 +11,19 @@ import { planFiles } from '../rootfs/files.ts';
 import { sourceDateEpoch } from '../rootfs/constants.ts';
 import { checkReadonlyVolumes } from '../rootfs/volumes.ts';
 import { buildIdMap, renderMetadata } from '../runtime/index.ts';
-import { hasErrors, renderIssues, summariseIssues } from '../spec/issues.ts';
 import { loadSpecs, type LoadedSpecs } from '../spec/load.ts';
 import { normaliseSpec } from '../spec/normalise.ts';
 import { parseUnit } from '../spec/parse.ts';
 import type { MobySpec } from '../spec/types.ts';
 import { parseReference } from '../oci/reference.ts';
 import { preflight } from '../tools/preflight.ts';
-import { MobyError } from '../util/errors.ts';
+import { errnoDetail, MobyError } from '../util/errors.ts';
 import { getLockedImage } from '../lock/fetch-locked.ts';
 import { readLock } from '../lock/pin.ts';
 import { defaultLockPath } from '../lock/run-lock.ts';
 import { verifySpecTrust } from '../trust/spec-trust.ts';
-import { runDryRun } from './dry-run.ts';
 import { executeBuild } from './execute.ts';
-import { readTarFile } from './tar-io.ts';
+import { readTarFile } from '../tar/io.ts';
 import { InputTar } from '../rootfs/reuse.ts';
 import type { BuildOptions } from './options.ts';
 import { planOutputs } from './outputs-plan.ts';
@@ -36,13 +35,16 @@ import { parseSize } from './size.ts';
 import { checkPushable, pushBuildOutputs } from '../remote/build-push.ts';
 import { remoteSectionCache } from '../remote/wire-cache.ts';
 
-/** Prints the spec issues; false when there are errors (exit code 1 set, nothing built). */
-function reportIssues(loaded: LoadedSpecs, ctx: CliContext): boolean {
-  const names = loaded.sources.map((s) => s.file);
-  if (loaded.issues.length > 0) ctx.stderr.write(`${renderIssues(loaded.issues)}${summariseIssues(loaded.issues, names)}\n`);
-  if (!hasErrors(loaded.issues)) return true;
-  ctx.setExitCode(1);
-  return false;
+/**
+ * The specs of a build, loaded, merged and checked, with `@pkg:` templates resolved: for a real build a package
+ * must be built (its image in the cache); for `--dry-run` its tag is shown, built or not (as `linuxkit pkg
+ * show-tag` prints it). Problems are returned as issues; the caller shows them and stops on errors.
+ */
+export function loadBuildSpecs(files: string[], opts: BuildOptions, signal?: AbortSignal): Promise<LoadedSpecs> {
+  const resolveTemplate = opts.dryRun
+    ? createPkgResolver({ cache: opts.cache, requireBuilt: false })
+    : createPkgResolver({ cache: opts.cache ?? defaultCacheDir() });
+  return loadSpecs(files, { resolveTemplate, ...(signal === undefined ? {} : { signal }) });
 }
 
 /** The directory each merged `files` entry's `source` is relative to: its own spec file's (CWD for stdin/URLs). */
@@ -59,7 +61,7 @@ async function openInputTar(path: string | undefined): Promise<InputTar | undefi
   try {
     return await InputTar.open(() => readTarFile(path));
   } catch (err) {
-    throw new MobyError(`Cannot read --input-tar "${path}": ${(err as Error).message}`, { code: 'IO', cause: err });
+    throw new MobyError(`Cannot read --input-tar "${path}"${errnoDetail(err)}`, { code: 'IO', cause: err });
   }
 }
 
@@ -68,7 +70,7 @@ async function openInputTar(path: string | undefined): Promise<InputTar | undefi
  * images covered by `trust:` are verified through Notary first (nothing is pulled when one fails) and fetched
  * by their signed digest; the rest by reference, cache first unless `--pull`.
  */
-async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, ctx: CliContext): Promise<GetImage> {
+async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, ctx: CommandContext): Promise<GetImage> {
   const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
   const get = (platform: string | undefined): GetImageOptions => ({
     platform: platformFor(platform ?? opts.arch), pull: opts.pull, registry, reporter: ctx.reporter, signal: ctx.signal,
@@ -87,10 +89,8 @@ async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, 
   return (ref, p) => store.getImage(verified.get(ref)?.ref ?? parseReference(ref), get(p));
 }
 
-export async function runBuild(files: string[], opts: BuildOptions, ctx: CliContext): Promise<void> {
-  if (opts.dryRun) return runDryRun(files, opts, ctx);
-  const loaded = await loadSpecs(files, { resolveTemplate: createPkgResolver({ cache: opts.cache ?? defaultCacheDir() }) });
-  if (!reportIssues(loaded, ctx)) return;
+/** Builds the outputs of `loaded` (from `loadBuildSpecs(files, …)`, without errors). */
+export async function runBuild(files: string[], loaded: LoadedSpecs, opts: BuildOptions, ctx: CommandContext): Promise<void> {
   const spec = normaliseSpec(loaded.spec);
   checkReadonlyVolumes(spec);
   const plan = planOutputs(loaded.name, opts, spec);

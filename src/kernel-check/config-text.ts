@@ -22,12 +22,19 @@ export interface Requirement {
   option: string;
   /** `y`: must be built in; `m`: built in or module. */
   need: 'y' | 'm';
+  /** The module that provides the option when it is `m` (`CONFIG_SQUASHFS=y # module squashfs`). */
+  module?: string;
 }
 
-/** The requirements of one fragment file's text. */
+/** The requirements of one fragment file's text: `CONFIG_X=y|m`, optionally followed by `# module NAME` or another comment. */
 export function parseFragment(text: string): Requirement[] {
   const out: Requirement[] = [];
-  for (const [option, value] of parseConfig(text)) if (value === 'y' || value === 'm') out.push({ option, need: value });
+  for (const line of text.split('\n')) {
+    const m = /^(CONFIG_[A-Za-z0-9_]+)=([ym])\s*(#.*)?$/.exec(line.trim());
+    if (m === null) continue;
+    const module = /^#\s*module\s+([A-Za-z0-9_-]+)\s*$/.exec(m[3] ?? '')?.[1];
+    out.push({ option: m[1]!, need: m[2] as 'y' | 'm', ...(module === undefined ? {} : { module }) });
+  }
   return out;
 }
 

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
 import { runTool } from '../tools/run-tool.ts';
-import { writeAtomically } from '../build/atomic.ts';
+import { writeAtomically } from '../util/atomic.ts';
 import { writeRawDisk } from './disk-format-kit.ts';
 import { BIOS_DISK_TOOLS } from './disk-images.ts';
 import type { FormatContext, OutputFormat } from './format.ts';

@@ -49,6 +49,7 @@ function stagingError(err: unknown): unknown {
  */
 export async function stageRootfs(tarPath: string, dir: string): Promise<StagedTree> {
   await mkdir(dir, { recursive: true });
+  await chmod(dir, 0o755);
   const byPath = new Map<string, StagedEntry>();
   const symlinks = new Set<string>();
   try {
@@ -89,7 +90,7 @@ function toStaged(path: string, h: TarHeader): StagedEntry {
 
 async function place(dir: string, e: StagedEntry, h: TarHeader, body: Readable | undefined): Promise<void> {
   const target = join(dir, e.path);
-  await mkdir(dirname(target), { recursive: true });
+  await mkdirParents(dirname(target));
   if (e.type !== 'directory') await rm(target, { force: true, recursive: true });
   const mtime = h.mtime;
   if (e.type === 'file') {
@@ -108,6 +109,19 @@ async function place(dir: string, e: StagedEntry, h: TarHeader, body: Readable |
     await lutimes(target, mtime, mtime);
   } else if (e.type === 'link') {
     await link(join(dir, h.linkname ?? ''), target);
+  }
+}
+
+/**
+ * Creates `path` and its missing parents as 0755 whatever the umask: a directory the tar does not list keeps
+ * these bits, and images that take modes from the disk (erofs) must not depend on the builder's umask.
+ */
+async function mkdirParents(path: string): Promise<void> {
+  const first = await mkdir(path, { recursive: true });
+  if (first === undefined) return;
+  for (let p = path; ; p = dirname(p)) {
+    await chmod(p, 0o755);
+    if (p === first || p === dirname(p)) break;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { EFI_NEED } from '../kernel-check/check.ts';
 import { TOOLS } from '../tools/catalog.ts';
-import { writeAtomically } from '../build/atomic.ts';
+import { writeAtomically } from '../util/atomic.ts';
 import { makeUki } from './efi-loaders.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, scratch } from './format-kit.ts';

@@ -3,7 +3,6 @@
  * the base package → stage (run `prepare`, copy `contents`) → write the layer → config, manifest, index → put
  * the blobs and point `<org>/<image>:<tag>` at the index in the store. Same inputs give the same digest.
  */
-import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import type { Digest } from '../oci/digest.ts';
 import { parseReference } from '../oci/reference.ts';
 import type { Platform } from '../oci/types.ts';
 import { platformFor, type ImageStore } from '../store/index.ts';
+import { execCapture, type ExecCaptureError } from '../tools/spawn.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { imageBlobs } from './image.ts';
@@ -82,13 +82,14 @@ function runPrepare(info: PackageInfo, stage: string, opts: PkgBuildOptions): Pr
   const command = info.spec.prepare;
   if (command === undefined) return Promise.resolve();
   const env = { ...process.env, STAGE: stage, PKG_DIR: info.dir, SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch), MOBYTS_ARCH: opts.arch };
-  return new Promise((res, rej) => {
-    execFile('sh', ['-c', command], { cwd: info.dir, env, maxBuffer: 16 << 20, signal: opts.signal }, (err, _stdout, stderr) => {
-      if (stderr.trim() !== '') opts.reporter.emit({ type: 'debug', message: `${info.ref} prepare: ${stderr.trim()}` });
-      if (err === null) return res();
-      const status = typeof err.code === 'number' ? `with exit status ${err.code}` : `(${err.message.split('\n')[0] ?? ''})`;
-      rej(new MobyError(`Cannot build package "${info.dir}": prepare step \`${command}\` failed ${status}\n${stderr.trim().split('\n').slice(-10).join('\n')}`, { code: 'TOOL_FAILED', cause: err }));
-    });
+  const debug = (stderr: string): void => {
+    if (stderr.trim() !== '') opts.reporter.emit({ type: 'debug', message: `${info.ref} prepare: ${stderr.trim()}` });
+  };
+  return execCapture('sh', ['-c', command], { cwd: info.dir, env, maxBuffer: 16 << 20, signal: opts.signal }).then(({ stderr }) => debug(stderr), (e: unknown) => {
+    const err = e as ExecCaptureError;
+    debug(err.stderr);
+    const status = typeof err.code === 'number' ? ` with exit status ${err.code}` : '';
+    throw new MobyError(`Cannot build package "${info.dir}": prepare step \`${command}\` failed${status}\n${err.stderr.trim().split('\n').slice(-10).join('\n')}`, { code: 'TOOL_FAILED', cause: err });
   });
 }
 

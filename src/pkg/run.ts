@@ -1,6 +1,7 @@
 /** `mobyts pkg build`: builds each package directory in order, then pushes it when asked. */
-import type { CliContext } from '../cli/context.ts';
+import type { CommandContext } from '../util/context.ts';
 import { openStore } from '../store/index.ts';
+import type { RegistryOptions } from '../store/types.ts';
 import { buildPackage } from './build.ts';
 import { sourceDateEpoch } from './layer.ts';
 import { pushPackage } from './push.ts';
@@ -10,11 +11,11 @@ export interface PkgBuildFlags {
   arch: string;
   force: boolean;
   push: boolean;
-  insecureRegistries: string[];
-  certFile: string | undefined;
+  /** Where and how to push (`--insecure-registry`, `--cert-file`). */
+  registry: RegistryOptions;
 }
 
-export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: CliContext): Promise<void> {
+export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: CommandContext): Promise<void> {
   const store = await openStore(f.cache ?? process.env.LINUXKIT_CACHE);
   for (const dir of dirs) {
     const built = await buildPackage(dir, {
@@ -22,8 +23,7 @@ export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: CliCont
     });
     ctx.stdout.write(`${built.ref} ${built.digest}\n`);
     if (f.push) {
-      const registry = { mirrors: [], insecureRegistries: f.insecureRegistries, ...(f.certFile === undefined ? {} : { caFile: f.certFile }) };
-      const digest = await pushPackage(store, built.ref, { registry, signal: ctx.signal, reporter: ctx.reporter });
+      const digest = await pushPackage(store, built.ref, { registry: f.registry, signal: ctx.signal, reporter: ctx.reporter });
       ctx.reporter.emit({ type: 'info', message: `Pushed ${built.expanded} (${digest})` });
     }
   }

@@ -7,10 +7,10 @@
 import { Readable } from 'node:stream';
 import { digestOf, isDigest, type Digest } from '../oci/digest.ts';
 import { MediaType, type Descriptor } from '../oci/types.ts';
-import type { Reference } from '../oci/reference.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import { isMobyError } from '../util/errors.ts';
 import { createAuthenticator, parseChallenge, type Authenticator } from './auth.ts';
+import type { CallContext } from './call-context.ts';
 import { defaultCredentialStore, type CredentialStore } from './credentials.ts';
 import { canonicalRegistry, endpointsFor, needsProbe, parseMirrors, type Endpoint, type Mirror } from './endpoints.ts';
 import { parseErrorBody, RegistryError } from './errors.ts';
@@ -32,13 +32,8 @@ export interface RegistryClientOptions {
   userAgent?: string;
 }
 
-/** What a request is for: the ref, pull or push, and the subject that starts every error message. */
-export interface CallContext {
-  ref: Reference;
-  action: 'pull' | 'push';
-  /** e.g. `Cannot pull "docker.io/library/alpine:3.20"`. */
-  subject: string;
-}
+
+export { pullContext, pushContext, type CallContext } from './call-context.ts';
 
 export interface FetchedManifest {
   descriptor: Descriptor;
@@ -178,7 +173,7 @@ class Client implements RegistryClient {
           failures++;
           if (!isRetryableError(err) || failures >= this.#retry.tries) {
             if (isMobyError(err)) throw err;
-            throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}: ${(err as Error).message}`), {
+            throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}`), {
               code: 'REGISTRY', method: 'GET', url: redactUrl(res.url), status: res.statusCode, cause: err,
             });
           }
@@ -289,7 +284,7 @@ class Client implements RegistryClient {
           continue;
         }
         const tls = isTlsVerifyError(err);
-        throw new RegistryError(this.#scrub(`${ctx.subject}: cannot reach ${ep.host}: ${tls ? 'TLS certificate not trusted: ' : ''}${(err as Error).message.replace(/; if the root CA is installed locally.*$/s, '')}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`), {
+        throw new RegistryError(this.#scrub(`${ctx.subject}: cannot reach ${ep.host}${tls ? ': TLS certificate not trusted' : ''}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`), {
           code: 'REGISTRY', method: req.method, url: redactUrl(url), cause: err,
           ...(tls ? { hint: `pass the registry's CA with --cert-file, or allow it with --insecure-registry ${ep.host}` } : {}),
         });
@@ -328,15 +323,5 @@ class Client implements RegistryClient {
       code, method: req.method, url: redactUrl(res.url), status, registryCodes: codes, ...(hint === undefined ? {} : { hint }),
     });
   }
-}
-
-/** `Cannot pull "REF"` — the subject for a pull of `ref`. */
-export function pullContext(ref: Reference, platform?: string): CallContext {
-  return { ref, action: 'pull', subject: `Cannot pull "${ref.expanded}"${platform === undefined ? '' : ` for ${platform}`}` };
-}
-
-/** `Cannot push "REF"` — the subject for a push to `ref`. */
-export function pushContext(ref: Reference): CallContext {
-  return { ref, action: 'push', subject: `Cannot push "${ref.expanded}"` };
 }
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { MobyError } from '../util/errors.ts';
+import { errnoDetail, MobyError } from '../util/errors.ts';
 import { redactUrl } from './redact.ts';
 
 export interface Timeouts {
@@ -87,7 +87,7 @@ function readCa(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new MobyError(`Cannot read CA file "${file}": ${(cause as Error).message}`, { code: 'USAGE', exitCode: 2, cause });
+    throw new MobyError(`Cannot read CA file "${file}"${errnoDetail(cause)}`, { code: 'USAGE', exitCode: 2, cause });
   }
 }
 

@@ -11,7 +11,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { tempNameFor, asIoError } from '../build/atomic.ts';
+import { tempNameFor, asIoError } from '../util/atomic.ts';
 import { digestOf, type Digest } from '../oci/digest.ts';
 import { parseReference, type Reference } from '../oci/reference.ts';
 import { MediaType, type Descriptor, type ImageManifest } from '../oci/types.ts';

@@ -4,10 +4,10 @@
  * serial console on stdio, `-no-reboot` so a guest poweroff or panic ends qemu, TCG unless KVM is asked for.
  */
 
-import type { BootKind, Firmware } from '../outputs/format.ts';
+import type { BootKind, Firmware, RootAttach } from '../outputs/format.ts';
 
 /** Boot kinds and firmware are the format records' (outputs/format.ts), so a record's recipe is a machine's. */
-export type { BootKind, Firmware };
+export type { BootKind, Firmware, RootAttach };
 export type Accel = 'tcg' | 'kvm';
 
 export interface ExtraDisk {
@@ -33,6 +33,9 @@ export interface BootMedia {
   image?: string;
   /** disk: the image format (raw, qcow2, vpc, vmdk); default raw. */
   imageFormat?: string;
+  /** kernel: a read-only root image (kernel+squashfs/erofs/iso), attached as `rootAs` before any other disk. */
+  root?: string;
+  rootAs?: RootAttach;
 }
 
 export interface QemuMachine extends BootMedia {
@@ -67,6 +70,7 @@ function bootArgs(m: QemuMachine): string[] {
         '-kernel', required(m.kernel, 'kernel'),
         ...(m.initrd === undefined ? [] : ['-initrd', m.initrd]),
         ...(m.cmdline === undefined ? [] : ['-append', m.cmdline]),
+        ...rootArgs(m),
       ];
     case 'efi-kernel':
       return ['-kernel', required(m.kernel, 'kernel'), ...(m.cmdline === undefined ? [] : ['-append', m.cmdline])];
@@ -75,6 +79,13 @@ function bootArgs(m: QemuMachine): string[] {
     case 'disk':
       return ['-drive', `file=${escapeOpt(required(m.image, 'image'))},format=${m.imageFormat ?? 'raw'},if=ide,index=0${snap}`];
   }
+}
+
+/** The root image of a kernel boot: first virtio disk (`/dev/vda`) or the IDE CD (`/dev/sr0`), read-only. */
+function rootArgs(m: QemuMachine): string[] {
+  if (m.root === undefined) return [];
+  if (m.rootAs === 'cdrom') return ['-drive', `file=${escapeOpt(m.root)},media=cdrom,readonly=on,if=ide,index=2`];
+  return ['-drive', `file=${escapeOpt(m.root)},format=raw,if=virtio,readonly=on`];
 }
 
 function required(value: string | undefined, what: string): string {

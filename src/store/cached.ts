@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import type { Digest } from '../oci/digest.ts';
 import { withDigest, type Reference } from '../oci/reference.ts';
 import type { Descriptor, ImageManifest, Platform } from '../oci/types.ts';
-import { storeImageSource, type Attestation, type StoreImageSource } from '../image/store-source.ts';
+import { storeImageSource, type Attestation, type StoreImageSource } from './store-source.ts';
 import { refDescriptors, type Layout } from './layout.ts';
 import { parseConfig, parseManifest } from './manifest.ts';
 import { isAttestation, selectManifest } from './platform.ts';

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.ts';
 import type { Reference } from '../oci/reference.ts';
 import { REF_NAME_ANNOTATION, type Descriptor, type Platform } from '../oci/types.ts';
-import type { StoreImageSource } from '../image/store-source.ts';
+import type { StoreImageSource } from './store-source.ts';
 import { cachedRoot, sourceFromCache } from './cached.ts';
 import { openLayout, refDescriptors, type Layout } from './layout.ts';
 import { pullImage, type ClientTuning } from './pull.ts';
@@ -17,7 +17,7 @@ import type { GetImageOptions, Store } from './types.ts';
 
 export { platformFor, formatPlatform, selectManifest } from './platform.ts';
 export type { ClientTuning } from './pull.ts';
-export type { Attestation, StoreImageSource } from '../image/store-source.ts';
+export type { Attestation, StoreImageSource } from './store-source.ts';
 
 export interface StoreOptions {
   /** Registry client settings (credentials, retry policy, timeouts); defaults suit the CLI. */

@@ -7,7 +7,7 @@
 import type { Digest } from '../oci/digest.ts';
 import { manifestSelector, type Reference } from '../oci/reference.ts';
 import { REF_NAME_ANNOTATION, type Descriptor } from '../oci/types.ts';
-import type { StoreImageSource } from '../image/store-source.ts';
+import type { StoreImageSource } from './store-source.ts';
 import { createRegistryClient, pullContext, type CallContext, type RegistryClient, type RegistryClientOptions } from '../registry/client.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import type { ToolRequirement } from '../outputs/format.ts';
+import type { ToolRequirement } from './requirement.ts';
 import { MobyError } from '../util/errors.ts';
 
 export interface RunToolOptions {

@@ -5,11 +5,11 @@
  */
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
 import { formatBytes } from '../reporter.ts';
 import { hostArch } from '../../build/options.ts';
 import { registerCacheExport, registerCachePush } from './cache-remote.ts';
 
-const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
 
 interface CacheFlags {
   cache?: string;
@@ -27,11 +27,7 @@ function withCache(cmd: Command): Command {
 }
 
 function withRegistry(cmd: Command): Command {
-  return cmd
-    .option('--arch <arch>', 'architecture to pull (amd64, arm64, riscv64, s390x)', hostArch())
-    .addOption(new Option('--mirror <[registry=]url>', 'registry mirror, repeatable (also $LINUXKIT_MIRROR)').argParser(collect).default([]))
-    .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST, repeatable').argParser(collect).default([]))
-    .option('--cert-file <file>', 'extra CA certificate(s) for registries (PEM)');
+  return addRegistryFlags(cmd.option('--arch <arch>', 'architecture to pull (amd64, arm64, riscv64, s390x)', hostArch()), { mirror: true });
 }
 
 async function store(flags: CacheFlags) {
@@ -64,14 +60,13 @@ export function registerCache(program: Command, ctx: CliContext): void {
       const s = await store(flags);
       const { parseReference } = await import('../../oci/reference.ts');
       const { platformFor, formatPlatform } = await import('../../store/index.ts');
-      const envMirrors = (process.env.LINUXKIT_MIRROR ?? '').split(/[\s,]+/).filter((m) => m !== '');
       const platform = platformFor(flags.arch);
       for (const r of refs) {
         const parsed = parseReference(r);
         const ref = parsed.tag === undefined && parsed.digest === undefined ? parseReference(`${r}:latest`) : parsed; // as `linuxkit cache pull`
         const img = await s.getImage(ref, {
           platform, pull: true, reporter: ctx.reporter, signal: ctx.signal,
-          registry: { mirrors: [...envMirrors, ...flags.mirror], insecureRegistries: flags.insecureRegistry, ...(flags.certFile === undefined ? {} : { caFile: flags.certFile }) },
+          registry: registryOptions(flags),
         });
         const size = [img.manifest.config, ...img.manifest.layers].reduce((n, d) => n + d.size, 0);
         ctx.stdout.write(`${ref.expanded}@${img.rootDescriptor.digest} ${formatPlatform(platform)} ${formatBytes(size)}\n`);

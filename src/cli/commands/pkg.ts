@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
 import { hostArch } from '../../build/options.ts';
 
 interface RawPkgFlags { cache?: string; arch: string; force?: boolean; push?: boolean; insecureRegistry: string[]; certFile?: string }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
 export function registerPkg(program: Command, ctx: CliContext): void {
   const pkg = program.command('pkg').summary('build packages without Docker').description('Build package images from directories with a build.yml (LinuxKit\'s `linuxkit pkg`, without Docker).');
-  pkg
+  const build = pkg
     .command('build')
     .summary('build package images into the cache')
     .description('Build each package DIR (and its base packages) into the image cache as <org>/<image>:<tag>,\nthe tag being a hash of the package\'s inputs. Skips packages already built unless --force.')
@@ -16,26 +15,24 @@ export function registerPkg(program: Command, ctx: CliContext): void {
     .option('--cache <dir>', 'image cache directory (default $LINUXKIT_CACHE or ~/.linuxkit/cache)')
     .option('--arch <arch>', 'architecture to build for', hostArch())
     .option('--force', 'rebuild even when the tag is already in the cache')
-    .option('--push', 'also push the image to its registry (docker.io/<org>/<image>:<tag> unless org names a registry)')
-    .option('--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST when pushing, repeatable', collect, [])
-    .option('--cert-file <file>', 'extra CA certificate(s) for the registry (PEM)')
+    .option('--push', 'also push the image to its registry (docker.io/<org>/<image>:<tag> unless org names a registry)');
+  addRegistryFlags(build, { mirror: false, certFor: 'the registry', insecureWhen: 'when pushing' })
     .action(async (dirs: string[], f: RawPkgFlags) => {
       const { runPkgBuild } = await import('../../pkg/run.ts');
-      await runPkgBuild(dirs, { cache: f.cache, arch: f.arch, force: f.force === true, push: f.push === true, insecureRegistries: f.insecureRegistry, certFile: f.certFile }, ctx);
+      await runPkgBuild(dirs, { cache: f.cache, arch: f.arch, force: f.force === true, push: f.push === true, registry: registryOptions(f) }, ctx);
     });
-  pkg
+  const push = pkg
     .command('push')
     .summary('build package images and push them to their registry')
     .description('As `pkg build --push` (LinuxKit\'s `linuxkit pkg push`): build each package DIR into the cache unless it is\nthere already, then push it to its registry (docker.io/<org>/<image>:<tag> unless org names a registry).')
     .argument('<dir...>', 'package directories')
     .option('--cache <dir>', 'image cache directory (default $LINUXKIT_CACHE or ~/.linuxkit/cache)')
     .option('--arch <arch>', 'architecture to build for', hostArch())
-    .option('--force', 'rebuild even when the tag is already in the cache')
-    .option('--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST, repeatable', collect, [])
-    .option('--cert-file <file>', 'extra CA certificate(s) for the registry (PEM)')
+    .option('--force', 'rebuild even when the tag is already in the cache');
+  addRegistryFlags(push, { mirror: false, certFor: 'the registry', insecureWhen: 'when pushing' })
     .action(async (dirs: string[], f: RawPkgFlags) => {
       const { runPkgBuild } = await import('../../pkg/run.ts');
-      await runPkgBuild(dirs, { cache: f.cache, arch: f.arch, force: f.force === true, push: true, insecureRegistries: f.insecureRegistry, certFile: f.certFile }, ctx);
+      await runPkgBuild(dirs, { cache: f.cache, arch: f.arch, force: f.force === true, push: true, registry: registryOptions(f) }, ctx);
     });
   pkg
     .command('show-tag')

@@ -22,7 +22,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
   withPullRegistry(run
     .command('qemu')
     .summary('boot a build output under qemu')
-    .description('Boot NAME under qemu with the serial console on this terminal. NAME is a build\'s -d/-n prefix\n(NAME-kernel + NAME-initrd.img + NAME-cmdline, NAME.iso, NAME-efi.iso, NAME.efi, NAME-bios.img, NAME-efi.img,\nNAME.qcow2, NAME-efi.qcow2, NAME.raw, NAME.vhd, NAME.vmdk; the first found), an image file, or the reference of\nan artifact `mobyts push` wrote (registry/repo:tag), pulled first.\nWith --until or --timeout the boot is unattended: exit 0 only when every --until marker appeared.')
+    .description('Boot NAME under qemu with the serial console on this terminal. NAME is a build\'s -d/-n prefix\n(NAME-kernel + NAME-squashfs.img/-erofs.img/.iso + NAME-cmdline [+ NAME-initrd.img], NAME-kernel + NAME-initrd.img + NAME-cmdline, NAME.iso, NAME-efi.iso, NAME.efi, NAME-bios.img, NAME-efi.img,\nNAME.qcow2, NAME-efi.qcow2, NAME.raw, NAME.vhd, NAME.vmdk; the first found), an image file, or the reference of\nan artifact `mobyts push` wrote (registry/repo:tag), pulled first.\nWith --until or --timeout the boot is unattended: exit 0 only when every --until marker appeared.')
     .argument('<name>', 'build prefix or image file')
     .option('--mem <MiB>', 'guest memory', '1024')
     .option('--cpus <n>', 'guest CPUs', '1')
