@@ -10,6 +10,8 @@
  *   npm run bench -- --cpu-prof         also profile one warm build per case (bench/results/profiles/<case>/)
  *   npm run bench -- --keep             keep a failed case's directory (spec, cache) to reproduce the failure
  *   npm run bench -- --startup          only the start-up rows (node -e 0, --version, validate; compiled too)
+ *   npm run bench -- --linuxkit PATH    also time LinuxKit's warm build of each case (also LINUXKIT=PATH)
+ *   npm run bench -- --no-formats       skip the output-format rows (kernel+initrd only)
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -34,10 +36,15 @@ interface Args {
   cpuProf: boolean;
   /** Only the start-up rows and their targets (no build case). */
   startupOnly: boolean;
+  /** LinuxKit to measure side by side. */
+  linuxkit?: string;
+  /** Skip the output-format measurements. */
+  noFormats: boolean;
 }
 
 function parse(): Args {
-  const { values } = parseArgs({ options: { small: { type: 'boolean' }, cases: { type: 'string' }, out: { type: 'string' }, keep: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, startup: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { small: { type: 'boolean' }, cases: { type: 'string' }, out: { type: 'string' }, keep: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, startup: { type: 'boolean' }, linuxkit: { type: 'string' }, 'no-formats': { type: 'boolean' } } });
+  const linuxkit = values.linuxkit ?? process.env['LINUXKIT'];
   return {
     small: values.small === true || process.env['BENCH_SMALL'] === '1',
     ...(values.cases === undefined ? {} : { cases: values.cases.split(',') }),
@@ -45,6 +52,8 @@ function parse(): Args {
     keep: values.keep === true,
     cpuProf: values['cpu-prof'] === true,
     startupOnly: values.startup === true,
+    noFormats: values['no-formats'] === true,
+    ...(linuxkit === undefined || linuxkit === '' ? {} : { linuxkit: resolve(linuxkit) }),
   };
 }
 
@@ -54,7 +63,7 @@ const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 async function main(): Promise<void> {
   const args = parse();
   const cfg = benchConfig(args.small);
-  const cases = args.startupOnly ? [] : cfg.cases.filter((c) => args.cases?.includes(c.id) ?? true);
+  const cases = args.startupOnly ? [] : cfg.cases.filter((c) => args.cases?.includes(c.id) ?? true).map((c) => (args.noFormats ? { ...c, formats: false } : c));
   const started = performance.now();
   const loadBefore = load();
   const dir = await mkdtemp(join(tmpdir(), 'mobyts-bench-'));
@@ -78,6 +87,7 @@ async function main(): Promise<void> {
         mode: cfg.small ? 'small' as const : 'full' as const, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', node: process.versions.node,
         machine: `${cpus().length} vCPU (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}`,
         loadBefore, loadAfter: load(), measuring: measuringTool(), totalS: (performance.now() - started) / 1000,
+        peer: args.linuxkit ?? 'peer skipped (no --linuxkit PATH)',
       };
       const report = renderReport(info, start, results, [...startupTargets(start), ...evaluateTargets(results)]) + (final ? '' : '\n_Partial: the bench is still running._\n');
       await mkdir(dirname(args.out), { recursive: true });
@@ -88,7 +98,9 @@ async function main(): Promise<void> {
     for (const c of cases) {
       const caseDir = join(dir, c.id);
       await mkdir(caseDir);
-      const outcome = await runCase(c, { cfg, host: reg.host, pool, dir: caseDir, run, log, ...(args.cpuProf ? { profileDir: join(dirname(args.out), 'profiles') } : {}) });
+      const outcome = await runCase(c, {
+        cfg, host: reg.host, pool, dir: caseDir, run, log, ...(args.cpuProf ? { profileDir: join(dirname(args.out), 'profiles') } : {}), ...(args.linuxkit === undefined ? {} : { linuxkit: args.linuxkit }),
+      });
       results.push(outcome);
       if (c.id === 'ref') {
         const ref = { spec: join(caseDir, 'ref.yml'), cache: join(caseDir, 'cache') };

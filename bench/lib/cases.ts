@@ -44,6 +44,7 @@ export function benchConfig(small: boolean): BenchConfig {
         { id: 'img1', images: 1, dataBytes: 512 * KiB, runs: 1, formats: false },
         { id: 'img32', images: 32, dataBytes: 512 * KiB, runs: 1, formats: false },
         { id: 'data256m', images: 8, dataBytes: 1 * MiB, runs: 1, formats: false },
+        { id: 'data1g', images: 8, dataBytes: 1536 * KiB, runs: 1, formats: false },
         { id: 'data2g', images: 8, dataBytes: 2 * MiB, runs: 1, formats: false },
         { id: 'files100k', images: 8, dataBytes: 0, smallFiles: 700, runs: 1, formats: false },
       ],
@@ -57,6 +58,7 @@ export function benchConfig(small: boolean): BenchConfig {
       { id: 'img32', images: 32, dataBytes: 10 * MiB, runs: 3, formats: false },
       { id: 'data256m', images: 8, dataBytes: 256 * MiB, runs: 1, formats: false },
       { id: 'files100k', images: 8, dataBytes: 0, smallFiles: 100_000, runs: 1, formats: false },
+      { id: 'data1g', images: 8, dataBytes: 1 * GiB, runs: 1, formats: false },
       { id: 'data2g', images: 8, dataBytes: 2 * GiB, runs: 1, formats: false },
     ],
   };

@@ -29,7 +29,11 @@ import type { BuildOptions } from './options.ts';
 import { planOutputs } from './outputs-plan.ts';
 import { resolveImages, specImageRefs, type GetImage } from './resolve-images.ts';
 import { initrdWriter, rootfsDeps } from './wire.ts';
+import { openPlanMemo, openSectionCache } from '../store/sections.ts';
+import { openWorkDir } from '../store/work.ts';
 import { parseSize } from './size.ts';
+import { checkPushable, pushBuildOutputs } from '../remote/build-push.ts';
+import { remoteSectionCache } from '../remote/wire-cache.ts';
 
 /**
  * The specs of a build, loaded, merged and checked, with `@pkg:` templates resolved: for a real build a package
@@ -93,6 +97,7 @@ export async function runBuild(files: string[], loaded: LoadedSpecs, opts: Build
   const spec = normaliseSpec(loaded.spec);
   checkReadonlyVolumes(spec);
   const plan = planOutputs(loaded.name, opts, spec);
+  checkPushable(plan, opts.push);
   const sizeBytes = parseSize(opts.size ?? '1024M');
   preflight(plan.formats.flatMap((f) => f.tools));
   const mtime = sourceDateEpoch();
@@ -121,16 +126,30 @@ async function buildWith(images: Awaited<ReturnType<typeof resolveImages>>, { lo
   const filePlans = await planFiles(spec.files ?? [], { specDirs: filesDirs(loaded), idMap, metadata: (k) => renderMetadata(spec, k) });
   const inputTar = await openInputTar(opts.inputTar);
   const sbom = opts.sbom ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } } : {};
+  let sbomText: string | undefined;
+  const cacheDir = opts.cache ?? defaultCacheDir();
+  const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
+  const localSections = await openSectionCache(cacheDir, ctx.reporter);
+  const remote = remoteSectionCache({ local: localSections, cacheDir, from: opts.cacheFrom ?? [], to: opts.cacheTo, registry, reporter: ctx.reporter, signal: ctx.signal });
+  const sectionCache = remote ?? localSections;
+  const memo = await openPlanMemo(cacheDir);
   const assemble = {
     spec, images, files: filePlans, deps: rootfsDeps(spec, idMap, ctx.reporter), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
-    keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] }, ...(inputTar === undefined ? {} : { inputTar }), ...sbom,
+    onSbom: (text: string) => { sbomText = text; },
+    keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] }, ...(inputTar === undefined ? {} : { inputTar }), ...(memo === undefined ? {} : { memo }), ...sbom,
   };
+
   try {
     await executeBuild({
-      plan, assemble, writeInitrd: initrdWriter, compress: opts.compress, sizeBytes, arch: opts.arch,
+      plan, assemble, writeInitrd: initrdWriter, ...(sectionCache === undefined ? {} : { sectionCache }), openWork: () => openWorkDir(cacheDir, ctx.reporter), compress: opts.compress, sizeBytes, arch: opts.arch,
       stdout: ctx.stdout, reporter: ctx.reporter, signal: ctx.signal,
     });
+    await remote?.exportTo();
   } finally {
     await inputTar?.close();
+    await remote?.close();
   }
+  if (opts.push === undefined) return;
+  const pushed = await pushBuildOutputs({ ref: opts.push, plan, spec, sbom: sbomText, registry, reporter: ctx.reporter, signal: ctx.signal });
+  ctx.stdout.write(`${pushed.ref.expanded}@${pushed.digest}\n`);
 }

@@ -53,7 +53,7 @@ export async function createProgram(ctx: CliContext, load: readonly string[] | '
   for (const entry of COMMANDS) {
     if (load !== 'all' && load.includes(entry.name)) (await entry.load())(program, ctx);
     let cmd = program.commands.find((c) => c.name() === entry.name);
-    if (cmd === undefined) cmd = entry.args === '' ? program.command(entry.name) : program.command(entry.name).argument(entry.args);
+    if (cmd === undefined) cmd = entry.args === '' ? program.command(entry.name) : program.command(entry.name).arguments(entry.args);
     cmd.summary(entry.summary);
   }
   for (const sub of program.commands) exitOverrideAll(sub);

@@ -24,7 +24,7 @@ export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: Command
       });
       ctx.stdout.write(`${built.ref} ${built.digest}\n`);
       if (f.push) {
-        const digest = await pushPackage(store, built.ref, { registry: f.registry, signal: ctx.signal });
+        const digest = await pushPackage(store, built.ref, { registry: f.registry, signal: ctx.signal, reporter: ctx.reporter });
         ctx.reporter.emit({ type: 'info', message: `Pushed ${built.expanded} (${digest})` });
       }
     }

@@ -45,7 +45,8 @@ interface ApiRequest {
   /** Path after `/v2/<repo>/`, e.g. `manifests/latest`; or an absolute URL (upload locations). */
   path: string;
   headers?: Record<string, string>;
-  body?: Uint8Array | string;
+  /** A function body is opened again for every attempt (retries re-send a file from its start). */
+  body?: Uint8Array | string | (() => Readable);
   ok: number[];
 }
 
@@ -56,10 +57,15 @@ export interface RegistryClient {
   fetchManifest(ctx: CallContext, selector: string, expected?: Descriptor): Promise<FetchedManifest>;
   /** Opens a blob's bytes (unverified: the consumer checks digest and size); resumes with Range after resets. */
   openBlob(ctx: CallContext, desc: Descriptor): Promise<Readable>;
-  /** Uploads a blob (monolithic POST+PUT) unless the registry already has it. */
-  pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array): Promise<void>;
+  /**
+   * Uploads a blob (monolithic POST+PUT) unless the registry already has it. `data` is the bytes, or a function
+   * opening them as a stream (called again for each attempt, so a large file is never held in memory).
+   */
+  pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array | (() => Readable)): Promise<void>;
   /** PUTs a manifest under `tag` (or its digest when omitted); returns its digest. */
   pushManifest(ctx: CallContext, bytes: Uint8Array, mediaType: string, tag?: string): Promise<Digest>;
+  /** Every tag of the repository (`tags/list`, following `Link` pages); empty when the repository does not exist. */
+  listTags(ctx: CallContext): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -189,7 +195,7 @@ class Client implements RegistryClient {
     }
   }
 
-  async pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array): Promise<void> {
+  async pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array | (() => Readable)): Promise<void> {
     const head = await this.#call(ctx, { method: 'HEAD', path: `blobs/${desc.digest}`, ok: [200, 404] });
     await head.body.dump();
     if (head.statusCode === 200) return;
@@ -201,7 +207,7 @@ class Client implements RegistryClient {
     url.searchParams.set('digest', desc.digest);
     const put = await this.#call(ctx, {
       method: 'PUT', path: url.toString(), body: data,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) }, ok: [201, 204],
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data instanceof Uint8Array ? data.length : desc.size) }, ok: [201, 204],
     });
     await put.body.dump();
   }
@@ -213,6 +219,22 @@ class Client implements RegistryClient {
     });
     await res.body.dump();
     return digest;
+  }
+
+  async listTags(ctx: CallContext): Promise<string[]> {
+    const tags: string[] = [];
+    let path = 'tags/list?n=1000';
+    for (let page = 0; page < 1000; page++) {
+      const res = await this.#call(ctx, { method: 'GET', path, ok: [200, 404] });
+      const bytes = await readLimited(res, MAX_MANIFEST, () => new RegistryError(`${ctx.subject}: the tag list is larger than 4 MiB`, { code: 'REGISTRY' }));
+      if (res.statusCode === 404) return tags;
+      const body = JSON.parse(bytes.toString('utf8')) as { tags?: unknown };
+      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res, 'link') ?? '')?.[1];
+      if (next === undefined) return tags;
+      path = new URL(next, res.url).toString();
+    }
+    return tags;
   }
 
   #mismatch(ctx: CallContext, what: string, expected: string, actual: string): RegistryError {
@@ -261,7 +283,8 @@ class Client implements RegistryClient {
       if (authorization !== undefined) headers.authorization = authorization;
       let res: HttpResponse;
       try {
-        res = await this.#transport.send({ method: req.method, url, headers, ...(req.body === undefined ? {} : { body: req.body }), ...(this.#signal === undefined ? {} : { signal: this.#signal }) });
+        const body = typeof req.body === 'function' ? req.body() : req.body;
+        res = await this.#transport.send({ method: req.method, url, headers, ...(body === undefined ? {} : { body }), ...(this.#signal === undefined ? {} : { signal: this.#signal }) });
       } catch (err) {
         this.#signal?.throwIfAborted(); // interrupted: not a registry problem, do not dress it up as one
         if (isRetryableError(err) && attempt < this.#retry.tries) {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
+import type { Readable } from 'node:stream';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { errnoDetail, MobyError } from '../util/errors.ts';
 import { redactUrl } from './redact.ts';
@@ -29,7 +30,8 @@ export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: URL;
   headers: Record<string, string>;
-  body?: Uint8Array | string;
+  /** A stream body is sent once: redirects that keep the body (307/308) are not followed with it. */
+  body?: Uint8Array | string | Readable;
   signal?: AbortSignal;
 }
 

@@ -11,6 +11,7 @@ interface RawBuildFlags {
   cache?: string; decompressKernel?: boolean; inputTar?: string; sbom: boolean; sbomOutput: string;
   sbomCurrentTime?: boolean; dryRun?: boolean; compress: 'gzip' | 'zstd' | 'none'; mirror: string[];
   insecureRegistry: string[]; certFile?: string; locked?: string | boolean; disableContentTrust?: boolean; trustServer?: string;
+  push?: string; cacheFrom: string[]; cacheTo?: string;
 }
 
 export function toBuildOptions(f: RawBuildFlags): BuildOptions {
@@ -20,7 +21,8 @@ export function toBuildOptions(f: RawBuildFlags): BuildOptions {
     sbom: f.sbom, sbomOutput: f.sbomOutput, sbomCurrentTime: f.sbomCurrentTime === true, dryRun: f.dryRun === true,
     compress: f.compress, mirror: registryOptions(f).mirrors, insecureRegistry: f.insecureRegistry, certFile: f.certFile,
     locked: f.locked === true ? '' : f.locked === false ? undefined : f.locked, disableContentTrust: f.disableContentTrust === true,
-    trustServer: f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'],
+    trustServer: f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'], push: f.push,
+    cacheFrom: f.cacheFrom, cacheTo: f.cacheTo,
   };
 }
 
@@ -47,6 +49,9 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .option('--locked [lockfile]', 'build exactly the digests pinned in the lockfile (default: <spec>.lock)')
     .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
     .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
+    .addOption(new Option('--cache-from <[type=registry,ref=]ref>', 'read initrd sections from this registry cache, repeatable').argParser((v: string, p: string[]) => [...p, v]).default([]))
+    .option('--cache-to <[type=registry,ref=]ref>', 'push the initrd sections this build used to this registry cache')
+    .option('--push <ref>', 'push the outputs (and the SBOM) to REF as one OCI artifact, as `mobyts push` does')
     .addHelpText('after', examples('mobyts build -d out examples/hello.yml', 'mobyts build -f iso-efi,qcow2-bios --size 2G -n myos linuxkit.yml', 'mobyts build -o - -f tar linuxkit.yml | tar -t'));
   addRegistryFlags(build, { mirror: true }).action(async (files: string[], flags: RawBuildFlags) => {
     const { loadBuildSpecs, runBuild } = await import('../../build/run.ts');

@@ -1,15 +1,15 @@
 /**
- * `mobyts cache ls|pull|rm|clean|verify|export|import` (docs/linuxkit-behaviour.md#cache-cmd): flags → one store call
+ * `mobyts cache ls|pull|rm|clean|verify|export|import|push` (docs/linuxkit-behaviour.md#cache-cmd): flags → one store call
  * each, output rendered here. Every subcommand takes `--cache DIR` (default $LINUXKIT_CACHE or ~/.linuxkit/cache); the
  * pulling ones take LinuxKit's registry flags.
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
 import { examples } from './help.ts';
 import { formatBytes } from '../reporter.ts';
 import { hostArch } from '../../build/options.ts';
-import { usageError } from '../../util/errors.ts';
+import { registerCacheExport, registerCachePush } from './cache-remote.ts';
 
 
 interface CacheFlags {
@@ -49,8 +49,11 @@ export function registerCache(program: Command, ctx: CliContext): void {
     const s = await store(flags);
     const { listImages } = await import('../../store/maintenance.ts');
     const images = await listImages(s.layout);
+    const { listSections } = await import('../../store/sections.ts');
+    const sections = await listSections(s.dir);
     const rows = [['IMAGE', 'DIGEST', 'PLATFORMS', 'SIZE'], ...images.map((i) => [i.name, i.descriptor.digest, i.platforms.join(',') || '-', formatBytes(i.size)])];
     ctx.stdout.write(images.length === 0 ? `The cache at ${s.dir} is empty\n` : table(rows));
+    if (sections.entries > 0) ctx.stdout.write(`Initrd sections: ${sections.entries} (${formatBytes(sections.bytes)}), reused by the next builds; \`mobyts cache clean\` removes them\n`);
   });
 
   withRegistry(withCache(cache.command('pull').summary('pull images into the cache (always contacts the registry)')))
@@ -87,7 +90,10 @@ export function registerCache(program: Command, ctx: CliContext): void {
     const s = await store(flags);
     const { cleanCache } = await import('../../store/maintenance.ts');
     const r = await cleanCache(s.layout);
+    const { cleanSections } = await import('../../store/sections.ts');
+    const sections = await cleanSections(s.dir);
     ctx.stdout.write(`Removed ${r.images} images and ${r.blobs} blobs, freed ${formatBytes(r.bytes)}\n`);
+    if (sections.entries > 0) ctx.stdout.write(`Removed ${sections.entries} initrd sections, freed ${formatBytes(sections.bytes)}\n`);
   });
 
   withCache(cache.command('verify').summary('re-hash every blob and check every image is complete')).addHelpText('after', examples('mobyts cache verify')).action(async (flags: CacheFlags) => {
@@ -99,25 +105,8 @@ export function registerCache(program: Command, ctx: CliContext): void {
     if (r.problems.length > 0) ctx.setExitCode(1);
   });
 
-  withCache(cache.command('export').summary('write cached images as an OCI archive (tar of an OCI layout)'))
-    .argument('<ref...>', 'image references as listed by `cache ls`')
-    .requiredOption('-o, --outfile <file>', 'archive to write, - for stdout')
-    .addOption(new Option('--format <format>', 'archive format').choices(['oci']).default('oci'))
-    .addHelpText('after', examples('mobyts cache export -o images.tar linuxkit/kernel:6.6.71')).action(async (refs: string[], flags: CacheFlags & { outfile: string }) => {
-      const s = await store(flags);
-      const { exportArchive } = await import('../../store/archive.ts');
-      const { refDescriptors } = await import('../../store/layout.ts');
-      const { parseReference } = await import('../../oci/reference.ts');
-      const index = await s.layout.readIndex();
-      const entries = refs.map((r) => {
-        const found = refDescriptors(index, r)[0] ?? refDescriptors(index, parseReference(r).expanded)[0];
-        if (found === undefined) throw usageError(`Cannot export "${r}": it is not in the cache at "${s.dir}"`, 'see `mobyts cache ls`');
-        return found;
-      });
-      const { writeAtomically } = await import('../../store/archive-file.ts');
-      const r = await writeAtomically(flags.outfile, ctx.stdout, (out) => exportArchive(s.layout, entries, out));
-      ctx.stderr.write(`Exported ${entries.length} images, ${r.blobs} blobs (${formatBytes(r.bytes)})\n`);
-    });
+  registerCacheExport(cache, ctx);
+  registerCachePush(cache, ctx);
 
   withCache(cache.command('import').summary('import an OCI archive or a `docker save` archive into the cache'))
     .argument('<file>', 'archive to read, - for stdin').addHelpText('after', examples('mobyts cache import images.tar')).action(async (file: string, flags: CacheFlags) => {

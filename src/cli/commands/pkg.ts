@@ -24,6 +24,19 @@ export function registerPkg(program: Command, ctx: CliContext): void {
       const { runPkgBuild } = await import('../../pkg/run.ts');
       await runPkgBuild(dirs, { cache: f.cache, arch: f.arch, force: f.force === true, push: f.push === true, registry: registryOptions(f) }, ctx);
     });
+  const push = pkg
+    .command('push')
+    .summary('build package images and push them to their registry')
+    .description('As `pkg build --push` (LinuxKit\'s `linuxkit pkg push`): build each package DIR into the cache unless it is\nthere already, then push it to its registry (docker.io/<org>/<image>:<tag> unless org names a registry).')
+    .argument('<dir...>', 'package directories')
+    .option('--cache <dir>', 'image cache directory (default $LINUXKIT_CACHE or ~/.linuxkit/cache)')
+    .option('--arch <arch>', 'architecture to build for', hostArch())
+    .option('--force', 'rebuild even when the tag is already in the cache');
+  addRegistryFlags(push, { mirror: false, certFor: 'the registry', insecureWhen: 'when pushing' })
+    .action(async (dirs: string[], f: RawPkgFlags) => {
+      const { runPkgBuild } = await import('../../pkg/run.ts');
+      await runPkgBuild(dirs, { cache: f.cache, arch: f.arch, force: f.force === true, push: true, registry: registryOptions(f) }, ctx);
+    });
   pkg
     .command('show-tag')
     .summary('print a package\'s image name')
