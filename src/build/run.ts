@@ -31,6 +31,7 @@ import { planOutputs } from './outputs-plan.ts';
 import { resolveImages, specImageRefs, type GetImage } from './resolve-images.ts';
 import { initrdWriter, rootfsDeps } from './wire.ts';
 import { openPlanMemo, openSectionCache } from '../store/sections.ts';
+import type { SegmentRecord } from '../initrd/segments.ts';
 import { openWorkDir } from '../store/work.ts';
 import { parseSize } from './size.ts';
 
@@ -101,7 +102,7 @@ export async function runBuild(files: string[], opts: BuildOptions, ctx: CliCont
   const inputTar = await openInputTar(opts.inputTar);
   const sbom = opts.sbom ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } } : {};
   const cacheDir = opts.cache ?? defaultCacheDir();
-  const sectionCache = await openSectionCache(cacheDir, ctx.reporter);
+  const sectionCache = await openSectionCache<SegmentRecord>(cacheDir, ctx.reporter);
   const memo = await openPlanMemo(cacheDir);
   const assemble = {
     spec, images, files: filePlans, deps: rootfsDeps(spec, idMap), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
