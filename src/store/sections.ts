@@ -35,7 +35,8 @@ export interface CachedMember<R> {
 /** The section cache as the initrd writer uses it (src/initrd/segments.ts `SegmentCache`). */
 export interface SectionStore<R> {
   get(key: string): Promise<CachedMember<R> | undefined>;
-  put(key: string, file: string, record: R): Promise<string>;
+  /** `made`: the member's digest and size as its writer computed them (else the file is hashed here). */
+  put(key: string, file: string, record: R, made?: StoredFile): Promise<string>;
   evict(key: string, why: string): Promise<void>;
 }
 
@@ -48,7 +49,7 @@ export interface JsonMemo {
 const FORMAT = 1;
 const KEY = /^[0-9a-f]{64}$/;
 
-interface StoredFile {
+export interface StoredFile {
   digest: string;
   size: number;
 }
@@ -137,14 +138,14 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
     return undefined;
   }
 
-  async put(key: string, file: string, record: R): Promise<string> {
+  async put(key: string, file: string, record: R, made?: StoredFile): Promise<string> {
     if (!KEY.test(key)) throw new Error(`not a section key: ${key}`);
     const final = join(this.dir, key);
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     await mkdir(tmp, { recursive: true });
     try {
       const { blobs = {}, ...section } = record.section;
-      const stored: StoredEntry<R> = { version: FORMAT, member: await hashFile(file), blobs: {}, record: { ...record, section } };
+      const stored: StoredEntry<R> = { version: FORMAT, member: made ?? await hashFile(file), blobs: {}, record: { ...record, section } };
       for (const [name, b] of Object.entries(blobs)) {
         await writeFile(join(tmp, `blob-${name}`), b);
         stored.blobs[name] = hashBuffer(b);
