@@ -30,6 +30,7 @@ import { planOutputs } from './outputs-plan.ts';
 import { resolveImages, specImageRefs, type GetImage } from './resolve-images.ts';
 import { initrdWriter, rootfsDeps } from './wire.ts';
 import { openPlanMemo, openSectionCache } from '../store/sections.ts';
+import type { SegmentRecord } from '../initrd/segments.ts';
 import { openWorkDir } from '../store/work.ts';
 import { parseSize } from './size.ts';
 import { checkPushable, pushBuildOutputs } from '../remote/build-push.ts';
@@ -129,7 +130,7 @@ async function buildWith(images: Awaited<ReturnType<typeof resolveImages>>, { lo
   let sbomText: string | undefined;
   const cacheDir = opts.cache ?? defaultCacheDir();
   const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
-  const localSections = await openSectionCache(cacheDir, ctx.reporter);
+  const localSections = await openSectionCache<SegmentRecord>(cacheDir, ctx.reporter);
   const remote = remoteSectionCache({ local: localSections, cacheDir, from: opts.cacheFrom ?? [], to: opts.cacheTo, registry, reporter: ctx.reporter, signal: ctx.signal });
   const sectionCache = remote ?? localSections;
   const memo = await openPlanMemo(cacheDir);

@@ -62,8 +62,8 @@ export interface CachedMember {
 export interface SegmentCache {
   /** The member for `key` (its size and blobs checked); undefined when absent or damaged. */
   get(key: string): Promise<CachedMember | undefined>;
-  /** Moves the member file at `file` into the cache under `key`; returns where it is now. */
-  put(key: string, file: string, record: SegmentRecord): Promise<string>;
+  /** Moves the member file at `file` (of digest `sha256:…` and size `made`) into the cache under `key`; returns where it is now. */
+  put(key: string, file: string, record: SegmentRecord, made: { digest: string; size: number }): Promise<string>;
   /** Removes the entry for `key`, reporting `why` (its member did not match its digest). */
   evict(key: string, why: string): Promise<void>;
 }
@@ -103,10 +103,22 @@ export function segmentKey(sectionKey: string, index: number, compress: SegmentC
   return createHash('sha256').update(JSON.stringify({ v: SEGMENT_VERSION, sectionKey, index, compress, level })).digest('hex');
 }
 
-async function compressFile(from: string, to: string, kind: SegmentCompression, signal?: AbortSignal): Promise<void> {
-  if (kind === 'gzip') await pipeline(createReadStream(from), parallelGzip({ level: GZIP_LEVEL }), createWriteStream(to), { signal });
-  else if (kind === 'zstd') await pipeline(createReadStream(from), createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }), createWriteStream(to), { signal });
-  else await pipeline(createReadStream(from), createWriteStream(to), { signal });
+/** Compresses file `from` into `to`; returns the digest (`sha256:…`) and size of what it wrote. */
+async function compressFile(from: string, to: string, kind: SegmentCompression, signal?: AbortSignal): Promise<{ digest: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const hashed = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const c of source) {
+      hash.update(c);
+      size += c.length;
+      yield c;
+    }
+  };
+  const input = createReadStream(from, { highWaterMark: 1 << 20 });
+  if (kind === 'gzip') await pipeline(input, parallelGzip({ level: GZIP_LEVEL }), hashed, createWriteStream(to), { signal });
+  else if (kind === 'zstd') await pipeline(input, createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }), hashed, createWriteStream(to), { signal });
+  else await pipeline(input, hashed, createWriteStream(to), { signal });
+  return { digest: `sha256:${hash.digest('hex')}`, size };
 }
 
 /** The final member: `TRAILER!!!` padded to 512 bytes, compressed like the others. */
@@ -202,11 +214,11 @@ class SegmentWriter {
   }
 
   private async compress(cpio: string, member: string, key: string, record: SegmentRecord): Promise<string> {
-    await compressFile(cpio, member, this.o.compress, this.o.signal);
+    const made = await compressFile(cpio, member, this.o.compress, this.o.signal);
     await rm(cpio, { force: true });
     if (this.o.cache === undefined || this.cacheBroken) return member;
     try {
-      return await this.o.cache.put(key, member, record);
+      return await this.o.cache.put(key, member, record, made);
     } catch {
       this.cacheBroken = true; // e.g. a read-only cache: build without caching
       return member;

@@ -166,8 +166,8 @@ export class RemoteSectionCache implements SegmentCache {
     return undefined;
   }
 
-  async put(key: string, file: string, record: SegmentRecord): Promise<string> {
-    const path = await this.#o.local.put(key, file, record);
+  async put(key: string, file: string, record: SegmentRecord, made: { digest: string; size: number }): Promise<string> {
+    const path = await this.#o.local.put(key, file, record, made);
     this.#used.add(key);
     return path;
   }
@@ -204,7 +204,7 @@ export class RemoteSectionCache implements SegmentCache {
       const body = verifyStream(await this.#client.openBlob(ctx, member), member.digest, member.size, { subject: `section member ${key.slice(0, 12)} of ${ref.expanded}` });
       await pipeline(body, createWriteStream(temp, { flags: 'wx' }));
       const section = Object.keys(blobs).length === 0 ? record.section : { ...record.section, blobs };
-      await this.#o.local.put(key, temp, { ...record, section });
+      await this.#o.local.put(key, temp, { ...record, section }, { digest: member.digest, size: member.size });
     } finally {
       await rm(temp, { force: true });
     }

@@ -17,24 +17,49 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CachedMember, SegmentCache, SegmentRecord } from '../initrd/segments.ts';
-import type { PlanMemo } from '../rootfs/init.ts';
 import type { Reporter } from '../util/reporter.ts';
+
+/** What is stored with a member: JSON, but for `section.blobs`, kept as files (the initrd's `SegmentRecord`). */
+export interface StoredRecord {
+  section: { blobs?: Record<string, Buffer> };
+}
+
+/** A member found in the cache (its size and blobs checked; the caller hashes the member as it reads it). */
+export interface CachedMember<R> {
+  path: string;
+  record: R;
+  /** `sha256:…` of the member's bytes as stored. */
+  digest: string;
+}
+
+/** The section cache as the initrd writer uses it (src/initrd/segments.ts `SegmentCache`). */
+export interface SectionStore<R> {
+  get(key: string): Promise<CachedMember<R> | undefined>;
+  /** `made`: the member's digest and size as its writer computed them (else the file is hashed here). */
+  put(key: string, file: string, record: R, made?: StoredFile): Promise<string>;
+  evict(key: string, why: string): Promise<void>;
+}
+
+/** Small JSON values by key (the assembly's multi-init pre-scan: src/rootfs/init.ts `PlanMemo`). */
+export interface JsonMemo {
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+}
 
 const FORMAT = 1;
 const KEY = /^[0-9a-f]{64}$/;
 
-interface StoredFile {
+export interface StoredFile {
   digest: string;
   size: number;
 }
 
-interface StoredEntry {
+interface StoredEntry<R> {
   version: number;
   member: StoredFile;
   blobs: Record<string, StoredFile>;
-  /** The segment record without its blobs. */
-  record: SegmentRecord;
+  /** The record without its blobs. */
+  record: R;
 }
 
 /** Where the section cache of the cache directory `cacheDir` lives. */
@@ -67,7 +92,7 @@ async function moveFile(from: string, to: string): Promise<void> {
   }
 }
 
-class SectionCache implements SegmentCache {
+class SectionCache<R extends StoredRecord> implements SectionStore<R> {
   readonly dir: string;
   private readonly reporter: Reporter | undefined;
 
@@ -76,12 +101,12 @@ class SectionCache implements SegmentCache {
     this.reporter = reporter;
   }
 
-  async get(key: string): Promise<CachedMember | undefined> {
+  async get(key: string): Promise<CachedMember<R> | undefined> {
     if (!KEY.test(key)) return undefined;
     const dir = join(this.dir, key);
-    let stored: StoredEntry;
+    let stored: StoredEntry<R>;
     try {
-      stored = JSON.parse(await readFile(join(dir, 'record.json'), 'utf8')) as StoredEntry;
+      stored = JSON.parse(await readFile(join(dir, 'record.json'), 'utf8')) as StoredEntry<R>;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       return this.damaged(key, 'its record cannot be read');
@@ -96,7 +121,7 @@ class SectionCache implements SegmentCache {
         if (hashBuffer(b).digest !== want.digest) return await this.damaged(key, `its ${name} does not match its digest`);
         blobs[name] = b;
       }
-      const record: SegmentRecord = { ...stored.record, section: { ...stored.record.section, ...(Object.keys(blobs).length === 0 ? {} : { blobs }) } };
+      const record: R = { ...stored.record, section: { ...stored.record.section, ...(Object.keys(blobs).length === 0 ? {} : { blobs }) } };
       return { path: member, record, digest: stored.member.digest };
     } catch {
       return this.damaged(key, 'a file of it is missing');
@@ -113,14 +138,14 @@ class SectionCache implements SegmentCache {
     return undefined;
   }
 
-  async put(key: string, file: string, record: SegmentRecord): Promise<string> {
+  async put(key: string, file: string, record: R, made?: StoredFile): Promise<string> {
     if (!KEY.test(key)) throw new Error(`not a section key: ${key}`);
     const final = join(this.dir, key);
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     await mkdir(tmp, { recursive: true });
     try {
       const { blobs = {}, ...section } = record.section;
-      const stored: StoredEntry = { version: FORMAT, member: await hashFile(file), blobs: {}, record: { ...record, section } };
+      const stored: StoredEntry<R> = { version: FORMAT, member: made ?? await hashFile(file), blobs: {}, record: { ...record, section } };
       for (const [name, b] of Object.entries(blobs)) {
         await writeFile(join(tmp, `blob-${name}`), b);
         stored.blobs[name] = hashBuffer(b);
@@ -147,11 +172,11 @@ class SectionCache implements SegmentCache {
  * The section cache of `cacheDir`, created when missing; undefined when it cannot be created (a read-only
  * cache directory): the build then compresses every section and keeps nothing.
  */
-export async function openSectionCache(cacheDir: string, reporter?: Reporter): Promise<SegmentCache | undefined> {
+export async function openSectionCache<R extends StoredRecord>(cacheDir: string, reporter?: Reporter): Promise<SectionStore<R> | undefined> {
   const dir = sectionsDir(cacheDir);
   try {
     await mkdir(dir, { recursive: true });
-    return new SectionCache(dir, reporter);
+    return new SectionCache<R>(dir, reporter);
   } catch {
     reporter?.emit({ type: 'debug', message: `No section cache: cannot create "${dir}"` });
     return undefined;
@@ -163,7 +188,7 @@ export async function openSectionCache(cacheDir: string, reporter?: Reporter): P
  * `<sections>/plan-<key>.json` holding the value's sha256 and the value; a file that does not match its
  * digest counts as absent. Undefined when the directory cannot be created.
  */
-export async function openPlanMemo(cacheDir: string): Promise<PlanMemo | undefined> {
+export async function openPlanMemo(cacheDir: string): Promise<JsonMemo | undefined> {
   const dir = sectionsDir(cacheDir);
   try {
     await mkdir(dir, { recursive: true });
