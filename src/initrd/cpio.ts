@@ -202,7 +202,7 @@ export class NewcEncoder {
   }
 
   /** Emits one warning when entries carried xattrs, which newc cannot hold. */
-  reportLostXattrs(reporter: Reporter | undefined): void {
+  reportLostXattrs(reporter: Reporter): void {
     reportLostXattrs(reporter, this.lost);
   }
 }
@@ -223,12 +223,12 @@ export function addLostXattrs(into: LostXattrs, more: LostXattrs): void {
  * The one warning when entries carried xattrs, which newc cannot hold, naming the files (the first LOST_SHOWN)
  * and what they lose; capabilities as getcap prints them. Nothing when none were dropped.
  */
-export function reportLostXattrs(reporter: Reporter | undefined, lost: LostXattrs): void {
+export function reportLostXattrs(reporter: Reporter, lost: LostXattrs): void {
   const n = lost.count;
   if (n === 0) return;
   const shown = lost.shown.map((l) => `"${l.name}" (${l.what.join('; ')})`);
   const more = n > shown.length ? `, and ${n - shown.length} more` : '';
-  reporter?.emit({
+  reporter.emit({
     type: 'warn',
     message: `The initrd cannot hold extended attributes (newc has none): dropped them from ${n} file(s): ${shown.join(', ')}${more}; in the booted system these files lack them (only the tar output keeps extended attributes)`,
   });

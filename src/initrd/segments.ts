@@ -86,7 +86,7 @@ export interface SegmentedInitrdOptions {
   /** Work files (segment cpios and members not cached) go here. */
   workDir: string;
   cache?: SegmentCache;
-  reporter?: Reporter;
+  reporter: Reporter;
   signal?: AbortSignal;
 }
 
@@ -188,7 +188,7 @@ class SegmentWriter {
       this.note(hit.record.lostXattrs);
       this.stats.reused++;
       this.members.push({ file: Promise.resolve(hit.path), empty: hit.record.empty, check: { key, digest: hit.digest } });
-      this.o.reporter?.emit({ type: 'debug', message: `initrd segment ${index} (${section.id}): reused ${key}` });
+      this.o.reporter.emit({ type: 'debug', message: `initrd segment ${index} (${section.id}): reused ${key}` });
       return;
     }
     const cpio = join(this.o.workDir, `segment-${index}.cpio`);
@@ -198,7 +198,7 @@ class SegmentWriter {
     const record: SegmentRecord = { section: section.record(), lostXattrs: encoder.lostXattrs, empty: encoder.size === 0 };
     this.note(record.lostXattrs);
     this.stats.compressed++;
-    this.o.reporter?.emit({ type: 'debug', message: `initrd segment ${index} (${section.id}): compressed ${encoder.size} bytes, ${key}` });
+    this.o.reporter.emit({ type: 'debug', message: `initrd segment ${index} (${section.id}): compressed ${encoder.size} bytes, ${key}` });
     const file = this.compress(cpio, join(this.o.workDir, `segment-${index}.member`), key, record);
     file.catch(() => {}); // awaited in order by finish(); avoid an unhandled rejection meanwhile
     this.members.push({ file, empty: record.empty });

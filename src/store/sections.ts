@@ -94,9 +94,9 @@ async function moveFile(from: string, to: string): Promise<void> {
 
 class SectionCache<R extends StoredRecord> implements SectionStore<R> {
   readonly dir: string;
-  private readonly reporter: Reporter | undefined;
+  private readonly reporter: Reporter;
 
-  constructor(dir: string, reporter?: Reporter) {
+  constructor(dir: string, reporter: Reporter) {
     this.dir = dir;
     this.reporter = reporter;
   }
@@ -133,7 +133,7 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
   }
 
   private async damaged(key: string, why: string): Promise<undefined> {
-    this.reporter?.emit({ type: 'warn', message: `The section cache entry ${key.slice(0, 12)} is damaged (${why}): removed, the section is built again` });
+    this.reporter.emit({ type: 'warn', message: `The section cache entry ${key.slice(0, 12)} is damaged (${why}): removed, the section is built again` });
     await rm(join(this.dir, key), { recursive: true, force: true }).catch(() => {});
     return undefined;
   }
@@ -172,13 +172,13 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
  * The section cache of `cacheDir`, created when missing; undefined when it cannot be created (a read-only
  * cache directory): the build then compresses every section and keeps nothing.
  */
-export async function openSectionCache<R extends StoredRecord>(cacheDir: string, reporter?: Reporter): Promise<SectionStore<R> | undefined> {
+export async function openSectionCache<R extends StoredRecord>(cacheDir: string, reporter: Reporter): Promise<SectionStore<R> | undefined> {
   const dir = sectionsDir(cacheDir);
   try {
     await mkdir(dir, { recursive: true });
     return new SectionCache<R>(dir, reporter);
   } catch {
-    reporter?.emit({ type: 'debug', message: `No section cache: cannot create "${dir}"` });
+    reporter.emit({ type: 'debug', message: `No section cache: cannot create "${dir}"` });
     return undefined;
   }
 }

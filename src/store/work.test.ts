@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openWorkDir, processStart, sweepWork, workArea } from './work.ts';
+import { silentReporter } from '../util/reporter.ts';
 
 void test('sweep removes work dirs whose owner is gone or whose pid was reused; keeps running owners and unknown names', async () => {
   const cache = await mkdtemp(join(tmpdir(), 'mobyts-work-test-'));
@@ -15,7 +16,7 @@ void test('sweep removes work dirs whose owner is gone or whose pid was reused; 
     for (const n of [me, reused, dead, 'not-a-work-dir']) await mkdir(join(area, n, 'sub'), { recursive: true });
     assert.deepEqual((await sweepWork(cache)).sort(), [dead, reused].sort());
     assert.deepEqual((await readdir(area)).sort(), [me, 'not-a-work-dir'].sort());
-    const w = await openWorkDir(cache);
+    const w = await openWorkDir(cache, silentReporter);
     assert.equal(join(w.path, '..'), area);
     await w.remove();
     assert.deepEqual((await readdir(area)).sort(), [me, 'not-a-work-dir'].sort());

@@ -69,18 +69,18 @@ export interface WorkDir {
  * A fresh work directory for this process under `cacheDir` (sweeping what killed builds left there), or in
  * TMPDIR when the cache directory cannot be written.
  */
-export async function openWorkDir(cacheDir: string, reporter?: Reporter): Promise<WorkDir> {
+export async function openWorkDir(cacheDir: string, reporter: Reporter): Promise<WorkDir> {
   const area = workArea(cacheDir);
   try {
     await mkdir(area, { recursive: true });
     const swept = await sweepWork(cacheDir);
-    if (swept.length > 0) reporter?.emit({ type: 'debug', message: `Removed ${swept.length} work director${swept.length === 1 ? 'y' : 'ies'} left by killed builds in "${area}"` });
+    if (swept.length > 0) reporter.emit({ type: 'debug', message: `Removed ${swept.length} work director${swept.length === 1 ? 'y' : 'ies'} left by killed builds in "${area}"` });
     const path = join(area, `${process.pid}-${processStart(process.pid) ?? 0}-${randomBytes(6).toString('hex')}`);
     await mkdir(path);
     return { path, remove: () => rm(path, { recursive: true, force: true }) };
   } catch {
     const path = await mkdtemp(join(tmpdir(), 'mobyts-build-'));
-    reporter?.emit({ type: 'debug', message: `Cannot write "${area}": work files go to "${path}"` });
+    reporter.emit({ type: 'debug', message: `Cannot write "${area}": work files go to "${path}"` });
     return { path, remove: () => rm(path, { recursive: true, force: true }) };
   }
 }

@@ -130,7 +130,7 @@ void test('a real kernel unpacks a segmented gzip initrd: sections as members, h
   const dir = mkdtempSync(join(tmpdir(), 'mobyts-boot-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const initrd = join(dir, 'initrd.img');
-  const stats = await writeSegmentedInitrd(segmentedTree(), { compress: 'gzip', out: createWriteStream(initrd), workDir: dir });
+  const stats = await writeSegmentedInitrd(segmentedTree(), { compress: 'gzip', out: createWriteStream(initrd), workDir: dir, reporter: silentReporter });
   assert.deepEqual(stats, { reused: 0, compressed: 5 });
   const listing = spawnSync('sh', ['-c', `gzip -dc '${initrd}' | cpio -it --quiet`]).stdout.toString().trim().split('\n');
   assert.deepEqual(listing.slice(-2), ['etc', 'etc/last'], 'cpio reads every member as one archive');
