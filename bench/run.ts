@@ -9,17 +9,20 @@
  *   npm run bench -- --out FILE         write the markdown there instead of bench/results/latest.md
  *   npm run bench -- --cpu-prof         also profile one warm build per case (bench/results/profiles/<case>/)
  *   npm run bench -- --keep             keep a failed case's directory (spec, cache) to reproduce the failure
+ *   npm run bench -- --startup          only the start-up rows (node -e 0, --version, validate; compiled too)
+ *   npm run bench -- --linuxkit PATH    also time LinuxKit's warm build of each case (also LINUXKIT=PATH)
+ *   npm run bench -- --no-formats       skip the output-format rows (kernel+initrd only)
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRegistry } from '../test/helpers/registry.ts';
-import { benchConfig, type BenchConfig } from './lib/cases.ts';
-import { prepareCompiled } from './lib/compiled.ts';
+import { benchConfig } from './lib/cases.ts';
 import { contentPool } from './lib/content.ts';
-import { killRunning, measuringTool, REPO, runMobyts, summarise, type RunOptions, type Sample } from './lib/measure.ts';
+import { killRunning, measuringTool, REPO } from './lib/measure.ts';
 import { isFailure, runCase, type CaseOutcome } from './lib/run-case.ts';
+import { measureStartup, startupTargets } from './lib/startup.ts';
 import { renderReport, type StartupResult } from './lib/table.ts';
 import { evaluateTargets } from './lib/targets.ts';
 
@@ -31,50 +34,36 @@ interface Args {
   keep: boolean;
   /** Profile one extra warm build per case (`node --cpu-prof`) into bench/results/profiles/. */
   cpuProf: boolean;
+  /** Only the start-up rows and their targets (no build case). */
+  startupOnly: boolean;
+  /** LinuxKit to measure side by side. */
+  linuxkit?: string;
+  /** Skip the output-format measurements. */
+  noFormats: boolean;
 }
 
 function parse(): Args {
-  const { values } = parseArgs({ options: { small: { type: 'boolean' }, cases: { type: 'string' }, out: { type: 'string' }, keep: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { small: { type: 'boolean' }, cases: { type: 'string' }, out: { type: 'string' }, keep: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, startup: { type: 'boolean' }, linuxkit: { type: 'string' }, 'no-formats': { type: 'boolean' } } });
+  const linuxkit = values.linuxkit ?? process.env['LINUXKIT'];
   return {
     small: values.small === true || process.env['BENCH_SMALL'] === '1',
     ...(values.cases === undefined ? {} : { cases: values.cases.split(',') }),
     out: resolve(values.out ?? join(REPO, 'bench/results/latest.md')),
     keep: values.keep === true,
     cpuProf: values['cpu-prof'] === true,
+    startupOnly: values.startup === true,
+    noFormats: values['no-formats'] === true,
+    ...(linuxkit === undefined || linuxkit === '' ? {} : { linuxkit: resolve(linuxkit) }),
   };
 }
 
 const log = (msg: string): void => { process.stderr.write(`bench: ${msg}\n`); };
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
-async function startup(cfg: BenchConfig, run: Omit<RunOptions, 'cwd'>, dir: string): Promise<StartupResult[]> {
-  const spec = join(dir, 'ref.yml');
-  const measure = async (command: string, args: string[], bin?: string): Promise<StartupResult> => {
-    const samples: Sample[] = [];
-    for (let i = 0; i < cfg.startupRuns; i++) samples.push(await runMobyts(args, { ...run, cwd: dir, ...(bin === undefined ? {} : { bin }) }));
-    return { command, runs: cfg.startupRuns, sample: summarise(samples) };
-  };
-  log('start-up');
-  const rows = [await measure('`mobyts --version`', ['--version']), await measure('`mobyts validate ref.yml`', ['validate', spec])];
-  if (!cfg.compiled) return rows;
-  log('start-up of the CLI compiled by tsc');
-  try {
-    const bin = await prepareCompiled(join(dir, 'compiled'));
-    const build = ['build', '--cache', join(dir, 'cache'), '-f', 'kernel+initrd', '-d', join(dir, 'out-compiled'), spec];
-    return [...rows,
-      await measure('`mobyts --version`, compiled (dist/)', ['--version'], bin),
-      await measure('`mobyts validate ref.yml`, compiled (dist/)', ['validate', spec], bin),
-      await measure('`mobyts build ref.yml` warm kernel+initrd, compiled (dist/)', build, bin)];
-  } catch (err) {
-    log(`compiled start-up not measured: ${(err as Error).message}`);
-    return rows;
-  }
-}
-
 async function main(): Promise<void> {
   const args = parse();
   const cfg = benchConfig(args.small);
-  const cases = cfg.cases.filter((c) => args.cases?.includes(c.id) ?? true);
+  const cases = args.startupOnly ? [] : cfg.cases.filter((c) => args.cases?.includes(c.id) ?? true).map((c) => (args.noFormats ? { ...c, formats: false } : c));
   const started = performance.now();
   const loadBefore = load();
   const dir = await mkdtemp(join(tmpdir(), 'mobyts-bench-'));
@@ -98,8 +87,9 @@ async function main(): Promise<void> {
         mode: cfg.small ? 'small' as const : 'full' as const, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', node: process.versions.node,
         machine: `${cpus().length} vCPU (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}`,
         loadBefore, loadAfter: load(), measuring: measuringTool(), totalS: (performance.now() - started) / 1000,
+        peer: args.linuxkit ?? 'peer skipped (no --linuxkit PATH)',
       };
-      const report = renderReport(info, start, results, evaluateTargets(results)) + (final ? '' : '\n_Partial: the bench is still running._\n');
+      const report = renderReport(info, start, results, [...startupTargets(start), ...evaluateTargets(results)]) + (final ? '' : '\n_Partial: the bench is still running._\n');
       await mkdir(dirname(args.out), { recursive: true });
       await writeFile(args.out, report);
       await writeFile(args.out.replace(/\.md$/, '') + '.json', `${JSON.stringify({ info, startup: start, results }, null, 2)}\n`);
@@ -108,12 +98,22 @@ async function main(): Promise<void> {
     for (const c of cases) {
       const caseDir = join(dir, c.id);
       await mkdir(caseDir);
-      const outcome = await runCase(c, { cfg, host: reg.host, pool, dir: caseDir, run, log, ...(args.cpuProf ? { profileDir: join(dirname(args.out), 'profiles') } : {}) });
+      const outcome = await runCase(c, {
+        cfg, host: reg.host, pool, dir: caseDir, run, log, ...(args.cpuProf ? { profileDir: join(dirname(args.out), 'profiles') } : {}), ...(args.linuxkit === undefined ? {} : { linuxkit: args.linuxkit }),
+      });
       results.push(outcome);
-      if (c.id === 'ref') start = await startup(cfg, run, caseDir);
+      if (c.id === 'ref') {
+        const ref = { spec: join(caseDir, 'ref.yml'), cache: join(caseDir, 'cache') };
+        start = await measureStartup({ runs: cfg.startupRuns, compiled: cfg.compiled, dir: caseDir, ref, log }, run);
+      }
       if (args.keep && isFailure(outcome)) log(`kept ${caseDir} (its cache holds every image: rebuild offline with the command above)`);
       else await rm(caseDir, { recursive: true, force: true });
       await write(false);
+    }
+    if (!cases.some((c) => c.id === 'ref')) {
+      const startDir = join(dir, 'startup');
+      await mkdir(startDir);
+      start = await measureStartup({ runs: cfg.startupRuns, compiled: cfg.compiled, dir: startDir, log }, run);
     }
     process.stdout.write(await write(true));
     log(`wrote ${args.out}`);

@@ -80,6 +80,20 @@ export async function runMobyts(args: string[], o: RunOptions): Promise<Sample> 
   return { wallS, ...(await readUsage(usageFile, gnu)) };
 }
 
+/** Runs a peer tool (e.g. LinuxKit) measured like `runMobyts`; rejects with the stderr tail when it fails. */
+export async function runPeer(bin: string, args: string[], o: Omit<RunOptions, 'bin' | 'nodeFlags'>): Promise<Sample> {
+  const gnu = existsSync(GNU_TIME);
+  const usageFile = join(o.scratch, 'rusage');
+  await rm(usageFile, { force: true });
+  const [cmd, ...argv] = gnu ? [GNU_TIME, '-f', '%U %S %M', '-o', usageFile, bin, ...args] : [bin, ...args];
+  const start = performance.now();
+  const child = spawn(cmd ?? bin, argv, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { code, stderr } = await collect(child);
+  const wallS = (performance.now() - start) / 1000;
+  if (code !== 0) throw new Error(`${bin} ${args.join(' ')} exited with ${code}:\n${stderr.trim().split('\n').slice(-15).join('\n')}`);
+  return { wallS, ...(gnu ? await readUsage(usageFile, true) : { cpuS: NaN, maxRssMiB: NaN }) };
+}
+
 /** Runs an arbitrary command, returning its wall time; rejects on failure. */
 export async function timeCommand(cmd: string, args: string[], opts: { stdoutTo?: number } = {}): Promise<number> {
   const start = performance.now();

@@ -9,7 +9,7 @@ import { missingTools } from '../../src/tools/preflight.ts';
 import { describeCase, planImages, type BenchCase, type BenchConfig, type PlannedImage } from './cases.ts';
 import { cachedLayerFiles, catFloor, compressFloor, downloadFloor, extractCpio } from './floors.ts';
 import { pushPlan, type PushedImage } from './generate.ts';
-import { median, REPO, runMobyts, summarise, type RunOptions, type Sample } from './measure.ts';
+import { median, REPO, runMobyts, runPeer, summarise, type RunOptions, type Sample } from './measure.ts';
 import { specYaml } from './spec.ts';
 import { summariseProfile, type ProfileSummary } from './profile.ts';
 
@@ -36,8 +36,14 @@ export interface CaseResult {
   label: string;
   runs: number;
   cold: Sample;
+  /** Warm image cache, empty section cache. */
   warm: Sample;
+  /** The same build again: nothing changed, every section from the section cache. */
+  again: Sample;
+  /** After changing the contents of one `files` entry (section cache full). */
   rebuild: Sample;
+  /** LinuxKit's warm build of the same spec from the same cache, or why it was not run. */
+  peer: { warm: Sample } | { skipped: string };
   sizes: { kernel: number; initrd: number; cpio: number; layers: number };
   floors: Floors;
   formats: FormatResult[];
@@ -71,6 +77,8 @@ export interface CaseEnv {
   run: Omit<RunOptions, 'cwd'>;
   /** When set, profile one extra warm build into `<profileDir>/<case>/`. */
   profileDir?: string;
+  /** The LinuxKit binary to measure side by side (`--linuxkit PATH`); absent: "peer skipped". */
+  linuxkit?: string;
   log(msg: string): void;
 }
 
@@ -170,6 +178,23 @@ async function measureFormats(c: BenchCase, e: CaseEnv, warm: Sample): Promise<F
   return results;
 }
 
+/** LinuxKit's warm build of the case's spec from the cache mobyts filled (a LinuxKit-compatible layout). */
+async function measurePeer(c: BenchCase, e: CaseEnv): Promise<CaseResult['peer']> {
+  if (e.linuxkit === undefined) return { skipped: 'peer skipped (no --linuxkit PATH)' };
+  const out = join(e.dir, 'out-linuxkit');
+  await mkdir(out, { recursive: true }); // LinuxKit v1.2.0 does not create --dir
+  e.log(`${c.id}: LinuxKit warm builds`);
+  const args = ['build', '--cache', join(e.dir, 'cache'), '--format', 'kernel+initrd', '--dir', out, join(e.dir, `${c.id}.yml`)];
+  try {
+    const warm = await repeat(c.runs, () => Promise.resolve(), () => runPeer(e.linuxkit ?? '', args, { ...e.run, cwd: e.dir }));
+    return { warm };
+  } catch (err) {
+    return { skipped: `peer failed: ${firstAndLastLine((err as Error).message)}` };
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
 /** Runs case `c`; a failing build becomes a CaseFailure naming the command and its last error line. */
 export async function runCase(c: BenchCase, e: CaseEnv): Promise<CaseOutcome> {
   const plan = planImages(c, e.cfg);
@@ -198,10 +223,14 @@ async function measureCase(c: BenchCase, e: CaseEnv, plan: PlannedImage[], label
   const out = join(e.dir, 'out');
   const kernelInitrd = (): Promise<Sample> => build(e, buildArgs(c, e, 'kernel+initrd', out));
   const emptyCache = (): Promise<void> => rm(join(e.dir, 'cache'), { recursive: true, force: true });
+  const emptySections = (): Promise<void> => rm(join(e.dir, 'cache', '.mobyts', 'sections'), { recursive: true, force: true });
   e.log(`${c.id}: cold builds`);
   const cold = await repeat(c.runs, emptyCache, () => build(e, buildArgs(c, e, 'kernel+initrd', out), { reset: emptyCache }));
-  e.log(`${c.id}: warm builds`);
-  const warm = await repeat(c.runs, () => Promise.resolve(), kernelInitrd);
+  e.log(`${c.id}: warm builds (section cache emptied before each)`);
+  const warm = await repeat(c.runs, emptySections, kernelInitrd);
+  e.log(`${c.id}: the same build again, nothing changed`);
+  const again = await repeat(c.runs, () => Promise.resolve(), kernelInitrd);
+  const peer = await measurePeer(c, e);
   const profile = e.profileDir === undefined ? undefined : await profileWarm(c, e, e.profileDir);
   e.log(`${c.id}: rebuilds after a one-file change`);
   const rebuild = await repeat(c.runs, (i) => writeFile(specPath, specYaml(images, i + 2)), kernelInitrd);
@@ -214,5 +243,5 @@ async function measureCase(c: BenchCase, e: CaseEnv, plan: PlannedImage[], label
   };
   await rm(join(e.dir, 'initrd.cpio'), { force: true });
   const formats = c.formats ? await measureFormats(c, e, warm) : [];
-  return { id: c.id, label, runs: c.runs, cold, warm, rebuild, sizes, floors, formats, hangs: e.hangs?.count ?? 0, ...(profile === undefined ? {} : { profile }) };
+  return { id: c.id, label, runs: c.runs, cold, warm, again, rebuild, peer, sizes, floors, formats, hangs: e.hangs?.count ?? 0, ...(profile === undefined ? {} : { profile }) };
 }

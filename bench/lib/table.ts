@@ -15,9 +15,13 @@ export interface RunInfo {
   loadAfter: string;
   measuring: string;
   totalS: number;
+  /** The LinuxKit binary measured, or why none was. */
+  peer?: string;
 }
 
 export interface StartupResult {
+  /** Stable id for targets: `node`, `version`, `validate`, `version-compiled`, `validate-compiled`, `build-compiled`. */
+  id: string;
   command: string;
   runs: number;
   sample: Sample;
@@ -43,19 +47,30 @@ function failedRow(r: CaseOutcome, width: number, at: number): string[] {
   return cells;
 }
 
+/** Peak RSS over every mobyts build of the case. */
+export function peakRss(r: CaseResult): number {
+  return Math.max(r.cold.maxRssMiB, r.warm.maxRssMiB, r.again.maxRssMiB, r.rebuild.maxRssMiB);
+}
+
+function peerCells(r: CaseResult): string[] {
+  return 'warm' in r.peer ? [sec(r.peer.warm.wallS), mib(r.peer.warm.maxRssMiB)] : ['skipped', ''];
+}
+
 function buildsTable(outcomes: CaseOutcome[]): string {
-  return table(['case', 'inputs', 'runs', 'cold s', 'warm s', 'warm CPU s', 'rebuild s', 'peak RSS MiB', 'kernel', 'initrd', 'cpio', 'layers (gz)', 'exit-13 hangs retried'],
-    outcomes.map((r) => (isFailure(r) ? Object.assign(failedRow(r, 13, 3), { 1: r.label }) : [r.id, r.label, String(r.runs), sec(r.cold.wallS), sec(r.warm.wallS), sec(r.warm.cpuS), sec(r.rebuild.wallS),
-      mib(Math.max(r.cold.maxRssMiB, r.warm.maxRssMiB, r.rebuild.maxRssMiB)), formatSize(r.sizes.kernel), formatSize(r.sizes.initrd), formatSize(r.sizes.cpio), formatSize(r.sizes.layers), String(r.hangs)])));
+  return table(['case', 'inputs', 'runs', 'cold s', 'warm s (empty section cache)', 'warm CPU s', 'nothing changed s', 'one file changed s', 'peak RSS MiB', 'LinuxKit warm s', 'LinuxKit RSS MiB', 'kernel', 'initrd', 'cpio', 'layers (gz)', 'exit-13 hangs retried'],
+    outcomes.map((r) => (isFailure(r) ? Object.assign(failedRow(r, 16, 3), { 1: r.label }) : [r.id, r.label, String(r.runs), sec(r.cold.wallS), sec(r.warm.wallS), sec(r.warm.cpuS), sec(r.again.wallS), sec(r.rebuild.wallS),
+      mib(peakRss(r)), ...peerCells(r), formatSize(r.sizes.kernel), formatSize(r.sizes.initrd), formatSize(r.sizes.cpio), formatSize(r.sizes.layers), String(r.hangs)])));
 }
 
 function floorsTable(outcomes: CaseOutcome[]): string {
-  return table(['case', 'download s', 'cat layers s', 'gzip-6 floor s', 'zstd-3 floor s', 'cat output s', 'warm ÷ gzip floor', 'warm ÷ cat layers', 'cold ÷ (download + warm)', 'rebuild ÷ cold'],
+  return table(['case', 'download s', 'cat layers s', 'gzip-6 floor s', 'zstd-3 floor s', 'cat output s', 'warm ÷ gzip floor', 'cold ÷ (download + warm)', 'one file changed ÷ cold', 'warm ÷ LinuxKit', 'nothing changed ÷ LinuxKit'],
     outcomes.map((r) => {
-      if (isFailure(r)) return failedRow(r, 10, 1);
+      if (isFailure(r)) return failedRow(r, 11, 1);
       const f = r.floors;
+      const lk = 'warm' in r.peer ? r.peer.warm.wallS : undefined;
       return [r.id, sec(f.downloadS), sec(f.catLayersS), sec(f.gzipS), sec(f.zstdS), sec(f.catOutputS),
-        (r.warm.wallS / f.gzipS).toFixed(2), (r.warm.wallS / f.catLayersS).toFixed(0), (r.cold.wallS / (f.downloadS + r.warm.wallS)).toFixed(2), (r.rebuild.wallS / r.cold.wallS).toFixed(2)];
+        (r.warm.wallS / f.gzipS).toFixed(2), (r.cold.wallS / (f.downloadS + r.warm.wallS)).toFixed(2), (r.rebuild.wallS / r.cold.wallS).toFixed(3),
+        lk === undefined ? 'peer skipped' : (r.warm.wallS / lk).toFixed(2), lk === undefined ? 'peer skipped' : (r.again.wallS / lk).toFixed(2)];
     }));
 }
 
@@ -86,7 +101,7 @@ function targetsTable(rows: TargetRow[]): string {
 export function renderReport(info: RunInfo, startup: StartupResult[], results: CaseOutcome[], targets: TargetRow[]): string {
   return [
     `# mobyts bench (${info.mode} mode)`, '',
-    `${info.date} · Node ${info.node} · ${info.machine} · load average before ${info.loadBefore}, after ${info.loadAfter} · CPU and RSS from ${info.measuring} · bench took ${info.totalS.toFixed(0)} s`,
+    `${info.date} · Node ${info.node} · ${info.machine} · load average before ${info.loadBefore}, after ${info.loadAfter} · CPU and RSS from ${info.measuring} · bench took ${info.totalS.toFixed(0)} s · LinuxKit: ${info.peer ?? 'peer skipped'}`,
     ...(info.mode === 'small' ? ['', '_Small mode: tiny inputs, one run each. It checks that the bench works; the numbers and PASS/MISS mean nothing._'] : []),
     '', '## Start-up', '', startupTable(startup),
     '', '## Builds (`-f kernel+initrd`, medians; cold = empty cache, pulled from the registry on 127.0.0.1)', '', buildsTable(results),

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { CliContext } from '../cli/context.ts';
 import { silentReporter } from '../util/reporter.ts';
-import { runDryRun } from './dry-run.ts';
+import { showIssues } from '../cli/show-issues.ts';
+import { runDryRun as runDryRunLoaded } from './dry-run.ts';
+import { loadBuildSpecs } from './run.ts';
 import { planOutputs, plannedOutputFiles, selectFormats } from './outputs-plan.ts';
 import type { BuildOptions } from './options.ts';
 
@@ -21,6 +23,12 @@ function capture(): { ctx: CliContext; out: () => string; err: () => string; cod
   stderr.on('data', (c: Buffer) => { e += c.toString(); });
   const ctx: CliContext = { stdout, stderr, signal: new AbortController().signal, reporter: silentReporter, setExitCode: (c) => { code = c; } };
   return { ctx, out: () => o, err: () => e, code: () => code };
+}
+
+/** `build --dry-run` as the CLI action runs it: load, show the problems (exit 1 on errors), print the dry run. */
+async function runDryRun(files: string[], o: BuildOptions, ctx: CliContext): Promise<void> {
+  const loaded = await loadBuildSpecs(files, o, ctx.signal);
+  if (showIssues(loaded, ctx)) await runDryRunLoaded(files, loaded, o, ctx);
 }
 
 const opts = (o: Partial<BuildOptions> = {}): BuildOptions => ({
@@ -80,6 +88,10 @@ void test('format selection and output files follow linuxkit build', () => {
   assert.deepEqual(files({ format: ['kernel+initrd', 'vhd', 'dynamic-vhd'] }, 'linuxkit'), ['linuxkit-kernel', 'linuxkit-initrd.img', 'linuxkit-cmdline', 'linuxkit.vhd']);
   assert.deepEqual(files({ format: ['tar'], name: 'os', dir: 'build' }, 'x'), ['build/os.tar']);
   assert.deepEqual(files({ format: ['docker'], output: '-' }, 'x'), ['<stdout>']);
+  assert.deepEqual(files({ format: ['kernel+squashfs', 'kernel+iso'] }, 'os'), [
+    'os-kernel', 'os-squashfs.img', 'os-cmdline', 'os.iso',
+    'os-initrd.img (loader initrd, when the kernel has what kernel+squashfs, kernel+iso need to mount root only as modules)',
+  ]);
   assert.throws(() => files({ format: ['iso-bios'], output: 'x.iso' }, 'x'), { exitCode: 2 });
   assert.throws(() => files({ format: ['tar'], output: 'x.tar', name: 'y' }, 'x'), { message: 'Cannot use -o with --name or --dir: -o names the output file itself' });
 });

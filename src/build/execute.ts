@@ -9,25 +9,39 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { FormatContext, FormatInputs, OutputFormat } from '../outputs/format.ts';
-import { assembleRootfs, type AssembleInput } from '../rootfs/assemble.ts';
+import type { BuildLoader, FormatContext, FormatInputs, KernelFacts, OutputFormat } from '../outputs/format.ts';
+import { buildLoader, usesLoader, writtenOutputs } from '../outputs/format-kit.ts';
+import { assembleRootfs, assembleSections, type AssembleInput } from '../rootfs/assemble.ts';
+import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
+import { DamagedSegment, type SegmentCache } from '../initrd/segments.ts';
+import type { WorkDir } from '../store/work.ts';
 import type { KernelParts } from '../rootfs/kernel.ts';
 import type { EntryStream } from '../tar/entry.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
-import { asIoError, writeStreamAtomically } from './atomic.ts';
+import { asIoError, writeStreamAtomically } from '../util/atomic.ts';
 import type { OutputPlan } from './outputs-plan.ts';
-import { readTarFile, tarStream } from './tar-io.ts';
+import { readTarFile, tarStream } from '../tar/io.ts';
 import { checkKernel } from '../kernel-check/check.ts';
+import { parseConfig } from '../kernel-check/config-text.ts';
+import { embeddedConfig } from '../kernel-check/embedded-config.ts';
+import { moduleIndexOf } from '../kernel-check/modules.ts';
 
-/** The initrd writer (initrd/initrd.ts `writeInitrd`): `boot/*` split off, no microcode prepended here. */
-export type InitrdWriter = (entries: EntryStream, opts: { compress: 'gzip' | 'zstd' | 'none'; out: Writable; prependUcode: false; tmpDir: string }) => Promise<unknown>;
+/**
+ * The initrd writer (initrd/segments.ts `writeSegmentedInitrd`): one compressed member per section, `boot/*`
+ * left out, no microcode prepended here; members come from `cache` when their key is there.
+ */
+export type InitrdWriter = (sections: AsyncIterable<RootfsSection>, opts: { compress: 'gzip' | 'zstd' | 'none'; out: Writable; workDir: string; cache?: SegmentCache; reporter: Reporter; signal: AbortSignal }) => Promise<unknown>;
 
 export interface ExecuteInput {
   plan: OutputPlan;
   /** Everything the assembly needs but the per-run switches set here (dockerfile, onKernel, workDir). */
   assemble: Omit<AssembleInput, 'dockerfile' | 'onKernel' | 'workDir'>;
   writeInitrd: InitrdWriter;
+  /** A private work directory (store/work.ts: under the cache, swept after a kill); default: one in TMPDIR. */
+  openWork?: () => Promise<WorkDir>;
+  /** The section cache (store/sections.ts); absent: every member is compressed. */
+  sectionCache?: SegmentCache;
   compress: 'gzip' | 'zstd' | 'none';
   sizeBytes: number;
   arch: string;
@@ -65,37 +79,112 @@ async function streamOut(x: ExecuteInput, workDir: string, to: string): Promise<
   x.reporter.emit({ type: 'info', message: `Create outputs:\n  ${to === '-' ? '(stdout)' : to}` });
 }
 
-function assembled(x: ExecuteInput, workDir: string, onKernel: (p: KernelParts) => void): EntryStream {
-  return abortable(assembleRootfs({ ...x.assemble, workDir, dockerfile: false, onKernel }), x.signal);
+function sections(x: ExecuteInput, workDir: string, onKernel: (p: KernelParts) => void): AsyncGenerator<RootfsSection> {
+  return abortableSections(assembleSections({ ...x.assemble, workDir, dockerfile: false, onKernel }), x.signal);
 }
 
-function writeInitrdFile(x: ExecuteInput, entries: EntryStream, workDir: string): Promise<string> {
+async function* abortableSections(all: AsyncIterable<RootfsSection>, signal: AbortSignal): AsyncGenerator<RootfsSection> {
+  for await (const s of all) {
+    signal.throwIfAborted();
+    yield {
+      id: s.id, key: s.key, replay: (r) => s.replay(r), record: () => s.record(), entries: () => abortable(s.entries(), signal),
+    };
+  }
+}
+
+const MAX_INITRD_TRIES = 1024;
+
+/**
+ * The initrd of `all()`'s sections. When a cached member turns out damaged while being copied (it is then
+ * evicted), the initrd is written once more from fresh sections: the damaged member is made again.
+ */
+async function writeInitrdFile(x: ExecuteInput, all: () => AsyncIterable<RootfsSection>, workDir: string): Promise<string> {
   const initrd = join(workDir, 'initrd.img');
-  return x.writeInitrd(entries, { compress: x.compress, out: createWriteStream(initrd), prependUcode: false, tmpDir: workDir }).then(() => initrd);
+  const cache = x.sectionCache === undefined ? {} : { cache: x.sectionCache };
+  const attempt = (): Promise<unknown> => x.writeInitrd(all(), { compress: x.compress, out: createWriteStream(initrd), workDir, ...cache, reporter: x.reporter, signal: x.signal });
+  // Each DamagedSegment evicted one entry, so this ends; the bound only guards against a cache that keeps
+  // corrupting what it stores.
+  for (let tries = 1; ; tries++) {
+    try {
+      await attempt();
+      return initrd;
+    } catch (err) {
+      if (!(err instanceof DamagedSegment) || tries > MAX_INITRD_TRIES) throw err;
+    }
+  }
+}
+
+/** A section as written to the filesystem tar: where it is in that tar, and what it recorded. */
+interface TarSection {
+  id: string;
+  key: string;
+  count: number;
+  record: SectionRecord;
+}
+
+/** The sections' entries in order, noting each section's entry count and record into `into`. */
+async function* countedEntries(all: AsyncIterable<RootfsSection>, into: TarSection[]): EntryStream {
+  for await (const s of all) {
+    let count = 0;
+    for await (const e of s.entries()) {
+      count++;
+      yield e;
+    }
+    into.push({ id: s.id, key: s.key, count, record: s.record() });
+  }
+}
+
+/** The sections again, read back from the filesystem tar written from them (same keys, same entries). */
+async function* tarSections(tarPath: string, written: TarSection[]): AsyncGenerator<RootfsSection> {
+  const it = readTarFile(tarPath)[Symbol.asyncIterator]();
+  async function* take(n: number): EntryStream {
+    for (let i = 0; i < n; i++) {
+      const r = await it.next();
+      if (r.done === true) throw new MobyError(`The filesystem tar "${tarPath}" ended early: this is a bug`, { code: 'BUILD' });
+      yield r.value;
+    }
+  }
+  try {
+    for (const t of written) {
+      let used = false;
+      yield {
+        id: t.id, key: t.key, record: () => t.record,
+        entries: () => {
+          used = true;
+          return take(t.count);
+        },
+        replay: () => void (used = false),
+      };
+      if (!used) for await (const e of take(t.count)) e.body?.resume();
+    }
+  } finally {
+    await it.return?.();
+  }
 }
 
 /**
  * The root filesystem as the chosen formats need it. When none reads the tar (kernel+initrd,
- * tar-kernel-initrd) the stream goes straight into the initrd; otherwise it is written once to a temp tar
- * and the initrd and the boot-less tar are derived from that file on demand.
+ * tar-kernel-initrd) the sections go straight into the initrd; otherwise they are written once to a temp tar
+ * and the initrd (same sections, same keys) and the boot-less tar are derived from that file on demand.
  */
 async function materialise(x: ExecuteInput, workDir: string): Promise<{ parts: KernelParts | undefined; inputs: Pick<FormatInputs, 'initrdPath' | 'rootfsTarPath' | 'rootfsTarWithoutBootPath'> }> {
   let parts: KernelParts | undefined;
   const onKernel = (p: KernelParts): void => void (parts = p);
   const needs = new Set(x.plan.formats.flatMap((f) => f.needs));
   if (!needs.has('tar') && !needs.has('tar-without-boot')) {
-    const initrd = await writeInitrdFile(x, assembled(x, workDir, onKernel), workDir);
+    const initrd = await writeInitrdFile(x, () => sections(x, workDir, onKernel), workDir);
     const none = (): Promise<string> => Promise.reject(new MobyError('A format asked for the filesystem tar without declaring it in `needs`: this is a bug', { code: 'BUILD' }));
     return { parts, inputs: { initrdPath: () => Promise.resolve(initrd), rootfsTarPath: none, rootfsTarWithoutBootPath: none } };
   }
   const tarPath = join(workDir, 'rootfs.tar');
-  await pipeline(tarStream(assembled(x, workDir, onKernel)), createWriteStream(tarPath), { signal: x.signal }).catch((err: unknown) => { throw asIoError('write', tarPath, err); });
+  const written: TarSection[] = [];
+  await pipeline(tarStream(countedEntries(sections(x, workDir, onKernel), written)), createWriteStream(tarPath), { signal: x.signal }).catch((err: unknown) => { throw asIoError('write', tarPath, err); });
   const noBoot = join(workDir, 'rootfs-without-boot.tar');
   return {
     parts,
     inputs: {
       rootfsTarPath: () => Promise.resolve(tarPath),
-      initrdPath: once(() => writeInitrdFile(x, abortable(readTarFile(tarPath), x.signal), workDir)),
+      initrdPath: once(() => writeInitrdFile(x, () => abortableSections(tarSections(tarPath, written), x.signal), workDir)),
       rootfsTarWithoutBootPath: once(async () => {
         await pipeline(tarStream(withoutBoot(readTarFile(tarPath))), createWriteStream(noBoot), { signal: x.signal });
         return noBoot;
@@ -118,11 +207,12 @@ async function formatInputs(x: ExecuteInput, workDir: string): Promise<FormatInp
  * The kernel check (kernel-configs/): warns about options the system may need and fails, before any output
  * is written, when a chosen format cannot boot without an option the kernel's config lacks.
  */
-function checkKernelFor(x: ExecuteInput, inputs: FormatInputs): void {
+function checkKernelFor(x: ExecuteInput, inputs: FormatInputs, facts: KernelFacts & { configText?: string }): void {
   if (x.assemble.spec.kernel === undefined) return;
   const formats = x.plan.formats.map((f) => f.name);
   const name = x.assemble.spec.kernel.image;
-  const result = checkKernel({ kernelPath: inputs.kernelPath, name, formats: x.plan.formats, compress: x.compress, arch: x.arch, ...(inputs.kernelConfig === undefined ? {} : { configText: inputs.kernelConfig }) });
+  const known = { ...(facts.configText === undefined ? {} : { configText: facts.configText }), ...(facts.modules === undefined ? {} : { modules: facts.modules }) };
+  const result = checkKernel({ kernelPath: inputs.kernelPath, name, formats: x.plan.formats, compress: x.compress, arch: x.arch, ...known });
   for (const message of result.warnings) x.reporter.emit({ type: 'warn', message });
   if (result.errors.length === 0) return;
   throw new MobyError(`Cannot build ${formats.join(', ')}: the kernel's config lacks what it needs\n  ${result.errors.join('\n  ')}`, {
@@ -131,17 +221,35 @@ function checkKernelFor(x: ExecuteInput, inputs: FormatInputs): void {
   });
 }
 
+/**
+ * The kernel's config (its modules tar's, else the embedded one) and, when a chosen format may need a loader
+ * initrd, its modules as the filesystem holds them; empty without a kernel.
+ */
+async function kernelFactsFor(x: ExecuteInput, inputs: FormatInputs): Promise<KernelFacts & { configText?: string }> {
+  if (x.assemble.spec.kernel === undefined) return {};
+  const configText = inputs.kernelConfig ?? embeddedConfig(inputs.kernelPath);
+  if (configText === undefined) return {};
+  const config = parseConfig(configText);
+  if (!x.plan.formats.some((f) => f.loader !== undefined)) return { configText, config };
+  const modules = await moduleIndexOf(abortable(readTarFile(await inputs.rootfsTarWithoutBootPath()), x.signal));
+  return { configText, config, ...(modules === undefined ? {} : { modules }) };
+}
+
 async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
   const inputs = await formatInputs(x, workDir);
-  checkKernelFor(x, inputs);
+  const facts = await kernelFactsFor(x, inputs);
+  checkKernelFor(x, inputs, facts);
+  const kernel: KernelFacts = { arch: x.arch, ...(facts.config === undefined ? {} : { config: facts.config }), ...(facts.modules === undefined ? {} : { modules: facts.modules }) };
+  checkLoaderClash(x, kernel);
+  const loader = buildLoader(x.plan.formats, kernel);
   await mkdir(x.plan.dir, { recursive: true }).catch((err: unknown) => { throw asIoError('create the output directory', x.plan.dir, err); });
-  const files = x.plan.formats.flatMap((f) => f.outputs(x.plan.name));
+  const files = [...new Set(x.plan.formats.flatMap((f) => writtenOutputs(f, x.plan.name, kernel)))];
   const written: string[] = [];
   try {
     for (const [i, format] of x.plan.formats.entries()) {
       x.signal.throwIfAborted();
-      await writeFormat(x, { inputs, workDir: join(workDir, `format-${i}`), format });
-      written.push(...format.outputs(x.plan.name).map((f) => join(x.plan.dir, f)));
+      await writeFormat(x, { inputs, kernel, loader, workDir: join(workDir, `format-${i}`), format });
+      written.push(...writtenOutputs(format, x.plan.name, kernel).map((f) => join(x.plan.dir, f)));
     }
   } catch (err) {
     // A build either produces all its outputs or none: earlier formats' files go too.
@@ -151,11 +259,23 @@ async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
   x.reporter.emit({ type: 'info', message: `Create outputs:\n  ${files.join(' ')}` });
 }
 
-async function writeFormat(x: ExecuteInput, w: { inputs: FormatInputs; workDir: string; format: OutputFormat }): Promise<void> {
+/** A loader initrd (`N-initrd.img`) must not replace another chosen format's own file of that name (kernel+initrd's). */
+function checkLoaderClash(x: ExecuteInput, kernel: KernelFacts): void {
+  const users = x.plan.formats.filter((f) => usesLoader(f, kernel));
+  const files = new Set(users.map((f) => f.loader?.file(x.plan.name)));
+  const other = x.plan.formats.find((f) => f.outputs(x.plan.name).some((o) => files.has(o)));
+  if (other === undefined) return;
+  const file = other.outputs(x.plan.name).find((o) => files.has(o));
+  throw new MobyError(`Cannot build ${other.name} and ${users.map((f) => f.name).join(', ')} together: with this kernel both write ${file} (${users.length > 1 ? 'their' : 'its'} loader initrd)`, {
+    code: 'USAGE', exitCode: 2, hint: 'build them in separate runs with different --name or --dir',
+  });
+}
+
+async function writeFormat(x: ExecuteInput, w: { inputs: FormatInputs; kernel: KernelFacts; loader: BuildLoader | undefined; workDir: string; format: OutputFormat }): Promise<void> {
   await mkdir(w.workDir);
   const ctx: FormatContext = {
     inputs: w.inputs, base: x.plan.base, sizeBytes: x.sizeBytes, sourceDateEpoch: x.assemble.mtime, workDir: w.workDir,
-    arch: x.arch, reporter: x.reporter, signal: x.signal,
+    arch: x.arch, kernel: w.kernel, ...(w.loader === undefined ? {} : { loader: w.loader }), reporter: x.reporter, signal: x.signal,
   };
   await w.format.write(ctx);
   await rm(w.workDir, { recursive: true, force: true });
@@ -163,11 +283,16 @@ async function writeFormat(x: ExecuteInput, w: { inputs: FormatInputs; workDir: 
 
 /** Runs the build; on failure or abort no output file is left and the work directory is removed. */
 export async function executeBuild(x: ExecuteInput): Promise<void> {
-  const workDir = await mkdtemp(join(tmpdir(), 'mobyts-build-')).catch((err: unknown) => { throw asIoError('create a work directory in', tmpdir(), err); });
+  const work = await (x.openWork ?? tmpWork)();
   try {
-    if (x.plan.streamTo !== undefined) await streamOut(x, workDir, x.plan.streamTo);
-    else await writeFormats(x, workDir);
+    if (x.plan.streamTo !== undefined) await streamOut(x, work.path, x.plan.streamTo);
+    else await writeFormats(x, work.path);
   } finally {
-    await rm(workDir, { recursive: true, force: true });
+    await work.remove();
   }
+}
+
+async function tmpWork(): Promise<WorkDir> {
+  const path = await mkdtemp(join(tmpdir(), 'mobyts-build-')).catch((err: unknown) => { throw asIoError('create a work directory in', tmpdir(), err); });
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }

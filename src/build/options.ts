@@ -34,6 +34,12 @@ export interface BuildOptions {
   locked?: string;
   disableContentTrust: boolean;
   trustServer?: string;
+  /** Push the outputs to this reference as one OCI artifact (docs/scale.md#artifacts). */
+  push?: string | undefined;
+  /** Remote section caches to read (`--cache-from`, docs/scale.md#remote-cache). */
+  cacheFrom?: string[];
+  /** Remote section cache to write (`--cache-to`). */
+  cacheTo?: string | undefined;
 }
 
 /** Go's GOARCH for the host, the default `--arch`. */

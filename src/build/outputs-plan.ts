@@ -25,7 +25,7 @@ export interface OutputPlan {
 export function selectFormats(opts: Pick<BuildOptions, 'format' | 'output'>, spec: MobySpec): FormatName[] {
   const names = allFormats().map((f) => f.name);
   for (const f of opts.format) {
-    if (!isFormatName(f)) throw usageError(`Cannot build format "${f}": unknown format${didYouMean(f, names)}`, `formats: ${names.join(', ')}`);
+    if (!isFormatName(f)) throw usageError(`Cannot build format "${f}": unknown format${didYouMean(f, names, 1 / 2)}`, `formats: ${names.join(', ')}`);
   }
   const fallback: FormatName = opts.output === undefined ? 'kernel+initrd' : 'tar';
   const chosen: FormatName[] = opts.format.length > 0 ? opts.format.filter(isFormatName)
@@ -33,10 +33,18 @@ export function selectFormats(opts: Pick<BuildOptions, 'format' | 'output'>, spe
   return [...new Set(chosen)];
 }
 
-/** Every file the plan writes, in format order: the `-o` target, or `DIR/NAME…` (shared names once). */
+/**
+ * Every file the plan writes, in format order: the `-o` target, or `DIR/NAME…` (shared names once). A loader
+ * initrd depends on the kernel, which is not pulled yet: it is listed last, saying when it is written.
+ */
 export function plannedOutputFiles(plan: OutputPlan): string[] {
   if (plan.streamTo !== undefined) return [plan.streamTo === '-' ? '<stdout>' : plan.streamTo];
-  return [...new Set(plan.formats.flatMap((f) => f.outputs(plan.name)))].map((f) => join(plan.dir, f));
+  const files = [...new Set(plan.formats.flatMap((f) => f.outputs(plan.name)))].map((f) => join(plan.dir, f));
+  const loaders = plan.formats.filter((f) => f.loader !== undefined);
+  const loader = loaders[0]?.loader?.file(plan.name);
+  if (loader === undefined) return files;
+  const names = loaders.map((f) => f.name).join(', ');
+  return [...files, `${join(plan.dir, loader)} (loader initrd, when the kernel has what ${names} need${loaders.length > 1 ? '' : 's'} to mount root only as modules)`];
 }
 
 function checkStreamOutput(opts: BuildOptions, formats: OutputFormat[]): void {

@@ -4,12 +4,13 @@
  */
 import { flattenImage } from '../image/flatten.ts';
 import { decompressKernel } from '../initrd/decompress-kernel.ts';
-import { writeInitrd } from '../initrd/initrd.ts';
+import { writeSegmentedInitrd } from '../initrd/segments.ts';
 import type { BundleFiles, BundleConfigInput, RootfsDeps } from '../rootfs/deps.ts';
 import { bundleFiles, renderMetadata, type IdMap } from '../runtime/index.ts';
 import { parseMobyLabel } from '../spec/label.ts';
 import type { MobySpec } from '../spec/types.ts';
 import { readTar } from '../tar/read.ts';
+import type { Reporter } from '../util/reporter.ts';
 import type { InitrdWriter } from './execute.ts';
 
 const LABEL = 'org.mobyproject.config';
@@ -25,10 +26,10 @@ function bundle(spec: MobySpec, idMap: IdMap): (i: BundleConfigInput) => BundleF
   };
 }
 
-/** The assembly's dependencies for one build of `spec` (already image-expanded). */
-export function rootfsDeps(spec: MobySpec, idMap: IdMap): RootfsDeps {
+/** The assembly's dependencies for one build of `spec` (already image-expanded); warnings go to `reporter`. */
+export function rootfsDeps(spec: MobySpec, idMap: IdMap, reporter: Reporter): RootfsDeps {
   return {
-    flatten: (source) => flattenImage(source),
+    flatten: (source) => flattenImage(source, { reporter }),
     readTar: (input) => readTar(input, { subject: 'kernel modules tar' }),
     decompressKernel: (kernel) => decompressKernel(kernel),
     bundle: bundle(spec, idMap),
@@ -36,4 +37,4 @@ export function rootfsDeps(spec: MobySpec, idMap: IdMap): RootfsDeps {
   };
 }
 
-export const initrdWriter: InitrdWriter = (entries, opts) => writeInitrd(entries, opts);
+export const initrdWriter: InitrdWriter = (sections, opts) => writeSegmentedInitrd(sections, opts);

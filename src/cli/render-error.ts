@@ -1,6 +1,7 @@
 /** The one place that maps errors to text and exit codes (docs/architecture.md#errors). */
 import { CommanderError } from 'commander';
-import { isMobyError } from '../util/errors.ts';
+import { redactFreeText } from '../registry/redact.ts';
+import { isMobyError, type MobyError } from '../util/errors.ts';
 import { versionLine } from './version.ts';
 
 export interface RenderedError {
@@ -8,11 +9,44 @@ export interface RenderedError {
   exitCode: number;
 }
 
-export function renderError(err: unknown): RenderedError {
-  if (isMobyError(err)) {
-    const hint = err.hint === undefined ? '' : `\nhint: ${err.hint}`;
-    return { text: `Error: ${err.message}${hint}\n`, exitCode: err.exitCode };
+/** At most this many `caused by:` lines follow an error. */
+export const MAX_CAUSES = 3;
+
+/** One cause's text: its message, an AggregateError's parts, else its code or name (never a stack). */
+function causeText(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  if (cause.message !== '') return cause.message;
+  const parts = cause instanceof AggregateError ? (cause.errors as unknown[]).map(causeText).filter((t) => t !== '') : [];
+  if (parts.length > 0) return [...new Set(parts)].join('; ');
+  const code = (cause as { code?: unknown }).code;
+  return typeof code === 'string' ? code : cause.name;
+}
+
+/**
+ * The `caused by:` lines of `err`: its cause chain, outermost first, redacted, one line each (a multi-line
+ * message keeps its first line). A cause whose text the line above already contains adds nothing and is
+ * skipped; the chain is followed at most 10 deep and printed at most MAX_CAUSES lines long.
+ */
+export function causeLines(err: Error): string[] {
+  const lines: string[] = [];
+  let above = err.message;
+  let cause = err.cause;
+  for (let depth = 0; depth < 10 && cause !== undefined && cause !== null && lines.length < MAX_CAUSES; depth++) {
+    const text = redactFreeText(causeText(cause).split('\n')[0]?.trim() ?? '');
+    if (text !== '' && !above.includes(text)) lines.push(`caused by: ${text}`);
+    if (text !== '') above = text;
+    cause = cause instanceof Error ? cause.cause : undefined;
   }
+  return lines;
+}
+
+function renderMobyError(err: MobyError): string {
+  const lines = [`Error: ${err.message}`, ...causeLines(err), ...(err.hint === undefined ? [] : [`hint: ${err.hint}`])];
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderError(err: unknown): RenderedError {
+  if (isMobyError(err)) return { text: renderMobyError(err), exitCode: err.exitCode };
   if (err instanceof CommanderError) {
     // commander already printed its message; only the exit code is ours to decide.
     const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0;

@@ -12,7 +12,8 @@
  *   regular file with the target's content (read in a second pass over that one layer);
  * - a lower-layer non-directory at a path an upper layer used as a directory is dropped (the upper layer's
  *   directory wins), so no entry is ever written through a lower-layer symlink;
- * - device nodes are dropped (see tar/safe-path.ts).
+ * - device nodes are dropped (see tar/safe-path.ts), after the layer rules: a device still replaces the
+ *   lower entry at its path, and the directory holding it stays; one warning per image.
  */
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/types.ts';
@@ -25,7 +26,8 @@ import { ancestors, safeEntries } from '../tar/safe-path.ts';
 import type { ImageSource } from './source.ts';
 
 export interface FlattenOptions {
-  reporter?: Reporter;
+  /** Receives the warnings (dropped device nodes): required, so no warning is emitted into nothing. */
+  reporter: Reporter;
 }
 
 const WH = '.wh.';
@@ -51,13 +53,39 @@ class FlattenState {
   readonly seen = new Set<string>();
   /** Deleted paths, emitted non-directories and opaque directories: lower descendants are hidden. */
   readonly hides = new Set<string>();
-  /** Ancestors of emitted names: a lower non-directory here would put upper entries below a file/symlink. */
+  /**
+   * Directories upper layers need: ancestors of emitted names, and of upper entries that a later whiteout
+   * removed (the directory they were in outlives them). A lower non-directory here would put upper entries
+   * below a file/symlink; a lower directory here is kept with its own header.
+   */
   readonly parents = new Set<string>();
+  /** Directories with an opaque marker: they stay, only their lower contents are hidden. */
+  readonly opaque = new Set<string>();
 
   hidden(h: TarHeader): boolean {
     if (this.seen.has(h.name)) return true;
+    // A lower directory that upper entries live in stays, with its own header (its lower contents stay hidden):
+    // a whiteout or opaque marker spares what its own layer wrote, and so the directories that holds.
+    if (h.type === 'directory' && this.parents.has(h.name)) return false;
+    // The root ('') is every other name's ancestor: an opaque marker at a layer's root hides all lower entries.
+    if (h.name !== '' && this.hides.has('')) return true;
     if (ancestors(h.name).some((a) => this.hides.has(a))) return true;
     return h.type !== 'directory' && this.parents.has(h.name);
+  }
+
+  /** Whether the path itself is gone for the layers below (deleted, replaced by a non-directory, or inside such). */
+  private goneSelf(a: string): boolean {
+    if (a !== '' && this.hides.has('')) return true;
+    if (this.hides.has(a) && !this.opaque.has(a)) return true;
+    return ancestors(a).some((x) => this.hides.has(x));
+  }
+
+  /** An entry of this layer (shown or not) proves its directories existed here: they stay needed below. */
+  implyParents(name: string): void {
+    for (const a of ancestors(name)) {
+      if (this.goneSelf(a)) return;
+      this.parents.add(a);
+    }
   }
 
   record(h: TarHeader): void {
@@ -91,14 +119,17 @@ async function* flattenLayer(source: ImageSource, layer: Descriptor, state: Flat
   const deferred: Whiteout[] = [];
   const emittedHere = new Set<string>();
   const orphans = new Map<string, TarHeader[]>();
-  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), { subject, allowUnresolvedLinks: true, ...(opts.reporter ? { reporter: opts.reporter } : {}) });
-  for await (const e of entries) {
+  const chains = new LinkChains();
+  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), { subject, allowUnresolvedLinks: true, reporter: opts.reporter, isMarker: (n) => whiteoutOf(n) !== undefined, keepDevices: true });
+  for await (const raw of entries) {
+    const e = chains.resolve(raw);
     const h = e.header;
     const wh = whiteoutOf(h.name);
     if (wh !== undefined) {
       deferred.push(wh);
       continue;
     }
+    state.implyParents(h.name);
     if (state.hidden(h)) continue;
     if (h.type === 'link' && !emittedHere.has(h.linkname ?? '')) {
       state.seen.add(h.name);
@@ -113,12 +144,35 @@ async function* flattenLayer(source: ImageSource, layer: Descriptor, state: Flat
   applyWhiteouts(state, deferred);
 }
 
+/**
+ * Hardlink chains within one layer (`l2 -> l1 -> t`, as tar writers that point at the previous name write
+ * them) are one inode: every link is rewritten to name the chain's first file, as umoci and containerd do.
+ */
+class LinkChains {
+  private readonly roots = new Map<string, string>();
+
+  resolve(e: TarEntry): TarEntry {
+    const h = e.header;
+    if (h.type !== 'link') {
+      this.roots.delete(h.name);
+      return e;
+    }
+    const target = h.linkname ?? '';
+    const root = this.roots.get(target) ?? target;
+    this.roots.set(h.name, root);
+    return root === target ? e : { ...e, header: { ...h, linkname: root } };
+  }
+}
+
 function applyWhiteouts(state: FlattenState, whiteouts: Whiteout[]): void {
   for (const w of whiteouts) {
     if (w.kind === 'delete') {
-      state.seen.add(w.target);
+      if (!state.parents.has(w.target)) state.seen.add(w.target);
       state.hides.add(w.target);
-    } else if (w.kind === 'opaque') state.hides.add(w.dir);
+    } else if (w.kind === 'opaque') {
+      if (!state.hides.has(w.dir)) state.opaque.add(w.dir); // else deleted or replaced above: stays gone
+      state.hides.add(w.dir);
+    }
   }
 }
 
@@ -163,7 +217,7 @@ async function* resolveOrphans(
  * iteration with a MobyError naming the layer and image; entries already yielded may have been consumed.
  * Each call starts a fresh pass over the layers.
  */
-export function flattenImage(source: ImageSource, opts: FlattenOptions = {}): EntryStream {
+export function flattenImage(source: ImageSource, opts: FlattenOptions): EntryStream {
   async function* run(): AsyncGenerator<TarEntry> {
     const state = new FlattenState();
     const layers = [...source.manifest.layers].reverse();
@@ -175,5 +229,5 @@ export function flattenImage(source: ImageSource, opts: FlattenOptions = {}): En
       }
     }
   }
-  return safeEntries(run(), { subject: source.ref.expanded, ...(opts.reporter ? { reporter: opts.reporter } : {}) });
+  return safeEntries(run(), { subject: source.ref.expanded, reporter: opts.reporter });
 }

@@ -18,8 +18,8 @@ import { verifyStream } from '../oci/verify.ts';
 import { MobyError } from '../util/errors.ts';
 import type { ImageSource } from './source.ts';
 
-function layoutError(dir: string, detail: string, code: 'NOT_FOUND' | 'IMAGE_CONFIG' | 'PLATFORM' = 'IMAGE_CONFIG'): MobyError {
-  return new MobyError(`Cannot read OCI layout "${dir}": ${detail}`, { code });
+function layoutError(dir: string, detail: string, code: 'NOT_FOUND' | 'IMAGE_CONFIG' | 'PLATFORM' = 'IMAGE_CONFIG', cause?: unknown): MobyError {
+  return new MobyError(`Cannot read OCI layout "${dir}": ${detail}`, { code, ...(cause === undefined ? {} : { cause }) });
 }
 
 function openVerified(dir: string, digest: Digest, size: number | undefined): Readable {
@@ -32,7 +32,7 @@ async function readJson(dir: string, d: { digest: Digest; size?: number }): Prom
     return JSON.parse((await buffer(openVerified(dir, d.digest, d.size))).toString('utf8')) as unknown;
   } catch (err) {
     if (err instanceof MobyError) throw err;
-    throw layoutError(dir, `blob ${d.digest} is missing or not JSON: ${(err as Error).message}`, 'NOT_FOUND');
+    throw layoutError(dir, `blob ${d.digest} is missing or not JSON`, 'NOT_FOUND', err);
   }
 }
 
@@ -58,10 +58,16 @@ async function readIndexJson(dir: string): Promise<Descriptor[]> {
   let text: string;
   try {
     text = await readFile(join(dir, 'index.json'), 'utf8');
-  } catch {
-    throw layoutError(dir, 'no index.json (not an OCI image layout)', 'NOT_FOUND');
+  } catch (err) {
+    throw layoutError(dir, 'no index.json (not an OCI image layout)', 'NOT_FOUND', err);
   }
-  return descriptors(dir, JSON.parse(text) as unknown, 'manifests', 'index.json');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw layoutError(dir, 'index.json is not JSON', 'IMAGE_CONFIG', err);
+  }
+  return descriptors(dir, doc, 'manifests', 'index.json');
 }
 
 function refNames(input: string): string[] {

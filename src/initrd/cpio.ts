@@ -11,6 +11,9 @@
  *   are patched in place afterwards (`patchNlinks`), so the archive is first written to a file.
  * - devmajor:devminor are 3:1 on every entry, like LinuxKit (the kernel uses them only to key hardlinks).
  * - inode numbers start at 721 and increase by one per entry (links and the trailer included), like LinuxKit.
+ *   A segment of a segmented initrd (segments.ts) starts at its own base and has no trailer: the segments'
+ *   concatenation is one archive, so inode numbers must not repeat across segments (the kernel keys hardlinks
+ *   by inode until the trailer), and a hardlink cannot point into another segment.
  * - the root entry (clean name `''`) is written as `.` (LinuxKit writes Go's `filepath.Clean` result `.`).
  * - xattrs cannot be stored in newc: they are dropped (one warning per archive).
  * - files of 4 GiB or more cannot be stored (32-bit size field): MobyError BUILD.
@@ -18,6 +21,7 @@
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import type { EntryStream, EntryType, TarHeader } from '../tar/entry.ts';
+import { describeXattrs } from './xattrs.ts';
 
 export const FIRST_INO = 721;
 const MAGIC = '070701';
@@ -25,6 +29,8 @@ const HEADER_SIZE = 110;
 /** Byte offset of the nlink field inside a header. */
 export const NLINK_OFFSET = 6 + 4 * 8;
 const MAX_FIELD = 0xffffffff;
+/** Files named in the lost-xattrs warning. */
+const LOST_SHOWN = 20;
 
 const TYPE_BITS: Record<EntryType, number> = {
   fifo: 0o010000, 'character-device': 0o020000, directory: 0o040000, 'block-device': 0o060000,
@@ -87,12 +93,39 @@ interface Group {
  * Stateful (inode counter, hardlink groups); `nlinkPatches()` after the stream ended says which header
  * offsets need which nlink. Memory: one map entry per regular file name (names only).
  */
+export interface NewcEncoderOptions {
+  /** First inode number (default 721). */
+  firstIno?: number;
+  /** End with `TRAILER!!!` and zero padding to 512 (default); false for a segment that others follow. */
+  trailer?: boolean;
+  /** Inode numbers this encoder may not reach (a segment's share of the inode space). */
+  inoLimit?: number;
+}
+
 export class NewcEncoder {
-  private ino = FIRST_INO;
+  private ino: number;
+  private readonly withTrailer: boolean;
+  private readonly inoLimit: number;
   private offset = 0;
   private readonly files = new Map<string, Group>();
-  private xattrs = 0;
-  private xattrExample = '';
+  /** Files whose xattrs were dropped: how many, and the first LOST_SHOWN with what they carried (see xattrs.ts). */
+  private readonly lost: LostXattrs = { count: 0, shown: [] };
+
+  constructor(o: NewcEncoderOptions = {}) {
+    this.ino = o.firstIno ?? FIRST_INO;
+    this.withTrailer = o.trailer ?? true;
+    this.inoLimit = o.inoLimit ?? MAX_FIELD;
+  }
+
+  /** Entries whose xattrs were dropped: their count and the first LOST_SHOWN. */
+  get lostXattrs(): LostXattrs {
+    return { count: this.lost.count, shown: [...this.lost.shown] };
+  }
+
+  /** Bytes produced so far. */
+  get size(): number {
+    return this.offset;
+  }
 
   async *bytes(entries: EntryStream): AsyncGenerator<Buffer> {
     for await (const { header: h, body } of entries) {
@@ -104,6 +137,7 @@ export class NewcEncoder {
         yield* this.body(h, body);
       }
     }
+    if (!this.withTrailer) return;
     yield this.emit(trailer(this.ino++));
     yield this.emit(Buffer.alloc((512 - (this.offset % 512)) % 512));
   }
@@ -128,6 +162,7 @@ export class NewcEncoder {
     if (h.size > MAX_FIELD) throw refuse(h, `it is ${h.size} bytes; newc cannot hold files of 4 GiB or more`);
     if (h.uid > MAX_FIELD || h.gid > MAX_FIELD || h.uid < 0 || h.gid < 0) throw refuse(h, `uid/gid ${h.uid}/${h.gid} out of range`);
     this.noteXattrs(h);
+    if (this.ino >= this.inoLimit) throw refuse(h, 'its section of the initrd has too many entries for its share of the inode numbers');
     const ino = this.ino++;
     const fields: NewcFields = {
       ino, mode: (h.mode & 0o7777) | TYPE_BITS[h.type], uid: h.uid, gid: h.gid, nlink: h.type === 'directory' ? 2 : 1,
@@ -141,7 +176,7 @@ export class NewcEncoder {
 
   private linkTo(h: TarHeader, fields: NewcFields): void {
     const group = this.files.get(h.linkname ?? '');
-    if (group === undefined) throw refuse(h, `it is a hardlink to "${h.linkname ?? ''}", which is not an earlier file`);
+    if (group === undefined) throw refuse(h, `it is a hardlink to "${h.linkname ?? ''}", which is not an earlier file of the same section (image, bundle or files)`);
     fields.ino = group.ino;
     fields.filesize = 0;
     group.offsets.push(this.offset);
@@ -149,8 +184,9 @@ export class NewcEncoder {
   }
 
   private noteXattrs(h: TarHeader): void {
-    if (!(h.pax ?? []).some(([k]) => k.startsWith('SCHILY.xattr.'))) return;
-    if (this.xattrs++ === 0) this.xattrExample = h.name;
+    const what = describeXattrs(h.pax);
+    if (what.length === 0) return;
+    if (this.lost.count++ < LOST_SHOWN) this.lost.shown.push({ name: h.name, what });
   }
 
   /** Header offsets whose nlink field must be rewritten (members of groups of two or more). */
@@ -166,13 +202,36 @@ export class NewcEncoder {
   }
 
   /** Emits one warning when entries carried xattrs, which newc cannot hold. */
-  reportLostXattrs(reporter: Reporter | undefined): void {
-    if (this.xattrs === 0) return;
-    reporter?.emit({
-      type: 'warn',
-      message: `The initrd cannot hold extended attributes: dropped them from ${this.xattrs} file(s) (e.g. "${this.xattrExample}"); file capabilities will be missing`,
-    });
+  reportLostXattrs(reporter: Reporter): void {
+    reportLostXattrs(reporter, this.lost);
   }
+}
+
+/** Files whose xattrs the initrd dropped: how many, and the first LOST_SHOWN by name with what they carried. */
+export interface LostXattrs {
+  count: number;
+  shown: Array<{ name: string; what: string[] }>;
+}
+
+/** `more` added to `into` (in stream order: `into`'s files came first). */
+export function addLostXattrs(into: LostXattrs, more: LostXattrs): void {
+  into.count += more.count;
+  for (const l of more.shown) if (into.shown.length < LOST_SHOWN) into.shown.push(l);
+}
+
+/**
+ * The one warning when entries carried xattrs, which newc cannot hold, naming the files (the first LOST_SHOWN)
+ * and what they lose; capabilities as getcap prints them. Nothing when none were dropped.
+ */
+export function reportLostXattrs(reporter: Reporter, lost: LostXattrs): void {
+  const n = lost.count;
+  if (n === 0) return;
+  const shown = lost.shown.map((l) => `"${l.name}" (${l.what.join('; ')})`);
+  const more = n > shown.length ? `, and ${n - shown.length} more` : '';
+  reporter.emit({
+    type: 'warn',
+    message: `The initrd cannot hold extended attributes (newc has none): dropped them from ${n} file(s): ${shown.join(', ')}${more}; in the booted system these files lack them (only the tar output keeps extended attributes)`,
+  });
 }
 
 /** The 8 ASCII hex digits to write at a patch offset. */

@@ -31,7 +31,8 @@ export interface InitrdOptions {
    */
   ucode?: string;
   prependUcode?: boolean;
-  reporter?: Reporter;
+  /** Receives the lost-xattrs warning: required, so no warning is emitted into nothing. */
+  reporter: Reporter;
   /** Where the temporary cpio goes (default: the OS temp dir). */
   tmpDir?: string;
 }

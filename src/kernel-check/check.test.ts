@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import { canMountIsoRoot, checkKernel, kernelConfigOf } from './check.ts';
+import { canMountIsoRoot, checkKernel, kernelConfigOf, rootVerdict } from './check.ts';
+import { parseModulesDep } from './modules.ts';
 import { parseConfig, parseFragment, unmet } from './config-text.ts';
 import { embeddedConfig } from './embedded-config.ts';
 import { getFormat } from '../outputs/index.ts';
@@ -46,6 +47,7 @@ void test('parseConfig reads set and unset options; fragments keep only y/m requ
   const c = parseConfig('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=m\nCONFIG_D="x"\n');
   assert.deepEqual([...c], [['CONFIG_A', 'y'], ['CONFIG_B', 'n'], ['CONFIG_C', 'm'], ['CONFIG_D', '"x"']]);
   assert.deepEqual(parseFragment('# comment\nCONFIG_A=y\nCONFIG_C=m\n'), [{ option: 'CONFIG_A', need: 'y' }, { option: 'CONFIG_C', need: 'm' }]);
+  assert.deepEqual(parseFragment('CONFIG_SQUASHFS=y # module squashfs\nCONFIG_X=y # not a module note\n'), [{ option: 'CONFIG_SQUASHFS', need: 'y', module: 'squashfs' }, { option: 'CONFIG_X', need: 'y' }]);
   assert.deepEqual(unmet(c, parseFragment('CONFIG_A=y\nCONFIG_B=y\nCONFIG_C=y\nCONFIG_E=m\n')), ['CONFIG_B=y (not set)', 'CONFIG_C=y (is m)', 'CONFIG_E=m (not set)']);
 });
 
@@ -112,5 +114,21 @@ void test('arm64 reads its own part of a fragment: the PL011 console, and root f
   assert.deepEqual(advisedOnly('amd64'), [
     'Kernel "k" cannot mount root from the CD (CONFIG_ATA=y (not set), CONFIG_ATA_PIIX=y (not set)): iso-efi will also carry the initrd and boot kernel+initrd',
     'Kernel "k" lacks what `mobyts run qemu` (virtio devices, serial console) needs: CONFIG_SERIAL_8250=y (not set), CONFIG_SERIAL_8250_CONSOLE=y (not set)',
+  ]);
+});
+
+void test('a root need is met built in (no loader), by shipped modules (the loader loads them), or is one error naming what is missing', () => {
+  const index = parseModulesDep('kernel/fs/squashfs/squashfs.ko:\nkernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko\nkernel/drivers/virtio/virtio.ko:\nkernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio.ko\n', '6.1', () => true);
+  const built = parseConfig(`${FULL}\nCONFIG_VIRTIO_PCI=y\nCONFIG_VIRTIO_BLK=y\nCONFIG_SQUASHFS=y\nCONFIG_SQUASHFS_ZLIB=y\n`);
+  assert.deepEqual(rootVerdict(built, 'squashfs', undefined), { kind: 'built-in' });
+  const modular = parseConfig(`${FULL}\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO_BLK=m\nCONFIG_SQUASHFS=m\nCONFIG_SQUASHFS_ZLIB=y\n`);
+  assert.deepEqual(rootVerdict(modular, 'squashfs', index), { kind: 'loader', modules: ['virtio_pci', 'virtio_blk', 'squashfs'] });
+  const noZlib = parseConfig(`${FULL.replace('CONFIG_RD_GZIP=y', '')}\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO_BLK=m\nCONFIG_SQUASHFS=m\n`);
+  assert.deepEqual(rootVerdict(noZlib, 'squashfs', index), { kind: 'missing', missing: ['CONFIG_SQUASHFS_ZLIB=y (not set)', 'CONFIG_RD_GZIP=y (not set)'] });
+  const sq = records('kernel+squashfs');
+  assert.deepEqual(checkKernel({ kernelPath: '/k/vmlinuz', configText: `${FULL}\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO_BLK=m\nCONFIG_SQUASHFS=m\nCONFIG_SQUASHFS_ZLIB=y\n`, formats: sq, compress: 'gzip', modules: index }).errors, []);
+  const withoutSquashfs = parseModulesDep('kernel/drivers/block/virtio_blk.ko:\nkernel/drivers/virtio/virtio_pci.ko:\n', '6.1', () => true);
+  assert.deepEqual(checkKernel({ kernelPath: '/k/vmlinuz', configText: `${FULL}\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO_BLK=m\nCONFIG_SQUASHFS=m\nCONFIG_SQUASHFS_ZLIB=y\n`, formats: sq, compress: 'gzip', modules: withoutSquashfs }).errors, [
+    'Kernel "vmlinuz" cannot boot format "kernel+squashfs": mounting the squashfs image as root needs CONFIG_SQUASHFS=y (is m, and squashfs.ko is not in lib/modules/6.1)',
   ]);
 });

@@ -5,7 +5,8 @@
  */
 import { basename } from 'node:path';
 import { embeddedConfig } from './embedded-config.ts';
-import { loadFragment, parseConfig, unmet, type KernelConfig } from './config-text.ts';
+import { loadFragment, parseConfig, unmet, type KernelConfig, type Requirement } from './config-text.ts';
+import { loadOrder, moduleName, type ModuleIndex } from './modules.ts';
 
 export interface CheckKernelOptions {
   kernelPath: string;
@@ -18,6 +19,8 @@ export interface CheckKernelOptions {
   arch?: string;
   /** How messages name the kernel (e.g. its image reference); default: the kernel file's name. */
   name?: string;
+  /** The kernel's modules (from its modules tar), for needs a loader initrd can meet with modules. */
+  modules?: ModuleIndex;
 }
 
 export interface KernelCheckResult {
@@ -29,6 +32,11 @@ export interface KernelCheckResult {
 export interface Need {
   fragment: string;
   why: string;
+  /**
+   * The fragment's options may also be modules (those it annotates `# module NAME`): the format then boots
+   * through a loader initrd that loads them (`rootVerdict`).
+   */
+  loader?: true;
 }
 
 /**
@@ -68,7 +76,7 @@ export function checkKernel(opts: CheckKernelOptions): KernelCheckResult {
   }
   const config = parseConfig(text);
   const arch = opts.arch ?? 'amd64';
-  const errors = bootable.flatMap((f) => formatErrors(config, f, { compress: opts.compress, arch, subject }));
+  const errors = bootable.flatMap((f) => formatErrors(config, f, { compress: opts.compress, arch, subject, modules: opts.modules }));
   const warnings = [...isoWarnings(config, bootable, { arch, subject }), ...ADVISED.flatMap((n) => warn(config, n, { arch, subject }))];
   return { warnings: [...new Set(warnings)], errors };
 }
@@ -84,17 +92,55 @@ interface Subject {
   subject: string;
 }
 
-function formatErrors(config: KernelConfig, format: KernelCheckFormat, o: Subject & { compress: CheckKernelOptions['compress'] }): string[] {
+function formatErrors(config: KernelConfig, format: KernelCheckFormat, o: Subject & { compress: CheckKernelOptions['compress']; modules: ModuleIndex | undefined }): string[] {
   const { compress, subject } = o;
   const needs = format.kernel.flatMap((n) => {
+    if (typeof n !== 'string' && n.loader === true) return [];
     if (n === 'initrd') return initrdNeeds(compress);
     if (n === 'iso-root') return canMountIsoRoot(config, o.arch) ? [] : initrdNeeds(compress);
     return [n];
   });
-  return needs.flatMap((n) => {
+  const loaderErrors = format.kernel.flatMap((n) => {
+    if (typeof n === 'string' || n.loader !== true) return [];
+    const v = rootVerdict(config, n.fragment, o.modules, o.arch);
+    return v.kind === 'missing' ? [`${subject} cannot boot format "${format.name}": ${n.why} needs ${v.missing.join(', ')}`] : [];
+  });
+  return [...needs.flatMap((n) => {
     const missing = unmet(config, loadFragment(n.fragment, o.arch));
     return missing.length === 0 ? [] : [`${subject} cannot boot format "${format.name}": ${n.why} needs ${missing.join(', ')}`];
-  });
+  }), ...loaderErrors];
+}
+
+/**
+ * How a kernel reaches a root the fragment describes: `built-in` (every option `=y`: no initrd, LinuxKit's
+ * outputs), `loader` (the rest are modules the kernel ships, with their dependencies: `modules` names those the
+ * fragment annotates, for `loadOrder`), or `missing` (options neither built in nor loadable, a module
+ * file absent, or no initramfs support for the loader itself), rendered for one error message. The fragment
+ * includes its part for `arch` (default amd64), as `loadFragment` reads it.
+ */
+export type RootVerdict =
+  | { kind: 'built-in' }
+  | { kind: 'loader'; modules: string[] }
+  | { kind: 'missing'; missing: string[] };
+
+const LOADER_COMPRESS = 'gzip';
+
+export function rootVerdict(config: KernelConfig, fragment: string, index: ModuleIndex | undefined, arch?: string): RootVerdict {
+  const reqs = loadFragment(fragment, arch).filter((r) => config.get(r.option) !== 'y');
+  if (reqs.length === 0) return { kind: 'built-in' };
+  const loadable = reqs.filter((r): r is Requirement & { module: string } => r.module !== undefined && config.get(r.option) === 'm');
+  const missing = unmet(config, reqs.filter((r) => !loadable.includes(r as Requirement & { module: string })));
+  missing.push(...unmet(config, initrdNeeds(LOADER_COMPRESS).flatMap((n) => loadFragment(n.fragment, arch))));
+  if (index === undefined) {
+    if (loadable.length > 0) missing.push(`${loadable.map((r) => `${r.option}=y`).join(', ')} (${loadable.length > 1 ? 'are' : 'is'} m, and the kernel image has no lib/modules/*/modules.dep)`);
+    return { kind: 'missing', missing };
+  }
+  const where = `lib/modules/${index.version}`;
+  for (const name of loadOrder(index, loadable.map((r) => r.module)).missing) {
+    const r = loadable.find((x) => moduleName(x.module) === name);
+    missing.push(r === undefined ? `${name}.ko (a dependency, not in ${where})` : `${r.option}=y (is m, and ${name}.ko is not in ${where})`);
+  }
+  return missing.length > 0 ? { kind: 'missing', missing } : { kind: 'loader', modules: loadable.map((r) => r.module) };
 }
 
 function isoWarnings(config: KernelConfig, formats: readonly KernelCheckFormat[], { arch, subject }: Subject): string[] {

@@ -22,24 +22,32 @@ export interface Requirement {
   option: string;
   /** `y`: must be built in; `m`: built in or module. */
   need: 'y' | 'm';
+  /** The module that provides the option when it is `m` (`CONFIG_SQUASHFS=y # module squashfs`). */
+  module?: string;
 }
 
-/** The requirements of one fragment file's text. */
+/** The requirements of one fragment file's text: `CONFIG_X=y|m`, optionally followed by `# module NAME` or another comment. */
 export function parseFragment(text: string): Requirement[] {
   const out: Requirement[] = [];
-  for (const [option, value] of parseConfig(text)) if (value === 'y' || value === 'm') out.push({ option, need: value });
+  for (const line of text.split('\n')) {
+    const m = /^(CONFIG_[A-Za-z0-9_]+)=([ym])\s*(#.*)?$/.exec(line.trim());
+    if (m === null) continue;
+    const module = /^#\s*module\s+([A-Za-z0-9_-]+)\s*$/.exec(m[3] ?? '')?.[1];
+    out.push({ option: m[1]!, need: m[2] as 'y' | 'm', ...(module === undefined ? {} : { module }) });
+  }
   return out;
 }
 
 /**
- * The fragment `kernel-configs/<name>.config` shipped with mobyts, plus `<name>-<arch>.config` when `arch` has
- * one (the serial console and CD drivers differ between a PC and arm64's virt machine). Throws when the common
+ * The fragment `kernel-configs/<name>.config` shipped with mobyts, preceded by `<name>-<arch>.config` when `arch`
+ * (default amd64) has one (the serial console and CD controller differ between a PC and arm64's virt machine;
+ * the arch's part comes first, so a driver stack reads from the controller up). Throws when the common
  * fragment does not exist (a bug).
  */
 export function loadFragment(name: string, arch?: string): Requirement[] {
   const common = parseFragment(readFileSync(new URL(`../../kernel-configs/${name}.config`, import.meta.url), 'utf8'));
   const archUrl = new URL(`../../kernel-configs/${name}-${arch ?? 'amd64'}.config`, import.meta.url);
-  return existsSync(archUrl) ? [...common, ...parseFragment(readFileSync(archUrl, 'utf8'))] : common;
+  return existsSync(archUrl) ? [...parseFragment(readFileSync(archUrl, 'utf8')), ...common] : common;
 }
 
 /** The requirements `config` does not meet, rendered `CONFIG_X=y (is m)` / `CONFIG_X=y (not set)`. */

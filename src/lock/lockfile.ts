@@ -47,8 +47,10 @@ export function serialiseLock(lock: Lockfile): string {
   return `${JSON.stringify(sortKeys(lock), null, 2)}\n`;
 }
 
-function bad(file: string, why: string): MobyError {
-  return new MobyError(`Cannot read lockfile "${file}": ${why}`, { code: 'LOCK', hint: 'regenerate it with `mobyts lock SPEC...`' });
+function bad(file: string, why: string, cause?: unknown): MobyError {
+  return new MobyError(`Cannot read lockfile "${file}": ${why}`, {
+    code: 'LOCK', hint: 'regenerate it with `mobyts lock SPEC...`', ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 const TRUST_VALUES: readonly LockedImage['trust'][] = ['verified', 'digest', 'disabled', 'none'];
@@ -75,7 +77,7 @@ export function parseLock(text: string, file: string): Lockfile {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw bad(file, `not JSON (${(err as Error).message})`);
+    throw bad(file, 'not JSON', err);
   }
   if (!isObj(doc) || !isObj(doc['images'])) throw bad(file, 'no "images" object');
   if (doc['lockfileVersion'] !== LOCKFILE_VERSION) throw bad(file, `lockfileVersion is ${JSON.stringify(doc['lockfileVersion'])}, this mobyts reads ${LOCKFILE_VERSION}`);

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { Digest } from '../oci/digest.ts';
 import { withDigest, type Reference } from '../oci/reference.ts';
 import { formatPlatform, platformFor } from '../store/platform.ts';
-import { MobyError } from '../util/errors.ts';
+import { errnoDetail, MobyError } from '../util/errors.ts';
 import { parseLock, type LockedImage, type Lockfile } from './lockfile.ts';
 
 export type LoadedLock = Lockfile & { file: string };
@@ -28,8 +28,8 @@ export async function readLock(file: string): Promise<LoadedLock> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new MobyError(`Cannot read lockfile "${file}": ${why}`, { code: 'LOCK', cause: err, hint: 'create it with `mobyts lock SPEC...`' });
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? ': no such file' : errnoDetail(err);
+    throw new MobyError(`Cannot read lockfile "${file}"${why}`, { code: 'LOCK', cause: err, hint: 'create it with `mobyts lock SPEC...`' });
   }
   return { ...parseLock(text, file), file };
 }

@@ -1,13 +1,12 @@
 /**
  * `mobyts lock SPEC...`: load and check the specs as `build` does, resolve every image (content trust first
- * for `trust:` images), and write the lockfile atomically (temp file → rename). Spec problems are printed
- * like `validate` prints them and nothing is written.
+ * for `trust:` images), and write the lockfile atomically (temp file → rename). The specs come loaded and
+ * checked (`loadSpecs`; the caller shows the problems and does not lock specs with errors).
  */
 import { rename, writeFile } from 'node:fs/promises';
-import type { CliContext } from '../cli/context.ts';
 import type { RegistryOptions } from '../store/types.ts';
-import { hasErrors, renderIssues, summariseIssues } from '../spec/issues.ts';
-import { loadSpecs } from '../spec/load.ts';
+import type { LoadedSpecs } from '../spec/load.ts';
+import type { CommandContext } from '../util/context.ts';
 import { normaliseSpec } from '../spec/normalise.ts';
 import { serialiseLock, type Lockfile } from './lockfile.ts';
 import { resolveLock } from './resolve.ts';
@@ -34,15 +33,8 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-/** Locks `files`; returns the lock written, or undefined when the specs had errors (exit code set to 1). */
-export async function runLock(files: string[], opts: LockCommandOptions, ctx: CliContext): Promise<Lockfile | undefined> {
-  const loaded = await loadSpecs(files);
-  const names = loaded.sources.map((s) => s.file);
-  if (loaded.issues.length > 0) ctx.stderr.write(`${renderIssues(loaded.issues)}${summariseIssues(loaded.issues, names)}\n`);
-  if (hasErrors(loaded.issues)) {
-    ctx.setExitCode(1);
-    return undefined;
-  }
+/** Locks `loaded` (the specs `files`, loaded without errors); returns the lock written. */
+export async function runLock(files: string[], loaded: LoadedSpecs, opts: LockCommandOptions, ctx: CommandContext): Promise<Lockfile> {
   const spec = normaliseSpec(loaded.spec);
   const lock = await resolveLock(specImages(spec), {
     registry: opts.registry, trust: spec.trust, disableContentTrust: opts.disableContentTrust,

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { runTool, type RunToolOptions } from '../tools/run-tool.ts';
+import { pathArg, runTool, type RunToolOptions } from '../tools/run-tool.ts';
 import { guidBytes, derivedGuid } from './partition/guid.ts';
 import { MIB } from './partition/disk.ts';
 
@@ -27,7 +27,7 @@ const ARGS: Record<DiskTarget['kind'], string[]> = {
 
 /** Converts `raw` into `out`; `finalName` is the basename the file will be published under. */
 export async function convertDisk(o: { raw: string; out: string; finalName: string; target: DiskTarget; sourceDateEpoch: number; run: RunToolOptions }): Promise<void> {
-  await runTool(TOOLS.qemuImg, ['convert', '-q', '-f', 'raw', ...ARGS[o.target.kind], o.raw, o.out], o.run);
+  await runTool(TOOLS.qemuImg, ['convert', '-q', '-f', 'raw', ...ARGS[o.target.kind], pathArg(o.raw), pathArg(o.out)], o.run);
   const seed = await diskSeed(o.raw);
   if (o.target.kind === 'vhd-fixed' || o.target.kind === 'vhd-dynamic') await fixVhd(o.out, seed, o.sourceDateEpoch, o.target.kind === 'vhd-dynamic');
   if (o.target.kind === 'vmdk-stream') await fixVmdk(o.out, seed, o.finalName);

@@ -4,7 +4,7 @@
  */
 import { join, basename } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { writeAtomically } from '../build/atomic.ts';
+import { writeAtomically } from '../util/atomic.ts';
 import { convertDisk, type DiskTarget } from './disk-convert.ts';
 import { BIOS_DISK_TOOLS, EFI_DISK_ARCH_TOOLS, EFI_DISK_TOOLS, buildBiosDisk, buildEfiDisk } from './disk-images.ts';
 import { EFI_ARCH_NAMES } from './efi-loaders.ts';

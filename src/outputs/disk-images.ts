@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { runTool } from '../tools/run-tool.ts';
+import { pathArg, runTool } from '../tools/run-tool.ts';
 import { contentHash, makeFat, type FatFile } from './boot-fat.ts';
 import { EFI_AMD64, EFI_ARM64, efiArch, makeUki } from './efi-loaders.ts';
 import type { FormatContext } from './format.ts';
@@ -48,7 +48,7 @@ export async function buildBiosDisk(ctx: FormatContext, out: string, o: DiskOpti
     { dest: 'syslinux.cfg', from: { text: syslinuxConfig(ctx.inputs.cmdline) } },
   ];
   const fatBytes = await makeFat({ path: fat, stageDir: await scratch(ctx, 'bios-fat'), files, label: 'LINUXKIT', sourceDateEpoch: ctx.sourceDateEpoch, hiddenSectors: START, signal: ctx.signal });
-  await runTool(TOOLS.syslinux, ['--install', fat], toolRun(ctx));
+  await runTool(TOOLS.syslinux, ['--install', pathArg(fat)], toolRun(ctx));
   const size = diskSize(ctx, START * SECTOR + fatBytes + 3 * MIB, o);
   const id = await contentHash(files);
   const mbr = mbrSector({

@@ -4,8 +4,8 @@
  * The Dockerfile goes just before the SBOM (the last entry), where LinuxKit puts it.
  */
 import { Readable } from 'node:stream';
-import { writeStreamAtomically } from '../build/atomic.ts';
-import { readTarFile, tarStream } from '../build/tar-io.ts';
+import { writeStreamAtomically } from '../util/atomic.ts';
+import { readTarFile, tarStream } from '../tar/io.ts';
 import { DOCKERFILE } from '../rootfs/assemble.ts';
 import { PAX_LOCATION } from '../rootfs/constants.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';

@@ -13,7 +13,7 @@ import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
 import { debFile, type DebFile } from '../tools/deb-files.ts';
-import { runTool } from '../tools/run-tool.ts';
+import { pathArg, runTool } from '../tools/run-tool.ts';
 import type { ToolRequirement } from './format.ts';
 
 /** One architecture's EFI loaders and the host tools that write them. */
@@ -109,7 +109,7 @@ export async function makeUki(o: UkiOptions): Promise<void> {
     '--add-section', `.cmdline=${cmdline}`, '--change-section-vma', '.cmdline=0x30000',
     '--add-section', `.linux=${kernel}`, '--change-section-vma', `.linux=${hex(LINUX_VMA)}`,
     '--add-section', `.initrd=${o.initrd}`, '--change-section-vma', `.initrd=${hex(initrdVma)}`,
-    stub, o.out,
+    stub, pathArg(o.out),
   ], { sourceDateEpoch: o.sourceDateEpoch, ...(o.signal ? { signal: o.signal } : {}) });
   await zeroPeStamps(o.out);
 }
@@ -159,7 +159,7 @@ export async function makeGrubEfi(o: GrubOptions): Promise<void> {
   const run = { sourceDateEpoch: o.sourceDateEpoch, ...(o.signal ? { signal: o.signal } : {}) };
   await runTool(TOOLS.tar, [
     `--mtime=@${o.sourceDateEpoch}`, '--owner=0', '--group=0', '--numeric-owner', '--sort=name', '--format=ustar', '--mode=u=rwX,go=rX',
-    '-C', md, '-cf', tar, 'boot',
+    '-C', pathArg(md), '-cf', pathArg(tar), '--', 'boot',
   ], run);
   await runTool(TOOLS.grubMkimage, [
     '-O', a.grubTarget, '-d', modules, '-o', o.out, '-p', '(memdisk)/boot/grub', '-m', tar, ...GRUB_MODULES,

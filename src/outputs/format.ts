@@ -4,15 +4,20 @@
  * boots its files, and how it writes. The table in `outputs/index.ts` lists them all; no other code keeps a
  * table of formats or switches over their names (docs/formats.md).
  */
-import type { KernelNeed } from '../kernel-check/check.ts';
+import type { KernelNeed, Need } from '../kernel-check/check.ts';
+import type { KernelConfig } from '../kernel-check/config-text.ts';
+import type { ModuleIndex } from '../kernel-check/modules.ts';
+import type { ToolRequirement } from '../tools/requirement.ts';
 import type { Reporter } from '../util/reporter.ts';
 import type { FormatName } from './format-names.ts';
 
 /** How a machine boots: kernel+initrd directly, an ISO as CD, a disk image, or an EFI binary (UKI). */
 export type BootKind = 'kernel' | 'cdrom' | 'disk' | 'efi-kernel';
 export type Firmware = 'bios' | 'efi';
-/** What one output file is to the machine that boots it. */
-export type BootRole = 'kernel' | 'initrd' | 'cmdline' | 'image';
+/** What one output file is to the machine that boots it (`root`: the root image, attached as `rootAs`). */
+export type BootRole = 'kernel' | 'initrd' | 'cmdline' | 'image' | 'root';
+/** How a root image is attached: a virtio disk (`/dev/vda`) or a CD on the IDE controller (`/dev/sr0`). */
+export type RootAttach = 'virtio-disk' | 'cdrom';
 
 /** How `mobyts run qemu` boots a format's output files. */
 export interface BootRecipe {
@@ -22,15 +27,38 @@ export interface BootRecipe {
   imageFormat?: 'raw' | 'qcow2' | 'vpc' | 'vmdk';
   /** The role of each file of `outputs()`, in that order. */
   roles: readonly BootRole[];
+  /** kernel with a `root` file: how the root image is attached. */
+  rootAs?: RootAttach;
 }
 
-/** A host program a format needs, with why and how to install it (reported all at once by the preflight). */
-export interface ToolRequirement {
-  /** Executable name looked up on PATH, or an absolute path of a data file (e.g. isolinux.bin). */
-  command: string;
-  why: string;
-  install: { debian: string; fedora?: string; macos?: string };
+/**
+ * A format whose root image the kernel may reach only through modules: when `need`'s options are modules the
+ * kernel ships (kernel-check `rootVerdict`), the format also writes `file(name)`, the build's loader initrd
+ * (outputs/loader-initrd.ts), which mounts `rootDevice` (or the `root=` of the command line).
+ */
+export interface LoaderRecipe {
+  need: Need & { loader: true };
+  rootDevice: string;
+  file(name: string): string;
 }
+
+/** The build's loader initrd: modules to load (paths under `lib/modules/<version>/`, in order), root devices to probe. */
+export interface BuildLoader {
+  version: string;
+  modules: string[];
+  devices: string[];
+}
+
+/** What the build knows of the kernel when it writes formats: its parsed config and its modules, when found. */
+export interface KernelFacts {
+  config?: KernelConfig;
+  modules?: ModuleIndex;
+  /** The `--arch` the kernel is for (default amd64): selects the arch's part of a loader's fragment. */
+  arch?: string;
+}
+
+/** A host program a format needs (declared in tools/, below the formats; re-exported for the format files). */
+export type { ToolRequirement };
 
 /** What the build hands a format. Paths are complete, verified files owned by the build (read-only to formats). */
 export interface FormatInputs {
@@ -61,6 +89,10 @@ export interface FormatContext {
   /** A private scratch directory for this format, removed by the build afterwards. */
   workDir: string;
   arch: string;
+  /** The kernel's config and modules, for formats that adapt to them (`loader`). */
+  kernel: KernelFacts;
+  /** The build's loader initrd, when a chosen format needs one for this kernel (`buildLoader`). */
+  loader?: BuildLoader;
   reporter: Reporter;
   signal: AbortSignal;
 }
@@ -68,7 +100,7 @@ export interface FormatContext {
 export interface OutputFormat {
   /** LinuxKit's format name: `kernel+initrd`, `iso-bios`, ... */
   readonly name: FormatName;
-  /** Output paths relative to `base`'s directory, e.g. `${name}-kernel`; used for --dry-run, run and cleanup. */
+  /** LinuxKit's output paths relative to `base`'s directory, e.g. `${name}-kernel` (plus `loader.file` when written). */
   outputs(name: string): string[];
   readonly tools: readonly ToolRequirement[];
   /** Replaces `tools` when building for that arch (arm64's loaders need other tools than amd64's). */
@@ -81,6 +113,8 @@ export interface OutputFormat {
   readonly kernel: readonly KernelNeed[];
   /** How `mobyts run qemu` boots the outputs; undefined when it cannot (tar, docker, gcp, ...). */
   readonly boot?: BootRecipe;
+  /** The loader initrd it writes too for kernels with the root's drivers as modules (kernel+squashfs, ...). */
+  readonly loader?: LoaderRecipe;
   /** The `--arch` values it builds for (BIOS formats: amd64 only); undefined: any. */
   readonly archs?: readonly string[];
   /**

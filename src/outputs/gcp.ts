@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { runTool } from '../tools/run-tool.ts';
-import { writeAtomically } from '../build/atomic.ts';
+import { pathArg, runTool } from '../tools/run-tool.ts';
+import { writeAtomically } from '../util/atomic.ts';
 import { writeRawDisk } from './disk-format-kit.ts';
 import { BIOS_DISK_TOOLS } from './disk-images.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
@@ -21,9 +21,9 @@ async function write(ctx: FormatContext): Promise<void> {
   const tar = join(ctx.workDir, 'disk.tar');
   await runTool(TOOLS.tar, [
     `--mtime=@${ctx.sourceDateEpoch}`, '--owner=0', '--group=0', '--numeric-owner', '--mode=0644',
-    '--format=oldgnu', '-S', '-C', dir, '-cf', tar, 'disk.raw',
+    '--format=oldgnu', '-S', '-C', pathArg(dir), '-cf', pathArg(tar), '--', 'disk.raw',
   ], toolRun(ctx));
-  await writeAtomically(out!, (tmp) => runTool(TOOLS.gzip, ['-9', '-n', '-c', tar], toolRun(ctx, { stdout: tmp })).then(() => undefined));
+  await writeAtomically(out!, (tmp) => runTool(TOOLS.gzip, ['-9', '-n', '-c', pathArg(tar)], toolRun(ctx, { stdout: tmp })).then(() => undefined));
 }
 
 export const gcp: OutputFormat = {

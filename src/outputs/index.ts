@@ -3,6 +3,7 @@
  * name has a row; outputs/index.test.ts that each row's record carries its name). Adding a format = a name in format-names.ts, one import and one row;
  * nothing else keeps a list of formats (docs/formats.md).
  */
+import { didYouMean } from '../spec/suggest.ts';
 import { MobyError } from '../util/errors.ts';
 import { docker } from './docker.ts';
 import type { OutputFormat } from './format.ts';
@@ -58,10 +59,10 @@ export function isFormatName(name: string): name is FormatName {
   return Object.hasOwn(TABLE, name);
 }
 
-/** The record of a format, or a USAGE error naming the formats that exist. */
+/** The record of a format, or a USAGE error suggesting the nearest name and listing the formats that exist. */
 export function getFormat(name: string): OutputFormat {
   if (isFormatName(name)) return TABLE[name];
-  throw new MobyError(`Cannot build format "${name}": unknown format`, {
+  throw new MobyError(`Cannot build format "${name}": unknown format${didYouMean(name, Object.keys(TABLE), 1 / 2)}`, {
     code: 'USAGE',
     exitCode: 2,
     hint: `choose from ${FORMATS.map((x) => x.name).join(', ')}`,

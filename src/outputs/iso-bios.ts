@@ -6,7 +6,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { writeAtomically } from '../build/atomic.ts';
+import { writeAtomically } from '../util/atomic.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, toolRun, withRoot } from './format-kit.ts';
 import { ISOLINUX_BOOT, isolinuxConfig, makeIso } from './iso-image.ts';

@@ -7,7 +7,7 @@ import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EFI_NEED } from '../kernel-check/check.ts';
 import { TOOLS } from '../tools/catalog.ts';
-import { writeAtomically } from '../build/atomic.ts';
+import { writeAtomically } from '../util/atomic.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, scratch, toolRun } from './format-kit.ts';
 import { EFI_ARCH_NAMES } from './efi-loaders.ts';

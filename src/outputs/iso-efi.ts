@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { EFI_NEED } from '../kernel-check/check.ts';
 import { TOOLS } from '../tools/catalog.ts';
-import { writeAtomically } from '../build/atomic.ts';
+import { writeAtomically } from '../util/atomic.ts';
 import { makeFat } from './boot-fat.ts';
 import { EFI_AMD64, EFI_ARCH_NAMES, EFI_ARM64, efiArch, makeGrubEfi } from './efi-loaders.ts';
 import type { FormatContext, OutputFormat } from './format.ts';

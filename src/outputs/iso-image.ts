@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { TOOLS } from '../tools/catalog.ts';
-import { runTool, type RunToolOptions } from '../tools/run-tool.ts';
+import { pathArg, runTool, type RunToolOptions } from '../tools/run-tool.ts';
 import { diskMode, type StagedEntry } from './stage-rootfs.ts';
 
 export interface IsoOptions {
@@ -22,6 +22,10 @@ export interface IsoOptions {
   run: RunToolOptions;
 }
 
+/**
+ * One ISO path as a quoted word of xorriso's command file: absolute (so never read as an option) and, with
+ * `-iso_rr_pattern off` first in the file, never read as a pattern (`usr/bin/[`, a setuid `usr/bin/*`).
+ */
 function q(path: string): string {
   return `'/${path.replaceAll("'", `'"'"'`)}'`;
 }
@@ -31,7 +35,7 @@ function q(path: string): string {
  * 0755 and files 0644 whatever the builder's umask left on the staged copies (so the ISO is byte-reproducible).
  */
 export function metadataCommands(entries: readonly StagedEntry[]): string[] {
-  const lines = ['-chown_r 0 / --', '-chgrp_r 0 / --', '-find / -type d -exec chmod 0755 --', '-find / -type f -exec chmod 0644 --'];
+  const lines = ['-iso_rr_pattern off', '-chown_r 0 / --', '-chgrp_r 0 / --', '-find / -type d -exec chmod 0755 --', '-find / -type f -exec chmod 0644 --'];
   for (const e of entries) {
     if (!e.onDisk || e.type === 'link') continue;
     if (e.uid !== 0) lines.push(`-chown ${e.uid} ${q(e.path)} --`);
@@ -42,13 +46,16 @@ export function metadataCommands(entries: readonly StagedEntry[]): string[] {
   return lines;
 }
 
-/** Writes the ISO at `out`. */
+/**
+ * Writes the ISO at `out`. Disk paths (`out`, `root`, the command file) are arguments of the mkisofs
+ * emulation, which takes them literally; the tar's paths only ever appear in the command file, quoted.
+ */
 export async function makeIso(o: IsoOptions): Promise<void> {
   await writeFile(o.commandsPath, `${metadataCommands(o.entries ?? []).join('\n')}\n`);
   await runTool(TOOLS.xorriso, [
-    '-report_about', 'SORRY', '-as', 'mkisofs', '-quiet', '-o', o.out, '-V', o.volid, '-l', '-J', '-joliet-long', '-R',
-    '--set_all_file_dates', `=${o.sourceDateEpoch}`, ...(o.boot ?? []), o.root, '--',
-    '-options_from_file', o.commandsPath,
+    '-report_about', 'SORRY', '-as', 'mkisofs', '-quiet', '-o', pathArg(o.out), '-V', o.volid, '-l', '-J', '-joliet-long', '-R',
+    '--set_all_file_dates', `=${o.sourceDateEpoch}`, ...(o.boot ?? []), pathArg(o.root), '--',
+    '-options_from_file', pathArg(o.commandsPath),
   ], o.run);
 }
 

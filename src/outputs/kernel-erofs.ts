@@ -8,5 +8,7 @@ export const kernelErofs = kernelWithRootfsImage({
   imageSuffix: '-erofs.img',
   tool: TOOLS.mkfsErofs,
   rootNeed: { fragment: 'erofs', why: 'mounting the erofs image as root' },
+  rootAs: 'virtio-disk',
+  rootDevice: '/dev/vda',
   writeImage: makeErofs,
 });

@@ -19,5 +19,7 @@ export const kernelIso = kernelWithRootfsImage({
   imageSuffix: '.iso',
   tool: TOOLS.xorriso,
   rootNeed: { fragment: 'kernel-iso', why: 'mounting the data ISO as root' },
+  rootAs: 'cdrom',
+  rootDevice: '/dev/sr0',
   writeImage: writeIso,
 });

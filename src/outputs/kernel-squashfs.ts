@@ -8,5 +8,7 @@ export const kernelSquashfs = kernelWithRootfsImage({
   imageSuffix: '-squashfs.img',
   tool: TOOLS.mksquashfs,
   rootNeed: { fragment: 'squashfs', why: 'mounting the squashfs image as root' },
+  rootAs: 'virtio-disk',
+  rootDevice: '/dev/vda',
   writeImage: makeSquashfs,
 });

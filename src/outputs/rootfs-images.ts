@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TOOLS } from '../tools/catalog.ts';
-import { runTool } from '../tools/run-tool.ts';
+import { pathArg, runTool } from '../tools/run-tool.ts';
 import type { FormatContext } from './format.ts';
 import { scratch, toolRun } from './format-kit.ts';
 import { stageRootfs, type StagedEntry } from './stage-rootfs.ts';
@@ -35,13 +35,13 @@ export async function makeSquashfs(ctx: FormatContext, out: string): Promise<voi
   const pseudo = join(ctx.workDir, 'pseudo');
   await writeFile(pseudo, `${pseudoDefinitions(staged.entries).join('\n')}\n`);
   await runTool(TOOLS.mksquashfs, [
-    staged.dir, out, '-noappend', '-no-progress', '-quiet', '-comp', 'gzip', '-root-uid', '0', '-root-gid', '0', '-root-mode', '0755',
-    '-processors', '1', '-pf', pseudo,
+    pathArg(staged.dir), pathArg(out), '-noappend', '-no-progress', '-quiet', '-comp', 'gzip', '-root-uid', '0', '-root-gid', '0', '-root-mode', '0755',
+    '-processors', '1', '-pf', pathArg(pseudo),
   ], toolRun(ctx));
 }
 
 export async function makeErofs(ctx: FormatContext, out: string): Promise<void> {
   const staged = await stageRootfs(await ctx.inputs.rootfsTarWithoutBootPath(), await scratch(ctx, 'rootfs'));
   const uuid = '00000000-0000-4000-8000-000000000000';
-  await runTool(TOOLS.mkfsErofs, ['--quiet', '--all-root', `-T${ctx.sourceDateEpoch}`, `-U${uuid}`, out, staged.dir], toolRun(ctx));
+  await runTool(TOOLS.mkfsErofs, ['--quiet', '--all-root', `-T${ctx.sourceDateEpoch}`, `-U${uuid}`, pathArg(out), pathArg(staged.dir)], toolRun(ctx));
 }

@@ -51,3 +51,15 @@ void test('paths that leave the directory are refused with UNSAFE_CONTENT', asyn
   const via = await tarOf('via', [[{ name: 'l', type: 'symlink', linkname: '/etc' }], [{ name: 'l/passwd' }, 'x']]);
   await assert.rejects(stageRootfs(via, join(dir, 'via')), { code: 'UNSAFE_CONTENT', message: 'Cannot stage the filesystem: "l/passwd" lies under the symlink "l"' });
 });
+
+void test('the staged root and directories the tar does not list are 0755 whatever the umask', async () => {
+  const tar = await tarOf('implicit', [[{ name: 'x/y/z/file', mode: 0o644 }, 'data']]);
+  const old = process.umask(0o077);
+  try {
+    const staged = await stageRootfs(tar, join(dir, 'implicit'));
+    for (const d of ['', 'x', 'x/y', 'x/y/z']) assert.equal(lstatSync(join(staged.dir, d)).mode & 0o7777, 0o755, d);
+    assert.equal(lstatSync(join(staged.dir, 'x/y/z/file')).mode & 0o7777, 0o644);
+  } finally {
+    process.umask(old);
+  }
+});

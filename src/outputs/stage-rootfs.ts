@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { TarHeader } from '../tar/entry.ts';
 import { readTar } from '../tar/read.ts';
-import { MobyError } from '../util/errors.ts';
+import { errnoText, MobyError } from '../util/errors.ts';
 
 export interface StagedEntry {
   /** Clean relative path. */
@@ -34,9 +34,14 @@ export interface StagedTree {
 
 /**
  * readTar cleans names and refuses `..` escapes itself; its error is restated in this module's words so a
- * user sees which step refused the tar. Other errors pass through unchanged.
+ * user sees which step refused the tar. A file-system failure placing an entry (a full disk, an entry under
+ * a path the tar made a file) names the entry and the directory. Other errors pass through unchanged.
  */
-function stagingError(err: unknown): unknown {
+function stagingError(err: unknown, path: string, dir: string): unknown {
+  const errno = (err as NodeJS.ErrnoException | null)?.code;
+  if (!(err instanceof MobyError) && typeof errno === 'string') {
+    return new MobyError(`Cannot stage "${path}" of the filesystem in "${dir}": ${errnoText(err) ?? errno}`, { code: 'IO', cause: err });
+  }
   const escape = err instanceof MobyError && err.code === 'UNSAFE_CONTENT'
     ? /^Refusing unsafe content in "[^"]*": "(.*)" escapes the root with "\.\."$/.exec(err.message) : null;
   return escape === null ? err : new MobyError(`Cannot stage the filesystem: unsafe path "${escape[1]}" in the tar`, { code: 'UNSAFE_CONTENT', cause: err });
@@ -49,17 +54,23 @@ function stagingError(err: unknown): unknown {
  */
 export async function stageRootfs(tarPath: string, dir: string): Promise<StagedTree> {
   await mkdir(dir, { recursive: true });
+  await chmod(dir, 0o755);
   const byPath = new Map<string, StagedEntry>();
   const symlinks = new Set<string>();
+  let current = '';
   try {
     for await (const { header: h, body } of readTar(createReadStream(tarPath), { subject: tarPath })) {
       const path = h.name;
+      current = path;
       if (path === '') {
         body?.resume();
         continue;
       }
       guardParents(path, symlinks);
       const staged = toStaged(path, h);
+      if (staged.type === 'link') guardLink(path, h.linkname ?? '', byPath, symlinks);
+      // a directory entry over a staged symlink replaces the symlink (chmod must never follow it out)
+      if (staged.type === 'directory' && symlinks.has(path)) await rm(join(dir, path), { force: true });
       await place(dir, staged, h, body);
       if (staged.type === 'symlink') symlinks.add(path);
       else symlinks.delete(path);
@@ -67,7 +78,7 @@ export async function stageRootfs(tarPath: string, dir: string): Promise<StagedT
       byPath.set(path, staged);
     }
   } catch (err) {
-    throw stagingError(err);
+    throw stagingError(err, current, dir);
   }
   return { dir, entries: [...byPath.values()] };
 }
@@ -76,6 +87,15 @@ function guardParents(path: string, symlinks: Set<string>): void {
   for (let p = dirname(path); p !== '.'; p = dirname(p)) {
     if (symlinks.has(p)) throw new MobyError(`Cannot stage the filesystem: "${path}" lies under the symlink "${p}"`, { code: 'UNSAFE_CONTENT' });
   }
+}
+
+/** A hardlink may only point at an earlier entry of the tar that is not reached through a symlink. */
+function guardLink(path: string, target: string, byPath: Map<string, StagedEntry>, symlinks: Set<string>): void {
+  const to = byPath.get(target);
+  if (to === undefined || to.type === 'directory' || to.type === 'symlink' || !to.onDisk) {
+    throw new MobyError(`Cannot stage the filesystem: the hardlink "${path}" points at "${target}", which is not a file earlier in the tar`, { code: 'UNSAFE_CONTENT' });
+  }
+  guardParents(target, symlinks);
 }
 
 function toStaged(path: string, h: TarHeader): StagedEntry {
@@ -89,7 +109,7 @@ function toStaged(path: string, h: TarHeader): StagedEntry {
 
 async function place(dir: string, e: StagedEntry, h: TarHeader, body: Readable | undefined): Promise<void> {
   const target = join(dir, e.path);
-  await mkdir(dirname(target), { recursive: true });
+  await mkdirParents(dirname(target));
   if (e.type !== 'directory') await rm(target, { force: true, recursive: true });
   const mtime = h.mtime;
   if (e.type === 'file') {
@@ -108,6 +128,19 @@ async function place(dir: string, e: StagedEntry, h: TarHeader, body: Readable |
     await lutimes(target, mtime, mtime);
   } else if (e.type === 'link') {
     await link(join(dir, h.linkname ?? ''), target);
+  }
+}
+
+/**
+ * Creates `path` and its missing parents as 0755 whatever the umask: a directory the tar does not list keeps
+ * these bits, and images that take modes from the disk (erofs) must not depend on the builder's umask.
+ */
+async function mkdirParents(path: string): Promise<void> {
+  const first = await mkdir(path, { recursive: true });
+  if (first === undefined) return;
+  for (let p = path; ; p = dirname(p)) {
+    await chmod(p, 0o755);
+    if (p === first || p === dirname(p)) break;
   }
 }
 

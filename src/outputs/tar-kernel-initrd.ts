@@ -5,8 +5,8 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { writeStreamAtomically } from '../build/atomic.ts';
-import { tarStream } from '../build/tar-io.ts';
+import { writeStreamAtomically } from '../util/atomic.ts';
+import { tarStream } from '../tar/io.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 

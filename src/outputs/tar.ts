@@ -2,7 +2,7 @@
  * `tar` (docs/linuxkit-behaviour.md#formats): the root filesystem tar itself, `NAME.tar`; streamable to `-o FILE|-`.
  */
 import { createReadStream } from 'node:fs';
-import { writeStreamAtomically } from '../build/atomic.ts';
+import { writeStreamAtomically } from '../util/atomic.ts';
 import type { OutputFormat } from './format.ts';
 
 export const tar: OutputFormat = {

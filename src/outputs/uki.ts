@@ -3,7 +3,7 @@
  * os-release (`NAME="LinuxKit"`) as PE sections; boots from any ESP, El Torito image or `-kernel` under OVMF.
  */
 import { EFI_NEED } from '../kernel-check/check.ts';
-import { writeAtomically } from '../build/atomic.ts';
+import { writeAtomically } from '../util/atomic.ts';
 import { EFI_AMD64, EFI_ARCH_NAMES, EFI_ARM64, makeUki } from './efi-loaders.ts';
 import type { FormatContext, OutputFormat } from './format.ts';
 import { outputPaths, scratch } from './format-kit.ts';

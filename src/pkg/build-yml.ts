@@ -38,8 +38,8 @@ export interface PackageSpec {
 const KEYS = ['image', 'org', 'config', 'arches', 'base', 'contents', 'imageConfig', 'prepare', 'fingerprint', 'tag', 'network', 'buildArgs', 'dockerfile', 'disable-cache', 'extra-sources'];
 const IMAGE_CONFIG_KEYS = ['Entrypoint', 'Cmd', 'Env', 'WorkingDir', 'Labels'];
 
-function bad(dir: string, why: string): MobyError {
-  return new MobyError(`Invalid package "${dir}": build.yml ${why}`, { code: 'SPEC_INVALID' });
+function bad(dir: string, why: string, cause?: unknown): MobyError {
+  return new MobyError(`Invalid package "${dir}": build.yml ${why}`, { code: 'SPEC_INVALID', ...(cause === undefined ? {} : { cause }) });
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -101,7 +101,7 @@ export async function readPackageSpec(dir: string): Promise<PackageSpec> {
   try {
     doc = parse(text);
   } catch (err) {
-    throw bad(dir, `is not valid YAML: ${(err as Error).message}`);
+    throw bad(dir, 'is not valid YAML', err);
   }
   return parsePackageSpec(dir, doc);
 }

@@ -4,7 +4,6 @@
  * config and manifest → one index over every platform built under that tag → point `<org>/<image>:<tag>` at
  * it in the store. Same inputs give the same digest, whatever order the platforms were built in.
  */
-import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { parseReference } from '../oci/reference.ts';
 import { MediaType, type Descriptor, type Platform } from '../oci/types.ts';
 import { platformFor, type ImageStore } from '../store/index.ts';
 import { formatPlatform, platformMatches } from '../store/platform.ts';
+import { execCapture, type ExecCaptureError } from '../tools/spawn.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { imageBlobs, indexBlob } from './image.ts';
@@ -119,13 +119,14 @@ function runPrepare(info: PackageInfo, stage: string, opts: PkgBuildOptions & { 
   const command = info.spec.prepare;
   if (command === undefined) return Promise.resolve();
   const env = { ...process.env, STAGE: stage, PKG_DIR: info.dir, SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch), MOBYTS_ARCH: opts.arch };
-  return new Promise((res, rej) => {
-    execFile('sh', ['-c', command], { cwd: info.dir, env, maxBuffer: 16 << 20, signal: opts.signal }, (err, _stdout, stderr) => {
-      if (stderr.trim() !== '') opts.reporter.emit({ type: 'debug', message: `${info.ref} prepare: ${stderr.trim()}` });
-      if (err === null) return res();
-      const status = typeof err.code === 'number' ? `with exit status ${err.code}` : `(${err.message.split('\n')[0] ?? ''})`;
-      rej(new MobyError(`Cannot build package "${info.dir}": prepare step \`${command}\` failed ${status}\n${stderr.trim().split('\n').slice(-10).join('\n')}`, { code: 'TOOL_FAILED', cause: err }));
-    });
+  const debug = (stderr: string): void => {
+    if (stderr.trim() !== '') opts.reporter.emit({ type: 'debug', message: `${info.ref} prepare: ${stderr.trim()}` });
+  };
+  return execCapture('sh', ['-c', command], { cwd: info.dir, env, maxBuffer: 16 << 20, signal: opts.signal }).then(({ stderr }) => debug(stderr), (e: unknown) => {
+    const err = e as ExecCaptureError;
+    debug(err.stderr);
+    const status = typeof err.code === 'number' ? ` with exit status ${err.code}` : '';
+    throw new MobyError(`Cannot build package "${info.dir}": prepare step \`${command}\` failed${status}\n${err.stderr.trim().split('\n').slice(-10).join('\n')}`, { code: 'TOOL_FAILED', cause: err });
   });
 }
 

@@ -1,6 +1,7 @@
 /** `mobyts pkg build`: builds each package directory in order, then pushes it when asked. */
-import type { CliContext } from '../cli/context.ts';
+import type { CommandContext } from '../util/context.ts';
 import { openStore, platformFor } from '../store/index.ts';
+import type { RegistryOptions } from '../store/types.ts';
 import { buildPackage } from './build.ts';
 import { sourceDateEpoch } from './layer.ts';
 import { pushPackage } from './push.ts';
@@ -11,22 +12,25 @@ export interface PkgBuildFlags {
   platforms: string[];
   force: boolean;
   push: boolean;
-  insecureRegistries: string[];
-  certFile: string | undefined;
+  /** Where and how to push (`--insecure-registry`, `--cert-file`). */
+  registry: RegistryOptions;
 }
 
-export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: CliContext): Promise<void> {
+export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: CommandContext): Promise<void> {
   const store = await openStore(f.cache ?? process.env.LINUXKIT_CACHE);
   const archs = [...new Set(f.platforms.map((p) => platformFor(p).architecture))];
-  for (const dir of dirs) {
-    const built = await buildPackage(dir, {
-      store, archs, force: f.force, sourceDateEpoch: sourceDateEpoch(), reporter: ctx.reporter, signal: ctx.signal,
-    });
-    ctx.stdout.write(`${built.ref} ${built.digest} ${built.platforms.join(',')}\n`);
-    if (f.push) {
-      const registry = { mirrors: [], insecureRegistries: f.insecureRegistries, ...(f.certFile === undefined ? {} : { caFile: f.certFile }) };
-      const digest = await pushPackage(store, built.ref, { registry, signal: ctx.signal });
-      ctx.reporter.emit({ type: 'info', message: `Pushed ${built.expanded} (${digest})` });
+  try {
+    for (const dir of dirs) {
+      const built = await buildPackage(dir, {
+        store, archs, force: f.force, sourceDateEpoch: sourceDateEpoch(), reporter: ctx.reporter, signal: ctx.signal,
+      });
+      ctx.stdout.write(`${built.ref} ${built.digest} ${built.platforms.join(',')}\n`);
+      if (f.push) {
+        const digest = await pushPackage(store, built.ref, { registry: f.registry, signal: ctx.signal, reporter: ctx.reporter });
+        ctx.reporter.emit({ type: 'info', message: `Pushed ${built.expanded} (${digest})` });
+      }
     }
+  } finally {
+    await store.close();
   }
 }

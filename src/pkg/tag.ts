@@ -7,15 +7,13 @@
  * files are not hashed, so the tag is known without running `prepare` (which may download); the image digest
  * still covers them.
  */
-import { execFile } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { execCapture } from '../tools/spawn.ts';
 import { MobyError } from '../util/errors.ts';
 import { readPackageSpec, type PackageSpec } from './build-yml.ts';
 
-const run = promisify(execFile);
 
 /** Relative paths of every entry under `dir`, sorted byte-wise, directories before their contents. */
 export async function listTree(dir: string, prefix = ''): Promise<string[]> {
@@ -42,9 +40,9 @@ async function hashTree(h: Hash, dir: string): Promise<void> {
 
 async function fingerprint(dir: string, command: string, arch: string): Promise<string> {
   try {
-    return (await run('sh', ['-c', command], { cwd: dir, maxBuffer: 1 << 20, env: { ...process.env, MOBYTS_ARCH: arch } })).stdout;
+    return (await execCapture('sh', ['-c', command], { cwd: dir, maxBuffer: 1 << 20, env: { ...process.env, MOBYTS_ARCH: arch } })).stdout;
   } catch (err) {
-    throw new MobyError(`Cannot fingerprint package "${dir}": \`${command}\` failed: ${(err as Error).message.trim()}`, { code: 'TOOL_FAILED', cause: err });
+    throw new MobyError(`Cannot fingerprint package "${dir}": \`${command}\` failed`, { code: 'TOOL_FAILED', cause: err });
   }
 }
 

@@ -7,10 +7,10 @@
 import { Readable } from 'node:stream';
 import { digestOf, isDigest, type Digest } from '../oci/digest.ts';
 import { MediaType, type Descriptor } from '../oci/types.ts';
-import type { Reference } from '../oci/reference.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import { isMobyError } from '../util/errors.ts';
 import { createAuthenticator, parseChallenge, type Authenticator } from './auth.ts';
+import type { CallContext } from './call-context.ts';
 import { defaultCredentialStore, type CredentialStore } from './credentials.ts';
 import { canonicalRegistry, endpointsFor, needsProbe, parseMirrors, type Endpoint, type Mirror } from './endpoints.ts';
 import { parseErrorBody, RegistryError } from './errors.ts';
@@ -32,13 +32,8 @@ export interface RegistryClientOptions {
   userAgent?: string;
 }
 
-/** What a request is for: the ref, pull or push, and the subject that starts every error message. */
-export interface CallContext {
-  ref: Reference;
-  action: 'pull' | 'push';
-  /** e.g. `Cannot pull "docker.io/library/alpine:3.20"`. */
-  subject: string;
-}
+
+export { pullContext, pushContext, type CallContext } from './call-context.ts';
 
 export interface FetchedManifest {
   descriptor: Descriptor;
@@ -50,7 +45,8 @@ interface ApiRequest {
   /** Path after `/v2/<repo>/`, e.g. `manifests/latest`; or an absolute URL (upload locations). */
   path: string;
   headers?: Record<string, string>;
-  body?: Uint8Array | string;
+  /** A function body is opened again for every attempt (retries re-send a file from its start). */
+  body?: Uint8Array | string | (() => Readable);
   ok: number[];
 }
 
@@ -61,10 +57,15 @@ export interface RegistryClient {
   fetchManifest(ctx: CallContext, selector: string, expected?: Descriptor): Promise<FetchedManifest>;
   /** Opens a blob's bytes (unverified: the consumer checks digest and size); resumes with Range after resets. */
   openBlob(ctx: CallContext, desc: Descriptor): Promise<Readable>;
-  /** Uploads a blob (monolithic POST+PUT) unless the registry already has it. */
-  pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array): Promise<void>;
+  /**
+   * Uploads a blob (monolithic POST+PUT) unless the registry already has it. `data` is the bytes, or a function
+   * opening them as a stream (called again for each attempt, so a large file is never held in memory).
+   */
+  pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array | (() => Readable)): Promise<void>;
   /** PUTs a manifest under `tag` (or its digest when omitted); returns its digest. */
   pushManifest(ctx: CallContext, bytes: Uint8Array, mediaType: string, tag?: string): Promise<Digest>;
+  /** Every tag of the repository (`tags/list`, following `Link` pages); empty when the repository does not exist. */
+  listTags(ctx: CallContext): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -110,6 +111,7 @@ class Client implements RegistryClient {
     const size = Number(header(res, 'content-length'));
     if (digest !== undefined && isDigest(digest) && mediaType !== undefined && Number.isInteger(size) && size > 0) {
       if (isDigest(selector) && selector !== digest) throw this.#mismatch(ctx, `manifest ${selector}`, selector, digest);
+      if (size > MAX_MANIFEST) throw tooLarge(ctx, selector, `is ${size} bytes`);
       return { mediaType, digest, size };
     }
     return this.#resolveByGet(ctx, selector);
@@ -124,8 +126,15 @@ class Client implements RegistryClient {
   async fetchManifest(ctx: CallContext, selector: string, expected?: Descriptor): Promise<FetchedManifest> {
     const known = this.#fetched.get(expected?.digest ?? selector);
     if (known !== undefined && (expected === undefined || expected.size === known.bytes.length)) return known;
+    if (expected !== undefined && expected.size > MAX_MANIFEST) throw tooLarge(ctx, selector, `is ${expected.size} bytes by its descriptor`);
     const res = await this.#call(ctx, { method: 'GET', path: `manifests/${selector}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200] });
-    const bytes = await readLimited(res, MAX_MANIFEST, () => new RegistryError(`${ctx.subject}: manifest ${selector} is larger than 4 MiB`, { code: 'REGISTRY' }));
+    const length = Number(header(res, 'content-length'));
+    if (Number.isSafeInteger(length) && length > MAX_MANIFEST) {
+      res.body.destroy();
+      throw tooLarge(ctx, selector, `is ${length} bytes (Content-Length)`);
+    }
+    // a server that sends no length (chunked) or lies about it is cut off as soon as it passes the limit
+    const bytes = await readLimited(res, MAX_MANIFEST, () => tooLarge(ctx, selector, 'was still being sent'));
     const digest = digestOf(bytes);
     const want = expected?.digest ?? (isDigest(selector) ? selector : undefined);
     if (want !== undefined && want !== digest) throw this.#mismatch(ctx, `manifest ${selector}`, want, digest);
@@ -172,7 +181,7 @@ class Client implements RegistryClient {
           failures++;
           if (!isRetryableError(err) || failures >= this.#retry.tries) {
             if (isMobyError(err)) throw err;
-            throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}: ${(err as Error).message}`), {
+            throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}`), {
               code: 'REGISTRY', method: 'GET', url: redactUrl(res.url), status: res.statusCode, cause: err,
             });
           }
@@ -186,7 +195,7 @@ class Client implements RegistryClient {
     }
   }
 
-  async pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array): Promise<void> {
+  async pushBlob(ctx: CallContext, desc: Descriptor, data: Uint8Array | (() => Readable)): Promise<void> {
     const head = await this.#call(ctx, { method: 'HEAD', path: `blobs/${desc.digest}`, ok: [200, 404] });
     await head.body.dump();
     if (head.statusCode === 200) return;
@@ -198,7 +207,7 @@ class Client implements RegistryClient {
     url.searchParams.set('digest', desc.digest);
     const put = await this.#call(ctx, {
       method: 'PUT', path: url.toString(), body: data,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) }, ok: [201, 204],
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data instanceof Uint8Array ? data.length : desc.size) }, ok: [201, 204],
     });
     await put.body.dump();
   }
@@ -210,6 +219,22 @@ class Client implements RegistryClient {
     });
     await res.body.dump();
     return digest;
+  }
+
+  async listTags(ctx: CallContext): Promise<string[]> {
+    const tags: string[] = [];
+    let path = 'tags/list?n=1000';
+    for (let page = 0; page < 1000; page++) {
+      const res = await this.#call(ctx, { method: 'GET', path, ok: [200, 404] });
+      const bytes = await readLimited(res, MAX_MANIFEST, () => new RegistryError(`${ctx.subject}: the tag list is larger than 4 MiB`, { code: 'REGISTRY' }));
+      if (res.statusCode === 404) return tags;
+      const body = JSON.parse(bytes.toString('utf8')) as { tags?: unknown };
+      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res, 'link') ?? '')?.[1];
+      if (next === undefined) return tags;
+      path = new URL(next, res.url).toString();
+    }
+    return tags;
   }
 
   #mismatch(ctx: CallContext, what: string, expected: string, actual: string): RegistryError {
@@ -258,7 +283,8 @@ class Client implements RegistryClient {
       if (authorization !== undefined) headers.authorization = authorization;
       let res: HttpResponse;
       try {
-        res = await this.#transport.send({ method: req.method, url, headers, ...(req.body === undefined ? {} : { body: req.body }), ...(this.#signal === undefined ? {} : { signal: this.#signal }) });
+        const body = typeof req.body === 'function' ? req.body() : req.body;
+        res = await this.#transport.send({ method: req.method, url, headers, ...(body === undefined ? {} : { body }), ...(this.#signal === undefined ? {} : { signal: this.#signal }) });
       } catch (err) {
         this.#signal?.throwIfAborted(); // interrupted: not a registry problem, do not dress it up as one
         if (isRetryableError(err) && attempt < this.#retry.tries) {
@@ -266,7 +292,7 @@ class Client implements RegistryClient {
           continue;
         }
         const tls = isTlsVerifyError(err);
-        throw new RegistryError(this.#scrub(`${ctx.subject}: cannot reach ${ep.host}: ${tls ? 'TLS certificate not trusted: ' : ''}${(err as Error).message.replace(/; if the root CA is installed locally.*$/s, '')}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`), {
+        throw new RegistryError(this.#scrub(`${ctx.subject}: cannot reach ${ep.host}${tls ? ': TLS certificate not trusted' : ''}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`), {
           code: 'REGISTRY', method: req.method, url: redactUrl(url), cause: err,
           ...(tls ? { hint: `pass the registry's CA with --cert-file, or allow it with --insecure-registry ${ep.host}` } : {}),
         });
@@ -307,13 +333,8 @@ class Client implements RegistryClient {
   }
 }
 
-/** `Cannot pull "REF"` — the subject for a pull of `ref`. */
-export function pullContext(ref: Reference, platform?: string): CallContext {
-  return { ref, action: 'pull', subject: `Cannot pull "${ref.expanded}"${platform === undefined ? '' : ` for ${platform}`}` };
-}
-
-/** `Cannot push "REF"` — the subject for a push to `ref`. */
-export function pushContext(ref: Reference): CallContext {
-  return { ref, action: 'push', subject: `Cannot push "${ref.expanded}"` };
+/** A manifest or index past the 4 MiB every distribution client refuses; `how` says how we know. */
+function tooLarge(ctx: CallContext, selector: string, how: string): RegistryError {
+  return new RegistryError(`${ctx.subject}: manifest ${selector} ${how}, more than the 4 MiB (${MAX_MANIFEST} bytes) limit for manifests and indexes`, { code: 'REGISTRY' });
 }
 

@@ -11,10 +11,10 @@
  * Docker Hub is looked up under `https://index.docker.io/v1/`, `index.docker.io`, `docker.io` and
  * `registry-1.docker.io`. Every secret handed out is remembered so errors can be scrubbed of it.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { execCapture, type ExecCaptureError } from '../tools/spawn.ts';
 import { MobyError } from '../util/errors.ts';
 
 export type Credential =
@@ -155,27 +155,25 @@ function fromPodman(env: Env, host: string): Credential | undefined {
 }
 
 /** Runs `docker-credential-<helper> get`; a helper that does not know the host yields undefined. */
-function runHelper(helper: string, serverUrl: string, env: Env): Promise<Credential | undefined> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(`docker-credential-${helper}`, ['get'], { env, timeout: 30_000 }, (err, stdout) => {
-      if (err !== null) {
-        const code = (err as { code?: unknown }).code;
-        // not found, or the helper is not installed (a config copied from a desktop): pull anonymously
-        if (/credentials not found/i.test(stdout) || code === 1 || code === 'ENOENT') return resolve(undefined);
-        return reject(new MobyError(`Cannot get credentials for "${serverUrl}": docker-credential-${helper} failed (${err.message.split('\n')[0]})`, {
-          code: 'AUTH', hint: `check that docker-credential-${helper} is installed and on PATH, or remove it from your docker config.json`,
-        }));
-      }
-      try {
-        const out = JSON.parse(stdout) as { Username?: string; Secret?: string };
-        if (out.Secret === undefined || out.Secret === '') return resolve(undefined);
-        resolve(out.Username === '<token>'
-          ? { kind: 'identity', identityToken: out.Secret }
-          : { kind: 'basic', username: out.Username ?? '', password: out.Secret });
-      } catch {
-        resolve(undefined);
-      }
+async function runHelper(helper: string, serverUrl: string, env: Env): Promise<Credential | undefined> {
+  let stdout: string;
+  try {
+    ({ stdout } = await execCapture(`docker-credential-${helper}`, ['get'], { env, timeoutMs: 30_000, input: serverUrl }));
+  } catch (e) {
+    const err = e as ExecCaptureError;
+    // not found, or the helper is not installed (a config copied from a desktop): pull anonymously
+    if (/credentials not found/i.test(err.stdout) || err.code === 1 || err.code === 'ENOENT') return undefined;
+    throw new MobyError(`Cannot get credentials for "${serverUrl}": docker-credential-${helper} failed`, {
+      code: 'AUTH', cause: err, hint: `check that docker-credential-${helper} is installed and on PATH, or remove it from your docker config.json`,
     });
-    child.stdin?.end(serverUrl);
-  });
+  }
+  try {
+    const out = JSON.parse(stdout) as { Username?: string; Secret?: string };
+    if (out.Secret === undefined || out.Secret === '') return undefined;
+    return out.Username === '<token>'
+      ? { kind: 'identity', identityToken: out.Secret }
+      : { kind: 'basic', username: out.Username ?? '', password: out.Secret };
+  } catch {
+    return undefined;
+  }
 }

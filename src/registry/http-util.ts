@@ -1,7 +1,7 @@
 /** Small helpers of the registry client: response headers, bounded reads, error classification. */
 import { MediaType } from '../oci/types.ts';
 import type { MobyError } from '../util/errors.ts';
-import type { CallContext } from './client.ts';
+import type { CallContext } from './call-context.ts';
 import type { HttpResponse } from './transport.ts';
 
 /** The error code, detail and hint for an HTTP failure status (Docker Hub gets its own 429 wording). */

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
-import { MobyError } from '../util/errors.ts';
+import { errnoDetail, MobyError } from '../util/errors.ts';
 
 export const DOCKER_HUB_NOTARY = 'https://notary.docker.io';
 
@@ -68,7 +68,7 @@ async function readCa(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (cause) {
-    throw new MobyError(`Cannot read CA file "${file}": ${(cause as Error).message}`, { code: 'USAGE', exitCode: 2, cause });
+    throw new MobyError(`Cannot read CA file "${file}"${errnoDetail(cause)}`, { code: 'USAGE', exitCode: 2, cause });
   }
 }
 
@@ -85,7 +85,7 @@ export async function openNotaryClient(opts: NotaryClientOptions): Promise<Notar
     try {
       return await request(url, { method: 'GET', headers, dispatcher, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
     } catch (err) {
-      throw notaryError(url, (err as Error).message, err);
+      throw notaryError(url, 'the request failed', err);
     }
   }
 

@@ -36,3 +36,12 @@ export function redactText(text: string, secrets: Iterable<string>): string {
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join('REDACTED');
   return out.replace(/(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 REDACTED');
 }
+
+/**
+ * Free text (an error message from below: undici, Node, a registry) with every URL in it redacted as
+ * `redactUrl` does (those with user-info or a query; punctuation right after a URL is not part of it) and
+ * Basic/Bearer credentials removed; for text whose secrets are not known by value.
+ */
+export function redactFreeText(text: string): string {
+  return redactText(text.replace(/\bhttps?:\/\/[^\s'"<>]*[^\s'"<>:,.;)]/g, (u) => (/[@?]/.test(u) ? redactUrl(u) : u)), []);
+}

@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
+import type { Readable } from 'node:stream';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { MobyError } from '../util/errors.ts';
+import { errnoDetail, MobyError } from '../util/errors.ts';
 import { redactUrl } from './redact.ts';
 
 export interface Timeouts {
@@ -29,7 +30,8 @@ export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: URL;
   headers: Record<string, string>;
-  body?: Uint8Array | string;
+  /** A stream body is sent once: redirects that keep the body (307/308) are not followed with it. */
+  body?: Uint8Array | string | Readable;
   signal?: AbortSignal;
 }
 
@@ -85,7 +87,7 @@ function readCa(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new MobyError(`Cannot read CA file "${file}": ${(cause as Error).message}`, { code: 'USAGE', exitCode: 2, cause });
+    throw new MobyError(`Cannot read CA file "${file}"${errnoDetail(cause)}`, { code: 'USAGE', exitCode: 2, cause });
   }
 }
 

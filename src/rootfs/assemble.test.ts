@@ -190,3 +190,40 @@ void test('files that cannot change what the images put there say so', async () 
   ]);
   assert.equal(list.find((x) => x.e.header.name === 'etc/ssh')?.e.header.type, 'directory');
 });
+
+// LinuxKit #3153: an init image whose /lib is a symlink (Debian's usrmerge) lost it to the kernel's lib/modules,
+// so the dynamic loader did not resolve and every container exited 127.
+void test("the kernel's modules go through an init image's /lib symlink, and the symlink stays", async () => {
+  for (const linkname of ['usr/lib', '/usr/lib', './usr/../usr/lib']) {
+    const spec: MobySpec = { kernel: { image: 'linuxkit/kernel:6.6' }, init: ['debian:12'] };
+    const images = {
+      'docker.io/linuxkit/kernel:6.6': [{ name: 'kernel.tar', data: 'tar' }, { name: 'kernel', data: 'K' }],
+      'docker.io/library/debian:12': [{ name: 'lib', type: 'symlink' as const, linkname }, { name: 'usr', mode: 0o755 }, { name: 'usr/lib', mode: 0o755 }, { name: 'usr/lib/ld.so', data: 'ld' }],
+    };
+    const reporter = recordingReporter();
+    const list = await assemble(spec, { kernel: source('linuxkit/kernel:6.6'), init: [source('debian:12')], volumes: [], containers: [] }, deps(images), { reporter });
+    assert.deepEqual(names(list).slice(0, 10), [
+      'boot', 'boot/kernel', 'boot/cmdline', 'usr', 'usr/lib', 'usr/lib/modules', 'usr/lib/modules/6.6', 'usr/lib/modules/6.6/mod.ko', 'lib', 'usr/lib/ld.so',
+    ], linkname);
+    const lib = list.find((x) => x.e.header.name === 'lib')?.e.header;
+    assert.equal(lib?.type, 'symlink');
+    assert.equal(lib?.linkname, linkname);
+    assert.deepEqual(reporter.events.filter((e) => e.type === 'warn'), []);
+  }
+});
+
+void test('two init images that disagree on /lib (directory vs symlink) fail the build naming both and the path', async () => {
+  const spec: MobySpec = { kernel: { image: 'linuxkit/kernel:6.6' }, init: ['linuxkit/init:1', 'debian:12'] };
+  const images = {
+    'docker.io/linuxkit/kernel:6.6': [{ name: 'kernel.tar', data: 'tar' }, { name: 'kernel', data: 'K' }],
+    'docker.io/linuxkit/init:1': [{ name: 'lib' }, { name: 'lib/ld-musl.so', data: 'ld' }],
+    'docker.io/library/debian:12': [{ name: 'lib', type: 'symlink' as const, linkname: 'usr/lib' }, { name: 'usr' }, { name: 'usr/lib' }],
+  };
+  for (const order of [[0, 1], [1, 0]]) {
+    const init = order.map((i) => source(spec.init![i]!));
+    await assert.rejects(assemble({ ...spec, init: order.map((i) => spec.init![i]!) }, { kernel: source('linuxkit/kernel:6.6'), init, volumes: [], containers: [] }, deps(images)), {
+      code: 'IMAGE_CONFIG',
+      message: 'Init images collide on "/lib": "docker.io/linuxkit/init:1" has a directory there, "docker.io/library/debian:12" a symlink to "usr/lib"; one of them would be lost (the directory is kept, so the programs of "docker.io/library/debian:12" that need "/lib" would not run)',
+    });
+  }
+});

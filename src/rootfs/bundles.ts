@@ -66,18 +66,35 @@ async function* bundle(item: ContainerItem, o: BundleSectionOptions, shared: Map
  * same map across onboot, onshutdown and services: LinuxKit's de-duplication spans all three.
  */
 export async function* bundleSection(o: BundleSectionOptions, shared: Map<string, string>): EntryStream {
-  for (const item of o.items) {
-    const location = `${item.section}[${item.index}]`;
-    const ref = item.source.ref.expanded;
-    const key = sectionKey({ location, ref, digest: item.source.manifestDigest, entry: item.entry, sharedRoot: shared.get(ref), mtime: o.mtime, context: o.keyContext });
-    const generated = (): EntryStream => bundle(item, o, shared);
-    const onReuse = (): void => {
-      o.onReuse?.(location, item.entry.image);
-      if (shared.has(ref)) return;
-      const extractTo = o.deps.bundle({ section: item.section, index: item.index, entry: item.entry, image: item.source.config }).extractTo ?? '';
-      shared.set(ref, extractTo);
-      o.onUnpack?.(item.source, extractTo);
-    };
-    yield* o.tracker.filter(reuseOr(o.inputTar, { location, key, onReuse }, generated), location, key);
-  }
+  for (const item of o.items) yield* bundleStream(item, o, shared);
+}
+
+/** What a bundle's entries depend on besides the sections before it (its `--input-tar` key's inputs). */
+export function bundleKeyInputs(item: ContainerItem, o: Pick<BundleSectionOptions, 'mtime' | 'keyContext'>, shared: ReadonlyMap<string, string>): unknown {
+  const ref = item.source.ref.expanded;
+  return { location: `${item.section}[${item.index}]`, ref, digest: item.source.manifestDigest, entry: item.entry, sharedRoot: shared.get(ref), mtime: o.mtime, context: o.keyContext };
+}
+
+/**
+ * The bookkeeping of a bundle whose entries are not generated (copied from an input tar or replayed from the
+ * section cache): the first user of an image records where it is unpacked, for later users and the SBOM.
+ */
+export function noteBundle(item: ContainerItem, o: BundleSectionOptions, shared: Map<string, string>): void {
+  const ref = item.source.ref.expanded;
+  if (shared.has(ref)) return;
+  const extractTo = o.deps.bundle({ section: item.section, index: item.index, entry: item.entry, image: item.source.config }).extractTo ?? '';
+  shared.set(ref, extractTo);
+  o.onUnpack?.(item.source, extractTo);
+}
+
+/** One container's bundle. */
+export async function* bundleStream(item: ContainerItem, o: BundleSectionOptions, shared: Map<string, string>): EntryStream {
+  const location = `${item.section}[${item.index}]`;
+  const key = sectionKey(bundleKeyInputs(item, o, shared));
+  const generated = (): EntryStream => bundle(item, o, shared);
+  const onReuse = (): void => {
+    o.onReuse?.(location, item.entry.image);
+    noteBundle(item, o, shared);
+  };
+  yield* o.tracker.filter(reuseOr(o.inputTar, { location, key, onReuse }, generated), location, key);
 }

@@ -15,7 +15,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { FileSpec, IdRef } from '../spec/types.ts';
 import type { TarEntry } from '../tar/entry.ts';
 import { resolveId } from '../runtime/ids.ts';
-import { MobyError } from '../util/errors.ts';
+import { errnoDetail, MobyError } from '../util/errors.ts';
 import { cleanName } from './safe-name.ts';
 import { dirEntry, fileEntry, parentsOf, symlinkEntry, type SynthOptions } from './synth.ts';
 import type { PathTracker } from './tracker.ts';
@@ -44,8 +44,8 @@ export interface FilePlan {
   size?: number;
 }
 
-function fileError(i: number, path: string, detail: string): MobyError {
-  return new MobyError(`Cannot add files[${i}] "${path}": ${detail}`, { code: 'SPEC_INVALID' });
+function fileError(i: number, path: string, detail: string, cause?: unknown): MobyError {
+  return new MobyError(`Cannot add files[${i}] "${path}": ${detail}`, { code: 'SPEC_INVALID', ...(cause === undefined ? {} : { cause }) });
 }
 
 /** uid/gid: a number, `""`/`root` (0), or a container name from the id map (docs/linuxkit-behaviour.md#ids). */
@@ -69,7 +69,7 @@ async function sourceOf(f: FileSpec, i: number, o: FilesPlanOptions): Promise<Pi
   } catch (err) {
     if (err instanceof MobyError) throw err;
     if (f.optional === true) return undefined;
-    throw fileError(i, f.path, `cannot read source "${hostPath}": ${(err as Error).message}`);
+    throw fileError(i, f.path, `cannot read source "${hostPath}"${errnoDetail(err)}`, err);
   }
 }
 

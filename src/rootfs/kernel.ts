@@ -80,6 +80,69 @@ export interface KernelSectionOptions {
   workDir: string;
   /** Receives the kernel, cmdline and microcode once known (before the first entry is yielded). */
   onParts(parts: KernelParts): void;
+  /** Symlinks the init images make (path → target as written): the modules are placed through them. */
+  through?: ReadonlyMap<string, string>;
+}
+
+/**
+ * Symlinks (path → target) of the init images' merged filesystem, as the last image providing each path has
+ * it: headers only, bodies discarded. A Debian-style image gives `lib → usr/lib`, `bin → usr/bin`, ….
+ * Fails (IMAGE_CONFIG) when one init image has a directory where another has a symlink: one of them would be
+ * lost without a word (LinuxKit #3153 between two init images, docs/compat.md).
+ */
+export async function initSymlinks(sources: readonly ImageSource[], deps: RootfsDeps): Promise<Map<string, string>> {
+  const links = new Map<string, string>();
+  const first = new Map<string, { kind: 'directory' | 'symlink'; image: string; target: string }>();
+  for (const s of sources) {
+    const image = s.ref.expanded;
+    for await (const e of deps.flatten(s)) {
+      const name = cleanName(e.header.name);
+      const kind = e.header.type;
+      if (kind === 'symlink' || kind === 'directory') {
+        const seen = first.get(name);
+        const target = e.header.linkname ?? '';
+        if (seen === undefined) first.set(name, { kind, image, target });
+        else if (seen.kind !== kind && seen.image !== image) throw dirVersusSymlink(name, seen.kind === 'directory' ? [seen.image, image, target] : [image, seen.image, seen.target]);
+      }
+      if (kind === 'symlink') links.set(name, e.header.linkname ?? '');
+      else links.delete(name);
+      await discardBody(e);
+    }
+  }
+  return links;
+}
+
+function dirVersusSymlink(path: string, [dirImage, linkImage, target]: [string, string, string]): MobyError {
+  return new MobyError(`Init images collide on "/${path}": "${dirImage}" has a directory there, "${linkImage}" a symlink to "${target}"; one of them would be lost (the directory is kept, so the programs of "${linkImage}" that need "/${path}" would not run)`, {
+    code: 'IMAGE_CONFIG',
+    hint: `make the init images agree on /${path} (both a directory, or both the same symlink), or drop one of them from init:`,
+  });
+}
+
+/** Where a symlink's target points, as a clean path from the root (`..` stops at the root, as in the guest). */
+function linkTarget(link: string, target: string): string {
+  if (target.startsWith('/')) return cleanName(target);
+  const slash = link.lastIndexOf('/');
+  return cleanName(`${slash < 0 ? '' : link.slice(0, slash)}/${target}`);
+}
+
+/**
+ * `name` with every symlink of `links` among its ancestors followed (and the name itself when `self`), so
+ * that a modules entry `lib/modules/…` lands where the init image's `/lib → usr/lib` leads (LinuxKit
+ * writes a real `lib` directory there and loses the image's symlink: docs/compat.md).
+ */
+export function throughSymlinks(name: string, links: ReadonlyMap<string, string>, self: boolean): string {
+  let path = name;
+  for (let hops = 0; hops < 40 && links.size > 0; hops++) {
+    const parts = path.split('/');
+    const end = self ? parts.length : parts.length - 1;
+    let i = 1;
+    while (i <= end && !links.has(parts.slice(0, i).join('/'))) i++;
+    if (i > end) return path;
+    const link = parts.slice(0, i).join('/');
+    path = cleanName([linkTarget(link, links.get(link) ?? ''), ...parts.slice(i)].join('/'));
+  }
+  return path;
 }
 
 /** The kernel section entries, in order. */
@@ -99,19 +162,19 @@ export async function* kernelSection(o: KernelSectionOptions): EntryStream {
   if (found.ucodeData !== undefined) {
     yield fileEntry('boot/ucode.cpio', found.ucodeData, { ...p, mtime: o.mtime, mode: found.ucode?.mode ?? 0o644 });
   }
-  if (found.tarPath !== undefined) yield* modules(o.deps.readTar(createReadStream(found.tarPath)), p);
+  if (found.tarPath !== undefined) yield* modules(o.deps.readTar(createReadStream(found.tarPath)), p, o.through ?? new Map<string, string>());
 }
 
-/** The modules tar at `/`: names cleaned (so they cannot escape), headers kept, provenance added. */
-async function* modules(entries: EntryStream, p: Provenance): EntryStream {
+/** The modules tar at `/`: names cleaned (so they cannot escape) and placed through `through`, headers kept, provenance added. */
+async function* modules(entries: EntryStream, p: Provenance, through: ReadonlyMap<string, string>): EntryStream {
   for await (const entry of entries) {
-    const name = cleanName(entry.header.name);
+    const name = throughSymlinks(cleanName(entry.header.name), through, entry.header.type === 'directory');
     if (name === '') {
       await discardBody(entry);
       continue;
     }
     const header = { ...entry.header, name };
-    if (header.type === 'link' && header.linkname !== undefined) header.linkname = cleanName(header.linkname);
+    if (header.type === 'link' && header.linkname !== undefined) header.linkname = throughSymlinks(cleanName(header.linkname), through, false);
     yield { header: withProvenance(header, p), body: entry.body };
   }
 }

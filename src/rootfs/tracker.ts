@@ -23,6 +23,8 @@ export class PathTracker {
   /** Path → owner id of the entry that must win for that path. */
   readonly claims = new Map<string, string>();
   private readonly dirHints = new Map<string, TarHeader>();
+  /** What has been written since `startLog()`, in order (a section's record, see assemble.ts). */
+  private log: Array<[string, TarHeader['type']]> | undefined;
 
   constructor(mtime: number) {
     this.mtime = mtime;
@@ -36,6 +38,28 @@ export class PathTracker {
   /** Directory headers to use when one of these directories has to be written before its turn. */
   hintDirs(headers: Iterable<TarHeader>): void {
     for (const h of headers) if (!this.dirHints.has(h.name)) this.dirHints.set(h.name, h);
+  }
+
+  /** Starts recording the paths written, for `takeLog`. */
+  startLog(): void {
+    this.log = [];
+  }
+
+  /** The paths written since `startLog()`, and stops recording. */
+  takeLog(): Array<[string, TarHeader['type']]> {
+    const log = this.log ?? [];
+    this.log = undefined;
+    return log;
+  }
+
+  /** Records paths an earlier build's section wrote, as if they had been written now (replay). */
+  replay(written: Iterable<[string, TarHeader['type']]>): void {
+    for (const [name, type] of written) this.emitted.set(name, type);
+  }
+
+  private written(name: string, type: TarHeader['type']): void {
+    this.emitted.set(name, type);
+    this.log?.push([name, type]);
   }
 
   has(path: string): boolean {
@@ -60,7 +84,7 @@ export class PathTracker {
         code: 'UNSAFE_CONTENT', hint: 'the images overlap on a hardlinked file; make the link a copy in the image, or drop the overlap',
       });
     }
-    this.emitted.set(header.name, header.type);
+    this.written(header.name, header.type);
     return true;
   }
 
@@ -86,7 +110,7 @@ export class PathTracker {
         continue;
       }
       const parents = this.missingParents(entry.header, owner);
-      for (const d of parents) this.emitted.set(d.header.name, 'directory');
+      for (const d of parents) this.written(d.header.name, 'directory');
       const out = [...parents, entry];
       if (first && key !== undefined) {
         const head = out[0] as TarEntry;

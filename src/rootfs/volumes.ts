@@ -57,12 +57,15 @@ function volumeKey(o: VolumeSectionOptions, i: number): string {
 }
 
 export async function* volumeSection(o: VolumeSectionOptions): EntryStream {
-  for (let i = 0; i < o.volumes.length; i++) {
-    const location = `volume[${i}]`;
-    const key = volumeKey(o, i);
-    const ref = o.sources[i]?.ref.expanded ?? o.volumes[i]?.name ?? '';
-    yield* o.tracker.filter(reuseOr(o.inputTar, { location, key, onReuse: () => o.onReuse?.(location, ref) }, () => oneVolume(o, i)), location, key);
-  }
+  for (let i = 0; i < o.volumes.length; i++) yield* volumeStream(o, i);
+}
+
+/** Volume `i`: `containers/volumes/<name>/…`. */
+export async function* volumeStream(o: VolumeSectionOptions, i: number): EntryStream {
+  const location = `volume[${i}]`;
+  const key = volumeKey(o, i);
+  const ref = o.sources[i]?.ref.expanded ?? o.volumes[i]?.name ?? '';
+  yield* o.tracker.filter(reuseOr(o.inputTar, { location, key, onReuse: () => o.onReuse?.(location, ref) }, () => oneVolume(o, i)), location, key);
 }
 
 function bindIsWritable(bind: string, readonly: Set<string>): string | undefined {

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { TOOLS } from '../tools/catalog.ts';
-import { runTool, ToolFailedError } from '../tools/run-tool.ts';
+import { pathArg, runTool, ToolFailedError } from '../tools/run-tool.ts';
 import { MobyError, usageError } from '../util/errors.ts';
 import type { ExtraDisk } from './qemu-argv.ts';
 
@@ -49,7 +49,7 @@ export async function prepareDisks(flags: readonly DiskFlag[]): Promise<ExtraDis
 
 async function createDisk(file: string, format: string, size: string): Promise<void> {
   try {
-    await runTool(TOOLS.qemuImg, ['create', '-q', '-f', format, file, size]);
+    await runTool(TOOLS.qemuImg, ['create', '-q', '-f', format, pathArg(file), size]);
   } catch (err) {
     if (!(err instanceof ToolFailedError)) throw err;
     const detail = err.stderrTail.trim() !== '' ? err.stderrTail.trim() : err.cause instanceof Error ? String(err.cause) : '';

@@ -59,3 +59,14 @@ void test('binary names follow the Go architecture', () => {
   assert.equal(qemuBinary('arm64'), 'qemu-system-aarch64');
   assert.equal(escapeOpt('a,,b'), 'a,,,,b');
 });
+
+void test('a root image goes read-only on the first virtio disk, or on the IDE CD, before the extra disks', () => {
+  const disk = qemuArgv({ ...base, root: '/o/a,b-squashfs.img', rootAs: 'virtio-disk', disks: [{ file: 'd.img' }] });
+  assert.deepEqual(disk.slice(disk.indexOf('-kernel')), [
+    '-kernel', 'k', '-initrd', 'i', '-append', 'console=ttyS0',
+    '-drive', 'file=/o/a,,b-squashfs.img,format=raw,if=virtio,readonly=on',
+    '-drive', 'file=d.img,format=raw,if=virtio',
+  ]);
+  const cd = qemuArgv({ ...base, root: 'o.iso', rootAs: 'cdrom' });
+  assert.deepEqual(cd.slice(-2), ['-drive', 'file=o.iso,media=cdrom,readonly=on,if=ide,index=2']);
+});

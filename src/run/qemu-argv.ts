@@ -4,10 +4,10 @@
  * serial console on stdio, `-no-reboot` so a guest poweroff or panic ends qemu, TCG unless KVM is asked for.
  */
 
-import type { BootKind, Firmware } from '../outputs/format.ts';
+import type { BootKind, Firmware, RootAttach } from '../outputs/format.ts';
 
 /** Boot kinds and firmware are the format records' (outputs/format.ts), so a record's recipe is a machine's. */
-export type { BootKind, Firmware };
+export type { BootKind, Firmware, RootAttach };
 export type Accel = 'tcg' | 'kvm';
 
 export interface ExtraDisk {
@@ -33,6 +33,9 @@ export interface BootMedia {
   image?: string;
   /** disk: the image format (raw, qcow2, vpc, vmdk); default raw. */
   imageFormat?: string;
+  /** kernel: a read-only root image (kernel+squashfs/erofs/iso), attached as `rootAs` before any other disk. */
+  root?: string;
+  rootAs?: RootAttach;
 }
 
 export interface QemuMachine extends BootMedia {
@@ -122,6 +125,7 @@ function bootArgs(m: QemuMachine): string[] {
         '-kernel', required(m.kernel, 'kernel'),
         ...(m.initrd === undefined ? [] : ['-initrd', m.initrd]),
         ...(m.cmdline === undefined ? [] : ['-append', m.cmdline]),
+        ...rootArgs(m),
       ];
     case 'efi-kernel':
       return ['-kernel', required(m.kernel, 'kernel'), ...(m.cmdline === undefined ? [] : ['-append', m.cmdline])];
@@ -130,6 +134,16 @@ function bootArgs(m: QemuMachine): string[] {
     case 'disk':
       return a.disk(required(m.image, 'image'), m.imageFormat ?? 'raw', snap);
   }
+}
+
+/**
+ * The root image of a kernel boot: first virtio disk (`/dev/vda`) or the arch's CD (`/dev/sr0`: IDE on a PC,
+ * virtio-scsi on arm64's virt machine), read-only.
+ */
+function rootArgs(m: QemuMachine): string[] {
+  if (m.root === undefined) return [];
+  if (m.rootAs === 'cdrom') return archQemu(m.arch).cdrom(m.root);
+  return ['-drive', `file=${escapeOpt(m.root)},format=raw,if=virtio,readonly=on`];
 }
 
 function required(value: string | undefined, what: string): string {

@@ -2,17 +2,17 @@
  * Boots an image under qemu and judges the boot from its serial console: the library behind
  * `mobyts run qemu --until`, the boot tests and the format tests.
  *
- * Exception to "only src/tools/ spawns programs" (docs/architecture.md#layers): qemu is declared in the catalog
- * (`TOOLS.qemuSystemX86`, `TOOLS.ovmf`) but spawned here, because `runTool` runs a program to completion and
- * only hands back its output at the end, while a boot needs the serial console streamed line by line (to
- * judge markers and stop early) and a stdin to send keys; run-qemu.ts spawns it the same way for the
- * interactive console. One-shot helpers such as `qemu-img create` (disks.ts) do go through `runTool`.
+ * qemu is declared in the catalog (`TOOLS.qemuSystemX86`, `TOOLS.ovmf`) but started with `spawnProcess`
+ * (tools/spawn.ts) rather than `runTool`, because `runTool` runs a program to completion and only hands back its
+ * output at the end, while a boot needs the serial console streamed line by line (to judge markers and stop
+ * early) and a stdin to send keys; run-qemu.ts starts it the same way for the interactive console. One-shot
+ * helpers such as `qemu-img create` (disks.ts) go through `runTool`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { spawnProcess } from '../tools/spawn.ts';
 import { MobyError } from '../util/errors.ts';
 import { ConsoleWatch, consoleTail } from './console.ts';
-import { defaultFirmware, qemuArgv, qemuBinary, qemuPackage, type Accel, type BootKind, type ExtraDisk, type Firmware, type QemuMachine } from './qemu-argv.ts';
+import { defaultFirmware, qemuArgv, qemuBinary, qemuPackage, type Accel, type BootKind, type ExtraDisk, type Firmware, type QemuMachine, type RootAttach } from './qemu-argv.ts';
 
 export interface BootOptions {
   kind: BootKind;
@@ -23,6 +23,9 @@ export interface BootOptions {
   cmdline?: string;
   image?: string;
   imageFormat?: string;
+  /** kernel: the read-only root image and how it is attached (kernel+squashfs/erofs/iso). */
+  root?: string;
+  rootAs?: RootAttach;
   /** MiB, default 1024. */
   mem?: number;
   /** Default 1. */
@@ -76,7 +79,8 @@ export function machineFor(opts: BootOptions): QemuMachine {
   const arch = opts.arch ?? 'amd64';
   return {
     arch, kind: opts.kind, firmware, kernel: opts.kernel, initrd: opts.initrd, cmdline: opts.cmdline, image: opts.image,
-    imageFormat: opts.imageFormat, mem: opts.mem ?? 1024, cpus: opts.cpus ?? 1, accel: opts.accel ?? 'tcg',
+    imageFormat: opts.imageFormat, ...(opts.root === undefined ? {} : { root: opts.root, rootAs: opts.rootAs ?? 'virtio-disk' }),
+    mem: opts.mem ?? 1024, cpus: opts.cpus ?? 1, accel: opts.accel ?? 'tcg',
     disks: opts.disks ?? [], snapshot: opts.snapshot ?? true, ovmf: opts.ovmf ?? defaultFirmware(arch), interactive: false,
   };
 }
@@ -108,7 +112,7 @@ export async function bootImage(opts: BootOptions): Promise<BootResult> {
   const sent = new Set<number>();
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) / 10) / 100;
-  const child = spawn(binary, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnProcess(binary, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.on('error', () => { /* qemu gone: nothing left to type into */ });
   if (script.length === 0) child.stdin.end();
   let stderr = '';

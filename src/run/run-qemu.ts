@@ -1,11 +1,11 @@
 /**
  * `mobyts run qemu NAME`: find the build output, then either hand the console to the user (interactive) or,
  * with `--until`/`--timeout`, boot unattended, stream the console and succeed only when the markers appeared.
- * The interactive qemu is spawned here directly (stdio inherited), the documented exception in qemu.ts's header.
+ * The interactive qemu inherits stdio (started with tools/spawn.ts `spawnProcess`, as qemu.ts's header explains).
  */
-import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { spawnProcess } from '../tools/spawn.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { parseDiskFlag, prepareDisks } from './disks.ts';
@@ -96,7 +96,7 @@ function interactive(base: BootOptions, opts: RunQemuOptions): Promise<number> {
   const machine = { ...machineFor(base), accel: opts.accel === 'kvm' ? 'kvm' as const : 'tcg' as const, interactive: true };
   opts.reporter.emit({ type: 'info', message: 'serial console follows; Ctrl-A X quits qemu' });
   const binary = qemuBinary(opts.arch);
-  const child = spawn(binary, qemuArgv(machine), { stdio: 'inherit' });
+  const child = spawnProcess(binary, qemuArgv(machine), { stdio: 'inherit' });
   return new Promise((resolve, reject) => {
     child.on('error', (err) => reject(new MobyError(`Cannot start "${binary}": ${err.message}`, { code: 'TOOL_MISSING', hint: `apt-get install ${qemuPackage(opts.arch)}`, cause: err })));
     child.on('close', (code) => resolve(code ?? 1));

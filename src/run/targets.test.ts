@@ -29,3 +29,24 @@ void test('a prefix finds kernel+initrd first and reads the cmdline file', async
   assert.deepEqual(await findBootTarget(p, 'iso-efi'), { format: 'iso-efi', kind: 'cdrom', firmware: 'efi', image: `${p}-efi.iso` });
   await assert.rejects(findBootTarget(p, 'tar'), /Cannot boot format "tar": not bootable/);
 });
+
+void test('a kernel+squashfs prefix boots its kernel with the image as root disk, root= added, and the loader initrd when built', async () => {
+  const p = join(dir, 'sq');
+  for (const f of ['-kernel', '-squashfs.img']) writeFileSync(p + f, 'x');
+  writeFileSync(`${p}-cmdline`, 'console=ttyS0\n');
+  assert.deepEqual(await findBootTarget(p), {
+    format: 'kernel+squashfs', kind: 'kernel', firmware: 'bios', rootAs: 'virtio-disk', kernel: `${p}-kernel`, root: `${p}-squashfs.img`, cmdline: 'console=ttyS0 root=/dev/vda',
+  });
+  writeFileSync(`${p}-initrd.img`, 'x');
+  assert.equal((await findBootTarget(p)).initrd, `${p}-initrd.img`);
+  writeFileSync(`${p}-cmdline`, 'console=ttyS0 root=/dev/vdb');
+  assert.equal((await findBootTarget(p, 'kernel+squashfs')).cmdline, 'console=ttyS0 root=/dev/vdb');
+});
+
+void test('kernel+iso wins over iso-bios for the same N.iso when its kernel and cmdline exist; its image is a CD', async () => {
+  const p = join(dir, 'ki');
+  writeFileSync(`${p}.iso`, 'x');
+  assert.equal((await findBootTarget(p)).format, 'iso-bios');
+  for (const f of ['-kernel', '-cmdline']) writeFileSync(p + f, '');
+  assert.deepEqual(await findBootTarget(p), { format: 'kernel+iso', kind: 'kernel', firmware: 'bios', rootAs: 'cdrom', kernel: `${p}-kernel`, root: `${p}.iso`, cmdline: 'root=/dev/sr0' });
+});

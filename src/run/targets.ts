@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { allFormats } from '../outputs/index.ts';
 import type { BootRecipe, OutputFormat } from '../outputs/format.ts';
+import { withRoot } from '../outputs/format-kit.ts';
 import { MobyError } from '../util/errors.ts';
 import type { BootMedia } from './qemu-argv.ts';
 
@@ -27,7 +28,11 @@ export function bootCandidates(): Bootable[] {
 
 /** The machine's boot media for a format's files (in `outputs()` order). */
 export function mediaFor(recipe: BootRecipe, files: readonly string[]): BootMedia {
-  const media: BootMedia = { kind: recipe.kind, firmware: recipe.firmware, ...(recipe.imageFormat === undefined ? {} : { imageFormat: recipe.imageFormat }) };
+  const media: BootMedia = {
+    kind: recipe.kind, firmware: recipe.firmware,
+    ...(recipe.imageFormat === undefined ? {} : { imageFormat: recipe.imageFormat }),
+    ...(recipe.rootAs === undefined ? {} : { rootAs: recipe.rootAs }),
+  };
   recipe.roles.forEach((role, i) => { media[role] = files[i]; });
   return media;
 }
@@ -45,6 +50,20 @@ export function targetForFile(path: string): BootTarget | undefined {
   const hit = suffixRules().find(([suffix]) => path.endsWith(suffix));
   if (hit === undefined) return undefined;
   return { format: 'file', ...mediaFor(hit[1], [path]) };
+}
+
+/**
+ * A root-image format's extras: its loader initrd when the build wrote one, and `root=` on the command line
+ * (unless it names one), as the loader or the kernel's built-in drivers expect the device.
+ */
+async function withLoader(format: OutputFormat, prefix: string, target: BootTarget): Promise<BootTarget> {
+  if (format.loader === undefined) return target;
+  const initrd = prefix + format.loader.file('');
+  return {
+    ...target,
+    ...(await isFile(initrd) ? { initrd } : {}),
+    cmdline: withRoot(target.cmdline ?? '', format.loader.rootDevice),
+  };
 }
 
 /** The format's output files for the build prefix `prefix` (a path: `dir/name`). */
@@ -77,7 +96,7 @@ export async function findBootTarget(name: string, format?: string): Promise<Boo
     if ((await Promise.all(files.map(isFile))).every(Boolean)) {
       const target: BootTarget = { format: c.name, ...mediaFor(c.boot, files) };
       if (target.cmdline !== undefined) target.cmdline = (await readFile(target.cmdline, 'utf8')).trim();
-      return target;
+      return withLoader(c, name, target);
     }
   }
   const looked = candidates.flatMap((c) => outputsAt(c, name)).join(', ');

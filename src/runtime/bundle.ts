@@ -5,8 +5,8 @@
  * writes the tar entries.
  */
 import { configToOCI, type ConfigOptions, type ImageInput } from './config.ts';
-import { marshalIndent } from './go-json.ts';
-import { RUNTIME, SPEC } from './go-schemas.ts';
+import { marshalIndent } from '../go-compat/go-json.ts';
+import { RUNTIME, SPEC } from '../go-compat/go-schemas.ts';
 import { mergeRuntime } from './runtime-json.ts';
 import { rewriteVolumeRefs } from './volumes.ts';
 import type { ContainerSection, ImageEntry, Mount, VolumeSpec } from '../spec/types.ts';

@@ -19,5 +19,5 @@ export { buildIdMap, resolveId } from './ids.ts';
 export { renderMetadata } from './metadata.ts';
 export type { MetadataKind } from './metadata.ts';
 export { rewriteVolumeRefs, volumeMergedDir } from './volumes.ts';
-export { marshalIndent, goJsonString } from './go-json.ts';
+export { marshalIndent, goJsonString } from '../go-compat/go-json.ts';
 export type { IdMap, RuntimeConfig, RuntimeJson } from './types.ts';

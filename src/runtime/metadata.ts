@@ -5,9 +5,9 @@
  * loses when decoding (`disableOOMKiller`, `hostID`, …; docs/linuxkit-behaviour.md#dropped-keys) are kept here, as in
  * config.json.
  */
-import { marshalIndent } from './go-json.ts';
-import { MOBY } from './go-schemas.ts';
-import { marshalYamlV2 } from './yaml-v2.ts';
+import { marshalIndent } from '../go-compat/go-json.ts';
+import { MOBY } from '../go-compat/go-schemas.ts';
+import { marshalYamlV2 } from '../go-compat/yaml-v2.ts';
 import type { MobySpec } from '../spec/types.ts';
 
 export type MetadataKind = 'yaml' | 'json';

@@ -1,7 +1,7 @@
 /**
  * What this module produces: an OCI runtime-spec `config.json` (`RuntimeConfig`) and LinuxKit's `runtime.json`
- * (`RuntimeJson`), with runtime-spec's JSON names. Serialised by `go-json.ts` with the structs of
- * `go-schemas.ts`, so absent optional fields here are Go's nil/zero values there.
+ * (`RuntimeJson`), with runtime-spec's JSON names. Serialised by `go-compat/go-json.ts` with the structs of
+ * `go-compat/go-schemas.ts`, so absent optional fields here are Go's nil/zero values there.
  */
 import type { Interface, Mount, Resources } from '../spec/types.ts';
 

@@ -1,6 +1,6 @@
 /** Single-file rules for `files` and `volumes` entries (docs/linuxkit-behaviour.md#files, #volumes). */
 import type { SpecPath } from './issues.ts';
-import type { Emit } from './rules.ts';
+import type { Emit } from './source.ts';
 import { schemaProperties } from './schema.ts';
 import { isObj, strAt, stringItems, type Obj } from './values.ts';
 

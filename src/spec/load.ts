@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
+import { fetchText } from '../registry/fetch-text.ts';
 import { MobyError } from '../util/errors.ts';
 import { crossIssues, type SpecUnit } from './cross-rules.ts';
 import type { Issue, SpecPath } from './issues.ts';
@@ -28,8 +29,6 @@ export interface LoadOptions {
   /** Cancels URL fetches (which also time out after a minute). */
   signal?: AbortSignal;
 }
-
-const FETCH_TIMEOUT_MS = 60_000;
 
 export interface LoadedSource {
   /** The argument as given. */
@@ -65,25 +64,10 @@ async function readStdin(stdin: AsyncIterable<Buffer | string>): Promise<string>
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function fetchText(url: string, signal: AbortSignal | undefined): Promise<string> {
-  const timeout = AbortSignal.timeout(FETCH_TIMEOUT_MS);
-  let res: Response;
-  try {
-    res = await fetch(url, { redirect: 'follow', signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) });
-  } catch (err) {
-    const cause = (err as { cause?: unknown }).cause;
-    const why = (err as { name?: string }).name === 'TimeoutError' ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s`
-      : cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
-    throw new MobyError(`Cannot fetch spec "${url}": ${why}`, { code: signal?.aborted === true ? 'INTERRUPTED' : 'IO', cause: err });
-  }
-  if (!res.ok) throw new MobyError(`Cannot fetch spec "${url}": HTTP ${res.status} ${res.statusText}`.trimEnd(), { code: 'IO' });
-  return res.text();
-}
-
 /** Reads one input; throws a MobyError (code IO) naming it when it cannot be read. */
 export async function readInput(input: string, opts: LoadOptions = {}): Promise<LoadedSource> {
   if (input === '-') return { input, file: '<stdin>', text: await readStdin(opts.stdin ?? process.stdin), baseDir: undefined };
-  if (isUrl(input)) return { input, file: input, text: await fetchText(input, opts.signal), baseDir: undefined };
+  if (isUrl(input)) return { input, file: input, text: await fetchText(input, { what: 'spec', ...(opts.signal === undefined ? {} : { signal: opts.signal }) }), baseDir: undefined };
   try {
     return { input, file: input, text: await readFile(input, 'utf8'), baseDir: dirname(resolve(input)) };
   } catch (err) {

@@ -36,10 +36,31 @@ function mergeOutputs(a: OutputSpec[] | undefined, b: OutputSpec[] | undefined):
   return [...(a ?? []), ...b.filter((o) => !seen.has(o.format) && seen.add(o.format))];
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The parts of `s` whose shape merging relies on. Specs with errors are merged too (validate reports every
+ * file's problems, and the merged spec is only trusted without errors), so a section of the wrong type
+ * (`init:` left empty, `kernel: 3`) is skipped here rather than crashing the merge.
+ */
+function mergeable(s: MobySpec): MobySpec {
+  const out: Record<string, unknown> = {};
+  const v = s as Record<string, unknown>;
+  if (isObject(v.kernel)) out.kernel = v.kernel;
+  for (const key of LIST_SECTIONS) if (Array.isArray(v[key])) out[key] = v[key];
+  if (isObject(v.trust)) {
+    const t = v.trust;
+    out.trust = Object.fromEntries((['image', 'org'] as const).filter((k) => Array.isArray(t[k])).map((k) => [k, t[k]]));
+  }
+  if (Array.isArray(v.outputs)) out.outputs = v.outputs.filter(isObject);
+  return out;
+}
+
 /** Folds `specs` left to right into a new spec; the inputs are not modified. */
 export function mergeSpecs(specs: readonly MobySpec[]): MobySpec {
   let out: MobySpec = {};
-  for (const s of specs) {
+  for (const spec of specs) {
+    const s = mergeable(spec);
     const next: MobySpec = { ...out };
     const kernel = mergeKernel(out.kernel, s.kernel);
     if (kernel !== undefined) next.kernel = kernel;

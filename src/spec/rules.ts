@@ -8,13 +8,13 @@ import { parseReference } from '../oci/reference.ts';
 import { isMobyError } from '../util/errors.ts';
 import { isCapabilityKeyword, isKnownCapability, KNOWN_CAPABILITIES } from './capabilities.ts';
 import type { Issue, SpecPath } from './issues.ts';
-import type { IssueOptions, SpecSource } from './source.ts';
+import type { Emit, SpecSource } from './source.ts';
 import { didYouMean } from './suggest.ts';
 import { CONTAINER_SECTIONS } from './types.ts';
 import { checkFile, checkVolume } from './file-rules.ts';
 import { isObj, listAt, objAt, strAt, stringItems, type Obj } from './values.ts';
 
-export type Emit = (path: SpecPath, message: string, opts?: IssueOptions) => void;
+export type { Emit } from './source.ts';
 
 export const TEMPLATE_PREFIX = '@pkg:';
 const RLIMITS = ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'];

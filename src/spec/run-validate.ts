@@ -1,21 +1,13 @@
 /**
- * `mobyts validate FILE...`: every problem in every file, one per line on stderr
- * (`FILE:LINE:COL: PATH: message`, then `  hint: …`), then `N problems in FILES`; exit code 1.
- * A valid set prints `FILES: valid` on stdout (warnings, if any, still go to stderr); exit code 0.
- * Files are merged as `build` merges them, or checked one by one with `each`.
+ * `mobyts validate FILE...`: the specs loaded and checked as `build` would, without building anything. The CLI
+ * prints every problem (`FILE:LINE:COL: PATH: message`, then `  hint: …`, then `N problems in FILES`) and exits 1
+ * on errors, or prints `FILES: valid`; files are merged as `build` merges them, or checked one by one with
+ * `--each` (one call per file).
  */
-import type { CliContext } from '../cli/context.ts';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { usageError } from '../util/errors.ts';
-import { hasErrors, renderIssues, summariseIssues } from './issues.ts';
-import { loadSpecs } from './load.ts';
+import { loadSpecs, type LoadedSpecs } from './load.ts';
 import { TEMPLATE_PREFIX } from './rules.ts';
-
-export interface ValidateOptions {
-  /** Check every file on its own instead of as one merged build. */
-  each?: boolean;
-}
 
 /**
  * Checks that an `@pkg:PATH` names a package directory (one with build.yml) and keeps the literal: computing
@@ -27,20 +19,7 @@ async function packageExists(value: string, baseDir: string): Promise<string | u
   return stat(join(dir, 'build.yml')).then((st) => (st.isFile() ? value : undefined), () => undefined);
 }
 
-async function validateSet(files: string[], ctx: CliContext): Promise<number> {
-  const loaded = await loadSpecs(files, { resolveTemplate: packageExists, signal: ctx.signal });
-  const names = loaded.sources.map((s) => s.file);
-  if (loaded.issues.length > 0) ctx.stderr.write(`${renderIssues(loaded.issues)}${summariseIssues(loaded.issues, names)}\n`);
-  if (hasErrors(loaded.issues)) return 1;
-  ctx.stdout.write(`${names.join(', ')}: valid\n`);
-  return 0;
-}
-
-/** Returns the exit code: 0 valid, 1 invalid. Throws a MobyError for unreadable inputs (exit code 1). */
-export async function runValidate(files: string[], ctx: CliContext, opts: ValidateOptions = {}): Promise<number> {
-  if (files.length === 0) throw usageError('validate needs at least one spec file', 'mobyts validate FILE.yml [MORE.yml...]');
-  if (opts.each !== true) return validateSet(files, ctx);
-  let code = 0;
-  for (const f of files) code = Math.max(code, await validateSet([f], ctx));
-  return code;
+/** `files` loaded as one merged build, `@pkg:` values checked for a package directory. Throws only for unreadable inputs. */
+export function loadForValidate(files: string[], signal?: AbortSignal): Promise<LoadedSpecs> {
+  return loadSpecs(files, { resolveTemplate: packageExists, ...(signal === undefined ? {} : { signal }) });
 }

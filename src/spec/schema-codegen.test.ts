@@ -5,9 +5,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { generateValidatorsModule } from './schema-codegen.ts';
 import { mobySchema } from './schema.ts';
 
-const target = new URL('./schema-validators.generated.ts', import.meta.url);
+const target = new URL('./generated/schema-validators.ts', import.meta.url);
 
-void test('schema-validators.generated.ts is up to date with schema/moby.schema.json', () => {
+void test('generated/schema-validators.ts is up to date with schema/moby.schema.json', () => {
   const fresh = generateValidatorsModule(mobySchema);
   if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(target, fresh);
   assert.ok(readFileSync(target, 'utf8') === fresh, 'stale: run UPDATE_GOLDEN=1 node --test src/spec/schema-codegen.test.ts');

@@ -1,5 +1,5 @@
 /**
- * Generates `schema-validators.generated.ts`: the schema compiled ahead of time by ajv's standalone code
+ * Generates `generated/schema-validators.ts`: the schema compiled ahead of time by ajv's standalone code
  * generator, so `validate` does not pay for compiling the schema at every start. `schema-codegen.test.ts`
  * fails when the committed file is stale (`UPDATE_GOLDEN=1` rewrites it). Not used at run time.
  */

@@ -1,11 +1,11 @@
 /**
  * The spec contract, `schema/moby.schema.json`, validated with ajv's validators compiled ahead of time
- * (`schema-validators.generated.ts`, kept fresh by a test): every error, no coercion. Validation returns ajv's
+ * (`generated/schema-validators.ts`, kept fresh by a test): every error, no coercion. Validation returns ajv's
  * raw errors; `schema-issues.ts` turns them into positioned, readable issues.
  */
 import { readFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv';
-import * as generated from './schema-validators.generated.ts';
+import * as generated from './generated/schema-validators.ts';
 
 export type SchemaError = ErrorObject;
 

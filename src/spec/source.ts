@@ -23,6 +23,9 @@ export interface IssueOptions {
   severity?: Severity;
 }
 
+/** How a check reports one issue at a spec path (the source adds file, line and column). */
+export type Emit = (path: SpecPath, message: string, opts?: IssueOptions) => void;
+
 export interface SpecSource {
   /** The name used in issues. */
   readonly file: string;

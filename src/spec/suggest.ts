@@ -15,11 +15,12 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The closest candidate when it is close enough to be a typo (distance ≤ 1/3 of the longer word, at least 1,
- * and less than the shorter word's length; case differences count as nothing), else undefined. Ties go to the
- * first candidate.
+ * The closest candidate when it is close enough to be a typo (distance ≤ `maxRatio` (default 1/3) of the longer
+ * word, at least 1, and less than the shorter word's length; case differences count as nothing), else
+ * undefined. Ties go to the first candidate. A looser ratio (1/2) suits short closed lists such as format names,
+ * where `iso-foo` should still point at `iso-bios`.
  */
-export function closest(word: string, candidates: Iterable<string>): string | undefined {
+export function closest(word: string, candidates: Iterable<string>, maxRatio = 1 / 3): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -27,13 +28,13 @@ export function closest(word: string, candidates: Iterable<string>): string | un
     if (dist < bestDistance) { best = c; bestDistance = dist; }
   }
   if (best === undefined) return undefined;
-  const limit = Math.max(1, Math.floor(Math.max(word.length, best.length) / 3));
+  const limit = Math.max(1, Math.floor(Math.max(word.length, best.length) * maxRatio));
   // A suggestion must keep part of the word: "7" → "a" is no typo.
   return bestDistance <= limit && bestDistance < Math.min(word.length, best.length) ? best : undefined;
 }
 
-/** ` (did you mean "x"?)` or `''`. */
-export function didYouMean(word: string, candidates: Iterable<string>): string {
-  const best = closest(word, candidates);
+/** ` (did you mean "x"?)` or `''`; `maxRatio` as for `closest`. */
+export function didYouMean(word: string, candidates: Iterable<string>, maxRatio?: number): string {
+  const best = closest(word, candidates, maxRatio);
   return best === undefined ? '' : ` (did you mean "${best}"?)`;
 }

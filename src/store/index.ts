@@ -8,16 +8,19 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.ts';
 import type { Reference } from '../oci/reference.ts';
 import { REF_NAME_ANNOTATION, type Descriptor, type Platform } from '../oci/types.ts';
-import type { StoreImageSource } from '../image/store-source.ts';
-import { cachedRoot, sourceFromCache } from './cached.ts';
-import { openLayout, refDescriptors, type Layout } from './layout.ts';
-import { pullImage, type ClientTuning } from './pull.ts';
+import type { StoreImageSource } from './store-source.ts';
+import { isMobyError, MobyError } from '../util/errors.ts';
+import { inspectCached, sourceFromCache } from './cached.ts';
+import { damagedError, type Damage } from './integrity.ts';
+import { DamagedIndexError, openLayout, refDescriptors, type Layout } from './layout.ts';
+import { Lease } from './lease.ts';
+import type { ClientTuning } from './pull.ts';
 import { formatPlatform } from './platform.ts';
 import type { GetImageOptions, Store } from './types.ts';
 
 export { platformFor, formatPlatform, selectManifest } from './platform.ts';
 export type { ClientTuning } from './pull.ts';
-export type { Attestation, StoreImageSource } from '../image/store-source.ts';
+export type { Attestation, StoreImageSource } from './store-source.ts';
 
 export interface StoreOptions {
   /** Registry client settings (credentials, retry policy, timeouts); defaults suit the CLI. */
@@ -30,6 +33,11 @@ export interface ImageStore extends Store {
   getCachedImage(ref: Reference, platform: Platform): Promise<StoreImageSource | undefined>;
   /** The underlying layout (maintenance, archives). */
   readonly layout: Layout;
+  /**
+   * Ends this store's lease: until then every blob of every image getImage/getCachedImage returned is kept
+   * by `cache rm`/`cache clean` (lease.ts). Call it when the build is done with the images.
+   */
+  close(): Promise<void>;
 }
 
 /** `$LINUXKIT_CACHE`, else `~/.linuxkit/cache` (LinuxKit's default, so both tools share one cache). */
@@ -41,20 +49,19 @@ export function defaultCacheDir(env: Record<string, string | undefined> = proces
 /** Opens the store at `dir` (default defaultCacheDir()), creating the layout when missing. */
 export async function openStore(dir?: string, options: StoreOptions = {}): Promise<ImageStore> {
   const layout = await openLayout(resolve(dir ?? defaultCacheDir()));
-  const getCachedImage = async (ref: Reference, platform: Platform): Promise<StoreImageSource | undefined> => {
-    const root = await cachedRoot(layout, ref);
-    return root === undefined ? undefined : sourceFromCache(layout, { ref, root, platform, subject: `Cannot pull "${ref.expanded}"` });
-  };
+  const lease = new Lease(layout.dir);
+  const getCachedImage = (ref: Reference, platform: Platform): Promise<StoreImageSource | undefined> =>
+    sourceFromCache(layout, { ref, platform, subject: `Cannot pull "${ref.expanded}"`, lease });
   return {
     dir: layout.dir,
     layout,
     getCachedImage,
     getImage: async (ref, opts) => {
-      const source = (opts.pull ? undefined : await getCachedImage(ref, opts.platform).catch(() => undefined))
-        ?? await pullImage(layout, ref, opts, options.client);
+      const source = await getImage(layout, ref, opts, { lease, tuning: options.client ?? {} });
       warnForeignArch(source, opts);
       return source;
     },
+    close: () => lease.release(),
     putBlob: (data, expected) => layout.writeBlob(data, expected),
     hasBlob: (d: Digest) => layout.hasBlob(d),
     openBlob: (d: Digest, size?: number): Promise<Readable> => layout.openBlob(d, size),
@@ -64,6 +71,39 @@ export async function openStore(dir?: string, options: StoreOptions = {}): Promi
     }),
     getRef: async (refName: string) => refDescriptors(await layout.readIndex(), refName)[0],
   };
+}
+
+/**
+ * The cache first (unless `pull`); when the cached copy is damaged (integrity.ts) or index.json is garbage,
+ * a pull fetches what is needed again; if that fails too, the error names the damage and says what to run.
+ */
+async function getImage(layout: Layout, ref: Reference, opts: GetImageOptions, s: { lease: Lease; tuning: ClientTuning }): Promise<StoreImageSource> {
+  let damage: Damage[] = [];
+  let damagedIndex: DamagedIndexError | undefined;
+  if (!opts.pull) {
+    try {
+      const state = await inspectCached(layout, { ref, platform: opts.platform, subject: `Cannot pull "${ref.expanded}"`, lease: s.lease });
+      if (state.kind === 'complete') return state.source;
+      if (state.kind === 'damaged') damage = state.damage;
+    } catch (err) {
+      if (err instanceof DamagedIndexError) damagedIndex = err;
+      else if (!isMobyError(err)) throw err;
+      // other cache problems (a cached index without this platform…): the registry may know better
+    }
+  }
+  try {
+    // The registry client (undici) is loaded only when something is pulled: cached builds never load it.
+    const { pullImage } = await import('./pull.ts');
+    return await pullImage(layout, ref, opts, s.tuning, { lease: s.lease, damaged: damage });
+  } catch (err) {
+    if (damage.length > 0) throw damagedError(ref.expanded, damage, err);
+    if (damagedIndex !== undefined) {
+      throw new MobyError(`${damagedIndex.message}, and fetching "${ref.expanded}" again failed: ${(err as Error).message}`, {
+        code: 'STORE', cause: err, ...(damagedIndex.hint === undefined ? {} : { hint: damagedIndex.hint }),
+      });
+    }
+    throw err;
+  }
 }
 
 /** A single-platform image is used as is (as LinuxKit does), but building it for another arch deserves a word. */

@@ -11,14 +11,33 @@ import { Readable } from 'node:stream';
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.ts';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/types.ts';
 import { MobyError } from '../util/errors.ts';
+import { cacheWriteError } from './io-error.ts';
 import { withLock } from './lock.ts';
 import { verifyStream } from '../oci/verify.ts';
+import { removeStamp, stampVerified } from './integrity.ts';
+
+/** index.json exists but is not an OCI index (garbage, truncated, entries that are not descriptors). */
+export class DamagedIndexError extends MobyError {
+  readonly path: string;
+
+  constructor(path: string, why: string, cause?: unknown) {
+    super(`Cannot read the cache index "${path}": ${why}`, {
+      code: 'STORE',
+      ...(cause === undefined ? {} : { cause }),
+      hint: 'a build with the registry reachable sets it aside and fetches what it needs again; `mobyts cache verify` checks the cache, `mobyts cache clean` starts an empty one',
+    });
+    this.name = 'DamagedIndexError';
+    this.path = path;
+  }
+}
 
 export interface WriteBlobOptions {
   /** Starts error messages: `Cannot pull "REF": blob sha256:… does not match …`. */
   subject?: string;
   /** Called with each chunk's length as it is written (progress). */
   onBytes?: (n: number) => void;
+  /** Write even when a blob of that digest exists (it was found damaged): the good copy replaces it by rename. */
+  replace?: boolean;
 }
 
 export interface Layout {
@@ -29,8 +48,14 @@ export interface Layout {
   openBlob(digest: Digest, size?: number): Promise<Readable>;
   readBlob(digest: Digest, size?: number): Promise<Buffer>;
   readIndex(): Promise<ImageIndex>;
-  /** Applies `change` to index.json under the lock and writes it atomically; returns what `change` returned. */
-  updateIndex<T>(change: (index: ImageIndex) => T | Promise<T>): Promise<T>;
+  /**
+   * Applies `change` to index.json under the lock and writes it atomically; returns what `change` returned.
+   * With `onDamaged`, an index.json that is not a valid index is moved aside (its path is passed to
+   * `onDamaged`) and `change` gets an empty index; without it such a file rejects with DamagedIndexError.
+   */
+  updateIndex<T>(change: (index: ImageIndex) => T | Promise<T>, opts?: { onDamaged?: (err: DamagedIndexError, savedAs: string) => void }): Promise<T>;
+  /** Runs `fn` holding the index lock (what gc and image naming hold), without changing index.json. */
+  withIndexLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Runs `fn` holding the per-blob lock, so parallel pulls download each blob once. */
   withBlobLock<T>(digest: Digest, fn: () => Promise<T>): Promise<T>;
   /** Every blob file under blobs/ (digest form). */
@@ -45,6 +70,7 @@ export async function openLayout(dir: string): Promise<Layout> {
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   await mkdir(join(dir, '.mobyts', 'tmp'), { recursive: true });
   await mkdir(join(dir, '.mobyts', 'locks'), { recursive: true });
+  await mkdir(join(dir, '.mobyts', 'verified'), { recursive: true });
   await writeIfMissing(join(dir, 'oci-layout'), LAYOUT_FILE);
   await writeIfMissing(join(dir, 'index.json'), `${JSON.stringify(emptyIndex())}\n`);
   return makeLayout(dir);
@@ -94,14 +120,26 @@ function makeLayout(dir: string): Layout {
     },
     writeBlob: (data, expected, opts) => writeBlob(dir, blobPath, { data, expected, opts: opts ?? {}, hasBlob }),
     readIndex: () => readIndex(dir),
-    updateIndex: (change) => withLock(join(dir, '.mobyts', 'index.lock'), async () => {
-      const index = await readIndex(dir);
+    updateIndex: (change, o) => withLock(join(dir, '.mobyts', 'index.lock'), async () => {
+      const index = await readIndex(dir).catch(async (err: unknown) => {
+        if (!(err instanceof DamagedIndexError) || o?.onDamaged === undefined) throw err;
+        const savedAs = join(dir, '.mobyts', `index.json.damaged-${Date.now()}`);
+        await rename(join(dir, 'index.json'), savedAs);
+        o.onDamaged(err, savedAs);
+        return emptyIndex();
+      });
       const result = await change(index);
       const tmp = tmpName(dir);
-      await writeFile(tmp, `${JSON.stringify(index)}\n`, { flush: true });
-      await rename(tmp, join(dir, 'index.json'));
+      try {
+        await writeFile(tmp, `${JSON.stringify(index)}\n`, { flush: true });
+        await rename(tmp, join(dir, 'index.json'));
+      } catch (err) {
+        await unlink(tmp).catch(() => undefined);
+        throw cacheWriteError(`write the cache index "${join(dir, 'index.json')}"`, err);
+      }
       return result;
     }),
+    withIndexLock: (fn) => withLock(join(dir, '.mobyts', 'index.lock'), fn),
     // another process downloading a big layer over a slow link may hold this for long: wait up to an hour
     withBlobLock: (d, fn) => withLock(join(dir, '.mobyts', 'locks', `${digestHex(d)}.lock`), fn, { timeoutMs: 3_600_000 }),
     listBlobs: async () => {
@@ -112,7 +150,10 @@ function makeLayout(dir: string): Layout {
       }
       return out.sort();
     },
-    removeBlob: (d) => rm(blobPath(d), { force: true }),
+    removeBlob: async (d) => {
+      await rm(blobPath(d), { force: true });
+      await removeStamp(dir, d);
+    },
   };
   return layout;
 }
@@ -125,14 +166,27 @@ async function readIndex(dir: string): Promise<ImageIndex> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
     throw err;
   }
+  const path = join(dir, 'index.json');
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as Partial<ImageIndex>;
-    return { ...emptyIndex(), ...parsed, manifests: Array.isArray(parsed.manifests) ? parsed.manifests : [] };
+    parsed = JSON.parse(text);
   } catch (cause) {
-    throw new MobyError(`Cannot read the cache index "${join(dir, 'index.json')}": it is not valid JSON`, {
-      code: 'STORE', cause, hint: 'run `mobyts cache clean` to start with an empty cache',
-    });
+    throw new DamagedIndexError(path, 'it is not valid JSON', cause);
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DamagedIndexError(path, 'it is not a JSON object');
+  const index = parsed as Partial<ImageIndex>;
+  if (index.manifests !== undefined && !Array.isArray(index.manifests)) throw new DamagedIndexError(path, '"manifests" is not a list');
+  const manifests = index.manifests ?? [];
+  const bad = manifests.findIndex((d) => !isDescriptor(d));
+  if (bad >= 0) throw new DamagedIndexError(path, `manifests[${bad}] is not a descriptor (needs mediaType, digest, size)`);
+  return { ...emptyIndex(), ...index, manifests };
+}
+
+function isDescriptor(d: unknown): d is Descriptor {
+  const o = d as Partial<Descriptor> | null;
+  return o !== null && typeof o === 'object' && typeof o.mediaType === 'string' && typeof o.digest === 'string' && isDigest(o.digest)
+    && typeof o.size === 'number' && Number.isSafeInteger(o.size) && o.size >= 0
+    && (o.annotations === undefined || (typeof o.annotations === 'object' && o.annotations !== null));
 }
 
 interface WriteArgs {
@@ -143,14 +197,14 @@ interface WriteArgs {
 }
 
 async function writeBlob(dir: string, blobPath: (d: Digest) => string, a: WriteArgs): Promise<{ digest: Digest; size: number }> {
-  if (a.expected !== undefined && await a.hasBlob(a.expected.digest)) {
+  if (a.expected !== undefined && a.opts.replace !== true && await a.hasBlob(a.expected.digest)) {
     if (a.data instanceof Readable) a.data.destroy();
     return { digest: a.expected.digest, size: a.expected.size };
   }
   const alg = a.expected === undefined ? 'sha256' : digestAlgorithm(a.expected.digest);
   const hash = createHash(alg);
   const tmp = tmpName(dir);
-  const fh = await open(tmp, 'wx');
+  const fh = await open(tmp, 'wx').catch((err: unknown) => { throw cacheWriteError(`write to the cache "${dir}"`, err); });
   let size = 0;
   const what = `${a.opts.subject === undefined ? '' : `${a.opts.subject}: `}blob ${a.expected?.digest ?? ''}`.replace(/ $/, '');
   try {
@@ -175,11 +229,12 @@ async function writeBlob(dir: string, blobPath: (d: Digest) => string, a: WriteA
       throw new MobyError(`${what} does not match its digest (expected ${a.expected.digest}, got ${digest})`, { code: 'DIGEST_MISMATCH' });
     }
     await rename(tmp, blobPath(digest));
+    await stampVerified(dir, blobPath(digest), digest);
     return { digest, size };
   } catch (err) {
     await fh.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
-    throw err;
+    throw cacheWriteError(`store ${what.replace(/^.*: /, '')} in the cache "${dir}"`, err);
   }
 }
 

@@ -8,6 +8,7 @@ import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MobyError } from '../util/errors.ts';
+import { cacheWriteError } from './io-error.ts';
 
 export interface LockOptions {
   /** Give up after this long (LOCK error). */
@@ -22,13 +23,23 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
     opts.signal?.throwIfAborted();
+    let fh;
     try {
-      const fh = await open(path, 'wx');
-      await fh.writeFile(`${process.pid} ${hostname()} ${Date.now()}\n`);
-      await fh.close();
-      return () => unlink(path).catch(() => undefined);
+      fh = await open(path, 'wx');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cacheWriteError(`create the lock "${path}"`, err);
+    }
+    if (fh !== undefined) {
+      try {
+        await fh.writeFile(`${process.pid} ${hostname()} ${Date.now()}\n`);
+        await fh.close();
+      } catch (err) {
+        // a lock file without its holder (a full disk) would look held to everyone: remove it
+        await fh.close().catch(() => undefined);
+        await unlink(path).catch(() => undefined);
+        throw cacheWriteError(`create the lock "${path}"`, err);
+      }
+      return () => unlink(path).catch(() => undefined);
     }
     if (await isStale(path, opts.staleMs ?? 10 * 60_000)) {
       await rename(path, `${path}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`).then((_) => undefined, () => undefined);

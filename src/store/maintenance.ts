@@ -1,7 +1,8 @@
 /**
  * `mobyts cache` operations over the layout: list named images, remove names, garbage-collect unreferenced
  * blobs, clean, and verify every blob against its digest. Index changes and gc run under the index lock,
- * which pulls also take before naming an image, so a concurrent pull never loses a blob it has named.
+ * which pulls also take before naming an image, so a concurrent pull never loses a blob it has named, and
+ * which builds take to lease the blobs they use (lease.ts), so gc never deletes a blob a build is reading.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -11,6 +12,7 @@ import { parseReference } from '../oci/reference.ts';
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/types.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Layout } from './layout.ts';
+import { leasedDigests } from './lease.ts';
 import { parseManifest } from './manifest.ts';
 import { formatPlatform, isAttestation } from './platform.ts';
 
@@ -116,13 +118,14 @@ export async function cleanCache(layout: Layout): Promise<{ images: number } & G
   });
 }
 
-/** Deletes blobs unreachable from `index` (caller holds the index lock). */
+/** Deletes blobs unreachable from `index` and leased by no running build (caller holds the index lock). */
 async function collect(layout: Layout, index: ImageIndex): Promise<GcResult> {
   const { reachable } = await walk(layout, index.manifests);
+  const leased = await leasedDigests(layout.dir);
   let blobs = 0;
   let bytes = 0;
   for (const d of await layout.listBlobs()) {
-    if (reachable.has(d)) continue;
+    if (reachable.has(d) || leased.has(d)) continue;
     bytes += await sizeOf(layout, [d]);
     blobs++;
     await layout.removeBlob(d);

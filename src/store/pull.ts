@@ -4,16 +4,19 @@
  * and its attestations' layers; finally point the ref's index.json entry at the root. Every blob is verified
  * while it is written; each is downloaded once even by parallel processes (per-blob lock).
  */
+import { stat } from 'node:fs/promises';
 import type { Digest } from '../oci/digest.ts';
 import { manifestSelector, type Reference } from '../oci/reference.ts';
 import { REF_NAME_ANNOTATION, type Descriptor } from '../oci/types.ts';
-import type { StoreImageSource } from '../image/store-source.ts';
+import type { StoreImageSource } from './store-source.ts';
 import { createRegistryClient, pullContext, type CallContext, type RegistryClient, type RegistryClientOptions } from '../registry/client.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { attestationsFor, sourceFromCache } from './cached.ts';
+import { checkBlob, repulledMessage, type Damage } from './integrity.ts';
 import { refDescriptors, type Layout } from './layout.ts';
-import { parseManifest, type ParsedManifest } from './manifest.ts';
+import type { Lease } from './lease.ts';
+import { parseConfig, parseManifest, type ParsedManifest } from './manifest.ts';
 import { selectManifest } from './platform.ts';
 import type { GetImageOptions } from './types.ts';
 
@@ -25,29 +28,52 @@ interface Pull {
   client: RegistryClient;
   ctx: CallContext;
   progress: Progress;
+  reporter: Reporter;
+  lease: Lease | undefined;
+  /** Cached blobs found damaged (by the caller or while pulling): fetched again, replacing the cached copy. */
+  damaged: Map<Digest, Damage>;
 }
 
-/** Fetches what is missing for `ref` on `opts.platform`, stores it, updates index.json; returns the cached image. */
-export async function pullImage(layout: Layout, ref: Reference, opts: GetImageOptions, tuning: ClientTuning = {}): Promise<StoreImageSource> {
+export interface PullOptions {
+  /** Every blob the pull reads or writes is added to it (under the index lock) before it is used. */
+  lease?: Lease;
+  /** Blobs the caller found damaged: fetched even when present; each replaced one is reported. */
+  damaged?: Damage[];
+}
+
+/**
+ * Fetches what is missing or damaged for `ref` on `opts.platform`, stores it, updates index.json; returns the
+ * cached image. A cached blob the pull relies on is checked first (integrity.ts); a damaged one is fetched
+ * again and replaced, with a `re-pulled …` warning. An index.json that is garbage is set aside (warning).
+ */
+export async function pullImage(layout: Layout, ref: Reference, opts: GetImageOptions, tuning: ClientTuning = {}, po: PullOptions = {}): Promise<StoreImageSource> {
   const client = createRegistryClient({ ...tuning, registry: opts.registry, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
-  const p: Pull = { layout, client, ctx: pullContext(ref), progress: new Progress(opts.reporter, ref.expanded) };
+  const p: Pull = {
+    layout, client, ctx: pullContext(ref), progress: new Progress(opts.reporter, ref.expanded), reporter: opts.reporter, lease: po.lease,
+    damaged: new Map((po.damaged ?? []).map((d) => [d.digest, d])),
+  };
   try {
     const root = ref.digest !== undefined ? await digestRoot(p, ref.digest) : await p.client.resolve(p.ctx, manifestSelector(ref));
+    await lease(p, [root.digest]);
     for (let round = 1; ; round++) {
       const needed = await storeManifests(p, root, opts);
       await fetchBlobs(p, needed.blobs);
+      // a configuration the build would misread is refused before the image is named in the cache
+      if (needed.blobs[0] !== undefined) parseConfig(await layout.readBlob(needed.blobs[0].digest, needed.blobs[0].size), p.ctx.subject);
       const named = await layout.updateIndex(async (index) => {
         // gc (cache rm/clean) runs under this lock too: once named, nothing of this image is collected.
         if (!(await allPresent(layout, [...needed.manifests, ...needed.blobs]))) return false;
         index.manifests = index.manifests.filter((d) => !refDescriptors(index, ref.expanded).includes(d));
         index.manifests.push({ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { [REF_NAME_ANNOTATION]: ref.expanded } });
         return true;
+      }, {
+        onDamaged: (err, savedAs) => opts.reporter.emit({ type: 'warn', message: `${err.message}: set it aside as "${savedAs}"; images are fetched again as builds need them` }),
       });
       if (named) break;
       if (round >= 3) throw new MobyError(`${p.ctx.subject}: blobs keep vanishing from the cache during the pull (is \`mobyts cache clean\` running?)`, { code: 'STORE' });
     }
     p.progress.finish();
-    const source = await sourceFromCache(layout, { ref, root, platform: opts.platform, subject: p.ctx.subject });
+    const source = await sourceFromCache(layout, { ref, root, platform: opts.platform, subject: p.ctx.subject, ...(po.lease === undefined ? {} : { lease: po.lease }) });
     if (source === undefined) {
       throw new MobyError(`${p.ctx.subject}: blobs vanished from the cache during the pull (was \`mobyts cache rm\` running?)`, { code: 'STORE', hint: 'run the command again' });
     }
@@ -57,8 +83,33 @@ export async function pullImage(layout: Layout, ref: Reference, opts: GetImageOp
   }
 }
 
+/** Adds `digests` to the pull's lease under the index lock (gc holds it too), before they are read or written. */
+async function lease(p: Pull, digests: Digest[]): Promise<void> {
+  const l = p.lease;
+  if (l !== undefined) await p.layout.withIndexLock(() => l.add(digests));
+}
+
+/** True when the cached blob for `d` can be used; a damaged one is recorded for fetching again. */
+async function usable(p: Pull, d: Pick<Descriptor, 'digest' | 'size'>): Promise<boolean> {
+  if (p.damaged.has(d.digest)) return false;
+  if (!await p.layout.hasBlob(d.digest)) return false;
+  const damage = await checkBlob(p.layout.dir, p.layout.blobPath(d.digest), d);
+  if (damage === undefined) return true;
+  p.damaged.set(d.digest, damage);
+  return false;
+}
+
+/** Reports a damaged blob the pull has just replaced with a good copy. */
+function replaced(p: Pull, d: Digest): void {
+  const damage = p.damaged.get(d);
+  if (damage === undefined) return;
+  p.damaged.delete(d);
+  p.reporter.emit({ type: 'warn', message: repulledMessage(damage) });
+}
+
 async function digestRoot(p: Pull, digest: Digest): Promise<Descriptor> {
-  if (await p.layout.hasBlob(digest)) {
+  const size = await stat(p.layout.blobPath(digest)).then((st) => st.size, () => undefined);
+  if (size !== undefined && await usable(p, { digest, size })) {
     const bytes = await p.layout.readBlob(digest);
     const parsed = parseManifest(bytes, '', p.ctx.subject);
     const mediaType = (parsed.kind === 'index' ? parsed.index.mediaType : parsed.manifest.mediaType) ?? '';
@@ -69,16 +120,17 @@ async function digestRoot(p: Pull, digest: Digest): Promise<Descriptor> {
 
 /** Stores a manifest blob (fetching it unless cached) and parses it. */
 async function storeManifest(p: Pull, d: Descriptor): Promise<ParsedManifest> {
-  if (await p.layout.hasBlob(d.digest)) return parseManifest(await p.layout.readBlob(d.digest, d.size), d.mediaType, p.ctx.subject);
+  if (await usable(p, d)) return parseManifest(await p.layout.readBlob(d.digest, d.size), d.mediaType, p.ctx.subject);
   const { bytes } = await p.client.fetchManifest(p.ctx, d.digest, d);
-  await p.layout.writeBlob(bytes, { digest: d.digest, size: d.size }, { subject: p.ctx.subject });
+  await p.layout.writeBlob(bytes, { digest: d.digest, size: d.size }, { subject: p.ctx.subject, replace: p.damaged.has(d.digest) });
+  replaced(p, d.digest);
   return parseManifest(bytes, d.mediaType, p.ctx.subject);
 }
 
 interface Needed {
   /** Manifests stored (root, every child of an index). */
   manifests: Descriptor[];
-  /** Blobs the platform needs: config, layers, and its attestations' config and layers. */
+  /** Blobs the platform needs: config (first), layers, and its attestations' config and layers. */
   blobs: Descriptor[];
 }
 
@@ -87,10 +139,11 @@ async function storeManifests(p: Pull, root: Descriptor, opts: GetImageOptions):
   const parsed = await storeManifest(p, root);
   if (parsed.kind === 'manifest') return { manifests: [root], blobs: [parsed.manifest.config, ...parsed.manifest.layers] };
   const chosen = selectManifest(parsed.index.manifests, opts.platform, p.ctx.subject);
+  await lease(p, parsed.index.manifests.map((d) => d.digest));
   const children = await mapLimit(parsed.index.manifests, 4, (d) => storeManifest(p, d));
   const byDigest = new Map(parsed.index.manifests.map((d, i) => [d.digest, children[i]]));
   const m = byDigest.get(chosen.digest);
-  if (m?.kind !== 'manifest') throw new MobyError(`${p.ctx.subject}: the manifest for the platform is itself an index`, { code: 'REGISTRY' });
+  if (m?.kind !== 'manifest') throw nestedIndex(p.ctx.subject, parsed.index.manifests.indexOf(chosen));
   const blobs = [m.manifest.config, ...m.manifest.layers];
   for (const att of attestationsFor(parsed.index.manifests, chosen.digest)) {
     const a = byDigest.get(att.digest);
@@ -99,29 +152,41 @@ async function storeManifests(p: Pull, root: Descriptor, opts: GetImageOptions):
   return { manifests: [root, ...parsed.index.manifests], blobs };
 }
 
+/** An index whose entry for the platform is another index: OCI allows it, LinuxKit and mobyts read one level. */
+export function nestedIndex(subject: string, entry: number): MobyError {
+  return new MobyError(`${subject}: manifests[${entry}], the entry for the platform, is itself an index: indexes nested 2 deep, mobyts reads at most 1 level`, { code: 'REGISTRY' });
+}
+
 async function allPresent(layout: Layout, descs: Descriptor[]): Promise<boolean> {
   for (const d of descs) if (!await layout.hasBlob(d.digest)) return false;
   return true;
 }
 
 async function fetchBlobs(p: Pull, descs: Descriptor[]): Promise<void> {
+  await lease(p, descs.map((d) => d.digest));
   const missing: Descriptor[] = [];
-  for (const d of descs) if (!missing.some((m) => m.digest === d.digest) && !await p.layout.hasBlob(d.digest)) missing.push(d);
+  for (const d of descs) if (!missing.some((m) => m.digest === d.digest) && !await usable(p, d)) missing.push(d);
   p.progress.expect(missing.reduce((n, d) => n + d.size, 0));
   await mapLimit(missing, 3, (d) => fetchBlob(p, d));
 }
 
 async function fetchBlob(p: Pull, d: Descriptor): Promise<void> {
   await p.layout.withBlobLock(d.digest, async () => {
-    if (await p.layout.hasBlob(d.digest)) return p.progress.add(d.size); // another process got it
+    const replace = p.damaged.has(d.digest);
+    // another process got it (or replaced the damaged copy meanwhile)
+    if (await p.layout.hasBlob(d.digest) && (!replace || await checkBlob(p.layout.dir, p.layout.blobPath(d.digest), d) === undefined)) {
+      replaced(p, d.digest);
+      return p.progress.add(d.size);
+    }
     const stream = await p.client.openBlob(p.ctx, d);
     let got = 0;
     try {
-      await p.layout.writeBlob(stream, { digest: d.digest, size: d.size }, { subject: p.ctx.subject, onBytes: (n) => { got += n; p.progress.add(n); } });
+      await p.layout.writeBlob(stream, { digest: d.digest, size: d.size }, { subject: p.ctx.subject, replace, onBytes: (n) => { got += n; p.progress.add(n); } });
     } catch (err) {
       p.progress.add(-got);
       throw err;
     }
+    replaced(p, d.digest);
   });
 }
 

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.ts';
 import type { Descriptor, Platform } from '../oci/types.ts';
 import type { Reference } from '../oci/reference.ts';
-import type { ImageSource } from '../image/source.ts';
+import type { ImageSource } from '../oci/image-source.ts';
 import type { Reporter } from '../util/reporter.ts';
 
 export interface RegistryOptions {

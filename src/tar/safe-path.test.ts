@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { entryStreamOf } from './streams.ts';
 import { cleanName, safeEntries } from './safe-path.ts';
 import type { TarEntry, TarHeader } from './entry.ts';
-import { recordingReporter } from '../util/reporter.ts';
+import { recordingReporter, silentReporter } from '../util/reporter.ts';
 
 void test('cleanName table', () => {
   const ok: Array<[string, string]> = [
@@ -23,7 +23,7 @@ const h = (name: string, type: TarHeader['type'], linkname?: string): TarEntry =
 
 async function run(entries: TarEntry[]): Promise<string[]> {
   const out: string[] = [];
-  for await (const e of safeEntries(entryStreamOf(entries), { subject: 'img' })) out.push(e.header.name);
+  for await (const e of safeEntries(entryStreamOf(entries), { subject: 'img', reporter: silentReporter })) out.push(e.header.name);
   return out;
 }
 

@@ -51,12 +51,20 @@ export function ancestors(name: string): string[] {
 export interface SafeEntriesOptions {
   /** Names the image/layer in errors. */
   subject: string;
-  reporter?: Reporter;
+  /** Receives the dropped-devices warning: required, so no warning is emitted into nothing. */
+  reporter: Reporter;
   /**
    * Accept hardlinks whose target is not earlier in this stream (a single layer may link to a lower layer);
    * the caller resolves them. Links through symlinks and to directories are still rejected.
    */
   allowUnresolvedLinks?: boolean;
+  /**
+   * Names that are markers, not content (a layer's whiteouts): checked like any entry (never through a
+   * symlink) but not recorded, so a later entry of the stream may still replace their directory.
+   */
+  isMarker?: (name: string) => boolean;
+  /** Pass device nodes on (a later stage drops them and warns): a layer's device still hides lower entries. */
+  keepDevices?: boolean;
 }
 
 /** Tracks what the stream has produced so far: names only (memory is proportional to the name count). */
@@ -116,15 +124,15 @@ export async function* safeEntries(entries: EntryStream, opts: SafeEntriesOption
   const state = new SafetyState(opts.subject, opts.allowUnresolvedLinks !== true);
   let devices = 0;
   for await (const e of entries) {
-    if (e.header.type === 'character-device' || e.header.type === 'block-device') {
+    if (opts.keepDevices !== true && (e.header.type === 'character-device' || e.header.type === 'block-device')) {
       devices++;
       continue;
     }
     state.check(e);
-    state.record(e);
+    if (opts.isMarker?.(e.header.name) !== true) state.record(e);
     yield e;
   }
   if (devices > 0) {
-    opts.reporter?.emit({ type: 'warn', message: `Dropped ${devices} device node(s) from "${opts.subject}": images may not create devices` });
+    opts.reporter.emit({ type: 'warn', message: `Dropped ${devices} device node(s) from "${opts.subject}": images may not create devices` });
   }
 }

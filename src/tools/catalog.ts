@@ -3,7 +3,7 @@
  * install it (docs/architecture.md#tools). Formats list the entries they use; `preflight` checks them all before any
  * pull.
  */
-import type { ToolRequirement } from '../outputs/format.ts';
+import type { ToolRequirement } from './requirement.ts';
 
 function tool(command: string, why: string, debian: string, fedora: string, macos?: string): ToolRequirement {
   return { command, why, install: macos === undefined ? { debian, fedora } : { debian, fedora, macos } };

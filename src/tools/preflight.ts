@@ -4,7 +4,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import type { ToolRequirement } from '../outputs/format.ts';
+import type { ToolRequirement } from './requirement.ts';
 import { MobyError } from '../util/errors.ts';
 
 export interface PreflightOptions {

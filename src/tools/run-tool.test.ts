@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ToolFailedError, runTool } from './run-tool.ts';
+import { ToolFailedError, pathArg, runTool } from './run-tool.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mobyts-runtool-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,4 +47,15 @@ void test('an aborted signal kills the tool and rejects with INTERRUPTED', async
   setTimeout(() => ac.abort(), 100);
   await assert.rejects(runTool('sleep', ['10'], { signal: ac.signal }), { code: 'INTERRUPTED' });
   assert.ok(Date.now() - t0 < 5000);
+});
+
+void test('pathArg: a relative path a tool would read as an option or a protocol reaches the tool as a file', async () => {
+  assert.equal(pathArg('/abs/-rf'), '/abs/-rf');
+  assert.equal(pathArg('./x'), './x');
+  assert.equal(pathArg('-rf'), './-rf');
+  // qemu-img would take "-rf" for an option and "nbd:x" for a protocol; both become files in cwd.
+  for (const name of ['-rf.img', 'nbd:x [*?] ü.img']) {
+    await runTool('qemu-img', ['create', '-q', '-f', 'raw', pathArg(name), '1M'], { cwd: dir });
+    assert.equal(readFileSync(join(dir, name)).length, 1 << 20, name);
+  }
 });

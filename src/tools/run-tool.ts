@@ -5,7 +5,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import type { ToolRequirement } from '../outputs/format.ts';
+import { isAbsolute } from 'node:path';
+import type { ToolRequirement } from './requirement.ts';
 import { MobyError } from '../util/errors.ts';
 
 export interface RunToolOptions {
@@ -36,6 +37,15 @@ export function toolEnv(opts: Pick<RunToolOptions, 'env' | 'sourceDateEpoch'>): 
   if (process.env.TMPDIR !== undefined) base.TMPDIR = process.env.TMPDIR;
   const sde = opts.sourceDateEpoch === undefined ? {} : { SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch) };
   return { ...base, TZ: 'UTC', LC_ALL: 'C', MTOOLS_SKIP_CHECK: '1', ...sde, ...opts.env };
+}
+
+/**
+ * A file path as a tool argument that no tool reads as an option or a protocol: a relative path gets `./`
+ * (so `-rf.img` is not an option and qemu-img does not take `a:b.qcow2` for a `a:` protocol), an absolute one
+ * is unchanged. Every path a tool takes positionally goes through this.
+ */
+export function pathArg(path: string): string {
+  return isAbsolute(path) || path.startsWith('./') ? path : `./${path}`;
 }
 
 function commandOf(tool: ToolRequirement | string): string {

@@ -63,8 +63,8 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function malformed(gun: string, role: string, why: string): MobyError {
-  return new MobyError(`Cannot read trust data "${role}.json" of "${gun}": ${why}`, { code: 'TRUST' });
+function malformed(gun: string, role: string, why: string, cause?: unknown): MobyError {
+  return new MobyError(`Cannot read trust data "${role}.json" of "${gun}": ${why}`, { code: 'TRUST', ...(cause === undefined ? {} : { cause }) });
 }
 
 function checkKeys(keys: unknown): boolean {
@@ -119,7 +119,7 @@ export function parseSignedDocument<T>(bytes: Uint8Array, opts: { gun: string; r
   try {
     doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (err) {
-    throw malformed(opts.gun, opts.role, `not JSON (${(err as Error).message})`);
+    throw malformed(opts.gun, opts.role, 'not JSON', err);
   }
   if (!isObj(doc) || !isObj(doc['signed'])) throw malformed(opts.gun, opts.role, 'no "signed" object');
   if (!checkSignatures(doc['signatures'])) throw malformed(opts.gun, opts.role, 'bad "signatures"');

@@ -7,7 +7,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { MobyError } from '../util/errors.ts';
+import { errnoDetail, MobyError } from '../util/errors.ts';
 
 export function defaultTrustDir(): string {
   const env = process.env['MOBYTS_TRUST_DIR'];
@@ -33,7 +33,7 @@ async function readOptional(file: string): Promise<Buffer | undefined> {
     return await readFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new MobyError(`Cannot read trust data "${file}": ${(err as Error).message}`, { code: 'IO', cause: err });
+    throw new MobyError(`Cannot read trust data "${file}"${errnoDetail(err)}`, { code: 'IO', cause: err });
   }
 }
 

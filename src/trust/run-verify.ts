@@ -1,5 +1,5 @@
 /** `mobyts trust verify IMAGE...`: what a build would pull for each image, resolved and checked through Notary. */
-import type { CliContext } from '../cli/context.ts';
+import type { CommandContext } from '../util/context.ts';
 import { parseReference } from '../oci/reference.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import { short } from './tuf.ts';
@@ -12,7 +12,7 @@ export interface TrustVerifyOptions {
 }
 
 /** Verifies each image in turn; prints `REF DIGEST signed by ROLE (KEYS)` on stdout; the first failure throws. */
-export async function runTrustVerify(images: string[], opts: TrustVerifyOptions, ctx: CliContext): Promise<void> {
+export async function runTrustVerify(images: string[], opts: TrustVerifyOptions, ctx: CommandContext): Promise<void> {
   for (const image of images) {
     const ref = parseReference(image);
     const result = await verifyTrusted(ref, {

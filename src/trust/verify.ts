@@ -10,7 +10,6 @@ import type { Digest } from '../oci/digest.ts';
 import type { TrustSpec } from '../spec/types.ts';
 import { openNotaryClient, notaryServerFor } from '../registry/notary.ts';
 import type { Reporter } from '../util/reporter.ts';
-import { silentReporter } from '../util/reporter.ts';
 import { defaultTrustDir } from './pin-store.ts';
 import { resolveSignedTarget } from './notary-resolve.ts';
 import { trustError, short } from './tuf.ts';
@@ -64,7 +63,8 @@ export interface VerifyTrustedOptions {
   trustDir?: string;
   /** The clock expiry is checked against; default now. */
   now?: Date;
-  reporter?: Reporter;
+  /** Receives what trust decided (required: nothing is reported into nothing). */
+  reporter: Reporter;
   signal?: AbortSignal;
 }
 
@@ -98,7 +98,7 @@ function tagOf(ref: Reference): string {
  * A digest-only reference has no tag to verify: it is returned as is (content addressing already pins it).
  */
 export async function verifyTrusted(ref: Reference, opts: VerifyTrustedOptions): Promise<TrustResult> {
-  const reporter = opts.reporter ?? silentReporter;
+  const reporter = opts.reporter;
   if (ref.tag === undefined && ref.digest !== undefined) {
     reporter.emit({ type: 'info', message: `content trust: "${ref.expanded}" is pinned by digest; no tag to verify` });
     return { digest: ref.digest, signedBy: [], keyIds: [] };

@@ -5,7 +5,11 @@
  *
  * Message grammar (docs/architecture.md#errors): the action that failed, its subject in quotes, a colon, the detail —
  * `Cannot pull "docker.io/library/alpine:3.20" for linux/arm64: no manifest for that platform`.
+ * A failure from below (a system call, undici, another module's error) is wrapped with `{ cause }`, never
+ * pasted into the message: the CLI prints the chain as `caused by:` lines.
  */
+import { getSystemErrorMessage } from 'node:util';
+
 export type ErrorCode =
   | 'SPEC_INVALID'
   | 'USAGE'
@@ -55,4 +59,21 @@ export function isMobyError(err: unknown): err is MobyError {
 /** A usage error (bad flags or arguments): exit code 2. */
 export function usageError(message: string, hint?: string): MobyError {
   return new MobyError(message, { code: 'USAGE', exitCode: 2, ...(hint === undefined ? {} : { hint }) });
+}
+
+/**
+ * A system error's code and the OS's words for it (`ENOENT: no such file or directory`), from its structured
+ * fields, without the syscall and path Node appends to the message; undefined for anything else (a MobyError's
+ * code is not an errno).
+ */
+export function errnoText(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException | null;
+  if (typeof e?.code !== 'string' || typeof e.errno !== 'number') return undefined;
+  return `${e.code}: ${getSystemErrorMessage(e.errno)}`;
+}
+
+/** `: ` + `errnoText(err)` for a system error, else `''`: the detail a message may add before its `{ cause }`. */
+export function errnoDetail(err: unknown): string {
+  const text = errnoText(err);
+  return text === undefined ? '' : `: ${text}`;
 }

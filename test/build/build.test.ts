@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { readTarFile } from '../../src/build/tar-io.ts';
+import { readTarFile } from '../../src/tar/io.ts';
 import type { TarEntry } from '../../src/tar/entry.ts';
 import { startFixture, type Fixture } from './fixture.ts';
 

@@ -50,5 +50,5 @@ void test('changed sections are regenerated, unchanged ones copied; the bytes eq
   await writeFile(join(f.dir, 'not-a.tar'), 'garbage that is not a tar archive, long enough to fill a header block'.repeat(10));
   const bad = await f.cli(['--input-tar', join(f.dir, 'not-a.tar'), '-o', join(f.dir, 'x.tar'), next]);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /^Error: Cannot read --input-tar ".*not-a\.tar": /m);
+  assert.match(bad.stderr, /^Error: Cannot read --input-tar ".*not-a\.tar"\ncaused by: \S/m);
 });

@@ -2,9 +2,9 @@
  * Issue 6: every bootable format, built as uid 65534 from the Debian kernel and a busybox initrd, boots under
  * QEMU TCG — SeaBIOS for BIOS formats, OVMF for EFI ones, converted disks through qemu's own drivers — and the
  * initrd's marker appears on the serial console. One boot per format, sequential (2 shared cores).
- * kernel+squashfs/erofs/iso are not booted: they need a kernel with the filesystem built in, which Debian's
- * kernel is not (the kernel check says so, see kernel-check.test.ts); their contents are checked in
- * formats.test.ts.
+ * kernel+squashfs/erofs/iso are not booted here (this harness has no kernel config, so no loader initrd is
+ * written): build-formats.test.ts boots them through the CLI with their loader; rootfs-images.test.ts mounts
+ * what they write; formats.test.ts checks their contents.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -40,7 +40,7 @@ try {
         rootfsTarPath: () => Promise.resolve(cfg.rootfs),
         rootfsTarWithoutBootPath: () => Promise.resolve(cfg.rootfsNoBoot),
       },
-      base: join(outDir, 'hello'), sizeBytes: cfg.sizeBytes, sourceDateEpoch: SDE, workDir, arch: 'amd64',
+      base: join(outDir, 'hello'), sizeBytes: cfg.sizeBytes, sourceDateEpoch: SDE, workDir, arch: 'amd64', kernel: {},
       reporter: silentReporter, signal: new AbortController().signal,
     };
     const t0 = performance.now();

@@ -5,15 +5,15 @@
  * passes when every onboot container ran and exited 0, the getty service started and the onshutdown job ran
  * (GOODBYE-FROM-MOBYTS) before poweroff. A second CLI build (other TZ, umask, TMPDIR) must give the same bytes.
  *
- * kernel+squashfs, kernel+erofs, kernel+iso are not booted here: the Debian kernel has those filesystems only as
- * modules, so it cannot mount them as root without an initrd, and `mobyts build` refuses them for this kernel
- * (asserted below, docs/formats.md explains). test/formats/rootfs-images.test.ts proves the real kernel mounts
- * the images those formats write and sees the tar's files, owners and modes.
- * Boots are sequential (one file, 2 shared cores).
+ * kernel+squashfs, kernel+erofs, kernel+iso: the Debian kernel has those filesystems and the virtio/CD drivers
+ * only as modules, so the build writes the loader initrd beside them (docs/formats.md); they are built in their
+ * own directory (the loader's hello-initrd.img is kernel+initrd's name too) and booted by `mobyts run qemu`
+ * itself, which attaches the image as virtio disk or CD. A kernel whose modules lack one is refused before any
+ * output. Boots are sequential (one file, 2 shared cores).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +21,9 @@ import { after, before, test } from 'node:test';
 import { bootImage, type BootOptions } from '../../src/run/qemu.ts';
 import { assertCleanBoot } from '../e2e/console-checks.ts';
 import { buildExamplePackages } from '../helpers/packages.ts';
+import { testKernel } from '../helpers/kernel.ts';
+import { moduleIndexOf } from '../../src/kernel-check/modules.ts';
+import { readTarFile } from '../../src/tar/io.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const SPEC = join(REPO, 'examples/hello.yml');
@@ -44,9 +47,11 @@ const BOOTS: Record<string, Omit<BootOptions, 'until'>> = {
   'dynamic-vhd': { kind: 'disk', image: 'hello.vhd', imageFormat: 'vpc' },
 };
 /** One CLI call per group: vhd and dynamic-vhd both write hello.vhd, so dynamic-vhd gets its own directory. */
+const ROOT_IMAGES = ['kernel+squashfs', 'kernel+erofs', 'kernel+iso'];
 const GROUPS: Record<string, string[]> = {
   main: Object.keys(BOOTS).filter((f) => f !== 'dynamic-vhd'),
   'dynamic-vhd': ['dynamic-vhd'],
+  'root-images': ROOT_IMAGES,
 };
 const FAIL = ['Kernel panic', 'mobyts-init: switch_root failed', 'exit 125 (runtime.json failed)'];
 
@@ -97,7 +102,7 @@ before(async () => {
   await buildAll(first);
 });
 
-void test('mobyts build writes every bootable format (two CLI calls)', (t) => {
+void test('mobyts build writes every bootable format (three CLI calls)', (t) => {
   for (const group of Object.keys(GROUPS)) {
     const b = builds[`${first}:${group}`]!;
     assert.equal(b.code, 0, b.stderr);
@@ -109,7 +114,39 @@ void test('mobyts build writes every bootable format (two CLI calls)', (t) => {
     'hello.vhd', 'hello.vmdk',
   ]);
   assert.deepEqual(readdirSync(join(first, 'dynamic-vhd')), ['hello.vhd']);
+  assert.deepEqual(readdirSync(join(first, 'root-images')).sort(), [
+    'hello-cmdline', 'hello-erofs.img', 'hello-initrd.img', 'hello-kernel', 'hello-squashfs.img', 'hello.iso',
+  ]);
+  assert.match(builds[`${first}:root-images`]!.stderr, /Create outputs:\n {2}hello-kernel hello-squashfs\.img hello-cmdline hello-initrd\.img hello-erofs\.img hello\.iso\n/);
 });
+
+/** `mobyts run qemu` as a child process: its console (stdout), stderr and exit code. */
+function runQemuCli(args: string[]): Promise<Run & { stdout: string }> {
+  const started = Date.now();
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [join(REPO, 'bin/mobyts.js'), 'run', 'qemu', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('latin1').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('error', rej);
+    child.on('close', (code) => res({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
+  });
+}
+
+for (const format of ROOT_IMAGES) {
+  void test(`${format} boots with \`mobyts run qemu\` (TCG, loader initrd): onboot exits 0, getty starts, onshutdown runs`, async (t) => {
+    const prefix = join(first, 'root-images', 'hello');
+    const r = await runQemuCli(['--format', format, '--mem', '512', '--until', 'mobyts-init: poweroff', ...FAIL.flatMap((f) => ['--fail', f]), '--fail', 'mobyts-loader:', '--timeout', '300', prefix]);
+    t.diagnostic(`${format}: run qemu ${r.seconds.toFixed(1)} s`);
+    assert.equal(r.code, 0, `${r.stderr}\n${r.stdout.slice(-3000)}`);
+    assert.match(r.stderr, new RegExp(`Booting \\S+hello \\(${format.replace('+', '\\+')}\\) with qemu`));
+    assertCleanBoot(r.stdout, {
+      onboot: ['000-hello', '001-uname'], services: ['getty'], onshutdown: ['000-goodbye'],
+      output: ['HELLO-FROM-MOBYTS', 'Linux 6.', 'GOODBYE-FROM-MOBYTS'],
+    });
+  });
+}
 
 for (const [format, boot] of Object.entries(BOOTS)) {
   const firmware = boot.firmware === 'efi' || boot.kind === 'efi-kernel' ? 'OVMF' : boot.kind === 'kernel' ? 'qemu -kernel' : 'SeaBIOS';
@@ -149,14 +186,16 @@ void test('a second build with another TZ, umask and TMPDIR writes byte-identica
   rmSync(second, { recursive: true, force: true });
 });
 
-void test('kernel+squashfs, kernel+erofs, kernel+iso are refused for the Debian kernel, which needs an initrd to mount them', async () => {
+void test('a kernel whose modules lack squashfs is refused for kernel+squashfs before any output, naming the option', async () => {
   const out = join(dir, 'refused');
   mkdirSync(out);
-  const r = await cli(['build', '--cache', cache, '-d', out, '-f', 'kernel+squashfs,kernel+erofs,kernel+iso', SPEC]);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /Error: Cannot build kernel\+squashfs, kernel\+erofs, kernel\+iso: the kernel's config lacks what it needs\n/);
-  assert.match(r.stderr, /cannot boot format "kernel\+squashfs": mounting the squashfs image as root needs CONFIG_SQUASHFS=y \(is m\)/);
-  assert.match(r.stderr, /cannot boot format "kernel\+erofs": mounting the erofs image as root needs CONFIG_EROFS_FS=y \(is m\)/);
-  assert.match(r.stderr, /cannot boot format "kernel\+iso": mounting the data ISO as root needs CONFIG_ISO9660_FS=y \(is m\)/);
+  const version = (await moduleIndexOf(readTarFile(testKernel().modulesTar)))!.version;
+  // A second spec file replaces the kernel's modules.dep with one that lists only virtio_blk.
+  const spec = join(dir, 'no-squashfs.yml');
+  writeFileSync(spec, `files:\n  - path: lib/modules/${version}/modules.dep\n    contents: "kernel/drivers/block/virtio_blk.ko:\\n"\n`);
+  const r = await cli(['build', '--cache', cache, '-d', out, '-f', 'kernel+squashfs', SPEC, spec]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /Error: Cannot build kernel\+squashfs: the kernel's config lacks what it needs\n/);
+  assert.match(r.stderr, new RegExp(`cannot boot format "kernel\\+squashfs": mounting the squashfs image as root needs CONFIG_VIRTIO_PCI=y \\(is m, and virtio_pci\\.ko is not in lib/modules/${version}\\), CONFIG_SQUASHFS=y \\(is m, and squashfs\\.ko is not in lib/modules/${version}\\)`));
   assert.deepEqual(readdirSync(out), [], 'no output is written when the kernel check fails');
 });

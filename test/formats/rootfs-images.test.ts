@@ -1,6 +1,6 @@
 /**
  * kernel+squashfs, kernel+erofs, kernel+iso: Debian's kernel has these filesystems only as modules, so it cannot
- * mount them as root by itself (the kernel check refuses those formats for it). Here the format's own
+ * mount them as root by itself (the build then writes a loader initrd, booted in build-formats.test.ts). Here the format's own
  * `N-kernel` and `N-cmdline` boot with a small initrd that loads the modules and mounts the image from a
  * read-only virtio disk: the real kernel reads what we wrote, with the owners and modes from the tar.
  */

@@ -11,14 +11,24 @@
  * Fault kinds: `status` (answer with a status, optional Retry-After, no forwarding), `reset` (forward, then
  * destroy the socket after `afterBytes` of the body), `truncate` (forward but shorten Content-Length to
  * `afterBytes` and end cleanly), `corrupt` (forward with body bytes flipped, same length), `slow` (wait
- * `delayMs` before forwarding), `unauthorized` (401 with a Basic challenge, every time it matches).
- * `times` (default 1) is how often a rule fires; `Infinity` for always.
+ * `delayMs` before forwarding), `unauthorized` (401 with a Basic challenge, every time it matches),
+ * `respond` (answer 200 with `respond.body()` and `respond.headers`, no forwarding: a hostile registry's
+ * documents; a Buffer body gets a Content-Length unless `chunked`, an async iterable is streamed chunked,
+ * and HEAD gets the headers only). `sent` counts the body bytes a `respond` rule wrote before the client
+ * stopped reading. `times` (default 1) is how often a rule fires; `Infinity` for always.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 
-export type FaultKind = 'status' | 'reset' | 'truncate' | 'corrupt' | 'slow' | 'unauthorized';
+export type FaultKind = 'status' | 'reset' | 'truncate' | 'corrupt' | 'slow' | 'unauthorized' | 'respond';
+
+export interface Response {
+  headers?: Record<string, string>;
+  body: () => Buffer | AsyncIterable<Buffer>;
+  /** Send a Buffer body without Content-Length. */
+  chunked?: boolean;
+}
 
 export interface FaultRule {
   match: RegExp;
@@ -29,6 +39,7 @@ export interface FaultRule {
   afterBytes?: number;
   delayMs?: number;
   times?: number;
+  respond?: Response;
 }
 
 export interface SeenRequest {
@@ -43,6 +54,8 @@ export interface FaultProxy {
   host: string;
   url: string;
   requests: SeenRequest[];
+  /** Body bytes `respond` rules have written so far. */
+  readonly sent: number;
   add(rule: FaultRule): void;
   clear(): void;
   stop(): Promise<void>;
@@ -52,12 +65,13 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const up = new URL(upstream);
   const rules: Array<FaultRule & { left: number }> = [];
   const requests: SeenRequest[] = [];
+  const counter = { sent: 0 };
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
     const rule = rules.find((r) => r.left > 0 && r.match.test(path) && (r.method === undefined || r.method === req.method));
     if (rule !== undefined) rule.left--;
     requests.push({ method: req.method ?? 'GET', path, headers: req.headers, ...(rule === undefined ? {} : { fault: rule.kind }) });
-    void handle(req, res, up, rule).catch(() => res.destroy());
+    void handle(req, res, up, rule, counter).catch(() => res.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
@@ -65,13 +79,15 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     host: `127.0.0.1:${port}`,
     url: `http://127.0.0.1:${port}`,
     requests,
+    get sent() { return counter.sent; },
     add: (rule) => { rules.push({ ...rule, left: rule.times ?? 1 }); },
     clear: () => { rules.length = 0; requests.length = 0; },
     stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, up: URL, rule: FaultRule | undefined): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, up: URL, rule: FaultRule | undefined, counter: { sent: number }): Promise<void> {
+  if (rule?.kind === 'respond' && rule.respond !== undefined) return respond(req, res, rule.respond, counter);
   if (rule?.kind === 'status') {
     await drain(req);
     res.writeHead(rule.status ?? 500, { 'content-type': 'application/json', ...(rule.retryAfter === undefined ? {} : { 'retry-after': rule.retryAfter }) });
@@ -107,6 +123,30 @@ async function handle(req: IncomingMessage, res: ServerResponse, up: URL, rule: 
     }
     sent += c.length;
     res.write(c);
+  }
+  res.end();
+}
+
+async function respond(req: IncomingMessage, res: ServerResponse, r: Response, counter: { sent: number }): Promise<void> {
+  await drain(req);
+  const body = r.body();
+  const length = Buffer.isBuffer(body) && r.chunked !== true ? { 'content-length': String(body.length) } : {};
+  res.writeHead(200, { ...length, ...r.headers });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(body) ? [body] : body;
+  for await (const c of chunks) {
+    if (res.destroyed) return;
+    counter.sent += c.length;
+    if (!res.write(c)) {
+      await new Promise<void>((ok) => {
+        const done = (): void => { res.off('drain', done); res.off('close', done); ok(); };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
   }
   res.end();
 }

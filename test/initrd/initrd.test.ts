@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { writeInitrd, type InitrdCompression, type InitrdResult } from '../../src/initrd/initrd.ts';
 import { entryStreamOf } from '../../src/tar/streams.ts';
-import { recordingReporter } from '../../src/util/reporter.ts';
+import { recordingReporter, silentReporter } from '../../src/util/reporter.ts';
 import type { TarEntry } from '../../src/tar/entry.ts';
 import { KERNEL, osEntries } from './fixture.ts';
 
@@ -20,7 +20,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
 
 async function build(dir: string, name: string, compress: InitrdCompression, extra: Partial<Parameters<typeof writeInitrd>[1]> = {}, entries: TarEntry[] = osEntries()): Promise<{ file: string; result: InitrdResult }> {
   const file = join(dir, name);
-  const result = await writeInitrd(entryStreamOf(entries), { compress, out: createWriteStream(file), tmpDir: dir, ...extra });
+  const result = await writeInitrd(entryStreamOf(entries), { compress, out: createWriteStream(file), tmpDir: dir, reporter: silentReporter, ...extra });
   return { file, result };
 }
 
@@ -108,11 +108,18 @@ void test('ucode is prepended uncompressed: from the stream, or from a file; or 
 void test('xattrs are reported once as lost; files of 4 GiB are refused by name', async (t) => {
   const dir = tempDir(t);
   const reporter = recordingReporter();
-  await build(dir, 'x', 'none', { reporter });
-  assert.deepEqual(reporter.events, [{ type: 'warn', message: 'The initrd cannot hold extended attributes: dropped them from 1 file(s) (e.g. "bin/ping"); file capabilities will be missing' }]);
+  const cap = (name: string, value: Buffer, more: Array<[string, Buffer]> = []): TarEntry => ({ header: { name, type: 'file', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0, pax: [['SCHILY.xattr.security.capability', value], ...more] } });
+  // cap_net_raw=ep as Debian's iputils-ping ships it (vfs_cap_data revision 2).
+  const netRaw = Buffer.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const extra = [cap('usr/bin/ping', netRaw), cap('usr/bin/x', netRaw, [['SCHILY.xattr.user.note', Buffer.from('n')]])];
+  await build(dir, 'x', 'none', { reporter }, [...osEntries(), ...extra]);
+  assert.deepEqual(reporter.events, [{
+    type: 'warn',
+    message: 'The initrd cannot hold extended attributes (newc has none): dropped them from 3 file(s): "bin/ping" (security.capability), "usr/bin/ping" (cap_net_raw=ep), "usr/bin/x" (cap_net_raw=ep; user.note); in the booted system these files lack them (only the tar output keeps extended attributes)',
+  }]);
   const huge: TarEntry = { header: { name: 'var/big.img', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 2 ** 32 }, body: Readable.from([]) };
   const out = createWriteStream(join(dir, 'huge'));
-  await assert.rejects(writeInitrd(entryStreamOf([huge]), { compress: 'gzip', out, tmpDir: dir }), {
+  await assert.rejects(writeInitrd(entryStreamOf([huge]), { compress: 'gzip', out, tmpDir: dir, reporter: silentReporter }), {
     code: 'BUILD', message: 'Cannot put "var/big.img" into the initrd: it is 4294967296 bytes; newc cannot hold files of 4 GiB or more',
   });
   assert.equal(out.destroyed, true);

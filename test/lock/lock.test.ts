@@ -11,7 +11,9 @@ import { request } from 'undici';
 import { parseReference } from '../../src/oci/reference.ts';
 import { digestHex } from '../../src/oci/digest.ts';
 import { openStore } from '../../src/store/index.ts';
-import { runLock } from '../../src/lock/run-lock.ts';
+import { runLock as runLockLoaded } from '../../src/lock/run-lock.ts';
+import { loadSpecs } from '../../src/spec/load.ts';
+import { showIssues } from '../../src/cli/show-issues.ts';
 import { readLock } from '../../src/lock/pin.ts';
 import { getLockedImage } from '../../src/lock/fetch-locked.ts';
 import type { CliContext } from '../../src/cli/context.ts';
@@ -45,7 +47,13 @@ function context(): CliContext & { events: ReportEvent[]; stderrText: () => stri
   };
 }
 
-function lockOptions(extra: { disableContentTrust?: boolean; output?: string } = {}): Parameters<typeof runLock>[1] {
+/** `mobyts lock` as its CLI action runs it: load, show the problems (exit 1 on errors), lock. */
+async function runLock(files: string[], opts: Parameters<typeof runLockLoaded>[2], ctx: CliContext): Promise<void> {
+  const loaded = await loadSpecs(files);
+  if (showIssues(loaded, ctx)) await runLockLoaded(files, loaded, opts, ctx);
+}
+
+function lockOptions(extra: { disableContentTrust?: boolean; output?: string } = {}): Parameters<typeof runLockLoaded>[2] {
   return {
     registry: { ...registry.registryOptions, caFile: notary.caFile }, trustServer: notary.url,
     trustDir: path.join(work, 'trust'), disableContentTrust: extra.disableContentTrust === true,

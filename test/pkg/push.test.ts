@@ -24,7 +24,7 @@ void test('a pushed package pulls back into an empty store with the same digest 
   const store = await openStore(join(dir, 'cache'));
   const built = await buildPackage(pkg, { store, archs: ['amd64'], force: false, sourceDateEpoch: 1492533000, reporter: silentReporter });
   assert.match(built.ref, new RegExp(`^${reg.host}/example/pushed:[0-9a-f]{40}$`));
-  const pushed = await pushPackage(store, built.ref, { registry: reg.registryOptions });
+  const pushed = await pushPackage(store, built.ref, { registry: reg.registryOptions, reporter: silentReporter });
   assert.equal(pushed, built.digest);
   const fresh = await openStore(join(dir, 'fresh'));
   const image = await fresh.getImage(parseReference(built.ref), reg.pullOptions(platformFor('amd64')));

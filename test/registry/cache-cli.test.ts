@@ -77,8 +77,10 @@ void describe('mobyts cache', () => {
     const b = join(work, 'b');
     const imported = await cli(['cache', 'import', '--cache', b, archive]);
     assert.equal(imported.stdout, `Imported ${ref}\n`);
-    const fromImport = await (await openStore(b)).getCachedImage(parseReference(ref), platformFor('arm64'));
+    const storeB = await openStore(b);
+    const fromImport = await storeB.getCachedImage(parseReference(ref), platformFor('arm64'));
     assert.equal(fromImport?.manifestDigest, idx.images[1]?.descriptor.digest);
+    await storeB.close(); // its lease would keep the image's blobs from `cache clean` below
 
     const rmOut = await cli(['cache', 'rm', '--cache', a, ref]);
     assert.match(rmOut.stdout, new RegExp(`^Removed ${ref}\\nFreed 5 blobs, .*\\n$`));

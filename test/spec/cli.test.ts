@@ -49,9 +49,11 @@ void test('only warnings: exit 0, warnings on stderr', async () => {
   });
 });
 
-void test('an unreadable file: exit 1, one clear line naming it, no stack trace', async () => {
-  assert.deepEqual(await mobyts(['validate', 'examples/minimal.yml', 'no/such.yml']),
-    { code: 1, stdout: '', stderr: 'Error: Cannot read spec "no/such.yml": no such file\n' });
+void test('an unreadable file: exit 1, one clear line naming it, then the system error as its cause; no stack trace', async () => {
+  assert.deepEqual(await mobyts(['validate', 'examples/minimal.yml', 'no/such.yml']), {
+    code: 1, stdout: '',
+    stderr: 'Error: Cannot read spec "no/such.yml": no such file\ncaused by: ENOENT: no such file or directory, open \'no/such.yml\'\n',
+  });
 });
 
 void test('usage errors exit 2', async () => {

@@ -12,7 +12,7 @@ import { digestHex } from '../../src/oci/digest.ts';
 import { openStore } from '../../src/store/index.ts';
 import { verifyTrusted } from '../../src/trust/verify.ts';
 import { verifySpecTrust } from '../../src/trust/spec-trust.ts';
-import { recordingReporter } from '../../src/util/reporter.ts';
+import { recordingReporter, silentReporter } from '../../src/util/reporter.ts';
 import { startNotary, type NotaryServer } from '../helpers/notary.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { buildImage, pushImage, randomLayer, type BuiltImage } from '../helpers/images.ts';
@@ -38,7 +38,7 @@ async function pushSigned(repoTag: string, image: BuiltImage): Promise<string> {
 }
 
 function opts(trustDir: string): Parameters<typeof verifyTrusted>[1] {
-  return { registry: { ...registry.registryOptions, caFile: notary.caFile }, trustServer: notary.url, trustDir };
+  return { registry: { ...registry.registryOptions, caFile: notary.caFile }, trustServer: notary.url, trustDir, reporter: silentReporter };
 }
 
 void describe('verifyTrusted with docker-registry + notary-server', { timeout: 240_000 }, () => {

@@ -1,33 +1,34 @@
 import type { Command} from 'commander';
 import { Option } from 'commander';
 import type { CliContext } from '../context.ts';
+import { addRegistryFlags, collect, registryOptions } from '../registry-flags.ts';
+import { showIssues } from '../show-issues.ts';
+import { examples } from './help.ts';
 import { hostArch, type BuildOptions } from '../../build/options.ts';
-
-const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
 
 interface RawBuildFlags {
   format: string[]; name?: string; dir?: string; o?: string; size?: string; pull?: boolean; arch: string;
   cache?: string; decompressKernel?: boolean; inputTar?: string; sbom: boolean; sbomOutput: string;
   sbomCurrentTime?: boolean; dryRun?: boolean; compress: 'gzip' | 'zstd' | 'none'; mirror: string[];
   insecureRegistry: string[]; certFile?: string; locked?: string | boolean; disableContentTrust?: boolean; trustServer?: string;
+  push?: string; cacheFrom: string[]; cacheTo?: string;
 }
 
 export function toBuildOptions(f: RawBuildFlags): BuildOptions {
-  const envMirrors = (process.env['LINUXKIT_MIRROR'] ?? '').split(/[\s,]+/).filter((s) => s !== '');
   return {
     format: f.format, name: f.name, dir: f.dir, output: f.o, size: f.size, pull: f.pull === true, arch: f.arch,
     cache: f.cache ?? process.env['LINUXKIT_CACHE'], decompressKernel: f.decompressKernel === true, inputTar: f.inputTar,
     sbom: f.sbom, sbomOutput: f.sbomOutput, sbomCurrentTime: f.sbomCurrentTime === true, dryRun: f.dryRun === true,
-    compress: f.compress, mirror: [...envMirrors, ...f.mirror], insecureRegistry: f.insecureRegistry, certFile: f.certFile,
+    compress: f.compress, mirror: registryOptions(f).mirrors, insecureRegistry: f.insecureRegistry, certFile: f.certFile,
     locked: f.locked === true ? '' : f.locked === false ? undefined : f.locked, disableContentTrust: f.disableContentTrust === true,
-    trustServer: f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'],
+    trustServer: f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'], push: f.push,
+    cacheFrom: f.cacheFrom, cacheTo: f.cacheTo,
   };
 }
 
 export function registerBuild(program: Command, ctx: CliContext): void {
-  program
+  const build = program
     .command('build')
-    .summary('build an image from YAML specs')
     .description('Build a bootable image from one or more YAML specs (paths, - for stdin, or http(s) URLs).\nSeveral files are merged in order, as `linuxkit build` merges them.')
     .argument('<file...>', 'spec files')
     .addOption(new Option('-f, --format <format>', 'output format, repeatable or comma-separated (default: the spec\'s outputs:, else kernel+initrd)').argParser(collect).default([]))
@@ -45,14 +46,23 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .option('--sbom-current-time', 'timestamp the SBOM now (not reproducible)')
     .option('--dry-run', 'print the merged, normalised spec and the outputs it would write, then exit')
     .addOption(new Option('--compress <algo>', 'initrd compression').choices(['gzip', 'zstd', 'none']).default('gzip'))
-    .addOption(new Option('--mirror <[registry=]url>', 'registry mirror, repeatable (also $LINUXKIT_MIRROR)').argParser(collect).default([]))
-    .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST, repeatable').argParser(collect).default([]))
-    .option('--cert-file <file>', 'extra CA certificate(s) for registries (PEM)')
     .option('--locked [lockfile]', 'build exactly the digests pinned in the lockfile (default: <spec>.lock)')
     .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
     .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
-    .action(async (files: string[], flags: RawBuildFlags) => {
-      const { runBuild } = await import('../../build/run.ts');
-      await runBuild(files, toBuildOptions(flags), ctx);
-    });
+    .addOption(new Option('--cache-from <[type=registry,ref=]ref>', 'read initrd sections from this registry cache, repeatable').argParser((v: string, p: string[]) => [...p, v]).default([]))
+    .option('--cache-to <[type=registry,ref=]ref>', 'push the initrd sections this build used to this registry cache')
+    .option('--push <ref>', 'push the outputs (and the SBOM) to REF as one OCI artifact, as `mobyts push` does')
+    .addHelpText('after', examples('mobyts build -d out examples/hello.yml', 'mobyts build -f iso-efi,qcow2-bios --size 2G -n myos linuxkit.yml', 'mobyts build -o - -f tar linuxkit.yml | tar -t'));
+  addRegistryFlags(build, { mirror: true }).action(async (files: string[], flags: RawBuildFlags) => {
+    const { loadBuildSpecs, runBuild } = await import('../../build/run.ts');
+    const opts = toBuildOptions(flags);
+    // An unknown -f name is a usage error (with the nearest name) before any spec is read or image resolved.
+    const { selectFormats } = await import('../../build/outputs-plan.ts');
+    selectFormats(opts, {});
+    const loaded = await loadBuildSpecs(files, opts, ctx.signal);
+    if (!showIssues(loaded, ctx)) return;
+    if (!opts.dryRun) return runBuild(files, loaded, opts, ctx);
+    const { runDryRun } = await import('../../build/dry-run.ts');
+    await runDryRun(files, loaded, opts, ctx);
+  });
 }

@@ -1,15 +1,16 @@
 /**
- * `mobyts cache ls|pull|rm|clean|verify|export|import` (docs/linuxkit-behaviour.md#cache-cmd): flags → one store call
+ * `mobyts cache ls|pull|rm|clean|verify|export|import|push` (docs/linuxkit-behaviour.md#cache-cmd): flags → one store call
  * each, output rendered here. Every subcommand takes `--cache DIR` (default $LINUXKIT_CACHE or ~/.linuxkit/cache); the
  * pulling ones take LinuxKit's registry flags.
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
+import { examples } from './help.ts';
 import { formatBytes } from '../reporter.ts';
 import { hostArch } from '../../build/options.ts';
-import { usageError } from '../../util/errors.ts';
+import { registerCacheExport, registerCachePush } from './cache-remote.ts';
 
-const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
 
 interface CacheFlags {
   cache?: string;
@@ -27,11 +28,7 @@ function withCache(cmd: Command): Command {
 }
 
 function withRegistry(cmd: Command): Command {
-  return cmd
-    .option('--arch <arch>', 'architecture to pull (amd64, arm64, riscv64, s390x)', hostArch())
-    .addOption(new Option('--mirror <[registry=]url>', 'registry mirror, repeatable (also $LINUXKIT_MIRROR)').argParser(collect).default([]))
-    .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST, repeatable').argParser(collect).default([]))
-    .option('--cert-file <file>', 'extra CA certificate(s) for registries (PEM)');
+  return addRegistryFlags(cmd.option('--arch <arch>', 'architecture to pull (amd64, arm64, riscv64, s390x)', hostArch()), { mirror: true });
 }
 
 async function store(flags: CacheFlags) {
@@ -45,52 +42,61 @@ function table(rows: string[][]): string {
 }
 
 export function registerCache(program: Command, ctx: CliContext): void {
-  const cache = program.command('cache').summary('list, pull, remove, verify, export and import cached images')
-    .description('Manage the image cache, an OCI image layout shared with `linuxkit` (default ~/.linuxkit/cache).');
+  const cache = program.command('cache').description('Manage the image cache, an OCI image layout shared with `linuxkit` (default ~/.linuxkit/cache).')
+    .addHelpText('after', examples('mobyts cache ls', 'mobyts cache pull alpine:3.20'));
 
-  withCache(cache.command('ls').summary('list cached images with digests and sizes')).action(async (flags: CacheFlags) => {
+  withCache(cache.command('ls').summary('list cached images with digests and sizes')).addHelpText('after', examples('mobyts cache ls')).action(async (flags: CacheFlags) => {
     const s = await store(flags);
     const { listImages } = await import('../../store/maintenance.ts');
     const images = await listImages(s.layout);
+    const { listSections } = await import('../../store/sections.ts');
+    const sections = await listSections(s.dir);
     const rows = [['IMAGE', 'DIGEST', 'PLATFORMS', 'SIZE'], ...images.map((i) => [i.name, i.descriptor.digest, i.platforms.join(',') || '-', formatBytes(i.size)])];
     ctx.stdout.write(images.length === 0 ? `The cache at ${s.dir} is empty\n` : table(rows));
+    if (sections.entries > 0) ctx.stdout.write(`Initrd sections: ${sections.entries} (${formatBytes(sections.bytes)}), reused by the next builds; \`mobyts cache clean\` removes them\n`);
   });
 
   withRegistry(withCache(cache.command('pull').summary('pull images into the cache (always contacts the registry)')))
-    .argument('<ref...>', 'image references').action(async (refs: string[], flags: PullFlags) => {
+    .argument('<ref...>', 'image references').addHelpText('after', examples('mobyts cache pull linuxkit/kernel:6.6.71 --arch arm64')).action(async (refs: string[], flags: PullFlags) => {
       const s = await store(flags);
       const { parseReference } = await import('../../oci/reference.ts');
       const { platformFor, formatPlatform } = await import('../../store/index.ts');
-      const envMirrors = (process.env.LINUXKIT_MIRROR ?? '').split(/[\s,]+/).filter((m) => m !== '');
       const platform = platformFor(flags.arch);
-      for (const r of refs) {
-        const parsed = parseReference(r);
-        const ref = parsed.tag === undefined && parsed.digest === undefined ? parseReference(`${r}:latest`) : parsed; // as `linuxkit cache pull`
-        const img = await s.getImage(ref, {
-          platform, pull: true, reporter: ctx.reporter, signal: ctx.signal,
-          registry: { mirrors: [...envMirrors, ...flags.mirror], insecureRegistries: flags.insecureRegistry, ...(flags.certFile === undefined ? {} : { caFile: flags.certFile }) },
-        });
-        const size = [img.manifest.config, ...img.manifest.layers].reduce((n, d) => n + d.size, 0);
-        ctx.stdout.write(`${ref.expanded}@${img.rootDescriptor.digest} ${formatPlatform(platform)} ${formatBytes(size)}\n`);
+      try {
+        for (const r of refs) {
+          const parsed = parseReference(r);
+          const ref = parsed.tag === undefined && parsed.digest === undefined ? parseReference(`${r}:latest`) : parsed; // as `linuxkit cache pull`
+          const img = await s.getImage(ref, {
+            platform, pull: true, reporter: ctx.reporter, signal: ctx.signal,
+            registry: registryOptions(flags),
+          });
+          const size = [img.manifest.config, ...img.manifest.layers].reduce((n, d) => n + d.size, 0);
+          ctx.stdout.write(`${ref.expanded}@${img.rootDescriptor.digest} ${formatPlatform(platform)} ${formatBytes(size)}\n`);
+        }
+      } finally {
+        await s.close();
       }
     });
 
   withCache(cache.command('rm').summary('remove images from the cache and free their unshared blobs'))
-    .argument('<ref...>', 'image references as listed by `cache ls`').action(async (refs: string[], flags: CacheFlags) => {
+    .argument('<ref...>', 'image references as listed by `cache ls`').addHelpText('after', examples('mobyts cache rm linuxkit/kernel:6.6.71')).action(async (refs: string[], flags: CacheFlags) => {
       const s = await store(flags);
       const { removeImages } = await import('../../store/maintenance.ts');
       const r = await removeImages(s.layout, refs);
       ctx.stdout.write(`${r.removed.map((n) => `Removed ${n}\n`).join('')}Freed ${r.blobs} blobs, ${formatBytes(r.bytes)}\n`);
     });
 
-  withCache(cache.command('clean').summary('remove every image and blob from the cache')).action(async (flags: CacheFlags) => {
+  withCache(cache.command('clean').summary('remove every image and blob from the cache')).addHelpText('after', examples('mobyts cache clean --cache /tmp/cache')).action(async (flags: CacheFlags) => {
     const s = await store(flags);
     const { cleanCache } = await import('../../store/maintenance.ts');
     const r = await cleanCache(s.layout);
+    const { cleanSections } = await import('../../store/sections.ts');
+    const sections = await cleanSections(s.dir);
     ctx.stdout.write(`Removed ${r.images} images and ${r.blobs} blobs, freed ${formatBytes(r.bytes)}\n`);
+    if (sections.entries > 0) ctx.stdout.write(`Removed ${sections.entries} initrd sections, freed ${formatBytes(sections.bytes)}\n`);
   });
 
-  withCache(cache.command('verify').summary('re-hash every blob and check every image is complete')).action(async (flags: CacheFlags) => {
+  withCache(cache.command('verify').summary('re-hash every blob and check every image is complete')).addHelpText('after', examples('mobyts cache verify')).action(async (flags: CacheFlags) => {
     const s = await store(flags);
     const { verifyCache } = await import('../../store/maintenance.ts');
     const r = await verifyCache(s.layout);
@@ -99,28 +105,11 @@ export function registerCache(program: Command, ctx: CliContext): void {
     if (r.problems.length > 0) ctx.setExitCode(1);
   });
 
-  withCache(cache.command('export').summary('write cached images as an OCI archive (tar of an OCI layout)'))
-    .argument('<ref...>', 'image references as listed by `cache ls`')
-    .requiredOption('-o, --outfile <file>', 'archive to write, - for stdout')
-    .addOption(new Option('--format <format>', 'archive format').choices(['oci']).default('oci'))
-    .action(async (refs: string[], flags: CacheFlags & { outfile: string }) => {
-      const s = await store(flags);
-      const { exportArchive } = await import('../../store/archive.ts');
-      const { refDescriptors } = await import('../../store/layout.ts');
-      const { parseReference } = await import('../../oci/reference.ts');
-      const index = await s.layout.readIndex();
-      const entries = refs.map((r) => {
-        const found = refDescriptors(index, r)[0] ?? refDescriptors(index, parseReference(r).expanded)[0];
-        if (found === undefined) throw usageError(`Cannot export "${r}": it is not in the cache at "${s.dir}"`, 'see `mobyts cache ls`');
-        return found;
-      });
-      const { writeAtomically } = await import('../../store/archive-file.ts');
-      const r = await writeAtomically(flags.outfile, ctx.stdout, (out) => exportArchive(s.layout, entries, out));
-      ctx.stderr.write(`Exported ${entries.length} images, ${r.blobs} blobs (${formatBytes(r.bytes)})\n`);
-    });
+  registerCacheExport(cache, ctx);
+  registerCachePush(cache, ctx);
 
   withCache(cache.command('import').summary('import an OCI archive or a `docker save` archive into the cache'))
-    .argument('<file>', 'archive to read, - for stdin').action(async (file: string, flags: CacheFlags) => {
+    .argument('<file>', 'archive to read, - for stdin').addHelpText('after', examples('mobyts cache import images.tar')).action(async (file: string, flags: CacheFlags) => {
       const s = await store(flags);
       const { importArchive } = await import('../../store/archive.ts');
       const { createReadStream } = await import('node:fs');

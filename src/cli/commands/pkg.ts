@@ -1,14 +1,20 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
+import { examples } from './help.ts';
 import { hostArch } from '../../build/options.ts';
 
 interface RawPkgFlags { cache?: string; arch: string; platforms?: string; force?: boolean; push?: boolean; insecureRegistry: string[]; certFile?: string }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+/** The platforms a build covers: `--platforms` split on commas, else the one `--arch`. */
+function platformsOf(f: RawPkgFlags): string[] {
+  return f.platforms === undefined ? [f.arch] : f.platforms.split(',').map((p) => p.trim()).filter((p) => p !== '');
+}
 
 export function registerPkg(program: Command, ctx: CliContext): void {
-  const pkg = program.command('pkg').summary('build packages without Docker').description('Build package images from directories with a build.yml (LinuxKit\'s `linuxkit pkg`, without Docker).');
-  pkg
+  const pkg = program.command('pkg').summary('build packages without Docker').description('Build package images from directories with a build.yml (LinuxKit\'s `linuxkit pkg`, without Docker).')
+    .addHelpText('after', examples('mobyts pkg build examples/packages/hello'));
+  const build = pkg
     .command('build')
     .summary('build package images into the cache')
     .description('Build each package DIR (and its base packages) into the image cache as <org>/<image>:<tag>,\nthe tag being a hash of the package\'s inputs. Skips packages already built unless --force.')
@@ -18,18 +24,31 @@ export function registerPkg(program: Command, ctx: CliContext): void {
     .option('--platforms <list>', 'platforms to build into one multi-platform index, e.g. linux/amd64,linux/arm64 (overrides --arch)')
     .option('--force', 'rebuild even when the tag is already in the cache')
     .option('--push', 'also push the image to its registry (docker.io/<org>/<image>:<tag> unless org names a registry)')
-    .option('--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST when pushing, repeatable', collect, [])
-    .option('--cert-file <file>', 'extra CA certificate(s) for the registry (PEM)')
+    .addHelpText('after', examples('mobyts pkg build examples/packages/kernel examples/packages/init', 'mobyts pkg build --push --insecure-registry 127.0.0.1:5000 pkg/myapp'));
+  addRegistryFlags(build, { mirror: false, certFor: 'the registry', insecureWhen: 'when pushing' })
     .action(async (dirs: string[], f: RawPkgFlags) => {
       const { runPkgBuild } = await import('../../pkg/run.ts');
-      const platforms = f.platforms === undefined ? [f.arch] : f.platforms.split(',').map((p) => p.trim()).filter((p) => p !== '');
-      await runPkgBuild(dirs, { cache: f.cache, platforms, force: f.force === true, push: f.push === true, insecureRegistries: f.insecureRegistry, certFile: f.certFile }, ctx);
+      await runPkgBuild(dirs, { cache: f.cache, platforms: platformsOf(f), force: f.force === true, push: f.push === true, registry: registryOptions(f) }, ctx);
+    });
+  const push = pkg
+    .command('push')
+    .summary('build package images and push them to their registry')
+    .description('As `pkg build --push` (LinuxKit\'s `linuxkit pkg push`): build each package DIR into the cache unless it is\nthere already, then push it to its registry (docker.io/<org>/<image>:<tag> unless org names a registry).')
+    .argument('<dir...>', 'package directories')
+    .option('--cache <dir>', 'image cache directory (default $LINUXKIT_CACHE or ~/.linuxkit/cache)')
+    .option('--arch <arch>', 'architecture to build for', hostArch())
+    .option('--platforms <list>', 'platforms to build into one multi-platform index, e.g. linux/amd64,linux/arm64 (overrides --arch)')
+    .option('--force', 'rebuild even when the tag is already in the cache');
+  addRegistryFlags(push, { mirror: false, certFor: 'the registry', insecureWhen: 'when pushing' })
+    .action(async (dirs: string[], f: RawPkgFlags) => {
+      const { runPkgBuild } = await import('../../pkg/run.ts');
+      await runPkgBuild(dirs, { cache: f.cache, platforms: platformsOf(f), force: f.force === true, push: true, registry: registryOptions(f) }, ctx);
     });
   pkg
     .command('show-tag')
     .summary('print a package\'s image name')
     .argument('<dir...>', 'package directories')
-    .action(async (dirs: string[]) => {
+    .addHelpText('after', examples('mobyts pkg show-tag examples/packages/hello')).action(async (dirs: string[]) => {
       const { packageInfo } = await import('../../pkg/tag.ts');
       for (const d of dirs) ctx.stdout.write(`${(await packageInfo(d)).ref}\n`);
     });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { showIssues } from '../show-issues.ts';
 
 const EXAMPLES = `
 Several files are checked together, merged as \`build\` merges them (later files add to earlier ones);
@@ -26,13 +27,15 @@ Editors: add "# yaml-language-server: $schema=<path to mobyts>/schema/moby.schem
 export function registerValidate(program: Command, ctx: CliContext): void {
   program
     .command('validate')
-    .summary('check YAML specs and report every problem')
     .description('Check YAML specs (paths, - for stdin, or http(s) URLs) and report every problem at once.')
     .argument('<file...>', 'spec files')
     .option('--each', 'check every file on its own instead of as one merged build')
     .addHelpText('after', EXAMPLES)
     .action(async (files: string[], flags: { each?: boolean }) => {
-      const { runValidate } = await import('../../spec/run-validate.ts');
-      ctx.setExitCode(await runValidate(files, ctx, { each: flags.each === true }));
+      const { loadForValidate } = await import('../../spec/run-validate.ts');
+      for (const set of flags.each === true ? files.map((f) => [f]) : [files]) {
+        const loaded = await loadForValidate(set, ctx.signal);
+        if (showIssues(loaded, ctx)) ctx.stdout.write(`${loaded.sources.map((s) => s.file).join(', ')}: valid\n`);
+      }
     });
 }

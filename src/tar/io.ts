@@ -1,9 +1,9 @@
-/** The tar module's reader and writer as the build and its formats use them (files and byte streams). */
+/** The tar reader and writer over files and byte streams, as the build and the formats use them. */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { EntryStream } from '../tar/entry.ts';
-import { readTar } from '../tar/read.ts';
-import { tarBytes } from '../tar/write.ts';
+import type { EntryStream } from './entry.ts';
+import { readTar } from './read.ts';
+import { tarBytes } from './write.ts';
 
 /** The Go-compatible tar bytes of `entries`, as a byte stream (drains the entries as it is read). */
 export function tarStream(entries: EntryStream): Readable {

@@ -8,17 +8,17 @@ import { chmod, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isMobyError, MobyError } from '../util/errors.ts';
+import { errnoText, isMobyError, MobyError } from './errors.ts';
 
 /**
- * A file-system failure as a user-facing error (`Cannot write "out/x.tar": ENOSPC: no space left on device`);
- * MobyErrors and aborts pass through unchanged.
+ * A file-system failure as a user-facing error (`Cannot write "out/x.tar": ENOSPC: no space left on device`,
+ * the system error kept as its cause); MobyErrors and aborts pass through unchanged.
  */
 export function asIoError(action: string, path: string, err: unknown): unknown {
   if (isMobyError(err) || (err as { name?: string } | null)?.name === 'AbortError') return err;
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code === undefined) return err;
-  return new MobyError(`Cannot ${action} "${path}": ${(err as Error).message.replace(/, \w+ '.*'$/, '')}`, { code: 'IO', cause: err });
+  return new MobyError(`Cannot ${action} "${path}": ${errnoText(err) ?? code}`, { code: 'IO', cause: err });
 }
 
 /** `<dir>/.<base>.tmp-<random>`: hidden, same directory (so rename is atomic), unique per call. */

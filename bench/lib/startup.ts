@@ -1,0 +1,89 @@
+/**
+ * The start-up rows: a bare `node -e 0` (the floor: what any Node CLI pays), `mobyts --version` and `mobyts
+ * validate` of a small spec (examples/minimal.yml) from the sources, and the same two compiled by tsc as the
+ * published package runs them (bench/lib/compiled.ts), plus a warm build when the `ref` case left its cache.
+ * Runs are interleaved (node, version, validate, … then again) so load changes on a shared machine hit every
+ * row alike; medians are reported. The targets judge the compiled rows against the same run's `node -e 0`.
+ */
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { prepareCompiled } from './compiled.ts';
+import { REPO, runMobyts, summarise, type RunOptions, type Sample } from './measure.ts';
+import type { StartupResult } from './table.ts';
+import type { TargetRow } from './targets.ts';
+
+interface Row {
+  id: string;
+  command: string;
+  args: string[];
+  /** The script node runs; `-e` with args ['0'] makes the row a bare `node -e 0`. */
+  bin?: string;
+}
+
+export interface StartupOptions {
+  runs: number;
+  compiled: boolean;
+  /** Scratch directory (the compiled copy and the spec go here). */
+  dir: string;
+  /** The `ref` case's spec and warm cache, for the compiled warm-build row; omitted when `ref` did not run. */
+  ref?: { spec: string; cache: string };
+  log: (msg: string) => void;
+}
+
+/** Measures every start-up row; a compiled copy that cannot be built is logged and its rows left out. */
+export async function measureStartup(o: StartupOptions, run: Omit<RunOptions, 'cwd'>): Promise<StartupResult[]> {
+  const spec = join(o.dir, 'minimal.yml');
+  await copyFile(join(REPO, 'examples/minimal.yml'), spec);
+  const rows: Row[] = [
+    { id: 'node', command: '`node -e 0`', args: ['0'], bin: '-e' },
+    { id: 'version', command: '`mobyts --version`', args: ['--version'] },
+    { id: 'validate', command: '`mobyts validate minimal.yml`', args: ['validate', spec] },
+  ];
+  if (o.compiled) {
+    o.log('start-up: compiling the CLI with tsc as the package ships it');
+    try {
+      const bin = await prepareCompiled(join(o.dir, 'compiled'));
+      rows.push(
+        { id: 'version-compiled', command: '`mobyts --version`, compiled (dist/)', args: ['--version'], bin },
+        { id: 'validate-compiled', command: '`mobyts validate minimal.yml`, compiled (dist/)', args: ['validate', spec], bin },
+      );
+      if (o.ref !== undefined) {
+        rows.push({
+          id: 'build-compiled', command: '`mobyts build ref.yml` warm kernel+initrd, compiled (dist/)', bin,
+          args: ['build', '--cache', o.ref.cache, '-f', 'kernel+initrd', '-d', join(o.dir, 'out-compiled'), o.ref.spec],
+        });
+      }
+    } catch (err) {
+      o.log(`compiled start-up not measured: ${(err as Error).message}`);
+    }
+  }
+  o.log(`start-up: ${rows.length} commands × ${o.runs} runs, interleaved`);
+  const samples = new Map<string, Sample[]>(rows.map((r) => [r.id, []]));
+  for (let i = 0; i < o.runs; i++) {
+    for (const r of rows) samples.get(r.id)?.push(await runMobyts(r.args, { ...run, cwd: o.dir, ...(r.bin === undefined ? {} : { bin: r.bin }) }));
+  }
+  return rows.map((r) => ({ id: r.id, command: r.command, runs: o.runs, sample: summarise(samples.get(r.id) ?? []) }));
+}
+
+const ms = (s: number): string => `${(s * 1000).toFixed(0)} ms`;
+
+/**
+ * The start-up targets (issue 13), on the compiled package: `--version` ≤ 80 ms and `validate` ≤ 200 ms wall, and
+ * each ≤ 1.5 × the same run's `node -e 0` + 40 ms (the part of the budget that does not move with the machine's
+ * load). Four rows, judged apart; NOT RUN when the compiled rows are missing.
+ */
+export function startupTargets(rows: readonly StartupResult[]): TargetRow[] {
+  const node = rows.find((r) => r.id === 'node')?.sample.wallS;
+  const cases = [['version-compiled', '`mobyts --version`', 0.08], ['validate-compiled', '`mobyts validate minimal.yml`', 0.2]] as const;
+  return cases.flatMap(([id, what, absolute]): TargetRow[] => {
+    const row = rows.find((r) => r.id === id);
+    const targets = [`${what} wall, compiled`, `${what} wall, compiled, against \`node -e 0\``];
+    if (row === undefined || node === undefined) return targets.map((target, i) => ({ id: `startup-${id}-${i}`, target, measured: 'not run', limit: '', pass: undefined }));
+    const wall = row.sample.wallS;
+    const relative = 1.5 * node + 0.04;
+    return [
+      { id: `startup-${id}-0`, target: targets[0] ?? '', measured: ms(wall), limit: `≤ ${ms(absolute)}`, pass: wall <= absolute },
+      { id: `startup-${id}-1`, target: targets[1] ?? '', measured: ms(wall), limit: `≤ 1.5 × ${ms(node)} + 40 ms = ${ms(relative)}`, pass: wall <= relative },
+    ];
+  });
+}

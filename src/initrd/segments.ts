@@ -1,0 +1,289 @@
+/**
+ * The segmented initrd (docs/formats.md, `kernel+initrd`): every section of the OS (kernel modules, each init
+ * image, each volume, each container bundle, files, the SBOM) is its own run of newc entries, compressed as its
+ * own member; the initrd is the members' concatenation followed by a small member holding `TRAILER!!!`.
+ *
+ * - The kernel's initramfs unpacker reads concatenated compressed members as one stream of entries (each
+ *   member must end on an entry boundary, which every segment does); `zcat initrd | cpio -t` sees one archive
+ *   because only the last member has a trailer.
+ * - Because the archive is one, inode numbers must not repeat: segment `i` numbers its entries from
+ *   `721 + i * INO_SHARE`; a hardlink must point into its own segment (cpio.ts refuses others).
+ * - Each member depends only on its section's key (everything that determines its entries), its index, the
+ *   compression and SEGMENT_VERSION, so a member can be reused from the section cache (`SegmentCache`) when
+ *   its key is unchanged: the bytes are the same as a fresh build's.
+ * - Work: a segment's cpio goes to a work file (for the hardlink nlink patch, cpio.ts), then is compressed
+ *   into a member file while the next section is assembled: the compressor runs on the thread pool while the
+ *   main thread reads and encodes, so both cores work.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants, createZstdCompress, gzipSync, zstdCompressSync } from 'node:zlib';
+import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
+import type { EntryStream, TarEntry } from '../tar/entry.ts';
+import type { Reporter } from '../util/reporter.ts';
+import { addLostXattrs, FIRST_INO, NewcEncoder, nlinkField, reportLostXattrs, trailer, type LostXattrs } from './cpio.ts';
+import { parallelGzip } from './parallel-gzip.ts';
+
+/** Bump when the bytes of a member for the same section key change (encoder, compressor settings). */
+export const SEGMENT_VERSION = 2;
+/** Inode numbers per segment: 4 Mi entries each, 1023 segments fit in the 32-bit field. */
+export const INO_SHARE = 1 << 22;
+const MAX_SEGMENTS = 1023;
+
+export const GZIP_LEVEL = 6;
+export const ZSTD_LEVEL = 3;
+
+export type SegmentCompression = 'gzip' | 'zstd' | 'none';
+
+export type { SectionRecord };
+/** One section of the OS as the assembly offers it (rootfs/assemble.ts `assembleSections`). */
+export type InitrdSection = RootfsSection;
+
+/** The record stored with a member: the section's, plus the xattrs newc could not hold. */
+export interface SegmentRecord {
+  section: SectionRecord;
+  lostXattrs: LostXattrs;
+  /** The section wrote nothing to the initrd: its member is left out (a first member must not be empty). */
+  empty: boolean;
+}
+
+/** A member found in the cache: its file, its record and the digest (`sha256:…`) its bytes must have. */
+export interface CachedMember {
+  path: string;
+  record: SegmentRecord;
+  digest: string;
+}
+
+/** Where members are kept between builds (store/sections.ts). Every method may fail only for I/O reasons. */
+export interface SegmentCache {
+  /** The member for `key` (its size and blobs checked); undefined when absent or damaged. */
+  get(key: string): Promise<CachedMember | undefined>;
+  /** Moves the member file at `file` (of digest `sha256:…` and size `made`) into the cache under `key`; returns where it is now. */
+  put(key: string, file: string, record: SegmentRecord, made: { digest: string; size: number }): Promise<string>;
+  /** Removes the entry for `key`, reporting `why` (its member did not match its digest). */
+  evict(key: string, why: string): Promise<void>;
+}
+
+/**
+ * A cached member did not match its digest while it was copied into the initrd: the entry is evicted and the
+ * initrd must be written again (`writeSegmentedInitrd` once more, with fresh sections). Nothing was shipped.
+ */
+export class DamagedSegment extends Error {
+  constructor(key: string) {
+    super(`the section cache entry ${key.slice(0, 12)} does not match its digest`);
+    this.name = 'DamagedSegment';
+  }
+}
+
+export interface SegmentedInitrdOptions {
+  compress: SegmentCompression;
+  /** Receives the initrd; ended when done, destroyed on failure. */
+  out: Writable;
+  /** Work files (segment cpios and members not cached) go here. */
+  workDir: string;
+  cache?: SegmentCache;
+  reporter: Reporter;
+  signal?: AbortSignal;
+}
+
+export interface SegmentStats {
+  /** Sections whose member was reused from the cache. */
+  reused: number;
+  /** Sections encoded and compressed in this build. */
+  compressed: number;
+}
+
+/** The cache key of a member: the section's key plus everything the initrd side adds to its bytes. */
+export function segmentKey(sectionKey: string, index: number, compress: SegmentCompression): string {
+  const level = compress === 'gzip' ? GZIP_LEVEL : compress === 'zstd' ? ZSTD_LEVEL : 0;
+  return createHash('sha256').update(JSON.stringify({ v: SEGMENT_VERSION, sectionKey, index, compress, level })).digest('hex');
+}
+
+/** Compresses file `from` into `to`; returns the digest (`sha256:…`) and size of what it wrote. */
+async function compressFile(from: string, to: string, kind: SegmentCompression, signal?: AbortSignal): Promise<{ digest: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const hashed = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const c of source) {
+      hash.update(c);
+      size += c.length;
+      yield c;
+    }
+  };
+  const input = createReadStream(from, { highWaterMark: 1 << 20 });
+  if (kind === 'gzip') await pipeline(input, parallelGzip({ level: GZIP_LEVEL }), hashed, createWriteStream(to), { signal });
+  else if (kind === 'zstd') await pipeline(input, createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }), hashed, createWriteStream(to), { signal });
+  else await pipeline(input, hashed, createWriteStream(to), { signal });
+  return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+/** The final member: `TRAILER!!!` padded to 512 bytes, compressed like the others. */
+export function trailerMember(kind: SegmentCompression, ino: number): Buffer {
+  const t = trailer(ino);
+  const cpio = Buffer.concat([t, Buffer.alloc((512 - (t.length % 512)) % 512)]);
+  if (kind === 'gzip') {
+    const g = gzipSync(cpio, { level: GZIP_LEVEL });
+    g[9] = 0xff; // OS byte as Go's writer and parallel-gzip.ts (zlib writes mtime 0 already)
+    return g;
+  }
+  if (kind === 'zstd') return zstdCompressSync(cpio, { params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } });
+  return cpio;
+}
+
+/** Drops `boot/*` but the `boot` directory itself (the kernel, cmdline and microcode ship beside the initrd). */
+async function* withoutBootFiles(entries: EntryStream): AsyncGenerator<TarEntry> {
+  for await (const e of entries) {
+    if (!e.header.name.startsWith('boot/')) {
+      yield e;
+      continue;
+    }
+    for await (const _ of e.body ?? []) void _; // drained: the producer needs every body consumed
+  }
+}
+
+async function patchNlinks(file: string, encoder: NewcEncoder): Promise<void> {
+  const patches = encoder.nlinkPatches();
+  if (patches.length === 0) return;
+  const fh = await open(file, 'r+');
+  try {
+    for (const p of patches) await fh.write(nlinkField(p.nlink), 0, 8, p.offset);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A member being produced: resolves to its file once compressed (and stored in the cache when there is one). */
+interface Member {
+  file: Promise<string>;
+  empty: boolean;
+  /** For a cached member: its key and the digest its bytes must have. */
+  check?: { key: string; digest: string };
+}
+
+class SegmentWriter {
+  readonly stats: SegmentStats = { reused: 0, compressed: 0 };
+  readonly lost: LostXattrs = { count: 0, shown: [] };
+  private readonly o: SegmentedInitrdOptions;
+  private readonly members: Member[] = [];
+  private cacheBroken = false;
+
+  constructor(o: SegmentedInitrdOptions) {
+    this.o = o;
+  }
+
+  private note(lost: LostXattrs): void {
+    addLostXattrs(this.lost, lost);
+  }
+
+  async add(section: InitrdSection, index: number): Promise<void> {
+    if (index >= MAX_SEGMENTS) throw new Error(`an initrd holds at most ${MAX_SEGMENTS} sections`);
+    const key = segmentKey(section.key, index, this.o.compress);
+    const hit = await this.cached(key);
+    if (hit !== undefined) {
+      section.replay(hit.record.section);
+      this.note(hit.record.lostXattrs);
+      this.stats.reused++;
+      this.members.push({ file: Promise.resolve(hit.path), empty: hit.record.empty, check: { key, digest: hit.digest } });
+      this.o.reporter.emit({ type: 'debug', message: `initrd segment ${index} (${section.id}): reused ${key}` });
+      return;
+    }
+    const cpio = join(this.o.workDir, `segment-${index}.cpio`);
+    const encoder = new NewcEncoder({ firstIno: FIRST_INO + index * INO_SHARE, inoLimit: FIRST_INO + (index + 1) * INO_SHARE, trailer: false });
+    await pipeline(Readable.from(encoder.bytes(withoutBootFiles(section.entries()))), createWriteStream(cpio), { signal: this.o.signal });
+    await patchNlinks(cpio, encoder);
+    const record: SegmentRecord = { section: section.record(), lostXattrs: encoder.lostXattrs, empty: encoder.size === 0 };
+    this.note(record.lostXattrs);
+    this.stats.compressed++;
+    this.o.reporter.emit({ type: 'debug', message: `initrd segment ${index} (${section.id}): compressed ${encoder.size} bytes, ${key}` });
+    const file = this.compress(cpio, join(this.o.workDir, `segment-${index}.member`), key, record);
+    file.catch(() => {}); // awaited in order by finish(); avoid an unhandled rejection meanwhile
+    this.members.push({ file, empty: record.empty });
+  }
+
+  private async cached(key: string): Promise<CachedMember | undefined> {
+    if (this.o.cache === undefined || this.cacheBroken) return undefined;
+    try {
+      return await this.o.cache.get(key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async compress(cpio: string, member: string, key: string, record: SegmentRecord): Promise<string> {
+    const made = await compressFile(cpio, member, this.o.compress, this.o.signal);
+    await rm(cpio, { force: true });
+    if (this.o.cache === undefined || this.cacheBroken) return member;
+    try {
+      return await this.o.cache.put(key, member, record, made);
+    } catch {
+      this.cacheBroken = true; // e.g. a read-only cache: build without caching
+      return member;
+    }
+  }
+
+  /** Waits until no member is being compressed (after a failure, before the work directory goes). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.members.map((m) => m.file));
+  }
+
+  /** Waits for every member, then writes them and the trailer member to `out`, in order. */
+  async finish(lastIno: number): Promise<void> {
+    const out = this.o.out;
+    const files: Array<{ path: string; check?: Member['check'] }> = [];
+    for (const m of this.members) {
+      const path = await m.file;
+      if (!m.empty) files.push({ path, ...(m.check === undefined ? {} : { check: m.check }) });
+    }
+    let n = 0;
+    const counted = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      for await (const c of source) {
+        n += c.length;
+        yield c;
+      }
+    };
+    const kind = this.o.compress;
+    const cache = this.o.cache;
+    const checked = async function* (f: (typeof files)[number]): AsyncGenerator<Buffer> {
+      const hash = f.check === undefined ? undefined : createHash('sha256');
+      for await (const c of createReadStream(f.path, { highWaterMark: 1 << 20 })) {
+        hash?.update(c as Buffer);
+        yield c as Buffer;
+      }
+      if (f.check === undefined || `sha256:${hash?.digest('hex') ?? ''}` === f.check.digest) return;
+      await cache?.evict(f.check.key, 'its member does not match its digest').catch(() => {});
+      throw new DamagedSegment(f.check.key);
+    };
+    const all = async function* (): AsyncGenerator<Buffer> {
+      for (const f of files) yield* counted(checked(f));
+      yield* counted(Readable.from([trailerMember(kind, lastIno)]));
+      // LinuxKit's pad4 writer zero-pads the gzip stream to 4 bytes; the kernel and gzip skip zeros at the end.
+      if (kind === 'gzip' && n % 4 !== 0) yield Buffer.alloc(4 - (n % 4));
+    };
+    await pipeline(Readable.from(all()), out);
+  }
+}
+
+/**
+ * Writes the segmented initrd of `sections` to `opts.out`, asking for each section in turn. Deterministic:
+ * the same sections (keys and entries) and compression give the same bytes, whichever members came from the
+ * cache. On failure `opts.out` is destroyed; work files are left in `opts.workDir` for its owner to remove.
+ * Rejects with `DamagedSegment` when a cached member turned out damaged (then evicted): write it again.
+ */
+export async function writeSegmentedInitrd(sections: AsyncIterable<InitrdSection>, opts: SegmentedInitrdOptions): Promise<SegmentStats> {
+  const writer = new SegmentWriter(opts);
+  try {
+    let index = 0;
+    for await (const section of sections) await writer.add(section, index++);
+    reportLostXattrs(opts.reporter, writer.lost);
+    await writer.finish(FIRST_INO + index * INO_SHARE);
+    return writer.stats;
+  } catch (err) {
+    opts.out.destroy();
+    await writer.settle();
+    throw err;
+  }
+}

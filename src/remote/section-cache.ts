@@ -1,0 +1,285 @@
+/**
+ * `--cache-from REF` / `--cache-to REF` (BuildKit's flag names, `type=registry`): the section cache
+ * (store/sections.ts) shared through a registry repository (docs/scale.md#remote-cache).
+ *
+ * Remote layout, all content-addressed:
+ * - one entry per section key: an image manifest (artifactType `application/vnd.mobyts.cache.section.v1`,
+ *   the empty config) tagged `section-<key>`, whose layers are the compressed member, the record (JSON) and
+ *   the blobs the section gives back on replay (kernel, microcode, SBOM text);
+ * - the index at REF's tag: an image index (artifactType `application/vnd.mobyts.cache.index.v1`) listing
+ *   every entry manifest with its key as an annotation.
+ * Entry tags are written once and never lost; the index is rebuilt from the tag list by each pusher until
+ * it holds every entry tag it can see, so concurrent pushers converge on an index listing all of them.
+ *
+ * Reading: the index is fetched once per build; a key the local cache lacks but the index lists is
+ * downloaded (manifest and every blob verified against their digests while they stream) and stored in the
+ * local section cache, then used from there. Any failure (registry fault, wrong digest) is reported as a
+ * warning and the section is built locally: a segment that does not verify is never used.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { CachedMember, SegmentCache, SegmentRecord } from '../initrd/segments.ts';
+import { digestOf, type Digest } from '../oci/digest.ts';
+import { parseReference, type Reference } from '../oci/reference.ts';
+import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/types.ts';
+import { verifyStream } from '../oci/verify.ts';
+import { createRegistryClient, pullContext, pushContext, type CallContext, type RegistryClient } from '../registry/client.ts';
+import { sectionsDir } from '../store/sections.ts';
+import type { RegistryOptions } from '../store/types.ts';
+import { isMobyError, usageError } from '../util/errors.ts';
+import type { Reporter } from '../util/reporter.ts';
+import { EMPTY_CONFIG, EMPTY_DESCRIPTOR, TITLE } from './artifact.ts';
+
+export const CACHE_INDEX_TYPE = 'application/vnd.mobyts.cache.index.v1';
+export const CACHE_SECTION_TYPE = 'application/vnd.mobyts.cache.section.v1';
+export const MEMBER_MEDIA_TYPE = 'application/vnd.mobyts.cache.member.v1';
+export const RECORD_MEDIA_TYPE = 'application/vnd.mobyts.cache.record.v1+json';
+export const BLOB_MEDIA_TYPE = 'application/vnd.mobyts.cache.blob.v1';
+export const KEY_ANNOTATION = 'dev.mobyts.section.key';
+const TAG_PREFIX = 'section-';
+const KEY = /^[0-9a-f]{64}$/;
+
+/**
+ * The reference of a `--cache-from`/`--cache-to` value: BuildKit's `type=registry,ref=REF` or a bare REF.
+ * Throws a usage error for another type or an unknown attribute.
+ */
+export function parseCacheFlag(flag: string, value: string): Reference {
+  if (!value.includes('=')) return parseReference(value);
+  const attrs = new Map(value.split(',').map((kv) => { const i = kv.indexOf('='); return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()] as const; }));
+  const type = attrs.get('type') ?? 'registry';
+  if (type !== 'registry') throw usageError(`Cannot use ${flag} ${value}: only type=registry is supported`, `write ${flag} type=registry,ref=REGISTRY/REPO:TAG`);
+  const unknown = [...attrs.keys()].filter((k) => k !== 'type' && k !== 'ref' && k !== 'mode');
+  if (unknown.length > 0) throw usageError(`Cannot use ${flag} ${value}: unknown attribute ${unknown.join(', ')}`, 'known: type, ref, mode');
+  const ref = attrs.get('ref');
+  if (ref === undefined || ref === '') throw usageError(`Cannot use ${flag} ${value}: it names no ref`, `write ${flag} type=registry,ref=REGISTRY/REPO:TAG`);
+  return parseReference(ref);
+}
+
+export interface RemoteCacheOptions {
+  /** The local section cache this one fills and reads. */
+  local: SegmentCache;
+  cacheDir: string;
+  from: Reference[];
+  to: Reference | undefined;
+  registry: RegistryOptions;
+  reporter: Reporter;
+  signal?: AbortSignal;
+}
+
+/** What happened between this build and the remote cache (reported, and counted by tests). */
+export interface RemoteStats {
+  downloaded: number;
+  failed: number;
+  pushed: number;
+}
+
+interface RemoteIndex {
+  entries: Map<string, Descriptor>;
+}
+
+const tagOf = (key: string): string => `${TAG_PREFIX}${key}`;
+
+function parseIndex(bytes: Buffer): RemoteIndex {
+  const index = JSON.parse(bytes.toString('utf8')) as Partial<ImageIndex>;
+  const entries = new Map<string, Descriptor>();
+  for (const d of Array.isArray(index.manifests) ? index.manifests : []) {
+    const key = d.annotations?.[KEY_ANNOTATION];
+    if (key !== undefined && KEY.test(key)) entries.set(key, d);
+  }
+  return { entries };
+}
+
+function indexBytes(entries: Map<string, Descriptor>): Buffer {
+  const manifests = [...entries.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, d]) => ({
+    mediaType: MediaType.OCI_MANIFEST, digest: d.digest, size: d.size, artifactType: CACHE_SECTION_TYPE, annotations: { [KEY_ANNOTATION]: key },
+  }));
+  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, artifactType: CACHE_INDEX_TYPE, manifests }));
+}
+
+/** A section cache backed by the local one and a registry repository. */
+export class RemoteSectionCache implements SegmentCache {
+  readonly stats: RemoteStats = { downloaded: 0, failed: 0, pushed: 0 };
+  readonly #o: RemoteCacheOptions;
+  readonly #client: RegistryClient;
+  /** Keys this build used (reused or made): what --cache-to exports. */
+  readonly #used = new Set<string>();
+  #indexes: Promise<Array<{ ref: Reference; index: RemoteIndex }>> | undefined;
+
+  constructor(o: RemoteCacheOptions) {
+    this.#o = o;
+    this.#client = createRegistryClient({ registry: o.registry, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+
+  #warn(message: string): void {
+    this.#o.reporter.emit({ type: 'warn', message });
+  }
+
+  /** The index of each --cache-from ref, fetched once; an unreachable or absent one counts as empty. */
+  #fromIndexes(): Promise<Array<{ ref: Reference; index: RemoteIndex }>> {
+    this.#indexes ??= Promise.all(this.#o.from.map(async (ref) => {
+      try {
+        const fetched = await this.#client.fetchManifest(pullContext(ref), ref.tag ?? ref.digest ?? 'latest');
+        const index = parseIndex(fetched.bytes);
+        this.#o.reporter.emit({ type: 'info', message: `Remote cache ${ref.expanded}: ${index.entries.size} sections` });
+        return { ref, index };
+      } catch (err) {
+        if (isMobyError(err) && err.code === 'NOT_FOUND') this.#o.reporter.emit({ type: 'info', message: `Remote cache ${ref.expanded} is empty` });
+        else this.#warn(`Cannot read the remote cache ${ref.expanded}, building without it: ${(err as Error).message}`);
+        return { ref, index: { entries: new Map() } };
+      }
+    }));
+    return this.#indexes;
+  }
+
+  async get(key: string): Promise<CachedMember | undefined> {
+    const local = await this.#o.local.get(key);
+    if (local !== undefined) {
+      this.#used.add(key);
+      return local;
+    }
+    for (const { ref, index } of await this.#fromIndexes()) {
+      const entry = index.entries.get(key);
+      if (entry === undefined) continue;
+      try {
+        await this.#download(ref, key, entry);
+        const got = await this.#o.local.get(key);
+        if (got === undefined) continue;
+        this.stats.downloaded++;
+        this.#used.add(key);
+        this.#o.reporter.emit({ type: 'debug', message: `section ${key.slice(0, 12)} downloaded from ${ref.expanded}` });
+        return got;
+      } catch (err) {
+        this.#o.signal?.throwIfAborted();
+        this.stats.failed++;
+        this.#warn(`Cannot use section ${key.slice(0, 12)} of the remote cache ${ref.expanded}, building it here: ${(err as Error).message}`);
+      }
+    }
+    return undefined;
+  }
+
+  async put(key: string, file: string, record: SegmentRecord, made: { digest: string; size: number }): Promise<string> {
+    const path = await this.#o.local.put(key, file, record, made);
+    this.#used.add(key);
+    return path;
+  }
+
+  async evict(key: string, why: string): Promise<void> {
+    this.#used.delete(key);
+    await this.#o.local.evict(key, why);
+  }
+
+  async #blob(ctx: CallContext, d: Descriptor, what: string): Promise<Buffer> {
+    return buffer(verifyStream(await this.#client.openBlob(ctx, d), d.digest, d.size, { subject: `${what} of ${ctx.ref.expanded}` }));
+  }
+
+  /** Fetches entry `key` (every part verified) and stores it in the local section cache. */
+  async #download(ref: Reference, key: string, entry: Descriptor): Promise<void> {
+    const ctx = pullContext(ref);
+    const fetched = await this.#client.fetchManifest(ctx, entry.digest, entry);
+    const manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
+    if (manifest.annotations?.[KEY_ANNOTATION] !== key) throw new Error(`entry ${entry.digest} is not the one for this key`);
+    const member = manifest.layers.find((l) => l.mediaType === MEMBER_MEDIA_TYPE);
+    const recordDesc = manifest.layers.find((l) => l.mediaType === RECORD_MEDIA_TYPE);
+    if (member === undefined || recordDesc === undefined) throw new Error(`entry ${entry.digest} lacks its member or record`);
+    const record = JSON.parse((await this.#blob(ctx, recordDesc, 'a section record')).toString('utf8')) as SegmentRecord;
+    const blobs: Record<string, Buffer> = {};
+    for (const l of manifest.layers.filter((x) => x.mediaType === BLOB_MEDIA_TYPE)) {
+      const name = l.annotations?.[TITLE];
+      if (name === undefined || !/^[a-z0-9-]+$/.test(name)) throw new Error(`entry ${entry.digest} has a blob without a proper name`);
+      blobs[name] = await this.#blob(ctx, l, `section blob ${name}`);
+    }
+    const dir = sectionsDir(this.#o.cacheDir);
+    await mkdir(dir, { recursive: true });
+    const temp = join(dir, `.tmp-remote-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      const body = verifyStream(await this.#client.openBlob(ctx, member), member.digest, member.size, { subject: `section member ${key.slice(0, 12)} of ${ref.expanded}` });
+      await pipeline(body, createWriteStream(temp, { flags: 'wx' }));
+      const section = Object.keys(blobs).length === 0 ? record.section : { ...record.section, blobs };
+      await this.#o.local.put(key, temp, { ...record, section }, { digest: member.digest, size: member.size });
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  /** Pushes what this build used to --cache-to (entries the remote index lacks), then brings the index up to date. */
+  async export(): Promise<void> {
+    const to = this.#o.to;
+    if (to === undefined) return;
+    this.#o.reporter.emit({ type: 'info', message: `Push sections to the remote cache ${to.expanded}` });
+    const ctx = pushContext(to);
+    const tag = to.tag ?? 'latest';
+    const current = await this.#readIndex(ctx, tag);
+    const mine = new Map<string, Descriptor>();
+    for (const key of [...this.#used].sort()) {
+      const known = current.get(key);
+      if (known !== undefined) { mine.set(key, known); continue; }
+      const local = await this.#o.local.get(key);
+      if (local === undefined) continue;
+      mine.set(key, await this.#pushEntry(ctx, key, local));
+      this.stats.pushed++;
+    }
+    await this.#publishIndex(ctx, tag, mine);
+    this.#o.reporter.emit({ type: 'info', message: `Remote cache ${to.expanded}: pushed ${this.stats.pushed} of ${this.#used.size} sections` });
+  }
+
+  async #readIndex(ctx: CallContext, tag: string): Promise<Map<string, Descriptor>> {
+    try {
+      return parseIndex((await this.#client.fetchManifest({ ...ctx, action: 'pull' }, tag)).bytes).entries;
+    } catch (err) {
+      if (isMobyError(err) && err.code === 'NOT_FOUND') return new Map();
+      throw err;
+    }
+  }
+
+  async #pushEntry(ctx: CallContext, key: string, local: CachedMember): Promise<Descriptor> {
+    const { blobs = {}, ...section } = local.record.section;
+    const recordBytes = Buffer.from(JSON.stringify({ ...local.record, section }));
+    const memberSize = (await stat(local.path)).size;
+    const member: Descriptor = { mediaType: MEMBER_MEDIA_TYPE, digest: local.digest as Digest, size: memberSize };
+    const recordDesc: Descriptor = { mediaType: RECORD_MEDIA_TYPE, digest: digestOf(recordBytes), size: recordBytes.length };
+    const blobDescs = Object.entries(blobs).sort(([a], [b]) => a.localeCompare(b)).map(([name, b]) => ({ d: { mediaType: BLOB_MEDIA_TYPE, digest: digestOf(b), size: b.length, annotations: { [TITLE]: name } }, b }));
+    await this.#client.pushBlob(ctx, member, () => createReadStream(local.path));
+    await this.#client.pushBlob(ctx, recordDesc, recordBytes);
+    for (const { d, b } of blobDescs) await this.#client.pushBlob(ctx, d, b);
+    await this.#client.pushBlob(ctx, EMPTY_DESCRIPTOR, EMPTY_CONFIG);
+    const manifest = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, artifactType: CACHE_SECTION_TYPE, config: EMPTY_DESCRIPTOR,
+      layers: [member, recordDesc, ...blobDescs.map((x) => x.d)], annotations: { [KEY_ANNOTATION]: key },
+    }));
+    const digest = await this.#client.pushManifest(ctx, manifest, MediaType.OCI_MANIFEST, tagOf(key));
+    return { mediaType: MediaType.OCI_MANIFEST, digest, size: manifest.length };
+  }
+
+  /**
+   * Writes the index as the union of what it lists, `mine`, and every entry tag of the repository; then
+   * lists the tags again and repeats while some entry tag is missing from what it wrote (another pusher
+   * wrote an older union meanwhile). Entry tags are the truth: the last writer's index lists them all.
+   */
+  async #publishIndex(ctx: CallContext, tag: string, mine: Map<string, Descriptor>): Promise<void> {
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      const entries = new Map([...await this.#readIndex(ctx, tag), ...mine]);
+      for (const t of await this.#client.listTags(ctx)) {
+        const key = t.slice(TAG_PREFIX.length);
+        if (!t.startsWith(TAG_PREFIX) || !KEY.test(key) || entries.has(key)) continue;
+        entries.set(key, await this.#client.resolve({ ...ctx, action: 'pull' }, t));
+      }
+      await this.#client.pushManifest(ctx, indexBytes(entries), MediaType.OCI_INDEX, tag);
+      const after = await this.#client.listTags(ctx);
+      const written = await this.#readIndex(ctx, tag);
+      const missing = after.filter((t) => t.startsWith(TAG_PREFIX) && !written.has(t.slice(TAG_PREFIX.length)));
+      const lost = [...mine.keys()].filter((k) => !written.has(k));
+      if (missing.length === 0 && lost.length === 0) return;
+      await delay(20 + Math.floor(Math.random() * 80 * attempt));
+    }
+    this.#warn(`The remote cache index ${ctx.ref.expanded} is still being rewritten by other builds; its entries are all pushed`);
+  }
+}
