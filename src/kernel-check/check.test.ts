@@ -132,3 +132,17 @@ void test('a root need is met built in (no loader), by shipped modules (the load
     'Kernel "vmlinuz" cannot boot format "kernel+squashfs": mounting the squashfs image as root needs CONFIG_SQUASHFS=y (is m, and squashfs.ko is not in lib/modules/6.1)',
   ]);
 });
+
+void test('kernel+iso\'s CD controller is per arch: libata + ata_piix on amd64, virtio_scsi on arm64 (loaded by the loader)', () => {
+  const index = parseModulesDep([
+    'kernel/drivers/ata/ata_piix.ko: kernel/drivers/ata/libata.ko kernel/drivers/scsi/scsi_mod.ko', 'kernel/drivers/ata/libata.ko: kernel/drivers/scsi/scsi_mod.ko',
+    'kernel/drivers/scsi/scsi_mod.ko:', 'kernel/drivers/scsi/sr_mod.ko: kernel/drivers/scsi/scsi_mod.ko', 'kernel/fs/isofs/isofs.ko:',
+    'kernel/drivers/scsi/virtio_scsi.ko: kernel/drivers/scsi/scsi_mod.ko', 'kernel/drivers/virtio/virtio_pci.ko:', '',
+  ].join('\n'), '6.1', () => true);
+  const config = parseConfig(`${FULL.replace(/CONFIG_(ATA|ATA_PIIX|SCSI|BLK_DEV_SR|ISO9660_FS)=y\n?/g, '')}\nCONFIG_ATA=m\nCONFIG_ATA_PIIX=m\nCONFIG_SCSI=m\nCONFIG_BLK_DEV_SR=m\nCONFIG_ISO9660_FS=m\nCONFIG_VIRTIO_PCI=m\nCONFIG_SCSI_VIRTIO=m\n`);
+  assert.deepEqual(rootVerdict(config, 'kernel-iso', index), { kind: 'loader', modules: ['libata', 'ata_piix', 'scsi_mod', 'sr_mod', 'isofs'] });
+  assert.deepEqual(rootVerdict(config, 'kernel-iso', index, 'arm64'), { kind: 'loader', modules: ['virtio_pci', 'virtio_scsi', 'scsi_mod', 'sr_mod', 'isofs'] });
+  const noPiix = parseConfig(`${FULL.replace(/CONFIG_(ATA|ATA_PIIX)=y\n?/g, '')}\nCONFIG_VIRTIO_PCI=y\nCONFIG_SCSI_VIRTIO=y\n`);
+  assert.deepEqual(rootVerdict(noPiix, 'kernel-iso', undefined, 'arm64'), { kind: 'built-in' }, 'an arm64 kernel is not asked for the PC\'s IDE driver');
+  assert.deepEqual(rootVerdict(noPiix, 'kernel-iso', undefined), { kind: 'missing', missing: ['CONFIG_ATA=y (not set)', 'CONFIG_ATA_PIIX=y (not set)'] });
+});

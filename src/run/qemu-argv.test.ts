@@ -60,7 +60,7 @@ void test('binary names follow the Go architecture', () => {
   assert.equal(escapeOpt('a,,b'), 'a,,,,b');
 });
 
-void test('a root image goes read-only on the first virtio disk, or on the IDE CD, before the extra disks', () => {
+void test('a root image goes read-only on the first virtio disk, or on the arch\'s CD (IDE; arm64: virtio-scsi), before the extra disks', () => {
   const disk = qemuArgv({ ...base, root: '/o/a,b-squashfs.img', rootAs: 'virtio-disk', disks: [{ file: 'd.img' }] });
   assert.deepEqual(disk.slice(disk.indexOf('-kernel')), [
     '-kernel', 'k', '-initrd', 'i', '-append', 'console=ttyS0',
@@ -69,4 +69,8 @@ void test('a root image goes read-only on the first virtio disk, or on the IDE C
   ]);
   const cd = qemuArgv({ ...base, root: 'o.iso', rootAs: 'cdrom' });
   assert.deepEqual(cd.slice(-2), ['-drive', 'file=o.iso,media=cdrom,readonly=on,if=ide,index=2']);
+  const armCd = qemuArgv({ ...base, arch: 'arm64', root: 'o.iso', rootAs: 'cdrom' });
+  assert.deepEqual(armCd.slice(armCd.indexOf('-append') + 2), [
+    '-device', 'virtio-scsi-pci,id=scsi0', '-drive', 'file=o.iso,media=cdrom,readonly=on,if=none,id=cd0', '-device', 'scsi-cd,drive=cd0,bus=scsi0.0',
+  ], 'arm64 virt has no IDE: kernel+iso\'s root CD is on virtio-scsi');
 });
