@@ -17,10 +17,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startFaultProxy } from '../test/helpers/fault-proxy.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { benchConfig } from './lib/cases.ts';
 import { contentPool } from './lib/content.ts';
 import { killRunning, measuringTool, REPO } from './lib/measure.ts';
+import { measureRemote, remoteTarget, type RemoteRow } from './lib/remote.ts';
 import { isFailure, runCase, type CaseOutcome } from './lib/run-case.ts';
 import { measureStartup, startupTargets } from './lib/startup.ts';
 import { renderReport, type StartupResult } from './lib/table.ts';
@@ -68,11 +70,14 @@ async function main(): Promise<void> {
   const loadBefore = load();
   const dir = await mkdtemp(join(tmpdir(), 'mobyts-bench-'));
   const reg = await startRegistry();
+  const proxy = await startFaultProxy(reg.url);
   const results: CaseOutcome[] = [];
+  /** Runners A and B sharing a remote cache, measured on a case of `ref`'s shape when `ref` runs (docs/scale.md#figures). */
+  let remote: RemoteRow | Error | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping the registry and removing ${dir}`);
     killRunning();
-    void reg.stop().then(() => rm(dir, { recursive: true, force: true })).finally(() => process.exit(130));
+    void proxy.stop().then(() => reg.stop()).then(() => rm(dir, { recursive: true, force: true })).finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -89,10 +94,10 @@ async function main(): Promise<void> {
         loadBefore, loadAfter: load(), measuring: measuringTool(), totalS: (performance.now() - started) / 1000,
         peer: args.linuxkit ?? 'peer skipped (no --linuxkit PATH)',
       };
-      const report = renderReport(info, start, results, [...startupTargets(start), ...evaluateTargets(results)]) + (final ? '' : '\n_Partial: the bench is still running._\n');
+      const report = renderReport(info, start, results, [...startupTargets(start), ...evaluateTargets(results), remoteTarget(remote)]) + (final ? '' : '\n_Partial: the bench is still running._\n');
       await mkdir(dirname(args.out), { recursive: true });
       await writeFile(args.out, report);
-      await writeFile(args.out.replace(/\.md$/, '') + '.json', `${JSON.stringify({ info, startup: start, results }, null, 2)}\n`);
+      await writeFile(args.out.replace(/\.md$/, '') + '.json', `${JSON.stringify({ info, startup: start, results, remote: remote instanceof Error ? { failed: remote.message } : remote }, null, 2)}\n`);
       return report;
     };
     for (const c of cases) {
@@ -105,6 +110,10 @@ async function main(): Promise<void> {
       if (c.id === 'ref') {
         const ref = { spec: join(caseDir, 'ref.yml'), cache: join(caseDir, 'cache') };
         start = await measureStartup({ runs: cfg.startupRuns, compiled: cfg.compiled, dir: caseDir, ref, log }, run);
+        const remoteDir = join(dir, 'remote');
+        await mkdir(remoteDir);
+        remote = await measureRemote({ ...c, id: 'remote', formats: false }, { cfg, pool, proxy, upstream: reg.url, dir: remoteDir, env: run.env, log }).catch((err: unknown) => err as Error);
+        await rm(remoteDir, { recursive: true, force: true });
       }
       if (args.keep && isFailure(outcome)) log(`kept ${caseDir} (its cache holds every image: rebuild offline with the command above)`);
       else await rm(caseDir, { recursive: true, force: true });
@@ -118,6 +127,7 @@ async function main(): Promise<void> {
     process.stdout.write(await write(true));
     log(`wrote ${args.out}`);
   } finally {
+    await proxy.stop();
     await reg.stop();
     if (!args.keep || results.every((r) => !isFailure(r))) await rm(dir, { recursive: true, force: true });
   }

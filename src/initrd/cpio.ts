@@ -18,6 +18,7 @@
  * - xattrs cannot be stored in newc: they are dropped (one warning per archive).
  * - files of 4 GiB or more cannot be stored (32-bit size field): MobyError BUILD.
  */
+import { open } from 'node:fs/promises';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import type { EntryStream, EntryType, TarHeader } from '../tar/entry.ts';
@@ -232,6 +233,18 @@ export function reportLostXattrs(reporter: Reporter, lost: LostXattrs): void {
     type: 'warn',
     message: `The initrd cannot hold extended attributes (newc has none): dropped them from ${n} file(s): ${shown.join(', ')}${more}; in the booted system these files lack them (only the tar output keeps extended attributes)`,
   });
+}
+
+/** Writes the nlink counts `encoder` found (its `nlinkPatches()`) into the cpio archive it wrote to `file`. */
+export async function patchNlinks(file: string, encoder: NewcEncoder): Promise<void> {
+  const patches = encoder.nlinkPatches();
+  if (patches.length === 0) return;
+  const fh = await open(file, 'r+');
+  try {
+    for (const p of patches) await fh.write(nlinkField(p.nlink), 0, 8, p.offset);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** The 8 ASCII hex digits to write at a patch offset. */

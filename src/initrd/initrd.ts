@@ -8,7 +8,7 @@
  * see cpio.ts), then compressed into `out`: disk use is the uncompressed cpio size, memory stays flat.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants, createZstdCompress } from 'node:zlib';
 import type { Reporter } from '../util/reporter.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
-import { NewcEncoder, nlinkField } from './cpio.ts';
+import { NewcEncoder, patchNlinks } from './cpio.ts';
 import { parallelGzip } from './parallel-gzip.ts';
 
 export type InitrdCompression = 'gzip' | 'zstd' | 'none';
@@ -79,17 +79,6 @@ async function compressInto(cpio: Readable, c: { kind: InitrdCompression; head: 
   if (c.kind === 'gzip') await pipeline(cpio, parallelGzip({ level: GZIP_LEVEL }), c.head, c.out);
   else if (c.kind === 'zstd') await pipeline(cpio, createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }), c.head, c.out);
   else await pipeline(cpio, c.head, c.out);
-}
-
-async function patchNlinks(file: string, encoder: NewcEncoder): Promise<void> {
-  const patches = encoder.nlinkPatches();
-  if (patches.length === 0) return;
-  const fh = await open(file, 'r+');
-  try {
-    for (const p of patches) await fh.write(nlinkField(p.nlink), 0, 8, p.offset);
-  } finally {
-    await fh.close();
-  }
 }
 
 async function prependUcode(opts: InitrdOptions, result: InitrdResult): Promise<Buffer | undefined> {

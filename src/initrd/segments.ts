@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,7 +25,7 @@ import { constants, createZstdCompress, gzipSync, zstdCompressSync } from 'node:
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import type { Reporter } from '../util/reporter.ts';
-import { addLostXattrs, FIRST_INO, NewcEncoder, nlinkField, reportLostXattrs, trailer, type LostXattrs } from './cpio.ts';
+import { addLostXattrs, FIRST_INO, NewcEncoder, patchNlinks, reportLostXattrs, trailer, type LostXattrs } from './cpio.ts';
 import { parallelGzip } from './parallel-gzip.ts';
 
 /** Bump when the bytes of a member for the same section key change (encoder, compressor settings). */
@@ -142,17 +142,6 @@ async function* withoutBootFiles(entries: EntryStream): AsyncGenerator<TarEntry>
       continue;
     }
     for await (const _ of e.body ?? []) void _; // drained: the producer needs every body consumed
-  }
-}
-
-async function patchNlinks(file: string, encoder: NewcEncoder): Promise<void> {
-  const patches = encoder.nlinkPatches();
-  if (patches.length === 0) return;
-  const fh = await open(file, 'r+');
-  try {
-    for (const p of patches) await fh.write(nlinkField(p.nlink), 0, 8, p.offset);
-  } finally {
-    await fh.close();
   }
 }
 

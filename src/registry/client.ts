@@ -212,13 +212,25 @@ class Client implements RegistryClient {
     await put.body.dump();
   }
 
+  /**
+   * PUTs a manifest. The distribution registry answers DIGEST_INVALID to bytes whose digest we computed when
+   * other clients push the same manifest at the same moment (its storage reads a blob another write is
+   * replacing): the same bytes are sent again, a bounded number of times, as for any transient failure.
+   */
   async pushManifest(ctx: CallContext, bytes: Uint8Array, mediaType: string, tag?: string): Promise<Digest> {
     const digest = digestOf(bytes);
-    const res = await this.#call(ctx, {
-      method: 'PUT', path: `manifests/${tag ?? digest}`, body: bytes, headers: { 'content-type': mediaType }, ok: [200, 201, 204],
-    });
-    await res.body.dump();
-    return digest;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.#call(ctx, {
+          method: 'PUT', path: `manifests/${tag ?? digest}`, body: bytes, headers: { 'content-type': mediaType }, ok: [200, 201, 204],
+        });
+        await res.body.dump();
+        return digest;
+      } catch (err) {
+        if (!(err instanceof RegistryError) || !err.registryCodes.includes('DIGEST_INVALID') || attempt >= this.#retry.tries) throw err;
+        await this.#retry.sleep(retryDelay(this.#retry, attempt), this.#signal);
+      }
+    }
   }
 
   async listTags(ctx: CallContext): Promise<string[]> {

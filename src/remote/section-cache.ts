@@ -29,6 +29,7 @@ import { parseReference, type Reference } from '../oci/reference.ts';
 import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/types.ts';
 import { verifyStream } from '../oci/verify.ts';
 import { createRegistryClient, pullContext, pushContext, type CallContext, type RegistryClient } from '../registry/client.ts';
+import { RegistryError } from '../registry/errors.ts';
 import { sectionsDir } from '../store/sections.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import { isMobyError, usageError } from '../util/errors.ts';
@@ -255,8 +256,27 @@ export class RemoteSectionCache implements SegmentCache {
       schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, artifactType: CACHE_SECTION_TYPE, config: EMPTY_DESCRIPTOR,
       layers: [member, recordDesc, ...blobDescs.map((x) => x.d)], annotations: { [KEY_ANNOTATION]: key },
     }));
-    const digest = await this.#client.pushManifest(ctx, manifest, MediaType.OCI_MANIFEST, tagOf(key));
+    const digest = await this.#putManifest(ctx, manifest, MediaType.OCI_MANIFEST, tagOf(key));
     return { mediaType: MediaType.OCI_MANIFEST, digest, size: manifest.length };
+  }
+
+  /**
+   * PUTs a manifest, again (up to 5 times, after a short random wait) while the registry answers that a blob
+   * or manifest it references is unknown although it was pushed: the CNCF registry rewrites a repository's
+   * link file in place when another writer pushes the same blob or manifest at the same moment, so a
+   * concurrent check can briefly find it missing (seen with 4 runners pushing one cache at once).
+   */
+  async #putManifest(ctx: CallContext, bytes: Buffer, mediaType: string, tag: string): Promise<Digest> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#client.pushManifest(ctx, bytes, mediaType, tag);
+      } catch (err) {
+        const transient = err instanceof RegistryError && err.status === 400 && err.registryCodes.some((c) => c === 'MANIFEST_BLOB_UNKNOWN' || c === 'MANIFEST_UNKNOWN');
+        if (!transient || attempt >= 5) throw err;
+        this.#o.signal?.throwIfAborted();
+        await delay(50 * attempt + Math.floor(Math.random() * 100));
+      }
+    }
   }
 
   /**
@@ -272,7 +292,7 @@ export class RemoteSectionCache implements SegmentCache {
         if (!t.startsWith(TAG_PREFIX) || !KEY.test(key) || entries.has(key)) continue;
         entries.set(key, await this.#client.resolve({ ...ctx, action: 'pull' }, t));
       }
-      await this.#client.pushManifest(ctx, indexBytes(entries), MediaType.OCI_INDEX, tag);
+      await this.#putManifest(ctx, indexBytes(entries), MediaType.OCI_INDEX, tag);
       const after = await this.#client.listTags(ctx);
       const written = await this.#readIndex(ctx, tag);
       const missing = after.filter((t) => t.startsWith(TAG_PREFIX) && !written.has(t.slice(TAG_PREFIX.length)));

@@ -1,23 +1,18 @@
 /**
- * `mobyts cache export --format docker|filesystem` (docs/linuxkit-behaviour.md#cache-cmd); `oci` is archive.ts.
+ * `mobyts cache export --format docker` (docs/linuxkit-behaviour.md#cache-cmd); `oci` is archive.ts, `filesystem`
+ * src/image/export-filesystem.ts (it flattens, which is image/'s job).
  *
  * - `docker`: what `docker save` (25 and later) writes and `docker load` reads: an OCI layout holding the one
  *   platform's manifest, config and layers, plus `manifest.json` (`Config`, `RepoTags`, `Layers` as blob
  *   paths), so both older and newer loaders and `skopeo copy docker-archive:` accept it;
- * - `filesystem`: the platform's image flattened into one filesystem tar (whiteouts applied), as a build
- *   unpacks it.
  * The platform is chosen from a cached index as builds choose it; every blob must be in the cache.
  */
-import type { Reporter } from '../util/reporter.ts';
 import { Readable, type Writable } from 'node:stream';
-import { flattenImage } from '../image/flatten.ts';
 import type { Digest } from '../oci/digest.ts';
-import type { Reference } from '../oci/reference.ts';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type Platform } from '../oci/types.ts';
 import type { TarEntry, TarHeader } from '../tar/entry.ts';
 import { writeTar } from '../tar/write.ts';
 import { MobyError } from '../util/errors.ts';
-import { sourceFromCache } from './cached.ts';
 import type { Layout } from './layout.ts';
 import { parseManifest } from './manifest.ts';
 import { formatPlatform, selectManifest } from './platform.ts';
@@ -68,14 +63,4 @@ export async function exportDocker(layout: Layout, root: Descriptor, a: { name: 
   }
   await writeTar(entries(), a.out);
   return { blobs: all.length, bytes: all.reduce((n, d) => n + d.size, 0) };
-}
-
-/** Writes the image `ref` (cached as `root`) for `platform` as one flattened filesystem tar. */
-export async function exportFilesystem(layout: Layout, ref: Reference, root: Descriptor, a: { platform: Platform; out: Writable; reporter: Reporter }): Promise<void> {
-  const subject = `Cannot export "${ref.expanded}"`;
-  const source = await sourceFromCache(layout, { ref, root, platform: a.platform, subject });
-  if (source === undefined) {
-    throw new MobyError(`${subject}: the cache lacks some of its blobs for ${formatPlatform(a.platform)}`, { code: 'NOT_FOUND', hint: 'pull it for that platform first: mobyts cache pull --arch ARCH REF' });
-  }
-  await writeTar(flattenImage(source, { reporter: a.reporter }), a.out);
 }

@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Digest } from '../oci/digest.ts';
 import { cacheWriteError } from './io-error.ts';
+import { processAlive } from '../util/process.ts';
 
 const OTHER_HOST_LEASE_MS = 24 * 3600_000;
 
@@ -64,15 +65,6 @@ export class Lease {
   }
 }
 
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Every digest a live lease holds (caller holds the index lock). Leases of dead processes on this host, old
@@ -92,7 +84,7 @@ export async function leasedDigests(cacheDir: string): Promise<Set<Digest>> {
       continue;
     }
     const live = lease.host === hostname()
-      ? alive(Number(lease.pid))
+      ? processAlive(Number(lease.pid))
       : Date.now() - (await stat(path).then((s) => s.mtimeMs, () => 0)) < OTHER_HOST_LEASE_MS;
     if (!live || !Array.isArray(lease.digests)) {
       await rm(path, { force: true });

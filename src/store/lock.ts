@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MobyError } from '../util/errors.ts';
 import { cacheWriteError } from './io-error.ts';
+import { processAlive } from '../util/process.ts';
 
 export interface LockOptions {
   /** Give up after this long (LOCK error). */
@@ -60,22 +61,13 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
     const [pid, host] = text.trim().split(' ');
     // on this host the holder's pid is the truth (a slow download may hold a blob lock for long);
     // a lock from another host (shared NFS cache) can only be judged by its age
-    if (pid !== undefined && host === hostname()) return !alive(Number(pid));
+    if (pid !== undefined && host === hostname()) return !processAlive(Number(pid));
     return Date.now() - st.mtimeMs > staleMs;
   } catch {
     return false; // vanished or half-written: retry normally
   }
 }
 
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Runs `fn` holding the lock at `path`. */
 export async function withLock<T>(path: string, fn: () => Promise<T>, opts?: LockOptions): Promise<T> {

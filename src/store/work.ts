@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reporter } from '../util/reporter.ts';
+import { processAlive } from '../util/process.ts';
 
 const NAME = /^(\d+)-(\d+)-[0-9a-f]{12}$/;
 
@@ -28,19 +29,11 @@ export function processStart(pid: number): number | undefined {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[19]);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return alive(pid) ? 0 : undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return processAlive(pid) ? 0 : undefined;
     return 0;
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Whether the owner named by a work directory is still running (unknown names count as running). */
 function ownerRunning(name: string): boolean {

@@ -82,7 +82,8 @@ void test('npm run bench -- --small prints and writes a full report of measured 
 
   await t.test('every target judged PASS or MISS, those against LinuxKit NOT RUN with "peer skipped"', () => {
     const rows = section(r.stdout, 'Targets');
-    assert.equal(rows.length, 4 + 10 + ids.length); // 4 start-up targets (compiled), 10 build targets, one cold row per case
+    assert.equal(rows.length, 4 + 10 + ids.length + 1); // 4 start-up targets (compiled), 10 build targets, one cold row per case, the remote-cache row
+    assert.ok(rows.some((x) => (x[0] ?? '').startsWith('runner B (empty cache, --cache-from) ≤ 1.10 × curl') && / 0 sections compressed$/.test(x[1] ?? '')), 'remote row: B compressed nothing');
     for (const id of ids) assert.ok(rows.some((x) => x[0] === `cold ≤ 1.05 × (download + warm), \`${id}\``), id);
     for (const row of rows) {
       if ((row[1] ?? '').includes('peer skipped')) assert.equal(row[3], 'NOT RUN', row.join(' | '));

@@ -44,9 +44,9 @@ void test('bash completion: subcommands, nested subcommands, flags, and -f forma
   const script = join(dir, 'mobyts.bash');
   await writeFile(script, r.stdout);
 
-  assert.deepEqual(await bashComplete(script, ['mobyts', '']), ['build', 'validate', 'run', 'lock', 'trust', 'pkg', 'cache', 'completion', 'version']);
+  assert.deepEqual(await bashComplete(script, ['mobyts', '']), ['build', 'validate', 'run', 'lock', 'trust', 'pkg', 'cache', 'push', 'pull', 'completion', 'version']);
   assert.deepEqual(await bashComplete(script, ['mobyts', 'v']), ['validate', 'version']);
-  assert.deepEqual(await bashComplete(script, ['mobyts', '-v', '2', 'cache', '']), ['ls', 'pull', 'rm', 'clean', 'verify', 'export', 'import']);
+  assert.deepEqual(await bashComplete(script, ['mobyts', '-v', '2', 'cache', '']), ['ls', 'pull', 'rm', 'clean', 'verify', 'export', 'push', 'import']);
   assert.deepEqual(await bashComplete(script, ['mobyts', 'pkg', 'b']), ['build']);
   assert.deepEqual(await bashComplete(script, ['mobyts', 'build', '-f', '']), FORMAT_NAMES);
   assert.deepEqual(await bashComplete(script, ['mobyts', 'build', '--format', 'iso']), ['iso-bios', 'iso-efi', 'iso-efi-initrd']);
@@ -93,7 +93,7 @@ void test('fish completion: fish completes commands, subcommands, flags and form
     return f.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t')[0] ?? '');
   };
   assert.deepEqual(await complete('mobyts bu'), ['build']);
-  assert.deepEqual(await complete('mobyts -v 2 pkg '), ['build', 'show-tag']);
+  assert.deepEqual(await complete('mobyts -v 2 pkg '), ['build', 'push', 'show-tag']);
   assert.deepEqual(await complete('mobyts build -f iso'), ['iso-bios', 'iso-efi', 'iso-efi-initrd']);
   assert.deepEqual(await complete('mobyts run qemu --acc'), ['--accel']);
 });

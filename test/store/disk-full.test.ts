@@ -1,5 +1,5 @@
 /**
- * A full disk under the output directory, the cache and the work area in turn, each a 1 MiB tmpfs mounted
+ * A full disk under the output directory, the cache and the cache's work area in turn, each a 1 MiB tmpfs mounted
  * here (the build writes a 2 MiB incompressible file): one error naming the path and "no space left", exit 1,
  * no partial output, a cache that still verifies, and after the file system is grown the next build
  * succeeds with the same bytes as a build that never ran out of space. The real CLI, the real registry.
@@ -127,18 +127,19 @@ void test('the cache fills up while pulling: one error naming the cache, nothing
 
 void test('the work area fills up: one error naming the file, no partial output, no work files left; after growing it the build succeeds', async (t) => {
   if (cannotMount !== undefined) return t.skip(cannotMount);
-  const work = join(f.dir, 'work-small');
+  // A build keeps its work files in the cache's work area, not in TMPDIR (docs/formats.md, "Work files").
+  const work = join(warm, '.mobyts', 'work');
   const out = join(f.dir, 'out-work');
-  await mkdir(work);
+  await mkdir(work, { recursive: true });
   await mkdir(out);
   mountTmpfs(work, '1m');
-  const r = await build(warm, out, { TMPDIR: work });
+  const r = await build(warm, out);
   assertDiskFull(r, new RegExp(`^Cannot write "${work}/`));
   assert.deepEqual(await readdir(out), []);
   assert.deepEqual(await tempLeft(work), [], 'the work directory is removed');
   await verifies(warm);
   grow(work);
-  const again = await build(warm, out, { TMPDIR: work });
+  const again = await build(warm, out);
   assert.equal(again.code, 0, again.stderr);
   assert.ok((await readFile(join(out, 'os.tar'))).equals(golden));
 });

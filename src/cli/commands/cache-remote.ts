@@ -81,7 +81,7 @@ export function registerCacheExport(cache: Command, ctx: CliContext): void {
         return;
       }
       if (f.format === 'filesystem' && first !== undefined) {
-        const { exportFilesystem } = await import('../../store/export.ts');
+        const { exportFilesystem } = await import('../../image/export-filesystem.ts');
         const { parseReference } = await import('../../oci/reference.ts');
         await writeAtomically(f.outfile, ctx.stdout, (out) => exportFilesystem(s.layout, parseReference(first.name), first.root, { platform, out, reporter: ctx.reporter }));
         ctx.stderr.write(`Exported the filesystem of ${first.name}\n`);

@@ -38,7 +38,8 @@ export function registerPkg(program: Command, ctx: CliContext): void {
     .option('--cache <dir>', 'image cache directory (default $LINUXKIT_CACHE or ~/.linuxkit/cache)')
     .option('--arch <arch>', 'architecture to build for', hostArch())
     .option('--platforms <list>', 'platforms to build into one multi-platform index, e.g. linux/amd64,linux/arm64 (overrides --arch)')
-    .option('--force', 'rebuild even when the tag is already in the cache');
+    .option('--force', 'rebuild even when the tag is already in the cache')
+    .addHelpText('after', examples('mobyts pkg push --insecure-registry localhost:5000 examples/packages/init'));
   addRegistryFlags(push, { mirror: false, certFor: 'the registry', insecureWhen: 'when pushing' })
     .action(async (dirs: string[], f: RawPkgFlags) => {
       const { runPkgBuild } = await import('../../pkg/run.ts');
