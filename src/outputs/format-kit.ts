@@ -110,7 +110,7 @@ export function kernelWithRootfsImage(spec: RootImageFormat): OutputFormat {
         const [initrd] = outputPaths(ctx, (n) => [`${n}-initrd.img`]);
         const rootfsTar = await ctx.inputs.rootfsTarWithoutBootPath();
         await writeAtomically(initrd!, (out) => writeLoaderInitrd({
-          rootfsTar, ...loader, mtime: ctx.sourceDateEpoch, out, workDir: ctx.workDir, signal: ctx.signal, reporter: ctx.reporter,
+          rootfsTar, ...loader, arch: ctx.arch, mtime: ctx.sourceDateEpoch, out, workDir: ctx.workDir, signal: ctx.signal, reporter: ctx.reporter,
         }));
       }
       await publishKernel(ctx, kernel!);

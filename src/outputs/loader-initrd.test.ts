@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { entryStreamOf } from '../tar/streams.ts';
 import { writeTar } from '../tar/write.ts';
 import type { TarEntry } from '../tar/entry.ts';
-import { isStaticElf, loaderInit, writeLoaderInitrd } from './loader-initrd.ts';
+import { isElfFor, isStaticElf, loaderInit, writeLoaderInitrd } from './loader-initrd.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mobyts-loader-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,7 +42,7 @@ void test('the loader holds busybox, the modules (unpacked) and /init, and the s
     file('lib/modules/6.1/kernel/drivers/virtio/virtio.ko', Buffer.from('VIRTIO-MODULE')),
     file('etc/hostname', Buffer.from('x\n')),
   ]);
-  const o = { rootfsTar: tar, version: '6.1', modules: ['kernel/drivers/virtio/virtio.ko', 'kernel/fs/squashfs/squashfs.ko.gz'], devices: ['/dev/vda'], mtime: 1492533000, workDir: dir, signal: new AbortController().signal, reporter: recordingReporter() };
+  const o = { rootfsTar: tar, version: '6.1', modules: ['kernel/drivers/virtio/virtio.ko', 'kernel/fs/squashfs/squashfs.ko.gz'], devices: ['/dev/vda'], arch: 'amd64', mtime: 1492533000, workDir: dir, signal: new AbortController().signal, reporter: recordingReporter() };
   await writeLoaderInitrd({ ...o, out: join(dir, 'a.img') });
   await writeLoaderInitrd({ ...o, out: join(dir, 'b.img') });
   assert.ok(readFileSync(join(dir, 'a.img')).equals(readFileSync(join(dir, 'b.img'))));
@@ -56,6 +56,17 @@ void test('the loader holds busybox, the modules (unpacked) and /init, and the s
   ].sort((a, b) => (a.split(' ')[1]! < b.split(' ')[1]! ? -1 : 1)));
   const ko = execFileSync('sh', ['-c', 'zcat "$1" | cpio -i --quiet --to-stdout lib/modules/6.1/kernel/fs/squashfs/squashfs.ko', 'sh', join(dir, 'a.img')], { encoding: 'utf8' });
   assert.equal(ko, 'SQUASHFS-MODULE');
+});
+
+void test('an arm64 loader takes no amd64 busybox: neither the init images\' nor, as a fallback, this machine\'s', async () => {
+  const busybox = readFileSync('/bin/busybox');
+  assert.equal(isElfFor(busybox, 'amd64'), true);
+  assert.equal(isElfFor(busybox, 'arm64'), false);
+  const tar = await rootfsTar('rootfs-amd64-busybox.tar', [file('bin/busybox', busybox, 0o755)]);
+  const o = { rootfsTar: tar, version: '6.1', modules: [], devices: ['/dev/vda'], arch: 'arm64', mtime: 1492533000, workDir: dir, signal: new AbortController().signal, reporter: recordingReporter() };
+  await assert.rejects(writeLoaderInitrd({ ...o, out: join(dir, 'arm.img') }), {
+    message: 'Cannot write the loader initrd: the init images have no static /bin/busybox for arm64 and this machine\'s is not for arm64',
+  });
 });
 
 void test('/init loads the modules in order, then mounts root= or the first device that appears and switch_roots', () => {

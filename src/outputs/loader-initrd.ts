@@ -27,6 +27,8 @@ export interface LoaderInput {
   modules: readonly string[];
   /** The root devices to wait for when the command line has no `root=` (`/dev/vda`, `/dev/sr0`): the first that appears. */
   devices: readonly string[];
+  /** The `--arch` the loader runs on: its busybox must be an ELF for that machine. */
+  arch: string;
   mtime: number;
   /** Where the initrd writer's warnings go. */
   reporter: Reporter;
@@ -80,6 +82,16 @@ exec $b switch_root /newroot /init
 `;
 }
 
+/** ELF e_machine values by Go architecture (the ELF spec's EM_* numbers). */
+const ELF_MACHINE: Readonly<Record<string, number>> = { amd64: 62, arm64: 183, riscv64: 243, s390x: 22, '386': 3, arm: 40 };
+
+/** True when `data` is an ELF for `arch` (an arch missing from the table matches nothing). */
+export function isElfFor(data: Buffer, arch: string): boolean {
+  if (data.length < 20 || data.readUInt32BE(0) !== 0x7f454c46) return false;
+  const machine = data[5] === 1 ? data.readUInt16LE(18) : data.readUInt16BE(18);
+  return machine === ELF_MACHINE[arch];
+}
+
 /** True for an ELF file without a program interpreter (statically linked). */
 export function isStaticElf(data: Buffer): boolean {
   if (data.length < 64 || data.readUInt32BE(0) !== 0x7f454c46) return false;
@@ -120,12 +132,18 @@ async function collect(entries: EntryStream, want: ReadonlySet<string>): Promise
   return { files, ...(busybox === undefined ? {} : { busybox }) };
 }
 
-async function hostBusybox(): Promise<Buffer> {
+/**
+ * The loader's busybox: the init images' static one when it is for `arch`, else this machine's static one when
+ * it is for `arch` (an arm64 loader cannot fall back on an amd64 host's busybox).
+ */
+async function loaderBusybox(fromImages: Buffer | undefined, arch: string): Promise<Buffer> {
+  if (fromImages !== undefined && isElfFor(fromImages, arch)) return fromImages;
   const data = await readFile(HOST_BUSYBOX).catch(() => undefined);
-  if (data !== undefined && isStaticElf(data)) return data;
-  throw new MobyError('Cannot write the loader initrd: the init images have no static /bin/busybox and neither has this machine', {
+  if (data !== undefined && isStaticElf(data) && isElfFor(data, arch)) return data;
+  const host = data !== undefined && isStaticElf(data) ? `this machine's is not for ${arch}` : 'neither has this machine';
+  throw new MobyError(`Cannot write the loader initrd: the init images have no static /bin/busybox for ${arch} and ${host}`, {
     code: 'TOOL_MISSING',
-    hint: 'add a static busybox at /bin/busybox to an init image, or apt-get install busybox-static (docs/formats.md)',
+    hint: `add a static busybox for ${arch} at /bin/busybox to an init image, or apt-get install busybox-static on an ${arch} host (docs/formats.md)`,
   });
 }
 
@@ -181,7 +199,7 @@ export async function writeLoaderInitrd(o: LoaderInput): Promise<void> {
     if (data === undefined) throw new MobyError(`Cannot write the loader initrd: ${prefix}${m} is not in the filesystem`, { code: 'BUILD' });
     files.set(prefix + m.replace(/\.(gz|xz|zst)$/, ''), await unpackModule(m, data, o.workDir, o.signal));
   }
-  files.set('bin/busybox', found.busybox ?? await hostBusybox());
+  files.set('bin/busybox', await loaderBusybox(found.busybox, o.arch));
   files.set('init', Buffer.from(loaderInit(o)));
   await writeInitrd(loaderEntries(files, o.mtime), { compress: 'gzip', out: createWriteStream(o.out), prependUcode: false, tmpDir: o.workDir, reporter: o.reporter });
 }
