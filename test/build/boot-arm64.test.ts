@@ -4,8 +4,10 @@
  * `mobyts build --arch arm64` of examples/hello.yml and `mobyts run qemu --arch arm64` (the real CLI) booting
  * kernel+initrd, uki, raw-efi and iso-efi with qemu-system-aarch64 under TCG (the EFI ones with AAVMF):
  * onboot, the getty service and onshutdown at poweroff. A second build under another TZ/umask is byte-identical.
+ * kernel+squashfs and kernel+iso (Debian's kernel has their drivers as modules) boot through the loader initrd.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { buffer } from 'node:stream/consumers';
 import { tmpdir } from 'node:os';
@@ -46,11 +48,11 @@ async function buildArm64(into: string, env: { TZ?: string; umask?: string } = {
 }
 
 /** Boots `format` of the build with the real `mobyts run qemu --arch arm64` and judges the console. */
-async function bootArm64(format: string): Promise<void> {
+async function bootArm64(format: string, from = out): Promise<void> {
   const started = performance.now();
   const r = await runCli([
-    'run', 'qemu', join(out, 'hello'), '--format', format, '--arch', 'arm64', '--timeout', '900', '--until', 'mobyts-init: poweroff',
-    '--fail', 'Kernel panic', '--fail', 'mobyts-init: switch_root failed', '--fail', 'exit 125 (runtime.json failed)',
+    'run', 'qemu', join(from, 'hello'), '--format', format, '--arch', 'arm64', '--timeout', '900', '--until', 'mobyts-init: poweroff',
+    '--fail', 'Kernel panic', '--fail', 'mobyts-init: switch_root failed', '--fail', 'exit 125 (runtime.json failed)', '--fail', 'mobyts-loader:',
   ], { home: dir, cwd: dir });
   const console = r.stdout.toString('latin1');
   assert.equal(r.code, 0, `${r.stderr}\n${console.slice(-3000)}`);
@@ -85,4 +87,22 @@ void test('a second arm64 build under another TZ and umask is byte-identical in 
 
 for (const format of ['kernel+initrd', 'uki', 'raw-efi', 'iso-efi']) {
   void test(`arm64 ${format} boots under qemu-system-aarch64 (TCG${format === 'kernel+initrd' ? '' : ', AAVMF'}): onboot, getty, onshutdown`, () => bootArm64(format));
+}
+
+const rootOut = join(dir, 'root-images');
+
+void test('arm64 kernel+squashfs and kernel+iso: one loader initrd with an arm64 busybox and virtio_scsi for the CD', async () => {
+  const b = await runCli(['build', '--cache', store.dir, '--arch', 'arm64', '-f', 'kernel+squashfs,kernel+iso', '-d', rootOut, join(REPO, 'examples/hello.yml')], { home: dir, cwd: dir });
+  assert.equal(b.code, 0, b.stderr);
+  assert.deepEqual(readdirSync(rootOut).sort(), ['hello-cmdline', 'hello-initrd.img', 'hello-kernel', 'hello-squashfs.img', 'hello.iso']);
+  const loader = join(rootOut, 'hello-initrd.img');
+  const names = execFileSync('sh', ['-c', 'zcat "$1" | cpio -t --quiet', 'sh', loader], { encoding: 'utf8' }).split('\n');
+  for (const m of ['virtio_scsi.ko', 'virtio_blk.ko', 'squashfs.ko', 'isofs.ko', 'sr_mod.ko']) assert.ok(names.some((n) => n.endsWith(`/${m}`)), m);
+  assert.ok(!names.some((n) => n.endsWith('/ata_piix.ko')), 'no PC IDE driver in an arm64 loader');
+  const busybox = execFileSync('sh', ['-c', 'zcat "$1" | cpio -i --quiet --to-stdout bin/busybox', 'sh', loader], { maxBuffer: 16 << 20 });
+  assert.equal(busybox.readUInt16LE(18), 183, 'the loader\'s busybox is an aarch64 ELF');
+});
+
+for (const format of ['kernel+squashfs', 'kernel+iso']) {
+  void test(`arm64 ${format} boots under qemu-system-aarch64 (TCG, loader initrd, root on ${format === 'kernel+iso' ? 'a virtio-scsi CD' : 'virtio'}): onboot, getty, onshutdown`, () => bootArm64(format, rootOut));
 }
