@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { startFaultProxy } from '../test/helpers/fault-proxy.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { benchConfig } from './lib/cases.ts';
+import { prepareCompiled } from './lib/compiled.ts';
 import { contentPool } from './lib/content.ts';
 import { killRunning, measuringTool, REPO } from './lib/measure.ts';
 import { measureRemote, remoteTarget, type RemoteRow } from './lib/remote.ts';
@@ -84,7 +85,12 @@ async function main(): Promise<void> {
   try {
     await mkdir(join(dir, 'home'));
     await mkdir(join(dir, 'tmp'));
-    const run = { scratch: dir, env: { PATH: process.env['PATH'] ?? '', HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp'), TZ: 'UTC', LANG: 'C' } };
+    // Builds run the CLI as `npm install -g` users get it: compiled by tsc (no type stripping at start-up).
+    const bin = cfg.compiled ? await prepareCompiled(join(dir, 'compiled-cli')).catch((err: unknown) => {
+      log(`cannot compile the CLI (${(err as Error).message}): the builds run from the sources`);
+      return undefined;
+    }) : undefined;
+    const run = { scratch: dir, env: { PATH: process.env['PATH'] ?? '', HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp'), TZ: 'UTC', LANG: 'C' }, ...(bin === undefined ? {} : { bin }) };
     const pool = contentPool(cfg.poolBytes);
     let start: StartupResult[] = [];
     const write = async (final: boolean): Promise<string> => {

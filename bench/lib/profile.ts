@@ -35,7 +35,8 @@ function fileOf(url: string, repo: string): string {
   if (url === '') return '(native / GC / idle)';
   if (url.startsWith('node:')) return url;
   const path = url.startsWith('file://') ? new URL(url).pathname : url;
-  const rel = relative(repo, path);
+  const compiled = path.indexOf('/compiled-cli/'); // the compiled copy of the CLI the builds run (bench/run.ts)
+  const rel = compiled >= 0 ? path.slice(compiled + '/compiled-cli/'.length) : relative(repo, path);
   return rel.startsWith('node_modules/') ? rel.split('/').slice(0, 2).join('/') : rel;
 }
 
@@ -47,7 +48,7 @@ const CATEGORIES: Array<[string, (file: string, fn: string) => boolean]> = [
   ['streams', (f) => f.startsWith('node:internal/streams') || f === 'node:stream' || f.startsWith('node:internal/webstreams')],
   ['crypto (digests)', (f) => f.startsWith('node:internal/crypto')],
   ['fs', (f) => f.startsWith('node:internal/fs') || f === 'node:fs'],
-  ['mobyts src/', (f) => f.startsWith('src/')],
+  ['mobyts src/ (dist/ when compiled)', (f) => f.startsWith('src/') || f.startsWith('dist/')],
   ['dependencies (node_modules)', (f) => f.startsWith('node_modules/')],
 ];
 
