@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 
 const REPO = join(import.meta.dirname, '../..');
-const ROOTS = ['src', 'test', 'bench', 'docs', 'scripts', 'README.md'];
+const ROOTS = ['src', 'test', 'bench', 'docs', 'scripts', 'examples', 'kernel-configs', 'schema', 'bin', '.ci', 'README.md'];
 const SKIP_DIRS = new Set(['node_modules', 'results', 'fixtures']);
 
 // Built from parts so this file does not match itself.

@@ -1,4 +1,4 @@
-# Turns a LinuxKit runtime.json (linuxkit.md §1.6) into shell calls for /init, one per line:
+# Turns a LinuxKit runtime.json (docs/linuxkit-behaviour.md#runtime) into shell calls for /init, one per line:
 #   rt_cgroup NAME | rt_mkdir PATH | rt_mount DEST TYPE SOURCE OPTIONS | rt_bindns NS PATH | rt_interface NAME
 # in the order LinuxKit applies them (cgroups, mounts, mkdir; bindNS after the container exists).
 # Every argument is single-quoted, so values cannot inject shell syntax. Reads the whole file as one record.
