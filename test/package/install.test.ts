@@ -141,7 +141,7 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
     const fromCache = join(work, 'out-cache');
     await ok(mobyts, ['build', '--cache', cache, '-d', fromCache, join(examples, 'hello.yml')], { cwd: work });
     assert.deepEqual(readdirSync(fromCache).sort(), ['hello-cmdline', 'hello-initrd.img', 'hello-kernel']);
-    assert.equal(readFileSync(join(fromCache, 'hello-cmdline'), 'utf8'), 'console=ttyS0 quiet panic=-1 mobyts.poweroff=1');
+    assert.equal(readFileSync(join(fromCache, 'hello-cmdline'), 'utf8'), 'console=ttyS0 console=ttyAMA0 quiet panic=-1 mobyts.poweroff=1');
 
     // The same spec naming the pushed images: an empty cache, so every image is pulled from the registry.
     const [kernel, init, hello, getty] = refs;
