@@ -232,6 +232,19 @@ export class RemoteSectionCache implements SegmentCache {
     this.#o.reporter.emit({ type: 'info', message: `Remote cache ${to.expanded}: pushed ${this.stats.pushed} of ${this.#used.size} sections` });
   }
 
+  /**
+   * The descriptor a listed entry tag points at, or undefined while another pusher rewrites that tag (the
+   * registry then briefly answers 404 for a tag it lists); the caller's next round picks it up.
+   */
+  async #resolveTag(ctx: CallContext, tag: string): Promise<Descriptor | undefined> {
+    try {
+      return await this.#client.resolve({ ...ctx, action: 'pull' }, tag);
+    } catch (err) {
+      if (isMobyError(err) && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+
   async #readIndex(ctx: CallContext, tag: string): Promise<Map<string, Descriptor>> {
     try {
       return parseIndex((await this.#client.fetchManifest({ ...ctx, action: 'pull' }, tag)).bytes).entries;
@@ -290,7 +303,8 @@ export class RemoteSectionCache implements SegmentCache {
       for (const t of await this.#client.listTags(ctx)) {
         const key = t.slice(TAG_PREFIX.length);
         if (!t.startsWith(TAG_PREFIX) || !KEY.test(key) || entries.has(key)) continue;
-        entries.set(key, await this.#client.resolve({ ...ctx, action: 'pull' }, t));
+        const found = await this.#resolveTag(ctx, t);
+        if (found !== undefined) entries.set(key, found);
       }
       await this.#putManifest(ctx, indexBytes(entries), MediaType.OCI_INDEX, tag);
       const after = await this.#client.listTags(ctx);
