@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   try {
     await mkdir(join(dir, 'home'));
     await mkdir(join(dir, 'tmp'));
-    // Builds run the CLI as `npm install -g` users get it: compiled by tsc (no type stripping at start-up).
+    // Builds run the CLI as `npm install -g` users get it: bundled as the package ships it (no type stripping at start-up).
     const bin = cfg.compiled ? await prepareCompiled(join(dir, 'compiled-cli')).catch((err: unknown) => {
       log(`cannot compile the CLI (${(err as Error).message}): the builds run from the sources`);
       return undefined;

@@ -30,7 +30,7 @@ export interface BenchConfig {
   poolBytes: number;
   /** Runs for each start-up row (`node -e 0`, `--version`, `validate`), interleaved; the median is reported. */
   startupRuns: number;
-  /** Also measure start-up and a warm build with the CLI compiled by tsc (as published), not type-stripped
+  /** Also measure start-up and a warm build with the CLI bundled as published, not type-stripped
    *  (on in small mode too, so the compiled path is checked; the start-up targets judge these rows). */
   compiled: boolean;
 }

@@ -2,7 +2,7 @@
  * Content digests (OCI image spec, descriptor.md "Digests"). A Digest value exists only after parseDigest
  * or digestOf accepted it, so code holding one may trust its form (not its content: verify while reading).
  */
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { MobyError } from '../util/errors.ts';
 
 declare const digestBrand: unique symbol;
@@ -35,7 +35,14 @@ export function digestHex(d: Digest): string {
   return d.slice(d.indexOf(':') + 1);
 }
 
+/**
+ * Loaded on first use: node:crypto costs several milliseconds to load, and commands that only parse references
+ * (`mobyts validate`) never hash.
+ */
+let crypto: typeof Crypto | undefined;
+
 /** sha256 digest of in-memory bytes (manifests, configs, small synthetic blobs). */
 export function digestOf(data: Uint8Array | string): Digest {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
+  crypto ??= process.getBuiltinModule('node:crypto');
+  return `sha256:${crypto.createHash('sha256').update(data).digest('hex')}` as Digest;
 }

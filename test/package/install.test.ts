@@ -55,7 +55,7 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
     const files = execFileSync('git', ['ls-files', '-z', '-co', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' })
       .split('\0').filter((f) => f !== '' && f !== 'node_modules' && f !== '.tools' && existsSync(join(REPO, f)));
     for (const f of files) cpSync(join(REPO, f), join(copy, f), { recursive: true, verbatimSymlinks: true });
-    symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules')); // tsc for prepack
+    symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules')); // esbuild for prepack
     const r = await ok('npm', ['pack', '--json', '--pack-destination', dir], { cwd: copy });
     const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('[\n'))) as Array<{ filename: string; files: PackedFile[] }>;
     tarball = join(dir, json[0]?.filename ?? '');
@@ -74,21 +74,26 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
     assert.deepEqual(top, ['LICENSE', 'README.md', 'bin', 'dist', 'examples', 'kernel-configs', 'package.json', 'schema']);
     const paths = packed.map((f) => f.path);
     assert.deepEqual(paths.filter((p) => /\.test\.|\.ts$|\.map$/.test(p)), [], 'no tests, sources or source maps');
-    for (const p of ['bin/mobyts.js', 'dist/cli/main.js', 'dist/spec/generated/schema-validators.js', 'schema/moby.schema.json',
+    for (const p of ['bin/mobyts.js', 'dist/cli/main.js', 'dist/THIRD-PARTY-NOTICES.txt', 'schema/moby.schema.json',
       'kernel-configs/virtio.config', 'examples/hello.yml', 'examples/packages/kernel/build.yml', 'examples/packages/init/contents/init']) {
       assert.ok(paths.includes(p), `${p} is packed`);
     }
-    assert.equal(paths.includes('dist/spec/schema-codegen.js'), false, 'the schema generator is a development tool');
+    // One bundle (docs/architecture.md#package): every chunk in dist/cli/, none of the sources' tree.
+    assert.deepEqual(paths.filter((p) => p.startsWith('dist/') && !/^dist\/cli\/[^/]+\.js$/.test(p)), ['dist/THIRD-PARTY-NOTICES.txt']);
     const mode = (p: string): number | undefined => packed.find((f) => f.path === p)?.mode;
     assert.equal(mode('bin/mobyts.js'), 0o755);
     assert.equal(mode('examples/packages/kernel/prepare.sh'), 0o755);
   });
 
-  void test('the installed package runs no install scripts and declares Node >= 22.19', () => {
-    const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string>; engines?: { node?: string } };
+  void test('the installed package runs no install scripts, installs no dependencies and declares Node >= 22.19', () => {
+    const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string>; engines?: { node?: string }; dependencies?: object };
     for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(pkg.scripts?.[s], undefined, s);
     assert.equal(pkg.engines?.node, '>=22.19');
+    assert.equal(pkg.dependencies, undefined, 'dist/ bundles what the CLI imports');
     assert.equal(existsSync(join(installed, 'src')), false);
+    assert.equal(existsSync(join(installed, 'node_modules')), false);
+    const notices = readFileSync(join(installed, 'dist/THIRD-PARTY-NOTICES.txt'), 'utf8');
+    for (const dep of ['commander', 'undici', 'yaml']) assert.match(notices, new RegExp(`^${dep} \\d+\\.\\d+\\.\\d+ \\((MIT|ISC)\\)$`, 'm'));
   });
 
   void test('mobyts --version and mobyts version from the installed copy', async () => {
