@@ -123,5 +123,5 @@ void test('the checks see what they claim to: a known upward import, a spawner a
   assert.ok(all.some((m) => m.file === 'tools/spawn.ts' && m.external.includes('node:child_process')));
   assert.ok(all.some((m) => m.file === 'registry/transport.ts' && m.external.includes('undici')));
   assert.ok(all.some((m) => m.file === 'registry/fetch-text.ts' && /(?<![.\w])fetch\s*\(/.test(code(m.text))));
-  assert.ok(all.some((m) => m.file === 'cli/commands/build.ts' && m.imports.includes('build/run.ts')), 'dynamic imports are read');
+  assert.ok(all.some((m) => m.file === 'cli/commands/build.ts' && m.imports.includes('pipeline/run.ts')), 'dynamic imports are read');
 });

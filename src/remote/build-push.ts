@@ -3,7 +3,7 @@
  * REF as one artifact, with the digest of the normalised spec (docs/scale.md#artifacts).
  */
 import { join } from 'node:path';
-import type { OutputPlan } from '../build/outputs-plan.ts';
+import type { OutputPlan } from '../pipeline/outputs-plan.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import { usageError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';

@@ -16,7 +16,7 @@ import { planFiles } from './files.ts';
 import { readBody } from './synth.ts';
 import { checkReadonlyVolumes } from './volumes.ts';
 
-// Small in-memory images: the real flattening/registry are exercised by test/build/.
+// Small in-memory images: the real flattening/registry are exercised by test/pipeline/.
 type Fake = Array<Partial<TarHeader> & { name: string; data?: string }>;
 
 function source(ref: string): ImageSource {

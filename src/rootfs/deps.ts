@@ -1,7 +1,7 @@
 /**
  * What the assembly needs from its sibling modules, passed in rather than imported, so the assembly stays a
  * pure transform over entry streams (docs/architecture.md#principles) and its unit tests can feed it small in-memory
- * images. `build/wire.ts` connects the real modules.
+ * images. `pipeline/wire.ts` connects the real modules.
  */
 import type { Readable } from 'node:stream';
 import type { ImageSource } from '../image/source.ts';

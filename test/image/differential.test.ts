@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startFixture, type Fixture } from '../build/fixture.ts';
+import { startFixture, type Fixture } from '../pipeline/fixture.ts';
 import { pushImage } from '../helpers/images.ts';
 import { generateStack, imageOf, RESERVED_TOP, walkTree, writeUmociLayout, type Observed } from '../helpers/layer-stacks.ts';
 

@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
-import { startFixture, runCli, type Fixture } from '../build/fixture.ts';
+import { startFixture, runCli, type Fixture } from '../pipeline/fixture.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 
 let f: Fixture;

@@ -10,7 +10,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
-import { runCli, startFixture, type Fixture } from '../build/fixture.ts';
+import { runCli, startFixture, type Fixture } from '../pipeline/fixture.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 
 let f: Fixture;

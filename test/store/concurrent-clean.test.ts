@@ -14,7 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { openStore } from '../../src/store/index.ts';
 import { cleanCache, removeImages } from '../../src/store/maintenance.ts';
 import { buildImage, pushImage } from '../helpers/images.ts';
-import { runCli, startFixture, type Fixture } from '../build/fixture.ts';
+import { runCli, startFixture, type Fixture } from '../pipeline/fixture.ts';
 
 const BUILDS = 8;
 let f: Fixture;

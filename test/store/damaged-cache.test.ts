@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ImageIndex, ImageManifest } from '../../src/oci/types.ts';
 import { REF_NAME_ANNOTATION } from '../../src/oci/types.ts';
-import { runCli, startFixture, type Fixture } from '../build/fixture.ts';
+import { runCli, startFixture, type Fixture } from '../pipeline/fixture.ts';
 
 const SPEC = `
 kernel:

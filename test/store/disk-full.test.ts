@@ -11,7 +11,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildImage, pushImage } from '../helpers/images.ts';
-import { runCli, startFixture, type Fixture, type RunEnv } from '../build/fixture.ts';
+import { runCli, startFixture, type Fixture, type RunEnv } from '../pipeline/fixture.ts';
 
 const SPEC = `
 kernel:

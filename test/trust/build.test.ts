@@ -12,7 +12,7 @@ import { digestHex } from '../../src/oci/digest.ts';
 import { startNotary, type NotaryServer } from '../helpers/notary.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { buildImage, pushImage, type BuiltImage } from '../helpers/images.ts';
-import { runCli, type CliResult } from '../build/fixture.ts';
+import { runCli, type CliResult } from '../pipeline/fixture.ts';
 
 let notary: NotaryServer;
 let registry: TestRegistry;

@@ -4,7 +4,7 @@ import type { CliContext } from '../context.ts';
 import { addRegistryFlags, collect, registryOptions } from '../registry-flags.ts';
 import { showIssues } from '../show-issues.ts';
 import { examples } from './help.ts';
-import { hostArch, type BuildOptions } from '../../build/options.ts';
+import { hostArch, type BuildOptions } from '../../pipeline/options.ts';
 
 interface RawBuildFlags {
   format: string[]; name?: string; dir?: string; o?: string; size?: string; pull?: boolean; arch: string;
@@ -54,15 +54,15 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .option('--push <ref>', 'push the outputs (and the SBOM) to REF as one OCI artifact, as `mobyts push` does')
     .addHelpText('after', examples('mobyts build -d out examples/hello.yml', 'mobyts build -f iso-efi,qcow2-bios --size 2G -n myos linuxkit.yml', 'mobyts build -o - -f tar linuxkit.yml | tar -t'));
   addRegistryFlags(build, { mirror: true }).action(async (files: string[], flags: RawBuildFlags) => {
-    const { loadBuildSpecs, runBuild } = await import('../../build/run.ts');
+    const { loadBuildSpecs, runBuild } = await import('../../pipeline/run.ts');
     const opts = toBuildOptions(flags);
     // An unknown -f name is a usage error (with the nearest name) before any spec is read or image resolved.
-    const { selectFormats } = await import('../../build/outputs-plan.ts');
+    const { selectFormats } = await import('../../pipeline/outputs-plan.ts');
     selectFormats(opts, {});
     const loaded = await loadBuildSpecs(files, opts, ctx.signal);
     if (!showIssues(loaded, ctx)) return;
     if (!opts.dryRun) return runBuild(files, loaded, opts, ctx);
-    const { runDryRun } = await import('../../build/dry-run.ts');
+    const { runDryRun } = await import('../../pipeline/dry-run.ts');
     await runDryRun(files, loaded, opts, ctx);
   });
 }

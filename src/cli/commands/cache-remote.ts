@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../reporter.ts';
-import { hostArch } from '../../build/options.ts';
+import { hostArch } from '../../pipeline/options.ts';
 import type { Descriptor } from '../../oci/types.ts';
 import type { ImageStore } from '../../store/index.ts';
 import { usageError } from '../../util/errors.ts';

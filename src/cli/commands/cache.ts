@@ -8,7 +8,7 @@ import type { CliContext } from '../context.ts';
 import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
 import { examples } from './help.ts';
 import { formatBytes } from '../reporter.ts';
-import { hostArch } from '../../build/options.ts';
+import { hostArch } from '../../pipeline/options.ts';
 import { registerCacheExport, registerCachePush } from './cache-remote.ts';
 
 

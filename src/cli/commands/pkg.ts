@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
 import { examples } from './help.ts';
-import { hostArch } from '../../build/options.ts';
+import { hostArch } from '../../pipeline/options.ts';
 
 interface RawPkgFlags { cache?: string; arch: string; platforms?: string; force?: boolean; push?: boolean; insecureRegistry: string[]; certFile?: string }
 

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { examples } from './help.ts';
-import { hostArch } from '../../build/options.ts';
+import { hostArch } from '../../pipeline/options.ts';
 import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
