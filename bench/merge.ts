@@ -27,9 +27,15 @@ const results = order.flatMap((id) => byId.get(id) ?? []);
 for (const r of results) {
   if (isFailure(r) || r.profile === undefined) continue;
   const path = r.profile.path;
-  r.profile = await summariseProfile(path, REPO).then((s) => ({ path, ...s })).catch(() => undefined);
+  r.profile = await summariseProfile(path, REPO)
+    .then((s) => ({ path, ...s }))
+    .catch(() => undefined);
 }
-const startup = runs.map((r) => r.startup).filter((s) => s.length > 0).at(-1) ?? [];
+const startup =
+  runs
+    .map((r) => r.startup)
+    .filter((s) => s.length > 0)
+    .at(-1) ?? [];
 const last = runs.at(-1)?.info;
 if (last === undefined) throw new Error('usage: node bench/merge.ts RUN.json...');
 const info: RunInfo = {

@@ -22,30 +22,62 @@ import { benchConfig, MiB } from './lib/cases.ts';
 import { contentPool } from './lib/content.ts';
 import { measureRemote, type RemoteRow } from './lib/remote.ts';
 
-const log = (msg: string): void => { process.stderr.write(`bench:remote: ${msg}\n`); };
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+const log = (msg: string): void => {
+  process.stderr.write(`bench:remote: ${msg}\n`);
+};
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 const s = (x: number): string => x.toFixed(3);
 const mib = (x: number): string => (x / MiB).toFixed(2);
 
 function report(rows: RemoteRow[], info: { loadBefore: string; loadAfter: string }): string {
   const lines = [
-    '# mobyts bench: remote cache and artifacts', '',
-    `${cpus().length} vCPU (${cpus()[0]?.model.trim() ?? '?'}), node ${process.versions.node}, load before ${info.loadBefore}, after ${info.loadAfter}`, '',
-    '## Runner A → registry → runner B', '',
+    '# mobyts bench: remote cache and artifacts',
+    '',
+    `${cpus().length} vCPU (${cpus()[0]?.model.trim() ?? '?'}), node ${process.versions.node}, load before ${info.loadBefore}, after ${info.loadAfter}`,
+    '',
+    '## Runner A → registry → runner B',
+    '',
     '| case | cold, no remote cache (s) | A cold, --cache-to (s) | B empty cache, --cache-from (s) | B downloaded: MiB (of which remote cache), requests | sections B downloaded / compressed | curl of the same (s), of the cache blobs only | B ÷ curl |',
     '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.label} | ${s(r.coldS)} | ${s(r.aS)} | ${s(r.bS)} | ${mib(r.bBytes)} (${mib(r.bCacheBytes)}), ${r.bRequests} | ${r.bDownloaded} of ${r.sections} / ${r.bCompressed} | ${s(r.curlS)}, ${s(r.curlCacheS)} | ${(r.bS / r.curlS).toFixed(2)} |`),
-    '', '## One `files:` entry changed (runner C: empty cache, --cache-from and --cache-to)', '',
-    '| case | C (s) | sections compressed | sections downloaded | pushed |', '|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.label} | ${s(r.cS)} | ${r.cCompressed.length} (${r.cCompressed.join(', ')}) | ${r.cDownloaded} | ${r.cPushed} |`),
-    '', '## `mobyts push` / `mobyts pull` of the outputs', '',
-    '| case | outputs (MiB) | push (s) | pull (s) | pulled (MiB) |', '|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.label} | ${s(r.coldS)} | ${s(r.aS)} | ${s(r.bS)} | ${mib(r.bBytes)} (${mib(r.bCacheBytes)}), ${r.bRequests} | ${r.bDownloaded} of ${r.sections} / ${r.bCompressed} | ${s(r.curlS)}, ${s(r.curlCacheS)} | ${(r.bS / r.curlS).toFixed(2)} |`,
+    ),
+    '',
+    '## One `files:` entry changed (runner C: empty cache, --cache-from and --cache-to)',
+    '',
+    '| case | C (s) | sections compressed | sections downloaded | pushed |',
+    '|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.label} | ${s(r.cS)} | ${r.cCompressed.length} (${r.cCompressed.join(', ')}) | ${r.cDownloaded} | ${r.cPushed} |`,
+    ),
+    '',
+    '## `mobyts push` / `mobyts pull` of the outputs',
+    '',
+    '| case | outputs (MiB) | push (s) | pull (s) | pulled (MiB) |',
+    '|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.label} | ${mib(r.outBytes)} | ${s(r.pushS)} | ${s(r.pullS)} | ${mib(r.pullBytes)} |`),
-    '', '## Targets', '', '| target | measured | status |', '|---|---|---|',
-    ...rows.map((r) => `| B ≤ 1.10 × download, \`${r.label}\` | ${s(r.bS)} s vs ${s(1.1 * r.curlS)} s | ${r.bS <= 1.1 * r.curlS ? 'PASS' : 'MISS'} |`),
-    ...rows.map((r) => `| B compresses nothing, \`${r.label}\` | ${r.bCompressed} | ${r.bCompressed === 0 ? 'PASS' : 'MISS'} |`),
-    ...rows.map((r) => `| one change rebuilds one section, \`${r.label}\` | ${r.cCompressed.length} | ${r.cCompressed.length === 1 ? 'PASS' : 'MISS'} |`),
+    '',
+    '## Targets',
+    '',
+    '| target | measured | status |',
+    '|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| B ≤ 1.10 × download, \`${r.label}\` | ${s(r.bS)} s vs ${s(1.1 * r.curlS)} s | ${r.bS <= 1.1 * r.curlS ? 'PASS' : 'MISS'} |`,
+    ),
+    ...rows.map(
+      (r) => `| B compresses nothing, \`${r.label}\` | ${r.bCompressed} | ${r.bCompressed === 0 ? 'PASS' : 'MISS'} |`,
+    ),
+    ...rows.map(
+      (r) =>
+        `| one change rebuilds one section, \`${r.label}\` | ${r.cCompressed.length} | ${r.cCompressed.length === 1 ? 'PASS' : 'MISS'} |`,
+    ),
     '',
   ];
   return lines.join('\n');
@@ -61,7 +93,13 @@ async function main(): Promise<void> {
   try {
     await mkdir(join(dir, 'home'));
     await mkdir(join(dir, 'tmp'));
-    const env = { PATH: process.env['PATH'] ?? '', HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp'), TZ: 'UTC', LANG: 'C' };
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: join(dir, 'home'),
+      TMPDIR: join(dir, 'tmp'),
+      TZ: 'UTC',
+      LANG: 'C',
+    };
     const rows: RemoteRow[] = [];
     const cfg = { ...benchConfig(false), bzImageBytes: 4 * MiB };
     const pool = contentPool(16 * MiB);
@@ -69,7 +107,12 @@ async function main(): Promise<void> {
       const id = size < 1 ? `r${Math.round(size * 1024)}k` : `r${size}m`;
       const caseDir = join(dir, id);
       await mkdir(caseDir);
-      rows.push(await measureRemote({ id, images: 8, dataBytes: Math.round(size * MiB) + cfg.bzImageBytes, runs: 1, formats: false }, { cfg, pool, proxy, upstream: reg.url, dir: caseDir, env, log }));
+      rows.push(
+        await measureRemote(
+          { id, images: 8, dataBytes: Math.round(size * MiB) + cfg.bzImageBytes, runs: 1, formats: false },
+          { cfg, pool, proxy, upstream: reg.url, dir: caseDir, env, log },
+        ),
+      );
       await rm(caseDir, { recursive: true, force: true });
     }
     process.stdout.write(report(rows, { loadBefore, loadAfter: load() }));

@@ -46,7 +46,18 @@ interface Args {
 }
 
 function parse(): Args {
-  const { values } = parseArgs({ options: { small: { type: 'boolean' }, cases: { type: 'string' }, out: { type: 'string' }, keep: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, startup: { type: 'boolean' }, linuxkit: { type: 'string' }, 'no-formats': { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      small: { type: 'boolean' },
+      cases: { type: 'string' },
+      out: { type: 'string' },
+      keep: { type: 'boolean' },
+      'cpu-prof': { type: 'boolean' },
+      startup: { type: 'boolean' },
+      linuxkit: { type: 'string' },
+      'no-formats': { type: 'boolean' },
+    },
+  });
   const linuxkit = values.linuxkit ?? process.env['LINUXKIT'];
   return {
     small: values.small === true || process.env['BENCH_SMALL'] === '1',
@@ -60,13 +71,22 @@ function parse(): Args {
   };
 }
 
-const log = (msg: string): void => { process.stderr.write(`bench: ${msg}\n`); };
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+const log = (msg: string): void => {
+  process.stderr.write(`bench: ${msg}\n`);
+};
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 async function main(): Promise<void> {
   const args = parse();
   const cfg = benchConfig(args.small);
-  const cases = args.startupOnly ? [] : cfg.cases.filter((c) => args.cases?.includes(c.id) ?? true).map((c) => (args.noFormats ? { ...c, formats: false } : c));
+  const cases = args.startupOnly
+    ? []
+    : cfg.cases
+        .filter((c) => args.cases?.includes(c.id) ?? true)
+        .map((c) => (args.noFormats ? { ...c, formats: false } : c));
   const started = performance.now();
   const loadBefore = load();
   const dir = await mkdtemp(join(tmpdir(), 'mobyts-bench-'));
@@ -78,7 +98,11 @@ async function main(): Promise<void> {
   const onSignal = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping the registry and removing ${dir}`);
     killRunning();
-    void proxy.stop().then(() => reg.stop()).then(() => rm(dir, { recursive: true, force: true })).finally(() => process.exit(130));
+    void proxy
+      .stop()
+      .then(() => reg.stop())
+      .then(() => rm(dir, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -86,31 +110,57 @@ async function main(): Promise<void> {
     await mkdir(join(dir, 'home'));
     await mkdir(join(dir, 'tmp'));
     // Builds run the CLI as `npm install -g` users get it: bundled as the package ships it (no type stripping at start-up).
-    const bin = cfg.compiled ? await prepareCompiled(join(dir, 'compiled-cli')).catch((err: unknown) => {
-      log(`cannot compile the CLI (${(err as Error).message}): the builds run from the sources`);
-      return undefined;
-    }) : undefined;
-    const run = { scratch: dir, env: { PATH: process.env['PATH'] ?? '', HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp'), TZ: 'UTC', LANG: 'C' }, ...(bin === undefined ? {} : { bin }) };
+    const bin = cfg.compiled
+      ? await prepareCompiled(join(dir, 'compiled-cli')).catch((err: unknown) => {
+          log(`cannot compile the CLI (${(err as Error).message}): the builds run from the sources`);
+          return undefined;
+        })
+      : undefined;
+    const run = {
+      scratch: dir,
+      env: { PATH: process.env['PATH'] ?? '', HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp'), TZ: 'UTC', LANG: 'C' },
+      ...(bin === undefined ? {} : { bin }),
+    };
     const pool = contentPool(cfg.poolBytes);
     let start: StartupResult[] = [];
     const write = async (final: boolean): Promise<string> => {
       const info = {
-        mode: cfg.small ? 'small' as const : 'full' as const, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', node: process.versions.node,
+        mode: cfg.small ? ('small' as const) : ('full' as const),
+        date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+        node: process.versions.node,
         machine: `${cpus().length} vCPU (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}`,
-        loadBefore, loadAfter: load(), measuring: measuringTool(), totalS: (performance.now() - started) / 1000,
+        loadBefore,
+        loadAfter: load(),
+        measuring: measuringTool(),
+        totalS: (performance.now() - started) / 1000,
         peer: args.linuxkit ?? 'peer skipped (no --linuxkit PATH)',
       };
-      const report = renderReport(info, start, results, [...startupTargets(start), ...evaluateTargets(results), remoteTarget(remote)]) + (final ? '' : '\n_Partial: the bench is still running._\n');
+      const report =
+        renderReport(info, start, results, [
+          ...startupTargets(start),
+          ...evaluateTargets(results),
+          remoteTarget(remote),
+        ]) + (final ? '' : '\n_Partial: the bench is still running._\n');
       await mkdir(dirname(args.out), { recursive: true });
       await writeFile(args.out, report);
-      await writeFile(args.out.replace(/\.md$/, '') + '.json', `${JSON.stringify({ info, startup: start, results, remote: remote instanceof Error ? { failed: remote.message } : remote }, null, 2)}\n`);
+      await writeFile(
+        args.out.replace(/\.md$/, '') + '.json',
+        `${JSON.stringify({ info, startup: start, results, remote: remote instanceof Error ? { failed: remote.message } : remote }, null, 2)}\n`,
+      );
       return report;
     };
     for (const c of cases) {
       const caseDir = join(dir, c.id);
       await mkdir(caseDir);
       const outcome = await runCase(c, {
-        cfg, host: reg.host, pool, dir: caseDir, run, log, ...(args.cpuProf ? { profileDir: join(dirname(args.out), 'profiles') } : {}), ...(args.linuxkit === undefined ? {} : { linuxkit: args.linuxkit }),
+        cfg,
+        host: reg.host,
+        pool,
+        dir: caseDir,
+        run,
+        log,
+        ...(args.cpuProf ? { profileDir: join(dirname(args.out), 'profiles') } : {}),
+        ...(args.linuxkit === undefined ? {} : { linuxkit: args.linuxkit }),
       });
       results.push(outcome);
       if (c.id === 'ref') {
@@ -118,10 +168,14 @@ async function main(): Promise<void> {
         start = await measureStartup({ runs: cfg.startupRuns, compiled: cfg.compiled, dir: caseDir, ref, log }, run);
         const remoteDir = join(dir, 'remote');
         await mkdir(remoteDir);
-        remote = await measureRemote({ ...c, id: 'remote', formats: false }, { cfg, pool, proxy, upstream: reg.url, dir: remoteDir, env: run.env, log }).catch((err: unknown) => err as Error);
+        remote = await measureRemote(
+          { ...c, id: 'remote', formats: false },
+          { cfg, pool, proxy, upstream: reg.url, dir: remoteDir, env: run.env, log },
+        ).catch((err: unknown) => err as Error);
         await rm(remoteDir, { recursive: true, force: true });
       }
-      if (args.keep && isFailure(outcome)) log(`kept ${caseDir} (its cache holds every image: rebuild offline with the command above)`);
+      if (args.keep && isFailure(outcome))
+        log(`kept ${caseDir} (its cache holds every image: rebuild offline with the command above)`);
       else await rm(caseDir, { recursive: true, force: true });
       await write(false);
     }

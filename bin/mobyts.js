@@ -16,7 +16,9 @@ if (existsSync(compiled)) {
   // Compiled code of the chunks, kept across runs (Node checks each entry against the file it came from). A
   // cache directory that cannot be created only costs the compile; NODE_DISABLE_COMPILE_CACHE=1 turns it off.
   const { MOBYTS_CACHE_HOME, XDG_CACHE_HOME } = process.env;
-  const root = MOBYTS_CACHE_HOME || join(XDG_CACHE_HOME || join(process.getBuiltinModule('node:os').homedir(), '.cache'), 'mobyts');
+  const root =
+    MOBYTS_CACHE_HOME ||
+    join(XDG_CACHE_HOME || join(process.getBuiltinModule('node:os').homedir(), '.cache'), 'mobyts');
   process.getBuiltinModule('node:module').enableCompileCache?.(join(root, 'node-compile-cache'));
   await import(compiled.href);
 } else {

@@ -45,11 +45,15 @@ const builtinsByRequire: Plugin = {
       const name = args.path.replace(/^node:/, '');
       if (!names.has(name)) return undefined;
       // The stub's own require() is the real one (the banner's createRequire).
-      if (args.namespace === 'builtin' || args.namespace === 'builtin-lazy') return { path: `node:${name}`, external: true };
+      if (args.namespace === 'builtin' || args.namespace === 'builtin-lazy')
+        return { path: `node:${name}`, external: true };
       const lazy = LAZY.has(name) && args.importer.includes('/node_modules/');
       return { path: `node:${name}`, namespace: lazy ? 'builtin-lazy' : 'builtin' };
     });
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'builtin-lazy' }, (args) => ({
       contents: `let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require(${JSON.stringify(args.path)}))[k] });`,
       loader: 'js',
@@ -68,7 +72,9 @@ const result = await build({
   platform: 'node',
   target: 'node22.19',
   // CommonJS dependencies (yaml, undici, commander) call require() for Node's own modules.
-  banner: { js: "import { createRequire as __mobytsRequire } from 'node:module'; const require = __mobytsRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __mobytsRequire } from 'node:module'; const require = __mobytsRequire(import.meta.url);",
+  },
   legalComments: 'none',
   plugins: [builtinsByRequire],
   metafile: true,
@@ -82,11 +88,22 @@ function packageDir(input: string): string | undefined {
 }
 
 const notices: string[] = [];
-for (const dir of [...new Set(Object.keys(result.metafile.inputs).map(packageDir))].filter((d) => d !== undefined).sort()) {
-  const pkg = JSON.parse(readFileSync(join(REPO, dir, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+for (const dir of [...new Set(Object.keys(result.metafile.inputs).map(packageDir))]
+  .filter((d) => d !== undefined)
+  .sort()) {
+  const pkg = JSON.parse(readFileSync(join(REPO, dir, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+    license?: string;
+  };
   const licence = readdirSync(join(REPO, dir)).find((f) => /^licen[cs]e/i.test(f));
   if (licence === undefined) throw new Error(`${pkg.name} is bundled into dist/ but ships no licence file`);
-  notices.push(`${pkg.name} ${pkg.version} (${pkg.license ?? 'see below'})\n\n${readFileSync(join(REPO, dir, licence), 'utf8').trim()}\n`);
+  notices.push(
+    `${pkg.name} ${pkg.version} (${pkg.license ?? 'see below'})\n\n${readFileSync(join(REPO, dir, licence), 'utf8').trim()}\n`,
+  );
 }
-writeFileSync(join(outdir, 'THIRD-PARTY-NOTICES.txt'), `mobyts bundles the following packages into dist/.\n\n${notices.join('\n---\n\n')}`);
+writeFileSync(
+  join(outdir, 'THIRD-PARTY-NOTICES.txt'),
+  `mobyts bundles the following packages into dist/.\n\n${notices.join('\n---\n\n')}`,
+);
 if (!existsSync(join(outdir, 'cli', 'main.js'))) throw new Error(`nothing written to ${dirname(outdir)}`);

@@ -21,7 +21,19 @@ const KNOWN_UPWARD: Record<string, string> = {
   'spec/types.ts → outputs/format-names.ts': 'FormatName is a type-only leaf next to the format table',
 };
 
-const NETWORK_MODULES = new Set(['undici', 'node:http', 'node:https', 'node:http2', 'node:net', 'node:tls', 'node:dgram', 'http', 'https', 'net', 'tls']);
+const NETWORK_MODULES = new Set([
+  'undici',
+  'node:http',
+  'node:https',
+  'node:http2',
+  'node:net',
+  'node:tls',
+  'node:dgram',
+  'http',
+  'https',
+  'net',
+  'tls',
+]);
 
 /** Folder → level, from the table under `<a id="layers">` in docs/architecture.md. */
 function levels(): Map<string, number> {
@@ -50,11 +62,18 @@ function code(text: string): string {
 
 /** Every module specifier `file` imports or re-exports, statically or dynamically. */
 function specifiers(text: string): string[] {
-  const re = /\b(?:import|export)\s[^;]*?\sfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm;
+  const re =
+    /\b(?:import|export)\s[^;]*?\sfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm;
   return [...code(text).matchAll(re)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
 }
 
-interface Module { file: string; folder: string; imports: string[]; external: string[]; text: string }
+interface Module {
+  file: string;
+  folder: string;
+  imports: string[];
+  external: string[];
+  text: string;
+}
 
 function modules(): Module[] {
   return sourceFiles(SRC).map((path) => {
@@ -62,7 +81,9 @@ function modules(): Module[] {
     const file = relative(SRC, path);
     const specs = specifiers(text);
     return {
-      file, text, folder: file.split('/')[0] ?? '',
+      file,
+      text,
+      folder: file.split('/')[0] ?? '',
       imports: specs.filter((s) => s.startsWith('.')).map((s) => normalize(join(dirname(file), s))),
       external: specs.filter((s) => !s.startsWith('.')),
     };
@@ -71,9 +92,20 @@ function modules(): Module[] {
 
 void test('the layer table places every folder of src/', () => {
   const table = levels();
-  const folders = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  assert.deepEqual(folders.filter((f) => !table.has(f)), [], 'folders missing from the table in docs/architecture.md#layers');
-  assert.deepEqual([...table.keys()].filter((f) => !folders.includes(f)), [], 'table rows naming no folder');
+  const folders = readdirSync(SRC, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  assert.deepEqual(
+    folders.filter((f) => !table.has(f)),
+    [],
+    'folders missing from the table in docs/architecture.md#layers',
+  );
+  assert.deepEqual(
+    [...table.keys()].filter((f) => !folders.includes(f)),
+    [],
+    'table rows naming no folder',
+  );
 });
 
 void test('no module imports a folder above its own level (except the listed ones, which must still exist)', () => {
@@ -111,11 +143,24 @@ void test('no import cycle between files', () => {
 });
 
 void test('only tools/ starts processes, only registry/ talks to the network', () => {
-  const spawners = modules().filter((m) => m.folder !== 'tools' && m.external.some((s) => s === 'node:child_process' || s === 'child_process'));
-  assert.deepEqual(spawners.map((m) => m.file), [], 'node:child_process outside src/tools/');
-  const network = modules().filter((m) => m.folder !== 'registry' &&
-    (m.external.some((s) => NETWORK_MODULES.has(s)) || /(?<![.\w])fetch\s*\(/.test(code(m.text))));
-  assert.deepEqual(network.map((m) => m.file), [], 'network access outside src/registry/');
+  const spawners = modules().filter(
+    (m) => m.folder !== 'tools' && m.external.some((s) => s === 'node:child_process' || s === 'child_process'),
+  );
+  assert.deepEqual(
+    spawners.map((m) => m.file),
+    [],
+    'node:child_process outside src/tools/',
+  );
+  const network = modules().filter(
+    (m) =>
+      m.folder !== 'registry' &&
+      (m.external.some((s) => NETWORK_MODULES.has(s)) || /(?<![.\w])fetch\s*\(/.test(code(m.text))),
+  );
+  assert.deepEqual(
+    network.map((m) => m.file),
+    [],
+    'network access outside src/registry/',
+  );
 });
 
 void test('the checks see what they claim to: a known upward import, a spawner and a network module are found', () => {
@@ -123,5 +168,8 @@ void test('the checks see what they claim to: a known upward import, a spawner a
   assert.ok(all.some((m) => m.file === 'tools/spawn.ts' && m.external.includes('node:child_process')));
   assert.ok(all.some((m) => m.file === 'registry/transport.ts' && m.external.includes('undici')));
   assert.ok(all.some((m) => m.file === 'registry/fetch-text.ts' && /(?<![.\w])fetch\s*\(/.test(code(m.text))));
-  assert.ok(all.some((m) => m.file === 'cli/commands/build.ts' && m.imports.includes('pipeline/run.ts')), 'dynamic imports are read');
+  assert.ok(
+    all.some((m) => m.file === 'cli/commands/build.ts' && m.imports.includes('pipeline/run.ts')),
+    'dynamic imports are read',
+  );
 });

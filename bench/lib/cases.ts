@@ -38,7 +38,11 @@ export interface BenchConfig {
 export function benchConfig(small: boolean): BenchConfig {
   if (small) {
     return {
-      small, bzImageBytes: 64 * KiB, poolBytes: 4 * MiB, startupRuns: 1, compiled: true,
+      small,
+      bzImageBytes: 64 * KiB,
+      poolBytes: 4 * MiB,
+      startupRuns: 1,
+      compiled: true,
       cases: [
         { id: 'ref', images: 8, dataBytes: 512 * KiB, runs: 1, formats: true },
         { id: 'img1', images: 1, dataBytes: 512 * KiB, runs: 1, formats: false },
@@ -51,7 +55,11 @@ export function benchConfig(small: boolean): BenchConfig {
     };
   }
   return {
-    small, bzImageBytes: 4 * MiB, poolBytes: 64 * MiB, startupRuns: 11, compiled: true,
+    small,
+    bzImageBytes: 4 * MiB,
+    poolBytes: 64 * MiB,
+    startupRuns: 11,
+    compiled: true,
     cases: [
       { id: 'ref', images: 8, dataBytes: 10 * MiB, runs: 3, formats: true },
       { id: 'img1', images: 1, dataBytes: 10 * MiB, runs: 3, formats: false },
@@ -115,7 +123,10 @@ function shares(total: number, images: number, kernelCap: number): number[] {
   const kernel = Math.min(kernelCap, Math.floor(total / images));
   const rest = total - kernel;
   const each = Math.floor(rest / (images - 1));
-  return [kernel, ...Array.from({ length: images - 1 }, (_, i) => (i === images - 2 ? rest - each * (images - 2) : each))];
+  return [
+    kernel,
+    ...Array.from({ length: images - 1 }, (_, i) => (i === images - 2 ? rest - each * (images - 2) : each)),
+  ];
 }
 
 /** The images of `c`: kernel.tar holds the kernel's share minus the bzImage, other images their share. */
@@ -128,7 +139,8 @@ export function planImages(c: BenchCase, cfg: BenchConfig): PlannedImage[] {
   return rs.map((role, i) => {
     const name = role === 'kernel' ? 'kernel' : `${role}${i}`;
     const prefix = role === 'kernel' ? 'lib/modules/6.6.0-bench/kernel' : `opt/${name}`;
-    const files = count === undefined ? largeFiles(prefix, byteShares[i] ?? 0) : smallFiles(prefix, fileShares[i] ?? 0, first);
+    const files =
+      count === undefined ? largeFiles(prefix, byteShares[i] ?? 0) : smallFiles(prefix, fileShares[i] ?? 0, first);
     first += files.length;
     return { role, repo: `bench/${c.id}/${name}`, name, files };
   });

@@ -11,7 +11,8 @@ import { REPO, timeCommand } from './measure.ts';
 /** Builds into `dir`; returns the path of its `bin/mobyts.js`. Rejects when the build fails. */
 export async function prepareCompiled(dir: string): Promise<string> {
   await timeCommand(process.execPath, [join(REPO, 'scripts/build-dist.ts'), '--outdir', join(dir, 'dist')]);
-  for (const p of ['bin', 'schema', 'kernel-configs', 'package.json']) await cp(join(REPO, p), join(dir, p), { recursive: true });
+  for (const p of ['bin', 'schema', 'kernel-configs', 'package.json'])
+    await cp(join(REPO, p), join(dir, p), { recursive: true });
   await access(join(dir, 'dist/cli/main.js'));
   return join(dir, 'bin/mobyts.js');
 }

@@ -26,7 +26,10 @@ export async function extractCpio(initrd: string, cpioPath: string): Promise<voi
 
 /** Seconds Node's zlib takes to compress `cpioPath` as the initrd writer would. */
 export async function compressFloor(cpioPath: string, algo: 'gzip' | 'zstd'): Promise<number> {
-  const z = algo === 'gzip' ? createGzip({ level: 6 }) : createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: 3 } });
+  const z =
+    algo === 'gzip'
+      ? createGzip({ level: 6 })
+      : createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: 3 } });
   const start = performance.now();
   await pipeline(createReadStream(cpioPath, { highWaterMark: 1 << 20 }), z, nullSink());
   return (performance.now() - start) / 1000;
@@ -54,6 +57,11 @@ export function downloadFloor(host: string, images: PushedImage[]): Promise<numb
     const blobs = [i.config, ...i.layers].map((d) => `http://${host}/v2/${repo}/blobs/${d.digest}`);
     return [`http://${host}/v2/${repo}/manifests/${i.manifest.digest}`, ...blobs];
   });
-  const args = ['-sfL', '-H', `Accept: ${images[0]?.manifest.mediaType ?? '*/*'}`, ...urls.flatMap((u) => ['-o', '/dev/null', u])];
+  const args = [
+    '-sfL',
+    '-H',
+    `Accept: ${images[0]?.manifest.mediaType ?? '*/*'}`,
+    ...urls.flatMap((u) => ['-o', '/dev/null', u]),
+  ];
   return timeCommand('curl', args);
 }

@@ -43,7 +43,11 @@ function parentDirs(files: PlannedFile[]): string[] {
 
 function toLayer(tarBytes: Buffer): Layer {
   const bytes = gzipSync(tarBytes, { level: 1 });
-  return { descriptor: { mediaType: MediaType.OCI_LAYER_GZIP, digest: digestOf(bytes), size: bytes.length }, diffId: digestOf(tarBytes), bytes };
+  return {
+    descriptor: { mediaType: MediaType.OCI_LAYER_GZIP, digest: digestOf(bytes), size: bytes.length },
+    diffId: digestOf(tarBytes),
+    bytes,
+  };
 }
 
 /** Files split into layers of at most LAYER_LIMIT bytes; each layer repeats the directories it needs. */
@@ -79,14 +83,21 @@ function kernelLayer(files: PlannedFile[], pool: Buffer, bzImageBytes: number): 
 
 function imageConfig(role: PlannedImage['role'], diffIds: Digest[]): Buffer {
   const config: ImageConfig = {
-    architecture: 'amd64', os: 'linux', created: '2024-01-01T00:00:00Z',
+    architecture: 'amd64',
+    os: 'linux',
+    created: '2024-01-01T00:00:00Z',
     config: role === 'kernel' ? {} : { Entrypoint: ['/bin/true'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] },
     rootfs: { type: 'layers', diff_ids: diffIds },
   };
   return Buffer.from(JSON.stringify(config));
 }
 
-async function pushOne(client: RegistryClient, host: string, plan: PlannedImage, layers: Iterable<Layer>): Promise<PushedImage> {
+async function pushOne(
+  client: RegistryClient,
+  host: string,
+  plan: PlannedImage,
+  layers: Iterable<Layer>,
+): Promise<PushedImage> {
   const ref = `${host}/${plan.repo}:${TAG}`;
   const ctx = pushContext(parseReference(ref));
   const descriptors: Descriptor[] = [];
@@ -97,21 +108,40 @@ async function pushOne(client: RegistryClient, host: string, plan: PlannedImage,
     diffIds.push(l.diffId);
   }
   const configBytes = imageConfig(plan.role, diffIds);
-  const config: Descriptor = { mediaType: MediaType.OCI_CONFIG, digest: digestOf(configBytes), size: configBytes.length };
+  const config: Descriptor = {
+    mediaType: MediaType.OCI_CONFIG,
+    digest: digestOf(configBytes),
+    size: configBytes.length,
+  };
   await client.pushBlob(ctx, config, configBytes);
   const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config, layers: descriptors };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   await client.pushManifest(ctx, manifestBytes, MediaType.OCI_MANIFEST, TAG);
-  return { plan, ref, config, layers: descriptors, manifest: { mediaType: MediaType.OCI_MANIFEST, digest: digestOf(manifestBytes), size: manifestBytes.length } };
+  return {
+    plan,
+    ref,
+    config,
+    layers: descriptors,
+    manifest: { mediaType: MediaType.OCI_MANIFEST, digest: digestOf(manifestBytes), size: manifestBytes.length },
+  };
 }
 
 /** Generates and pushes every image of a plan to `host`; returns what was pushed (for the floors). */
-export async function pushPlan(host: string, plan: PlannedImage[], opts: { pool: Buffer; bzImageBytes: number }): Promise<PushedImage[]> {
-  const client = createRegistryClient({ registry: { mirrors: [], insecureRegistries: [] }, credentials: staticCredentialStore({}), retry: { tries: 2 } });
+export async function pushPlan(
+  host: string,
+  plan: PlannedImage[],
+  opts: { pool: Buffer; bzImageBytes: number },
+): Promise<PushedImage[]> {
+  const client = createRegistryClient({
+    registry: { mirrors: [], insecureRegistries: [] },
+    credentials: staticCredentialStore({}),
+    retry: { tries: 2 },
+  });
   try {
     const out: PushedImage[] = [];
     for (const p of plan) {
-      const layers = p.role === 'kernel' ? [kernelLayer(p.files, opts.pool, opts.bzImageBytes)] : fileLayers(p.files, opts.pool);
+      const layers =
+        p.role === 'kernel' ? [kernelLayer(p.files, opts.pool, opts.bzImageBytes)] : fileLayers(p.files, opts.pool);
       out.push(await pushOne(client, host, p, layers));
     }
     return out;

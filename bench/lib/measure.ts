@@ -39,14 +39,18 @@ export function killRunning(): void {
 }
 
 export function measuringTool(): string {
-  return existsSync(GNU_TIME) ? 'GNU time (/usr/bin/time -f "%U %S %M")' : 'process.resourceUsage() preload (node process only)';
+  return existsSync(GNU_TIME)
+    ? 'GNU time (/usr/bin/time -f "%U %S %M")'
+    : 'process.resourceUsage() preload (node process only)';
 }
 
 function collect(child: ReturnType<typeof spawn>): Promise<{ code: number | null; stderr: string }> {
   let stderr = '';
   running.add(child);
   child.once('close', () => running.delete(child));
-  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-8000); });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8000);
+  });
   child.stdout?.resume();
   return new Promise((res, rej) => {
     child.once('error', rej);
@@ -73,10 +77,17 @@ export async function runMobyts(args: string[], o: RunOptions): Promise<Sample> 
   const node = [process.execPath, ...(o.nodeFlags ?? []), ...(gnu ? [] : ['--import', PRELOAD]), o.bin ?? BIN, ...args];
   const [cmd, ...argv] = gnu ? [GNU_TIME, '-f', '%U %S %M', '-o', usageFile, ...node] : node;
   const start = performance.now();
-  const child = spawn(cmd ?? process.execPath, argv, { cwd: o.cwd, env: { ...o.env, BENCH_RUSAGE_FILE: usageFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd ?? process.execPath, argv, {
+    cwd: o.cwd,
+    env: { ...o.env, BENCH_RUSAGE_FILE: usageFile },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const { code, stderr } = await collect(child);
   const wallS = (performance.now() - start) / 1000;
-  if (code !== 0) throw new Error(`mobyts ${args.join(' ')} exited with ${code}:\n${stderr.trim().split('\n').slice(-15).join('\n')}`);
+  if (code !== 0)
+    throw new Error(
+      `mobyts ${args.join(' ')} exited with ${code}:\n${stderr.trim().split('\n').slice(-15).join('\n')}`,
+    );
   return { wallS, ...(await readUsage(usageFile, gnu)) };
 }
 
@@ -90,7 +101,10 @@ export async function runPeer(bin: string, args: string[], o: Omit<RunOptions, '
   const child = spawn(cmd ?? bin, argv, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const { code, stderr } = await collect(child);
   const wallS = (performance.now() - start) / 1000;
-  if (code !== 0) throw new Error(`${bin} ${args.join(' ')} exited with ${code}:\n${stderr.trim().split('\n').slice(-15).join('\n')}`);
+  if (code !== 0)
+    throw new Error(
+      `${bin} ${args.join(' ')} exited with ${code}:\n${stderr.trim().split('\n').slice(-15).join('\n')}`,
+    );
   return { wallS, ...(gnu ? await readUsage(usageFile, true) : { cpuS: NaN, maxRssMiB: NaN }) };
 }
 
@@ -111,5 +125,9 @@ export function median(xs: number[]): number {
 
 /** Median wall and CPU over `samples`, and the highest peak RSS. */
 export function summarise(samples: Sample[]): Sample {
-  return { wallS: median(samples.map((s) => s.wallS)), cpuS: median(samples.map((s) => s.cpuS)), maxRssMiB: Math.max(...samples.map((s) => s.maxRssMiB)) };
+  return {
+    wallS: median(samples.map((s) => s.wallS)),
+    cpuS: median(samples.map((s) => s.cpuS)),
+    maxRssMiB: Math.max(...samples.map((s) => s.maxRssMiB)),
+  };
 }

@@ -43,9 +43,17 @@ function fileOf(url: string, repo: string): string {
 const CATEGORIES: Array<[string, (file: string, fn: string) => boolean]> = [
   ['idle (waiting for I/O, zlib threads, children)', (f, fn) => fn === '(idle)'],
   ['garbage collection', (f, fn) => fn === '(garbage collector)'],
-  ['start-up: module loading, TypeScript stripping (amaro wasm), bootstrap', (f) => /^(node:internal\/(modules|deps\/amaro|bootstrap|process\/pre_execution)|wasm:)/.test(f) || f.startsWith('node:internal/main')],
+  [
+    'start-up: module loading, TypeScript stripping (amaro wasm), bootstrap',
+    (f) =>
+      /^(node:internal\/(modules|deps\/amaro|bootstrap|process\/pre_execution)|wasm:)/.test(f) ||
+      f.startsWith('node:internal/main'),
+  ],
   ['zlib', (f) => f === 'node:zlib'],
-  ['streams', (f) => f.startsWith('node:internal/streams') || f === 'node:stream' || f.startsWith('node:internal/webstreams')],
+  [
+    'streams',
+    (f) => f.startsWith('node:internal/streams') || f === 'node:stream' || f.startsWith('node:internal/webstreams'),
+  ],
   ['crypto (digests)', (f) => f.startsWith('node:internal/crypto')],
   ['fs', (f) => f.startsWith('node:internal/fs') || f === 'node:fs'],
   ['mobyts src/ (dist/ when compiled)', (f) => f.startsWith('src/') || f.startsWith('dist/')],
@@ -57,7 +65,10 @@ function category(file: string, fn: string): string {
 }
 
 function top(map: Map<string, number>, total: number, n: number): Hotspot[] {
-  return [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, us]) => ({ name, selfMs: us / 1000, share: us / total }));
+  return [...map.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([name, us]) => ({ name, selfMs: us / 1000, share: us / total }));
 }
 
 /** Self time of the `n` hottest functions and files of the profile at `path`. */
@@ -80,5 +91,10 @@ export async function summariseProfile(path: string, repo: string, n = 12): Prom
     const c = category(f, node.callFrame.functionName);
     cat.set(c, (cat.get(c) ?? 0) + dt);
   });
-  return { totalMs: total / 1000, byCategory: top(cat, total, CATEGORIES.length + 1), byFunction: top(fn, total, n), byFile: top(file, total, n) };
+  return {
+    totalMs: total / 1000,
+    byCategory: top(cat, total, CATEGORIES.length + 1),
+    byFunction: top(fn, total, n),
+    byFile: top(file, total, n),
+  };
 }

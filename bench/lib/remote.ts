@@ -16,7 +16,11 @@ import type { TargetRow } from './targets.ts';
 
 const BIN = join(REPO, 'bin/mobyts.js');
 
-interface Run { wallS: number; stderr: string; stdout: string }
+interface Run {
+  wallS: number;
+  stderr: string;
+  stdout: string;
+}
 
 /** Runs `mobyts ARGS` and returns its wall time and output; rejects with the stderr tail when it fails. */
 async function mobyts(args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
@@ -24,11 +28,21 @@ async function mobyts(args: string[], env: Record<string, string>, cwd: string):
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  const code = await new Promise<number | null>((res, rej) => { child.once('error', rej); child.once('close', res); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  const code = await new Promise<number | null>((res, rej) => {
+    child.once('error', rej);
+    child.once('close', res);
+  });
   const wallS = (performance.now() - start) / 1000;
-  if (code !== 0) throw new Error(`mobyts ${args.join(' ')} exited with ${code}:\n${stderr.trim().split('\n').slice(-15).join('\n')}`);
+  if (code !== 0)
+    throw new Error(
+      `mobyts ${args.join(' ')} exited with ${code}:\n${stderr.trim().split('\n').slice(-15).join('\n')}`,
+    );
   return { wallS, stderr, stdout };
 }
 
@@ -37,18 +51,25 @@ function segments(stderr: string, what: 'compressed' | 'reused'): string[] {
   return [...stderr.matchAll(new RegExp(`^initrd segment \\d+ \\(([^)]+)\\): ${what}`, 'gm'))].map((m) => m[1] ?? '');
 }
 
-const downloadedSections = (stderr: string): number => [...stderr.matchAll(/^section [0-9a-f]{12} downloaded from /gm)].length;
+const downloadedSections = (stderr: string): number =>
+  [...stderr.matchAll(/^section [0-9a-f]{12} downloaded from /gm)].length;
 
 /** The blob and manifest GETs the proxy forwarded since `from`, as URLs on the registry itself. */
 function fetched(proxy: FaultProxy, from: number, upstream: string): string[] {
-  return proxy.requests.slice(from).filter((r) => r.method === 'GET' && /\/(blobs|manifests)\//.test(r.path)).map((r) => `${upstream}${r.path}`);
+  return proxy.requests
+    .slice(from)
+    .filter((r) => r.method === 'GET' && /\/(blobs|manifests)\//.test(r.path))
+    .map((r) => `${upstream}${r.path}`);
 }
 
 /** Sum of the body sizes of `urls` (one HEAD each: the registry's Content-Length). */
 async function sizes(urls: string[]): Promise<number> {
   let n = 0;
   for (const u of urls) {
-    const res = await request(u, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*' } });
+    const res = await request(u, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*' },
+    });
     await res.body.dump();
     n += Number(res.headers['content-length'] ?? 0);
   }
@@ -113,12 +134,31 @@ export interface RemoteEnv {
  */
 export async function measureRemote(c: BenchCase, e: RemoteEnv): Promise<RemoteRow> {
   const { proxy, upstream, dir, env, log } = e;
-  const images: PushedImage[] = await pushPlan(proxy.host, planImages(c, e.cfg), { pool: e.pool, bzImageBytes: e.cfg.bzImageBytes });
+  const images: PushedImage[] = await pushPlan(proxy.host, planImages(c, e.cfg), {
+    pool: e.pool,
+    bzImageBytes: e.cfg.bzImageBytes,
+  });
   const spec = join(dir, `${c.id}.yml`);
   await writeFile(spec, specYaml(images, 1));
   const remote = `${proxy.host}/ci/${c.id}-cache:main`;
   const build = (runner: string, flags: string[], file = spec): Promise<Run> =>
-    mobyts(['build', '--cache', join(dir, `cache-${runner}`), '-v', '2', '-f', 'kernel+initrd', '-d', join(dir, `out-${runner}`), ...flags, file], env, dir);
+    mobyts(
+      [
+        'build',
+        '--cache',
+        join(dir, `cache-${runner}`),
+        '-v',
+        '2',
+        '-f',
+        'kernel+initrd',
+        '-d',
+        join(dir, `out-${runner}`),
+        ...flags,
+        file,
+      ],
+      env,
+      dir,
+    );
 
   log(`${c.id}: cold build, no remote cache`);
   const cold = await build('cold', []);
@@ -144,9 +184,26 @@ export async function measureRemote(c: BenchCase, e: RemoteEnv): Promise<RemoteR
   const pulled = join(dir, 'pulled');
   const pull = await mobyts(['pull', ref, '-d', pulled], env, dir);
   return {
-    label: c.id, coldS: cold.wallS, aS: a.wallS, bS: b.wallS, bBytes, bCacheBytes, curlCacheS, bRequests: urls.length, bCompressed: segments(b.stderr, 'compressed').length, bDownloaded: downloadedSections(b.stderr),
-    sections: segments(a.stderr, 'compressed').length, curlS, cS: cRun.wallS, cCompressed: segments(cRun.stderr, 'compressed'), cDownloaded: downloadedSections(cRun.stderr),
-    cPushed: /pushed (\d+ of \d+) sections/.exec(cRun.stderr)?.[1] ?? '?', outBytes: await dirBytes(join(dir, 'out-a')), pushS: push.wallS, pullS: pull.wallS, pullBytes: await dirBytes(pulled),
+    label: c.id,
+    coldS: cold.wallS,
+    aS: a.wallS,
+    bS: b.wallS,
+    bBytes,
+    bCacheBytes,
+    curlCacheS,
+    bRequests: urls.length,
+    bCompressed: segments(b.stderr, 'compressed').length,
+    bDownloaded: downloadedSections(b.stderr),
+    sections: segments(a.stderr, 'compressed').length,
+    curlS,
+    cS: cRun.wallS,
+    cCompressed: segments(cRun.stderr, 'compressed'),
+    cDownloaded: downloadedSections(cRun.stderr),
+    cPushed: /pushed (\d+ of \d+) sections/.exec(cRun.stderr)?.[1] ?? '?',
+    outBytes: await dirBytes(join(dir, 'out-a')),
+    pushS: push.wallS,
+    pullS: pull.wallS,
+    pullBytes: await dirBytes(pulled),
   };
 }
 
@@ -155,5 +212,11 @@ export function remoteTarget(r: RemoteRow | Error | undefined): TargetRow {
   const target = 'runner B (empty cache, --cache-from) ≤ 1.10 × curl of the same blobs, `ref` shape';
   if (r === undefined) return { id: 'remote-ref', target, measured: 'not run', limit: '', pass: undefined };
   if (r instanceof Error) return { id: 'remote-ref', target, measured: 'build failed', limit: '', pass: false };
-  return { id: 'remote-ref', target, measured: `${r.bS.toFixed(3)} s, ${r.bCompressed} sections compressed`, limit: `≤ ${(1.1 * r.curlS).toFixed(3)} s`, pass: r.bS <= 1.1 * r.curlS };
+  return {
+    id: 'remote-ref',
+    target,
+    measured: `${r.bS.toFixed(3)} s, ${r.bCompressed} sections compressed`,
+    limit: `≤ ${(1.1 * r.curlS).toFixed(3)} s`,
+    pass: r.bS <= 1.1 * r.curlS,
+  };
 }

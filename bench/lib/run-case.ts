@@ -92,7 +92,11 @@ async function sumSizes(paths: string[]): Promise<number> {
   return n;
 }
 
-async function repeat(runs: number, before: (i: number) => Promise<void>, build: () => Promise<Sample>): Promise<Sample> {
+async function repeat(
+  runs: number,
+  before: (i: number) => Promise<void>,
+  build: () => Promise<Sample>,
+): Promise<Sample> {
   const samples: Sample[] = [];
   for (let i = 0; i < runs; i++) {
     await before(i);
@@ -114,7 +118,11 @@ const MAX_ATTEMPTS = 3;
  * while it awaited a stream, a hang in mobyts) is counted and retried, so one flaky hang does not lose the
  * whole case. Any other failure, or a third hang in a row, fails the case.
  */
-async function build(e: CaseEnv, args: string[], o: { nodeFlags?: string[]; reset?: () => Promise<void> } = {}): Promise<Sample> {
+async function build(
+  e: CaseEnv,
+  args: string[],
+  o: { nodeFlags?: string[]; reset?: () => Promise<void> } = {},
+): Promise<Sample> {
   const nodeFlags = o.nodeFlags ?? [];
   for (let attempt = 1; ; attempt++) {
     try {
@@ -149,7 +157,9 @@ async function profileWarm(c: BenchCase, e: CaseEnv, profileDir: string): Promis
   const dir = join(profileDir, c.id);
   await rm(dir, { recursive: true, force: true });
   e.log(`${c.id}: profiled warm build`);
-  await build(e, buildArgs(c, e, 'kernel+initrd', join(e.dir, 'out')), { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  await build(e, buildArgs(c, e, 'kernel+initrd', join(e.dir, 'out')), {
+    nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+  });
   const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error(`no .cpuprofile written to ${dir}`);
   return { path: join(dir, file), ...(await summariseProfile(join(dir, file), REPO)) };
@@ -167,7 +177,11 @@ async function measureFormats(c: BenchCase, e: CaseEnv, warm: Sample): Promise<F
     const out = join(e.dir, `fmt-${f.name.replace(/[^a-z0-9-]/g, '_')}`);
     e.log(`${c.id}: kernel+initrd,${f.name}`);
     try {
-      const total = await repeat(c.runs, () => mkdir(out, { recursive: true }).then(() => undefined), () => build(e, buildArgs(c, e, `kernel+initrd,${f.name}`, out)));
+      const total = await repeat(
+        c.runs,
+        () => mkdir(out, { recursive: true }).then(() => undefined),
+        () => build(e, buildArgs(c, e, `kernel+initrd,${f.name}`, out)),
+      );
       const bytes = await sumSizes(f.outputs(c.id).map((p) => join(out, p)));
       results.push({ name: f.name, status: 'ok', total, extraS: total.wallS - warm.wallS, bytes });
     } catch (err) {
@@ -184,9 +198,22 @@ async function measurePeer(c: BenchCase, e: CaseEnv): Promise<CaseResult['peer']
   const out = join(e.dir, 'out-linuxkit');
   await mkdir(out, { recursive: true }); // LinuxKit v1.2.0 does not create --dir
   e.log(`${c.id}: LinuxKit warm builds`);
-  const args = ['build', '--cache', join(e.dir, 'cache'), '--format', 'kernel+initrd', '--dir', out, join(e.dir, `${c.id}.yml`)];
+  const args = [
+    'build',
+    '--cache',
+    join(e.dir, 'cache'),
+    '--format',
+    'kernel+initrd',
+    '--dir',
+    out,
+    join(e.dir, `${c.id}.yml`),
+  ];
   try {
-    const warm = await repeat(c.runs, () => Promise.resolve(), () => runPeer(e.linuxkit ?? '', args, { ...e.run, cwd: e.dir }));
+    const warm = await repeat(
+      c.runs,
+      () => Promise.resolve(),
+      () => runPeer(e.linuxkit ?? '', args, { ...e.run, cwd: e.dir }),
+    );
     return { warm };
   } catch (err) {
     return { skipped: `peer failed: ${firstAndLastLine((err as Error).message)}` };
@@ -223,9 +250,12 @@ async function measureCase(c: BenchCase, e: CaseEnv, plan: PlannedImage[], label
   const out = join(e.dir, 'out');
   const kernelInitrd = (): Promise<Sample> => build(e, buildArgs(c, e, 'kernel+initrd', out));
   const emptyCache = (): Promise<void> => rm(join(e.dir, 'cache'), { recursive: true, force: true });
-  const emptySections = (): Promise<void> => rm(join(e.dir, 'cache', '.mobyts', 'sections'), { recursive: true, force: true });
+  const emptySections = (): Promise<void> =>
+    rm(join(e.dir, 'cache', '.mobyts', 'sections'), { recursive: true, force: true });
   e.log(`${c.id}: cold builds`);
-  const cold = await repeat(c.runs, emptyCache, () => build(e, buildArgs(c, e, 'kernel+initrd', out), { reset: emptyCache }));
+  const cold = await repeat(c.runs, emptyCache, () =>
+    build(e, buildArgs(c, e, 'kernel+initrd', out), { reset: emptyCache }),
+  );
   e.log(`${c.id}: warm builds (section cache emptied before each)`);
   const warm = await repeat(c.runs, emptySections, kernelInitrd);
   e.log(`${c.id}: the same build again, nothing changed`);
@@ -238,10 +268,26 @@ async function measureCase(c: BenchCase, e: CaseEnv, plan: PlannedImage[], label
   const floors = await measureFloors(c, e, images, out);
   const layerFiles = cachedLayerFiles(join(e.dir, 'cache'), images);
   const sizes = {
-    kernel: await sizeOf(join(out, `${c.id}-kernel`)), initrd: await sizeOf(join(out, `${c.id}-initrd.img`)),
-    cpio: await sizeOf(join(e.dir, 'initrd.cpio')), layers: await sumSizes(layerFiles),
+    kernel: await sizeOf(join(out, `${c.id}-kernel`)),
+    initrd: await sizeOf(join(out, `${c.id}-initrd.img`)),
+    cpio: await sizeOf(join(e.dir, 'initrd.cpio')),
+    layers: await sumSizes(layerFiles),
   };
   await rm(join(e.dir, 'initrd.cpio'), { force: true });
   const formats = c.formats ? await measureFormats(c, e, warm) : [];
-  return { id: c.id, label, runs: c.runs, cold, warm, again, rebuild, peer, sizes, floors, formats, hangs: e.hangs?.count ?? 0, ...(profile === undefined ? {} : { profile }) };
+  return {
+    id: c.id,
+    label,
+    runs: c.runs,
+    cold,
+    warm,
+    again,
+    rebuild,
+    peer,
+    sizes,
+    floors,
+    formats,
+    hangs: e.hangs?.count ?? 0,
+    ...(profile === undefined ? {} : { profile }),
+  };
 }

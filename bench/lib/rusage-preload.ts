@@ -5,4 +5,7 @@
 import { writeFileSync } from 'node:fs';
 
 const file = process.env['BENCH_RUSAGE_FILE'];
-if (file !== undefined) process.on('exit', () => { writeFileSync(file, JSON.stringify(process.resourceUsage())); });
+if (file !== undefined)
+  process.on('exit', () => {
+    writeFileSync(file, JSON.stringify(process.resourceUsage()));
+  });

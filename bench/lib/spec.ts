@@ -16,14 +16,20 @@ export function specYaml(images: PushedImage[], version: number): string {
   const onboot = containers(images, 'onboot');
   const services = containers(images, 'service');
   return [
-    'kernel:', `  image: ${kernel.ref}`, '  cmdline: "console=ttyS0 console=tty0 page_poison=1"',
+    'kernel:',
+    `  image: ${kernel.ref}`,
+    '  cmdline: "console=ttyS0 console=tty0 page_poison=1"',
     ...(init.length > 0 ? ['init:', ...init] : []),
     ...(onboot.length > 0 ? ['onboot:', ...onboot] : []),
     ...(services.length > 0 ? ['services:', ...services] : []),
     'files:',
-    '  - path: etc/bench/changed', `    contents: "version ${version}"`,
-    '  - path: etc/bench/motd', '    contents: "mobyts bench\\n"', '    mode: "0644"',
-    '  - path: var/lib/bench', '    directory: true',
+    '  - path: etc/bench/changed',
+    `    contents: "version ${version}"`,
+    '  - path: etc/bench/motd',
+    '    contents: "mobyts bench\\n"',
+    '    mode: "0644"',
+    '  - path: var/lib/bench',
+    '    directory: true',
     '',
   ].join('\n');
 }

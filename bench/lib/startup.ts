@@ -47,11 +47,18 @@ export async function measureStartup(o: StartupOptions, run: Omit<RunOptions, 'c
       const bin = await prepareCompiled(join(o.dir, 'compiled'));
       rows.push(
         { id: 'version-compiled', command: '`mobyts --version`, compiled (dist/)', args: ['--version'], bin },
-        { id: 'validate-compiled', command: '`mobyts validate minimal.yml`, compiled (dist/)', args: ['validate', spec], bin },
+        {
+          id: 'validate-compiled',
+          command: '`mobyts validate minimal.yml`, compiled (dist/)',
+          args: ['validate', spec],
+          bin,
+        },
       );
       if (o.ref !== undefined) {
         rows.push({
-          id: 'build-compiled', command: '`mobyts build ref.yml` warm kernel+initrd, compiled (dist/)', bin,
+          id: 'build-compiled',
+          command: '`mobyts build ref.yml` warm kernel+initrd, compiled (dist/)',
+          bin,
           args: ['build', '--cache', o.ref.cache, '-f', 'kernel+initrd', '-d', join(o.dir, 'out-compiled'), o.ref.spec],
         });
       }
@@ -62,7 +69,10 @@ export async function measureStartup(o: StartupOptions, run: Omit<RunOptions, 'c
   o.log(`start-up: ${rows.length} commands × ${o.runs} runs, interleaved`);
   const samples = new Map<string, Sample[]>(rows.map((r) => [r.id, []]));
   for (let i = 0; i < o.runs; i++) {
-    for (const r of rows) samples.get(r.id)?.push(await runMobyts(r.args, { ...run, cwd: o.dir, ...(r.bin === undefined ? {} : { bin: r.bin }) }));
+    for (const r of rows)
+      samples
+        .get(r.id)
+        ?.push(await runMobyts(r.args, { ...run, cwd: o.dir, ...(r.bin === undefined ? {} : { bin: r.bin }) }));
   }
   return rows.map((r) => ({ id: r.id, command: r.command, runs: o.runs, sample: summarise(samples.get(r.id) ?? []) }));
 }
@@ -76,16 +86,38 @@ const ms = (s: number): string => `${(s * 1000).toFixed(0)} ms`;
  */
 export function startupTargets(rows: readonly StartupResult[]): TargetRow[] {
   const node = rows.find((r) => r.id === 'node')?.sample.wallS;
-  const cases = [['version-compiled', '`mobyts --version`', 0.08], ['validate-compiled', '`mobyts validate minimal.yml`', 0.2]] as const;
+  const cases = [
+    ['version-compiled', '`mobyts --version`', 0.08],
+    ['validate-compiled', '`mobyts validate minimal.yml`', 0.2],
+  ] as const;
   return cases.flatMap(([id, what, absolute]): TargetRow[] => {
     const row = rows.find((r) => r.id === id);
     const targets = [`${what} wall, compiled`, `${what} wall, compiled, against \`node -e 0\``];
-    if (row === undefined || node === undefined) return targets.map((target, i) => ({ id: `startup-${id}-${i}`, target, measured: 'not run', limit: '', pass: undefined }));
+    if (row === undefined || node === undefined)
+      return targets.map((target, i) => ({
+        id: `startup-${id}-${i}`,
+        target,
+        measured: 'not run',
+        limit: '',
+        pass: undefined,
+      }));
     const wall = row.sample.wallS;
     const relative = 1.5 * node + 0.04;
     return [
-      { id: `startup-${id}-0`, target: targets[0] ?? '', measured: ms(wall), limit: `≤ ${ms(absolute)}`, pass: wall <= absolute },
-      { id: `startup-${id}-1`, target: targets[1] ?? '', measured: ms(wall), limit: `≤ 1.5 × ${ms(node)} + 40 ms = ${ms(relative)}`, pass: wall <= relative },
+      {
+        id: `startup-${id}-0`,
+        target: targets[0] ?? '',
+        measured: ms(wall),
+        limit: `≤ ${ms(absolute)}`,
+        pass: wall <= absolute,
+      },
+      {
+        id: `startup-${id}-1`,
+        target: targets[1] ?? '',
+        measured: ms(wall),
+        limit: `≤ 1.5 × ${ms(node)} + 40 ms = ${ms(relative)}`,
+        pass: wall <= relative,
+      },
     ];
   });
 }

@@ -36,8 +36,10 @@ function table(head: string[], rows: string[][]): string {
 }
 
 function startupTable(rows: StartupResult[]): string {
-  return table(['command', 'runs', 'wall s', 'CPU s', 'peak RSS MiB'],
-    rows.map((r) => [r.command, String(r.runs), sec(r.sample.wallS), sec(r.sample.cpuS), mib(r.sample.maxRssMiB)]));
+  return table(
+    ['command', 'runs', 'wall s', 'CPU s', 'peak RSS MiB'],
+    rows.map((r) => [r.command, String(r.runs), sec(r.sample.wallS), sec(r.sample.cpuS), mib(r.sample.maxRssMiB)]),
+  );
 }
 
 function failedRow(r: CaseOutcome, width: number, at: number): string[] {
@@ -57,59 +59,182 @@ function peerCells(r: CaseResult): string[] {
 }
 
 function buildsTable(outcomes: CaseOutcome[]): string {
-  return table(['case', 'inputs', 'runs', 'cold s', 'warm s (empty section cache)', 'warm CPU s', 'nothing changed s', 'one file changed s', 'peak RSS MiB', 'LinuxKit warm s', 'LinuxKit RSS MiB', 'kernel', 'initrd', 'cpio', 'layers (gz)', 'exit-13 hangs retried'],
-    outcomes.map((r) => (isFailure(r) ? Object.assign(failedRow(r, 16, 3), { 1: r.label }) : [r.id, r.label, String(r.runs), sec(r.cold.wallS), sec(r.warm.wallS), sec(r.warm.cpuS), sec(r.again.wallS), sec(r.rebuild.wallS),
-      mib(peakRss(r)), ...peerCells(r), formatSize(r.sizes.kernel), formatSize(r.sizes.initrd), formatSize(r.sizes.cpio), formatSize(r.sizes.layers), String(r.hangs)])));
+  return table(
+    [
+      'case',
+      'inputs',
+      'runs',
+      'cold s',
+      'warm s (empty section cache)',
+      'warm CPU s',
+      'nothing changed s',
+      'one file changed s',
+      'peak RSS MiB',
+      'LinuxKit warm s',
+      'LinuxKit RSS MiB',
+      'kernel',
+      'initrd',
+      'cpio',
+      'layers (gz)',
+      'exit-13 hangs retried',
+    ],
+    outcomes.map((r) =>
+      isFailure(r)
+        ? Object.assign(failedRow(r, 16, 3), { 1: r.label })
+        : [
+            r.id,
+            r.label,
+            String(r.runs),
+            sec(r.cold.wallS),
+            sec(r.warm.wallS),
+            sec(r.warm.cpuS),
+            sec(r.again.wallS),
+            sec(r.rebuild.wallS),
+            mib(peakRss(r)),
+            ...peerCells(r),
+            formatSize(r.sizes.kernel),
+            formatSize(r.sizes.initrd),
+            formatSize(r.sizes.cpio),
+            formatSize(r.sizes.layers),
+            String(r.hangs),
+          ],
+    ),
+  );
 }
 
 function floorsTable(outcomes: CaseOutcome[]): string {
-  return table(['case', 'download s', 'cat layers s', 'gzip-6 floor s', 'zstd-3 floor s', 'cat output s', 'warm ÷ gzip floor', 'cold ÷ (download + warm)', 'one file changed ÷ cold', 'warm ÷ LinuxKit', 'nothing changed ÷ LinuxKit'],
+  return table(
+    [
+      'case',
+      'download s',
+      'cat layers s',
+      'gzip-6 floor s',
+      'zstd-3 floor s',
+      'cat output s',
+      'warm ÷ gzip floor',
+      'cold ÷ (download + warm)',
+      'one file changed ÷ cold',
+      'warm ÷ LinuxKit',
+      'nothing changed ÷ LinuxKit',
+    ],
     outcomes.map((r) => {
       if (isFailure(r)) return failedRow(r, 11, 1);
       const f = r.floors;
       const lk = 'warm' in r.peer ? r.peer.warm.wallS : undefined;
-      return [r.id, sec(f.downloadS), sec(f.catLayersS), sec(f.gzipS), sec(f.zstdS), sec(f.catOutputS),
-        (r.warm.wallS / f.gzipS).toFixed(2), (r.cold.wallS / (f.downloadS + r.warm.wallS)).toFixed(2), (r.rebuild.wallS / r.cold.wallS).toFixed(3),
-        lk === undefined ? 'peer skipped' : (r.warm.wallS / lk).toFixed(2), lk === undefined ? 'peer skipped' : (r.again.wallS / lk).toFixed(2)];
-    }));
+      return [
+        r.id,
+        sec(f.downloadS),
+        sec(f.catLayersS),
+        sec(f.gzipS),
+        sec(f.zstdS),
+        sec(f.catOutputS),
+        (r.warm.wallS / f.gzipS).toFixed(2),
+        (r.cold.wallS / (f.downloadS + r.warm.wallS)).toFixed(2),
+        (r.rebuild.wallS / r.cold.wallS).toFixed(3),
+        lk === undefined ? 'peer skipped' : (r.warm.wallS / lk).toFixed(2),
+        lk === undefined ? 'peer skipped' : (r.again.wallS / lk).toFixed(2),
+      ];
+    }),
+  );
 }
 
 function formatsTable(outcomes: CaseOutcome[]): string {
   const results = outcomes.filter((r): r is CaseResult => !isFailure(r));
-  const rows = results.flatMap((r) => r.formats.map((f) => [r.id, f.name, f.status,
-    f.total === undefined ? '' : sec(f.total.wallS), f.extraS === undefined ? '' : sec(f.extraS),
-    f.total === undefined ? '' : mib(f.total.maxRssMiB), f.bytes === undefined ? '' : formatSize(f.bytes), (f.note ?? '').replaceAll('|', '\\|')]));
-  return table(['case', 'format', 'status', 'kernel+initrd+format s', 'extra s', 'peak RSS MiB', 'output size', 'note'], rows);
+  const rows = results.flatMap((r) =>
+    r.formats.map((f) => [
+      r.id,
+      f.name,
+      f.status,
+      f.total === undefined ? '' : sec(f.total.wallS),
+      f.extraS === undefined ? '' : sec(f.extraS),
+      f.total === undefined ? '' : mib(f.total.maxRssMiB),
+      f.bytes === undefined ? '' : formatSize(f.bytes),
+      (f.note ?? '').replaceAll('|', '\\|'),
+    ]),
+  );
+  return table(
+    ['case', 'format', 'status', 'kernel+initrd+format s', 'extra s', 'peak RSS MiB', 'output size', 'note'],
+    rows,
+  );
 }
 
 function profiles(results: CaseResult[]): string[] {
   const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
-  return results.flatMap((r) => (r.profile === undefined ? [] : [
-    '', `### \`${r.id}\`: ${r.profile.totalMs.toFixed(0)} ms sampled on the main thread (${r.profile.path.replace(/^.*\/bench\/results\//, 'bench/results/')})`, '',
-    table(['category', 'self ms', 'share'], r.profile.byCategory.map((h) => [h.name, h.selfMs.toFixed(0), pct(h.share)])), '',
-    table(['file', 'self ms', 'share'], r.profile.byFile.map((h) => [h.name, h.selfMs.toFixed(0), pct(h.share)])), '',
-    table(['function', 'self ms', 'share'], r.profile.byFunction.map((h) => [`\`${h.name}\``, h.selfMs.toFixed(0), pct(h.share)])),
-  ]));
+  return results.flatMap((r) =>
+    r.profile === undefined
+      ? []
+      : [
+          '',
+          `### \`${r.id}\`: ${r.profile.totalMs.toFixed(0)} ms sampled on the main thread (${r.profile.path.replace(/^.*\/bench\/results\//, 'bench/results/')})`,
+          '',
+          table(
+            ['category', 'self ms', 'share'],
+            r.profile.byCategory.map((h) => [h.name, h.selfMs.toFixed(0), pct(h.share)]),
+          ),
+          '',
+          table(
+            ['file', 'self ms', 'share'],
+            r.profile.byFile.map((h) => [h.name, h.selfMs.toFixed(0), pct(h.share)]),
+          ),
+          '',
+          table(
+            ['function', 'self ms', 'share'],
+            r.profile.byFunction.map((h) => [`\`${h.name}\``, h.selfMs.toFixed(0), pct(h.share)]),
+          ),
+        ],
+  );
 }
 
 function targetsTable(rows: TargetRow[]): string {
-  return table(['target', 'measured', 'limit', 'result'],
-    rows.map((t) => [t.target, t.measured, t.limit, t.pass === undefined ? 'NOT RUN' : t.pass ? 'PASS' : 'MISS']));
+  return table(
+    ['target', 'measured', 'limit', 'result'],
+    rows.map((t) => [t.target, t.measured, t.limit, t.pass === undefined ? 'NOT RUN' : t.pass ? 'PASS' : 'MISS']),
+  );
 }
 
 /** The whole report. */
-export function renderReport(info: RunInfo, startup: StartupResult[], results: CaseOutcome[], targets: TargetRow[]): string {
+export function renderReport(
+  info: RunInfo,
+  startup: StartupResult[],
+  results: CaseOutcome[],
+  targets: TargetRow[],
+): string {
   return [
-    `# mobyts bench (${info.mode} mode)`, '',
+    `# mobyts bench (${info.mode} mode)`,
+    '',
     `${info.date} · Node ${info.node} · ${info.machine} · load average before ${info.loadBefore}, after ${info.loadAfter} · CPU and RSS from ${info.measuring} · bench took ${info.totalS.toFixed(0)} s · LinuxKit: ${info.peer ?? 'peer skipped'}`,
-    ...(info.mode === 'small' ? ['', '_Small mode: tiny inputs, one run each. It checks that the bench works; the numbers and PASS/MISS mean nothing._'] : []),
-    '', '## Start-up', '', startupTable(startup),
-    '', '## Builds (`-f kernel+initrd`, medians; cold = empty cache, pulled from the registry on 127.0.0.1)', '', buildsTable(results),
-    '', '## Floors on the same bytes, and ratios', '', floorsTable(results),
-    '', '## Output formats on top of kernel+initrd (warm)', '', formatsTable(results),
-    '', '## Targets', '', targetsTable(targets),
+    ...(info.mode === 'small'
+      ? [
+          '',
+          '_Small mode: tiny inputs, one run each. It checks that the bench works; the numbers and PASS/MISS mean nothing._',
+        ]
+      : []),
+    '',
+    '## Start-up',
+    '',
+    startupTable(startup),
+    '',
+    '## Builds (`-f kernel+initrd`, medians; cold = empty cache, pulled from the registry on 127.0.0.1)',
+    '',
+    buildsTable(results),
+    '',
+    '## Floors on the same bytes, and ratios',
+    '',
+    floorsTable(results),
+    '',
+    '## Output formats on top of kernel+initrd (warm)',
+    '',
+    formatsTable(results),
+    '',
+    '## Targets',
+    '',
+    targetsTable(targets),
     ...(results.some((r) => !isFailure(r) && r.profile !== undefined)
-      ? ['', '## Where a warm build\'s main-thread CPU goes (`node --cpu-prof`; zlib thread-pool work is not sampled)', ...profiles(results.filter((r): r is CaseResult => !isFailure(r)))]
+      ? [
+          '',
+          "## Where a warm build's main-thread CPU goes (`node --cpu-prof`; zlib thread-pool work is not sampled)",
+          ...profiles(results.filter((r): r is CaseResult => !isFailure(r))),
+        ]
       : []),
     '',
   ].join('\n');

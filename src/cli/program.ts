@@ -22,7 +22,10 @@ export function commandWord(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     if (a === '--') return undefined;
-    if (GLOBAL_VALUE_OPTIONS.has(a)) { i++; continue; }
+    if (GLOBAL_VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
     if (a.startsWith('-')) continue;
     return a === 'help' ? argv[i + 1] : a;
   }
@@ -39,12 +42,21 @@ export async function createProgram(ctx: CliContext, load: readonly string[] | '
     .description('Build bootable, immutable Linux systems from LinuxKit YAML specs — no Docker, no root, reproducible.')
     .version(packageVersion(), '--version', 'print the version')
     .addOption(new Option('-q, --quiet', 'only print errors'))
-    .addOption(new Option('-v, --verbose <level>', 'log level: 0 errors, 1 info (default), 2 debug, 3 trace').argParser(Number))
-    .addOption(new Option('--progress <mode>', 'progress output on stderr').choices(['auto', 'tty', 'plain', 'json']).default('auto'))
+    .addOption(
+      new Option('-v, --verbose <level>', 'log level: 0 errors, 1 info (default), 2 debug, 3 trace').argParser(Number),
+    )
+    .addOption(
+      new Option('--progress <mode>', 'progress output on stderr')
+        .choices(['auto', 'tty', 'plain', 'json'])
+        .default('auto'),
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => void ctx.stdout.write(s), writeErr: (s) => void ctx.stderr.write(s) })
-    .addHelpText('after', '\nExamples:\n  $ mobyts build -d out examples/hello.yml\n  $ mobyts validate linuxkit.yml\n  $ mobyts COMMAND --help')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ mobyts build -d out examples/hello.yml\n  $ mobyts validate linuxkit.yml\n  $ mobyts COMMAND --help',
+    )
     .hook('preAction', (cmd) => {
       const o = cmd.optsWithGlobals<{ quiet?: boolean; verbose?: number; progress: ProgressMode }>();
       ctx.reporter = createReporter(ctx.stderr, { mode: o.progress, quiet: o.quiet === true, verbose: o.verbose ?? 1 });
@@ -53,7 +65,8 @@ export async function createProgram(ctx: CliContext, load: readonly string[] | '
   for (const entry of COMMANDS) {
     if (load !== 'all' && load.includes(entry.name)) (await entry.load())(program, ctx);
     let cmd = program.commands.find((c) => c.name() === entry.name);
-    if (cmd === undefined) cmd = entry.args === '' ? program.command(entry.name) : program.command(entry.name).arguments(entry.args);
+    if (cmd === undefined)
+      cmd = entry.args === '' ? program.command(entry.name) : program.command(entry.name).arguments(entry.args);
     cmd.summary(entry.summary);
   }
   for (const sub of program.commands) exitOverrideAll(sub);
@@ -73,7 +86,9 @@ export async function main(argv: string[]): Promise<number> {
     stderr: process.stderr,
     signal: controller.signal,
     reporter: createReporter(process.stderr, { mode: 'auto', quiet: false, verbose: 1 }),
-    setExitCode: (code) => { exitCode = Math.max(exitCode, code); },
+    setExitCode: (code) => {
+      exitCode = Math.max(exitCode, code);
+    },
   };
   const onSignal = (sig: NodeJS.Signals): void => {
     if (controller.signal.aborted) process.exit(130); // second Ctrl-C: stop now

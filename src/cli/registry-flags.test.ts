@@ -11,7 +11,21 @@ function parse(argv: string[], spec: Parameters<typeof addRegistryFlags>[1]): Re
 }
 
 void test('repeatable and comma-separated; $LINUXKIT_MIRROR first, as LinuxKit orders mirrors', () => {
-  const flags = parse(['--mirror', 'http://m1:5000', '--mirror', 'docker.io=https://m2,https://m3', '--insecure-registry', 'a:5000,b', '--insecure-registry', 'c', '--cert-file', 'ca.pem'], { mirror: true });
+  const flags = parse(
+    [
+      '--mirror',
+      'http://m1:5000',
+      '--mirror',
+      'docker.io=https://m2,https://m3',
+      '--insecure-registry',
+      'a:5000,b',
+      '--insecure-registry',
+      'c',
+      '--cert-file',
+      'ca.pem',
+    ],
+    { mirror: true },
+  );
   assert.deepEqual(registryOptions(flags, { LINUXKIT_MIRROR: 'http://env1 http://env2' }), {
     mirrors: ['http://env1', 'http://env2', 'http://m1:5000', 'docker.io=https://m2', 'https://m3'],
     insecureRegistries: ['a:5000', 'b', 'c'],
@@ -24,15 +38,24 @@ void test('no flags: no mirrors, no insecure hosts, no CA file key at all', () =
 });
 
 void test('a command without --mirror ignores $LINUXKIT_MIRROR and refuses the flag', () => {
-  assert.deepEqual(registryOptions(parse(['--insecure-registry', 'h'], { mirror: false }), { LINUXKIT_MIRROR: 'http://env' }),
-    { mirrors: [], insecureRegistries: ['h'] });
+  assert.deepEqual(
+    registryOptions(parse(['--insecure-registry', 'h'], { mirror: false }), { LINUXKIT_MIRROR: 'http://env' }),
+    { mirrors: [], insecureRegistries: ['h'] },
+  );
   assert.throws(() => parse(['--mirror', 'http://m'], { mirror: false }), { code: 'commander.unknownOption' });
 });
 
 void test('help names what the CA is for and when insecure hosts apply', () => {
-  const cmd = addRegistryFlags(new Command('pkg'), { mirror: false, certFor: 'the registry', insecureWhen: 'when pushing' });
-  assert.deepEqual(cmd.options.map((o) => [o.flags, o.description]), [
-    ['--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST when pushing, repeatable'],
-    ['--cert-file <file>', 'extra CA certificate(s) for the registry (PEM)'],
-  ]);
+  const cmd = addRegistryFlags(new Command('pkg'), {
+    mirror: false,
+    certFor: 'the registry',
+    insecureWhen: 'when pushing',
+  });
+  assert.deepEqual(
+    cmd.options.map((o) => [o.flags, o.description]),
+    [
+      ['--insecure-registry <host>', 'allow plain HTTP or unverified TLS for HOST when pushing, repeatable'],
+      ['--cert-file <file>', 'extra CA certificate(s) for the registry (PEM)'],
+    ],
+  );
 });

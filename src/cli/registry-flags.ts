@@ -23,14 +23,28 @@ export interface RegistryFlagSpec {
 }
 
 /** A repeatable flag whose values may also be comma-separated: `--x a,b --x c` → `[a, b, c]`. */
-export const collect = (value: string, previous: string[]): string[] =>
-  [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
+export const collect = (value: string, previous: string[]): string[] => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
+];
 
 /** Adds the registry flags to `cmd` (returned for chaining). */
 export function addRegistryFlags<C extends Command>(cmd: C, spec: RegistryFlagSpec): C {
-  if (spec.mirror) cmd.addOption(new Option('--mirror <[registry=]url>', 'registry mirror, repeatable (also $LINUXKIT_MIRROR)').argParser(collect).default([]));
+  if (spec.mirror)
+    cmd.addOption(
+      new Option('--mirror <[registry=]url>', 'registry mirror, repeatable (also $LINUXKIT_MIRROR)')
+        .argParser(collect)
+        .default([]),
+    );
   const when = spec.insecureWhen === undefined ? '' : ` ${spec.insecureWhen}`;
-  cmd.addOption(new Option('--insecure-registry <host>', `allow plain HTTP or unverified TLS for HOST${when}, repeatable`).argParser(collect).default([]));
+  cmd.addOption(
+    new Option('--insecure-registry <host>', `allow plain HTTP or unverified TLS for HOST${when}, repeatable`)
+      .argParser(collect)
+      .default([]),
+  );
   cmd.option('--cert-file <file>', `extra CA certificate(s) for ${spec.certFor ?? 'registries'} (PEM)`);
   return cmd;
 }
@@ -40,7 +54,8 @@ export function addRegistryFlags<C extends Command>(cmd: C, spec: RegistryFlagSp
  * as LinuxKit orders them, only for commands that have `--mirror`; insecure hosts; the CA file when given.
  */
 export function registryOptions(flags: RegistryFlags, env: NodeJS.ProcessEnv = process.env): RegistryOptions {
-  const envMirrors = flags.mirror === undefined ? [] : (env['LINUXKIT_MIRROR'] ?? '').split(/[\s,]+/).filter((s) => s !== '');
+  const envMirrors =
+    flags.mirror === undefined ? [] : (env['LINUXKIT_MIRROR'] ?? '').split(/[\s,]+/).filter((s) => s !== '');
   return {
     mirrors: [...envMirrors, ...(flags.mirror ?? [])],
     insecureRegistries: flags.insecureRegistry,

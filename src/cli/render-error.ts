@@ -16,7 +16,8 @@ export const MAX_CAUSES = 3;
 function causeText(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause);
   if (cause.message !== '') return cause.message;
-  const parts = cause instanceof AggregateError ? (cause.errors as unknown[]).map(causeText).filter((t) => t !== '') : [];
+  const parts =
+    cause instanceof AggregateError ? (cause.errors as unknown[]).map(causeText).filter((t) => t !== '') : [];
   if (parts.length > 0) return [...new Set(parts)].join('; ');
   const code = (cause as { code?: unknown }).code;
   return typeof code === 'string' ? code : cause.name;

@@ -7,7 +7,15 @@ import type { ReportEvent } from '../util/reporter.ts';
 
 function render(events: ReportEvent[], opts: Partial<ReporterOptions> & { tty?: boolean } = {}): string {
   let text = '';
-  const out = Object.assign(new Writable({ write(c: Buffer, _e, cb) { text += c.toString(); cb(); } }), { isTTY: opts.tty === true });
+  const out = Object.assign(
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        text += c.toString();
+        cb();
+      },
+    }),
+    { isTTY: opts.tty === true },
+  );
   const reporter = createReporter(out, { mode: 'auto', quiet: false, verbose: 1, ...opts });
   for (const e of events) reporter.emit(e);
   return text;
@@ -22,32 +30,63 @@ const PULL: ReportEvent[] = [
 ];
 
 void test('plain mode (no terminal): one line per event, no progress redraws, debug hidden at -v 1', () => {
-  assert.equal(render(PULL), [
-    'Extract kernel image: docker.io/linuxkit/kernel:6.6.71',
-    'docker.io/linuxkit/kernel:6.6.71: 3.0 MiB (1.5 MiB/s) done',
-    'Warning: no kernel config found',
-    '',
-  ].join('\n'));
+  assert.equal(
+    render(PULL),
+    [
+      'Extract kernel image: docker.io/linuxkit/kernel:6.6.71',
+      'docker.io/linuxkit/kernel:6.6.71: 3.0 MiB (1.5 MiB/s) done',
+      'Warning: no kernel config found',
+      '',
+    ].join('\n'),
+  );
 });
 
 void test('tty mode: progress redraws one line with bytes of total; later lines clear it', () => {
   const text = render(PULL, { tty: true });
   assert.ok(text.includes('\r\x1b[Kdocker.io/linuxkit/kernel:6.6.71: 1.5 KiB / 3.0 MiB'), JSON.stringify(text));
-  assert.ok(text.includes('\r\x1b[Kdocker.io/linuxkit/kernel:6.6.71: 3.0 MiB (1.5 MiB/s) done\n'), JSON.stringify(text));
+  assert.ok(
+    text.includes('\r\x1b[Kdocker.io/linuxkit/kernel:6.6.71: 3.0 MiB (1.5 MiB/s) done\n'),
+    JSON.stringify(text),
+  );
 });
 
 void test('json mode: one JSON object per line with the event fields and a timestamp', () => {
-  const lines = render(PULL, { mode: 'json', verbose: 2 }).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.deepEqual(lines.map((l) => l['type']), ['info', 'progress', 'done', 'warn', 'debug']);
-  assert.deepEqual({ ...lines[1], time: undefined }, { time: undefined, type: 'progress', subject: 'docker.io/linuxkit/kernel:6.6.71', done: 1536, total: 3 << 20, unit: 'bytes' });
+  const lines = render(PULL, { mode: 'json', verbose: 2 })
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    lines.map((l) => l['type']),
+    ['info', 'progress', 'done', 'warn', 'debug'],
+  );
+  assert.deepEqual(
+    { ...lines[1], time: undefined },
+    {
+      time: undefined,
+      type: 'progress',
+      subject: 'docker.io/linuxkit/kernel:6.6.71',
+      done: 1536,
+      total: 3 << 20,
+      unit: 'bytes',
+    },
+  );
   assert.match(String(lines[0]?.['time']), /^\d{4}-\d\d-\d\dT/);
 });
 
 void test('-q keeps only warnings; -v 0 drops info', () => {
   assert.equal(render(PULL, { quiet: true }), 'Warning: no kernel config found\n');
-  assert.equal(render(PULL, { verbose: 0 }), 'docker.io/linuxkit/kernel:6.6.71: 3.0 MiB (1.5 MiB/s) done\nWarning: no kernel config found\n');
+  assert.equal(
+    render(PULL, { verbose: 0 }),
+    'docker.io/linuxkit/kernel:6.6.71: 3.0 MiB (1.5 MiB/s) done\nWarning: no kernel config found\n',
+  );
 });
 
 void test('sizes read like a person writes them', () => {
-  assert.deepEqual([0, 1023, 1024, 1536, 5 * 2 ** 30].map(formatBytes), ['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '5.0 GiB']);
+  assert.deepEqual([0, 1023, 1024, 1536, 5 * 2 ** 30].map(formatBytes), [
+    '0 B',
+    '1023 B',
+    '1.0 KiB',
+    '1.5 KiB',
+    '5.0 GiB',
+  ]);
 });

@@ -14,7 +14,10 @@ function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
@@ -22,14 +25,20 @@ export { formatBytes };
 
 function plainLine(e: ReportEvent): string | undefined {
   switch (e.type) {
-    case 'info': return e.message;
-    case 'warn': return `Warning: ${e.message}`;
-    case 'debug': return e.message;
-    case 'progress': return undefined;
+    case 'info':
+      return e.message;
+    case 'warn':
+      return `Warning: ${e.message}`;
+    case 'debug':
+      return e.message;
+    case 'progress':
+      return undefined;
     case 'done': {
       const size = e.bytes === undefined ? '' : ` ${formatBytes(e.bytes)}`;
-      const rate = e.bytes !== undefined && e.seconds !== undefined && e.seconds > 0
-        ? ` (${formatBytes(e.bytes / e.seconds)}/s)` : '';
+      const rate =
+        e.bytes !== undefined && e.seconds !== undefined && e.seconds > 0
+          ? ` (${formatBytes(e.bytes / e.seconds)}/s)`
+          : '';
       return `${e.subject}:${size}${rate} done`;
     }
   }
@@ -38,9 +47,15 @@ function plainLine(e: ReportEvent): string | undefined {
 export function createReporter(out: Writable & { isTTY?: boolean }, opts: ReporterOptions): Reporter {
   const mode = opts.mode === 'auto' ? (out.isTTY === true ? 'tty' : 'plain') : opts.mode;
   const wanted = (e: ReportEvent): boolean =>
-    !(opts.quiet && e.type !== 'warn') && !(e.type === 'debug' && opts.verbose < 2) && !(opts.verbose < 1 && e.type === 'info');
+    !(opts.quiet && e.type !== 'warn') &&
+    !(e.type === 'debug' && opts.verbose < 2) &&
+    !(opts.verbose < 1 && e.type === 'info');
   if (mode === 'json') {
-    return { emit: (e) => { if (wanted(e)) out.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`); } };
+    return {
+      emit: (e) => {
+        if (wanted(e)) out.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+      },
+    };
   }
   let lastProgress = 0;
   return {

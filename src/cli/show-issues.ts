@@ -9,7 +9,8 @@ import type { CliContext } from './context.ts';
  */
 export function showIssues(loaded: LoadedSpecs, ctx: CliContext): boolean {
   const names = loaded.sources.map((s) => s.file);
-  if (loaded.issues.length > 0) ctx.stderr.write(`${renderIssues(loaded.issues)}${summariseIssues(loaded.issues, names)}\n`);
+  if (loaded.issues.length > 0)
+    ctx.stderr.write(`${renderIssues(loaded.issues)}${summariseIssues(loaded.issues, names)}\n`);
   if (!hasErrors(loaded.issues)) return true;
   ctx.setExitCode(1);
   return false;

@@ -29,21 +29,27 @@ const T = struct([
 ]);
 
 void test('marshalIndent: omitempty, nil vs empty, sorted map keys, bigint, no trailing newline', () => {
-  assert.equal(marshalIndent({ p: 0, l: [], e: [], m: { b: 2, a: 1, B: 3 }, n: 18446744073709551615n }, T), [
-    '{',
-    '    "b": false,',
-    '    "n": 18446744073709551615,',
-    '    "p": 0,',
-    '    "l": [],',
-    '    "m": {',
-    '        "B": 3,',
-    '        "a": 1,',
-    '        "b": 2',
-    '    },',
-    '    "inner": {}',
-    '}',
-  ].join('\n'));
-  assert.equal(marshalIndent({}, T), '{\n    "b": false,\n    "n": 0,\n    "l": null,\n    "m": null,\n    "inner": {}\n}');
+  assert.equal(
+    marshalIndent({ p: 0, l: [], e: [], m: { b: 2, a: 1, B: 3 }, n: 18446744073709551615n }, T),
+    [
+      '{',
+      '    "b": false,',
+      '    "n": 18446744073709551615,',
+      '    "p": 0,',
+      '    "l": [],',
+      '    "m": {',
+      '        "B": 3,',
+      '        "a": 1,',
+      '        "b": 2',
+      '    },',
+      '    "inner": {}',
+      '}',
+    ].join('\n'),
+  );
+  assert.equal(
+    marshalIndent({}, T),
+    '{\n    "b": false,\n    "n": 0,\n    "l": null,\n    "m": null,\n    "inner": {}\n}',
+  );
 });
 
 void test('yaml.v2 scalars: quoting of strings that would read back as other types or start with indicators', () => {
@@ -81,9 +87,10 @@ void test('yaml.v2 scalars: quoting of strings that would read back as other typ
 
 void test('yaml.v2 literal blocks: chomping indicators and indentation', () => {
   const S = struct([field('C', slice(STRING), { name: 'c' })]);
-  assert.equal(marshalYamlV2({ c: ['a\nb\n', 'a\nb', 'a\n\n', ' x\ny'] }, S), [
-    'c:', '- |', '  a', '  b', '- |-', '  a', '  b', '- |+', '  a', '', '- |2-', '   x', '  y', '',
-  ].join('\n'));
+  assert.equal(
+    marshalYamlV2({ c: ['a\nb\n', 'a\nb', 'a\n\n', ' x\ny'] }, S),
+    ['c:', '- |', '  a', '  b', '- |-', '  a', '  b', '- |+', '  a', '', '- |2-', '   x', '  y', ''].join('\n'),
+  );
   // yaml.v2 marks a stream whose last block scalar keeps trailing breaks as open-ended.
   assert.equal(marshalYamlV2({ c: ['a\n\n'] }, S), 'c:\n- |+\n  a\n\n...\n');
 });
@@ -92,8 +99,11 @@ void test('yaml.v2 folds long plain scalars at spaces past column 80', () => {
   const S = struct([field('Cmdline', STRING, { name: 'cmdline' })]);
   const words = Array.from({ length: 12 }, (_, i) => `console=ttyS${i}`).join(' ');
   const out = marshalYamlV2({ cmdline: words }, S);
-  assert.equal(out, 'cmdline: console=ttyS0 console=ttyS1 console=ttyS2 console=ttyS3 console=ttyS4 console=ttyS5\n'
-    + '  console=ttyS6 console=ttyS7 console=ttyS8 console=ttyS9 console=ttyS10 console=ttyS11\n');
+  assert.equal(
+    out,
+    'cmdline: console=ttyS0 console=ttyS1 console=ttyS2 console=ttyS3 console=ttyS4 console=ttyS5\n' +
+      '  console=ttyS6 console=ttyS7 console=ttyS8 console=ttyS9 console=ttyS10 console=ttyS11\n',
+  );
 });
 
 void test('yaml.v2 map key order: digit runs compare as numbers, non-letters before letters', () => {

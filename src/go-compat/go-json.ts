@@ -22,7 +22,8 @@ export function goJsonString(s: string): string {
     else if (ch === '\f') out += '\\f';
     else if (c < 0x20 || ch === '<' || ch === '>' || ch === '&') out += '\\u00' + HEX[c >> 4] + HEX[c & 15];
     else if (c === 0x2028 || c === 0x2029) out += '\\u' + c.toString(16);
-    else if (c >= 0xd800 && c <= 0xdfff) out += '\\ufffd'; // lone surrogate: Go writes U+FFFD
+    else if (c >= 0xd800 && c <= 0xdfff)
+      out += '\\ufffd'; // lone surrogate: Go writes U+FFFD
     else out += ch;
   }
   return out + '"';
@@ -78,8 +79,19 @@ function encodeAny(v: unknown, depth: number): string {
   if (typeof v === 'string') return goJsonString(v);
   if (typeof v === 'boolean') return String(v);
   if (typeof v === 'number' || typeof v === 'bigint') return goInt(v);
-  if (Array.isArray(v)) return block('[', ']', v.map((x) => encodeAny(x, depth + 1)), depth);
-  return block('{', '}', sortedEntries(v).map(([k, x]) => `${goJsonString(k)}: ${encodeAny(x, depth + 1)}`), depth);
+  if (Array.isArray(v))
+    return block(
+      '[',
+      ']',
+      v.map((x) => encodeAny(x, depth + 1)),
+      depth,
+    );
+  return block(
+    '{',
+    '}',
+    sortedEntries(v).map(([k, x]) => `${goJsonString(k)}: ${encodeAny(x, depth + 1)}`),
+    depth,
+  );
 }
 
 function encode(v: unknown, t: GoType, depth: number): string {
@@ -96,10 +108,20 @@ function encode(v: unknown, t: GoType, depth: number): string {
       return isNil(v) ? 'null' : encode(v, t.elem, depth);
     case 'slice':
       if (!Array.isArray(v)) return 'null';
-      return block('[', ']', v.map((x) => encode(x, t.elem, depth + 1)), depth);
+      return block(
+        '[',
+        ']',
+        v.map((x) => encode(x, t.elem, depth + 1)),
+        depth,
+      );
     case 'map':
       if (isNil(v)) return 'null';
-      return block('{', '}', sortedEntries(v).map(([k, x]) => `${goJsonString(k)}: ${encode(x, t.elem, depth + 1)}`), depth);
+      return block(
+        '{',
+        '}',
+        sortedEntries(v).map(([k, x]) => `${goJsonString(k)}: ${encode(x, t.elem, depth + 1)}`),
+        depth,
+      );
     case 'struct': {
       const items: string[] = [];
       for (const { f, value } of structFields(t, v, jsonTag)) {

@@ -4,7 +4,20 @@
  * follow the Go declarations; yaml tags are given only where they differ from the default (yaml.v2 uses the
  * lower-cased Go field name when a struct has no yaml tag, which is the case for every runtime-spec struct).
  */
-import { ANY, BOOL, field, INT, map, ptr, slice, STRING, struct, type GoField, type GoTag, type GoType } from './go-type.ts';
+import {
+  ANY,
+  BOOL,
+  field,
+  INT,
+  map,
+  ptr,
+  slice,
+  STRING,
+  struct,
+  type GoField,
+  type GoTag,
+  type GoType,
+} from './go-type.ts';
 
 const o = (name: string): GoTag => ({ name, omitempty: true });
 const n = (name: string): GoTag => ({ name });
@@ -89,7 +102,11 @@ const HUGEPAGE_LIMIT = struct([field('Pagesize', STRING, n('pageSize')), field('
 
 const NETWORK = struct([
   field('ClassID', ptr(INT), o('classID')),
-  field('Priorities', slice(struct([field('Name', STRING, n('name')), field('Priority', INT, n('priority'))])), o('priorities')),
+  field(
+    'Priorities',
+    slice(struct([field('Name', STRING, n('name')), field('Priority', INT, n('priority'))])),
+    o('priorities'),
+  ),
 ]);
 
 const RDMA = struct([field('HcaHandles', ptr(INT), o('hcaHandles')), field('HcaObjects', ptr(INT), o('hcaObjects'))]);
@@ -116,17 +133,25 @@ const CAPABILITIES = struct([
 
 const PROCESS = struct([
   field('Terminal', BOOL, o('terminal')),
-  field('User', struct([
-    field('UID', INT, n('uid')),
-    field('GID', INT, n('gid')),
-    field('Umask', ptr(INT), o('umask')),
-    field('AdditionalGids', slice(INT), o('additionalGids')),
-  ]), n('user')),
+  field(
+    'User',
+    struct([
+      field('UID', INT, n('uid')),
+      field('GID', INT, n('gid')),
+      field('Umask', ptr(INT), o('umask')),
+      field('AdditionalGids', slice(INT), o('additionalGids')),
+    ]),
+    n('user'),
+  ),
   field('Args', slice(STRING), o('args')),
   field('Env', slice(STRING), o('env')),
   field('Cwd', STRING, n('cwd')),
   field('Capabilities', ptr(CAPABILITIES), o('capabilities')),
-  field('Rlimits', slice(struct([field('Type', STRING, n('type')), field('Hard', INT, n('hard')), field('Soft', INT, n('soft'))])), o('rlimits')),
+  field(
+    'Rlimits',
+    slice(struct([field('Type', STRING, n('type')), field('Hard', INT, n('hard')), field('Soft', INT, n('soft'))])),
+    o('rlimits'),
+  ),
   field('NoNewPrivileges', BOOL, o('noNewPrivileges')),
   field('OOMScoreAdj', ptr(INT), o('oomScoreAdj')),
 ]);
@@ -147,7 +172,11 @@ const LINUX = struct([
   field('Sysctl', map(STRING), o('sysctl')),
   field('Resources', ptr(RESOURCES), o('resources')),
   field('CgroupsPath', STRING, o('cgroupsPath')),
-  field('Namespaces', slice(struct([field('Type', STRING, n('type')), field('Path', STRING, o('path'))])), o('namespaces')),
+  field(
+    'Namespaces',
+    slice(struct([field('Type', STRING, n('type')), field('Path', STRING, o('path'))])),
+    o('namespaces'),
+  ),
   field('Devices', slice(LINUX_DEVICE), o('devices')),
   field('RootfsPropagation', STRING, o('rootfsPropagation')),
   field('MaskedPaths', slice(STRING), o('maskedPaths')),
@@ -173,7 +202,9 @@ function lk(go: string, type: GoType, name: string, omitempty = true): GoField {
   return { go, type, json: tag, yaml: tag, key: name };
 }
 
-const NAMESPACES = struct(['Cgroup', 'Ipc', 'Mnt', 'Net', 'Pid', 'User', 'Uts'].map((g) => lk(g, ptr(STRING), g.toLowerCase())));
+const NAMESPACES = struct(
+  ['Cgroup', 'Ipc', 'Mnt', 'Net', 'Pid', 'User', 'Uts'].map((g) => lk(g, ptr(STRING), g.toLowerCase())),
+);
 
 const INTERFACE = struct([
   lk('Name', STRING, 'name'),

@@ -16,7 +16,12 @@ export function resolvesToNonString(s: string): boolean {
   if (/^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/.test(s)) return true;
   if (s === '<<') return true;
   if (!/^[-+0-9.]/.test(s)) return false;
-  if (/^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?$/.test(s)) return true; // timestamp
+  if (
+    /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?$/.test(
+      s,
+    )
+  )
+    return true; // timestamp
   const plain = s.replace(/_/g, '');
   if (/^[-+]?(?:0b[01]+|0x[0-9a-fA-F]+|0o?[0-7]+|[0-9]+)$/.test(plain)) return true; // ParseInt(…, 0)
   if (/^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/.test(plain)) return true; // ParseFloat
@@ -25,10 +30,17 @@ export function resolvesToNonString(s: string): boolean {
 }
 
 function isPrintable(c: number): boolean {
-  return c === 0x0a || (c >= 0x20 && c <= 0x7e) || c === 0x85 || (c >= 0xa0 && c <= 0xd7ff)
-    || (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff) || (c >= 0x10000 && c <= 0x10ffff);
+  return (
+    c === 0x0a ||
+    (c >= 0x20 && c <= 0x7e) ||
+    c === 0x85 ||
+    (c >= 0xa0 && c <= 0xd7ff) ||
+    (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff) ||
+    (c >= 0x10000 && c <= 0x10ffff)
+  );
 }
-const isBreak = (ch: string | undefined): boolean => ch === '\n' || ch === '\r' || ch === '\u0085' || ch === '\u2028' || ch === '\u2029';
+const isBreak = (ch: string | undefined): boolean =>
+  ch === '\n' || ch === '\r' || ch === '\u0085' || ch === '\u2028' || ch === '\u2029';
 const isSpace = (ch: string | undefined): boolean => ch === ' ';
 const isBlankz = (ch: string | undefined): boolean => ch === undefined || ch === ' ' || ch === '\t' || isBreak(ch);
 
@@ -46,8 +58,14 @@ function analyze(s: string): Analysis {
   let blockIndicators = false;
   let lineBreaks = false;
   let special = false;
-  let leadingSpace = false, leadingBreak = false, trailingSpace = false, trailingBreak = false;
-  let breakSpace = false, spaceBreak = false, prevSpace = false, prevBreak = false;
+  let leadingSpace = false,
+    leadingBreak = false,
+    trailingSpace = false,
+    trailingBreak = false;
+  let breakSpace = false,
+    spaceBreak = false,
+    prevSpace = false,
+    prevBreak = false;
   if (s.startsWith('---') || s.startsWith('...')) blockIndicators = true;
   let precededByWs = true;
   chars.forEach((ch, i) => {
@@ -85,8 +103,15 @@ function analyze(s: string): Analysis {
   const a: Analysis = { multiline: lineBreaks, blockPlain: true, singleQuoted: true, block: true };
   if (leadingSpace || leadingBreak || trailingSpace || trailingBreak) a.blockPlain = false;
   if (trailingSpace) a.block = false;
-  if (breakSpace) { a.blockPlain = false; a.singleQuoted = false; }
-  if (spaceBreak || special) { a.blockPlain = false; a.singleQuoted = false; a.block = false; }
+  if (breakSpace) {
+    a.blockPlain = false;
+    a.singleQuoted = false;
+  }
+  if (spaceBreak || special) {
+    a.blockPlain = false;
+    a.singleQuoted = false;
+    a.block = false;
+  }
   if (lineBreaks) a.blockPlain = false;
   if (blockIndicators) a.blockPlain = false;
   return a;
@@ -164,8 +189,21 @@ function writeSingle(w: LineWriter, s: string, allowBreaks: boolean, indent: num
 }
 
 const SHORT_ESCAPES: Record<number, string> = {
-  0x00: '0', 0x07: 'a', 0x08: 'b', 0x09: 't', 0x0a: 'n', 0x0b: 'v', 0x0c: 'f', 0x0d: 'r', 0x1b: 'e',
-  0x22: '"', 0x5c: '\\', 0x85: 'N', 0xa0: '_', 0x2028: 'L', 0x2029: 'P',
+  0x00: '0',
+  0x07: 'a',
+  0x08: 'b',
+  0x09: 't',
+  0x0a: 'n',
+  0x0b: 'v',
+  0x0c: 'f',
+  0x0d: 'r',
+  0x1b: 'e',
+  0x22: '"',
+  0x5c: '\\',
+  0x85: 'N',
+  0xa0: '_',
+  0x2028: 'L',
+  0x2029: 'P',
 };
 
 function escapeChar(c: number): string {

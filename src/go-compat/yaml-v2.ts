@@ -33,7 +33,11 @@ export function yamlKeyLess(a: string, b: string): boolean {
     let bn = 0n;
     if (x === '0' || y === '0') {
       for (let j = i - 1; j >= 0 && isDigit(ar[j]); j--) {
-        if (ar[j] !== '0') { an = 1n; bn = 1n; break; }
+        if (ar[j] !== '0') {
+          an = 1n;
+          bn = 1n;
+          break;
+        }
       }
     }
     let ai = i;
@@ -65,14 +69,21 @@ function yamlFieldValue(parent: unknown, f: GoField): unknown {
 /** yaml.v2 `isZero`, used for omitempty. */
 export function isZeroV2(v: unknown, t: GoType): boolean {
   switch (t.kind) {
-    case 'string': return isNil(v) || v === '';
-    case 'bool': return isNil(v) || v === false;
-    case 'int': return isNil(v) || v === 0 || v === 0n;
+    case 'string':
+      return isNil(v) || v === '';
+    case 'bool':
+      return isNil(v) || v === false;
+    case 'int':
+      return isNil(v) || v === 0 || v === 0n;
     case 'ptr':
-    case 'any': return isNil(v);
-    case 'slice': return isNil(v) || (Array.isArray(v) && v.length === 0);
-    case 'map': return isNil(v) || (typeof v === 'object' && Object.keys(v).length === 0);
-    case 'struct': return t.fields.every((f) => isZeroV2(yamlFieldValue(v, f), f.type));
+    case 'any':
+      return isNil(v);
+    case 'slice':
+      return isNil(v) || (Array.isArray(v) && v.length === 0);
+    case 'map':
+      return isNil(v) || (typeof v === 'object' && Object.keys(v).length === 0);
+    case 'struct':
+      return t.fields.every((f) => isZeroV2(yamlFieldValue(v, f), f.type));
   }
 }
 
@@ -109,14 +120,22 @@ function structEntries(fields: readonly GoField[], v: unknown): [YNode, YNode][]
 
 function toNode(v: unknown, t: GoType): YNode {
   switch (t.kind) {
-    case 'string': return { t: 'str', v: scalarText(v) };
-    case 'bool': return raw(v === true ? 'true' : 'false');
-    case 'int': return raw(intText(v));
-    case 'any': return anyNode(v);
-    case 'ptr': return isNil(v) ? raw('null') : toNode(v, t.elem);
-    case 'slice': return { t: 'seq', items: Array.isArray(v) ? v.map((x) => toNode(x, t.elem)) : [] };
-    case 'map': return { t: 'map', entries: sortedKeys(v).map(([k, x]) => [{ t: 'str', v: k }, toNode(x, t.elem)]) };
-    case 'struct': return { t: 'map', entries: structEntries(t.fields, v) };
+    case 'string':
+      return { t: 'str', v: scalarText(v) };
+    case 'bool':
+      return raw(v === true ? 'true' : 'false');
+    case 'int':
+      return raw(intText(v));
+    case 'any':
+      return anyNode(v);
+    case 'ptr':
+      return isNil(v) ? raw('null') : toNode(v, t.elem);
+    case 'slice':
+      return { t: 'seq', items: Array.isArray(v) ? v.map((x) => toNode(x, t.elem)) : [] };
+    case 'map':
+      return { t: 'map', entries: sortedKeys(v).map(([k, x]) => [{ t: 'str', v: k }, toNode(x, t.elem)]) };
+    case 'struct':
+      return { t: 'map', entries: structEntries(t.fields, v) };
   }
 }
 

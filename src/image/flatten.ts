@@ -114,13 +114,24 @@ async function openLayerTar(source: ImageSource, layer: Descriptor): Promise<Rea
 }
 
 /** One layer's contribution; whiteouts and opaque markers take effect for the layers below only. */
-async function* flattenLayer(source: ImageSource, layer: Descriptor, state: FlattenState, opts: FlattenOptions): AsyncGenerator<TarEntry> {
+async function* flattenLayer(
+  source: ImageSource,
+  layer: Descriptor,
+  state: FlattenState,
+  opts: FlattenOptions,
+): AsyncGenerator<TarEntry> {
   const subject = layerSubject(source, layer);
   const deferred: Whiteout[] = [];
   const emittedHere = new Set<string>();
   const orphans = new Map<string, TarHeader[]>();
   const chains = new LinkChains();
-  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), { subject, allowUnresolvedLinks: true, reporter: opts.reporter, isMarker: (n) => whiteoutOf(n) !== undefined, keepDevices: true });
+  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), {
+    subject,
+    allowUnresolvedLinks: true,
+    reporter: opts.reporter,
+    isMarker: (n) => whiteoutOf(n) !== undefined,
+    keepDevices: true,
+  });
   for await (const raw of entries) {
     const e = chains.resolve(raw);
     const h = e.header;
@@ -202,10 +213,13 @@ async function* resolveOrphans(
   }
   const [target, links] = [...c.orphans][0] ?? [];
   if (target !== undefined) {
-    throw new MobyError(`Refusing unsafe content in "${c.subject}": "${links?.[0]?.name ?? ''}" is a hardlink to "${target}", which is not a file in the same layer`, {
-      code: 'UNSAFE_CONTENT',
-      hint: 'the layer is malformed; rebuild the image',
-    });
+    throw new MobyError(
+      `Refusing unsafe content in "${c.subject}": "${links?.[0]?.name ?? ''}" is a hardlink to "${target}", which is not a file in the same layer`,
+      {
+        code: 'UNSAFE_CONTENT',
+        hint: 'the layer is malformed; rebuild the image',
+      },
+    );
   }
 }
 

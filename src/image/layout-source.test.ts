@@ -28,7 +28,12 @@ async function drain(s: NodeJS.ReadableStream): Promise<Buffer> {
 
 void test('a layout written by `skopeo copy … oci:DIR:TAG` is selected by its bare tag', async (t) => {
   const dir = tempDir(t);
-  const { manifest } = await writeLayout(dir, 'v1.2', [[{ name: 'etc', type: 'directory' }, { name: 'etc/motd', data: 'hi' }]]);
+  const { manifest } = await writeLayout(dir, 'v1.2', [
+    [
+      { name: 'etc', type: 'directory' },
+      { name: 'etc/motd', data: 'hi' },
+    ],
+  ]);
   const img = await openLayoutImage(dir, 'v1.2', amd64);
   assert.equal(img.manifestDigest, manifest);
   const layer = img.manifest.layers[0];
@@ -61,5 +66,8 @@ void test('a blob index.json names that is missing, or an index.json that is not
     return true;
   });
   writeFileSync(join(dir, 'index.json'), '{not json');
-  await assert.rejects(openLayoutImage(dir, 'example.com/x:1', amd64), { code: 'IMAGE_CONFIG', message: `Cannot read OCI layout "${dir}": index.json is not JSON` });
+  await assert.rejects(openLayoutImage(dir, 'example.com/x:1', amd64), {
+    code: 'IMAGE_CONFIG',
+    message: `Cannot read OCI layout "${dir}": index.json is not JSON`,
+  });
 });

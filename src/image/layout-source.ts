@@ -13,13 +13,28 @@ import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { digestAlgorithm, digestHex, isDigest, parseDigest, type Digest } from '../oci/digest.ts';
 import { parseReference, type Reference } from '../oci/reference.ts';
-import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageManifest, type Platform } from '../oci/types.ts';
+import {
+  MediaType,
+  REF_NAME_ANNOTATION,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+  type Platform,
+} from '../oci/types.ts';
 import { verifyStream } from '../oci/verify.ts';
 import { MobyError } from '../util/errors.ts';
 import type { ImageSource } from './source.ts';
 
-function layoutError(dir: string, detail: string, code: 'NOT_FOUND' | 'IMAGE_CONFIG' | 'PLATFORM' = 'IMAGE_CONFIG', cause?: unknown): MobyError {
-  return new MobyError(`Cannot read OCI layout "${dir}": ${detail}`, { code, ...(cause === undefined ? {} : { cause }) });
+function layoutError(
+  dir: string,
+  detail: string,
+  code: 'NOT_FOUND' | 'IMAGE_CONFIG' | 'PLATFORM' = 'IMAGE_CONFIG',
+  cause?: unknown,
+): MobyError {
+  return new MobyError(`Cannot read OCI layout "${dir}": ${detail}`, {
+    code,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 function openVerified(dir: string, digest: Digest, size: number | undefined): Readable {
@@ -93,7 +108,11 @@ function pickEntry(dir: string, entries: Descriptor[], refOrDigest: string): Des
 
 function platformMatches(p: Platform | undefined, want: Platform): boolean {
   if (p === undefined) return false;
-  return p.os === want.os && p.architecture === want.architecture && (want.variant === undefined || p.variant === undefined || p.variant === want.variant);
+  return (
+    p.os === want.os &&
+    p.architecture === want.architecture &&
+    (want.variant === undefined || p.variant === undefined || p.variant === want.variant)
+  );
 }
 
 function isIndex(mediaType: string | undefined, json: unknown): boolean {
@@ -101,7 +120,11 @@ function isIndex(mediaType: string | undefined, json: unknown): boolean {
   return isObject(json) && Array.isArray(json.manifests);
 }
 
-async function resolveManifest(dir: string, entry: Descriptor, platform: Platform): Promise<{ digest: Digest; manifest: ImageManifest }> {
+async function resolveManifest(
+  dir: string,
+  entry: Descriptor,
+  platform: Platform,
+): Promise<{ digest: Digest; manifest: ImageManifest }> {
   const json = await readJson(dir, entry.size < 0 ? { digest: entry.digest } : entry);
   if (!isIndex(entry.mediaType, json)) return { digest: entry.digest, manifest: manifestOf(dir, json) };
   const list = descriptors(dir, json, 'manifests', `index ${entry.digest}`);
@@ -141,7 +164,8 @@ export async function openLayoutImage(dir: string, refOrDigest: string, platform
   const entry = pickEntry(dir, await readIndexJson(dir), refOrDigest);
   const { digest, manifest } = await resolveManifest(dir, entry, platform);
   const config = (await readJson(dir, manifest.config)) as ImageConfig;
-  if (!isObject(config) || !isObject(config.rootfs)) throw layoutError(dir, `config ${manifest.config.digest} is not an image config`);
+  if (!isObject(config) || !isObject(config.rootfs))
+    throw layoutError(dir, `config ${manifest.config.digest} is not an image config`);
   return {
     ref: referenceFor(refOrDigest, entry, digest),
     manifestDigest: digest,
@@ -151,4 +175,3 @@ export async function openLayoutImage(dir: string, refOrDigest: string, platform
     openBlob: (d, size) => Promise.resolve(openVerified(dir, d, size)),
   };
 }
-

@@ -34,8 +34,13 @@ const MAX_FIELD = 0xffffffff;
 const LOST_SHOWN = 20;
 
 const TYPE_BITS: Record<EntryType, number> = {
-  fifo: 0o010000, 'character-device': 0o020000, directory: 0o040000, 'block-device': 0o060000,
-  file: 0o100000, link: 0o100000, symlink: 0o120000,
+  fifo: 0o010000,
+  'character-device': 0o020000,
+  directory: 0o040000,
+  'block-device': 0o060000,
+  file: 0o100000,
+  link: 0o100000,
+  symlink: 0o120000,
 };
 
 export interface NewcFields {
@@ -62,14 +67,39 @@ function pad4(n: number): number {
 /** One header + NUL-terminated name + padding to 4 bytes. Pure. */
 export function encodeNewcHeader(f: NewcFields): Buffer {
   const name = Buffer.from(`${f.name}\0`, 'utf8');
-  const fields = [f.ino, f.mode, f.uid, f.gid, f.nlink, f.mtime, f.filesize, 3, 1, f.rdevmajor, f.rdevminor, name.length, 0];
+  const fields = [
+    f.ino,
+    f.mode,
+    f.uid,
+    f.gid,
+    f.nlink,
+    f.mtime,
+    f.filesize,
+    3,
+    1,
+    f.rdevmajor,
+    f.rdevminor,
+    name.length,
+    0,
+  ];
   const text = MAGIC + fields.map(hex8).join('');
   return Buffer.concat([Buffer.from(text, 'latin1'), name, Buffer.alloc(pad4(HEADER_SIZE + name.length))]);
 }
 
 /** The `TRAILER!!!` entry (all fields zero but its inode number and namesize, as gocpio writes it). */
 export function trailer(ino: number): Buffer {
-  return encodeNewcHeader({ ino, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, filesize: 0, rdevmajor: 0, rdevminor: 0, name: 'TRAILER!!!' });
+  return encodeNewcHeader({
+    ino,
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    nlink: 1,
+    mtime: 0,
+    filesize: 0,
+    rdevmajor: 0,
+    rdevminor: 0,
+    name: 'TRAILER!!!',
+  });
 }
 
 function refuse(h: TarHeader, detail: string): MobyError {
@@ -161,14 +191,23 @@ export class NewcEncoder {
 
   private headerFor(h: TarHeader): Buffer {
     if (h.size > MAX_FIELD) throw refuse(h, `it is ${h.size} bytes; newc cannot hold files of 4 GiB or more`);
-    if (h.uid > MAX_FIELD || h.gid > MAX_FIELD || h.uid < 0 || h.gid < 0) throw refuse(h, `uid/gid ${h.uid}/${h.gid} out of range`);
+    if (h.uid > MAX_FIELD || h.gid > MAX_FIELD || h.uid < 0 || h.gid < 0)
+      throw refuse(h, `uid/gid ${h.uid}/${h.gid} out of range`);
     this.noteXattrs(h);
-    if (this.ino >= this.inoLimit) throw refuse(h, 'its section of the initrd has too many entries for its share of the inode numbers');
+    if (this.ino >= this.inoLimit)
+      throw refuse(h, 'its section of the initrd has too many entries for its share of the inode numbers');
     const ino = this.ino++;
     const fields: NewcFields = {
-      ino, mode: (h.mode & 0o7777) | TYPE_BITS[h.type], uid: h.uid, gid: h.gid, nlink: h.type === 'directory' ? 2 : 1,
-      mtime: clampTime(h.mtime), filesize: h.type === 'symlink' ? Buffer.byteLength(h.linkname ?? '') : h.size,
-      rdevmajor: h.devmajor ?? 0, rdevminor: h.devminor ?? 0, name: h.name === '' ? '.' : h.name,
+      ino,
+      mode: (h.mode & 0o7777) | TYPE_BITS[h.type],
+      uid: h.uid,
+      gid: h.gid,
+      nlink: h.type === 'directory' ? 2 : 1,
+      mtime: clampTime(h.mtime),
+      filesize: h.type === 'symlink' ? Buffer.byteLength(h.linkname ?? '') : h.size,
+      rdevmajor: h.devmajor ?? 0,
+      rdevminor: h.devminor ?? 0,
+      name: h.name === '' ? '.' : h.name,
     };
     if (h.type === 'file') this.files.set(h.name, { ino, offsets: [this.offset] });
     if (h.type === 'link') this.linkTo(h, fields);
@@ -177,7 +216,11 @@ export class NewcEncoder {
 
   private linkTo(h: TarHeader, fields: NewcFields): void {
     const group = this.files.get(h.linkname ?? '');
-    if (group === undefined) throw refuse(h, `it is a hardlink to "${h.linkname ?? ''}", which is not an earlier file of the same section (image, bundle or files)`);
+    if (group === undefined)
+      throw refuse(
+        h,
+        `it is a hardlink to "${h.linkname ?? ''}", which is not an earlier file of the same section (image, bundle or files)`,
+      );
     fields.ino = group.ino;
     fields.filesize = 0;
     group.offsets.push(this.offset);

@@ -65,7 +65,9 @@ async function decompressPayload(kind: KernelPayload, payload: Buffer): Promise<
     case 'lz4':
       return runToolFilter(TOOLS.lz4, ['-dc'], withoutSize(payload));
     default:
-      throw unsupported(`its payload is ${kind === 'unknown' ? 'in an unknown format' : `compressed with ${kind}`}, which is not supported`);
+      throw unsupported(
+        `its payload is ${kind === 'unknown' ? 'in an unknown format' : `compressed with ${kind}`}, which is not supported`,
+      );
   }
 }
 
@@ -77,6 +79,7 @@ async function decompressPayload(kind: KernelPayload, payload: Buffer): Promise<
 export async function decompressKernel(kernel: Buffer): Promise<Buffer> {
   if (payloadKind(kernel) === 'gzip') return gunzipSync(kernel);
   const payload = bzImagePayload(kernel);
-  if (payload === undefined) throw unsupported('it is neither gzip-compressed nor an x86 bzImage (boot protocol 2.08 or later)');
+  if (payload === undefined)
+    throw unsupported('it is neither gzip-compressed nor an x86 bzImage (boot protocol 2.08 or later)');
   return decompressPayload(payloadKind(payload), payload);
 }

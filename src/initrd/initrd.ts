@@ -66,7 +66,8 @@ async function* splitBoot(entries: EntryStream, result: InitrdResult): AsyncGene
     }
     const body = e.body as AsyncIterable<Buffer> | undefined;
     if (name === 'boot/kernel' && e.header.type === 'file') result.kernel = await collect(body);
-    else if (name === 'boot/cmdline' && e.header.type === 'file') result.cmdline = (await collect(body)).toString('utf8');
+    else if (name === 'boot/cmdline' && e.header.type === 'file')
+      result.cmdline = (await collect(body)).toString('utf8');
     else if (name === 'boot/ucode.cpio' && e.header.type === 'file') result.ucode = await collect(body);
     else await collect(body); // drain: skipped, but the producer may need the body consumed
   }
@@ -77,7 +78,13 @@ type Head = (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>;
 /** cpio file → compressor → `head` (prepends the ucode) → out, with errors and teardown propagated. */
 async function compressInto(cpio: Readable, c: { kind: InitrdCompression; head: Head; out: Writable }): Promise<void> {
   if (c.kind === 'gzip') await pipeline(cpio, parallelGzip({ level: GZIP_LEVEL }), c.head, c.out);
-  else if (c.kind === 'zstd') await pipeline(cpio, createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }), c.head, c.out);
+  else if (c.kind === 'zstd')
+    await pipeline(
+      cpio,
+      createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }),
+      c.head,
+      c.out,
+    );
   else await pipeline(cpio, c.head, c.out);
 }
 

@@ -58,7 +58,9 @@ async function* blocks(source: AsyncIterable<Buffer>, size: number): AsyncGenera
  * A pipeline stage: gzip of `source`, in order. Rejects on a zlib failure; stops reading `source` when the
  * consumer stops.
  */
-export function parallelGzip(opts: ParallelGzipOptions = {}): (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
+export function parallelGzip(
+  opts: ParallelGzipOptions = {},
+): (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
   const level = opts.level ?? 6;
   const blockSize = opts.blockSize ?? BLOCK_SIZE;
   const concurrency = Math.max(1, opts.concurrency ?? Math.min(availableParallelism(), 4));
@@ -76,11 +78,18 @@ export function parallelGzip(opts: ParallelGzipOptions = {}): (source: AsyncIter
       const last = next.done === true;
       crc = crc32(block, crc);
       size += block.length;
-      const options: ZlibOptions = { level, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH, ...(dictionary ? { dictionary } : {}) };
+      const options: ZlibOptions = {
+        level,
+        finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+        ...(dictionary ? { dictionary } : {}),
+      };
       const pending = deflateRawAsync(block, options);
       pending.catch(() => {}); // awaited in order below; avoid an unhandled rejection while queued
       inFlight.push(pending);
-      dictionary = block.length >= WINDOW ? block.subarray(block.length - WINDOW) : Buffer.concat([dictionary ?? Buffer.alloc(0), block]).subarray(-WINDOW);
+      dictionary =
+        block.length >= WINDOW
+          ? block.subarray(block.length - WINDOW)
+          : Buffer.concat([dictionary ?? Buffer.alloc(0), block]).subarray(-WINDOW);
       if (inFlight.length >= concurrency) yield await (inFlight.shift() as Promise<Buffer>);
     }
     while (inFlight.length > 0) yield await (inFlight.shift() as Promise<Buffer>);

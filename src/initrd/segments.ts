@@ -25,7 +25,15 @@ import { constants, createZstdCompress, gzipSync, zstdCompressSync } from 'node:
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import type { Reporter } from '../util/reporter.ts';
-import { addLostXattrs, FIRST_INO, NewcEncoder, patchNlinks, reportLostXattrs, trailer, type LostXattrs } from './cpio.ts';
+import {
+  addLostXattrs,
+  FIRST_INO,
+  NewcEncoder,
+  patchNlinks,
+  reportLostXattrs,
+  trailer,
+  type LostXattrs,
+} from './cpio.ts';
 import { parallelGzip } from './parallel-gzip.ts';
 
 /** Bump when the bytes of a member for the same section key change (encoder, compressor settings). */
@@ -100,11 +108,18 @@ export interface SegmentStats {
 /** The cache key of a member: the section's key plus everything the initrd side adds to its bytes. */
 export function segmentKey(sectionKey: string, index: number, compress: SegmentCompression): string {
   const level = compress === 'gzip' ? GZIP_LEVEL : compress === 'zstd' ? ZSTD_LEVEL : 0;
-  return createHash('sha256').update(JSON.stringify({ v: SEGMENT_VERSION, sectionKey, index, compress, level })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ v: SEGMENT_VERSION, sectionKey, index, compress, level }))
+    .digest('hex');
 }
 
 /** Compresses file `from` into `to`; returns the digest (`sha256:…`) and size of what it wrote. */
-async function compressFile(from: string, to: string, kind: SegmentCompression, signal?: AbortSignal): Promise<{ digest: string; size: number }> {
+async function compressFile(
+  from: string,
+  to: string,
+  kind: SegmentCompression,
+  signal?: AbortSignal,
+): Promise<{ digest: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
   const hashed = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -115,8 +130,16 @@ async function compressFile(from: string, to: string, kind: SegmentCompression, 
     }
   };
   const input = createReadStream(from, { highWaterMark: 1 << 20 });
-  if (kind === 'gzip') await pipeline(input, parallelGzip({ level: GZIP_LEVEL }), hashed, createWriteStream(to), { signal });
-  else if (kind === 'zstd') await pipeline(input, createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }), hashed, createWriteStream(to), { signal });
+  if (kind === 'gzip')
+    await pipeline(input, parallelGzip({ level: GZIP_LEVEL }), hashed, createWriteStream(to), { signal });
+  else if (kind === 'zstd')
+    await pipeline(
+      input,
+      createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }),
+      hashed,
+      createWriteStream(to),
+      { signal },
+    );
   else await pipeline(input, hashed, createWriteStream(to), { signal });
   return { digest: `sha256:${hash.digest('hex')}`, size };
 }
@@ -176,18 +199,35 @@ class SegmentWriter {
       section.replay(hit.record.section);
       this.note(hit.record.lostXattrs);
       this.stats.reused++;
-      this.members.push({ file: Promise.resolve(hit.path), empty: hit.record.empty, check: { key, digest: hit.digest } });
+      this.members.push({
+        file: Promise.resolve(hit.path),
+        empty: hit.record.empty,
+        check: { key, digest: hit.digest },
+      });
       this.o.reporter.emit({ type: 'debug', message: `initrd segment ${index} (${section.id}): reused ${key}` });
       return;
     }
     const cpio = join(this.o.workDir, `segment-${index}.cpio`);
-    const encoder = new NewcEncoder({ firstIno: FIRST_INO + index * INO_SHARE, inoLimit: FIRST_INO + (index + 1) * INO_SHARE, trailer: false });
-    await pipeline(Readable.from(encoder.bytes(withoutBootFiles(section.entries()))), createWriteStream(cpio), { signal: this.o.signal });
+    const encoder = new NewcEncoder({
+      firstIno: FIRST_INO + index * INO_SHARE,
+      inoLimit: FIRST_INO + (index + 1) * INO_SHARE,
+      trailer: false,
+    });
+    await pipeline(Readable.from(encoder.bytes(withoutBootFiles(section.entries()))), createWriteStream(cpio), {
+      signal: this.o.signal,
+    });
     await patchNlinks(cpio, encoder);
-    const record: SegmentRecord = { section: section.record(), lostXattrs: encoder.lostXattrs, empty: encoder.size === 0 };
+    const record: SegmentRecord = {
+      section: section.record(),
+      lostXattrs: encoder.lostXattrs,
+      empty: encoder.size === 0,
+    };
     this.note(record.lostXattrs);
     this.stats.compressed++;
-    this.o.reporter.emit({ type: 'debug', message: `initrd segment ${index} (${section.id}): compressed ${encoder.size} bytes, ${key}` });
+    this.o.reporter.emit({
+      type: 'debug',
+      message: `initrd segment ${index} (${section.id}): compressed ${encoder.size} bytes, ${key}`,
+    });
     const file = this.compress(cpio, join(this.o.workDir, `segment-${index}.member`), key, record);
     file.catch(() => {}); // awaited in order by finish(); avoid an unhandled rejection meanwhile
     this.members.push({ file, empty: record.empty });
@@ -262,7 +302,10 @@ class SegmentWriter {
  * cache. On failure `opts.out` is destroyed; work files are left in `opts.workDir` for its owner to remove.
  * Rejects with `DamagedSegment` when a cached member turned out damaged (then evicted): write it again.
  */
-export async function writeSegmentedInitrd(sections: AsyncIterable<InitrdSection>, opts: SegmentedInitrdOptions): Promise<SegmentStats> {
+export async function writeSegmentedInitrd(
+  sections: AsyncIterable<InitrdSection>,
+  opts: SegmentedInitrdOptions,
+): Promise<SegmentStats> {
   const writer = new SegmentWriter(opts);
   try {
     let index = 0;

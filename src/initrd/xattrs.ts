@@ -6,11 +6,47 @@
 
 /** Linux capability names by bit number (include/uapi/linux/capability.h). */
 const CAPS = [
-  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'linux_immutable',
-  'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot',
-  'sys_ptrace', 'sys_pacct', 'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod', 'lease',
-  'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog', 'wake_alarm', 'block_suspend', 'audit_read',
-  'perfmon', 'bpf', 'checkpoint_restore',
+  'chown',
+  'dac_override',
+  'dac_read_search',
+  'fowner',
+  'fsetid',
+  'kill',
+  'setgid',
+  'setuid',
+  'setpcap',
+  'linux_immutable',
+  'net_bind_service',
+  'net_broadcast',
+  'net_admin',
+  'net_raw',
+  'ipc_lock',
+  'ipc_owner',
+  'sys_module',
+  'sys_rawio',
+  'sys_chroot',
+  'sys_ptrace',
+  'sys_pacct',
+  'sys_admin',
+  'sys_boot',
+  'sys_nice',
+  'sys_resource',
+  'sys_time',
+  'sys_tty_config',
+  'mknod',
+  'lease',
+  'audit_write',
+  'audit_control',
+  'setfcap',
+  'mac_override',
+  'mac_admin',
+  'syslog',
+  'wake_alarm',
+  'block_suspend',
+  'audit_read',
+  'perfmon',
+  'bpf',
+  'checkpoint_restore',
 ];
 
 const XATTR = 'SCHILY.xattr.';
@@ -39,9 +75,14 @@ export function describeCapability(v: Buffer): string | undefined {
   const e = (magic & 1) === 1 ? 'e' : '';
   const both = permitted.filter((c) => inheritable.includes(c));
   const parts = [
-    [both, `${e}ip`], [permitted.filter((c) => !both.includes(c)), `${e}p`], [inheritable.filter((c) => !both.includes(c)), 'i'],
+    [both, `${e}ip`],
+    [permitted.filter((c) => !both.includes(c)), `${e}p`],
+    [inheritable.filter((c) => !both.includes(c)), 'i'],
   ] as const;
-  const text = parts.filter(([caps]) => caps.length > 0).map(([caps, flags]) => `${caps.join(',')}=${flags}`).join(' ');
+  const text = parts
+    .filter(([caps]) => caps.length > 0)
+    .map(([caps, flags]) => `${caps.join(',')}=${flags}`)
+    .join(' ');
   return text === '' ? '=' : text;
 }
 

@@ -72,12 +72,22 @@ export function checkKernel(opts: CheckKernelOptions): KernelCheckResult {
   const name = opts.name ?? basename(opts.kernelPath);
   const subject = `Kernel "${name}"`;
   if (text === undefined) {
-    return { warnings: [`Cannot check kernel "${name}": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)`], errors: [] };
+    return {
+      warnings: [
+        `Cannot check kernel "${name}": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)`,
+      ],
+      errors: [],
+    };
   }
   const config = parseConfig(text);
   const arch = opts.arch ?? 'amd64';
-  const errors = bootable.flatMap((f) => formatErrors(config, f, { compress: opts.compress, arch, subject, modules: opts.modules }));
-  const warnings = [...isoWarnings(config, bootable, { arch, subject }), ...ADVISED.flatMap((n) => warn(config, n, { arch, subject }))];
+  const errors = bootable.flatMap((f) =>
+    formatErrors(config, f, { compress: opts.compress, arch, subject, modules: opts.modules }),
+  );
+  const warnings = [
+    ...isoWarnings(config, bootable, { arch, subject }),
+    ...ADVISED.flatMap((n) => warn(config, n, { arch, subject })),
+  ];
   return { warnings: [...new Set(warnings)], errors };
 }
 
@@ -92,7 +102,11 @@ interface Subject {
   subject: string;
 }
 
-function formatErrors(config: KernelConfig, format: KernelCheckFormat, o: Subject & { compress: CheckKernelOptions['compress']; modules: ModuleIndex | undefined }): string[] {
+function formatErrors(
+  config: KernelConfig,
+  format: KernelCheckFormat,
+  o: Subject & { compress: CheckKernelOptions['compress']; modules: ModuleIndex | undefined },
+): string[] {
   const { compress, subject } = o;
   const needs = format.kernel.flatMap((n) => {
     if (typeof n !== 'string' && n.loader === true) return [];
@@ -103,12 +117,19 @@ function formatErrors(config: KernelConfig, format: KernelCheckFormat, o: Subjec
   const loaderErrors = format.kernel.flatMap((n) => {
     if (typeof n === 'string' || n.loader !== true) return [];
     const v = rootVerdict(config, n.fragment, o.modules, o.arch);
-    return v.kind === 'missing' ? [`${subject} cannot boot format "${format.name}": ${n.why} needs ${v.missing.join(', ')}`] : [];
+    return v.kind === 'missing'
+      ? [`${subject} cannot boot format "${format.name}": ${n.why} needs ${v.missing.join(', ')}`]
+      : [];
   });
-  return [...needs.flatMap((n) => {
-    const missing = unmet(config, loadFragment(n.fragment, o.arch));
-    return missing.length === 0 ? [] : [`${subject} cannot boot format "${format.name}": ${n.why} needs ${missing.join(', ')}`];
-  }), ...loaderErrors];
+  return [
+    ...needs.flatMap((n) => {
+      const missing = unmet(config, loadFragment(n.fragment, o.arch));
+      return missing.length === 0
+        ? []
+        : [`${subject} cannot boot format "${format.name}": ${n.why} needs ${missing.join(', ')}`];
+    }),
+    ...loaderErrors,
+  ];
 }
 
 /**
@@ -119,35 +140,64 @@ function formatErrors(config: KernelConfig, format: KernelCheckFormat, o: Subjec
  * includes its part for `arch` (default amd64), as `loadFragment` reads it.
  */
 export type RootVerdict =
-  | { kind: 'built-in' }
-  | { kind: 'loader'; modules: string[] }
-  | { kind: 'missing'; missing: string[] };
+  { kind: 'built-in' } | { kind: 'loader'; modules: string[] } | { kind: 'missing'; missing: string[] };
 
 const LOADER_COMPRESS = 'gzip';
 
-export function rootVerdict(config: KernelConfig, fragment: string, index: ModuleIndex | undefined, arch?: string): RootVerdict {
+export function rootVerdict(
+  config: KernelConfig,
+  fragment: string,
+  index: ModuleIndex | undefined,
+  arch?: string,
+): RootVerdict {
   const reqs = loadFragment(fragment, arch).filter((r) => config.get(r.option) !== 'y');
   if (reqs.length === 0) return { kind: 'built-in' };
-  const loadable = reqs.filter((r): r is Requirement & { module: string } => r.module !== undefined && config.get(r.option) === 'm');
-  const missing = unmet(config, reqs.filter((r) => !loadable.includes(r as Requirement & { module: string })));
-  missing.push(...unmet(config, initrdNeeds(LOADER_COMPRESS).flatMap((n) => loadFragment(n.fragment, arch))));
+  const loadable = reqs.filter(
+    (r): r is Requirement & { module: string } => r.module !== undefined && config.get(r.option) === 'm',
+  );
+  const missing = unmet(
+    config,
+    reqs.filter((r) => !loadable.includes(r as Requirement & { module: string })),
+  );
+  missing.push(
+    ...unmet(
+      config,
+      initrdNeeds(LOADER_COMPRESS).flatMap((n) => loadFragment(n.fragment, arch)),
+    ),
+  );
   if (index === undefined) {
-    if (loadable.length > 0) missing.push(`${loadable.map((r) => `${r.option}=y`).join(', ')} (${loadable.length > 1 ? 'are' : 'is'} m, and the kernel image has no lib/modules/*/modules.dep)`);
+    if (loadable.length > 0)
+      missing.push(
+        `${loadable.map((r) => `${r.option}=y`).join(', ')} (${loadable.length > 1 ? 'are' : 'is'} m, and the kernel image has no lib/modules/*/modules.dep)`,
+      );
     return { kind: 'missing', missing };
   }
   const where = `lib/modules/${index.version}`;
-  for (const name of loadOrder(index, loadable.map((r) => r.module)).missing) {
+  for (const name of loadOrder(
+    index,
+    loadable.map((r) => r.module),
+  ).missing) {
     const r = loadable.find((x) => moduleName(x.module) === name);
-    missing.push(r === undefined ? `${name}.ko (a dependency, not in ${where})` : `${r.option}=y (is m, and ${name}.ko is not in ${where})`);
+    missing.push(
+      r === undefined
+        ? `${name}.ko (a dependency, not in ${where})`
+        : `${r.option}=y (is m, and ${name}.ko is not in ${where})`,
+    );
   }
   return missing.length > 0 ? { kind: 'missing', missing } : { kind: 'loader', modules: loadable.map((r) => r.module) };
 }
 
-function isoWarnings(config: KernelConfig, formats: readonly KernelCheckFormat[], { arch, subject }: Subject): string[] {
+function isoWarnings(
+  config: KernelConfig,
+  formats: readonly KernelCheckFormat[],
+  { arch, subject }: Subject,
+): string[] {
   const iso = formats.filter((f) => f.kernel.includes('iso-root')).map((f) => f.name);
   if (iso.length === 0 || canMountIsoRoot(config, arch)) return [];
   const missing = unmet(config, loadFragment(ISO_ROOT.fragment, arch));
-  return [`${subject} cannot mount root from the CD (${missing.join(', ')}): ${iso.join(', ')} will also carry the initrd and boot kernel+initrd`];
+  return [
+    `${subject} cannot mount root from the CD (${missing.join(', ')}): ${iso.join(', ')} will also carry the initrd and boot kernel+initrd`,
+  ];
 }
 
 function warn(config: KernelConfig, n: Need, { arch, subject }: Subject): string[] {

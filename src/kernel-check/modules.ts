@@ -27,7 +27,12 @@ export function parseModulesDep(text: string, version: string, present: (path: s
     if (colon <= 0) continue;
     const path = line.slice(0, colon).trim();
     if (!present(path)) continue;
-    const deps = line.slice(colon + 1).trim().split(/\s+/).filter((d) => d !== '').map(moduleName);
+    const deps = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .filter((d) => d !== '')
+      .map(moduleName);
     modules.set(moduleName(path), { path, deps });
   }
   return { version, modules };

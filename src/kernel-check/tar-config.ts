@@ -9,7 +9,9 @@ import type { EntryStream } from '../tar/entry.ts';
 
 /** True for the paths a kernel config is shipped under. */
 export function isConfigPath(name: string): boolean {
-  return /(^|\/)boot\/config-[^/]+$/.test(name) || /(^|\/)\.config$/.test(name) || name.replace(/^\.?\//, '') === 'config';
+  return (
+    /(^|\/)boot\/config-[^/]+$/.test(name) || /(^|\/)\.config$/.test(name) || name.replace(/^\.?\//, '') === 'config'
+  );
 }
 
 /** The text of the first config file in the tar at `tarPath`, or undefined. Reads the tar to its end. */
@@ -21,7 +23,13 @@ export function configFromTar(tarPath: string): Promise<string | undefined> {
 export async function configFromEntries(entries: EntryStream): Promise<string | undefined> {
   let found: string | undefined;
   for await (const entry of entries) {
-    if (found !== undefined || entry.header.type !== 'file' || entry.body === undefined || !isConfigPath(entry.header.name)) continue;
+    if (
+      found !== undefined ||
+      entry.header.type !== 'file' ||
+      entry.body === undefined ||
+      !isConfigPath(entry.header.name)
+    )
+      continue;
     const chunks: Buffer[] = [];
     for await (const c of entry.body) chunks.push(c as Buffer);
     found = Buffer.concat(chunks).toString('utf8');

@@ -24,10 +24,17 @@ export interface LockedTrustOptions {
  */
 export function checkLockedTrust(pin: LockPin, ref: Reference, opts: LockedTrustOptions, file: string): void {
   if (!isTrusted(ref, opts.trust) || pin.trust === 'verified' || pin.trust === 'digest') return;
-  if (opts.disableContentTrust === true) { warnTrustDisabled(ref, opts.reporter); return; }
-  throw new MobyError(`Cannot use locked image "${ref.expanded}" from "${file}": it is in trust: but the lock has it as trust "${pin.trust}", not verified`, {
-    code: 'TRUST', hint: 'run `mobyts lock` again without --disable-content-trust, or build with --disable-content-trust',
-  });
+  if (opts.disableContentTrust === true) {
+    warnTrustDisabled(ref, opts.reporter);
+    return;
+  }
+  throw new MobyError(
+    `Cannot use locked image "${ref.expanded}" from "${file}": it is in trust: but the lock has it as trust "${pin.trust}", not verified`,
+    {
+      code: 'TRUST',
+      hint: 'run `mobyts lock` again without --disable-content-trust, or build with --disable-content-trust',
+    },
+  );
 }
 
 /**
@@ -37,17 +44,27 @@ export function checkLockedTrust(pin: LockPin, ref: Reference, opts: LockedTrust
  */
 export async function getLockedImage<S extends ImageSource>(
   store: { getImage(ref: Reference, opts: GetImageOptions): Promise<S> },
-  lock: LoadedLock, ref: Reference, opts: GetImageOptions & { arch: string } & Partial<Omit<LockedTrustOptions, 'reporter'>>,
+  lock: LoadedLock,
+  ref: Reference,
+  opts: GetImageOptions & { arch: string } & Partial<Omit<LockedTrustOptions, 'reporter'>>,
 ): Promise<{ source: S; pin: LockPin }> {
   const pin = pinFromLock(lock, ref, opts.arch);
-  if (opts.trust !== undefined) checkLockedTrust(pin, ref, { trust: opts.trust, disableContentTrust: opts.disableContentTrust === true, reporter: opts.reporter }, lock.file);
+  if (opts.trust !== undefined)
+    checkLockedTrust(
+      pin,
+      ref,
+      { trust: opts.trust, disableContentTrust: opts.disableContentTrust === true, reporter: opts.reporter },
+      lock.file,
+    );
   let source: S;
   try {
     source = await store.getImage(pin.ref, { ...opts, pull: false });
   } catch (err) {
     const detail = isMobyError(err) || err instanceof Error ? err.message : String(err);
     throw new MobyError(`Cannot fetch locked image "${pin.ref.expanded}" (pinned by "${lock.file}"): ${detail}`, {
-      code: 'LOCK', cause: err, hint: 'the registry no longer serves the locked digest: restore it, or run `mobyts lock` again to pin what it serves now',
+      code: 'LOCK',
+      cause: err,
+      hint: 'the registry no longer serves the locked digest: restore it, or run `mobyts lock` again to pin what it serves now',
     });
   }
   checkLockedSource(pin, source);

@@ -49,7 +49,9 @@ export function serialiseLock(lock: Lockfile): string {
 
 function bad(file: string, why: string, cause?: unknown): MobyError {
   return new MobyError(`Cannot read lockfile "${file}": ${why}`, {
-    code: 'LOCK', hint: 'regenerate it with `mobyts lock SPEC...`', ...(cause === undefined ? {} : { cause }),
+    code: 'LOCK',
+    hint: 'regenerate it with `mobyts lock SPEC...`',
+    ...(cause === undefined ? {} : { cause }),
   });
 }
 
@@ -60,12 +62,22 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 function checkImage(file: string, name: string, v: unknown): LockedImage {
   if (!isObj(v)) throw bad(file, `images["${name}"] is not an object`);
-  if (typeof v['digest'] !== 'string' || !isDigest(v['digest'])) throw bad(file, `images["${name}"].digest is not a digest`);
+  if (typeof v['digest'] !== 'string' || !isDigest(v['digest']))
+    throw bad(file, `images["${name}"].digest is not a digest`);
   if (typeof v['mediaType'] !== 'string') throw bad(file, `images["${name}"].mediaType is not a string`);
-  if (!TRUST_VALUES.includes(v['trust'] as LockedImage['trust'])) throw bad(file, `images["${name}"].trust is not one of ${TRUST_VALUES.join(', ')}`);
+  if (!TRUST_VALUES.includes(v['trust'] as LockedImage['trust']))
+    throw bad(file, `images["${name}"].trust is not one of ${TRUST_VALUES.join(', ')}`);
   const platforms = v['platforms'];
-  if (platforms !== undefined && !(Array.isArray(platforms) && platforms.every((p) => isObj(p) && typeof p['platform'] === 'string'
-    && typeof p['digest'] === 'string' && isDigest(p['digest'])))) {
+  if (
+    platforms !== undefined &&
+    !(
+      Array.isArray(platforms) &&
+      platforms.every(
+        (p) =>
+          isObj(p) && typeof p['platform'] === 'string' && typeof p['digest'] === 'string' && isDigest(p['digest']),
+      )
+    )
+  ) {
     throw bad(file, `images["${name}"].platforms is not a list of {platform, digest}`);
   }
   return v as unknown as LockedImage;
@@ -80,7 +92,11 @@ export function parseLock(text: string, file: string): Lockfile {
     throw bad(file, 'not JSON', err);
   }
   if (!isObj(doc) || !isObj(doc['images'])) throw bad(file, 'no "images" object');
-  if (doc['lockfileVersion'] !== LOCKFILE_VERSION) throw bad(file, `lockfileVersion is ${JSON.stringify(doc['lockfileVersion'])}, this mobyts reads ${LOCKFILE_VERSION}`);
+  if (doc['lockfileVersion'] !== LOCKFILE_VERSION)
+    throw bad(
+      file,
+      `lockfileVersion is ${JSON.stringify(doc['lockfileVersion'])}, this mobyts reads ${LOCKFILE_VERSION}`,
+    );
   const images: Record<string, LockedImage> = {};
   for (const [name, v] of Object.entries(doc['images'])) images[name] = checkImage(file, name, v);
   return { lockfileVersion: LOCKFILE_VERSION, images };

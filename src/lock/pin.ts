@@ -29,7 +29,11 @@ export async function readLock(file: string): Promise<LoadedLock> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? ': no such file' : errnoDetail(err);
-    throw new MobyError(`Cannot read lockfile "${file}"${why}`, { code: 'LOCK', cause: err, hint: 'create it with `mobyts lock SPEC...`' });
+    throw new MobyError(`Cannot read lockfile "${file}"${why}`, {
+      code: 'LOCK',
+      cause: err,
+      hint: 'create it with `mobyts lock SPEC...`',
+    });
   }
   return { ...parseLock(text, file), file };
 }
@@ -37,7 +41,8 @@ export async function readLock(file: string): Promise<LoadedLock> {
 function lockError(lock: Lockfile & { file?: string }, ref: Reference, detail: string): MobyError {
   const where = lock.file === undefined ? 'the lockfile' : `"${lock.file}"`;
   return new MobyError(`Cannot use locked image "${ref.expanded}" from ${where}: ${detail}`, {
-    code: 'LOCK', hint: 'the spec and its lockfile differ: run `mobyts lock` again and review the diff',
+    code: 'LOCK',
+    hint: 'the spec and its lockfile differ: run `mobyts lock` again and review the diff',
   });
 }
 
@@ -53,7 +58,8 @@ function matches(platform: string, architecture: string): boolean {
 function choosePlatform(platforms: LockedImage['platforms'] & object, arch: string): Digest | undefined {
   const want = platformFor(arch);
   const exact = formatPlatform(want);
-  return (platforms.find((p) => p.platform === exact) ?? platforms.find((p) => matches(p.platform, want.architecture)))?.digest;
+  return (platforms.find((p) => p.platform === exact) ?? platforms.find((p) => matches(p.platform, want.architecture)))
+    ?.digest;
 }
 
 /**
@@ -68,13 +74,29 @@ export function pinFromLock(lock: Lockfile & { file?: string }, ref: Reference, 
   }
   const signedBy = entry.signedBy ?? [];
   if (entry.platforms === undefined) {
-    return { ref: withDigest(ref, entry.digest), indexDigest: entry.digest, manifestDigest: entry.digest, trust: entry.trust, signedBy };
+    return {
+      ref: withDigest(ref, entry.digest),
+      indexDigest: entry.digest,
+      manifestDigest: entry.digest,
+      trust: entry.trust,
+      signedBy,
+    };
   }
   const chosen = choosePlatform(entry.platforms, arch);
   if (chosen === undefined) {
-    throw lockError(lock, ref, `the locked index ${entry.digest} has no ${formatPlatform(platformFor(arch))} manifest (have ${entry.platforms.map((p) => p.platform).join(', ')})`);
+    throw lockError(
+      lock,
+      ref,
+      `the locked index ${entry.digest} has no ${formatPlatform(platformFor(arch))} manifest (have ${entry.platforms.map((p) => p.platform).join(', ')})`,
+    );
   }
-  return { ref: withDigest(ref, entry.digest), indexDigest: entry.digest, manifestDigest: chosen, trust: entry.trust, signedBy };
+  return {
+    ref: withDigest(ref, entry.digest),
+    indexDigest: entry.digest,
+    manifestDigest: chosen,
+    trust: entry.trust,
+    signedBy,
+  };
 }
 
 /**
@@ -83,9 +105,13 @@ export function pinFromLock(lock: Lockfile & { file?: string }, ref: Reference, 
  */
 export function checkLockedSource(pin: LockPin, source: { manifestDigest: Digest }): void {
   if (source.manifestDigest !== pin.manifestDigest) {
-    throw new MobyError(`Cannot use locked image "${pin.ref.expanded}": the lock pins manifest ${pin.manifestDigest} but the store resolved ${source.manifestDigest}`, {
-      code: 'LOCK', hint: 'run `mobyts lock` again and review the diff',
-    });
+    throw new MobyError(
+      `Cannot use locked image "${pin.ref.expanded}": the lock pins manifest ${pin.manifestDigest} but the store resolved ${source.manifestDigest}`,
+      {
+        code: 'LOCK',
+        hint: 'run `mobyts lock` again and review the diff',
+      },
+    );
   }
 }
 
@@ -96,12 +122,14 @@ export function checkLockedSource(pin: LockPin, source: { manifestDigest: Digest
  */
 export function pinLines(lock: Lockfile, arch: string): string[] {
   const want = formatPlatform(platformFor(arch));
-  return Object.keys(lock.images).sort().map((name) => {
-    const entry = lock.images[name];
-    if (entry === undefined) return name;
-    const chosen = entry.platforms === undefined ? entry.digest : choosePlatform(entry.platforms, arch);
-    const manifest = chosen === undefined ? `no ${want} manifest` : `${want} ${chosen}`;
-    const trust = entry.trust === 'verified' ? `verified by ${(entry.signedBy ?? []).join(', ')}` : entry.trust;
-    return `${name} → ${entry.digest} (${manifest}) trust=${trust}`;
-  });
+  return Object.keys(lock.images)
+    .sort()
+    .map((name) => {
+      const entry = lock.images[name];
+      if (entry === undefined) return name;
+      const chosen = entry.platforms === undefined ? entry.digest : choosePlatform(entry.platforms, arch);
+      const manifest = chosen === undefined ? `no ${want} manifest` : `${want} ${chosen}`;
+      const trust = entry.trust === 'verified' ? `verified by ${(entry.signedBy ?? []).join(', ')}` : entry.trust;
+      return `${name} → ${entry.digest} (${manifest}) trust=${trust}`;
+    });
 }

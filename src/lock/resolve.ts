@@ -25,18 +25,30 @@ export interface ResolveLockOptions {
   signal?: AbortSignal;
 }
 
-async function describeRoot(client: RegistryClient, ref: Reference): Promise<Pick<LockedImage, 'digest' | 'mediaType' | 'platforms'>> {
+async function describeRoot(
+  client: RegistryClient,
+  ref: Reference,
+): Promise<Pick<LockedImage, 'digest' | 'mediaType' | 'platforms'>> {
   const ctx = pullContext(ref);
   const root = await client.resolve(ctx, manifestSelector(ref));
   if (!isIndexMediaType(root.mediaType)) return { digest: root.digest, mediaType: root.mediaType };
   const { bytes } = await client.fetchManifest(ctx, root.digest, root);
   const parsed = parseManifest(bytes, root.mediaType, ctx.subject);
   const manifests = parsed.kind === 'index' ? parsed.index.manifests.filter((d) => !isAttestation(d)) : [];
-  return { digest: root.digest, mediaType: root.mediaType, platforms: manifests.map((d) => ({ platform: formatPlatform(d.platform), digest: d.digest })) };
+  return {
+    digest: root.digest,
+    mediaType: root.mediaType,
+    platforms: manifests.map((d) => ({ platform: formatPlatform(d.platform), digest: d.digest })),
+  };
 }
 
-function trustState(ref: Reference, verified: VerifiedImage | undefined, opts: ResolveLockOptions): Pick<LockedImage, 'trust' | 'signedBy'> {
-  if (verified !== undefined) return verified.signedBy.length === 0 ? { trust: 'digest' } : { trust: 'verified', signedBy: verified.signedBy };
+function trustState(
+  ref: Reference,
+  verified: VerifiedImage | undefined,
+  opts: ResolveLockOptions,
+): Pick<LockedImage, 'trust' | 'signedBy'> {
+  if (verified !== undefined)
+    return verified.signedBy.length === 0 ? { trust: 'digest' } : { trust: 'verified', signedBy: verified.signedBy };
   return { trust: isTrusted(ref, opts.trust) && opts.disableContentTrust ? 'disabled' : 'none' };
 }
 
@@ -46,13 +58,16 @@ function trustState(ref: Reference, verified: VerifiedImage | undefined, opts: R
  */
 export async function resolveLock(refs: readonly string[], opts: ResolveLockOptions): Promise<Lockfile> {
   const verified = await verifySpecTrust(refs, opts);
-  const client = createRegistryClient({ registry: opts.registry, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
+  const client = createRegistryClient({
+    registry: opts.registry,
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
   const images: Record<string, LockedImage> = {};
   try {
     for (const name of [...new Set(refs)].sort()) {
       const ref = parseReference(name);
       const v = verified.get(name);
-      images[ref.expanded] = { ...await describeRoot(client, v?.ref ?? ref), ...trustState(ref, v, opts) };
+      images[ref.expanded] = { ...(await describeRoot(client, v?.ref ?? ref)), ...trustState(ref, v, opts) };
       opts.reporter.emit({ type: 'info', message: `locked ${ref.expanded} → ${images[ref.expanded]?.digest ?? ''}` });
     }
   } finally {

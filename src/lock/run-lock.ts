@@ -34,13 +34,21 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 }
 
 /** Locks `loaded` (the specs `files`, loaded without errors); returns the lock written. */
-export async function runLock(files: string[], loaded: LoadedSpecs, opts: LockCommandOptions, ctx: CommandContext): Promise<Lockfile> {
+export async function runLock(
+  files: string[],
+  loaded: LoadedSpecs,
+  opts: LockCommandOptions,
+  ctx: CommandContext,
+): Promise<Lockfile> {
   const spec = normaliseSpec(loaded.spec);
   const lock = await resolveLock(specImages(spec), {
-    registry: opts.registry, trust: spec.trust, disableContentTrust: opts.disableContentTrust,
+    registry: opts.registry,
+    trust: spec.trust,
+    disableContentTrust: opts.disableContentTrust,
     ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
     ...(opts.trustDir === undefined ? {} : { trustDir: opts.trustDir }),
-    reporter: ctx.reporter, signal: ctx.signal,
+    reporter: ctx.reporter,
+    signal: ctx.signal,
   });
   const file = opts.output ?? defaultLockPath(files);
   await writeAtomic(file, serialiseLock(lock));

@@ -12,7 +12,12 @@ const EXPANSIONS: [input: string, expanded: string, registry: string, repository
   ['alpine', 'docker.io/library/alpine', 'docker.io', 'library/alpine'],
   ['alpine:3.20', 'docker.io/library/alpine:3.20', 'docker.io', 'library/alpine'],
   ['nginx:alpine', 'docker.io/library/nginx:alpine', 'docker.io', 'library/nginx'],
-  ['linuxkit/init:8eea386739975a43af558eec757a7dcb3a3d2e7b', 'docker.io/linuxkit/init:8eea386739975a43af558eec757a7dcb3a3d2e7b', 'docker.io', 'linuxkit/init'],
+  [
+    'linuxkit/init:8eea386739975a43af558eec757a7dcb3a3d2e7b',
+    'docker.io/linuxkit/init:8eea386739975a43af558eec757a7dcb3a3d2e7b',
+    'docker.io',
+    'linuxkit/init',
+  ],
   ['linuxkit/kernel:6.6.71', 'docker.io/linuxkit/kernel:6.6.71', 'docker.io', 'linuxkit/kernel'],
   ['docker.io/library/alpine', 'docker.io/library/alpine', 'docker.io', 'library/alpine'],
   ['docker.io/linuxkit/init:v1', 'docker.io/linuxkit/init:v1', 'docker.io', 'linuxkit/init'],
@@ -63,11 +68,14 @@ const INVALID: [input: string, why: string][] = [
 
 for (const [input, why] of INVALID) {
   void test(`rejects ${JSON.stringify(input)}`, () => {
-    assert.throws(() => parseReference(input), (err: unknown) => {
-      assert.ok(isMobyError(err));
-      assert.equal(err.code, 'SPEC_INVALID');
-      assert.equal(err.message, `Invalid image reference "${input}": ${why}`);
-      return true;
-    });
+    assert.throws(
+      () => parseReference(input),
+      (err: unknown) => {
+        assert.ok(isMobyError(err));
+        assert.equal(err.code, 'SPEC_INVALID');
+        assert.equal(err.message, `Invalid image reference "${input}": ${why}`);
+        return true;
+      },
+    );
   });
 }

@@ -30,7 +30,8 @@ export interface Reference {
 export const DOCKER_HUB = 'docker.io';
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const DOMAIN = /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
+const DOMAIN =
+  /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const MAX_NAME = 255;
 
@@ -74,16 +75,20 @@ export function parseReference(input: string): Reference {
   const path = hasRegistry ? parts.slice(1) : parts;
   const badPart = path.find((p) => !PATH_COMPONENT.test(p));
   if (badPart !== undefined) {
-    const why = badPart === '' ? 'it has an empty path component' : /[A-Z]/.test(badPart)
-      ? `"${badPart}" has upper-case letters (repository names must be lower case)`
-      : `"${badPart}" is not a valid repository name component`;
+    const why =
+      badPart === ''
+        ? 'it has an empty path component'
+        : /[A-Z]/.test(badPart)
+          ? `"${badPart}" has upper-case letters (repository names must be lower case)`
+          : `"${badPart}" is not a valid repository name component`;
     throw invalid(input, why);
   }
   if (name.length > MAX_NAME) throw invalid(input, `the name is longer than ${MAX_NAME} characters`);
   const registry = hasRegistry ? first : DOCKER_HUB;
   const repository = !hasRegistry && path.length === 1 ? `library/${path.join('/')}` : path.join('/');
   const expandedName = expandName(parts, hasRegistry, name);
-  const expanded = expandedName + (tag === undefined ? '' : `:${tag}`) + (digestPart === undefined ? '' : `@${digestPart}`);
+  const expanded =
+    expandedName + (tag === undefined ? '' : `:${tag}`) + (digestPart === undefined ? '' : `@${digestPart}`);
   return { original: input, expanded, registry, repository, tag, digest: digestPart } as Reference;
 }
 

@@ -9,15 +9,21 @@ const data = Buffer.from('layer bytes');
 const good = digestOf(data);
 
 void test('passes matching content through unchanged', async () => {
-  assert.deepEqual(await buffer(verifyStream(Readable.from([data.subarray(0, 3), data.subarray(3)]), good, data.length)), data);
+  assert.deepEqual(
+    await buffer(verifyStream(Readable.from([data.subarray(0, 3), data.subarray(3)]), good, data.length)),
+    data,
+  );
 });
 
 void test('fails at end of stream naming both digests', async () => {
   const other = digestOf('something else');
-  await assert.rejects(buffer(verifyStream(Readable.from([data]), other, data.length, { subject: 'layer of alpine' })), {
-    code: 'DIGEST_MISMATCH',
-    message: `Cannot verify blob ${other} (layer of alpine): content has digest ${good}, expected ${other}`,
-  });
+  await assert.rejects(
+    buffer(verifyStream(Readable.from([data]), other, data.length, { subject: 'layer of alpine' })),
+    {
+      code: 'DIGEST_MISMATCH',
+      message: `Cannot verify blob ${other} (layer of alpine): content has digest ${good}, expected ${other}`,
+    },
+  );
 });
 
 void test('fails on a size mismatch, short or long', async () => {
@@ -26,6 +32,10 @@ void test('fails on a size mismatch, short or long', async () => {
 });
 
 void test('forwards source errors', async () => {
-  const src = new Readable({ read() { this.destroy(new Error('disk on fire')); } });
+  const src = new Readable({
+    read() {
+      this.destroy(new Error('disk on fire'));
+    },
+  });
   await assert.rejects(buffer(verifyStream(src, good)), /disk on fire/);
 });

@@ -53,11 +53,19 @@ export async function makeFat(opts: FatOptions): Promise<number> {
   const serial = (await contentHash(opts.files)).subarray(0, 4).toString('hex').toUpperCase();
   const env = { sourceDateEpoch: opts.sourceDateEpoch, ...(opts.signal ? { signal: opts.signal } : {}) };
   const hidden = opts.hiddenSectors === undefined ? [] : ['-h', String(opts.hiddenSectors)];
-  await runTool(TOOLS.mkfsVfat, ['--invariant', '-C', '-n', opts.label, '-i', serial, ...hidden, pathArg(opts.path), String(bytes / 1024)], env);
+  await runTool(
+    TOOLS.mkfsVfat,
+    ['--invariant', '-C', '-n', opts.label, '-i', serial, ...hidden, pathArg(opts.path), String(bytes / 1024)],
+    env,
+  );
   const dirs = fatDirs(opts.files);
   if (dirs.length > 0) await runTool(TOOLS.mmd, ['-i', pathArg(opts.path), ...dirs.map((d) => `::/${d}`)], env);
   for (const f of [...opts.files].sort((a, b) => cmp(a.dest, b.dest))) {
-    await runTool(TOOLS.mcopy, ['-m', '-Q', '-i', pathArg(opts.path), pathArg(join(opts.stageDir, f.dest)), `::/${f.dest}`], env);
+    await runTool(
+      TOOLS.mcopy,
+      ['-m', '-Q', '-i', pathArg(opts.path), pathArg(join(opts.stageDir, f.dest)), `::/${f.dest}`],
+      env,
+    );
   }
   return bytes;
 }

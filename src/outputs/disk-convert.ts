@@ -12,11 +12,7 @@ import { pathArg, runTool, type RunToolOptions } from '../tools/run-tool.ts';
 import { guidBytes, derivedGuid } from './partition/guid.ts';
 import { MIB } from './partition/disk.ts';
 
-export type DiskTarget =
-  | { kind: 'qcow2' }
-  | { kind: 'vhd-fixed' }
-  | { kind: 'vhd-dynamic' }
-  | { kind: 'vmdk-stream' };
+export type DiskTarget = { kind: 'qcow2' } | { kind: 'vhd-fixed' } | { kind: 'vhd-dynamic' } | { kind: 'vmdk-stream' };
 
 const ARGS: Record<DiskTarget['kind'], string[]> = {
   qcow2: ['-O', 'qcow2'],
@@ -26,10 +22,22 @@ const ARGS: Record<DiskTarget['kind'], string[]> = {
 };
 
 /** Converts `raw` into `out`; `finalName` is the basename the file will be published under. */
-export async function convertDisk(o: { raw: string; out: string; finalName: string; target: DiskTarget; sourceDateEpoch: number; run: RunToolOptions }): Promise<void> {
-  await runTool(TOOLS.qemuImg, ['convert', '-q', '-f', 'raw', ...ARGS[o.target.kind], pathArg(o.raw), pathArg(o.out)], o.run);
+export async function convertDisk(o: {
+  raw: string;
+  out: string;
+  finalName: string;
+  target: DiskTarget;
+  sourceDateEpoch: number;
+  run: RunToolOptions;
+}): Promise<void> {
+  await runTool(
+    TOOLS.qemuImg,
+    ['convert', '-q', '-f', 'raw', ...ARGS[o.target.kind], pathArg(o.raw), pathArg(o.out)],
+    o.run,
+  );
   const seed = await diskSeed(o.raw);
-  if (o.target.kind === 'vhd-fixed' || o.target.kind === 'vhd-dynamic') await fixVhd(o.out, seed, o.sourceDateEpoch, o.target.kind === 'vhd-dynamic');
+  if (o.target.kind === 'vhd-fixed' || o.target.kind === 'vhd-dynamic')
+    await fixVhd(o.out, seed, o.sourceDateEpoch, o.target.kind === 'vhd-dynamic');
   if (o.target.kind === 'vmdk-stream') await fixVmdk(o.out, seed, o.finalName);
 }
 
@@ -75,7 +83,9 @@ async function fixVmdk(path: string, seed: string, finalName: string): Promise<v
     const region = Buffer.alloc(Number(header.readBigUInt64LE(36)) * 512);
     await f.read(region, 0, region.length, at);
     const text = region.toString('latin1').replace(/\0+$/, '');
-    const fixed = text.replace(/^CID=[0-9a-f]+$/m, `CID=${seed.slice(0, 8)}`).replace(/^(RW \d+ SPARSE )"[^"]*"$/m, `$1"${basename(finalName)}"`);
+    const fixed = text
+      .replace(/^CID=[0-9a-f]+$/m, `CID=${seed.slice(0, 8)}`)
+      .replace(/^(RW \d+ SPARSE )"[^"]*"$/m, `$1"${basename(finalName)}"`);
     const out = Buffer.alloc(region.length);
     if (Buffer.byteLength(fixed, 'latin1') > out.length) throw new RangeError('VMDK descriptor grew beyond its region');
     out.write(fixed, 0, 'latin1');

@@ -27,7 +27,11 @@ export interface DiskFormatSpec {
 }
 
 /** Writes the raw disk of `spec.layout` at `out`. */
-export async function writeRawDisk(ctx: FormatContext, spec: Pick<DiskFormatSpec, 'layout' | 'sized'>, out: string): Promise<void> {
+export async function writeRawDisk(
+  ctx: FormatContext,
+  spec: Pick<DiskFormatSpec, 'layout' | 'sized'>,
+  out: string,
+): Promise<void> {
   const opts = spec.sized ? { sizeBytes: ctx.sizeBytes } : {};
   if (spec.layout === 'bios') await buildBiosDisk(ctx, out, opts);
   else await buildEfiDisk(ctx, out, opts);
@@ -41,10 +45,21 @@ export function diskFormat(spec: DiskFormatSpec): OutputFormat {
     name: spec.name,
     outputs: files,
     tools: spec.target === undefined ? [...layoutTools] : [...layoutTools, TOOLS.qemuImg],
-    ...(spec.layout === 'efi' ? { archTools: { arm64: spec.target === undefined ? [...EFI_DISK_ARCH_TOOLS.arm64] : [...EFI_DISK_ARCH_TOOLS.arm64, TOOLS.qemuImg] } } : {}),
+    ...(spec.layout === 'efi'
+      ? {
+          archTools: {
+            arm64:
+              spec.target === undefined
+                ? [...EFI_DISK_ARCH_TOOLS.arm64]
+                : [...EFI_DISK_ARCH_TOOLS.arm64, TOOLS.qemuImg],
+          },
+        }
+      : {}),
     needs: ['initrd'],
     kernel: spec.layout === 'bios' ? ['initrd'] : ['initrd', EFI_NEED],
-    ...(qemuFormat === undefined ? {} : { boot: { kind: 'disk', firmware: spec.layout, imageFormat: qemuFormat, roles: ['image'] } }),
+    ...(qemuFormat === undefined
+      ? {}
+      : { boot: { kind: 'disk', firmware: spec.layout, imageFormat: qemuFormat, roles: ['image'] } }),
     streamable: false,
     // BIOS loaders (syslinux) are x86 only; the EFI layout has a UKI for every arch with EFI loaders.
     archs: spec.layout === 'bios' ? ['amd64'] : EFI_ARCH_NAMES,
@@ -54,7 +69,16 @@ export function diskFormat(spec: DiskFormatSpec): OutputFormat {
       if (target === undefined) return writeAtomically(out!, (tmp) => writeRawDisk(ctx, spec, tmp));
       const raw = join(ctx.workDir, 'disk.raw');
       await writeRawDisk(ctx, spec, raw);
-      await writeAtomically(out!, (tmp) => convertDisk({ raw, out: tmp, finalName: basename(out!), target, sourceDateEpoch: ctx.sourceDateEpoch, run: toolRun(ctx) }));
+      await writeAtomically(out!, (tmp) =>
+        convertDisk({
+          raw,
+          out: tmp,
+          finalName: basename(out!),
+          target,
+          sourceDateEpoch: ctx.sourceDateEpoch,
+          run: toolRun(ctx),
+        }),
+      );
     },
   };
 }

@@ -29,7 +29,10 @@ function diskSize(ctx: FormatContext, minimum: number, o: DiskOptions): number {
   if (o.sizeBytes === undefined) return minimum;
   const size = roundUp(o.sizeBytes, SECTOR);
   if (size < minimum) {
-    throw new MobyError(`Cannot write the disk image "${ctx.base}": --size ${o.sizeBytes} bytes is smaller than the ${minimum} bytes the boot partition needs`, { code: 'BUILD', hint: `use --size ${Math.ceil(minimum / MIB)}M or more` });
+    throw new MobyError(
+      `Cannot write the disk image "${ctx.base}": --size ${o.sizeBytes} bytes is smaller than the ${minimum} bytes the boot partition needs`,
+      { code: 'BUILD', hint: `use --size ${Math.ceil(minimum / MIB)}M or more` },
+    );
   }
   return size;
 }
@@ -47,7 +50,15 @@ export async function buildBiosDisk(ctx: FormatContext, out: string, o: DiskOpti
     { dest: 'kernel', from: { file: ctx.inputs.kernelPath } },
     { dest: 'syslinux.cfg', from: { text: syslinuxConfig(ctx.inputs.cmdline) } },
   ];
-  const fatBytes = await makeFat({ path: fat, stageDir: await scratch(ctx, 'bios-fat'), files, label: 'LINUXKIT', sourceDateEpoch: ctx.sourceDateEpoch, hiddenSectors: START, signal: ctx.signal });
+  const fatBytes = await makeFat({
+    path: fat,
+    stageDir: await scratch(ctx, 'bios-fat'),
+    files,
+    label: 'LINUXKIT',
+    sourceDateEpoch: ctx.sourceDateEpoch,
+    hiddenSectors: START,
+    signal: ctx.signal,
+  });
   await runTool(TOOLS.syslinux, ['--install', pathArg(fat)], toolRun(ctx));
   const size = diskSize(ctx, START * SECTOR + fatBytes + 3 * MIB, o);
   const id = await contentHash(files);
@@ -56,22 +67,50 @@ export async function buildBiosDisk(ctx: FormatContext, out: string, o: DiskOpti
     diskSignature: id.readUInt32LE(0),
     partitions: [{ start: START, sectors: fatBytes / SECTOR, type: 0x0c, bootable: true }],
   });
-  await writeDisk(out, size, [{ offset: 0, data: mbr }, { offset: START * SECTOR, data: { file: fat } }]);
+  await writeDisk(out, size, [
+    { offset: 0, data: mbr },
+    { offset: START * SECTOR, data: { file: fat } },
+  ]);
 }
 
 /** Writes the EFI disk (GPT + ESP with a UKI as the arch's EFI/BOOT/BOOT<arch>.EFI) to `out`. */
 export async function buildEfiDisk(ctx: FormatContext, out: string, o: DiskOptions = {}): Promise<void> {
   const uki = join(await scratch(ctx, 'uki'), 'linuxkit.efi');
-  await makeUki({ arch: ctx.arch, kernel: ctx.inputs.kernelPath, initrd: await ctx.inputs.initrdPath(), cmdline: ctx.inputs.cmdline, out: uki, workDir: join(ctx.workDir, 'uki'), sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal });
+  await makeUki({
+    arch: ctx.arch,
+    kernel: ctx.inputs.kernelPath,
+    initrd: await ctx.inputs.initrdPath(),
+    cmdline: ctx.inputs.cmdline,
+    out: uki,
+    workDir: join(ctx.workDir, 'uki'),
+    sourceDateEpoch: ctx.sourceDateEpoch,
+    signal: ctx.signal,
+  });
   const fat = join(ctx.workDir, 'esp.img');
   const files: FatFile[] = [{ dest: efiArch(ctx.arch).bootPath, from: { file: uki } }];
-  const fatBytes = await makeFat({ path: fat, stageDir: await scratch(ctx, 'esp'), files, label: 'EFI', sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal });
+  const fatBytes = await makeFat({
+    path: fat,
+    stageDir: await scratch(ctx, 'esp'),
+    files,
+    label: 'EFI',
+    sourceDateEpoch: ctx.sourceDateEpoch,
+    signal: ctx.signal,
+  });
   const size = diskSize(ctx, START * SECTOR + fatBytes + MIB, o);
   const id = (await contentHash(files)).toString('hex');
   const gpt = gptLayout({
     diskSectors: size / SECTOR,
     diskGuid: derivedGuid('disk', id),
-    partitions: [{ start: START, sectors: fatBytes / SECTOR, type: ESP_TYPE, guid: derivedGuid('esp', id), name: 'EFI System', attributes: 1n << 2n }],
+    partitions: [
+      {
+        start: START,
+        sectors: fatBytes / SECTOR,
+        type: ESP_TYPE,
+        guid: derivedGuid('esp', id),
+        name: 'EFI System',
+        attributes: 1n << 2n,
+      },
+    ],
   });
   await writeDisk(out, size, [
     { offset: 0, data: gpt.primary },

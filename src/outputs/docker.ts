@@ -13,7 +13,10 @@ import type { OutputFormat } from './format.ts';
 
 export function dockerfileEntry(mtime: number): TarEntry {
   const body = Buffer.from(DOCKERFILE);
-  return { header: { name: 'Dockerfile', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, size: body.length }, body: Readable.from([body]) };
+  return {
+    header: { name: 'Dockerfile', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, size: body.length },
+    body: Readable.from([body]),
+  };
 }
 
 function isSbom(e: TarEntry): boolean {

@@ -32,7 +32,15 @@ void test('an arm64 UKI from an Image.gz carries the decompressed Image, the ini
   writeFileSync(join(dir, 'Image.gz'), gzipSync(image));
   writeFileSync(join(dir, 'initrd'), 'INITRD');
   const out = join(dir, 'a.efi');
-  await makeUki({ arch: 'arm64', kernel: join(dir, 'Image.gz'), initrd: join(dir, 'initrd'), cmdline: 'console=ttyAMA0', out, workDir: join(dir, 'w'), sourceDateEpoch: 1492533000 });
+  await makeUki({
+    arch: 'arm64',
+    kernel: join(dir, 'Image.gz'),
+    initrd: join(dir, 'initrd'),
+    cmdline: 'console=ttyAMA0',
+    out,
+    workDir: join(dir, 'w'),
+    sourceDateEpoch: 1492533000,
+  });
   const pe = readFileSync(out);
   const coff = pe.readUInt32LE(0x3c) + 4;
   assert.equal(pe.readUInt16LE(coff), 0xaa64);

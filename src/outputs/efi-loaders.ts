@@ -33,17 +33,23 @@ export interface EfiArch {
 const FETCH_TOOLS = [TOOLS.aptCache, TOOLS.aptGet, TOOLS.dpkgDeb] as const;
 
 export const EFI_AMD64: EfiArch = {
-  bootPath: 'EFI/BOOT/BOOTX64.EFI', grubTarget: 'x86_64-efi',
+  bootPath: 'EFI/BOOT/BOOTX64.EFI',
+  grubTarget: 'x86_64-efi',
   grubModules: { package: 'grub-efi-amd64-bin', path: '/usr/lib/grub/x86_64-efi' },
-  stub: { package: 'systemd-boot-efi', path: TOOLS.systemdStub.command }, objcopy: TOOLS.objcopy,
-  ukiTools: [TOOLS.objcopy, TOOLS.systemdStub], grubTools: [TOOLS.grubMkimage, TOOLS.grubEfiModules],
+  stub: { package: 'systemd-boot-efi', path: TOOLS.systemdStub.command },
+  objcopy: TOOLS.objcopy,
+  ukiTools: [TOOLS.objcopy, TOOLS.systemdStub],
+  grubTools: [TOOLS.grubMkimage, TOOLS.grubEfiModules],
 };
 
 export const EFI_ARM64: EfiArch = {
-  bootPath: 'EFI/BOOT/BOOTAA64.EFI', grubTarget: 'arm64-efi',
+  bootPath: 'EFI/BOOT/BOOTAA64.EFI',
+  grubTarget: 'arm64-efi',
   grubModules: { package: 'grub-efi-arm64-bin', path: '/usr/lib/grub/arm64-efi' },
-  stub: { package: 'systemd-boot-efi', path: '/usr/lib/systemd/boot/efi/linuxaa64.efi.stub' }, objcopy: TOOLS.objcopyAarch64,
-  ukiTools: [TOOLS.objcopyAarch64, ...FETCH_TOOLS], grubTools: [TOOLS.grubMkimage, ...FETCH_TOOLS],
+  stub: { package: 'systemd-boot-efi', path: '/usr/lib/systemd/boot/efi/linuxaa64.efi.stub' },
+  objcopy: TOOLS.objcopyAarch64,
+  ukiTools: [TOOLS.objcopyAarch64, ...FETCH_TOOLS],
+  grubTools: [TOOLS.grubMkimage, ...FETCH_TOOLS],
 };
 
 const EFI_ARCHS: Readonly<Record<string, EfiArch>> = { amd64: EFI_AMD64, arm64: EFI_ARM64 };
@@ -87,7 +93,12 @@ async function peKernel(kernel: string, workDir: string, signal?: AbortSignal): 
   }
   if (head[0] !== 0x1f || head[1] !== 0x8b) return kernel;
   const out = join(workDir, 'Image');
-  await pipeline(createReadStream(kernel), createGunzip(), createWriteStream(out), ...(signal === undefined ? [] : [{ signal }]));
+  await pipeline(
+    createReadStream(kernel),
+    createGunzip(),
+    createWriteStream(out),
+    ...(signal === undefined ? [] : [{ signal }]),
+  );
   return out;
 }
 
@@ -104,13 +115,30 @@ export async function makeUki(o: UkiOptions): Promise<void> {
   const kernelSize = (await stat(kernel)).size;
   const initrdVma = Math.ceil((LINUX_VMA + kernelSize) / ALIGN) * ALIGN;
   const hex = (n: number) => `0x${n.toString(16)}`;
-  await runTool(a.objcopy, [
-    '--add-section', `.osrel=${osrel}`, '--change-section-vma', '.osrel=0x20000',
-    '--add-section', `.cmdline=${cmdline}`, '--change-section-vma', '.cmdline=0x30000',
-    '--add-section', `.linux=${kernel}`, '--change-section-vma', `.linux=${hex(LINUX_VMA)}`,
-    '--add-section', `.initrd=${o.initrd}`, '--change-section-vma', `.initrd=${hex(initrdVma)}`,
-    stub, pathArg(o.out),
-  ], { sourceDateEpoch: o.sourceDateEpoch, ...(o.signal ? { signal: o.signal } : {}) });
+  await runTool(
+    a.objcopy,
+    [
+      '--add-section',
+      `.osrel=${osrel}`,
+      '--change-section-vma',
+      '.osrel=0x20000',
+      '--add-section',
+      `.cmdline=${cmdline}`,
+      '--change-section-vma',
+      '.cmdline=0x30000',
+      '--add-section',
+      `.linux=${kernel}`,
+      '--change-section-vma',
+      `.linux=${hex(LINUX_VMA)}`,
+      '--add-section',
+      `.initrd=${o.initrd}`,
+      '--change-section-vma',
+      `.initrd=${hex(initrdVma)}`,
+      stub,
+      pathArg(o.out),
+    ],
+    { sourceDateEpoch: o.sourceDateEpoch, ...(o.signal ? { signal: o.signal } : {}) },
+  );
   await zeroPeStamps(o.out);
 }
 
@@ -140,8 +168,24 @@ export interface GrubOptions {
 }
 
 const GRUB_MODULES = [
-  'memdisk', 'tar', 'part_gpt', 'part_msdos', 'fat', 'iso9660', 'linux', 'normal', 'search', 'search_fs_file',
-  'configfile', 'echo', 'serial', 'terminal', 'test', 'reboot', 'all_video', 'gzio',
+  'memdisk',
+  'tar',
+  'part_gpt',
+  'part_msdos',
+  'fat',
+  'iso9660',
+  'linux',
+  'normal',
+  'search',
+  'search_fs_file',
+  'configfile',
+  'echo',
+  'serial',
+  'terminal',
+  'test',
+  'reboot',
+  'all_video',
+  'gzio',
 ];
 
 /**
@@ -154,14 +198,32 @@ export async function makeGrubEfi(o: GrubOptions): Promise<void> {
   const md = join(o.workDir, 'memdisk');
   await mkdir(join(md, 'boot', 'grub'), { recursive: true });
   await writeFile(join(md, 'boot', 'grub', 'grub.cfg'), o.config);
-  for (const d of ['boot/grub/grub.cfg', 'boot/grub', 'boot', '.']) await utimes(join(md, d), o.sourceDateEpoch, o.sourceDateEpoch);
+  for (const d of ['boot/grub/grub.cfg', 'boot/grub', 'boot', '.'])
+    await utimes(join(md, d), o.sourceDateEpoch, o.sourceDateEpoch);
   const tar = join(o.workDir, 'memdisk.tar');
   const run = { sourceDateEpoch: o.sourceDateEpoch, ...(o.signal ? { signal: o.signal } : {}) };
-  await runTool(TOOLS.tar, [
-    `--mtime=@${o.sourceDateEpoch}`, '--owner=0', '--group=0', '--numeric-owner', '--sort=name', '--format=ustar', '--mode=u=rwX,go=rX',
-    '-C', pathArg(md), '-cf', pathArg(tar), '--', 'boot',
-  ], run);
-  await runTool(TOOLS.grubMkimage, [
-    '-O', a.grubTarget, '-d', modules, '-o', o.out, '-p', '(memdisk)/boot/grub', '-m', tar, ...GRUB_MODULES,
-  ], run);
+  await runTool(
+    TOOLS.tar,
+    [
+      `--mtime=@${o.sourceDateEpoch}`,
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '--sort=name',
+      '--format=ustar',
+      '--mode=u=rwX,go=rX',
+      '-C',
+      pathArg(md),
+      '-cf',
+      pathArg(tar),
+      '--',
+      'boot',
+    ],
+    run,
+  );
+  await runTool(
+    TOOLS.grubMkimage,
+    ['-O', a.grubTarget, '-d', modules, '-o', o.out, '-p', '(memdisk)/boot/grub', '-m', tar, ...GRUB_MODULES],
+    run,
+  );
 }

@@ -52,7 +52,9 @@ export function usesLoader(format: OutputFormat, kernel: KernelFacts): boolean {
 /** The files `format` writes for build name `name` and this kernel: its outputs, plus its loader when needed. */
 export function writtenOutputs(format: OutputFormat, name: string, kernel: KernelFacts): string[] {
   const loader = format.loader;
-  return loader !== undefined && usesLoader(format, kernel) ? [...format.outputs(name), loader.file(name)] : format.outputs(name);
+  return loader !== undefined && usesLoader(format, kernel)
+    ? [...format.outputs(name), loader.file(name)]
+    : format.outputs(name);
 }
 
 /**
@@ -64,7 +66,10 @@ export function buildLoader(formats: readonly OutputFormat[], kernel: KernelFact
   const users = formats.filter((f) => usesLoader(f, kernel));
   if (users.length === 0 || kernel.config === undefined || kernel.modules === undefined) return undefined;
   const config = kernel.config;
-  const names = users.flatMap((f) => { const v = rootVerdict(config, f.loader!.need.fragment, kernel.modules, kernel.arch); return v.kind === 'loader' ? v.modules : []; });
+  const names = users.flatMap((f) => {
+    const v = rootVerdict(config, f.loader!.need.fragment, kernel.modules, kernel.arch);
+    return v.kind === 'loader' ? v.modules : [];
+  });
   const order = loadOrder(kernel.modules, [...new Set(names)].sort());
   const devices = [...new Set(users.map((f) => f.loader!.rootDevice))].sort();
   return { version: kernel.modules.version, modules: order.paths, devices };
@@ -109,9 +114,18 @@ export function kernelWithRootfsImage(spec: RootImageFormat): OutputFormat {
       if (loader !== undefined && usesLoader(format, ctx.kernel)) {
         const [initrd] = outputPaths(ctx, (n) => [`${n}-initrd.img`]);
         const rootfsTar = await ctx.inputs.rootfsTarWithoutBootPath();
-        await writeAtomically(initrd!, (out) => writeLoaderInitrd({
-          rootfsTar, ...loader, arch: ctx.arch, mtime: ctx.sourceDateEpoch, out, workDir: ctx.workDir, signal: ctx.signal, reporter: ctx.reporter,
-        }));
+        await writeAtomically(initrd!, (out) =>
+          writeLoaderInitrd({
+            rootfsTar,
+            ...loader,
+            arch: ctx.arch,
+            mtime: ctx.sourceDateEpoch,
+            out,
+            workDir: ctx.workDir,
+            signal: ctx.signal,
+            reporter: ctx.reporter,
+          }),
+        );
       }
       await publishKernel(ctx, kernel!);
       await publishCmdline(ctx, cmdline!);

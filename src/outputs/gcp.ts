@@ -19,11 +19,28 @@ async function write(ctx: FormatContext): Promise<void> {
   const dir = await scratch(ctx, 'gcp');
   await writeRawDisk(ctx, { layout: 'bios', sized: true }, join(dir, 'disk.raw'));
   const tar = join(ctx.workDir, 'disk.tar');
-  await runTool(TOOLS.tar, [
-    `--mtime=@${ctx.sourceDateEpoch}`, '--owner=0', '--group=0', '--numeric-owner', '--mode=0644',
-    '--format=oldgnu', '-S', '-C', pathArg(dir), '-cf', pathArg(tar), '--', 'disk.raw',
-  ], toolRun(ctx));
-  await writeAtomically(out!, (tmp) => runTool(TOOLS.gzip, ['-9', '-n', '-c', pathArg(tar)], toolRun(ctx, { stdout: tmp })).then(() => undefined));
+  await runTool(
+    TOOLS.tar,
+    [
+      `--mtime=@${ctx.sourceDateEpoch}`,
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '--mode=0644',
+      '--format=oldgnu',
+      '-S',
+      '-C',
+      pathArg(dir),
+      '-cf',
+      pathArg(tar),
+      '--',
+      'disk.raw',
+    ],
+    toolRun(ctx),
+  );
+  await writeAtomically(out!, (tmp) =>
+    runTool(TOOLS.gzip, ['-9', '-n', '-c', pathArg(tar)], toolRun(ctx, { stdout: tmp })).then(() => undefined),
+  );
 }
 
 export const gcp: OutputFormat = {

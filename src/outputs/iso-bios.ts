@@ -22,9 +22,21 @@ async function write(ctx: FormatContext): Promise<void> {
   await copyFile(TOOLS.isolinuxBin.command, join(dir, 'isolinux.bin'));
   await copyFile(TOOLS.ldlinux.command, join(dir, 'ldlinux.c32'));
   const cmdline = withRoot(ctx.inputs.cmdline, '/dev/sr0');
-  await writeFile(join(dir, 'isolinux.cfg'), isolinuxConfig({ kernel: '/boot/kernel', cmdline, ...(root.initrd ? { initrd: root.initrd } : {}) }));
+  await writeFile(
+    join(dir, 'isolinux.cfg'),
+    isolinuxConfig({ kernel: '/boot/kernel', cmdline, ...(root.initrd ? { initrd: root.initrd } : {}) }),
+  );
   await writeAtomically(out!, (tmp) =>
-    makeIso({ out: tmp, root: root.dir, volid: 'LinuxKit', sourceDateEpoch: ctx.sourceDateEpoch, boot: ISOLINUX_BOOT, entries: root.entries, commandsPath: join(ctx.workDir, 'xorriso.cmds'), run: toolRun(ctx) }),
+    makeIso({
+      out: tmp,
+      root: root.dir,
+      volid: 'LinuxKit',
+      sourceDateEpoch: ctx.sourceDateEpoch,
+      boot: ISOLINUX_BOOT,
+      entries: root.entries,
+      commandsPath: join(ctx.workDir, 'xorriso.cmds'),
+      run: toolRun(ctx),
+    }),
   );
 }
 

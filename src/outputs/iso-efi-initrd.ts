@@ -23,7 +23,15 @@ async function write(ctx: FormatContext): Promise<void> {
   await copyFile(await ctx.inputs.initrdPath(), join(root, 'initrd.img'));
   await grubBootImage(ctx, root, grubConfig({ kernel: '/kernel', initrd: '/initrd.img', cmdline: ctx.inputs.cmdline }));
   await writeAtomically(out!, (tmp) =>
-    makeIso({ out: tmp, root, volid: 'LinuxKit', sourceDateEpoch: ctx.sourceDateEpoch, boot: efiBoot('efiboot.img'), commandsPath: join(ctx.workDir, 'xorriso.cmds'), run: toolRun(ctx) }),
+    makeIso({
+      out: tmp,
+      root,
+      volid: 'LinuxKit',
+      sourceDateEpoch: ctx.sourceDateEpoch,
+      boot: efiBoot('efiboot.img'),
+      commandsPath: join(ctx.workDir, 'xorriso.cmds'),
+      run: toolRun(ctx),
+    }),
   );
 }
 

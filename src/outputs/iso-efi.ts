@@ -18,10 +18,21 @@ import { stageIsoRoot } from './iso-rootfs.ts';
 export async function grubBootImage(ctx: FormatContext, isoRoot: string, config: string): Promise<void> {
   const { bootPath } = efiArch(ctx.arch);
   const grub = join(await scratch(ctx, 'grub'), 'grub.efi');
-  await makeGrubEfi({ arch: ctx.arch, config, out: grub, workDir: await scratch(ctx, 'grub'), sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal });
+  await makeGrubEfi({
+    arch: ctx.arch,
+    config,
+    out: grub,
+    workDir: await scratch(ctx, 'grub'),
+    sourceDateEpoch: ctx.sourceDateEpoch,
+    signal: ctx.signal,
+  });
   await makeFat({
-    path: join(isoRoot, 'efiboot.img'), stageDir: await scratch(ctx, 'fat'), label: 'EFIBOOT', sourceDateEpoch: ctx.sourceDateEpoch,
-    files: [{ dest: bootPath, from: { file: grub } }], signal: ctx.signal,
+    path: join(isoRoot, 'efiboot.img'),
+    stageDir: await scratch(ctx, 'fat'),
+    label: 'EFIBOOT',
+    sourceDateEpoch: ctx.sourceDateEpoch,
+    files: [{ dest: bootPath, from: { file: grub } }],
+    signal: ctx.signal,
   });
 }
 
@@ -31,9 +42,22 @@ async function write(ctx: FormatContext): Promise<void> {
   const [out] = outputPaths(ctx, files);
   const root = await stageIsoRoot(ctx);
   const cmdline = withRoot(ctx.inputs.cmdline, ctx.arch === 'arm64' ? '/dev/vda' : '/dev/sr0');
-  await grubBootImage(ctx, root.dir, grubConfig({ kernel: '/boot/kernel', cmdline, ...(root.initrd ? { initrd: root.initrd } : {}) }));
+  await grubBootImage(
+    ctx,
+    root.dir,
+    grubConfig({ kernel: '/boot/kernel', cmdline, ...(root.initrd ? { initrd: root.initrd } : {}) }),
+  );
   await writeAtomically(out!, (tmp) =>
-    makeIso({ out: tmp, root: root.dir, volid: 'LinuxKit', sourceDateEpoch: ctx.sourceDateEpoch, boot: efiBoot('efiboot.img'), entries: root.entries, commandsPath: join(ctx.workDir, 'xorriso.cmds'), run: toolRun(ctx) }),
+    makeIso({
+      out: tmp,
+      root: root.dir,
+      volid: 'LinuxKit',
+      sourceDateEpoch: ctx.sourceDateEpoch,
+      boot: efiBoot('efiboot.img'),
+      entries: root.entries,
+      commandsPath: join(ctx.workDir, 'xorriso.cmds'),
+      run: toolRun(ctx),
+    }),
   );
 }
 

@@ -13,28 +13,63 @@ import { makeIso, metadataCommands } from './iso-image.ts';
 import { stageRootfs } from './stage-rootfs.ts';
 import type { StagedEntry } from './stage-rootfs.ts';
 
-const entry = (path: string, type: StagedEntry['type'], mode: number, uid = 0, gid = 0, onDisk = true): StagedEntry =>
-  ({ path, type, mode, uid, gid, devmajor: 0, devminor: 0, onDisk });
+const entry = (
+  path: string,
+  type: StagedEntry['type'],
+  mode: number,
+  uid = 0,
+  gid = 0,
+  onDisk = true,
+): StagedEntry => ({ path, type, mode, uid, gid, devmajor: 0, devminor: 0, onDisk });
 
 // Regression: the ISO took the staged copies' modes, so a build under umask 077 wrote different bytes.
 void test('every file and directory gets a fixed mode before the tar modes, whatever the builder umask', () => {
-  assert.deepEqual(metadataCommands([]), ['-iso_rr_pattern off', '-chown_r 0 / --', '-chgrp_r 0 / --', '-find / -type d -exec chmod 0755 --', '-find / -type f -exec chmod 0644 --']);
+  assert.deepEqual(metadataCommands([]), [
+    '-iso_rr_pattern off',
+    '-chown_r 0 / --',
+    '-chgrp_r 0 / --',
+    '-find / -type d -exec chmod 0755 --',
+    '-find / -type f -exec chmod 0644 --',
+  ]);
 });
 
 void test('tar modes that differ from the fixed ones and non-root owners are applied; symlinks, links and off-disk entries are not', () => {
   const lines = metadataCommands([
-    entry('etc', 'directory', 0o755), entry('etc/shadow', 'file', 0o640, 0, 42), entry('bin/sh', 'file', 0o755),
-    entry('home/u', 'directory', 0o700, 1000, 100), entry('bin/ln', 'symlink', 0o777), entry('bin/hard', 'link', 0o755),
-    entry('dev/null', 'character-device', 0o666, 0, 0, false), entry('etc/motd', 'file', 0o644),
+    entry('etc', 'directory', 0o755),
+    entry('etc/shadow', 'file', 0o640, 0, 42),
+    entry('bin/sh', 'file', 0o755),
+    entry('home/u', 'directory', 0o700, 1000, 100),
+    entry('bin/ln', 'symlink', 0o777),
+    entry('bin/hard', 'link', 0o755),
+    entry('dev/null', 'character-device', 0o666, 0, 0, false),
+    entry('etc/motd', 'file', 0o644),
   ]).slice(5);
   assert.deepEqual(lines, [
-    "-chgrp 42 '/etc/shadow' --", "-chmod 0640 '/etc/shadow' --", "-chmod 0755 '/bin/sh' --",
-    "-chown 1000 '/home/u' --", "-chgrp 100 '/home/u' --", "-chmod 0700 '/home/u' --",
+    "-chgrp 42 '/etc/shadow' --",
+    "-chmod 0640 '/etc/shadow' --",
+    "-chmod 0755 '/bin/sh' --",
+    "-chown 1000 '/home/u' --",
+    "-chgrp 100 '/home/u' --",
+    "-chmod 0700 '/home/u' --",
   ]);
 });
 
 /** Names xorriso (or a shell, a glob, an option parser) would read as something else than a path. */
-export const ODD_NAMES = ['[', '*', '?', '-rf', 'a b', 'ünï☃', 'back\\slash', "it's", '--', '[ab]', '{x,y}', '~user', '$HOME'];
+export const ODD_NAMES = [
+  '[',
+  '*',
+  '?',
+  '-rf',
+  'a b',
+  'ünï☃',
+  'back\\slash',
+  "it's",
+  '--',
+  '[ab]',
+  '{x,y}',
+  '~user',
+  '$HOME',
+];
 
 async function isoModes(iso: string): Promise<Map<string, string>> {
   const { stdout } = await runTool('xorriso', ['-indev', iso, '-find', '/', '-exec', 'lsdl', '--']);
@@ -51,11 +86,15 @@ async function isoModes(iso: string): Promise<Map<string, string>> {
 void test('a real ISO keeps each odd-named file its own mode and owner: no name is read as a pattern or an option', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mobyts-iso [*?] -rf '));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = (name: string, mode: number, uid = 0): TarEntry => ({ header: { name, type: 'file', mode, uid, gid: 0, mtime: 0, size: 1 }, body: Readable.from([Buffer.from('x')]) });
+  const file = (name: string, mode: number, uid = 0): TarEntry => ({
+    header: { name, type: 'file', mode, uid, gid: 0, mtime: 0, size: 1 },
+    body: Readable.from([Buffer.from('x')]),
+  });
   const entries: TarEntry[] = [
     { header: { name: 'usr', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0 } },
     { header: { name: 'usr/bin', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0 } },
-    file('usr/bin/*', 0o4755), file('usr/bin/plain', 0o644),
+    file('usr/bin/*', 0o4755),
+    file('usr/bin/plain', 0o644),
     ...ODD_NAMES.filter((n) => n !== '*').map((n, i) => file(`usr/bin/${n}`, 0o600 + i, 1000 + i)),
     { header: { name: 'usr/[d]', type: 'directory', mode: 0o700, uid: 0, gid: 0, mtime: 0, size: 0 } },
     file('usr/[d]/f', 0o640),
@@ -64,7 +103,15 @@ void test('a real ISO keeps each odd-named file its own mode and owner: no name 
   await pipeline(Readable.from(tarBytes(entryStreamOf(entries))), createWriteStream(tar));
   const staged = await stageRootfs(tar, join(dir, 'root'));
   const iso = join(dir, 'out.iso');
-  await makeIso({ out: iso, root: staged.dir, volid: 'T', sourceDateEpoch: 0, entries: staged.entries, commandsPath: join(dir, 'cmds'), run: {} });
+  await makeIso({
+    out: iso,
+    root: staged.dir,
+    volid: 'T',
+    sourceDateEpoch: 0,
+    entries: staged.entries,
+    commandsPath: join(dir, 'cmds'),
+    run: {},
+  });
   const modes = await isoModes(iso);
   assert.equal(modes.get('/usr/bin/*'), '-rwsr-xr-x 0:0');
   assert.equal(modes.get('/usr/bin/plain'), '-rw-r--r-- 0:0');

@@ -35,7 +35,13 @@ function q(path: string): string {
  * 0755 and files 0644 whatever the builder's umask left on the staged copies (so the ISO is byte-reproducible).
  */
 export function metadataCommands(entries: readonly StagedEntry[]): string[] {
-  const lines = ['-iso_rr_pattern off', '-chown_r 0 / --', '-chgrp_r 0 / --', '-find / -type d -exec chmod 0755 --', '-find / -type f -exec chmod 0644 --'];
+  const lines = [
+    '-iso_rr_pattern off',
+    '-chown_r 0 / --',
+    '-chgrp_r 0 / --',
+    '-find / -type d -exec chmod 0755 --',
+    '-find / -type f -exec chmod 0644 --',
+  ];
   for (const e of entries) {
     if (!e.onDisk || e.type === 'link') continue;
     if (e.uid !== 0) lines.push(`-chown ${e.uid} ${q(e.path)} --`);
@@ -52,16 +58,45 @@ export function metadataCommands(entries: readonly StagedEntry[]): string[] {
  */
 export async function makeIso(o: IsoOptions): Promise<void> {
   await writeFile(o.commandsPath, `${metadataCommands(o.entries ?? []).join('\n')}\n`);
-  await runTool(TOOLS.xorriso, [
-    '-report_about', 'SORRY', '-as', 'mkisofs', '-quiet', '-o', pathArg(o.out), '-V', o.volid, '-l', '-J', '-joliet-long', '-R',
-    '--set_all_file_dates', `=${o.sourceDateEpoch}`, ...(o.boot ?? []), pathArg(o.root), '--',
-    '-options_from_file', pathArg(o.commandsPath),
-  ], o.run);
+  await runTool(
+    TOOLS.xorriso,
+    [
+      '-report_about',
+      'SORRY',
+      '-as',
+      'mkisofs',
+      '-quiet',
+      '-o',
+      pathArg(o.out),
+      '-V',
+      o.volid,
+      '-l',
+      '-J',
+      '-joliet-long',
+      '-R',
+      '--set_all_file_dates',
+      `=${o.sourceDateEpoch}`,
+      ...(o.boot ?? []),
+      pathArg(o.root),
+      '--',
+      '-options_from_file',
+      pathArg(o.commandsPath),
+    ],
+    o.run,
+  );
 }
 
 export const ISOLINUX_BOOT = [
-  '-isohybrid-mbr', TOOLS.isohdpfx.command, '-c', 'isolinux/boot.cat', '-b', 'isolinux/isolinux.bin',
-  '-no-emul-boot', '-boot-load-size', '4', '-boot-info-table',
+  '-isohybrid-mbr',
+  TOOLS.isohdpfx.command,
+  '-c',
+  'isolinux/boot.cat',
+  '-b',
+  'isolinux/isolinux.bin',
+  '-no-emul-boot',
+  '-boot-load-size',
+  '4',
+  '-boot-info-table',
 ] as const;
 
 /** El Torito EFI boot from the FAT image at `fatPath` (relative to the ISO root). */
@@ -78,7 +113,10 @@ export function isolinuxConfig(o: { kernel: string; initrd?: string; cmdline: st
 export function grubConfig(o: { kernel: string; initrd?: string; cmdline: string }): string {
   const initrd = o.initrd === undefined ? '' : `  initrd ${o.initrd}\n`;
   return [
-    'set timeout=0', 'set gfxpayload=text', `search --no-floppy --file --set=root ${o.kernel}`,
-    `menuentry 'LinuxKit ISO Image' {\n  linux ${o.kernel} ${o.cmdline} text\n${initrd}}`, '',
+    'set timeout=0',
+    'set gfxpayload=text',
+    `search --no-floppy --file --set=root ${o.kernel}`,
+    `menuentry 'LinuxKit ISO Image' {\n  linux ${o.kernel} ${o.cmdline} text\n${initrd}}`,
+    '',
   ].join('\n');
 }

@@ -29,8 +29,13 @@ async function write(ctx: FormatContext): Promise<void> {
   const { inputs, base, signal } = ctx;
   if (await nonEmpty(inputs.kernelPath)) await concatFiles(`${base}-kernel`, [inputs.kernelPath], signal);
   const initrd = await inputs.initrdPath();
-  await concatFiles(`${base}-initrd.img`, inputs.ucodePath === undefined ? [initrd] : [inputs.ucodePath, initrd], signal);
-  if (inputs.cmdline !== '') await writeAtomically(`${base}-cmdline`, (tmp) => writeFile(tmp, inputs.cmdline, { flag: 'wx' }));
+  await concatFiles(
+    `${base}-initrd.img`,
+    inputs.ucodePath === undefined ? [initrd] : [inputs.ucodePath, initrd],
+    signal,
+  );
+  if (inputs.cmdline !== '')
+    await writeAtomically(`${base}-cmdline`, (tmp) => writeFile(tmp, inputs.cmdline, { flag: 'wx' }));
 }
 
 export const kernelInitrd: OutputFormat = {

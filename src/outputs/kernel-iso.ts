@@ -11,7 +11,15 @@ import { stageRootfs } from './stage-rootfs.ts';
 
 async function writeIso(ctx: FormatContext, out: string): Promise<void> {
   const staged = await stageRootfs(await ctx.inputs.rootfsTarWithoutBootPath(), await scratch(ctx, 'rootfs'));
-  await makeIso({ out, root: staged.dir, volid: 'LinuxKit', sourceDateEpoch: ctx.sourceDateEpoch, entries: staged.entries, commandsPath: join(ctx.workDir, 'xorriso.cmds'), run: toolRun(ctx) });
+  await makeIso({
+    out,
+    root: staged.dir,
+    volid: 'LinuxKit',
+    sourceDateEpoch: ctx.sourceDateEpoch,
+    entries: staged.entries,
+    commandsPath: join(ctx.workDir, 'xorriso.cmds'),
+    run: toolRun(ctx),
+  });
 }
 
 export const kernelIso = kernelWithRootfsImage({

@@ -83,7 +83,14 @@ exec $b switch_root /newroot /init
 }
 
 /** ELF e_machine values by Go architecture (the ELF spec's EM_* numbers). */
-const ELF_MACHINE: Readonly<Record<string, number>> = { amd64: 62, arm64: 183, riscv64: 243, s390x: 22, '386': 3, arm: 40 };
+const ELF_MACHINE: Readonly<Record<string, number>> = {
+  amd64: 62,
+  arm64: 183,
+  riscv64: 243,
+  s390x: 22,
+  '386': 3,
+  arm: 40,
+};
 
 /** True when `data` is an ELF for `arch` (an arch missing from the table matches nothing). */
 export function isElfFor(data: Buffer, arch: string): boolean {
@@ -116,7 +123,10 @@ async function bodyOf(e: TarEntry): Promise<Buffer> {
 }
 
 /** The wanted module files and `bin/busybox` (when a static regular file) from the filesystem tar. */
-async function collect(entries: EntryStream, want: ReadonlySet<string>): Promise<{ files: Map<string, Buffer>; busybox?: Buffer }> {
+async function collect(
+  entries: EntryStream,
+  want: ReadonlySet<string>,
+): Promise<{ files: Map<string, Buffer>; busybox?: Buffer }> {
   const files = new Map<string, Buffer>();
   let busybox: Buffer | undefined;
   for await (const e of entries) {
@@ -140,11 +150,15 @@ async function loaderBusybox(fromImages: Buffer | undefined, arch: string): Prom
   if (fromImages !== undefined && isElfFor(fromImages, arch)) return fromImages;
   const data = await readFile(HOST_BUSYBOX).catch(() => undefined);
   if (data !== undefined && isStaticElf(data) && isElfFor(data, arch)) return data;
-  const host = data !== undefined && isStaticElf(data) ? `this machine's is not for ${arch}` : 'neither has this machine';
-  throw new MobyError(`Cannot write the loader initrd: the init images have no static /bin/busybox for ${arch} and ${host}`, {
-    code: 'TOOL_MISSING',
-    hint: `add a static busybox for ${arch} at /bin/busybox to an init image, or apt-get install busybox-static on an ${arch} host (docs/formats.md)`,
-  });
+  const host =
+    data !== undefined && isStaticElf(data) ? `this machine's is not for ${arch}` : 'neither has this machine';
+  throw new MobyError(
+    `Cannot write the loader initrd: the init images have no static /bin/busybox for ${arch} and ${host}`,
+    {
+      code: 'TOOL_MISSING',
+      hint: `add a static busybox for ${arch} at /bin/busybox to an init image, or apt-get install busybox-static on an ${arch} host (docs/formats.md)`,
+    },
+  );
 }
 
 /** A module file as the loader's busybox insmod needs it: uncompressed. */
@@ -159,8 +173,24 @@ async function unpackModule(path: string, data: Buffer, workDir: string, signal:
   return readFile(dst);
 }
 
-function header(name: string, type: TarHeader['type'], mode: number, mtime: number, size = 0, dev?: [number, number]): TarHeader {
-  return { name, type, mode, uid: 0, gid: 0, mtime, size, ...(dev === undefined ? {} : { devmajor: dev[0], devminor: dev[1] }) };
+function header(
+  name: string,
+  type: TarHeader['type'],
+  mode: number,
+  mtime: number,
+  size = 0,
+  dev?: [number, number],
+): TarHeader {
+  return {
+    name,
+    type,
+    mode,
+    uid: 0,
+    gid: 0,
+    mtime,
+    size,
+    ...(dev === undefined ? {} : { devmajor: dev[0], devminor: dev[1] }),
+  };
 }
 
 /** Every directory above `paths` and `paths` themselves, parents first, sorted. */
@@ -183,7 +213,11 @@ function* loaderEntryList(files: ReadonlyMap<string, Buffer>, mtime: number): Ge
   const all = [...new Set([...dirs, ...names, 'dev/console'])].sort();
   for (const n of all) {
     const data = files.get(n);
-    if (data !== undefined) yield { header: header(n, 'file', n === 'init' || n === 'bin/busybox' ? 0o755 : 0o644, mtime, data.length), body: Readable.from([data]) };
+    if (data !== undefined)
+      yield {
+        header: header(n, 'file', n === 'init' || n === 'bin/busybox' ? 0o755 : 0o644, mtime, data.length),
+        body: Readable.from([data]),
+      };
     else if (n === 'dev/console') yield { header: header(n, 'character-device', 0o600, mtime, 0, [5, 1]) };
     else yield { header: header(n, 'directory', 0o755, mtime) };
   }
@@ -196,10 +230,17 @@ export async function writeLoaderInitrd(o: LoaderInput): Promise<void> {
   const files = new Map<string, Buffer>();
   for (const m of o.modules) {
     const data = found.files.get(prefix + m);
-    if (data === undefined) throw new MobyError(`Cannot write the loader initrd: ${prefix}${m} is not in the filesystem`, { code: 'BUILD' });
+    if (data === undefined)
+      throw new MobyError(`Cannot write the loader initrd: ${prefix}${m} is not in the filesystem`, { code: 'BUILD' });
     files.set(prefix + m.replace(/\.(gz|xz|zst)$/, ''), await unpackModule(m, data, o.workDir, o.signal));
   }
   files.set('bin/busybox', await loaderBusybox(found.busybox, o.arch));
   files.set('init', Buffer.from(loaderInit(o)));
-  await writeInitrd(loaderEntries(files, o.mtime), { compress: 'gzip', out: createWriteStream(o.out), prependUcode: false, tmpDir: o.workDir, reporter: o.reporter });
+  await writeInitrd(loaderEntries(files, o.mtime), {
+    compress: 'gzip',
+    out: createWriteStream(o.out),
+    prependUcode: false,
+    tmpDir: o.workDir,
+    reporter: o.reporter,
+  });
 }

@@ -22,7 +22,10 @@ export function pseudoDefinitions(entries: readonly StagedEntry[]): string[] {
     const mode = e.mode.toString(8).padStart(4, '0');
     if (/["\n\\]/.test(e.path)) continue;
     const path = /\s/.test(e.path) ? `"/${e.path}"` : `/${e.path}`;
-    if (e.type === 'character-device' || e.type === 'block-device') out.push(`${path} ${e.type === 'block-device' ? 'b' : 'c'} ${mode} ${e.uid} ${e.gid} ${e.devmajor} ${e.devminor}`);
+    if (e.type === 'character-device' || e.type === 'block-device')
+      out.push(
+        `${path} ${e.type === 'block-device' ? 'b' : 'c'} ${mode} ${e.uid} ${e.gid} ${e.devmajor} ${e.devminor}`,
+      );
     else if (e.type === 'fifo') out.push(`${path} i ${mode} ${e.uid} ${e.gid} f`);
     else if (e.type === 'symlink') out.push(`${path} m 0777 ${e.uid} ${e.gid}`);
     else if (e.type !== 'link') out.push(`${path} m ${mode} ${e.uid} ${e.gid}`);
@@ -34,14 +37,37 @@ export async function makeSquashfs(ctx: FormatContext, out: string): Promise<voi
   const staged = await stageRootfs(await ctx.inputs.rootfsTarWithoutBootPath(), await scratch(ctx, 'rootfs'));
   const pseudo = join(ctx.workDir, 'pseudo');
   await writeFile(pseudo, `${pseudoDefinitions(staged.entries).join('\n')}\n`);
-  await runTool(TOOLS.mksquashfs, [
-    pathArg(staged.dir), pathArg(out), '-noappend', '-no-progress', '-quiet', '-comp', 'gzip', '-root-uid', '0', '-root-gid', '0', '-root-mode', '0755',
-    '-processors', '1', '-pf', pathArg(pseudo),
-  ], toolRun(ctx));
+  await runTool(
+    TOOLS.mksquashfs,
+    [
+      pathArg(staged.dir),
+      pathArg(out),
+      '-noappend',
+      '-no-progress',
+      '-quiet',
+      '-comp',
+      'gzip',
+      '-root-uid',
+      '0',
+      '-root-gid',
+      '0',
+      '-root-mode',
+      '0755',
+      '-processors',
+      '1',
+      '-pf',
+      pathArg(pseudo),
+    ],
+    toolRun(ctx),
+  );
 }
 
 export async function makeErofs(ctx: FormatContext, out: string): Promise<void> {
   const staged = await stageRootfs(await ctx.inputs.rootfsTarWithoutBootPath(), await scratch(ctx, 'rootfs'));
   const uuid = '00000000-0000-4000-8000-000000000000';
-  await runTool(TOOLS.mkfsErofs, ['--quiet', '--all-root', `-T${ctx.sourceDateEpoch}`, `-U${uuid}`, pathArg(out), pathArg(staged.dir)], toolRun(ctx));
+  await runTool(
+    TOOLS.mkfsErofs,
+    ['--quiet', '--all-root', `-T${ctx.sourceDateEpoch}`, `-U${uuid}`, pathArg(out), pathArg(staged.dir)],
+    toolRun(ctx),
+  );
 }

@@ -14,11 +14,24 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function tarOf(name: string, entries: Array<[Partial<TarHeader> & { name: string }, string?]>): Promise<string> {
   const path = join(dir, `${name}.tar`);
-  await writeTar(entryStreamOf(entries.map(([h, text]) => {
-    const body = Buffer.from(text ?? '');
-    const header: TarHeader = { type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 1492533000, ...h, size: body.length };
-    return body.length === 0 ? { header } : { header, body: Readable.from([body]) };
-  })), createWriteStream(path));
+  await writeTar(
+    entryStreamOf(
+      entries.map(([h, text]) => {
+        const body = Buffer.from(text ?? '');
+        const header: TarHeader = {
+          type: 'file',
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+          mtime: 1492533000,
+          ...h,
+          size: body.length,
+        };
+        return body.length === 0 ? { header } : { header, body: Readable.from([body]) };
+      }),
+    ),
+    createWriteStream(path),
+  );
   return path;
 }
 
@@ -36,20 +49,29 @@ void test('files, dirs, symlinks and hardlinks are staged; owners, modes and dev
   assert.equal(readlinkSync(join(dir, 'ok/a/l')), 'f');
   assert.equal(lstatSync(join(dir, 'ok/a/h')).ino, lstatSync(join(dir, 'ok/a/f')).ino);
   assert.equal(lstatSync(join(dir, 'ok/a')).mode & 0o7777, 0o755);
-  assert.deepEqual(staged.entries.map((e) => [e.path, e.type, e.mode.toString(8), e.uid, e.gid, e.onDisk]), [
-    ['a', 'directory', '555', 0, 0, true],
-    ['a/f', 'file', '640', 9, 9, true],
-    ['a/l', 'symlink', '644', 0, 0, true],
-    ['a/h', 'link', '644', 0, 0, true],
-    ['dev/null', 'character-device', '666', 0, 0, false],
-  ]);
+  assert.deepEqual(
+    staged.entries.map((e) => [e.path, e.type, e.mode.toString(8), e.uid, e.gid, e.onDisk]),
+    [
+      ['a', 'directory', '555', 0, 0, true],
+      ['a/f', 'file', '640', 9, 9, true],
+      ['a/l', 'symlink', '644', 0, 0, true],
+      ['a/h', 'link', '644', 0, 0, true],
+      ['dev/null', 'character-device', '666', 0, 0, false],
+    ],
+  );
 });
 
 void test('paths that leave the directory are refused with UNSAFE_CONTENT', async () => {
   const up = await tarOf('up', [[{ name: '../escape' }, 'x']]);
-  await assert.rejects(stageRootfs(up, join(dir, 'up')), { code: 'UNSAFE_CONTENT', message: 'Cannot stage the filesystem: unsafe path "../escape" in the tar' });
+  await assert.rejects(stageRootfs(up, join(dir, 'up')), {
+    code: 'UNSAFE_CONTENT',
+    message: 'Cannot stage the filesystem: unsafe path "../escape" in the tar',
+  });
   const via = await tarOf('via', [[{ name: 'l', type: 'symlink', linkname: '/etc' }], [{ name: 'l/passwd' }, 'x']]);
-  await assert.rejects(stageRootfs(via, join(dir, 'via')), { code: 'UNSAFE_CONTENT', message: 'Cannot stage the filesystem: "l/passwd" lies under the symlink "l"' });
+  await assert.rejects(stageRootfs(via, join(dir, 'via')), {
+    code: 'UNSAFE_CONTENT',
+    message: 'Cannot stage the filesystem: "l/passwd" lies under the symlink "l"',
+  });
 });
 
 void test('the staged root and directories the tar does not list are 0755 whatever the umask', async () => {

@@ -40,11 +40,21 @@ export interface StagedTree {
 function stagingError(err: unknown, path: string, dir: string): unknown {
   const errno = (err as NodeJS.ErrnoException | null)?.code;
   if (!(err instanceof MobyError) && typeof errno === 'string') {
-    return new MobyError(`Cannot stage "${path}" of the filesystem in "${dir}": ${errnoText(err) ?? errno}`, { code: 'IO', cause: err });
+    return new MobyError(`Cannot stage "${path}" of the filesystem in "${dir}": ${errnoText(err) ?? errno}`, {
+      code: 'IO',
+      cause: err,
+    });
   }
-  const escape = err instanceof MobyError && err.code === 'UNSAFE_CONTENT'
-    ? /^Refusing unsafe content in "[^"]*": "(.*)" escapes the root with "\.\."$/.exec(err.message) : null;
-  return escape === null ? err : new MobyError(`Cannot stage the filesystem: unsafe path "${escape[1]}" in the tar`, { code: 'UNSAFE_CONTENT', cause: err });
+  const escape =
+    err instanceof MobyError && err.code === 'UNSAFE_CONTENT'
+      ? /^Refusing unsafe content in "[^"]*": "(.*)" escapes the root with "\.\."$/.exec(err.message)
+      : null;
+  return escape === null
+    ? err
+    : new MobyError(`Cannot stage the filesystem: unsafe path "${escape[1]}" in the tar`, {
+        code: 'UNSAFE_CONTENT',
+        cause: err,
+      });
 }
 
 /**
@@ -85,7 +95,10 @@ export async function stageRootfs(tarPath: string, dir: string): Promise<StagedT
 
 function guardParents(path: string, symlinks: Set<string>): void {
   for (let p = dirname(path); p !== '.'; p = dirname(p)) {
-    if (symlinks.has(p)) throw new MobyError(`Cannot stage the filesystem: "${path}" lies under the symlink "${p}"`, { code: 'UNSAFE_CONTENT' });
+    if (symlinks.has(p))
+      throw new MobyError(`Cannot stage the filesystem: "${path}" lies under the symlink "${p}"`, {
+        code: 'UNSAFE_CONTENT',
+      });
   }
 }
 
@@ -93,7 +106,10 @@ function guardParents(path: string, symlinks: Set<string>): void {
 function guardLink(path: string, target: string, byPath: Map<string, StagedEntry>, symlinks: Set<string>): void {
   const to = byPath.get(target);
   if (to === undefined || to.type === 'directory' || to.type === 'symlink' || !to.onDisk) {
-    throw new MobyError(`Cannot stage the filesystem: the hardlink "${path}" points at "${target}", which is not a file earlier in the tar`, { code: 'UNSAFE_CONTENT' });
+    throw new MobyError(
+      `Cannot stage the filesystem: the hardlink "${path}" points at "${target}", which is not a file earlier in the tar`,
+      { code: 'UNSAFE_CONTENT' },
+    );
   }
   guardParents(target, symlinks);
 }
@@ -102,8 +118,14 @@ function toStaged(path: string, h: TarHeader): StagedEntry {
   const type = h.type;
   const special = type === 'character-device' || type === 'block-device' || type === 'fifo';
   return {
-    path, type, mode: h.mode & 0o7777, uid: h.uid, gid: h.gid,
-    devmajor: h.devmajor ?? 0, devminor: h.devminor ?? 0, onDisk: !special,
+    path,
+    type,
+    mode: h.mode & 0o7777,
+    uid: h.uid,
+    gid: h.gid,
+    devmajor: h.devmajor ?? 0,
+    devminor: h.devminor ?? 0,
+    onDisk: !special,
   };
 }
 

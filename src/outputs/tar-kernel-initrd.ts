@@ -17,7 +17,9 @@ function header(name: string, size: number, mtime: number): TarEntry['header'] {
 async function* entries(ctx: FormatContext): EntryStream {
   const { inputs, sourceDateEpoch: mtime } = ctx;
   const files: Array<[string, string | undefined]> = [
-    ['kernel', inputs.kernelPath], ['initrd.img', await inputs.initrdPath()], ['ucode.cpio', inputs.ucodePath],
+    ['kernel', inputs.kernelPath],
+    ['initrd.img', await inputs.initrdPath()],
+    ['ucode.cpio', inputs.ucodePath],
   ];
   for (const [name, path] of files.slice(0, 2)) {
     if (path === undefined) continue;

@@ -12,5 +12,8 @@ export const tar: OutputFormat = {
   needs: ['tar'],
   kernel: [],
   streamable: true,
-  write: async (ctx) => writeStreamAtomically(`${ctx.base}.tar`, createReadStream(await ctx.inputs.rootfsTarPath()), { signal: ctx.signal }),
+  write: async (ctx) =>
+    writeStreamAtomically(`${ctx.base}.tar`, createReadStream(await ctx.inputs.rootfsTarPath()), {
+      signal: ctx.signal,
+    }),
 };

@@ -15,7 +15,16 @@ async function write(ctx: FormatContext): Promise<void> {
   const initrd = await ctx.inputs.initrdPath();
   const workDir = await scratch(ctx, 'uki');
   await writeAtomically(out!, (tmp) =>
-    makeUki({ arch: ctx.arch, kernel: ctx.inputs.kernelPath, initrd, cmdline: ctx.inputs.cmdline, out: tmp, workDir, sourceDateEpoch: ctx.sourceDateEpoch, signal: ctx.signal }),
+    makeUki({
+      arch: ctx.arch,
+      kernel: ctx.inputs.kernelPath,
+      initrd,
+      cmdline: ctx.inputs.cmdline,
+      out: tmp,
+      workDir,
+      sourceDateEpoch: ctx.sourceDateEpoch,
+      signal: ctx.signal,
+    }),
   );
 }
 

@@ -19,9 +19,21 @@ function capture(): { ctx: CliContext; out: () => string; err: () => string; cod
   let o = '';
   let e = '';
   let code = 0;
-  stdout.on('data', (c: Buffer) => { o += c.toString(); });
-  stderr.on('data', (c: Buffer) => { e += c.toString(); });
-  const ctx: CliContext = { stdout, stderr, signal: new AbortController().signal, reporter: silentReporter, setExitCode: (c) => { code = c; } };
+  stdout.on('data', (c: Buffer) => {
+    o += c.toString();
+  });
+  stderr.on('data', (c: Buffer) => {
+    e += c.toString();
+  });
+  const ctx: CliContext = {
+    stdout,
+    stderr,
+    signal: new AbortController().signal,
+    reporter: silentReporter,
+    setExitCode: (c) => {
+      code = c;
+    },
+  };
   return { ctx, out: () => o, err: () => e, code: () => code };
 }
 
@@ -32,38 +44,58 @@ async function runDryRun(files: string[], o: BuildOptions, ctx: CliContext): Pro
 }
 
 const opts = (o: Partial<BuildOptions> = {}): BuildOptions => ({
-  format: [], pull: false, arch: 'amd64', decompressKernel: false, sbom: true, sbomOutput: 'sbom.spdx.json',
-  sbomCurrentTime: false, dryRun: true, compress: 'gzip', mirror: [], insecureRegistry: [], disableContentTrust: false, ...o,
+  format: [],
+  pull: false,
+  arch: 'amd64',
+  decompressKernel: false,
+  sbom: true,
+  sbomOutput: 'sbom.spdx.json',
+  sbomCurrentTime: false,
+  dryRun: true,
+  compress: 'gzip',
+  mirror: [],
+  insecureRegistry: [],
+  disableContentTrust: false,
+  ...o,
 });
 
 void test('prints the merged, expanded spec and the files it would write', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'mobyts-dry-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'a.yml'), 'kernel:\n  image: linuxkit/kernel:6.6.71\n  cmdline: console=ttyS0\ninit: [linuxkit/init:v1]\nvolumes:\n  - name: data\n');
-  await writeFile(join(dir, 'web.yml'), 'services:\n  - name: web\n    image: nginx:alpine\n    binds: ["data:/data"]\noutputs:\n  - format: iso-bios\n');
+  await writeFile(
+    join(dir, 'a.yml'),
+    'kernel:\n  image: linuxkit/kernel:6.6.71\n  cmdline: console=ttyS0\ninit: [linuxkit/init:v1]\nvolumes:\n  - name: data\n',
+  );
+  await writeFile(
+    join(dir, 'web.yml'),
+    'services:\n  - name: web\n    image: nginx:alpine\n    binds: ["data:/data"]\noutputs:\n  - format: iso-bios\n',
+  );
   const c = capture();
   await runDryRun([join(dir, 'a.yml'), join(dir, 'web.yml')], opts({ dir: 'out' }), c.ctx);
   assert.equal(c.err(), '');
   assert.equal(c.code(), 0);
-  assert.equal(c.out(), [
-    'kernel:',
-    '  image: docker.io/linuxkit/kernel:6.6.71',
-    '  cmdline: console=ttyS0',
-    'init:',
-    '  - docker.io/linuxkit/init:v1',
-    'volumes:',
-    '  - name: data',
-    'services:',
-    '  - name: web',
-    '    image: docker.io/library/nginx:alpine',
-    '    binds:',
-    '      - data:/data',
-    'outputs:',
-    '  - format: iso-bios',
-    '# outputs:',
-    '#   out/web.iso',
-    '',
-  ].join('\n'));
+  assert.equal(
+    c.out(),
+    [
+      'kernel:',
+      '  image: docker.io/linuxkit/kernel:6.6.71',
+      '  cmdline: console=ttyS0',
+      'init:',
+      '  - docker.io/linuxkit/init:v1',
+      'volumes:',
+      '  - name: data',
+      'services:',
+      '  - name: web',
+      '    image: docker.io/library/nginx:alpine',
+      '    binds:',
+      '      - data:/data',
+      'outputs:',
+      '  - format: iso-bios',
+      '# outputs:',
+      '#   out/web.iso',
+      '',
+    ].join('\n'),
+  );
 });
 
 void test('spec problems go to stderr and set exit code 1; nothing on stdout', async (t) => {
@@ -75,25 +107,45 @@ void test('spec problems go to stderr and set exit code 1; nothing on stdout', a
   await runDryRun([file], opts(), c.ctx);
   assert.equal(c.out(), '');
   assert.equal(c.code(), 1);
-  assert.equal(c.err(), `${file}:4:20: onboot[0].capabilities[0]: unknown capability "CAP_NET_ADMN" (did you mean "CAP_NET_ADMIN"?)\n1 problem in ${file}\n`);
+  assert.equal(
+    c.err(),
+    `${file}:4:20: onboot[0].capabilities[0]: unknown capability "CAP_NET_ADMN" (did you mean "CAP_NET_ADMIN"?)\n1 problem in ${file}\n`,
+  );
 });
 
 void test('format selection and output files follow linuxkit build', () => {
   assert.deepEqual(selectFormats(opts(), {}), ['kernel+initrd']);
   assert.deepEqual(selectFormats(opts({ output: '-' }), {}), ['tar']);
   assert.deepEqual(selectFormats(opts(), { outputs: [{ format: 'iso-efi' }] }), ['iso-efi']);
-  assert.deepEqual(selectFormats(opts({ format: ['tar', 'tar', 'raw-bios'] }), { outputs: [{ format: 'iso-efi' }] }), ['tar', 'raw-bios']);
-  assert.throws(() => selectFormats(opts({ format: ['iso-bois'] }), {}), { message: 'Cannot build format "iso-bois": unknown format (did you mean "iso-bios"?)', exitCode: 2 });
-  const files = (o: Partial<BuildOptions>, name: string): string[] => plannedOutputFiles(planOutputs(name, opts(o), {}));
-  assert.deepEqual(files({ format: ['kernel+initrd', 'vhd', 'dynamic-vhd'] }, 'linuxkit'), ['linuxkit-kernel', 'linuxkit-initrd.img', 'linuxkit-cmdline', 'linuxkit.vhd']);
+  assert.deepEqual(selectFormats(opts({ format: ['tar', 'tar', 'raw-bios'] }), { outputs: [{ format: 'iso-efi' }] }), [
+    'tar',
+    'raw-bios',
+  ]);
+  assert.throws(() => selectFormats(opts({ format: ['iso-bois'] }), {}), {
+    message: 'Cannot build format "iso-bois": unknown format (did you mean "iso-bios"?)',
+    exitCode: 2,
+  });
+  const files = (o: Partial<BuildOptions>, name: string): string[] =>
+    plannedOutputFiles(planOutputs(name, opts(o), {}));
+  assert.deepEqual(files({ format: ['kernel+initrd', 'vhd', 'dynamic-vhd'] }, 'linuxkit'), [
+    'linuxkit-kernel',
+    'linuxkit-initrd.img',
+    'linuxkit-cmdline',
+    'linuxkit.vhd',
+  ]);
   assert.deepEqual(files({ format: ['tar'], name: 'os', dir: 'build' }, 'x'), ['build/os.tar']);
   assert.deepEqual(files({ format: ['docker'], output: '-' }, 'x'), ['<stdout>']);
   assert.deepEqual(files({ format: ['kernel+squashfs', 'kernel+iso'] }, 'os'), [
-    'os-kernel', 'os-squashfs.img', 'os-cmdline', 'os.iso',
+    'os-kernel',
+    'os-squashfs.img',
+    'os-cmdline',
+    'os.iso',
     'os-initrd.img (loader initrd, when the kernel has what kernel+squashfs, kernel+iso need to mount root only as modules)',
   ]);
   assert.throws(() => files({ format: ['iso-bios'], output: 'x.iso' }, 'x'), { exitCode: 2 });
-  assert.throws(() => files({ format: ['tar'], output: 'x.tar', name: 'y' }, 'x'), { message: 'Cannot use -o with --name or --dir: -o names the output file itself' });
+  assert.throws(() => files({ format: ['tar'], output: 'x.tar', name: 'y' }, 'x'), {
+    message: 'Cannot use -o with --name or --dir: -o names the output file itself',
+  });
 });
 
 void test('the dry-run output is itself a valid spec equal to the normalised input (examples round-trip)', async () => {
@@ -117,17 +169,36 @@ void test('with --locked, shows the digests the build would use instead of resol
   await writeFile(spec, 'init: [linuxkit/init:v1]\n');
   const initDigest = `sha256:${'a'.repeat(64)}`;
   const amd = `sha256:${'b'.repeat(64)}`;
-  await writeFile(`${spec}.lock`, `${JSON.stringify({
-    images: {
-      'docker.io/linuxkit/init:v1': {
-        digest: initDigest, mediaType: 'application/vnd.oci.image.index.v1+json', trust: 'none',
-        platforms: [{ digest: amd, platform: 'linux/amd64' }, { digest: `sha256:${'c'.repeat(64)}`, platform: 'linux/arm64/v8' }],
+  await writeFile(
+    `${spec}.lock`,
+    `${JSON.stringify(
+      {
+        images: {
+          'docker.io/linuxkit/init:v1': {
+            digest: initDigest,
+            mediaType: 'application/vnd.oci.image.index.v1+json',
+            trust: 'none',
+            platforms: [
+              { digest: amd, platform: 'linux/amd64' },
+              { digest: `sha256:${'c'.repeat(64)}`, platform: 'linux/arm64/v8' },
+            ],
+          },
+        },
+        lockfileVersion: 1,
       },
-    },
-    lockfileVersion: 1,
-  }, null, 2)}\n`);
+      null,
+      2,
+    )}\n`,
+  );
   const c = capture();
   await runDryRun([spec], opts({ locked: '' }), c.ctx);
   assert.equal(c.code(), 0, c.err());
-  assert.ok(c.out().endsWith(`# locked (${spec}.lock):\n#   docker.io/linuxkit/init:v1 → ${initDigest} (linux/amd64 ${amd}) trust=none\n`), c.out());
+  assert.ok(
+    c
+      .out()
+      .endsWith(
+        `# locked (${spec}.lock):\n#   docker.io/linuxkit/init:v1 → ${initDigest} (linux/amd64 ${amd}) trust=none\n`,
+      ),
+    c.out(),
+  );
 });

@@ -13,7 +13,12 @@ import { pinLines, readLock } from '../lock/pin.ts';
 import { defaultLockPath } from '../lock/run-lock.ts';
 
 /** Writes the dry-run of `loaded` (from `loadBuildSpecs(files, …)`, without errors) to stdout. */
-export async function runDryRun(files: string[], loaded: LoadedSpecs, opts: BuildOptions, ctx: Pick<CommandContext, 'stdout'>): Promise<void> {
+export async function runDryRun(
+  files: string[],
+  loaded: LoadedSpecs,
+  opts: BuildOptions,
+  ctx: Pick<CommandContext, 'stdout'>,
+): Promise<void> {
   const outputs = plannedOutputFiles(planOutputs(loaded.name, opts, loaded.spec));
   const yaml = stringify(normaliseSpec(loaded.spec), { lineWidth: 0 });
   ctx.stdout.write(`${yaml}# outputs:\n${outputs.map((o) => `#   ${o}\n`).join('')}${await lockedPins(files, opts)}`);
@@ -24,5 +29,7 @@ async function lockedPins(files: string[], opts: BuildOptions): Promise<string> 
   if (opts.locked === undefined) return '';
   const path = opts.locked === '' ? defaultLockPath(files) : opts.locked;
   const lock = await readLock(path);
-  return `# locked (${path}):\n${pinLines(lock, opts.arch).map((l) => `#   ${l}\n`).join('')}`;
+  return `# locked (${path}):\n${pinLines(lock, opts.arch)
+    .map((l) => `#   ${l}\n`)
+    .join('')}`;
 }

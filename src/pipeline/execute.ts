@@ -31,7 +31,17 @@ import { moduleIndexOf } from '../kernel-check/modules.ts';
  * The initrd writer (initrd/segments.ts `writeSegmentedInitrd`): one compressed member per section, `boot/*`
  * left out, no microcode prepended here; members come from `cache` when their key is there.
  */
-export type InitrdWriter = (sections: AsyncIterable<RootfsSection>, opts: { compress: 'gzip' | 'zstd' | 'none'; out: Writable; workDir: string; cache?: SegmentCache; reporter: Reporter; signal: AbortSignal }) => Promise<unknown>;
+export type InitrdWriter = (
+  sections: AsyncIterable<RootfsSection>,
+  opts: {
+    compress: 'gzip' | 'zstd' | 'none';
+    out: Writable;
+    workDir: string;
+    cache?: SegmentCache;
+    reporter: Reporter;
+    signal: AbortSignal;
+  },
+) => Promise<unknown>;
 
 export interface ExecuteInput {
   plan: OutputPlan;
@@ -83,11 +93,18 @@ function sections(x: ExecuteInput, workDir: string, onKernel: (p: KernelParts) =
   return abortableSections(assembleSections({ ...x.assemble, workDir, dockerfile: false, onKernel }), x.signal);
 }
 
-async function* abortableSections(all: AsyncIterable<RootfsSection>, signal: AbortSignal): AsyncGenerator<RootfsSection> {
+async function* abortableSections(
+  all: AsyncIterable<RootfsSection>,
+  signal: AbortSignal,
+): AsyncGenerator<RootfsSection> {
   for await (const s of all) {
     signal.throwIfAborted();
     yield {
-      id: s.id, key: s.key, replay: (r) => s.replay(r), record: () => s.record(), entries: () => abortable(s.entries(), signal),
+      id: s.id,
+      key: s.key,
+      replay: (r) => s.replay(r),
+      record: () => s.record(),
+      entries: () => abortable(s.entries(), signal),
     };
   }
 }
@@ -98,10 +115,22 @@ const MAX_INITRD_TRIES = 1024;
  * The initrd of `all()`'s sections. When a cached member turns out damaged while being copied (it is then
  * evicted), the initrd is written once more from fresh sections: the damaged member is made again.
  */
-async function writeInitrdFile(x: ExecuteInput, all: () => AsyncIterable<RootfsSection>, workDir: string): Promise<string> {
+async function writeInitrdFile(
+  x: ExecuteInput,
+  all: () => AsyncIterable<RootfsSection>,
+  workDir: string,
+): Promise<string> {
   const initrd = join(workDir, 'initrd.img');
   const cache = x.sectionCache === undefined ? {} : { cache: x.sectionCache };
-  const attempt = (): Promise<unknown> => x.writeInitrd(all(), { compress: x.compress, out: createWriteStream(initrd), workDir, ...cache, reporter: x.reporter, signal: x.signal });
+  const attempt = (): Promise<unknown> =>
+    x.writeInitrd(all(), {
+      compress: x.compress,
+      out: createWriteStream(initrd),
+      workDir,
+      ...cache,
+      reporter: x.reporter,
+      signal: x.signal,
+    });
   // Each DamagedSegment evicted one entry, so this ends; the bound only guards against a cache that keeps
   // corrupting what it stores.
   for (let tries = 1; ; tries++) {
@@ -140,7 +169,8 @@ async function* tarSections(tarPath: string, written: TarSection[]): AsyncGenera
   async function* take(n: number): EntryStream {
     for (let i = 0; i < n; i++) {
       const r = await it.next();
-      if (r.done === true) throw new MobyError(`The filesystem tar "${tarPath}" ended early: this is a bug`, { code: 'BUILD' });
+      if (r.done === true)
+        throw new MobyError(`The filesystem tar "${tarPath}" ended early: this is a bug`, { code: 'BUILD' });
       yield r.value;
     }
   }
@@ -148,7 +178,9 @@ async function* tarSections(tarPath: string, written: TarSection[]): AsyncGenera
     for (const t of written) {
       let used = false;
       yield {
-        id: t.id, key: t.key, record: () => t.record,
+        id: t.id,
+        key: t.key,
+        record: () => t.record,
         entries: () => {
           used = true;
           return take(t.count);
@@ -167,24 +199,44 @@ async function* tarSections(tarPath: string, written: TarSection[]): AsyncGenera
  * tar-kernel-initrd) the sections go straight into the initrd; otherwise they are written once to a temp tar
  * and the initrd (same sections, same keys) and the boot-less tar are derived from that file on demand.
  */
-async function materialise(x: ExecuteInput, workDir: string): Promise<{ parts: KernelParts | undefined; inputs: Pick<FormatInputs, 'initrdPath' | 'rootfsTarPath' | 'rootfsTarWithoutBootPath'> }> {
+async function materialise(
+  x: ExecuteInput,
+  workDir: string,
+): Promise<{
+  parts: KernelParts | undefined;
+  inputs: Pick<FormatInputs, 'initrdPath' | 'rootfsTarPath' | 'rootfsTarWithoutBootPath'>;
+}> {
   let parts: KernelParts | undefined;
   const onKernel = (p: KernelParts): void => void (parts = p);
   const needs = new Set(x.plan.formats.flatMap((f) => f.needs));
   if (!needs.has('tar') && !needs.has('tar-without-boot')) {
     const initrd = await writeInitrdFile(x, () => sections(x, workDir, onKernel), workDir);
-    const none = (): Promise<string> => Promise.reject(new MobyError('A format asked for the filesystem tar without declaring it in `needs`: this is a bug', { code: 'BUILD' }));
-    return { parts, inputs: { initrdPath: () => Promise.resolve(initrd), rootfsTarPath: none, rootfsTarWithoutBootPath: none } };
+    const none = (): Promise<string> =>
+      Promise.reject(
+        new MobyError('A format asked for the filesystem tar without declaring it in `needs`: this is a bug', {
+          code: 'BUILD',
+        }),
+      );
+    return {
+      parts,
+      inputs: { initrdPath: () => Promise.resolve(initrd), rootfsTarPath: none, rootfsTarWithoutBootPath: none },
+    };
   }
   const tarPath = join(workDir, 'rootfs.tar');
   const written: TarSection[] = [];
-  await pipeline(tarStream(countedEntries(sections(x, workDir, onKernel), written)), createWriteStream(tarPath), { signal: x.signal }).catch((err: unknown) => { throw asIoError('write', tarPath, err); });
+  await pipeline(tarStream(countedEntries(sections(x, workDir, onKernel), written)), createWriteStream(tarPath), {
+    signal: x.signal,
+  }).catch((err: unknown) => {
+    throw asIoError('write', tarPath, err);
+  });
   const noBoot = join(workDir, 'rootfs-without-boot.tar');
   return {
     parts,
     inputs: {
       rootfsTarPath: () => Promise.resolve(tarPath),
-      initrdPath: once(() => writeInitrdFile(x, () => abortableSections(tarSections(tarPath, written), x.signal), workDir)),
+      initrdPath: once(() =>
+        writeInitrdFile(x, () => abortableSections(tarSections(tarPath, written), x.signal), workDir),
+      ),
       rootfsTarWithoutBootPath: once(async () => {
         await pipeline(tarStream(withoutBoot(readTarFile(tarPath))), createWriteStream(noBoot), { signal: x.signal });
         return noBoot;
@@ -200,7 +252,13 @@ async function formatInputs(x: ExecuteInput, workDir: string): Promise<FormatInp
   let ucodePath: string | undefined;
   if (parts?.ucode !== undefined) await writeFile((ucodePath = join(workDir, 'ucode.cpio')), parts.ucode);
   const config = parts?.config === undefined ? {} : { kernelConfig: parts.config };
-  return { kernelPath, cmdline: parts?.cmdline ?? '', ...(ucodePath === undefined ? {} : { ucodePath }), ...config, ...inputs };
+  return {
+    kernelPath,
+    cmdline: parts?.cmdline ?? '',
+    ...(ucodePath === undefined ? {} : { ucodePath }),
+    ...config,
+    ...inputs,
+  };
 }
 
 /**
@@ -211,14 +269,27 @@ function checkKernelFor(x: ExecuteInput, inputs: FormatInputs, facts: KernelFact
   if (x.assemble.spec.kernel === undefined) return;
   const formats = x.plan.formats.map((f) => f.name);
   const name = x.assemble.spec.kernel.image;
-  const known = { ...(facts.configText === undefined ? {} : { configText: facts.configText }), ...(facts.modules === undefined ? {} : { modules: facts.modules }) };
-  const result = checkKernel({ kernelPath: inputs.kernelPath, name, formats: x.plan.formats, compress: x.compress, arch: x.arch, ...known });
+  const known = {
+    ...(facts.configText === undefined ? {} : { configText: facts.configText }),
+    ...(facts.modules === undefined ? {} : { modules: facts.modules }),
+  };
+  const result = checkKernel({
+    kernelPath: inputs.kernelPath,
+    name,
+    formats: x.plan.formats,
+    compress: x.compress,
+    arch: x.arch,
+    ...known,
+  });
   for (const message of result.warnings) x.reporter.emit({ type: 'warn', message });
   if (result.errors.length === 0) return;
-  throw new MobyError(`Cannot build ${formats.join(', ')}: the kernel's config lacks what it needs\n  ${result.errors.join('\n  ')}`, {
-    code: 'BUILD',
-    hint: 'use a kernel built with these options (see kernel-configs/), or choose formats it can boot',
-  });
+  throw new MobyError(
+    `Cannot build ${formats.join(', ')}: the kernel's config lacks what it needs\n  ${result.errors.join('\n  ')}`,
+    {
+      code: 'BUILD',
+      hint: 'use a kernel built with these options (see kernel-configs/), or choose formats it can boot',
+    },
+  );
 }
 
 /**
@@ -239,10 +310,16 @@ async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
   const inputs = await formatInputs(x, workDir);
   const facts = await kernelFactsFor(x, inputs);
   checkKernelFor(x, inputs, facts);
-  const kernel: KernelFacts = { arch: x.arch, ...(facts.config === undefined ? {} : { config: facts.config }), ...(facts.modules === undefined ? {} : { modules: facts.modules }) };
+  const kernel: KernelFacts = {
+    arch: x.arch,
+    ...(facts.config === undefined ? {} : { config: facts.config }),
+    ...(facts.modules === undefined ? {} : { modules: facts.modules }),
+  };
   checkLoaderClash(x, kernel);
   const loader = buildLoader(x.plan.formats, kernel);
-  await mkdir(x.plan.dir, { recursive: true }).catch((err: unknown) => { throw asIoError('create the output directory', x.plan.dir, err); });
+  await mkdir(x.plan.dir, { recursive: true }).catch((err: unknown) => {
+    throw asIoError('create the output directory', x.plan.dir, err);
+  });
   const files = [...new Set(x.plan.formats.flatMap((f) => writtenOutputs(f, x.plan.name, kernel)))];
   const written: string[] = [];
   try {
@@ -266,16 +343,38 @@ function checkLoaderClash(x: ExecuteInput, kernel: KernelFacts): void {
   const other = x.plan.formats.find((f) => f.outputs(x.plan.name).some((o) => files.has(o)));
   if (other === undefined) return;
   const file = other.outputs(x.plan.name).find((o) => files.has(o));
-  throw new MobyError(`Cannot build ${other.name} and ${users.map((f) => f.name).join(', ')} together: with this kernel both write ${file} (${users.length > 1 ? 'their' : 'its'} loader initrd)`, {
-    code: 'USAGE', exitCode: 2, hint: 'build them in separate runs with different --name or --dir',
-  });
+  throw new MobyError(
+    `Cannot build ${other.name} and ${users.map((f) => f.name).join(', ')} together: with this kernel both write ${file} (${users.length > 1 ? 'their' : 'its'} loader initrd)`,
+    {
+      code: 'USAGE',
+      exitCode: 2,
+      hint: 'build them in separate runs with different --name or --dir',
+    },
+  );
 }
 
-async function writeFormat(x: ExecuteInput, w: { inputs: FormatInputs; kernel: KernelFacts; loader: BuildLoader | undefined; workDir: string; format: OutputFormat }): Promise<void> {
+async function writeFormat(
+  x: ExecuteInput,
+  w: {
+    inputs: FormatInputs;
+    kernel: KernelFacts;
+    loader: BuildLoader | undefined;
+    workDir: string;
+    format: OutputFormat;
+  },
+): Promise<void> {
   await mkdir(w.workDir);
   const ctx: FormatContext = {
-    inputs: w.inputs, base: x.plan.base, sizeBytes: x.sizeBytes, sourceDateEpoch: x.assemble.mtime, workDir: w.workDir,
-    arch: x.arch, kernel: w.kernel, ...(w.loader === undefined ? {} : { loader: w.loader }), reporter: x.reporter, signal: x.signal,
+    inputs: w.inputs,
+    base: x.plan.base,
+    sizeBytes: x.sizeBytes,
+    sourceDateEpoch: x.assemble.mtime,
+    workDir: w.workDir,
+    arch: x.arch,
+    kernel: w.kernel,
+    ...(w.loader === undefined ? {} : { loader: w.loader }),
+    reporter: x.reporter,
+    signal: x.signal,
   };
   await w.format.write(ctx);
   await rm(w.workDir, { recursive: true, force: true });
@@ -293,6 +392,8 @@ export async function executeBuild(x: ExecuteInput): Promise<void> {
 }
 
 async function tmpWork(): Promise<WorkDir> {
-  const path = await mkdtemp(join(tmpdir(), 'mobyts-build-')).catch((err: unknown) => { throw asIoError('create a work directory in', tmpdir(), err); });
+  const path = await mkdtemp(join(tmpdir(), 'mobyts-build-')).catch((err: unknown) => {
+    throw asIoError('create a work directory in', tmpdir(), err);
+  });
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }

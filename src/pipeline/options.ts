@@ -44,6 +44,13 @@ export interface BuildOptions {
 
 /** Go's GOARCH for the host, the default `--arch`. */
 export function hostArch(): string {
-  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', riscv64: 'riscv64', s390x: 's390x', ia32: '386', arm: 'arm' };
+  const map: Record<string, string> = {
+    x64: 'amd64',
+    arm64: 'arm64',
+    riscv64: 'riscv64',
+    s390x: 's390x',
+    ia32: '386',
+    arm: 'arm',
+  };
   return map[process.arch] ?? process.arch;
 }

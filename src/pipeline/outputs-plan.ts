@@ -25,11 +25,19 @@ export interface OutputPlan {
 export function selectFormats(opts: Pick<BuildOptions, 'format' | 'output'>, spec: MobySpec): FormatName[] {
   const names = allFormats().map((f) => f.name);
   for (const f of opts.format) {
-    if (!isFormatName(f)) throw usageError(`Cannot build format "${f}": unknown format${didYouMean(f, names, 1 / 2)}`, `formats: ${names.join(', ')}`);
+    if (!isFormatName(f))
+      throw usageError(
+        `Cannot build format "${f}": unknown format${didYouMean(f, names, 1 / 2)}`,
+        `formats: ${names.join(', ')}`,
+      );
   }
   const fallback: FormatName = opts.output === undefined ? 'kernel+initrd' : 'tar';
-  const chosen: FormatName[] = opts.format.length > 0 ? opts.format.filter(isFormatName)
-    : spec.outputs !== undefined && spec.outputs.length > 0 ? spec.outputs.map((o) => o.format) : [fallback];
+  const chosen: FormatName[] =
+    opts.format.length > 0
+      ? opts.format.filter(isFormatName)
+      : spec.outputs !== undefined && spec.outputs.length > 0
+        ? spec.outputs.map((o) => o.format)
+        : [fallback];
   return [...new Set(chosen)];
 }
 
@@ -44,17 +52,24 @@ export function plannedOutputFiles(plan: OutputPlan): string[] {
   const loader = loaders[0]?.loader?.file(plan.name);
   if (loader === undefined) return files;
   const names = loaders.map((f) => f.name).join(', ');
-  return [...files, `${join(plan.dir, loader)} (loader initrd, when the kernel has what ${names} need${loaders.length > 1 ? '' : 's'} to mount root only as modules)`];
+  return [
+    ...files,
+    `${join(plan.dir, loader)} (loader initrd, when the kernel has what ${names} need${loaders.length > 1 ? '' : 's'} to mount root only as modules)`,
+  ];
 }
 
 function checkStreamOutput(opts: BuildOptions, formats: OutputFormat[]): void {
   if (opts.output === undefined) return;
-  if (opts.name !== undefined || opts.dir !== undefined) throw usageError('Cannot use -o with --name or --dir: -o names the output file itself');
+  if (opts.name !== undefined || opts.dir !== undefined)
+    throw usageError('Cannot use -o with --name or --dir: -o names the output file itself');
   const only = formats[0];
   if (formats.length !== 1 || only === undefined || !only.streamable) {
-    throw usageError(`Cannot write ${formats.map((f) => f.name).join(', ')} to -o: only one format, tar or docker, can go to a single file or stdout`);
+    throw usageError(
+      `Cannot write ${formats.map((f) => f.name).join(', ')} to -o: only one format, tar or docker, can go to a single file or stdout`,
+    );
   }
-  if (opts.inputTar !== undefined && opts.inputTar === opts.output) throw usageError('Cannot use the same file for --input-tar and -o');
+  if (opts.inputTar !== undefined && opts.inputTar === opts.output)
+    throw usageError('Cannot use the same file for --input-tar and -o');
 }
 
 /**
@@ -63,10 +78,15 @@ function checkStreamOutput(opts: BuildOptions, formats: OutputFormat[]): void {
  */
 function archRefusal(format: OutputFormat, arch: string): Error {
   const archs = format.archs?.join(', ') ?? '';
-  if (format.boot?.firmware === 'efi') return usageError(`Cannot build format "${format.name}" for ${arch}: mobyts has EFI loaders for ${archs} only`);
-  const efi = allFormats().filter((f) => f.boot?.firmware === 'efi' && f.archs?.includes(arch) === true).map((f) => f.name);
+  if (format.boot?.firmware === 'efi')
+    return usageError(`Cannot build format "${format.name}" for ${arch}: mobyts has EFI loaders for ${archs} only`);
+  const efi = allFormats()
+    .filter((f) => f.boot?.firmware === 'efi' && f.archs?.includes(arch) === true)
+    .map((f) => f.name);
   const instead = efi.length === 0 ? '' : `; for ${arch} use an EFI format: ${efi.join(', ')}`;
-  return usageError(`Cannot build format "${format.name}" for ${arch}: it boots with a PC BIOS loader and supports ${archs} only${instead}`);
+  return usageError(
+    `Cannot build format "${format.name}" for ${arch}: it boots with a PC BIOS loader and supports ${archs} only${instead}`,
+  );
 }
 
 /**

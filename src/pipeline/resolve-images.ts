@@ -15,7 +15,9 @@ export type GetImage = (ref: string, platform?: string) => Promise<ImageSource>;
 /** The references of a spec, each once, in build order. */
 export function specImageRefs(spec: MobySpec): string[] {
   const refs = [
-    spec.kernel?.image, ...(spec.init ?? []), ...(spec.volumes ?? []).map((v) => v.image),
+    spec.kernel?.image,
+    ...(spec.init ?? []),
+    ...(spec.volumes ?? []).map((v) => v.image),
     ...CONTAINER_SECTIONS.flatMap((s) => (spec[s] ?? []).map((e) => e.image)),
   ];
   return [...new Set(refs.filter((r): r is string => r !== undefined && r !== ''))];
@@ -31,28 +33,43 @@ export async function resolveImages(spec: MobySpec, get: GetImage, parallel = 4)
   const got = new Map<string, ImageSource>();
   const queue = [...refs];
   const worker = async (): Promise<void> => {
-    for (let ref = queue.shift(); ref !== undefined; ref = queue.shift()) got.set(ref, { ...(await get(ref)), ref: parseReference(ref) });
+    for (let ref = queue.shift(); ref !== undefined; ref = queue.shift())
+      got.set(ref, { ...(await get(ref)), ref: parseReference(ref) });
   };
   await Promise.all(Array.from({ length: Math.min(parallel, refs.length) }, worker));
   const at = (ref: string): ImageSource => {
     const s = got.get(ref);
-    if (s === undefined) throw new MobyError(`Cannot find "${ref}" among the resolved images: this is a bug`, { code: 'BUILD' });
+    if (s === undefined)
+      throw new MobyError(`Cannot find "${ref}" among the resolved images: this is a bug`, { code: 'BUILD' });
     return s;
   };
   const containers: ContainerItem[] = CONTAINER_SECTIONS.flatMap((section) =>
-    (spec[section] ?? []).map((entry, index) => ({ section, index, entry, source: at(entry.image) })));
+    (spec[section] ?? []).map((entry, index) => ({ section, index, entry, source: at(entry.image) })),
+  );
   const kernel = spec.kernel?.image;
   const ociVolumes = new Map<number, ImageSource[]>();
   for (const [i, v] of (spec.volumes ?? []).entries()) {
-    if (v.format !== 'oci' || v.image === undefined || v.image === '' || v.platforms === undefined || v.platforms.length === 0) continue;
+    if (
+      v.format !== 'oci' ||
+      v.image === undefined ||
+      v.image === '' ||
+      v.platforms === undefined ||
+      v.platforms.length === 0
+    )
+      continue;
     const image = v.image;
-    ociVolumes.set(i, await Promise.all(v.platforms.map(async (p) => ({ ...(await get(image, p)), ref: parseReference(image) }))));
+    ociVolumes.set(
+      i,
+      await Promise.all(v.platforms.map(async (p) => ({ ...(await get(image, p)), ref: parseReference(image) }))),
+    );
   }
   return {
     ociVolumes,
     ...(kernel === undefined || kernel === '' ? {} : { kernel: at(kernel) }),
     init: (spec.init ?? []).map(at),
-    volumes: (spec.volumes ?? []).map((v, i) => (v.image === undefined || v.image === '' ? undefined : ociVolumes.get(i)?.[0] ?? at(v.image))),
+    volumes: (spec.volumes ?? []).map((v, i) =>
+      v.image === undefined || v.image === '' ? undefined : (ociVolumes.get(i)?.[0] ?? at(v.image)),
+    ),
     containers,
   };
 }

@@ -71,30 +71,62 @@ async function openInputTar(path: string | undefined): Promise<InputTar | undefi
  * images covered by `trust:` are verified through Notary first (nothing is pulled when one fails) and fetched
  * by their signed digest; the rest by reference, cache first unless `--pull`.
  */
-async function imageGetter(files: string[], spec: MobySpec, opts: BuildOptions, ctx: CommandContext): Promise<{ get: GetImage; close: () => Promise<void> }> {
-  const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
+async function imageGetter(
+  files: string[],
+  spec: MobySpec,
+  opts: BuildOptions,
+  ctx: CommandContext,
+): Promise<{ get: GetImage; close: () => Promise<void> }> {
+  const registry = {
+    mirrors: opts.mirror,
+    insecureRegistries: opts.insecureRegistry,
+    ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }),
+  };
   const get = (platform: string | undefined): GetImageOptions => ({
-    platform: platformFor(platform ?? opts.arch), pull: opts.pull, registry, reporter: ctx.reporter, signal: ctx.signal,
+    platform: platformFor(platform ?? opts.arch),
+    pull: opts.pull,
+    registry,
+    reporter: ctx.reporter,
+    signal: ctx.signal,
   });
   if (opts.locked !== undefined) {
     const lock = await readLock(opts.locked === '' ? defaultLockPath(files) : opts.locked);
     const store = await openStore(opts.cache);
     const trust = { trust: spec.trust, disableContentTrust: opts.disableContentTrust };
     return {
-      get: async (ref, p) => (await getLockedImage(store, lock, parseReference(ref), { ...get(p), ...trust, arch: p === undefined ? opts.arch : platformFor(p).architecture })).source,
+      get: async (ref, p) =>
+        (
+          await getLockedImage(store, lock, parseReference(ref), {
+            ...get(p),
+            ...trust,
+            arch: p === undefined ? opts.arch : platformFor(p).architecture,
+          })
+        ).source,
       close: () => store.close(),
     };
   }
   const verified = await verifySpecTrust(specImageRefs(spec), {
-    trust: spec.trust, disableContentTrust: opts.disableContentTrust, registry, reporter: ctx.reporter, signal: ctx.signal,
+    trust: spec.trust,
+    disableContentTrust: opts.disableContentTrust,
+    registry,
+    reporter: ctx.reporter,
+    signal: ctx.signal,
     ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
   });
   const store = await openStore(opts.cache);
-  return { get: (ref, p) => store.getImage(verified.get(ref)?.ref ?? parseReference(ref), get(p)), close: () => store.close() };
+  return {
+    get: (ref, p) => store.getImage(verified.get(ref)?.ref ?? parseReference(ref), get(p)),
+    close: () => store.close(),
+  };
 }
 
 /** Builds the outputs of `loaded` (from `loadBuildSpecs(files, …)`, without errors). */
-export async function runBuild(files: string[], loaded: LoadedSpecs, opts: BuildOptions, ctx: CommandContext): Promise<void> {
+export async function runBuild(
+  files: string[],
+  loaded: LoadedSpecs,
+  opts: BuildOptions,
+  ctx: CommandContext,
+): Promise<void> {
   const spec = normaliseSpec(loaded.spec);
   checkReadonlyVolumes(spec);
   const plan = planOutputs(loaded.name, opts, spec);
@@ -122,28 +154,69 @@ interface BuildSteps {
 }
 
 /** Plan the files, assemble and write the outputs from the resolved images. */
-async function buildWith(images: Awaited<ReturnType<typeof resolveImages>>, { loaded, spec, plan, sizeBytes, mtime, opts, ctx }: BuildSteps): Promise<void> {
+async function buildWith(
+  images: Awaited<ReturnType<typeof resolveImages>>,
+  { loaded, spec, plan, sizeBytes, mtime, opts, ctx }: BuildSteps,
+): Promise<void> {
   const idMap = buildIdMap(spec);
-  const filePlans = await planFiles(spec.files ?? [], { specDirs: filesDirs(loaded), idMap, metadata: (k) => renderMetadata(spec, k) });
+  const filePlans = await planFiles(spec.files ?? [], {
+    specDirs: filesDirs(loaded),
+    idMap,
+    metadata: (k) => renderMetadata(spec, k),
+  });
   const inputTar = await openInputTar(opts.inputTar);
-  const sbom = opts.sbom ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } } : {};
+  const sbom = opts.sbom
+    ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } }
+    : {};
   let sbomText: string | undefined;
   const cacheDir = opts.cache ?? defaultCacheDir();
-  const registry = { mirrors: opts.mirror, insecureRegistries: opts.insecureRegistry, ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }) };
+  const registry = {
+    mirrors: opts.mirror,
+    insecureRegistries: opts.insecureRegistry,
+    ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }),
+  };
   const localSections = await openSectionCache<SegmentRecord>(cacheDir, ctx.reporter);
-  const remote = remoteSectionCache({ local: localSections, cacheDir, from: opts.cacheFrom ?? [], to: opts.cacheTo, registry, reporter: ctx.reporter, signal: ctx.signal });
+  const remote = remoteSectionCache({
+    local: localSections,
+    cacheDir,
+    from: opts.cacheFrom ?? [],
+    to: opts.cacheTo,
+    registry,
+    reporter: ctx.reporter,
+    signal: ctx.signal,
+  });
   const sectionCache = remote ?? localSections;
   const memo = await openPlanMemo(cacheDir);
   const assemble = {
-    spec, images, files: filePlans, deps: rootfsDeps(spec, idMap, ctx.reporter), mtime, decompressKernel: opts.decompressKernel, reporter: ctx.reporter,
-    onSbom: (text: string) => { sbomText = text; },
-    keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] }, ...(inputTar === undefined ? {} : { inputTar }), ...(memo === undefined ? {} : { memo }), ...sbom,
+    spec,
+    images,
+    files: filePlans,
+    deps: rootfsDeps(spec, idMap, ctx.reporter),
+    mtime,
+    decompressKernel: opts.decompressKernel,
+    reporter: ctx.reporter,
+    onSbom: (text: string) => {
+      sbomText = text;
+    },
+    keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] },
+    ...(inputTar === undefined ? {} : { inputTar }),
+    ...(memo === undefined ? {} : { memo }),
+    ...sbom,
   };
 
   try {
     await executeBuild({
-      plan, assemble, writeInitrd: initrdWriter, ...(sectionCache === undefined ? {} : { sectionCache }), openWork: () => openWorkDir(cacheDir, ctx.reporter), compress: opts.compress, sizeBytes, arch: opts.arch,
-      stdout: ctx.stdout, reporter: ctx.reporter, signal: ctx.signal,
+      plan,
+      assemble,
+      writeInitrd: initrdWriter,
+      ...(sectionCache === undefined ? {} : { sectionCache }),
+      openWork: () => openWorkDir(cacheDir, ctx.reporter),
+      compress: opts.compress,
+      sizeBytes,
+      arch: opts.arch,
+      stdout: ctx.stdout,
+      reporter: ctx.reporter,
+      signal: ctx.signal,
     });
     await remote?.exportTo();
   } finally {
@@ -151,6 +224,14 @@ async function buildWith(images: Awaited<ReturnType<typeof resolveImages>>, { lo
     await remote?.close();
   }
   if (opts.push === undefined) return;
-  const pushed = await pushBuildOutputs({ ref: opts.push, plan, spec, sbom: sbomText, registry, reporter: ctx.reporter, signal: ctx.signal });
+  const pushed = await pushBuildOutputs({
+    ref: opts.push,
+    plan,
+    spec,
+    sbom: sbomText,
+    registry,
+    reporter: ctx.reporter,
+    signal: ctx.signal,
+  });
   ctx.stdout.write(`${pushed.ref.expanded}@${pushed.digest}\n`);
 }

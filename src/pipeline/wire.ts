@@ -20,9 +20,17 @@ function bundle(spec: MobySpec, idMap: IdMap): (i: BundleConfigInput) => BundleF
     const config = i.image.config ?? {};
     const labelText = config.Labels?.[LABEL];
     const label = labelText === undefined ? undefined : parseMobyLabel(labelText, i.entry.image);
-    return bundleFiles(i.entry, { config, ...(label === undefined ? {} : { label }) }, {
-      idMap, volumes: spec.volumes ?? [], section: i.section, index: i.index, ...(i.sharedRoot === undefined ? {} : { sharedRoot: i.sharedRoot }),
-    });
+    return bundleFiles(
+      i.entry,
+      { config, ...(label === undefined ? {} : { label }) },
+      {
+        idMap,
+        volumes: spec.volumes ?? [],
+        section: i.section,
+        index: i.index,
+        ...(i.sharedRoot === undefined ? {} : { sharedRoot: i.sharedRoot }),
+      },
+    );
   };
 }
 

@@ -35,11 +35,30 @@ export interface PackageSpec {
   fingerprint?: string;
 }
 
-const KEYS = ['image', 'org', 'config', 'arches', 'base', 'contents', 'imageConfig', 'prepare', 'fingerprint', 'tag', 'network', 'buildArgs', 'dockerfile', 'disable-cache', 'extra-sources'];
+const KEYS = [
+  'image',
+  'org',
+  'config',
+  'arches',
+  'base',
+  'contents',
+  'imageConfig',
+  'prepare',
+  'fingerprint',
+  'tag',
+  'network',
+  'buildArgs',
+  'dockerfile',
+  'disable-cache',
+  'extra-sources',
+];
 const IMAGE_CONFIG_KEYS = ['Entrypoint', 'Cmd', 'Env', 'WorkingDir', 'Labels'];
 
 function bad(dir: string, why: string, cause?: unknown): MobyError {
-  return new MobyError(`Invalid package "${dir}": build.yml ${why}`, { code: 'SPEC_INVALID', ...(cause === undefined ? {} : { cause }) });
+  return new MobyError(`Invalid package "${dir}": build.yml ${why}`, {
+    code: 'SPEC_INVALID',
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -56,11 +75,13 @@ function imageConfigOf(dir: string, v: unknown): PackageImageConfig {
   if (v === undefined) return {};
   if (!isObj(v)) throw bad(dir, 'field "imageConfig" must be a mapping');
   const unknown = Object.keys(v).find((k) => !IMAGE_CONFIG_KEYS.includes(k));
-  if (unknown !== undefined) throw bad(dir, `field "imageConfig.${unknown}" is not supported (use ${IMAGE_CONFIG_KEYS.join(', ')})`);
+  if (unknown !== undefined)
+    throw bad(dir, `field "imageConfig.${unknown}" is not supported (use ${IMAGE_CONFIG_KEYS.join(', ')})`);
   for (const k of ['Entrypoint', 'Cmd', 'Env']) {
     if (v[k] !== undefined && !isStrings(v[k])) throw bad(dir, `field "imageConfig.${k}" must be a list of strings`);
   }
-  if (v.WorkingDir !== undefined && typeof v.WorkingDir !== 'string') throw bad(dir, 'field "imageConfig.WorkingDir" must be a string');
+  if (v.WorkingDir !== undefined && typeof v.WorkingDir !== 'string')
+    throw bad(dir, 'field "imageConfig.WorkingDir" must be a string');
   if (v.Labels !== undefined && !(isObj(v.Labels) && Object.values(v.Labels).every((s) => typeof s === 'string'))) {
     throw bad(dir, 'field "imageConfig.Labels" must map strings to strings');
   }
@@ -74,11 +95,14 @@ export function parsePackageSpec(dir: string, doc: unknown): PackageSpec {
   if (unknown !== undefined) throw bad(dir, `has unknown field "${unknown}"`);
   const image = optString(dir, doc, 'image');
   if (image === undefined) throw bad(dir, 'has no "image" field');
-  if (doc.tag !== undefined) throw bad(dir, 'field "tag" is not supported: mobyts tags packages by the hash of their inputs');
+  if (doc.tag !== undefined)
+    throw bad(dir, 'field "tag" is not supported: mobyts tags packages by the hash of their inputs');
   if (doc.config !== undefined && !isObj(doc.config)) throw bad(dir, 'field "config" must be a mapping');
   if (doc.arches !== undefined && !isStrings(doc.arches)) throw bad(dir, 'field "arches" must be a list of strings');
   const spec: PackageSpec = {
-    image, org: optString(dir, doc, 'org') ?? 'linuxkit', arches: (doc.arches) ?? ['amd64'],
+    image,
+    org: optString(dir, doc, 'org') ?? 'linuxkit',
+    arches: doc.arches ?? ['amd64'],
     imageConfig: imageConfigOf(dir, doc.imageConfig),
   };
   if (doc.config !== undefined) spec.config = doc.config;
@@ -95,7 +119,11 @@ export async function readPackageSpec(dir: string): Promise<PackageSpec> {
   try {
     text = await readFile(join(dir, 'build.yml'), 'utf8');
   } catch (err) {
-    throw new MobyError(`Cannot read package "${dir}": no build.yml there`, { code: 'NOT_FOUND', cause: err, hint: 'a package is a directory with a build.yml' });
+    throw new MobyError(`Cannot read package "${dir}": no build.yml there`, {
+      code: 'NOT_FOUND',
+      cause: err,
+      hint: 'a package is a directory with a build.yml',
+    });
   }
   let doc: unknown;
   try {

@@ -53,30 +53,44 @@ export async function buildPackage(dir: string, opts: PkgBuildOptions): Promise<
 async function buildInfo(info: PackageInfo, opts: PkgBuildOptions): Promise<BuiltPackage> {
   const refused = opts.archs.find((a) => !info.spec.arches.includes(a));
   if (refused !== undefined) {
-    throw new MobyError(`Cannot build package "${info.dir}" for ${refused}: build.yml arches are ${info.spec.arches.join(', ')}`, { code: 'PLATFORM' });
+    throw new MobyError(
+      `Cannot build package "${info.dir}" for ${refused}: build.yml arches are ${info.spec.arches.join(', ')}`,
+      { code: 'PLATFORM' },
+    );
   }
   const base = info.base === undefined ? undefined : await buildInfo(info.base, opts);
   const expanded = parseReference(info.ref).expanded;
   const { root, manifests: have } = await existingIndex(opts.store, expanded);
-  const missing = opts.archs.filter((a) => opts.force || !have.some((d) => platformMatches(d.platform, platformFor(a))));
+  const missing = opts.archs.filter(
+    (a) => opts.force || !have.some((d) => platformMatches(d.platform, platformFor(a))),
+  );
   if (root !== undefined && missing.length === 0) {
     opts.reporter.emit({ type: 'info', message: `Package ${info.ref} is already built for ${opts.archs.join(', ')}` });
     return { ref: info.ref, expanded, digest: root.digest, built: false, platforms: platformNames(have) };
   }
   const built: Descriptor[] = [];
-  for (const arch of missing) built.push(await buildPlatform(info, { platform: platformFor(arch), base: base?.expanded }, opts));
+  for (const arch of missing)
+    built.push(await buildPlatform(info, { platform: platformFor(arch), base: base?.expanded }, opts));
   const manifests = mergeManifests(have, built);
   const index = await storeIndex(opts.store, manifests);
   await opts.store.setRef(expanded, index);
-  opts.reporter.emit({ type: 'info', message: `Stored ${info.ref} (${index.digest}: ${platformNames(manifests).join(', ')})` });
+  opts.reporter.emit({
+    type: 'info',
+    message: `Stored ${info.ref} (${index.digest}: ${platformNames(manifests).join(', ')})`,
+  });
   return { ref: info.ref, expanded, digest: index.digest, built: true, platforms: platformNames(manifests) };
 }
 
 /** The index the store names `expanded` and the platform manifests it lists (none when there is no such name). */
-async function existingIndex(store: ImageStore, expanded: string): Promise<{ root?: Descriptor; manifests: Descriptor[] }> {
+async function existingIndex(
+  store: ImageStore,
+  expanded: string,
+): Promise<{ root?: Descriptor; manifests: Descriptor[] }> {
   const root = await store.getRef(expanded);
   if (root === undefined) return { manifests: [] };
-  const index = JSON.parse((await buffer(await store.openBlob(root.digest, root.size))).toString()) as { manifests?: Descriptor[] };
+  const index = JSON.parse((await buffer(await store.openBlob(root.digest, root.size))).toString()) as {
+    manifests?: Descriptor[];
+  };
   return { root, manifests: index.manifests ?? [] };
 }
 
@@ -99,7 +113,11 @@ async function storeIndex(store: ImageStore, manifests: Descriptor[]): Promise<D
 }
 
 /** Stages, writes and stores one platform's image; resolves with its manifest descriptor (platform set). */
-async function buildPlatform(info: PackageInfo, p: { platform: Platform; base: string | undefined }, opts: PkgBuildOptions): Promise<Descriptor> {
+async function buildPlatform(
+  info: PackageInfo,
+  p: { platform: Platform; base: string | undefined },
+  opts: PkgBuildOptions,
+): Promise<Descriptor> {
   opts.reporter.emit({ type: 'info', message: `Building package ${info.ref} for ${formatPlatform(p.platform)}` });
   const work = await mkdtemp(join(tmpdir(), 'mobyts-pkg-'));
   try {
@@ -118,16 +136,28 @@ async function buildPlatform(info: PackageInfo, p: { platform: Platform; base: s
 function runPrepare(info: PackageInfo, stage: string, opts: PkgBuildOptions & { arch: string }): Promise<void> {
   const command = info.spec.prepare;
   if (command === undefined) return Promise.resolve();
-  const env = { ...process.env, STAGE: stage, PKG_DIR: info.dir, SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch), MOBYTS_ARCH: opts.arch };
+  const env = {
+    ...process.env,
+    STAGE: stage,
+    PKG_DIR: info.dir,
+    SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch),
+    MOBYTS_ARCH: opts.arch,
+  };
   const debug = (stderr: string): void => {
     if (stderr.trim() !== '') opts.reporter.emit({ type: 'debug', message: `${info.ref} prepare: ${stderr.trim()}` });
   };
-  return execCapture('sh', ['-c', command], { cwd: info.dir, env, maxBuffer: 16 << 20, signal: opts.signal }).then(({ stderr }) => debug(stderr), (e: unknown) => {
-    const err = e as ExecCaptureError;
-    debug(err.stderr);
-    const status = typeof err.code === 'number' ? ` with exit status ${err.code}` : '';
-    throw new MobyError(`Cannot build package "${info.dir}": prepare step \`${command}\` failed${status}\n${err.stderr.trim().split('\n').slice(-10).join('\n')}`, { code: 'TOOL_FAILED', cause: err });
-  });
+  return execCapture('sh', ['-c', command], { cwd: info.dir, env, maxBuffer: 16 << 20, signal: opts.signal }).then(
+    ({ stderr }) => debug(stderr),
+    (e: unknown) => {
+      const err = e as ExecCaptureError;
+      debug(err.stderr);
+      const status = typeof err.code === 'number' ? ` with exit status ${err.code}` : '';
+      throw new MobyError(
+        `Cannot build package "${info.dir}": prepare step \`${command}\` failed${status}\n${err.stderr.trim().split('\n').slice(-10).join('\n')}`,
+        { code: 'TOOL_FAILED', cause: err },
+      );
+    },
+  );
 }
 
 interface StoreInputs {
@@ -138,19 +168,28 @@ interface StoreInputs {
 }
 
 async function storeImage(info: PackageInfo, s: StoreInputs, opts: PkgBuildOptions): Promise<Descriptor> {
-  const baseImage = s.base === undefined ? undefined : await opts.store.getCachedImage(parseReference(s.base), s.platform);
+  const baseImage =
+    s.base === undefined ? undefined : await opts.store.getCachedImage(parseReference(s.base), s.platform);
   if (s.base !== undefined && baseImage === undefined) {
-    throw new MobyError(`Cannot build package "${info.dir}": its base "${s.base}" is not complete in the store`, { code: 'STORE' });
+    throw new MobyError(`Cannot build package "${info.dir}": its base "${s.base}" is not complete in the store`, {
+      code: 'STORE',
+    });
   }
   const layer = await writeLayer(s.stage, join(s.work, 'layer.tar.gz'), opts.sourceDateEpoch);
   const blobs = imageBlobs({
-    platform: s.platform, layer, imageConfig: info.spec.imageConfig, created: opts.sourceDateEpoch,
+    platform: s.platform,
+    layer,
+    imageConfig: info.spec.imageConfig,
+    created: opts.sourceDateEpoch,
     ...(baseImage === undefined ? {} : { base: { config: baseImage.config, layers: baseImage.manifest.layers } }),
     ...(info.spec.config === undefined ? {} : { mobyConfig: info.spec.config }),
   });
   await opts.store.putBlob(createReadStream(layer.path), { digest: layer.digest, size: layer.size });
   await opts.store.putBlob(blobs.config);
   await opts.store.putBlob(blobs.manifest);
-  opts.reporter.emit({ type: 'debug', message: `${info.ref} ${formatPlatform(s.platform)}: manifest ${blobs.manifestDescriptor.digest}, layer ${layer.size} bytes` });
+  opts.reporter.emit({
+    type: 'debug',
+    message: `${info.ref} ${formatPlatform(s.platform)}: manifest ${blobs.manifestDescriptor.digest}, layer ${layer.size} bytes`,
+  });
   return blobs.manifestDescriptor;
 }

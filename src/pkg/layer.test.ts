@@ -56,7 +56,7 @@ void test('the layer file is gzip whose digest and diffID are the hashes of its 
   assert.notEqual(later.diffId, one.diffId, 'the mtime is part of the content');
 });
 
-void test('SOURCE_DATE_EPOCH when it is an integer, else LinuxKit\'s 2017-04-18T16:30:00Z', () => {
+void test("SOURCE_DATE_EPOCH when it is an integer, else LinuxKit's 2017-04-18T16:30:00Z", () => {
   assert.equal(sourceDateEpoch({ SOURCE_DATE_EPOCH: '315532800' }), 315532800);
   assert.equal(sourceDateEpoch({}), 1492533000);
   assert.equal(sourceDateEpoch({ SOURCE_DATE_EPOCH: 'yesterday' }), 1492533000);

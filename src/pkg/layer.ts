@@ -30,7 +30,8 @@ export async function* dirEntries(dir: string, mtime: number): AsyncGenerator<Ta
     const st = await lstat(p);
     const base = { name: rel, mode: st.mode & 0o7777, uid: 0, gid: 0, mtime };
     if (st.isDirectory()) yield { header: { ...base, type: 'directory', size: 0 } };
-    else if (st.isSymbolicLink()) yield { header: { ...base, mode: 0o777, type: 'symlink', size: 0, linkname: await readlink(p) } };
+    else if (st.isSymbolicLink())
+      yield { header: { ...base, mode: 0o777, type: 'symlink', size: 0, linkname: await readlink(p) } };
     else if (st.isFile()) yield { header: { ...base, type: 'file', size: st.size }, body: createReadStream(p) };
     // sockets, fifos and devices cannot come from a rootless staging step; they are left out.
   }
@@ -40,8 +41,15 @@ function hashing(onDone: (d: Digest, size: number) => void): Transform {
   const h = createHash('sha256');
   let size = 0;
   return new Transform({
-    transform(chunk: Buffer, _enc, cb) { h.update(chunk); size += chunk.length; cb(null, chunk); },
-    flush(cb) { onDone(`sha256:${h.digest('hex')}` as Digest, size); cb(); },
+    transform(chunk: Buffer, _enc, cb) {
+      h.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      onDone(`sha256:${h.digest('hex')}` as Digest, size);
+      cb();
+    },
   });
 }
 
@@ -61,9 +69,14 @@ export async function writeLayer(dir: string, out: string, mtime: number): Promi
   let size = 0;
   await pipeline(
     Readable.from(tarBytes(dirEntries(dir, mtime))),
-    hashing((d) => { diffId = d; }),
+    hashing((d) => {
+      diffId = d;
+    }),
     createGzip({ level: 6 }),
-    hashing((d, n) => { digest = d; size = n; }),
+    hashing((d, n) => {
+      digest = d;
+      size = n;
+    }),
     createWriteStream(out),
   );
   return { path: out, digest, size, diffId };

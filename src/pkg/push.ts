@@ -11,13 +11,20 @@ import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 
 /** Pushes `ref` (as named in the store) to `pushAs` (default: the same name). Resolves with the index digest. */
-export async function pushPackage(store: ImageStore, ref: string, opts: { registry: RegistryOptions; pushAs?: string; signal?: AbortSignal; reporter: Reporter }): Promise<Digest> {
+export async function pushPackage(
+  store: ImageStore,
+  ref: string,
+  opts: { registry: RegistryOptions; pushAs?: string; signal?: AbortSignal; reporter: Reporter },
+): Promise<Digest> {
   const target = parseReference(opts.pushAs ?? ref);
   const name = parseReference(ref).expanded;
   const root = await store.getRef(name);
   if (root === undefined) throw new MobyError(`Cannot push "${ref}": it is not in the store`, { code: 'NOT_FOUND' });
   const pushed = await pushCachedImage(store.layout, name, root, target, {
-    registry: opts.registry, reporter: opts.reporter, override: true, ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    registry: opts.registry,
+    reporter: opts.reporter,
+    override: true,
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
   });
   return pushed.digest;
 }

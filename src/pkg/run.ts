@@ -22,11 +22,20 @@ export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: Command
   try {
     for (const dir of dirs) {
       const built = await buildPackage(dir, {
-        store, archs, force: f.force, sourceDateEpoch: sourceDateEpoch(), reporter: ctx.reporter, signal: ctx.signal,
+        store,
+        archs,
+        force: f.force,
+        sourceDateEpoch: sourceDateEpoch(),
+        reporter: ctx.reporter,
+        signal: ctx.signal,
       });
       ctx.stdout.write(`${built.ref} ${built.digest} ${built.platforms.join(',')}\n`);
       if (f.push) {
-        const digest = await pushPackage(store, built.ref, { registry: f.registry, signal: ctx.signal, reporter: ctx.reporter });
+        const digest = await pushPackage(store, built.ref, {
+          registry: f.registry,
+          signal: ctx.signal,
+          reporter: ctx.reporter,
+        });
         ctx.reporter.emit({ type: 'info', message: `Pushed ${built.expanded} (${digest})` });
       }
     }

@@ -14,7 +14,6 @@ import { execCapture } from '../tools/spawn.ts';
 import { MobyError } from '../util/errors.ts';
 import { readPackageSpec, type PackageSpec } from './build-yml.ts';
 
-
 /** Relative paths of every entry under `dir`, sorted byte-wise, directories before their contents. */
 export async function listTree(dir: string, prefix = ''): Promise<string[]> {
   const names = (await readdir(join(dir, prefix))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -23,7 +22,7 @@ export async function listTree(dir: string, prefix = ''): Promise<string[]> {
     const rel = prefix === '' ? name : `${prefix}/${name}`;
     out.push(rel);
     const st = await lstat(join(dir, rel));
-    if (st.isDirectory()) out.push(...await listTree(dir, rel));
+    if (st.isDirectory()) out.push(...(await listTree(dir, rel)));
   }
   return out;
 }
@@ -40,9 +39,18 @@ async function hashTree(h: Hash, dir: string): Promise<void> {
 
 async function fingerprint(dir: string, command: string, arch: string): Promise<string> {
   try {
-    return (await execCapture('sh', ['-c', command], { cwd: dir, maxBuffer: 1 << 20, env: { ...process.env, MOBYTS_ARCH: arch } })).stdout;
+    return (
+      await execCapture('sh', ['-c', command], {
+        cwd: dir,
+        maxBuffer: 1 << 20,
+        env: { ...process.env, MOBYTS_ARCH: arch },
+      })
+    ).stdout;
   } catch (err) {
-    throw new MobyError(`Cannot fingerprint package "${dir}": \`${command}\` failed`, { code: 'TOOL_FAILED', cause: err });
+    throw new MobyError(`Cannot fingerprint package "${dir}": \`${command}\` failed`, {
+      code: 'TOOL_FAILED',
+      cause: err,
+    });
   }
 }
 
@@ -58,7 +66,10 @@ export interface PackageInfo {
 /** Reads the package at `dir` (and its base chain) and computes its tag. Rejects on a base cycle. */
 export async function packageInfo(dir: string, seen: readonly string[] = []): Promise<PackageInfo> {
   const abs = resolve(dir);
-  if (seen.includes(abs)) throw new MobyError(`Invalid package "${dir}": base packages form a cycle (${[...seen, abs].join(' → ')})`, { code: 'SPEC_INVALID' });
+  if (seen.includes(abs))
+    throw new MobyError(`Invalid package "${dir}": base packages form a cycle (${[...seen, abs].join(' → ')})`, {
+      code: 'SPEC_INVALID',
+    });
   const spec = await readPackageSpec(abs);
   const base = spec.base === undefined ? undefined : await packageInfo(resolve(abs, spec.base), [...seen, abs]);
   const h = createHash('sha256').update('mobyts-pkg-v1\0');

@@ -23,7 +23,9 @@ export interface PkgResolverOptions {
  * a directory without build.yml resolves to undefined (reported by the spec loader as an issue); a package
  * not yet built rejects with a MobyError naming `mobyts pkg build PATH`.
  */
-export function createPkgResolver(opts: PkgResolverOptions = {}): (value: string, baseDir: string) => Promise<string | undefined> {
+export function createPkgResolver(
+  opts: PkgResolverOptions = {},
+): (value: string, baseDir: string) => Promise<string | undefined> {
   return async (value, baseDir) => {
     if (!value.startsWith(PKG_PREFIX)) return undefined;
     const dir = resolve(baseDir, value.slice(PKG_PREFIX.length));
@@ -34,9 +36,10 @@ export function createPkgResolver(opts: PkgResolverOptions = {}): (value: string
     if (info === undefined) return undefined;
     if (opts.requireBuilt === false) return info.ref;
     const store = await openStore(opts.cache);
-    if (await store.getRef(parseReference(info.ref).expanded) === undefined) {
+    if ((await store.getRef(parseReference(info.ref).expanded)) === undefined) {
       throw new MobyError(`Cannot use "${value}": package ${info.ref} is not built`, {
-        code: 'NOT_FOUND', hint: `build it first: mobyts pkg build${opts.cache === undefined ? '' : ` --cache ${opts.cache}`} ${dir}`,
+        code: 'NOT_FOUND',
+        hint: `build it first: mobyts pkg build${opts.cache === undefined ? '' : ` --cache ${opts.cache}`} ${dir}`,
       });
     }
     return info.ref;

@@ -48,7 +48,11 @@ export interface Authenticator {
   secrets(): string[];
 }
 
-export function createAuthenticator(transport: Transport, credentials: CredentialStore, userAgent: string): Authenticator {
+export function createAuthenticator(
+  transport: Transport,
+  credentials: CredentialStore,
+  userAgent: string,
+): Authenticator {
   const tokens = new Map<string, CachedToken>();
   const challenges = new Map<string, Challenge>();
   const basics = new Map<string, string>();
@@ -81,10 +85,13 @@ export function createAuthenticator(transport: Transport, credentials: Credentia
 }
 
 function authRequired(subject: string, host: string, hadIdentityToken: boolean): MobyError {
-  return new MobyError(`${subject}: ${host} requires a user name and password${hadIdentityToken ? ' (an identity token cannot answer a Basic challenge)' : ''}`, {
-    code: 'AUTH',
-    hint: 'log in with `docker login`/`podman login`, or set MOBYTS_REGISTRY_USER and MOBYTS_REGISTRY_PASSWORD',
-  });
+  return new MobyError(
+    `${subject}: ${host} requires a user name and password${hadIdentityToken ? ' (an identity token cannot answer a Basic challenge)' : ''}`,
+    {
+      code: 'AUTH',
+      hint: 'log in with `docker login`/`podman login`, or set MOBYTS_REGISTRY_USER and MOBYTS_REGISTRY_PASSWORD',
+    },
+  );
 }
 
 interface TokenRequest {
@@ -97,7 +104,8 @@ interface TokenRequest {
 }
 
 async function fetchToken(r: TokenRequest): Promise<CachedToken> {
-  if (r.challenge.realm === undefined) throw new MobyError(`${r.subject}: the registry sent a Bearer challenge without a realm`, { code: 'AUTH' });
+  if (r.challenge.realm === undefined)
+    throw new MobyError(`${r.subject}: the registry sent a Bearer challenge without a realm`, { code: 'AUTH' });
   const url = new URL(r.challenge.realm);
   const headers: Record<string, string> = { 'user-agent': r.userAgent };
   let method: 'GET' | 'POST' = 'GET';
@@ -105,7 +113,12 @@ async function fetchToken(r: TokenRequest): Promise<CachedToken> {
   if (r.cred?.kind === 'identity') {
     method = 'POST';
     headers['content-type'] = 'application/x-www-form-urlencoded';
-    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: r.cred.identityToken, client_id: 'mobyts', scope: r.scope });
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: r.cred.identityToken,
+      client_id: 'mobyts',
+      scope: r.scope,
+    });
     if (r.challenge.service !== undefined) form.set('service', r.challenge.service);
     body = form.toString();
   } else {
@@ -116,12 +129,22 @@ async function fetchToken(r: TokenRequest): Promise<CachedToken> {
   const res = await r.transport.send({ method, url, headers, ...(body === undefined ? {} : { body }) });
   const text = await res.body.text();
   if (res.statusCode === 401 || res.statusCode === 403) {
-    throw new MobyError(`${r.subject}: the token service ${redactUrl(url.origin + url.pathname)} rejected ${r.cred === undefined ? 'anonymous access' : 'the credentials'} (HTTP ${res.statusCode})`, {
-      code: 'AUTH', hint: r.cred === undefined ? 'log in with `docker login` or set MOBYTS_REGISTRY_USER/MOBYTS_REGISTRY_PASSWORD' : 'check the user name and password for this registry',
-    });
+    throw new MobyError(
+      `${r.subject}: the token service ${redactUrl(url.origin + url.pathname)} rejected ${r.cred === undefined ? 'anonymous access' : 'the credentials'} (HTTP ${res.statusCode})`,
+      {
+        code: 'AUTH',
+        hint:
+          r.cred === undefined
+            ? 'log in with `docker login` or set MOBYTS_REGISTRY_USER/MOBYTS_REGISTRY_PASSWORD'
+            : 'check the user name and password for this registry',
+      },
+    );
   }
   if (res.statusCode !== 200) {
-    throw new MobyError(`${r.subject}: the token service ${redactUrl(url.origin + url.pathname)} answered HTTP ${res.statusCode}`, { code: 'AUTH' });
+    throw new MobyError(
+      `${r.subject}: the token service ${redactUrl(url.origin + url.pathname)} answered HTTP ${res.statusCode}`,
+      { code: 'AUTH' },
+    );
   }
   let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
   try {
@@ -129,8 +152,14 @@ async function fetchToken(r: TokenRequest): Promise<CachedToken> {
   } catch {
     throw new MobyError(`${r.subject}: the token service sent a response that is not JSON`, { code: 'AUTH' });
   }
-  const token = typeof parsed.token === 'string' ? parsed.token : typeof parsed.access_token === 'string' ? parsed.access_token : undefined;
-  if (token === undefined || token === '') throw new MobyError(`${r.subject}: the token service sent no token`, { code: 'AUTH' });
+  const token =
+    typeof parsed.token === 'string'
+      ? parsed.token
+      : typeof parsed.access_token === 'string'
+        ? parsed.access_token
+        : undefined;
+  if (token === undefined || token === '')
+    throw new MobyError(`${r.subject}: the token service sent no token`, { code: 'AUTH' });
   const seconds = typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : 60;
   return { token, expires: Date.now() + Math.max(10, seconds - 10) * 1000 };
 }

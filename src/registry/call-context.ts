@@ -11,7 +11,11 @@ export interface CallContext {
 
 /** `Cannot pull "REF"` — the subject for a pull of `ref`. */
 export function pullContext(ref: Reference, platform?: string): CallContext {
-  return { ref, action: 'pull', subject: `Cannot pull "${ref.expanded}"${platform === undefined ? '' : ` for ${platform}`}` };
+  return {
+    ref,
+    action: 'pull',
+    subject: `Cannot pull "${ref.expanded}"${platform === undefined ? '' : ` for ${platform}`}`,
+  };
 }
 
 /** `Cannot push "REF"` — the subject for a push to `ref`. */

@@ -17,9 +17,21 @@ import { parseErrorBody, RegistryError } from './errors.ts';
 import { classify, header, isTlsVerifyError, manifestMediaType, readLimited } from './http-util.ts';
 import { redactText, redactUrl } from './redact.ts';
 import { defaultRetryPolicy, isRetryableError, isRetryableStatus, retryDelay, type RetryPolicy } from './retry.ts';
-import { createTransport, defaultTimeouts, type HttpRequest, type HttpResponse, type Timeouts, type Transport } from './transport.ts';
+import {
+  createTransport,
+  defaultTimeouts,
+  type HttpRequest,
+  type HttpResponse,
+  type Timeouts,
+  type Transport,
+} from './transport.ts';
 
-export const MANIFEST_ACCEPT = [MediaType.OCI_INDEX, MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST_LIST, MediaType.DOCKER_MANIFEST].join(', ');
+export const MANIFEST_ACCEPT = [
+  MediaType.OCI_INDEX,
+  MediaType.OCI_MANIFEST,
+  MediaType.DOCKER_MANIFEST_LIST,
+  MediaType.DOCKER_MANIFEST,
+].join(', ');
 const MAX_MANIFEST = 4 * 1024 * 1024;
 
 export interface RegistryClientOptions {
@@ -31,7 +43,6 @@ export interface RegistryClientOptions {
   signal?: AbortSignal;
   userAgent?: string;
 }
-
 
 export { pullContext, pushContext, type CallContext } from './call-context.ts';
 
@@ -89,7 +100,11 @@ class Client implements RegistryClient {
 
   constructor(opts: RegistryClientOptions) {
     this.#timeouts = { ...defaultTimeouts, ...opts.timeouts };
-    this.#transport = createTransport({ insecureRegistries: opts.registry.insecureRegistries, timeouts: this.#timeouts, ...(opts.registry.caFile === undefined ? {} : { caFile: opts.registry.caFile }) });
+    this.#transport = createTransport({
+      insecureRegistries: opts.registry.insecureRegistries,
+      timeouts: this.#timeouts,
+      ...(opts.registry.caFile === undefined ? {} : { caFile: opts.registry.caFile }),
+    });
     this.#userAgent = opts.userAgent ?? 'mobyts';
     this.#auth = createAuthenticator(this.#transport, opts.credentials ?? defaultCredentialStore(), this.#userAgent);
     this.#mirrors = parseMirrors(opts.registry.mirrors);
@@ -103,14 +118,20 @@ class Client implements RegistryClient {
 
   async resolve(ctx: CallContext, selector: string): Promise<Descriptor> {
     // some registries and proxies refuse HEAD (405/501): GET answers the same question
-    const res = await this.#call(ctx, { method: 'HEAD', path: `manifests/${selector}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200, 405, 501] });
+    const res = await this.#call(ctx, {
+      method: 'HEAD',
+      path: `manifests/${selector}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      ok: [200, 405, 501],
+    });
     await res.body.dump();
     if (res.statusCode !== 200) return this.#resolveByGet(ctx, selector);
     const digest = header(res, 'docker-content-digest');
     const mediaType = header(res, 'content-type')?.split(';')[0]?.trim();
     const size = Number(header(res, 'content-length'));
     if (digest !== undefined && isDigest(digest) && mediaType !== undefined && Number.isInteger(size) && size > 0) {
-      if (isDigest(selector) && selector !== digest) throw this.#mismatch(ctx, `manifest ${selector}`, selector, digest);
+      if (isDigest(selector) && selector !== digest)
+        throw this.#mismatch(ctx, `manifest ${selector}`, selector, digest);
       if (size > MAX_MANIFEST) throw tooLarge(ctx, selector, `is ${size} bytes`);
       return { mediaType, digest, size };
     }
@@ -126,8 +147,14 @@ class Client implements RegistryClient {
   async fetchManifest(ctx: CallContext, selector: string, expected?: Descriptor): Promise<FetchedManifest> {
     const known = this.#fetched.get(expected?.digest ?? selector);
     if (known !== undefined && (expected === undefined || expected.size === known.bytes.length)) return known;
-    if (expected !== undefined && expected.size > MAX_MANIFEST) throw tooLarge(ctx, selector, `is ${expected.size} bytes by its descriptor`);
-    const res = await this.#call(ctx, { method: 'GET', path: `manifests/${selector}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200] });
+    if (expected !== undefined && expected.size > MAX_MANIFEST)
+      throw tooLarge(ctx, selector, `is ${expected.size} bytes by its descriptor`);
+    const res = await this.#call(ctx, {
+      method: 'GET',
+      path: `manifests/${selector}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      ok: [200],
+    });
     const length = Number(header(res, 'content-length'));
     if (Number.isSafeInteger(length) && length > MAX_MANIFEST) {
       res.body.destroy();
@@ -143,21 +170,34 @@ class Client implements RegistryClient {
       throw this.#mismatch(ctx, `manifest ${selector}`, announced, digest);
     }
     if (expected !== undefined && expected.size !== bytes.length) {
-      throw new RegistryError(`${ctx.subject}: manifest ${expected.digest} has ${bytes.length} bytes, expected ${expected.size}`, { code: 'DIGEST_MISMATCH' });
+      throw new RegistryError(
+        `${ctx.subject}: manifest ${expected.digest} has ${bytes.length} bytes, expected ${expected.size}`,
+        { code: 'DIGEST_MISMATCH' },
+      );
     }
-    const mediaType = manifestMediaType(bytes) ?? header(res, 'content-type')?.split(';')[0]?.trim() ?? MediaType.OCI_MANIFEST;
+    const mediaType =
+      manifestMediaType(bytes) ?? header(res, 'content-type')?.split(';')[0]?.trim() ?? MediaType.OCI_MANIFEST;
     return { descriptor: { mediaType, digest, size: bytes.length }, bytes };
   }
 
   async openBlob(ctx: CallContext, desc: Descriptor): Promise<Readable> {
-    const open = (offset: number): Promise<HttpResponse> => this.#call(ctx, {
-      method: 'GET', path: `blobs/${desc.digest}`, headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, ok: offset > 0 ? [200, 206] : [200],
-    });
+    const open = (offset: number): Promise<HttpResponse> =>
+      this.#call(ctx, {
+        method: 'GET',
+        path: `blobs/${desc.digest}`,
+        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+        ok: offset > 0 ? [200, 206] : [200],
+      });
     const first = await open(0);
     return Readable.from(this.#resumingBody({ ctx, desc, first, open }), { objectMode: false });
   }
 
-  async* #resumingBody(a: { ctx: CallContext; desc: Descriptor; first: HttpResponse; open: (offset: number) => Promise<HttpResponse> }): AsyncGenerator<Buffer> {
+  async *#resumingBody(a: {
+    ctx: CallContext;
+    desc: Descriptor;
+    first: HttpResponse;
+    open: (offset: number) => Promise<HttpResponse>;
+  }): AsyncGenerator<Buffer> {
     let res = a.first;
     let offset = 0;
     let failures = 0;
@@ -168,7 +208,10 @@ class Client implements RegistryClient {
           for await (const chunk of res.body as AsyncIterable<Buffer>) {
             let c = chunk;
             if (skip > 0) {
-              if (c.length <= skip) { skip -= c.length; continue; }
+              if (c.length <= skip) {
+                skip -= c.length;
+                continue;
+              }
               c = c.subarray(skip);
               skip = 0;
             }
@@ -176,14 +219,25 @@ class Client implements RegistryClient {
             yield c;
           }
           if (offset >= a.desc.size) return;
-          throw Object.assign(new Error(`the connection closed after ${offset} of ${a.desc.size} bytes`), { code: 'TRUNCATED' });
+          throw Object.assign(new Error(`the connection closed after ${offset} of ${a.desc.size} bytes`), {
+            code: 'TRUNCATED',
+          });
         } catch (err) {
           failures++;
           if (!isRetryableError(err) || failures >= this.#retry.tries) {
             if (isMobyError(err)) throw err;
-            throw new RegistryError(this.#scrub(`${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}`), {
-              code: 'REGISTRY', method: 'GET', url: redactUrl(res.url), status: res.statusCode, cause: err,
-            });
+            throw new RegistryError(
+              this.#scrub(
+                `${a.ctx.subject}: downloading blob ${a.desc.digest} failed after ${failures} ${failures === 1 ? 'attempt' : 'attempts'}`,
+              ),
+              {
+                code: 'REGISTRY',
+                method: 'GET',
+                url: redactUrl(res.url),
+                status: res.statusCode,
+                cause: err,
+              },
+            );
           }
           res.body.destroy();
           await this.#retry.sleep(retryDelay(this.#retry, failures), this.#signal);
@@ -199,15 +253,27 @@ class Client implements RegistryClient {
     const head = await this.#call(ctx, { method: 'HEAD', path: `blobs/${desc.digest}`, ok: [200, 404] });
     await head.body.dump();
     if (head.statusCode === 200) return;
-    const start = await this.#call(ctx, { method: 'POST', path: 'blobs/uploads/', headers: { 'content-length': '0' }, ok: [202] });
+    const start = await this.#call(ctx, {
+      method: 'POST',
+      path: 'blobs/uploads/',
+      headers: { 'content-length': '0' },
+      ok: [202],
+    });
     await start.body.dump();
     const location = header(start, 'location');
-    if (location === undefined) throw new RegistryError(`${ctx.subject}: the registry gave no upload location`, { code: 'REGISTRY' });
+    if (location === undefined)
+      throw new RegistryError(`${ctx.subject}: the registry gave no upload location`, { code: 'REGISTRY' });
     const url = new URL(location, start.url);
     url.searchParams.set('digest', desc.digest);
     const put = await this.#call(ctx, {
-      method: 'PUT', path: url.toString(), body: data,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data instanceof Uint8Array ? data.length : desc.size) }, ok: [201, 204],
+      method: 'PUT',
+      path: url.toString(),
+      body: data,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(data instanceof Uint8Array ? data.length : desc.size),
+      },
+      ok: [201, 204],
     });
     await put.body.dump();
   }
@@ -222,12 +288,21 @@ class Client implements RegistryClient {
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await this.#call(ctx, {
-          method: 'PUT', path: `manifests/${tag ?? digest}`, body: bytes, headers: { 'content-type': mediaType }, ok: [200, 201, 204],
+          method: 'PUT',
+          path: `manifests/${tag ?? digest}`,
+          body: bytes,
+          headers: { 'content-type': mediaType },
+          ok: [200, 201, 204],
         });
         await res.body.dump();
         return digest;
       } catch (err) {
-        if (!(err instanceof RegistryError) || !err.registryCodes.includes('DIGEST_INVALID') || attempt >= this.#retry.tries) throw err;
+        if (
+          !(err instanceof RegistryError) ||
+          !err.registryCodes.includes('DIGEST_INVALID') ||
+          attempt >= this.#retry.tries
+        )
+          throw err;
         await this.#retry.sleep(retryDelay(this.#retry, attempt), this.#signal);
       }
     }
@@ -238,7 +313,11 @@ class Client implements RegistryClient {
     let path = 'tags/list?n=1000';
     for (let page = 0; page < 1000; page++) {
       const res = await this.#call(ctx, { method: 'GET', path, ok: [200, 404] });
-      const bytes = await readLimited(res, MAX_MANIFEST, () => new RegistryError(`${ctx.subject}: the tag list is larger than 4 MiB`, { code: 'REGISTRY' }));
+      const bytes = await readLimited(
+        res,
+        MAX_MANIFEST,
+        () => new RegistryError(`${ctx.subject}: the tag list is larger than 4 MiB`, { code: 'REGISTRY' }),
+      );
       if (res.statusCode === 404) return tags;
       const body = JSON.parse(bytes.toString('utf8')) as { tags?: unknown };
       if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
@@ -250,7 +329,10 @@ class Client implements RegistryClient {
   }
 
   #mismatch(ctx: CallContext, what: string, expected: string, actual: string): RegistryError {
-    return new RegistryError(`${ctx.subject}: ${what} does not match its digest (expected ${expected}, got ${actual})`, { code: 'DIGEST_MISMATCH' });
+    return new RegistryError(
+      `${ctx.subject}: ${what} does not match its digest (expected ${expected}, got ${actual})`,
+      { code: 'DIGEST_MISMATCH' },
+    );
   }
 
   #scrub(text: string): string {
@@ -261,8 +343,15 @@ class Client implements RegistryClient {
     if (!needsProbe(registry, (h) => this.#transport.isInsecure(h))) return 'https';
     let p = this.#schemes.get(registry);
     if (p === undefined) {
-      p = this.#transport.send({ method: 'GET', url: new URL(`https://${registry}/v2/`), headers: { 'user-agent': this.#userAgent } })
-        .then(async (r) => { await r.body.dump(); return 'https' as const; }, (err: unknown) => (isTlsVerifyError(err) ? 'https' as const : 'http' as const));
+      p = this.#transport
+        .send({ method: 'GET', url: new URL(`https://${registry}/v2/`), headers: { 'user-agent': this.#userAgent } })
+        .then(
+          async (r) => {
+            await r.body.dump();
+            return 'https' as const;
+          },
+          (err: unknown) => (isTlsVerifyError(err) ? ('https' as const) : ('http' as const)),
+        );
       this.#schemes.set(registry, p);
     }
     return p;
@@ -271,7 +360,12 @@ class Client implements RegistryClient {
   /** One API call: mirrors first (on any failure the next endpoint is tried), then the registry; returns an `ok` response. */
   async #call(ctx: CallContext, req: ApiRequest): Promise<HttpResponse> {
     const registry = canonicalRegistry(ctx.ref.registry);
-    const endpoints = endpointsFor(registry, this.#mirrors, await this.#scheme(ctx.ref.registry), ctx.action === 'pull');
+    const endpoints = endpointsFor(
+      registry,
+      this.#mirrors,
+      await this.#scheme(ctx.ref.registry),
+      ctx.action === 'pull',
+    );
     let lastError: unknown;
     for (const ep of endpoints.filter((e) => !this.#failedMirrors.has(e.base))) {
       try {
@@ -286,7 +380,9 @@ class Client implements RegistryClient {
   }
 
   async #callEndpoint(ctx: CallContext, ep: Endpoint, req: ApiRequest): Promise<HttpResponse> {
-    const url = /^https?:\/\//.test(req.path) ? new URL(req.path) : new URL(`${ep.base}/v2/${ctx.ref.repository}/${req.path}`);
+    const url = /^https?:\/\//.test(req.path)
+      ? new URL(req.path)
+      : new URL(`${ep.base}/v2/${ctx.ref.repository}/${req.path}`);
     const scope = `repository:${ctx.ref.repository}:${ctx.action === 'push' ? 'pull,push' : 'pull'}`;
     let answered = false;
     for (let attempt = 1; ; attempt++) {
@@ -296,7 +392,13 @@ class Client implements RegistryClient {
       let res: HttpResponse;
       try {
         const body = typeof req.body === 'function' ? req.body() : req.body;
-        res = await this.#transport.send({ method: req.method, url, headers, ...(body === undefined ? {} : { body }), ...(this.#signal === undefined ? {} : { signal: this.#signal }) });
+        res = await this.#transport.send({
+          method: req.method,
+          url,
+          headers,
+          ...(body === undefined ? {} : { body }),
+          ...(this.#signal === undefined ? {} : { signal: this.#signal }),
+        });
       } catch (err) {
         this.#signal?.throwIfAborted(); // interrupted: not a registry problem, do not dress it up as one
         if (isRetryableError(err) && attempt < this.#retry.tries) {
@@ -304,10 +406,20 @@ class Client implements RegistryClient {
           continue;
         }
         const tls = isTlsVerifyError(err);
-        throw new RegistryError(this.#scrub(`${ctx.subject}: cannot reach ${ep.host}${tls ? ': TLS certificate not trusted' : ''}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`), {
-          code: 'REGISTRY', method: req.method, url: redactUrl(url), cause: err,
-          ...(tls ? { hint: `pass the registry's CA with --cert-file, or allow it with --insecure-registry ${ep.host}` } : {}),
-        });
+        throw new RegistryError(
+          this.#scrub(
+            `${ctx.subject}: cannot reach ${ep.host}${tls ? ': TLS certificate not trusted' : ''}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`,
+          ),
+          {
+            code: 'REGISTRY',
+            method: req.method,
+            url: redactUrl(url),
+            cause: err,
+            ...(tls
+              ? { hint: `pass the registry's CA with --cert-file, or allow it with --insecure-registry ${ep.host}` }
+              : {}),
+          },
+        );
       }
       if (res.statusCode === 401 && !answered) {
         const challenge = parseChallenge(res.headers['www-authenticate']);
@@ -340,13 +452,20 @@ class Client implements RegistryClient {
     const hub = canonicalRegistry(ctx.ref.registry) === 'docker.io';
     const [code, detail, hint] = classify(status, codes, messages, hub, ctx);
     return new RegistryError(this.#scrub(`${ctx.subject}: ${detail} (${where}${tries})`), {
-      code, method: req.method, url: redactUrl(res.url), status, registryCodes: codes, ...(hint === undefined ? {} : { hint }),
+      code,
+      method: req.method,
+      url: redactUrl(res.url),
+      status,
+      registryCodes: codes,
+      ...(hint === undefined ? {} : { hint }),
     });
   }
 }
 
 /** A manifest or index past the 4 MiB every distribution client refuses; `how` says how we know. */
 function tooLarge(ctx: CallContext, selector: string, how: string): RegistryError {
-  return new RegistryError(`${ctx.subject}: manifest ${selector} ${how}, more than the 4 MiB (${MAX_MANIFEST} bytes) limit for manifests and indexes`, { code: 'REGISTRY' });
+  return new RegistryError(
+    `${ctx.subject}: manifest ${selector} ${how}, more than the 4 MiB (${MAX_MANIFEST} bytes) limit for manifests and indexes`,
+    { code: 'REGISTRY' },
+  );
 }
-

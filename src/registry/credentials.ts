@@ -61,7 +61,13 @@ export function defaultCredentialStore(env: Env = process.env): CredentialStore 
   };
   return {
     secrets: () => [...secrets],
-    get: async (host) => remember(fromEnvJson(env, host) ?? fromEnvUser(env, host) ?? await fromDockerConfig(env, host) ?? fromPodman(env, host)),
+    get: async (host) =>
+      remember(
+        fromEnvJson(env, host) ??
+          fromEnvUser(env, host) ??
+          (await fromDockerConfig(env, host)) ??
+          fromPodman(env, host),
+      ),
   };
 }
 
@@ -69,21 +75,31 @@ export function defaultCredentialStore(env: Env = process.env): CredentialStore 
 export function staticCredentialStore(byHost: Record<string, Credential>): CredentialStore {
   return {
     secrets: () => Object.values(byHost).map((c) => (c.kind === 'basic' ? c.password : c.identityToken)),
-    get: (host) => Promise.resolve(hostKeys(host).map((k) => byHost[k]).find((c) => c !== undefined)),
+    get: (host) =>
+      Promise.resolve(
+        hostKeys(host)
+          .map((k) => byHost[k])
+          .find((c) => c !== undefined),
+      ),
   };
 }
 
 function entryToCredential(e: AuthEntry | undefined): Credential | undefined {
   if (e === undefined) return undefined;
   if (typeof e.identitytoken === 'string' && e.identitytoken !== '') {
-    return { kind: 'identity', identityToken: e.identitytoken, ...(e.username === undefined ? {} : { username: e.username }) };
+    return {
+      kind: 'identity',
+      identityToken: e.identitytoken,
+      ...(e.username === undefined ? {} : { username: e.username }),
+    };
   }
   if (typeof e.auth === 'string' && e.auth !== '') {
     const decoded = Buffer.from(e.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon > 0) return { kind: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
-  if (typeof e.username === 'string' && typeof e.password === 'string') return { kind: 'basic', username: e.username, password: e.password };
+  if (typeof e.username === 'string' && typeof e.password === 'string')
+    return { kind: 'basic', username: e.username, password: e.password };
   return undefined;
 }
 
@@ -104,7 +120,9 @@ function fromEnvJson(env: Env, host: string): Credential | undefined {
     parsed = JSON.parse(raw);
   } catch {
     throw new MobyError('Cannot read MOBYTS_REGISTRY_AUTH: it is not valid JSON', {
-      code: 'USAGE', exitCode: 2, hint: 'set it to {"auths":{"registry.example":{"username":"u","password":"p"}}}',
+      code: 'USAGE',
+      exitCode: 2,
+      hint: 'set it to {"auths":{"registry.example":{"username":"u","password":"p"}}}',
     });
   }
   const obj = parsed as AuthFile & Record<string, AuthEntry>;
@@ -115,7 +133,10 @@ function fromEnvUser(env: Env, host: string): Credential | undefined {
   const username = env.MOBYTS_REGISTRY_USER;
   const password = env.MOBYTS_REGISTRY_PASSWORD;
   if (username === undefined || password === undefined || username === '') return undefined;
-  const hosts = (env.MOBYTS_REGISTRY_HOST ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
+  const hosts = (env.MOBYTS_REGISTRY_HOST ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
   if (hosts.length > 0 && !hosts.some((h) => hostKeys(h).includes(hostKeys(host)[0] ?? host))) return undefined;
   return { kind: 'basic', username, password };
 }
@@ -132,11 +153,14 @@ async function fromDockerConfig(env: Env, host: string): Promise<Credential | un
   const dir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker');
   const cfg = readJson(join(dir, 'config.json'));
   if (cfg === undefined) return undefined;
-  const helper = hostKeys(host).map((k) => cfg.credHelpers?.[k]).find((h) => h !== undefined);
+  const helper = hostKeys(host)
+    .map((k) => cfg.credHelpers?.[k])
+    .find((h) => h !== undefined);
   if (helper !== undefined) return runHelper(helper, hostKeys(host)[0] ?? host, env);
   const direct = lookup(cfg.auths, host);
   if (direct !== undefined) return direct;
-  if (cfg.credsStore !== undefined && cfg.credsStore !== '') return runHelper(cfg.credsStore, hostKeys(host)[0] ?? host, env);
+  if (cfg.credsStore !== undefined && cfg.credsStore !== '')
+    return runHelper(cfg.credsStore, hostKeys(host)[0] ?? host, env);
   return undefined;
 }
 
@@ -158,13 +182,19 @@ function fromPodman(env: Env, host: string): Credential | undefined {
 async function runHelper(helper: string, serverUrl: string, env: Env): Promise<Credential | undefined> {
   let stdout: string;
   try {
-    ({ stdout } = await execCapture(`docker-credential-${helper}`, ['get'], { env, timeoutMs: 30_000, input: serverUrl }));
+    ({ stdout } = await execCapture(`docker-credential-${helper}`, ['get'], {
+      env,
+      timeoutMs: 30_000,
+      input: serverUrl,
+    }));
   } catch (e) {
     const err = e as ExecCaptureError;
     // not found, or the helper is not installed (a config copied from a desktop): pull anonymously
     if (/credentials not found/i.test(err.stdout) || err.code === 1 || err.code === 'ENOENT') return undefined;
     throw new MobyError(`Cannot get credentials for "${serverUrl}": docker-credential-${helper} failed`, {
-      code: 'AUTH', cause: err, hint: `check that docker-credential-${helper} is installed and on PATH, or remove it from your docker config.json`,
+      code: 'AUTH',
+      cause: err,
+      hint: `check that docker-credential-${helper} is installed and on PATH, or remove it from your docker config.json`,
     });
   }
   try {

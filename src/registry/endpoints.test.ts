@@ -8,7 +8,11 @@ void test('bare mirror URLs mirror docker.io; REGISTRY= targets another registry
     { base: 'https://mirror.gcr.io', host: 'mirror.gcr.io', mirror: true },
     { base: 'https://registry-1.docker.io', host: 'registry-1.docker.io', mirror: false },
   ]);
-  assert.deepEqual(endpointsFor('ghcr.io', mirrors, 'https', true)[0], { base: 'http://127.0.0.1:5001/prefix', host: '127.0.0.1:5001', mirror: true });
+  assert.deepEqual(endpointsFor('ghcr.io', mirrors, 'https', true)[0], {
+    base: 'http://127.0.0.1:5001/prefix',
+    host: '127.0.0.1:5001',
+    mirror: true,
+  });
   assert.equal(endpointsFor('ghcr.io', mirrors, 'https', false).length, 1, 'pushes never go to mirrors');
 });
 
@@ -19,6 +23,11 @@ void test('Docker Hub aliases', () => {
 });
 
 void test('bad mirrors are usage errors', () => {
-  assert.throws(() => parseMirrors(['ftp://x']), { message: 'Invalid mirror "ftp://x": the URL must start with http:// or https://', code: 'USAGE' });
-  assert.throws(() => parseMirrors(['docker.io=nope']), { message: 'Invalid mirror "docker.io=nope": expected [REGISTRY=]http(s)://HOST[:PORT][/PATH]' });
+  assert.throws(() => parseMirrors(['ftp://x']), {
+    message: 'Invalid mirror "ftp://x": the URL must start with http:// or https://',
+    code: 'USAGE',
+  });
+  assert.throws(() => parseMirrors(['docker.io=nope']), {
+    message: 'Invalid mirror "docker.io=nope": expected [REGISTRY=]http(s)://HOST[:PORT][/PATH]',
+  });
 });

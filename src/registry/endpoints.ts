@@ -41,10 +41,16 @@ export function parseMirrors(values: string[]): Mirror[] {
     try {
       url = new URL(raw);
     } catch {
-      throw new MobyError(`Invalid mirror "${v}": expected [REGISTRY=]http(s)://HOST[:PORT][/PATH]`, { code: 'USAGE', exitCode: 2 });
+      throw new MobyError(`Invalid mirror "${v}": expected [REGISTRY=]http(s)://HOST[:PORT][/PATH]`, {
+        code: 'USAGE',
+        exitCode: 2,
+      });
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new MobyError(`Invalid mirror "${v}": the URL must start with http:// or https://`, { code: 'USAGE', exitCode: 2 });
+      throw new MobyError(`Invalid mirror "${v}": the URL must start with http:// or https://`, {
+        code: 'USAGE',
+        exitCode: 2,
+      });
     }
     return { registry: canonicalRegistry(registry), url };
   });
@@ -54,7 +60,9 @@ export function parseMirrors(values: string[]): Mirror[] {
 export function endpointsFor(registry: string, mirrors: Mirror[], scheme: 'https' | 'http', pull: boolean): Endpoint[] {
   const canonical = canonicalRegistry(registry);
   const fromMirrors = pull
-    ? mirrors.filter((m) => m.registry === canonical).map((m) => ({ base: m.url.toString().replace(/\/+$/, ''), host: m.url.host, mirror: true }))
+    ? mirrors
+        .filter((m) => m.registry === canonical)
+        .map((m) => ({ base: m.url.toString().replace(/\/+$/, ''), host: m.url.host, mirror: true }))
     : [];
   const host = apiHost(registry);
   return [...fromMirrors, { base: `${scheme}://${host}`, host, mirror: false }];

@@ -21,12 +21,16 @@ export async function fetchText(url: string, opts: FetchTextOptions): Promise<st
   const subject = `Cannot fetch ${opts.what} "${url}"`;
   let res: Response;
   try {
-    res = await fetch(url, { redirect: 'follow', signal: opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]) });
+    res = await fetch(url, {
+      redirect: 'follow',
+      signal: opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]),
+    });
   } catch (err) {
     const timedOut = (err as { name?: string }).name === 'TimeoutError';
     const below = (err as { cause?: unknown }).cause ?? err; // fetch wraps the real failure in "fetch failed"
     throw new MobyError(timedOut ? `${subject}: no answer within ${FETCH_TIMEOUT_MS / 1000} s` : subject, {
-      code: opts.signal?.aborted === true ? 'INTERRUPTED' : 'IO', cause: below,
+      code: opts.signal?.aborted === true ? 'INTERRUPTED' : 'IO',
+      cause: below,
     });
   }
   if (!res.ok) throw new MobyError(`${subject}: HTTP ${res.status} ${res.statusText}`.trimEnd(), { code: 'IO' });

@@ -5,17 +5,41 @@ import type { CallContext } from './call-context.ts';
 import type { HttpResponse } from './transport.ts';
 
 /** The error code, detail and hint for an HTTP failure status (Docker Hub gets its own 429 wording). */
-export function classify(status: number, codes: string[], messages: string[], hub: boolean, ctx: CallContext): [MobyError['code'], string, string | undefined] {
+export function classify(
+  status: number,
+  codes: string[],
+  messages: string[],
+  hub: boolean,
+  ctx: CallContext,
+): [MobyError['code'], string, string | undefined] {
   const said = messages[0];
   if (status === 429) {
     return hub
-      ? ['REGISTRY', 'Docker Hub pull rate limit reached', 'log in with `docker login` to raise the limit, wait a few hours, or use --mirror']
+      ? [
+          'REGISTRY',
+          'Docker Hub pull rate limit reached',
+          'log in with `docker login` to raise the limit, wait a few hours, or use --mirror',
+        ]
       : ['REGISTRY', 'the registry is rate limiting requests (too many requests)', 'wait and try again'];
   }
-  if (status === 401) return ['AUTH', `not authorized${said === undefined ? '' : `: ${said}`}`, 'log in with `docker login`/`podman login`, or set MOBYTS_REGISTRY_USER/MOBYTS_REGISTRY_PASSWORD'];
-  if (status === 403) return ['AUTH', `access denied${said === undefined ? '' : `: ${said}`}`, 'check that your account may pull this repository'];
+  if (status === 401)
+    return [
+      'AUTH',
+      `not authorized${said === undefined ? '' : `: ${said}`}`,
+      'log in with `docker login`/`podman login`, or set MOBYTS_REGISTRY_USER/MOBYTS_REGISTRY_PASSWORD',
+    ];
+  if (status === 403)
+    return [
+      'AUTH',
+      `access denied${said === undefined ? '' : `: ${said}`}`,
+      'check that your account may pull this repository',
+    ];
   if (status === 404) {
-    const what = codes.includes('BLOB_UNKNOWN') ? 'blob unknown' : codes.includes('NAME_UNKNOWN') ? 'repository not found' : 'manifest unknown';
+    const what = codes.includes('BLOB_UNKNOWN')
+      ? 'blob unknown'
+      : codes.includes('NAME_UNKNOWN')
+        ? 'repository not found'
+        : 'manifest unknown';
     return ['NOT_FOUND', what, `check that "${ctx.ref.expanded}" exists and is spelled right`];
   }
   if (status >= 500) return ['REGISTRY', `the registry failed${said === undefined ? '' : `: ${said}`}`, undefined];
@@ -27,7 +51,7 @@ export function isTlsVerifyError(err: unknown): boolean {
   let e: unknown = err;
   for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code))) return true;
+    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) return true;
     e = e.cause;
   }
   return false;
@@ -61,4 +85,3 @@ export function manifestMediaType(bytes: Buffer): string | undefined {
     return undefined;
   }
 }
-

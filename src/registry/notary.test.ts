@@ -8,7 +8,7 @@ void describe('notaryServerFor (docker/cli trust.Server)', () => {
     if (saved === undefined) delete process.env['DOCKER_CONTENT_TRUST_SERVER'];
     else process.env['DOCKER_CONTENT_TRUST_SERVER'] = saved;
   });
-  void it('uses Docker Hub\'s Notary for docker.io and the registry itself elsewhere', () => {
+  void it("uses Docker Hub's Notary for docker.io and the registry itself elsewhere", () => {
     delete process.env['DOCKER_CONTENT_TRUST_SERVER'];
     assert.equal(notaryServerFor('docker.io'), 'https://notary.docker.io');
     assert.equal(notaryServerFor('registry.example:5000'), 'https://registry.example:5000');

@@ -40,7 +40,8 @@ export function notaryServerFor(registry: string, explicit?: string): string {
 
 function notaryError(url: string, detail: string, cause?: unknown): MobyError {
   return new MobyError(`Cannot fetch trust data "${url}": ${detail}`, {
-    code: 'TRUST', ...(cause === undefined ? {} : { cause }),
+    code: 'TRUST',
+    ...(cause === undefined ? {} : { cause }),
     hint: 'check --trust-server / $DOCKER_CONTENT_TRUST_SERVER and --cert-file',
   });
 }
@@ -58,7 +59,10 @@ async function readCapped(body: Dispatcher.ResponseData['body'], url: string): P
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_METADATA_BYTES) { body.destroy(); throw notaryError(url, `larger than ${MAX_METADATA_BYTES} bytes`); }
+    if (size > MAX_METADATA_BYTES) {
+      body.destroy();
+      throw notaryError(url, `larger than ${MAX_METADATA_BYTES} bytes`);
+    }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -77,13 +81,22 @@ export async function openNotaryClient(opts: NotaryClientOptions): Promise<Notar
   const ca = opts.caFile === undefined ? undefined : await readCa(opts.caFile);
   // An explicit `ca` replaces Node's default roots: keep them, so --cert-file for a private registry does not
   // break Docker Hub's Notary.
-  const dispatcher = new Agent({ connect: { timeout: 30_000, ...(ca === undefined ? {} : { ca: [...rootCertificates, ca] }) }, headersTimeout: 60_000, bodyTimeout: 60_000 });
+  const dispatcher = new Agent({
+    connect: { timeout: 30_000, ...(ca === undefined ? {} : { ca: [...rootCertificates, ca] }) },
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  });
   const server = opts.server.replace(/\/+$/, '');
   let token: string | undefined;
 
   async function get(url: string, headers: Record<string, string>): Promise<Dispatcher.ResponseData> {
     try {
-      return await request(url, { method: 'GET', headers, dispatcher, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
+      return await request(url, {
+        method: 'GET',
+        headers,
+        dispatcher,
+        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      });
     } catch (err) {
       throw notaryError(url, 'the request failed', err);
     }
@@ -96,8 +109,11 @@ export async function openNotaryClient(opts: NotaryClientOptions): Promise<Notar
     if (challenge['service'] !== undefined) url.searchParams.set('service', challenge['service']);
     url.searchParams.set('scope', challenge['scope'] ?? `repository:${gun}:pull`);
     const res = await get(url.toString(), {});
-    if (res.statusCode !== 200) { await res.body.dump(); return undefined; }
-    const json = await res.body.json() as { token?: string; access_token?: string };
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      return undefined;
+    }
+    const json = (await res.body.json()) as { token?: string; access_token?: string };
     return json.token ?? json.access_token;
   }
 
@@ -112,8 +128,14 @@ export async function openNotaryClient(opts: NotaryClientOptions): Promise<Notar
       if (token === undefined) throw notaryError(url, '401 Unauthorized and no usable Bearer challenge');
       res = await get(url, headers());
     }
-    if (res.statusCode === 404) { await res.body.dump(); return undefined; }
-    if (res.statusCode !== 200) { await res.body.dump(); throw notaryError(url, `HTTP ${res.statusCode}`); }
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return undefined;
+    }
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw notaryError(url, `HTTP ${res.statusCode}`);
+    }
     return readCapped(res.body, url);
   }
 

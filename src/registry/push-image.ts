@@ -48,23 +48,27 @@ class Pusher {
   }
 
   async bytes(d: Descriptor, what: string): Promise<Buffer> {
-    if (!await this.layout.hasBlob(d.digest)) {
+    if (!(await this.layout.hasBlob(d.digest))) {
       throw new MobyError(`${this.ctx.subject}: the cache lacks ${what} ${d.digest} of "${this.name}"`, {
-        code: 'NOT_FOUND', hint: `pull every platform first (mobyts cache pull --arch ARCH ${this.name}), or push one platform's image by digest`,
+        code: 'NOT_FOUND',
+        hint: `pull every platform first (mobyts cache pull --arch ARCH ${this.name}), or push one platform's image by digest`,
       });
     }
     return this.layout.readBlob(d.digest, d.size);
   }
 
   async blob(d: Descriptor, what: string): Promise<void> {
-    if (!await this.layout.hasBlob(d.digest)) await this.bytes(d, what);
+    if (!(await this.layout.hasBlob(d.digest))) await this.bytes(d, what);
     await this.client.pushBlob(this.ctx, d, () => this.open(d));
   }
 
   /** A fresh stream of a cached blob for each upload attempt, verified against its digest as it is read. */
   open(d: Descriptor): Readable {
     const out = new PassThrough();
-    this.layout.openBlob(d.digest, d.size).then((s) => s.on('error', (e) => out.destroy(e)).pipe(out), (e: unknown) => out.destroy(e as Error));
+    this.layout.openBlob(d.digest, d.size).then(
+      (s) => s.on('error', (e) => out.destroy(e)).pipe(out),
+      (e: unknown) => out.destroy(e as Error),
+    );
     return out;
   }
 
@@ -97,13 +101,25 @@ async function remoteHas(client: RegistryClient, ctx: CallContext, tag: string):
 }
 
 /** Pushes the cached image `root` (named `name` in the cache) to `target` (its tag, default `latest`). */
-export async function pushCachedImage(layout: Layout, name: string, root: Descriptor, target: Reference, opts: PushImageOptions): Promise<PushedImage> {
-  const client = createRegistryClient({ registry: opts.registry, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
+export async function pushCachedImage(
+  layout: Layout,
+  name: string,
+  root: Descriptor,
+  target: Reference,
+  opts: PushImageOptions,
+): Promise<PushedImage> {
+  const client = createRegistryClient({
+    registry: opts.registry,
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
   const ctx = pushContext(target);
   const tag = target.tag ?? 'latest';
   try {
-    if (opts.override !== true && await remoteHas(client, { ...ctx, action: 'pull' }, tag)) {
-      opts.reporter.emit({ type: 'info', message: `${target.expanded} is already in the registry: not pushed (--override pushes it again)` });
+    if (opts.override !== true && (await remoteHas(client, { ...ctx, action: 'pull' }, tag))) {
+      opts.reporter.emit({
+        type: 'info',
+        message: `${target.expanded} is already in the registry: not pushed (--override pushes it again)`,
+      });
       return { digest: root.digest, skipped: true, archTags: [] };
     }
     const p = new Pusher(layout, client, ctx, name);

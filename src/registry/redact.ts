@@ -43,5 +43,8 @@ export function redactText(text: string, secrets: Iterable<string>): string {
  * Basic/Bearer credentials removed; for text whose secrets are not known by value.
  */
 export function redactFreeText(text: string): string {
-  return redactText(text.replace(/\bhttps?:\/\/[^\s'"<>]*[^\s'"<>:,.;)]/g, (u) => (/[@?]/.test(u) ? redactUrl(u) : u)), []);
+  return redactText(
+    text.replace(/\bhttps?:\/\/[^\s'"<>]*[^\s'"<>:,.;)]/g, (u) => (/[@?]/.test(u) ? redactUrl(u) : u)),
+    [],
+  );
 }

@@ -5,7 +5,10 @@ import { defaultRetryPolicy, isRetryableError, isRetryableStatus, retryDelay } f
 const policy = { ...defaultRetryPolicy, baseDelayMs: 100, maxDelayMs: 1500 };
 
 void test('backoff doubles and is capped', () => {
-  assert.deepEqual([1, 2, 3, 4, 5].map((a) => retryDelay(policy, a)), [100, 200, 400, 800, 1500]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((a) => retryDelay(policy, a)),
+    [100, 200, 400, 800, 1500],
+  );
 });
 
 void test('Retry-After seconds and HTTP dates win over backoff, within the cap', () => {
@@ -17,8 +20,21 @@ void test('Retry-After seconds and HTTP dates win over backoff, within the cap',
 });
 
 void test('what is worth retrying', () => {
-  assert.deepEqual([429, 500, 502, 503, 504, 400, 401, 403, 404].map(isRetryableStatus), [true, true, true, true, true, false, false, false, false]);
+  assert.deepEqual([429, 500, 502, 503, 504, 400, 401, 403, 404].map(isRetryableStatus), [
+    true,
+    true,
+    true,
+    true,
+    true,
+    false,
+    false,
+    false,
+    false,
+  ]);
   assert.equal(isRetryableError(Object.assign(new Error('x'), { code: 'ECONNRESET' })), true);
-  assert.equal(isRetryableError(new Error('wrap', { cause: Object.assign(new Error('y'), { code: 'UND_ERR_SOCKET' }) })), true);
+  assert.equal(
+    isRetryableError(new Error('wrap', { cause: Object.assign(new Error('y'), { code: 'UND_ERR_SOCKET' }) })),
+    true,
+  );
   assert.equal(isRetryableError(Object.assign(new Error('x'), { code: 'DIGEST_MISMATCH' })), false);
 });

@@ -61,7 +61,11 @@ export function createTransport(opts: TransportOptions): Transport {
   // A CA file adds to Node's built-in roots: a private registry's CA must not break public registries.
   const ca = opts.caFile === undefined ? undefined : [...rootCertificates, readCa(opts.caFile)];
   const tls = (verify: boolean) => ({ ...(ca === undefined ? {} : { ca }), rejectUnauthorized: verify });
-  const base = { headersTimeout: opts.timeouts.headersMs, bodyTimeout: opts.timeouts.bodyMs, connectTimeout: opts.timeouts.connectMs };
+  const base = {
+    headersTimeout: opts.timeouts.headersMs,
+    bodyTimeout: opts.timeouts.bodyMs,
+    connectTimeout: opts.timeouts.connectMs,
+  };
   const verified = new EnvHttpProxyAgent({ ...base, connect: tls(true), requestTls: tls(true) });
   const unverified = new EnvHttpProxyAgent({ ...base, connect: tls(false), requestTls: tls(false) });
   const direct = new Agent({ ...base, connect: tls(true) });
@@ -91,18 +95,28 @@ function readCa(file: string): string {
   }
 }
 
-async function sendFollowing(req: HttpRequest, pick: (u: URL) => Dispatcher, timeouts: Timeouts): Promise<HttpResponse> {
+async function sendFollowing(
+  req: HttpRequest,
+  pick: (u: URL) => Dispatcher,
+  timeouts: Timeouts,
+): Promise<HttpResponse> {
   let current = req;
   for (let hop = 0; hop <= 5; hop++) {
     const res = await sendOnce(current, pick(current.url), timeouts);
     const location = res.headers.location;
-    if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304 || typeof location !== 'string') return res;
+    if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304 || typeof location !== 'string')
+      return res;
     await res.body.dump();
     const next = new URL(location, current.url);
     const headers = { ...current.headers };
     if (next.host !== current.url.host) delete headers.authorization;
     const keepBody = res.statusCode === 307 || res.statusCode === 308;
-    current = { ...current, url: next, headers, ...(keepBody ? {} : { method: current.method === 'HEAD' ? 'HEAD' : 'GET', body: undefined }) };
+    current = {
+      ...current,
+      url: next,
+      headers,
+      ...(keepBody ? {} : { method: current.method === 'HEAD' ? 'HEAD' : 'GET', body: undefined }),
+    };
   }
   throw new MobyError(`Too many redirects for ${redactUrl(req.url)}`, { code: 'REGISTRY' });
 }
@@ -127,10 +141,14 @@ async function sendOnce(req: HttpRequest, dispatcher: Dispatcher, timeouts: Time
 /** Gives undici's timeout errors a message naming what timed out; other errors pass through unchanged. */
 export function describeNetworkError(err: unknown, req: { method: string; url: URL }, timeouts: Timeouts): unknown {
   const code = (err as { code?: unknown }).code;
-  const what = code === 'UND_ERR_CONNECT_TIMEOUT' ? `connecting to ${req.url.host} timed out after ${timeouts.connectMs / 1000}s`
-    : code === 'UND_ERR_HEADERS_TIMEOUT' ? `no response headers from ${req.url.host} within ${timeouts.headersMs / 1000}s`
-      : code === 'UND_ERR_BODY_TIMEOUT' ? `no data from ${req.url.host} for ${timeouts.bodyMs / 1000}s while reading the body`
-        : undefined;
+  const what =
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+      ? `connecting to ${req.url.host} timed out after ${timeouts.connectMs / 1000}s`
+      : code === 'UND_ERR_HEADERS_TIMEOUT'
+        ? `no response headers from ${req.url.host} within ${timeouts.headersMs / 1000}s`
+        : code === 'UND_ERR_BODY_TIMEOUT'
+          ? `no data from ${req.url.host} for ${timeouts.bodyMs / 1000}s while reading the body`
+          : undefined;
   if (what === undefined) return err;
   return Object.assign(new Error(`${req.method} ${redactUrl(req.url)}: ${what}`, { cause: err }), { code });
 }

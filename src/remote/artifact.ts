@@ -32,7 +32,11 @@ export const NAME_ANNOTATION = 'dev.mobyts.build.name';
 
 /** The OCI empty descriptor (image-spec manifest.md "Guidance for an Empty Descriptor"). */
 export const EMPTY_CONFIG = Buffer.from('{}');
-export const EMPTY_DESCRIPTOR: Descriptor = { mediaType: 'application/vnd.oci.empty.v1+json', digest: digestOf(EMPTY_CONFIG), size: 2 };
+export const EMPTY_DESCRIPTOR: Descriptor = {
+  mediaType: 'application/vnd.oci.empty.v1+json',
+  digest: digestOf(EMPTY_CONFIG),
+  size: 2,
+};
 
 export interface ArtifactFile {
   /** Where the file is on disk, or `data` when it is in memory (the SBOM). */
@@ -77,13 +81,22 @@ async function fileDescriptor(f: ArtifactFile): Promise<Descriptor> {
     }
   }
   const name = f.name ?? basename(f.path ?? '');
-  return { mediaType: f.mediaType ?? OUTPUT_MEDIA_TYPE, digest: `sha256:${h.digest('hex')}` as Digest, size, annotations: { [TITLE]: name } };
+  return {
+    mediaType: f.mediaType ?? OUTPUT_MEDIA_TYPE,
+    digest: `sha256:${h.digest('hex')}` as Digest,
+    size,
+    annotations: { [TITLE]: name },
+  };
 }
 
 /** The artifact manifest for these layers (deterministic: the same files give the same digest). */
 export function artifactManifest(layers: Descriptor[], annotations: Record<string, string>): Buffer {
   const m: ImageManifest & { artifactType: string } = {
-    schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, artifactType: BUILD_ARTIFACT_TYPE, config: EMPTY_DESCRIPTOR, layers,
+    schemaVersion: 2,
+    mediaType: MediaType.OCI_MANIFEST,
+    artifactType: BUILD_ARTIFACT_TYPE,
+    config: EMPTY_DESCRIPTOR,
+    layers,
     ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
   };
   return Buffer.from(JSON.stringify(m));
@@ -92,13 +105,19 @@ export function artifactManifest(layers: Descriptor[], annotations: Record<strin
 /** Pushes `files` as one artifact under `ref` (its tag, or its digest when it has none); resolves with the manifest digest. */
 export async function pushArtifact(input: PushArtifactInput): Promise<PushedArtifact> {
   const ref = parseReference(input.ref);
-  if (ref.digest !== undefined) throw new MobyError(`Cannot push "${input.ref}": push to a tag, not a digest`, { code: 'USAGE', exitCode: 2 });
-  if (input.files.length === 0) throw new MobyError(`Cannot push "${input.ref}": no files to push`, { code: 'USAGE', exitCode: 2 });
+  if (ref.digest !== undefined)
+    throw new MobyError(`Cannot push "${input.ref}": push to a tag, not a digest`, { code: 'USAGE', exitCode: 2 });
+  if (input.files.length === 0)
+    throw new MobyError(`Cannot push "${input.ref}": no files to push`, { code: 'USAGE', exitCode: 2 });
   const layers = await Promise.all(input.files.map(fileDescriptor));
   const titles = layers.map((l) => l.annotations?.[TITLE] ?? '');
   const dup = titles.find((t, i) => titles.indexOf(t) !== i);
-  if (dup !== undefined) throw new MobyError(`Cannot push "${input.ref}": two files are named "${dup}"`, { code: 'USAGE', exitCode: 2 });
-  const client = createRegistryClient({ registry: input.registry, ...(input.signal === undefined ? {} : { signal: input.signal }) });
+  if (dup !== undefined)
+    throw new MobyError(`Cannot push "${input.ref}": two files are named "${dup}"`, { code: 'USAGE', exitCode: 2 });
+  const client = createRegistryClient({
+    registry: input.registry,
+    ...(input.signal === undefined ? {} : { signal: input.signal }),
+  });
   const ctx = pushContext(ref);
   try {
     for (const [i, layer] of layers.entries()) {
@@ -111,7 +130,12 @@ export async function pushArtifact(input: PushArtifactInput): Promise<PushedArti
       ...(input.name === undefined ? {} : { [NAME_ANNOTATION]: input.name }),
       ...(input.specDigest === undefined ? {} : { [SPEC_DIGEST_ANNOTATION]: input.specDigest }),
     };
-    const digest = await client.pushManifest(ctx, artifactManifest(layers, annotations), MediaType.OCI_MANIFEST, ref.tag ?? 'latest');
+    const digest = await client.pushManifest(
+      ctx,
+      artifactManifest(layers, annotations),
+      MediaType.OCI_MANIFEST,
+      ref.tag ?? 'latest',
+    );
     return { ref, digest, layers };
   } finally {
     await client.close();
@@ -135,11 +159,15 @@ export interface PulledArtifact {
   annotations: Record<string, string>;
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f]/;
+
 /** A title that is one plain file name: no directories, no `.`/`..`, no hidden names, no control characters. */
 function safeTitle(subject: string, title: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (title === '' || title.includes('/') || title.includes('\\') || title.startsWith('.') || /[\x00-\x1f]/.test(title)) {
-    throw new MobyError(`${subject}: the artifact names a file "${title}", which is not a plain file name`, { code: 'UNSAFE_CONTENT' });
+  if (title === '' || title.includes('/') || title.includes('\\') || title.startsWith('.') || CONTROL.test(title)) {
+    throw new MobyError(`${subject}: the artifact names a file "${title}", which is not a plain file name`, {
+      code: 'UNSAFE_CONTENT',
+    });
   }
   return title;
 }
@@ -151,17 +179,34 @@ function parseArtifact(subject: string, bytes: Buffer): ImageManifest {
   } catch {
     throw new MobyError(`${subject}: the manifest is not JSON`, { code: 'REGISTRY' });
   }
-  if (m.manifests !== undefined) throw new MobyError(`${subject}: it is an image index, not an artifact of files`, { code: 'USAGE', exitCode: 2, hint: 'pull images with `mobyts cache pull`' });
+  if (m.manifests !== undefined)
+    throw new MobyError(`${subject}: it is an image index, not an artifact of files`, {
+      code: 'USAGE',
+      exitCode: 2,
+      hint: 'pull images with `mobyts cache pull`',
+    });
   if (!Array.isArray(m.layers)) throw new MobyError(`${subject}: the manifest has no layers`, { code: 'REGISTRY' });
   return m as ImageManifest;
 }
 
-async function download(client: RegistryClient, ctx: ReturnType<typeof pullContext>, layer: Descriptor, dest: string, signal?: AbortSignal): Promise<string> {
+async function download(
+  client: RegistryClient,
+  ctx: ReturnType<typeof pullContext>,
+  layer: Descriptor,
+  dest: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const temp = tempNameFor(dest);
   try {
     const body = await client.openBlob(ctx, layer);
-    const checked = verifyStream(body, layer.digest, layer.size, { subject: `file ${basename(dest)} of ${ctx.ref.expanded}` });
-    await pipeline(checked, createWriteStream(temp, { flags: 'wx', mode: 0o644 }), ...(signal === undefined ? [] : [{ signal }]));
+    const checked = verifyStream(body, layer.digest, layer.size, {
+      subject: `file ${basename(dest)} of ${ctx.ref.expanded}`,
+    });
+    await pipeline(
+      checked,
+      createWriteStream(temp, { flags: 'wx', mode: 0o644 }),
+      ...(signal === undefined ? [] : [{ signal }]),
+    );
     return temp;
   } catch (err) {
     await rm(temp, { force: true });
@@ -177,17 +222,24 @@ async function download(client: RegistryClient, ctx: ReturnType<typeof pullConte
 export async function pullArtifact(input: PullArtifactInput): Promise<PulledArtifact> {
   const ref = parseReference(input.ref);
   const ctx = pullContext(ref);
-  const client = createRegistryClient({ registry: input.registry, ...(input.signal === undefined ? {} : { signal: input.signal }) });
+  const client = createRegistryClient({
+    registry: input.registry,
+    ...(input.signal === undefined ? {} : { signal: input.signal }),
+  });
   const temps: string[] = [];
   try {
     const fetched = await client.fetchManifest(ctx, ref.digest ?? ref.tag ?? 'latest');
     const manifest = parseArtifact(ctx.subject, fetched.bytes);
     const layers = manifest.layers.filter((l) => l.annotations?.[TITLE] !== undefined);
-    if (layers.length === 0) throw new MobyError(`${ctx.subject}: the artifact has no titled files`, { code: 'NOT_FOUND' });
+    if (layers.length === 0)
+      throw new MobyError(`${ctx.subject}: the artifact has no titled files`, { code: 'NOT_FOUND' });
     const names = layers.map((l) => safeTitle(ctx.subject, l.annotations?.[TITLE] ?? ''));
     const dup = names.find((n, i) => names.indexOf(n) !== i);
-    if (dup !== undefined) throw new MobyError(`${ctx.subject}: the artifact names "${dup}" twice`, { code: 'UNSAFE_CONTENT' });
-    await mkdir(input.dir, { recursive: true }).catch((err: unknown) => { throw asIoError('create the directory', input.dir, err); });
+    if (dup !== undefined)
+      throw new MobyError(`${ctx.subject}: the artifact names "${dup}" twice`, { code: 'UNSAFE_CONTENT' });
+    await mkdir(input.dir, { recursive: true }).catch((err: unknown) => {
+      throw asIoError('create the directory', input.dir, err);
+    });
     const files = names.map((n) => join(input.dir, n));
     for (const [i, layer] of layers.entries()) {
       input.reporter.emit({ type: 'info', message: `  Pulling ${names[i]} (${layer.size} bytes)` });
@@ -206,7 +258,12 @@ export async function pullArtifact(input: PullArtifactInput): Promise<PulledArti
 /** Canonical JSON: object keys sorted at every level, so equal specs give equal bytes. */
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 
@@ -217,5 +274,8 @@ export function specDigestOf(spec: unknown): Digest {
 
 /** True when `path` exists on this machine (so `run qemu NAME` means a local file or prefix, not a reference). */
 export async function existsLocally(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -40,14 +40,25 @@ async function bootsLocally(name: string, format?: string): Promise<boolean> {
  * the prefix (or the single file) of the artifact pulled from the registry into a temporary directory,
  * which is removed when `boot` settles.
  */
-export async function withBootable<T>(name: string, opts: { format?: string; registry: RegistryOptions; reporter: Reporter; signal?: AbortSignal }, boot: (name: string) => Promise<T>): Promise<T> {
-  if (!namesRegistry(name) || await bootsLocally(name, opts.format)) return boot(name);
+export async function withBootable<T>(
+  name: string,
+  opts: { format?: string; registry: RegistryOptions; reporter: Reporter; signal?: AbortSignal },
+  boot: (name: string) => Promise<T>,
+): Promise<T> {
+  if (!namesRegistry(name) || (await bootsLocally(name, opts.format))) return boot(name);
   const dir = await mkdtemp(join(tmpdir(), 'mobyts-run-'));
   try {
     opts.reporter.emit({ type: 'info', message: `Pulling ${name}` });
-    const pulled = await pullArtifact({ ref: name, dir, registry: opts.registry, reporter: opts.reporter, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
+    const pulled = await pullArtifact({
+      ref: name,
+      dir,
+      registry: opts.registry,
+      reporter: opts.reporter,
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    });
     const only = pulled.files.length === 1 ? pulled.files[0] : undefined;
-    const prefix = pulled.name !== undefined && /^[^/\\.][^/\\]*$/.test(pulled.name) ? join(dir, pulled.name) : undefined;
+    const prefix =
+      pulled.name !== undefined && /^[^/\\.][^/\\]*$/.test(pulled.name) ? join(dir, pulled.name) : undefined;
     return await boot(prefix ?? only ?? join(dir, 'moby'));
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -9,12 +9,17 @@ import { MobyError } from '../util/errors.ts';
 import type { ArtifactFile } from './artifact.ts';
 
 async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 /** Every output file name suffix any format writes, longest first, without duplicates. */
 function outputSuffixes(): string[] {
-  return [...new Set(allFormats().flatMap((f) => f.outputs('')))].sort((a, b) => b.length - a.length || a.localeCompare(b));
+  return [...new Set(allFormats().flatMap((f) => f.outputs('')))].sort(
+    (a, b) => b.length - a.length || a.localeCompare(b),
+  );
 }
 
 /** The files to push for `args`, and the build name when a prefix was given. Throws NOT_FOUND when an argument matches nothing. */
@@ -29,7 +34,10 @@ export async function outputsToPush(args: string[]): Promise<{ files: ArtifactFi
     const found: string[] = [];
     for (const suffix of outputSuffixes()) if (await isFile(arg + suffix)) found.push(arg + suffix);
     if (found.length === 0) {
-      throw new MobyError(`Cannot push "${arg}": it is neither a file nor the prefix of a build's outputs`, { code: 'NOT_FOUND', hint: `build first, e.g. mobyts build -n ${basename(arg)} spec.yml` });
+      throw new MobyError(`Cannot push "${arg}": it is neither a file nor the prefix of a build's outputs`, {
+        code: 'NOT_FOUND',
+        hint: `build first, e.g. mobyts build -n ${basename(arg)} spec.yml`,
+      });
     }
     name ??= basename(arg);
     files.push(...found.sort().map((path) => ({ path })));

@@ -28,7 +28,13 @@ import { digestOf, type Digest } from '../oci/digest.ts';
 import { parseReference, type Reference } from '../oci/reference.ts';
 import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/types.ts';
 import { verifyStream } from '../oci/verify.ts';
-import { createRegistryClient, pullContext, pushContext, type CallContext, type RegistryClient } from '../registry/client.ts';
+import {
+  createRegistryClient,
+  pullContext,
+  pushContext,
+  type CallContext,
+  type RegistryClient,
+} from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
 import { sectionsDir } from '../store/sections.ts';
 import type { RegistryOptions } from '../store/types.ts';
@@ -51,13 +57,27 @@ const KEY = /^[0-9a-f]{64}$/;
  */
 export function parseCacheFlag(flag: string, value: string): Reference {
   if (!value.includes('=')) return parseReference(value);
-  const attrs = new Map(value.split(',').map((kv) => { const i = kv.indexOf('='); return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()] as const; }));
+  const attrs = new Map(
+    value.split(',').map((kv) => {
+      const i = kv.indexOf('=');
+      return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()] as const;
+    }),
+  );
   const type = attrs.get('type') ?? 'registry';
-  if (type !== 'registry') throw usageError(`Cannot use ${flag} ${value}: only type=registry is supported`, `write ${flag} type=registry,ref=REGISTRY/REPO:TAG`);
+  if (type !== 'registry')
+    throw usageError(
+      `Cannot use ${flag} ${value}: only type=registry is supported`,
+      `write ${flag} type=registry,ref=REGISTRY/REPO:TAG`,
+    );
   const unknown = [...attrs.keys()].filter((k) => k !== 'type' && k !== 'ref' && k !== 'mode');
-  if (unknown.length > 0) throw usageError(`Cannot use ${flag} ${value}: unknown attribute ${unknown.join(', ')}`, 'known: type, ref, mode');
+  if (unknown.length > 0)
+    throw usageError(`Cannot use ${flag} ${value}: unknown attribute ${unknown.join(', ')}`, 'known: type, ref, mode');
   const ref = attrs.get('ref');
-  if (ref === undefined || ref === '') throw usageError(`Cannot use ${flag} ${value}: it names no ref`, `write ${flag} type=registry,ref=REGISTRY/REPO:TAG`);
+  if (ref === undefined || ref === '')
+    throw usageError(
+      `Cannot use ${flag} ${value}: it names no ref`,
+      `write ${flag} type=registry,ref=REGISTRY/REPO:TAG`,
+    );
   return parseReference(ref);
 }
 
@@ -96,10 +116,18 @@ function parseIndex(bytes: Buffer): RemoteIndex {
 }
 
 function indexBytes(entries: Map<string, Descriptor>): Buffer {
-  const manifests = [...entries.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, d]) => ({
-    mediaType: MediaType.OCI_MANIFEST, digest: d.digest, size: d.size, artifactType: CACHE_SECTION_TYPE, annotations: { [KEY_ANNOTATION]: key },
-  }));
-  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, artifactType: CACHE_INDEX_TYPE, manifests }));
+  const manifests = [...entries.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, d]) => ({
+      mediaType: MediaType.OCI_MANIFEST,
+      digest: d.digest,
+      size: d.size,
+      artifactType: CACHE_SECTION_TYPE,
+      annotations: { [KEY_ANNOTATION]: key },
+    }));
+  return Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, artifactType: CACHE_INDEX_TYPE, manifests }),
+  );
 }
 
 /** A section cache backed by the local one and a registry repository. */
@@ -113,7 +141,10 @@ export class RemoteSectionCache implements SegmentCache {
 
   constructor(o: RemoteCacheOptions) {
     this.#o = o;
-    this.#client = createRegistryClient({ registry: o.registry, ...(o.signal === undefined ? {} : { signal: o.signal }) });
+    this.#client = createRegistryClient({
+      registry: o.registry,
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+    });
   }
 
   async close(): Promise<void> {
@@ -126,18 +157,25 @@ export class RemoteSectionCache implements SegmentCache {
 
   /** The index of each --cache-from ref, fetched once; an unreachable or absent one counts as empty. */
   #fromIndexes(): Promise<Array<{ ref: Reference; index: RemoteIndex }>> {
-    this.#indexes ??= Promise.all(this.#o.from.map(async (ref) => {
-      try {
-        const fetched = await this.#client.fetchManifest(pullContext(ref), ref.tag ?? ref.digest ?? 'latest');
-        const index = parseIndex(fetched.bytes);
-        this.#o.reporter.emit({ type: 'info', message: `Remote cache ${ref.expanded}: ${index.entries.size} sections` });
-        return { ref, index };
-      } catch (err) {
-        if (isMobyError(err) && err.code === 'NOT_FOUND') this.#o.reporter.emit({ type: 'info', message: `Remote cache ${ref.expanded} is empty` });
-        else this.#warn(`Cannot read the remote cache ${ref.expanded}, building without it: ${(err as Error).message}`);
-        return { ref, index: { entries: new Map() } };
-      }
-    }));
+    this.#indexes ??= Promise.all(
+      this.#o.from.map(async (ref) => {
+        try {
+          const fetched = await this.#client.fetchManifest(pullContext(ref), ref.tag ?? ref.digest ?? 'latest');
+          const index = parseIndex(fetched.bytes);
+          this.#o.reporter.emit({
+            type: 'info',
+            message: `Remote cache ${ref.expanded}: ${index.entries.size} sections`,
+          });
+          return { ref, index };
+        } catch (err) {
+          if (isMobyError(err) && err.code === 'NOT_FOUND')
+            this.#o.reporter.emit({ type: 'info', message: `Remote cache ${ref.expanded} is empty` });
+          else
+            this.#warn(`Cannot read the remote cache ${ref.expanded}, building without it: ${(err as Error).message}`);
+          return { ref, index: { entries: new Map() } };
+        }
+      }),
+    );
     return this.#indexes;
   }
 
@@ -156,12 +194,17 @@ export class RemoteSectionCache implements SegmentCache {
         if (got === undefined) continue;
         this.stats.downloaded++;
         this.#used.add(key);
-        this.#o.reporter.emit({ type: 'debug', message: `section ${key.slice(0, 12)} downloaded from ${ref.expanded}` });
+        this.#o.reporter.emit({
+          type: 'debug',
+          message: `section ${key.slice(0, 12)} downloaded from ${ref.expanded}`,
+        });
         return got;
       } catch (err) {
         this.#o.signal?.throwIfAborted();
         this.stats.failed++;
-        this.#warn(`Cannot use section ${key.slice(0, 12)} of the remote cache ${ref.expanded}, building it here: ${(err as Error).message}`);
+        this.#warn(
+          `Cannot use section ${key.slice(0, 12)} of the remote cache ${ref.expanded}, building it here: ${(err as Error).message}`,
+        );
       }
     }
     return undefined;
@@ -179,7 +222,11 @@ export class RemoteSectionCache implements SegmentCache {
   }
 
   async #blob(ctx: CallContext, d: Descriptor, what: string): Promise<Buffer> {
-    return buffer(verifyStream(await this.#client.openBlob(ctx, d), d.digest, d.size, { subject: `${what} of ${ctx.ref.expanded}` }));
+    return buffer(
+      verifyStream(await this.#client.openBlob(ctx, d), d.digest, d.size, {
+        subject: `${what} of ${ctx.ref.expanded}`,
+      }),
+    );
   }
 
   /** Fetches entry `key` (every part verified) and stores it in the local section cache. */
@@ -187,22 +234,29 @@ export class RemoteSectionCache implements SegmentCache {
     const ctx = pullContext(ref);
     const fetched = await this.#client.fetchManifest(ctx, entry.digest, entry);
     const manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
-    if (manifest.annotations?.[KEY_ANNOTATION] !== key) throw new Error(`entry ${entry.digest} is not the one for this key`);
+    if (manifest.annotations?.[KEY_ANNOTATION] !== key)
+      throw new Error(`entry ${entry.digest} is not the one for this key`);
     const member = manifest.layers.find((l) => l.mediaType === MEMBER_MEDIA_TYPE);
     const recordDesc = manifest.layers.find((l) => l.mediaType === RECORD_MEDIA_TYPE);
-    if (member === undefined || recordDesc === undefined) throw new Error(`entry ${entry.digest} lacks its member or record`);
-    const record = JSON.parse((await this.#blob(ctx, recordDesc, 'a section record')).toString('utf8')) as SegmentRecord;
+    if (member === undefined || recordDesc === undefined)
+      throw new Error(`entry ${entry.digest} lacks its member or record`);
+    const record = JSON.parse(
+      (await this.#blob(ctx, recordDesc, 'a section record')).toString('utf8'),
+    ) as SegmentRecord;
     const blobs: Record<string, Buffer> = {};
     for (const l of manifest.layers.filter((x) => x.mediaType === BLOB_MEDIA_TYPE)) {
       const name = l.annotations?.[TITLE];
-      if (name === undefined || !/^[a-z0-9-]+$/.test(name)) throw new Error(`entry ${entry.digest} has a blob without a proper name`);
+      if (name === undefined || !/^[a-z0-9-]+$/.test(name))
+        throw new Error(`entry ${entry.digest} has a blob without a proper name`);
       blobs[name] = await this.#blob(ctx, l, `section blob ${name}`);
     }
     const dir = sectionsDir(this.#o.cacheDir);
     await mkdir(dir, { recursive: true });
     const temp = join(dir, `.tmp-remote-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
-      const body = verifyStream(await this.#client.openBlob(ctx, member), member.digest, member.size, { subject: `section member ${key.slice(0, 12)} of ${ref.expanded}` });
+      const body = verifyStream(await this.#client.openBlob(ctx, member), member.digest, member.size, {
+        subject: `section member ${key.slice(0, 12)} of ${ref.expanded}`,
+      });
       await pipeline(body, createWriteStream(temp, { flags: 'wx' }));
       const section = Object.keys(blobs).length === 0 ? record.section : { ...record.section, blobs };
       await this.#o.local.put(key, temp, { ...record, section }, { digest: member.digest, size: member.size });
@@ -222,14 +276,20 @@ export class RemoteSectionCache implements SegmentCache {
     const mine = new Map<string, Descriptor>();
     for (const key of [...this.#used].sort()) {
       const known = current.get(key);
-      if (known !== undefined) { mine.set(key, known); continue; }
+      if (known !== undefined) {
+        mine.set(key, known);
+        continue;
+      }
       const local = await this.#o.local.get(key);
       if (local === undefined) continue;
       mine.set(key, await this.#pushEntry(ctx, key, local));
       this.stats.pushed++;
     }
     await this.#publishIndex(ctx, tag, mine);
-    this.#o.reporter.emit({ type: 'info', message: `Remote cache ${to.expanded}: pushed ${this.stats.pushed} of ${this.#used.size} sections` });
+    this.#o.reporter.emit({
+      type: 'info',
+      message: `Remote cache ${to.expanded}: pushed ${this.stats.pushed} of ${this.#used.size} sections`,
+    });
   }
 
   /**
@@ -259,16 +319,31 @@ export class RemoteSectionCache implements SegmentCache {
     const recordBytes = Buffer.from(JSON.stringify({ ...local.record, section }));
     const memberSize = (await stat(local.path)).size;
     const member: Descriptor = { mediaType: MEMBER_MEDIA_TYPE, digest: local.digest as Digest, size: memberSize };
-    const recordDesc: Descriptor = { mediaType: RECORD_MEDIA_TYPE, digest: digestOf(recordBytes), size: recordBytes.length };
-    const blobDescs = Object.entries(blobs).sort(([a], [b]) => a.localeCompare(b)).map(([name, b]) => ({ d: { mediaType: BLOB_MEDIA_TYPE, digest: digestOf(b), size: b.length, annotations: { [TITLE]: name } }, b }));
+    const recordDesc: Descriptor = {
+      mediaType: RECORD_MEDIA_TYPE,
+      digest: digestOf(recordBytes),
+      size: recordBytes.length,
+    };
+    const blobDescs = Object.entries(blobs)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, b]) => ({
+        d: { mediaType: BLOB_MEDIA_TYPE, digest: digestOf(b), size: b.length, annotations: { [TITLE]: name } },
+        b,
+      }));
     await this.#client.pushBlob(ctx, member, () => createReadStream(local.path));
     await this.#client.pushBlob(ctx, recordDesc, recordBytes);
     for (const { d, b } of blobDescs) await this.#client.pushBlob(ctx, d, b);
     await this.#client.pushBlob(ctx, EMPTY_DESCRIPTOR, EMPTY_CONFIG);
-    const manifest = Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, artifactType: CACHE_SECTION_TYPE, config: EMPTY_DESCRIPTOR,
-      layers: [member, recordDesc, ...blobDescs.map((x) => x.d)], annotations: { [KEY_ANNOTATION]: key },
-    }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OCI_MANIFEST,
+        artifactType: CACHE_SECTION_TYPE,
+        config: EMPTY_DESCRIPTOR,
+        layers: [member, recordDesc, ...blobDescs.map((x) => x.d)],
+        annotations: { [KEY_ANNOTATION]: key },
+      }),
+    );
     const digest = await this.#putManifest(ctx, manifest, MediaType.OCI_MANIFEST, tagOf(key));
     return { mediaType: MediaType.OCI_MANIFEST, digest, size: manifest.length };
   }
@@ -284,7 +359,10 @@ export class RemoteSectionCache implements SegmentCache {
       try {
         return await this.#client.pushManifest(ctx, bytes, mediaType, tag);
       } catch (err) {
-        const transient = err instanceof RegistryError && err.status === 400 && err.registryCodes.some((c) => c === 'MANIFEST_BLOB_UNKNOWN' || c === 'MANIFEST_UNKNOWN');
+        const transient =
+          err instanceof RegistryError &&
+          err.status === 400 &&
+          err.registryCodes.some((c) => c === 'MANIFEST_BLOB_UNKNOWN' || c === 'MANIFEST_UNKNOWN');
         if (!transient || attempt >= 5) throw err;
         this.#o.signal?.throwIfAborted();
         await delay(50 * attempt + Math.floor(Math.random() * 100));
@@ -299,7 +377,7 @@ export class RemoteSectionCache implements SegmentCache {
    */
   async #publishIndex(ctx: CallContext, tag: string, mine: Map<string, Descriptor>): Promise<void> {
     for (let attempt = 1; attempt <= 20; attempt++) {
-      const entries = new Map([...await this.#readIndex(ctx, tag), ...mine]);
+      const entries = new Map([...(await this.#readIndex(ctx, tag)), ...mine]);
       for (const t of await this.#client.listTags(ctx)) {
         const key = t.slice(TAG_PREFIX.length);
         if (!t.startsWith(TAG_PREFIX) || !KEY.test(key) || entries.has(key)) continue;
@@ -314,6 +392,8 @@ export class RemoteSectionCache implements SegmentCache {
       if (missing.length === 0 && lost.length === 0) return;
       await delay(20 + Math.floor(Math.random() * 80 * attempt));
     }
-    this.#warn(`The remote cache index ${ctx.ref.expanded} is still being rewritten by other builds; its entries are all pushed`);
+    this.#warn(
+      `The remote cache index ${ctx.ref.expanded} is still being rewritten by other builds; its entries are all pushed`,
+    );
   }
 }

@@ -70,7 +70,9 @@ function info(r: Reporter, message: string): void {
 
 function allImages(i: ResolvedImages): ImageSource[] {
   const oci = [...(i.ociVolumes ?? new Map<number, ImageSource[]>()).values()].flat();
-  return [i.kernel, ...i.init, ...i.volumes, ...oci, ...i.containers.map((c) => c.source)].filter((s): s is ImageSource => s !== undefined);
+  return [i.kernel, ...i.init, ...i.volumes, ...oci, ...i.containers.map((c) => c.source)].filter(
+    (s): s is ImageSource => s !== undefined,
+  );
 }
 
 /** An image unpacked into the root filesystem, and where (for the SBOM). */
@@ -85,12 +87,20 @@ function uses(input: AssembleInput, bundles: ImageUse[]): ImageUse[] {
   return [
     ...(kernel === undefined ? [] : [{ source: kernel, prefix: '' }]),
     ...init.map((source) => ({ source, prefix: '' })),
-    ...volumes.flatMap((source, i) => (source === undefined || specs[i]?.format === 'oci' ? [] : [{ source, prefix: `containers/volumes/${specs[i]?.name ?? ''}/lower` }])),
+    ...volumes.flatMap((source, i) =>
+      source === undefined || specs[i]?.format === 'oci'
+        ? []
+        : [{ source, prefix: `containers/volumes/${specs[i]?.name ?? ''}/lower` }],
+    ),
     ...bundles,
   ];
 }
 
-async function sbomEntry(input: AssembleInput, sbom: { path: string; created: number }, used: ImageUse[]): Promise<TarEntry> {
+async function sbomEntry(
+  input: AssembleInput,
+  sbom: { path: string; created: number },
+  used: ImageUse[],
+): Promise<TarEntry> {
   const documents: SbomDocument[] = [];
   for (const u of used) for (const doc of await spdxDocuments(u.source)) documents.push({ prefix: u.prefix, doc });
   const images = allImages(input.images).map((s) => ({ ref: s.ref.expanded, digest: s.manifestDigest }));
@@ -103,7 +113,18 @@ async function trailer(input: AssembleInput, tracker: PathTracker, used: ImageUs
   const out: TarEntry[] = [];
   if (input.dockerfile) {
     info(input.reporter, '  Adding Dockerfile');
-    out.push({ header: { name: 'Dockerfile', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: input.mtime, size: DOCKERFILE.length }, body: Readable.from([Buffer.from(DOCKERFILE)]) });
+    out.push({
+      header: {
+        name: 'Dockerfile',
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: input.mtime,
+        size: DOCKERFILE.length,
+      },
+      body: Readable.from([Buffer.from(DOCKERFILE)]),
+    });
   }
   if (input.sbom !== undefined) out.push(await sbomEntry(input, input.sbom, used));
   return out.filter((e) => tracker.admit(e.header, 'trailer'));
@@ -191,7 +212,8 @@ class OfferedSection implements RootfsSection {
 
   /** What it wrote; throws when the consumer asked for the next section without finishing this one. */
   settled(): SectionRecord['emitted'] {
-    if (this.written === undefined) throw new Error(`section ${this.id} was neither read to its end nor replayed: this is a bug`);
+    if (this.written === undefined)
+      throw new Error(`section ${this.id} was neither read to its end nor replayed: this is a bug`);
     return this.written;
   }
 
@@ -212,9 +234,21 @@ async function kernelSpec(input: AssembleInput, tracker: PathTracker): Promise<S
   if (kernel === undefined || input.spec.kernel === undefined) return undefined;
   const spec = input.spec.kernel;
   // The init images' symlinks (Debian's lib → usr/lib) decide where the modules go: read before the kernel.
-  const through = input.images.init.length > 0 && spec.tar !== '' && spec.tar !== 'none' ? await initSymlinks(input.images.init, input.deps) : new Map<string, string>();
+  const through =
+    input.images.init.length > 0 && spec.tar !== '' && spec.tar !== 'none'
+      ? await initSymlinks(input.images.init, input.deps)
+      : new Map<string, string>();
   const via = through.size === 0 ? {} : { through: [...through] };
-  const inputs = { location: 'kernel', ref: kernel.ref.expanded, digest: kernel.manifestDigest, spec, decompress: input.decompressKernel, mtime: input.mtime, context: input.keyContext, ...via };
+  const inputs = {
+    location: 'kernel',
+    ref: kernel.ref.expanded,
+    digest: kernel.manifestDigest,
+    spec,
+    decompress: input.decompressKernel,
+    mtime: input.mtime,
+    context: input.keyContext,
+    ...via,
+  };
   const key = sectionKey(inputs);
   let parts: KernelParts | undefined;
   const onParts = (p: KernelParts): void => {
@@ -222,12 +256,27 @@ async function kernelSpec(input: AssembleInput, tracker: PathTracker): Promise<S
     input.onKernel?.(p);
   };
   const generate = (): EntryStream => {
-    const stream = reuseOr(input.inputTar, {
-      location: 'kernel', key, onReuse: () => info(input.reporter, `Copy kernel files from input tar: ${kernel.ref.expanded}`),
-    }, () => {
-      info(input.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
-      return kernelSection({ spec, source: kernel, deps: input.deps, decompress: input.decompressKernel, mtime: input.mtime, workDir: input.workDir, onParts, through });
-    });
+    const stream = reuseOr(
+      input.inputTar,
+      {
+        location: 'kernel',
+        key,
+        onReuse: () => info(input.reporter, `Copy kernel files from input tar: ${kernel.ref.expanded}`),
+      },
+      () => {
+        info(input.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
+        return kernelSection({
+          spec,
+          source: kernel,
+          deps: input.deps,
+          decompress: input.decompressKernel,
+          mtime: input.mtime,
+          workDir: input.workDir,
+          onParts,
+          through,
+        });
+      },
+    );
     return tracker.filter(input.inputTar === undefined ? stream : captureKernel(stream, onParts), 'kernel', key);
   };
   const side = (): Pick<SectionRecord, 'json' | 'blobs'> => ({
@@ -237,22 +286,40 @@ async function kernelSpec(input: AssembleInput, tracker: PathTracker): Promise<S
   const replay = (r: SectionRecord): void => {
     info(input.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
     const json = (r.json ?? {}) as { cmdline?: string; config?: string };
-    input.onKernel?.({ kernel: r.blobs?.kernel ?? Buffer.alloc(0), cmdline: json.cmdline ?? '', ...(r.blobs?.ucode === undefined ? {} : { ucode: r.blobs.ucode }), ...(json.config === undefined ? {} : { config: json.config }) });
+    input.onKernel?.({
+      kernel: r.blobs?.kernel ?? Buffer.alloc(0),
+      cmdline: json.cmdline ?? '',
+      ...(r.blobs?.ucode === undefined ? {} : { ucode: r.blobs.ucode }),
+      ...(json.config === undefined ? {} : { config: json.config }),
+    });
   };
   return { id: 'kernel', inputs, generate, side, replay };
 }
 
-function containerSpecs(input: AssembleInput, tracker: PathTracker, unpacked: ImageUse[]): Array<{ title?: string; spec: () => SectionSpec }> {
+function containerSpecs(
+  input: AssembleInput,
+  tracker: PathTracker,
+  unpacked: ImageUse[],
+): Array<{ title?: string; spec: () => SectionSpec }> {
   const shared = new Map<string, string>();
-  const titles = { onboot: 'Add onboot containers:', onshutdown: 'Add onshutdown containers:', services: 'Add service containers:' };
+  const titles = {
+    onboot: 'Add onboot containers:',
+    onshutdown: 'Add onshutdown containers:',
+    services: 'Add service containers:',
+  };
   const out: Array<{ title?: string; spec: () => SectionSpec }> = [];
   for (const section of ['onboot', 'onshutdown', 'services'] as const) {
     const items = input.images.containers.filter((c) => c.section === section);
     const o: BundleSectionOptions = {
-      items, deps: input.deps, tracker, mtime: input.mtime,
+      items,
+      deps: input.deps,
+      tracker,
+      mtime: input.mtime,
       onContainer: (c) => info(input.reporter, `  Create OCI config for ${c.entry.image}`),
       onUnpack: (source, prefix) => void unpacked.push({ source, prefix }),
-      keyContext: input.keyContext, inputTar: input.inputTar, onReuse: (l, ref) => info(input.reporter, `Copy ${l} files from input tar: ${ref}`),
+      keyContext: input.keyContext,
+      inputTar: input.inputTar,
+      onReuse: (l, ref) => info(input.reporter, `Copy ${l} files from input tar: ${ref}`),
     };
     for (const [i, item] of items.entries()) {
       out.push({
@@ -287,7 +354,11 @@ async function filesInputs(plans: FilePlan[]): Promise<unknown> {
   const out: unknown[] = [];
   for (const p of plans) {
     const { hostPath, data, ...rest } = p;
-    out.push({ ...rest, ...(data === undefined ? {} : { data: digest(data.toString('latin1')) }), ...(hostPath === undefined ? {} : { contents: await hashFile(hostPath) }) });
+    out.push({
+      ...rest,
+      ...(data === undefined ? {} : { data: digest(data.toString('latin1')) }),
+      ...(hostPath === undefined ? {} : { contents: await hashFile(hostPath) }),
+    });
   }
   return out;
 }
@@ -304,7 +375,8 @@ function filesSpec(input: AssembleInput, tracker: PathTracker, inputs: unknown):
     generate: () => entriesOf(filesSection({ plans: input.files, tracker, mtime: input.mtime, warn })),
     side: () => ({ json: { warnings } }),
     replay: (r) => {
-      for (const message of (r.json as { warnings?: string[] } | undefined)?.warnings ?? []) input.reporter.emit({ type: 'warn', message });
+      for (const message of (r.json as { warnings?: string[] } | undefined)?.warnings ?? [])
+        input.reporter.emit({ type: 'warn', message });
     },
   };
 }
@@ -315,10 +387,25 @@ function attestationDigests(s: ImageSource): string[] {
 }
 
 function trailerSpec(input: AssembleInput, tracker: PathTracker, used: ImageUse[]): SectionSpec {
-  const images = allImages(input.images).map((s) => ({ ref: s.ref.expanded, digest: s.manifestDigest, attestations: attestationDigests(s) }));
-  const inputs = { dockerfile: input.dockerfile, sbom: input.sbom, images, used: used.map((u) => ({ ref: u.source.ref.expanded, digest: u.source.manifestDigest, prefix: u.prefix })) };
+  const images = allImages(input.images).map((s) => ({
+    ref: s.ref.expanded,
+    digest: s.manifestDigest,
+    attestations: attestationDigests(s),
+  }));
+  const inputs = {
+    dockerfile: input.dockerfile,
+    sbom: input.sbom,
+    images,
+    used: used.map((u) => ({ ref: u.source.ref.expanded, digest: u.source.manifestDigest, prefix: u.prefix })),
+  };
   let sbomText: string | undefined;
-  const withSbom: AssembleInput = { ...input, onSbom: (text) => { sbomText = text; input.onSbom?.(text); } };
+  const withSbom: AssembleInput = {
+    ...input,
+    onSbom: (text) => {
+      sbomText = text;
+      input.onSbom?.(text);
+    },
+  };
   return {
     id: 'trailer',
     inputs,
@@ -342,12 +429,22 @@ function trailerSpec(input: AssembleInput, tracker: PathTracker, used: ImageUse[
  */
 export async function* assembleSections(input: AssembleInput): AsyncGenerator<RootfsSection> {
   const tracker = new PathTracker(input.mtime);
-  const initOpts = { sources: input.images.init, deps: input.deps, tracker, mtime: input.mtime, ...(input.memo === undefined ? {} : { memo: input.memo }) };
+  const initOpts = {
+    sources: input.images.init,
+    deps: input.deps,
+    tracker,
+    mtime: input.mtime,
+    ...(input.memo === undefined ? {} : { memo: input.memo }),
+  };
   const dbs = await claimInitPaths(initOpts);
   claimFiles(input.files, tracker);
   if (input.dockerfile) tracker.claim('Dockerfile', 'trailer');
   if (input.sbom !== undefined) tracker.claim(cleanName(input.sbom.path), 'trailer');
-  const chain = new KeyChain({ mtime: input.mtime, context: input.keyContext, claims: digest(JSON.stringify([...tracker.claims])) });
+  const chain = new KeyChain({
+    mtime: input.mtime,
+    context: input.keyContext,
+    claims: digest(JSON.stringify([...tracker.claims])),
+  });
   const kernel = await kernelSpec(input, tracker);
   if (kernel !== undefined) yield* offer(kernel, chain, tracker);
   if (input.images.init.length > 0) {
@@ -355,19 +452,42 @@ export async function* assembleSections(input: AssembleInput): AsyncGenerator<Ro
     for (const s of input.images.init) info(input.reporter, `Process init image: ${s.ref.expanded}`);
     const digests = input.images.init.map((s) => s.manifestDigest);
     for (let i = 0; i < input.images.init.length; i++) {
-      yield* offer({ id: `init[${i}]`, inputs: { digests, i, apk: dbs.length > 1 }, generate: () => initImageSection(initOpts, i, dbs) }, chain, tracker);
+      yield* offer(
+        {
+          id: `init[${i}]`,
+          inputs: { digests, i, apk: dbs.length > 1 },
+          generate: () => initImageSection(initOpts, i, dbs),
+        },
+        chain,
+        tracker,
+      );
     }
   }
   if (input.images.volumes.length > 0) {
     info(input.reporter, 'Add volumes:');
     for (const v of input.spec.volumes ?? []) info(input.reporter, `Process volume image: ${v.name}`);
     const o: VolumeSectionOptions = {
-      volumes: input.spec.volumes ?? [], sources: input.images.volumes, ociSources: input.images.ociVolumes ?? new Map<number, ImageSource[]>(), deps: input.deps, tracker, mtime: input.mtime,
-      keyContext: input.keyContext, inputTar: input.inputTar, onReuse: (l, ref) => info(input.reporter, `Copy ${l} files from input tar: ${ref}`),
+      volumes: input.spec.volumes ?? [],
+      sources: input.images.volumes,
+      ociSources: input.images.ociVolumes ?? new Map<number, ImageSource[]>(),
+      deps: input.deps,
+      tracker,
+      mtime: input.mtime,
+      keyContext: input.keyContext,
+      inputTar: input.inputTar,
+      onReuse: (l, ref) => info(input.reporter, `Copy ${l} files from input tar: ${ref}`),
     };
     for (let i = 0; i < o.volumes.length; i++) {
       const sources = o.ociSources.get(i) ?? [o.sources[i]];
-      yield* offer({ id: `volume[${i}]`, inputs: { volume: o.volumes[i], digests: sources.map((s) => s?.manifestDigest) }, generate: () => volumeStream(o, i) }, chain, tracker);
+      yield* offer(
+        {
+          id: `volume[${i}]`,
+          inputs: { volume: o.volumes[i], digests: sources.map((s) => s?.manifestDigest) },
+          generate: () => volumeStream(o, i),
+        },
+        chain,
+        tracker,
+      );
     }
   }
   const unpacked: ImageUse[] = [];
@@ -380,7 +500,8 @@ export async function* assembleSections(input: AssembleInput): AsyncGenerator<Ro
     for (const p of input.files) info(input.reporter, `  ${p.path}`);
     yield* offer(filesSpec(input, tracker, await filesInputs(input.files)), chain, tracker);
   }
-  if (input.dockerfile || input.sbom !== undefined) yield* offer(trailerSpec(input, tracker, uses(input, unpacked)), chain, tracker);
+  if (input.dockerfile || input.sbom !== undefined)
+    yield* offer(trailerSpec(input, tracker, uses(input, unpacked)), chain, tracker);
 }
 
 /** The root filesystem stream: every section's entries in order. */

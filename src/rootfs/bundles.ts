@@ -43,14 +43,23 @@ async function* bundle(item: ContainerItem, o: BundleSectionOptions, shared: Map
   const ref = item.source.ref.expanded;
   const first = shared.get(ref);
   const b = o.deps.bundle({
-    section: item.section, index: item.index, entry: item.entry, image: item.source.config, ...(first === undefined ? {} : { sharedRoot: first }),
+    section: item.section,
+    index: item.index,
+    entry: item.entry,
+    image: item.source.config,
+    ...(first === undefined ? {} : { sharedRoot: first }),
   });
   const p = { source: ref, location: `${item.section}[${item.index}]`, mtime: o.mtime };
-  yield* leadingDirs(b.readonly ? `${b.path}/rootfs` : b.extractTo ?? b.path, p);
+  yield* leadingDirs(b.readonly ? `${b.path}/rootfs` : (b.extractTo ?? b.path), p);
   if (b.extractTo !== undefined) {
     shared.set(ref, b.extractTo);
     o.onUnpack?.(item.source, b.extractTo);
-    yield* imageEntries(item.source, (s) => o.deps.flatten(s), { prefix: b.extractTo, resolv: 'text', ...p, hint: (h) => o.tracker.hintDirs(h) });
+    yield* imageEntries(item.source, (s) => o.deps.flatten(s), {
+      prefix: b.extractTo,
+      resolv: 'text',
+      ...p,
+      hint: (h) => o.tracker.hintDirs(h),
+    });
   }
   o.onContainer?.(item);
   yield fileEntry(`${b.path}/config.json`, b.configJson, p);
@@ -70,9 +79,21 @@ export async function* bundleSection(o: BundleSectionOptions, shared: Map<string
 }
 
 /** What a bundle's entries depend on besides the sections before it (its `--input-tar` key's inputs). */
-export function bundleKeyInputs(item: ContainerItem, o: Pick<BundleSectionOptions, 'mtime' | 'keyContext'>, shared: ReadonlyMap<string, string>): unknown {
+export function bundleKeyInputs(
+  item: ContainerItem,
+  o: Pick<BundleSectionOptions, 'mtime' | 'keyContext'>,
+  shared: ReadonlyMap<string, string>,
+): unknown {
   const ref = item.source.ref.expanded;
-  return { location: `${item.section}[${item.index}]`, ref, digest: item.source.manifestDigest, entry: item.entry, sharedRoot: shared.get(ref), mtime: o.mtime, context: o.keyContext };
+  return {
+    location: `${item.section}[${item.index}]`,
+    ref,
+    digest: item.source.manifestDigest,
+    entry: item.entry,
+    sharedRoot: shared.get(ref),
+    mtime: o.mtime,
+    context: o.keyContext,
+  };
 }
 
 /**
@@ -82,13 +103,19 @@ export function bundleKeyInputs(item: ContainerItem, o: Pick<BundleSectionOption
 export function noteBundle(item: ContainerItem, o: BundleSectionOptions, shared: Map<string, string>): void {
   const ref = item.source.ref.expanded;
   if (shared.has(ref)) return;
-  const extractTo = o.deps.bundle({ section: item.section, index: item.index, entry: item.entry, image: item.source.config }).extractTo ?? '';
+  const extractTo =
+    o.deps.bundle({ section: item.section, index: item.index, entry: item.entry, image: item.source.config })
+      .extractTo ?? '';
   shared.set(ref, extractTo);
   o.onUnpack?.(item.source, extractTo);
 }
 
 /** One container's bundle. */
-export async function* bundleStream(item: ContainerItem, o: BundleSectionOptions, shared: Map<string, string>): EntryStream {
+export async function* bundleStream(
+  item: ContainerItem,
+  o: BundleSectionOptions,
+  shared: Map<string, string>,
+): EntryStream {
   const location = `${item.section}[${item.index}]`;
   const key = sectionKey(bundleKeyInputs(item, o, shared));
   const generated = (): EntryStream => bundle(item, o, shared);

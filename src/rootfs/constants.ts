@@ -15,7 +15,10 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env['SOURCE_DATE_EPOCH'];
   if (raw === undefined || raw === '') return LINUXKIT_MTIME;
   if (!/^\d+$/.test(raw)) {
-    throw new MobyError(`Cannot use SOURCE_DATE_EPOCH "${raw}": it is not a whole number of seconds`, { code: 'USAGE', exitCode: 2 });
+    throw new MobyError(`Cannot use SOURCE_DATE_EPOCH "${raw}": it is not a whole number of seconds`, {
+      code: 'USAGE',
+      exitCode: 2,
+    });
   }
   return Number(raw);
 }

@@ -45,11 +45,18 @@ export interface FilePlan {
 }
 
 function fileError(i: number, path: string, detail: string, cause?: unknown): MobyError {
-  return new MobyError(`Cannot add files[${i}] "${path}": ${detail}`, { code: 'SPEC_INVALID', ...(cause === undefined ? {} : { cause }) });
+  return new MobyError(`Cannot add files[${i}] "${path}": ${detail}`, {
+    code: 'SPEC_INVALID',
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /** uid/gid: a number, `""`/`root` (0), or a container name from the id map (docs/linuxkit-behaviour.md#ids). */
-function idOf(ref: IdRef | undefined, field: string, at: { i: number; path: string; idMap: ReadonlyMap<string, number> }): number {
+function idOf(
+  ref: IdRef | undefined,
+  field: string,
+  at: { i: number; path: string; idMap: ReadonlyMap<string, number> },
+): number {
   const r = resolveId(ref, at.idMap);
   if (typeof r === 'string') throw fileError(at.i, at.path, `${field}: ${r}`);
   return r;
@@ -59,7 +66,11 @@ function expandHome(p: string, home: string): string {
   return p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p;
 }
 
-async function sourceOf(f: FileSpec, i: number, o: FilesPlanOptions): Promise<Pick<FilePlan, 'hostPath' | 'size'> | undefined> {
+async function sourceOf(
+  f: FileSpec,
+  i: number,
+  o: FilesPlanOptions,
+): Promise<Pick<FilePlan, 'hostPath' | 'size'> | undefined> {
   const raw = expandHome(f.source ?? '', o.home ?? homedir());
   const hostPath = isAbsolute(raw) ? raw : resolve(o.specDirs[i] ?? process.cwd(), raw);
   try {
@@ -82,7 +93,8 @@ async function planOne(f: FileSpec, i: number, o: FilesPlanOptions): Promise<Fil
   const base = { index: i, path, kind, mode, uid: idOf(f.uid, 'uid', at), gid: idOf(f.gid, 'gid', at) } as const;
   if (kind === 'directory') return base;
   if (kind === 'symlink') return { ...base, target: f.symlink };
-  if (f.metadata !== undefined) return { ...base, data: Buffer.from(o.metadata(f.metadata === 'json' ? 'json' : 'yaml')) };
+  if (f.metadata !== undefined)
+    return { ...base, data: Buffer.from(o.metadata(f.metadata === 'json' ? 'json' : 'yaml')) };
   if (f.source !== undefined) {
     const src = await sourceOf(f, i, o);
     return src === undefined ? undefined : { ...base, ...src };
@@ -108,7 +120,12 @@ export function claimFiles(plans: FilePlan[], tracker: PathTracker): void {
 /** Missing parents get the file's mode plus `x` for each class with any bit (0600 → 0700), and its owner. */
 export function parentMode(mode: number): number {
   let m = mode & 0o777;
-  for (const [any, x] of [[0o700, 0o100], [0o070, 0o010], [0o007, 0o001]] as const) if ((m & any) !== 0) m |= x;
+  for (const [any, x] of [
+    [0o700, 0o100],
+    [0o070, 0o010],
+    [0o007, 0o001],
+  ] as const)
+    if ((m & any) !== 0) m |= x;
   return m;
 }
 
@@ -132,7 +149,14 @@ export interface FilesSectionOptions {
 export function* filesSection(o: FilesSectionOptions): Generator<TarEntry> {
   for (const p of o.plans) {
     const owner = `files[${p.index}]`;
-    const s: SynthOptions = { source: 'linuxkit.files', location: owner, mtime: o.mtime, mode: p.mode, uid: p.uid, gid: p.gid };
+    const s: SynthOptions = {
+      source: 'linuxkit.files',
+      location: owner,
+      mtime: o.mtime,
+      mode: p.mode,
+      uid: p.uid,
+      gid: p.gid,
+    };
     o.onFile?.(p);
     for (const parent of parentsOf(p.path)) {
       const d = dirEntry(parent, { ...s, mode: parentMode(p.mode) });
@@ -143,7 +167,8 @@ export function* filesSection(o: FilesSectionOptions): Generator<TarEntry> {
       yield e;
     } else {
       e.body?.destroy();
-      if (p.kind === 'directory') o.warn(`files[${p.index}]: "${p.path}" already exists in the image; its mode and owner are left unchanged`);
+      if (p.kind === 'directory')
+        o.warn(`files[${p.index}]: "${p.path}" already exists in the image; its mode and owner are left unchanged`);
       else o.warn(`files[${p.index}]: "${p.path}" is not written: the image has a directory there`);
     }
   }

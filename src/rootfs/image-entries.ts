@@ -48,17 +48,23 @@ function resolvEntry(path: string, original: TarHeader | undefined, o: ImageFilt
 function replaced(path: string, text: string, original: TarHeader | undefined, o: ImageFilterOptions): TarEntry {
   const fresh = fileEntry(path, text, o);
   if (original?.type !== 'file') return fresh;
-  const header = withProvenance({ ...original, name: path, type: 'file', size: fresh.header.size, mtime: o.mtime, linkname: undefined }, o);
+  const header = withProvenance(
+    { ...original, name: path, type: 'file', size: fresh.header.size, mtime: o.mtime, linkname: undefined },
+    o,
+  );
   return { header, body: fresh.body };
 }
 
 function assertNotThroughSymlink(clean: string, symlinks: Set<string>, o: ImageFilterOptions): void {
   const bad = parentsOf(clean).find((p) => symlinks.has(p));
   if (bad === undefined) return;
-  throw new MobyError(`Cannot unpack "${o.source}" into "${o.prefix}": entry "${clean}" is reached through the symlink "${bad}"`, {
-    code: 'UNSAFE_CONTENT',
-    hint: 'the image would write outside its container directory; rebuild the image without that entry',
-  });
+  throw new MobyError(
+    `Cannot unpack "${o.source}" into "${o.prefix}": entry "${clean}" is reached through the symlink "${bad}"`,
+    {
+      code: 'UNSAFE_CONTENT',
+      hint: 'the image would write outside its container directory; rebuild the image without that entry',
+    },
+  );
 }
 
 function transform(entry: TarEntry, clean: string, o: ImageFilterOptions): TarEntry {
@@ -67,7 +73,8 @@ function transform(entry: TarEntry, clean: string, o: ImageFilterOptions): TarEn
   if (clean === 'etc/resolv.conf') return resolvEntry(path, entry.header, o);
   const header: TarHeader = { ...entry.header, name: path };
   if (clean === 'etc/mtab') header.mtime = o.mtime;
-  if (header.type === 'link' && header.linkname !== undefined) header.linkname = prefixed(o.prefix, cleanName(header.linkname));
+  if (header.type === 'link' && header.linkname !== undefined)
+    header.linkname = prefixed(o.prefix, cleanName(header.linkname));
   return { header: withProvenance(header, o), body: entry.body };
 }
 
@@ -108,7 +115,11 @@ export async function directoryHeaders(entries: EntryStream): Promise<TarHeader[
  * One image, flattened and filtered. For a multi-layer image the directory headers are collected first and
  * handed to `hint` (see `PathTracker.hintDirs`), at the cost of reading the image twice.
  */
-export async function* imageEntries(source: ImageSource, flatten: (s: ImageSource) => EntryStream, o: ImageFilterOptions & { hint(h: TarHeader[]): void }): EntryStream {
+export async function* imageEntries(
+  source: ImageSource,
+  flatten: (s: ImageSource) => EntryStream,
+  o: ImageFilterOptions & { hint(h: TarHeader[]): void },
+): EntryStream {
   if (source.manifest.layers.length > 1) o.hint(await directoryHeaders(filterImage(flatten(source), o)));
   yield* filterImage(flatten(source), o);
 }

@@ -60,12 +60,19 @@ function filtered(o: InitSectionOptions, i: number, prescanned: boolean): EntryS
  */
 export async function claimInitPaths(o: InitSectionOptions): Promise<Buffer[]> {
   if (o.sources.length < 2) return [];
-  const key = createHash('sha256').update(JSON.stringify({ v: PRESCAN_VERSION, digests: o.sources.map((s) => s.manifestDigest), mtime: o.mtime })).digest('hex');
-  const saved = await o.memo?.get(key).catch(() => undefined) as Prescan | undefined;
-  const scan = saved ?? await prescan(o);
+  const key = createHash('sha256')
+    .update(JSON.stringify({ v: PRESCAN_VERSION, digests: o.sources.map((s) => s.manifestDigest), mtime: o.mtime }))
+    .digest('hex');
+  const saved = (await o.memo?.get(key).catch(() => undefined)) as Prescan | undefined;
+  const scan = saved ?? (await prescan(o));
   if (saved === undefined) await o.memo?.put(key, scan).catch(() => {});
   for (const [path, owner] of scan.claims) o.tracker.claim(path, owner);
-  o.tracker.hintDirs(scan.dirs.map(({ pax, ...h }) => ({ ...h, ...(pax === undefined ? {} : { pax: pax.map(([k, v]): [string, Buffer] => [k, Buffer.from(v, 'base64')]) }) })));
+  o.tracker.hintDirs(
+    scan.dirs.map(({ pax, ...h }) => ({
+      ...h,
+      ...(pax === undefined ? {} : { pax: pax.map(([k, v]): [string, Buffer] => [k, Buffer.from(v, 'base64')]) }),
+    })),
+  );
   return scan.dbs.map((d) => Buffer.from(d, 'base64'));
 }
 
@@ -77,7 +84,11 @@ async function prescan(o: InitSectionOptions): Promise<Prescan> {
     for await (const entry of filterImage(o.deps.flatten(o.sources[i] as ImageSource), options(o, i))) {
       claims.set(entry.header.name, `init[${i}]`);
       const { pax, ...h } = entry.header;
-      if (h.type === 'directory' && !dirs.has(h.name)) dirs.set(h.name, { ...h, ...(pax === undefined ? {} : { pax: pax.map(([k, v]): [string, string] => [k, v.toString('base64')]) }) });
+      if (h.type === 'directory' && !dirs.has(h.name))
+        dirs.set(h.name, {
+          ...h,
+          ...(pax === undefined ? {} : { pax: pax.map(([k, v]): [string, string] => [k, v.toString('base64')]) }),
+        });
       if (h.name === APK_DB && h.type === 'file') dbs.push((await readBody(entry)).toString('base64'));
       else await discardBody(entry);
     }

@@ -67,7 +67,8 @@ async function scan(entries: EntryStream, spec: KernelSpec, ref: string, workDir
     }
   }
   if (found.kernelData === undefined) throw kernelError(ref, `no file "${binary}" in the image`);
-  if (tar !== undefined && found.tarPath === undefined) throw kernelError(ref, `no modules tarball "${tar}" in the image`);
+  if (tar !== undefined && found.tarPath === undefined)
+    throw kernelError(ref, `no modules tarball "${tar}" in the image`);
   return found;
 }
 
@@ -102,7 +103,11 @@ export async function initSymlinks(sources: readonly ImageSource[], deps: Rootfs
         const seen = first.get(name);
         const target = e.header.linkname ?? '';
         if (seen === undefined) first.set(name, { kind, image, target });
-        else if (seen.kind !== kind && seen.image !== image) throw dirVersusSymlink(name, seen.kind === 'directory' ? [seen.image, image, target] : [image, seen.image, seen.target]);
+        else if (seen.kind !== kind && seen.image !== image)
+          throw dirVersusSymlink(
+            name,
+            seen.kind === 'directory' ? [seen.image, image, target] : [image, seen.image, seen.target],
+          );
       }
       if (kind === 'symlink') links.set(name, e.header.linkname ?? '');
       else links.delete(name);
@@ -113,10 +118,13 @@ export async function initSymlinks(sources: readonly ImageSource[], deps: Rootfs
 }
 
 function dirVersusSymlink(path: string, [dirImage, linkImage, target]: [string, string, string]): MobyError {
-  return new MobyError(`Init images collide on "/${path}": "${dirImage}" has a directory there, "${linkImage}" a symlink to "${target}"; one of them would be lost (the directory is kept, so the programs of "${linkImage}" that need "/${path}" would not run)`, {
-    code: 'IMAGE_CONFIG',
-    hint: `make the init images agree on /${path} (both a directory, or both the same symlink), or drop one of them from init:`,
-  });
+  return new MobyError(
+    `Init images collide on "/${path}": "${dirImage}" has a directory there, "${linkImage}" a symlink to "${target}"; one of them would be lost (the directory is kept, so the programs of "${linkImage}" that need "/${path}" would not run)`,
+    {
+      code: 'IMAGE_CONFIG',
+      hint: `make the init images agree on /${path} (both a directory, or both the same symlink), or drop one of them from init:`,
+    },
+  );
 }
 
 /** Where a symlink's target points, as a clean path from the root (`..` stops at the root, as in the guest). */
@@ -153,16 +161,29 @@ export async function* kernelSection(o: KernelSectionOptions): EntryStream {
   const raw = found.kernelData ?? Buffer.alloc(0);
   const kernel = o.decompress ? await o.deps.decompressKernel(raw) : raw;
   const cmdline = o.spec.cmdline ?? '';
-  const config = found.tarPath === undefined ? undefined : await configFromEntries(o.deps.readTar(createReadStream(found.tarPath)));
-  o.onParts({ kernel, cmdline, ...(found.ucodeData === undefined ? {} : { ucode: found.ucodeData }), ...(config === undefined ? {} : { config }) });
+  const config =
+    found.tarPath === undefined ? undefined : await configFromEntries(o.deps.readTar(createReadStream(found.tarPath)));
+  o.onParts({
+    kernel,
+    cmdline,
+    ...(found.ucodeData === undefined ? {} : { ucode: found.ucodeData }),
+    ...(config === undefined ? {} : { config }),
+  });
   yield dirEntry('boot', { ...p, mtime: o.mtime });
-  const k = fileEntry('boot/kernel', kernel, { ...p, mtime: o.mtime, mode: found.kernel?.mode ?? 0o644, uid: found.kernel?.uid, gid: found.kernel?.gid });
+  const k = fileEntry('boot/kernel', kernel, {
+    ...p,
+    mtime: o.mtime,
+    mode: found.kernel?.mode ?? 0o644,
+    uid: found.kernel?.uid,
+    gid: found.kernel?.gid,
+  });
   yield k;
   yield fileEntry('boot/cmdline', cmdline, { ...p, mtime: o.mtime });
   if (found.ucodeData !== undefined) {
     yield fileEntry('boot/ucode.cpio', found.ucodeData, { ...p, mtime: o.mtime, mode: found.ucode?.mode ?? 0o644 });
   }
-  if (found.tarPath !== undefined) yield* modules(o.deps.readTar(createReadStream(found.tarPath)), p, o.through ?? new Map<string, string>());
+  if (found.tarPath !== undefined)
+    yield* modules(o.deps.readTar(createReadStream(found.tarPath)), p, o.through ?? new Map<string, string>());
 }
 
 /** The modules tar at `/`: names cleaned (so they cannot escape) and placed through `through`, headers kept, provenance added. */
@@ -174,7 +195,8 @@ async function* modules(entries: EntryStream, p: Provenance, through: ReadonlyMa
       continue;
     }
     const header = { ...entry.header, name };
-    if (header.type === 'link' && header.linkname !== undefined) header.linkname = throughSymlinks(cleanName(header.linkname), through, false);
+    if (header.type === 'link' && header.linkname !== undefined)
+      header.linkname = throughSymlinks(cleanName(header.linkname), through, false);
     yield { header: withProvenance(header, p), body: entry.body };
   }
 }

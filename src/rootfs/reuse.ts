@@ -20,7 +20,9 @@ const KEY_VERSION = 1;
 
 /** The key of a section: a digest of its inputs (any JSON value). */
 export function sectionKey(inputs: unknown): string {
-  return createHash('sha256').update(JSON.stringify({ v: KEY_VERSION, inputs })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ v: KEY_VERSION, inputs }))
+    .digest('hex');
 }
 
 function pax(header: TarHeader, key: string): string | undefined {
@@ -99,7 +101,11 @@ export class InputTar {
 }
 
 /** The section from the input tar when its key matches (calling `onReuse`), else `generate()`. */
-export async function* reuseOr(r: InputTar | undefined, s: { location: string; key: string; onReuse(): void }, generate: () => EntryStream): EntryStream {
+export async function* reuseOr(
+  r: InputTar | undefined,
+  s: { location: string; key: string; onReuse(): void },
+  generate: () => EntryStream,
+): EntryStream {
   if (r?.matches(s.location, s.key) === true) {
     s.onReuse();
     yield* r.take(s.location);

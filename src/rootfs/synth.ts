@@ -27,7 +27,10 @@ export function withProvenance(header: TarHeader, p: Provenance): TarHeader {
 }
 
 function base(name: string, o: SynthOptions, type: TarHeader['type'], mode: number): TarHeader {
-  return withProvenance({ name, type, mode: o.mode ?? mode, uid: o.uid ?? 0, gid: o.gid ?? 0, mtime: o.mtime, size: 0 }, o);
+  return withProvenance(
+    { name, type, mode: o.mode ?? mode, uid: o.uid ?? 0, gid: o.gid ?? 0, mtime: o.mtime, size: 0 },
+    o,
+  );
 }
 
 export function dirEntry(name: string, o: SynthOptions): TarEntry {

@@ -80,9 +80,13 @@ export class PathTracker {
     if (header.type !== 'directory' && claimant !== undefined && claimant !== owner) return false;
     if (header.type === 'link' && !this.emitted.has(header.linkname ?? '')) {
       const by = this.claims.get(header.linkname ?? '');
-      throw new MobyError(`Cannot add the hardlink "${header.name}" of ${owner}: its target "${header.linkname ?? ''}" is ${by === undefined ? 'not in the image' : `replaced by ${by}`}`, {
-        code: 'UNSAFE_CONTENT', hint: 'the images overlap on a hardlinked file; make the link a copy in the image, or drop the overlap',
-      });
+      throw new MobyError(
+        `Cannot add the hardlink "${header.name}" of ${owner}: its target "${header.linkname ?? ''}" is ${by === undefined ? 'not in the image' : `replaced by ${by}`}`,
+        {
+          code: 'UNSAFE_CONTENT',
+          hint: 'the images overlap on a hardlinked file; make the link a copy in the image, or drop the overlap',
+        },
+      );
     }
     this.written(header.name, header.type);
     return true;
@@ -91,11 +95,17 @@ export class PathTracker {
   /** Directories to write before `header` because none of its parents has been written yet. */
   missingParents(header: TarHeader, owner: string): TarEntry[] {
     const pax = new Map(header.pax ?? []);
-    const p = { source: pax.get(PAX_SOURCE)?.toString() ?? '', location: pax.get(PAX_LOCATION)?.toString() ?? owner, mtime: this.mtime };
-    return parentsOf(header.name).filter((d) => !this.emitted.has(d)).map((d) => {
-      const hint = this.dirHints.get(d);
-      return hint === undefined ? dirEntry(d, p) : { header: hint };
-    });
+    const p = {
+      source: pax.get(PAX_SOURCE)?.toString() ?? '',
+      location: pax.get(PAX_LOCATION)?.toString() ?? owner,
+      mtime: this.mtime,
+    };
+    return parentsOf(header.name)
+      .filter((d) => !this.emitted.has(d))
+      .map((d) => {
+        const hint = this.dirHints.get(d);
+        return hint === undefined ? dirEntry(d, p) : { header: hint };
+      });
   }
 
   /**

@@ -45,15 +45,29 @@ async function* oneVolume(o: VolumeSectionOptions, i: number): EntryStream {
     if (v.format === 'oci') {
       yield* ociLayoutEntries(`${dir}/lower`, o.ociSources.get(i) ?? [src], p);
     } else {
-      yield* imageEntries(src, (s) => o.deps.flatten(s), { prefix: `${dir}/lower`, resolv: 'symlink', mtime: o.mtime, source: p.source, location, hint: (h) => o.tracker.hintDirs(h) });
+      yield* imageEntries(src, (s) => o.deps.flatten(s), {
+        prefix: `${dir}/lower`,
+        resolv: 'symlink',
+        mtime: o.mtime,
+        source: p.source,
+        location,
+        hint: (h) => o.tracker.hintDirs(h),
+      });
     }
   }
-  for (const d of ['tmp', 'merged']) yield dirEntry(`${dir}/${d}`, { source: 'linuxkit.volumes', location, mtime: o.mtime });
+  for (const d of ['tmp', 'merged'])
+    yield dirEntry(`${dir}/${d}`, { source: 'linuxkit.volumes', location, mtime: o.mtime });
 }
 
 function volumeKey(o: VolumeSectionOptions, i: number): string {
   const sources = o.ociSources.get(i) ?? [o.sources[i]];
-  return sectionKey({ location: `volume[${i}]`, volume: o.volumes[i], digests: sources.map((s) => s?.manifestDigest), mtime: o.mtime, context: o.keyContext });
+  return sectionKey({
+    location: `volume[${i}]`,
+    volume: o.volumes[i],
+    digests: sources.map((s) => s?.manifestDigest),
+    mtime: o.mtime,
+    context: o.keyContext,
+  });
 }
 
 export async function* volumeSection(o: VolumeSectionOptions): EntryStream {
@@ -65,7 +79,11 @@ export async function* volumeStream(o: VolumeSectionOptions, i: number): EntrySt
   const location = `volume[${i}]`;
   const key = volumeKey(o, i);
   const ref = o.sources[i]?.ref.expanded ?? o.volumes[i]?.name ?? '';
-  yield* o.tracker.filter(reuseOr(o.inputTar, { location, key, onReuse: () => o.onReuse?.(location, ref) }, () => oneVolume(o, i)), location, key);
+  yield* o.tracker.filter(
+    reuseOr(o.inputTar, { location, key, onReuse: () => o.onReuse?.(location, ref) }, () => oneVolume(o, i)),
+    location,
+    key,
+  );
 }
 
 function bindIsWritable(bind: string, readonly: Set<string>): string | undefined {
@@ -92,10 +110,13 @@ export function checkReadonlyVolumes(spec: MobySpec): void {
       const mounts = (e.mounts ?? []).map((m) => mountIsWritable(m, readonly));
       const bad = [...binds, ...mounts].find((x) => x !== undefined);
       if (bad !== undefined) {
-        throw new MobyError(`Cannot bind volume "${bad}" into ${section}[${i}] "${e.name}": the volume is read-only, but the container would write to it`, {
-          code: 'SPEC_INVALID',
-          hint: `bind it with the option "ro" (e.g. "${bad}:/${bad}:ro")`,
-        });
+        throw new MobyError(
+          `Cannot bind volume "${bad}" into ${section}[${i}] "${e.name}": the volume is read-only, but the container would write to it`,
+          {
+            code: 'SPEC_INVALID',
+            hint: `bind it with the option "ro" (e.g. "${bad}:/${bad}:ro")`,
+          },
+        );
       }
     }
   }

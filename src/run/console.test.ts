@@ -9,7 +9,13 @@ void test('markers split across chunks are found, with the time they completed',
   w.push(Buffer.from('ne\r\nmobyts-init: power'), 2);
   w.push(Buffer.from('off\r\n'), 3);
   assert.equal(w.complete, true);
-  assert.deepEqual([...w.state.seen], [['onboot done', 2], ['poweroff', 3]]);
+  assert.deepEqual(
+    [...w.state.seen],
+    [
+      ['onboot done', 2],
+      ['poweroff', 3],
+    ],
+  );
   assert.equal(w.state.failed, undefined);
 });
 

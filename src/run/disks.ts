@@ -21,8 +21,14 @@ export function parseDiskFlag(value: string, defaultFile: string): DiskFlag {
     if (part === '') continue;
     const eq = part.indexOf('=');
     if (eq < 0) {
-      if (fields.size === 0) { fields.set('file', part); continue; }
-      throw usageError(`Invalid --disk "${value}": "${part}" is not key=value`, 'write --disk file=PATH,size=1G,format=raw');
+      if (fields.size === 0) {
+        fields.set('file', part);
+        continue;
+      }
+      throw usageError(
+        `Invalid --disk "${value}": "${part}" is not key=value`,
+        'write --disk file=PATH,size=1G,format=raw',
+      );
     }
     const key = part.slice(0, eq);
     if (!['file', 'size', 'format'].includes(key)) {
@@ -31,7 +37,11 @@ export function parseDiskFlag(value: string, defaultFile: string): DiskFlag {
     fields.set(key, part.slice(eq + 1));
   }
   const size = fields.get('size');
-  return { file: fields.get('file') ?? defaultFile, format: fields.get('format') ?? 'raw', ...(size === undefined ? {} : { size }) };
+  return {
+    file: fields.get('file') ?? defaultFile,
+    format: fields.get('format') ?? 'raw',
+    ...(size === undefined ? {} : { size }),
+  };
 }
 
 /** Creates the disks that do not exist yet (they need a size) and returns them as qemu extra disks. */
@@ -39,7 +49,8 @@ export async function prepareDisks(flags: readonly DiskFlag[]): Promise<ExtraDis
   const disks: ExtraDisk[] = [];
   for (const d of flags) {
     if (!existsSync(d.file)) {
-      if (d.size === undefined) throw usageError(`Cannot use disk "${d.file}": it does not exist and --disk gives no size=`);
+      if (d.size === undefined)
+        throw usageError(`Cannot use disk "${d.file}": it does not exist and --disk gives no size=`);
       await createDisk(d.file, d.format, d.size);
     }
     disks.push({ file: d.file, format: d.format });
@@ -52,7 +63,12 @@ async function createDisk(file: string, format: string, size: string): Promise<v
     await runTool(TOOLS.qemuImg, ['create', '-q', '-f', format, pathArg(file), size]);
   } catch (err) {
     if (!(err instanceof ToolFailedError)) throw err;
-    const detail = err.stderrTail.trim() !== '' ? err.stderrTail.trim() : err.cause instanceof Error ? String(err.cause) : '';
-    throw new MobyError(`Cannot create disk "${file}": qemu-img failed: ${detail}`, { code: 'TOOL_FAILED', hint: 'apt-get install qemu-utils', cause: err });
+    const detail =
+      err.stderrTail.trim() !== '' ? err.stderrTail.trim() : err.cause instanceof Error ? String(err.cause) : '';
+    throw new MobyError(`Cannot create disk "${file}": qemu-img failed: ${detail}`, {
+      code: 'TOOL_FAILED',
+      hint: 'apt-get install qemu-utils',
+      cause: err,
+    });
   }
 }

@@ -74,7 +74,8 @@ interface ArchQemu {
 }
 
 const PC: ArchQemu = {
-  machine: [], firmware: DEFAULT_OVMF,
+  machine: [],
+  firmware: DEFAULT_OVMF,
   cdrom: (f) => ['-drive', `file=${escapeOpt(f)},media=cdrom,readonly=on,if=ide,index=2`],
   disk: (f, fmt, snap) => ['-drive', `file=${escapeOpt(f)},format=${fmt},if=ide,index=0${snap}`],
 };
@@ -82,10 +83,16 @@ const PC: ArchQemu = {
 const ARCHS: Readonly<Record<string, ArchQemu>> = {
   amd64: PC,
   arm64: {
-    machine: ['-machine', 'virt'], tcgCpu: 'cortex-a57', firmware: '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd',
+    machine: ['-machine', 'virt'],
+    tcgCpu: 'cortex-a57',
+    firmware: '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd',
     cdrom: (f) => [
-      '-device', 'virtio-scsi-pci,id=scsi0', '-drive', `file=${escapeOpt(f)},media=cdrom,readonly=on,if=none,id=cd0`,
-      '-device', 'scsi-cd,drive=cd0,bus=scsi0.0',
+      '-device',
+      'virtio-scsi-pci,id=scsi0',
+      '-drive',
+      `file=${escapeOpt(f)},media=cdrom,readonly=on,if=none,id=cd0`,
+      '-device',
+      'scsi-cd,drive=cd0,bus=scsi0.0',
     ],
     disk: (f, fmt, snap) => ['-drive', `file=${escapeOpt(f)},format=${fmt},if=virtio${snap}`],
   },
@@ -122,7 +129,8 @@ function bootArgs(m: QemuMachine): string[] {
   switch (m.kind) {
     case 'kernel':
       return [
-        '-kernel', required(m.kernel, 'kernel'),
+        '-kernel',
+        required(m.kernel, 'kernel'),
         ...(m.initrd === undefined ? [] : ['-initrd', m.initrd]),
         ...(m.cmdline === undefined ? [] : ['-append', m.cmdline]),
         ...rootArgs(m),
@@ -176,9 +184,16 @@ function machineArgs(m: QemuMachine): string[] {
 export function qemuArgv(m: QemuMachine): string[] {
   return [
     ...machineArgs(m),
-    '-nodefaults', '-display', 'none', '-no-reboot',
-    '-serial', m.interactive ? 'mon:stdio' : 'stdio',
-    '-m', String(m.mem), '-smp', String(m.cpus),
+    '-nodefaults',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-serial',
+    m.interactive ? 'mon:stdio' : 'stdio',
+    '-m',
+    String(m.mem),
+    '-smp',
+    String(m.cpus),
     ...(m.firmware === 'efi' ? ['-bios', m.ovmf] : []),
     ...bootArgs(m),
     ...diskArgs(m.disks),

@@ -12,7 +12,18 @@ import { existsSync } from 'node:fs';
 import { spawnProcess } from '../tools/spawn.ts';
 import { MobyError } from '../util/errors.ts';
 import { ConsoleWatch, consoleTail } from './console.ts';
-import { defaultFirmware, qemuArgv, qemuBinary, qemuPackage, type Accel, type BootKind, type ExtraDisk, type Firmware, type QemuMachine, type RootAttach } from './qemu-argv.ts';
+import {
+  defaultFirmware,
+  qemuArgv,
+  qemuBinary,
+  qemuPackage,
+  type Accel,
+  type BootKind,
+  type ExtraDisk,
+  type Firmware,
+  type QemuMachine,
+  type RootAttach,
+} from './qemu-argv.ts';
 
 export interface BootOptions {
   kind: BootKind;
@@ -78,10 +89,22 @@ export function machineFor(opts: BootOptions): QemuMachine {
   const firmware = opts.kind === 'efi-kernel' ? 'efi' : (opts.firmware ?? 'bios');
   const arch = opts.arch ?? 'amd64';
   return {
-    arch, kind: opts.kind, firmware, kernel: opts.kernel, initrd: opts.initrd, cmdline: opts.cmdline, image: opts.image,
-    imageFormat: opts.imageFormat, ...(opts.root === undefined ? {} : { root: opts.root, rootAs: opts.rootAs ?? 'virtio-disk' }),
-    mem: opts.mem ?? 1024, cpus: opts.cpus ?? 1, accel: opts.accel ?? 'tcg',
-    disks: opts.disks ?? [], snapshot: opts.snapshot ?? true, ovmf: opts.ovmf ?? defaultFirmware(arch), interactive: false,
+    arch,
+    kind: opts.kind,
+    firmware,
+    kernel: opts.kernel,
+    initrd: opts.initrd,
+    cmdline: opts.cmdline,
+    image: opts.image,
+    imageFormat: opts.imageFormat,
+    ...(opts.root === undefined ? {} : { root: opts.root, rootAs: opts.rootAs ?? 'virtio-disk' }),
+    mem: opts.mem ?? 1024,
+    cpus: opts.cpus ?? 1,
+    accel: opts.accel ?? 'tcg',
+    disks: opts.disks ?? [],
+    snapshot: opts.snapshot ?? true,
+    ovmf: opts.ovmf ?? defaultFirmware(arch),
+    interactive: false,
   };
 }
 
@@ -91,7 +114,9 @@ function checkFiles(m: QemuMachine): void {
     if (f !== undefined && !existsSync(f)) {
       throw new MobyError(`Cannot boot: "${f}" does not exist`, {
         code: 'NOT_FOUND',
-        ...(f === m.ovmf ? { hint: `install the EFI firmware: apt-get install ${m.arch === 'arm64' ? 'qemu-efi-aarch64' : 'ovmf'}` } : {}),
+        ...(f === m.ovmf
+          ? { hint: `install the EFI firmware: apt-get install ${m.arch === 'arm64' ? 'qemu-efi-aarch64' : 'ovmf'}` }
+          : {}),
       });
     }
   }
@@ -113,7 +138,9 @@ export async function bootImage(opts: BootOptions): Promise<BootResult> {
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) / 10) / 100;
   const child = spawnProcess(binary, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.on('error', () => { /* qemu gone: nothing left to type into */ });
+  child.stdin.on('error', () => {
+    /* qemu gone: nothing left to type into */
+  });
   if (script.length === 0) child.stdin.end();
   let stderr = '';
   let end: BootEnd | undefined;
@@ -124,7 +151,9 @@ export async function bootImage(opts: BootOptions): Promise<BootResult> {
   const timer = setTimeout(() => stop('timeout'), (opts.timeoutSeconds ?? 120) * 1000);
   const onAbort = (): void => stop('aborted');
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  child.stderr.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-4000);
+  });
   child.stdout.on('data', (c: Buffer) => {
     opts.onConsole?.(c);
     watch.push(c, elapsed());
@@ -141,16 +170,31 @@ export async function bootImage(opts: BootOptions): Promise<BootResult> {
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(err.code === 'ENOENT'
-        ? new MobyError(`Cannot boot: "${binary}" is not installed`, { code: 'TOOL_MISSING', hint: `apt-get install ${qemuPackage(machine.arch)}`, cause: err })
-        : err);
+      reject(
+        err.code === 'ENOENT'
+          ? new MobyError(`Cannot boot: "${binary}" is not installed`, {
+              code: 'TOOL_MISSING',
+              hint: `apt-get install ${qemuPackage(machine.arch)}`,
+              cause: err,
+            })
+          : err,
+      );
     });
     child.on('close', (code) => resolve(code));
   }).finally(() => {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
   });
-  return verdict({ watch, until, exitCode, end: end ?? 'exit', seconds: elapsed(), stderr, argv: [binary, ...argv], waitForExit: opts.waitForExit === true });
+  return verdict({
+    watch,
+    until,
+    exitCode,
+    end: end ?? 'exit',
+    seconds: elapsed(),
+    stderr,
+    argv: [binary, ...argv],
+    waitForExit: opts.waitForExit === true,
+  });
 }
 
 interface VerdictInput {
@@ -168,22 +212,35 @@ interface VerdictInput {
 function verdict(v: VerdictInput): BootResult {
   const { watch } = v;
   const missing = v.until.filter((m) => !watch.state.seen.has(m));
-  const exitOk = v.end === 'markers' || (v.end === 'exit' && (v.exitCode === 0 || (!v.waitForExit && v.until.length > 0)));
+  const exitOk =
+    v.end === 'markers' || (v.end === 'exit' && (v.exitCode === 0 || (!v.waitForExit && v.until.length > 0)));
   const ok = watch.state.failed === undefined && missing.length === 0 && exitOk;
   const why = ok ? '' : describeFailure(v, missing);
   return {
-    ok, console: watch.console, markers: Object.fromEntries([...watch.state.seen].filter(([m]) => v.until.includes(m))), failedMarker: watch.state.failed,
-    seconds: v.seconds, exitCode: v.exitCode, end: v.end, argv: v.argv,
-    failure: ok ? '' : `${why}\n--- console tail ---\n${consoleTail(watch.console)}${v.stderr.trim() === '' ? '' : `\n--- qemu stderr ---\n${v.stderr.trim()}`}`,
+    ok,
+    console: watch.console,
+    markers: Object.fromEntries([...watch.state.seen].filter(([m]) => v.until.includes(m))),
+    failedMarker: watch.state.failed,
+    seconds: v.seconds,
+    exitCode: v.exitCode,
+    end: v.end,
+    argv: v.argv,
+    failure: ok
+      ? ''
+      : `${why}\n--- console tail ---\n${consoleTail(watch.console)}${v.stderr.trim() === '' ? '' : `\n--- qemu stderr ---\n${v.stderr.trim()}`}`,
   };
 }
 
 function describeFailure(v: VerdictInput, missing: string[]): string {
   const waiting = missing.length === 0 ? '' : `; never saw ${missing.map((m) => JSON.stringify(m)).join(', ')}`;
   switch (v.end) {
-    case 'fail-marker': return `Boot failed after ${v.seconds} s: the console showed ${JSON.stringify(v.watch.state.failed)}`;
-    case 'timeout': return `Boot timed out after ${v.seconds} s${waiting}`;
-    case 'aborted': return `Boot interrupted after ${v.seconds} s${waiting}`;
-    default: return `qemu exited with status ${String(v.exitCode)} after ${v.seconds} s${waiting}`;
+    case 'fail-marker':
+      return `Boot failed after ${v.seconds} s: the console showed ${JSON.stringify(v.watch.state.failed)}`;
+    case 'timeout':
+      return `Boot timed out after ${v.seconds} s${waiting}`;
+    case 'aborted':
+      return `Boot interrupted after ${v.seconds} s${waiting}`;
+    default:
+      return `qemu exited with status ${String(v.exitCode)} after ${v.seconds} s${waiting}`;
   }
 }

@@ -12,21 +12,40 @@ void test('files are booted by suffix', () => {
   assert.deepEqual(targetForFile('a-efi.iso'), { format: 'file', kind: 'cdrom', firmware: 'efi', image: 'a-efi.iso' });
   assert.deepEqual(targetForFile('a.iso'), { format: 'file', kind: 'cdrom', firmware: 'bios', image: 'a.iso' });
   assert.deepEqual(targetForFile('a.efi'), { format: 'file', kind: 'efi-kernel', firmware: 'efi', kernel: 'a.efi' });
-  assert.deepEqual(targetForFile('a-efi.qcow2'), { format: 'file', kind: 'disk', firmware: 'efi', imageFormat: 'qcow2', image: 'a-efi.qcow2' });
+  assert.deepEqual(targetForFile('a-efi.qcow2'), {
+    format: 'file',
+    kind: 'disk',
+    firmware: 'efi',
+    imageFormat: 'qcow2',
+    image: 'a-efi.qcow2',
+  });
   assert.equal(targetForFile('a.txt'), undefined);
 });
 
 void test('a prefix finds kernel+initrd first and reads the cmdline file', async () => {
   const p = join(dir, 'hello');
   for (const f of ['-kernel', '-initrd.img']) writeFileSync(p + f, 'x');
-  await assert.rejects(findBootTarget(p), /no build output found \(looked for .*hello-kernel, .*hello-initrd.img, .*hello-cmdline/);
+  await assert.rejects(
+    findBootTarget(p),
+    /no build output found \(looked for .*hello-kernel, .*hello-initrd.img, .*hello-cmdline/,
+  );
   writeFileSync(`${p}-efi.iso`, 'x');
   assert.equal((await findBootTarget(p)).format, 'iso-efi');
   writeFileSync(`${p}-cmdline`, 'console=ttyS0 quiet\n');
   assert.deepEqual(await findBootTarget(p), {
-    format: 'kernel+initrd', kind: 'kernel', firmware: 'bios', kernel: `${p}-kernel`, initrd: `${p}-initrd.img`, cmdline: 'console=ttyS0 quiet',
+    format: 'kernel+initrd',
+    kind: 'kernel',
+    firmware: 'bios',
+    kernel: `${p}-kernel`,
+    initrd: `${p}-initrd.img`,
+    cmdline: 'console=ttyS0 quiet',
   });
-  assert.deepEqual(await findBootTarget(p, 'iso-efi'), { format: 'iso-efi', kind: 'cdrom', firmware: 'efi', image: `${p}-efi.iso` });
+  assert.deepEqual(await findBootTarget(p, 'iso-efi'), {
+    format: 'iso-efi',
+    kind: 'cdrom',
+    firmware: 'efi',
+    image: `${p}-efi.iso`,
+  });
   await assert.rejects(findBootTarget(p, 'tar'), /Cannot boot format "tar": not bootable/);
 });
 
@@ -35,7 +54,13 @@ void test('a kernel+squashfs prefix boots its kernel with the image as root disk
   for (const f of ['-kernel', '-squashfs.img']) writeFileSync(p + f, 'x');
   writeFileSync(`${p}-cmdline`, 'console=ttyS0\n');
   assert.deepEqual(await findBootTarget(p), {
-    format: 'kernel+squashfs', kind: 'kernel', firmware: 'bios', rootAs: 'virtio-disk', kernel: `${p}-kernel`, root: `${p}-squashfs.img`, cmdline: 'console=ttyS0 root=/dev/vda',
+    format: 'kernel+squashfs',
+    kind: 'kernel',
+    firmware: 'bios',
+    rootAs: 'virtio-disk',
+    kernel: `${p}-kernel`,
+    root: `${p}-squashfs.img`,
+    cmdline: 'console=ttyS0 root=/dev/vda',
   });
   writeFileSync(`${p}-initrd.img`, 'x');
   assert.equal((await findBootTarget(p)).initrd, `${p}-initrd.img`);
@@ -48,5 +73,13 @@ void test('kernel+iso wins over iso-bios for the same N.iso when its kernel and 
   writeFileSync(`${p}.iso`, 'x');
   assert.equal((await findBootTarget(p)).format, 'iso-bios');
   for (const f of ['-kernel', '-cmdline']) writeFileSync(p + f, '');
-  assert.deepEqual(await findBootTarget(p), { format: 'kernel+iso', kind: 'kernel', firmware: 'bios', rootAs: 'cdrom', kernel: `${p}-kernel`, root: `${p}.iso`, cmdline: 'root=/dev/sr0' });
+  assert.deepEqual(await findBootTarget(p), {
+    format: 'kernel+iso',
+    kind: 'kernel',
+    firmware: 'bios',
+    rootAs: 'cdrom',
+    kernel: `${p}-kernel`,
+    root: `${p}.iso`,
+    cmdline: 'root=/dev/sr0',
+  });
 });

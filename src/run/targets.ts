@@ -23,17 +23,23 @@ type Bootable = OutputFormat & { boot: BootRecipe };
  */
 export function bootCandidates(): Bootable[] {
   const bootable = allFormats().filter((f): f is Bootable => f.boot !== undefined);
-  return bootable.map((f, i) => ({ f, i, n: f.outputs('').length })).sort((a, b) => b.n - a.n || a.i - b.i).map((x) => x.f);
+  return bootable
+    .map((f, i) => ({ f, i, n: f.outputs('').length }))
+    .sort((a, b) => b.n - a.n || a.i - b.i)
+    .map((x) => x.f);
 }
 
 /** The machine's boot media for a format's files (in `outputs()` order). */
 export function mediaFor(recipe: BootRecipe, files: readonly string[]): BootMedia {
   const media: BootMedia = {
-    kind: recipe.kind, firmware: recipe.firmware,
+    kind: recipe.kind,
+    firmware: recipe.firmware,
     ...(recipe.imageFormat === undefined ? {} : { imageFormat: recipe.imageFormat }),
     ...(recipe.rootAs === undefined ? {} : { rootAs: recipe.rootAs }),
   };
-  recipe.roles.forEach((role, i) => { media[role] = files[i]; });
+  recipe.roles.forEach((role, i) => {
+    media[role] = files[i];
+  });
   return media;
 }
 
@@ -61,7 +67,7 @@ async function withLoader(format: OutputFormat, prefix: string, target: BootTarg
   const initrd = prefix + format.loader.file('');
   return {
     ...target,
-    ...(await isFile(initrd) ? { initrd } : {}),
+    ...((await isFile(initrd)) ? { initrd } : {}),
     cmdline: withRoot(target.cmdline ?? '', format.loader.rootDevice),
   };
 }
@@ -72,7 +78,10 @@ function outputsAt(format: OutputFormat, prefix: string): string[] {
 }
 
 async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 /**
@@ -81,15 +90,23 @@ async function isFile(path: string): Promise<boolean> {
  * MobyError (NOT_FOUND) listing what was looked for.
  */
 export async function findBootTarget(name: string, format?: string): Promise<BootTarget> {
-  if (format === undefined && await isFile(name)) {
+  if (format === undefined && (await isFile(name))) {
     const t = targetForFile(name);
     if (t !== undefined) return t;
-    throw new MobyError(`Cannot boot "${name}": unknown image type`, { code: 'USAGE', exitCode: 2, hint: 'name a .iso, .img, .raw, .qcow2, .vhd, .vmdk or .efi file, or the prefix of a build (-d/-n)' });
+    throw new MobyError(`Cannot boot "${name}": unknown image type`, {
+      code: 'USAGE',
+      exitCode: 2,
+      hint: 'name a .iso, .img, .raw, .qcow2, .vhd, .vmdk or .efi file, or the prefix of a build (-d/-n)',
+    });
   }
   const all = bootCandidates();
   const candidates = format === undefined ? all : all.filter((c) => c.name === format);
   if (candidates.length === 0) {
-    throw new MobyError(`Cannot boot format "${format}": not bootable by mobyts run qemu`, { code: 'USAGE', exitCode: 2, hint: `use one of ${all.map((c) => c.name).join(', ')}` });
+    throw new MobyError(`Cannot boot format "${format}": not bootable by mobyts run qemu`, {
+      code: 'USAGE',
+      exitCode: 2,
+      hint: `use one of ${all.map((c) => c.name).join(', ')}`,
+    });
   }
   for (const c of candidates) {
     const files = outputsAt(c, name);
@@ -101,6 +118,7 @@ export async function findBootTarget(name: string, format?: string): Promise<Boo
   }
   const looked = candidates.flatMap((c) => outputsAt(c, name)).join(', ');
   throw new MobyError(`Cannot boot "${name}": no build output found (looked for ${looked})`, {
-    code: 'NOT_FOUND', hint: `build one first, e.g. mobyts build -n ${name} spec.yml`,
+    code: 'NOT_FOUND',
+    hint: `build one first, e.g. mobyts build -n ${name} spec.yml`,
   });
 }

@@ -29,7 +29,10 @@ function concat(a: Sourced, b: Sourced): Sourced {
 /** caps = spec `capabilities` ?? (label `capabilities` ++ spec `capabilities.add`). */
 function effectiveSource(spec: ImageConfigSpec, label: ImageConfigSpec): Sourced {
   if (spec.capabilities != null) return sourced(spec.capabilities, 'capabilities', 'spec');
-  return concat(sourced(label.capabilities, 'capabilities', 'label'), sourced(spec['capabilities.add'], 'capabilities.add', 'spec'));
+  return concat(
+    sourced(label.capabilities, 'capabilities', 'label'),
+    sourced(spec['capabilities.add'], 'capabilities.add', 'spec'),
+  );
 }
 
 function ambientSource(spec: ImageConfigSpec, label: ImageConfigSpec): Sourced {
@@ -57,7 +60,9 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
+      row.push(
+        Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)),
+      );
     }
     prev = row;
   }
@@ -76,7 +81,9 @@ export function suggestCapability(cap: string): string | undefined {
 
 function suggest(cap: string): string {
   const guess = suggestCapability(cap);
-  return guess === undefined ? ' (capabilities are upper case with the CAP_ prefix, e.g. "CAP_NET_ADMIN")' : ` (did you mean "${guess}"?)`;
+  return guess === undefined
+    ? ' (capabilities are upper case with the CAP_ prefix, e.g. "CAP_NET_ADMIN")'
+    : ` (did you mean "${guess}"?)`;
 }
 
 /** The process capabilities LinuxKit writes; empty lists are left for the serialiser to omit. */

@@ -30,13 +30,21 @@ function ctxOf(entry: ImageEntry): ConfigContext {
   return { name: entry.name, image: entry.image };
 }
 
-function idOf(v: IdRef | undefined, where: { field: string; from: Origin }, c: { ids: IdMap; ctx: ConfigContext }): number {
+function idOf(
+  v: IdRef | undefined,
+  where: { field: string; from: Origin },
+  c: { ids: IdMap; ctx: ConfigContext },
+): number {
   const r = resolveId(v, c.ids);
   if (typeof r === 'string') throw configError(c.ctx, where.field, r, where.from);
   return r;
 }
 
-function user(spec: ImageConfigSpec, label: ImageConfigSpec, c: { ids: IdMap; ctx: ConfigContext }): OciProcess['user'] {
+function user(
+  spec: ImageConfigSpec,
+  label: ImageConfigSpec,
+  c: { ids: IdMap; ctx: ConfigContext },
+): OciProcess['user'] {
   const uid = pick(spec, label, 'uid');
   const gid = pick(spec, label, 'gid');
   const ag = pick(spec, label, 'additionalGids');
@@ -44,7 +52,9 @@ function user(spec: ImageConfigSpec, label: ImageConfigSpec, c: { ids: IdMap; ct
     uid: idOf(uid?.value, { field: 'uid', from: uid?.from ?? 'spec' }, c),
     gid: idOf(gid?.value, { field: 'gid', from: gid?.from ?? 'spec' }, c),
   };
-  const groups = (ag?.value ?? []).map((g, i) => idOf(g, { field: `additionalGids[${i}]`, from: ag?.from ?? 'spec' }, c));
+  const groups = (ag?.value ?? []).map((g, i) =>
+    idOf(g, { field: `additionalGids[${i}]`, from: ag?.from ?? 'spec' }, c),
+  );
   if (groups.length > 0) out.additionalGids = groups;
   return out;
 }
@@ -54,7 +64,11 @@ function rlimits(spec: ImageConfigSpec, label: ImageConfigSpec, ctx: ConfigConte
   return (p?.value ?? []).map((r, i) => parseRlimit(r, (d) => configError(ctx, `rlimits[${i}]`, d, p?.from ?? 'spec')));
 }
 
-function process(entry: ImageEntry, image: ImageInput, c: { label: ImageConfigSpec; ids: IdMap; ctx: ConfigContext }): OciProcess {
+function process(
+  entry: ImageEntry,
+  image: ImageInput,
+  c: { label: ImageConfigSpec; ids: IdMap; ctx: ConfigContext },
+): OciProcess {
   const { label, ctx } = c;
   const imageArgs = [...(image.config.Entrypoint ?? []), ...(image.config.Cmd ?? [])];
   const args = pick(entry, label, 'command')?.value ?? imageArgs;
@@ -97,7 +111,9 @@ function withDeviceRules(resources: Resources | undefined, rules: readonly Devic
 
 function linux(spec: ImageConfigSpec, label: ImageConfigSpec, ctx: ConfigContext): OciLinux {
   const devs = pick(spec, label, 'devices');
-  const converted = convertDevices(devs?.value ?? [], (i, d) => configError(ctx, `devices[${i}]`, d, devs?.from ?? 'spec'));
+  const converted = convertDevices(devs?.value ?? [], (i, d) =>
+    configError(ctx, `devices[${i}]`, d, devs?.from ?? 'spec'),
+  );
   return {
     uidMappings: pick(spec, label, 'uidMappings')?.value ?? [],
     gidMappings: pick(spec, label, 'gidMappings')?.value ?? [],

@@ -21,7 +21,7 @@ export interface Picked<T> {
 
 /** `SPEC_INVALID` for a bad spec value, `IMAGE_CONFIG` for a bad label value. */
 export function configError(ctx: ConfigContext, field: string, detail: string, from: Origin): MobyError {
-  const where = from === 'label' ? ' (from the image\'s org.mobyproject.config label)' : '';
+  const where = from === 'label' ? " (from the image's org.mobyproject.config label)" : '';
   return new MobyError(
     `Cannot create the OCI config of container "${ctx.name}" (image "${ctx.image}"): ${field}${where}: ${detail}`,
     {
@@ -45,7 +45,11 @@ export function pick<K extends keyof ImageConfigSpec>(
 }
 
 /** LinuxKit's "YAML if non-empty, else label if non-empty" for plain strings. */
-export function pickString(spec: ImageConfigSpec, label: ImageConfigSpec, key: 'cwd' | 'net' | 'pid' | 'ipc' | 'uts' | 'userns' | 'hostname'): string {
+export function pickString(
+  spec: ImageConfigSpec,
+  label: ImageConfigSpec,
+  key: 'cwd' | 'net' | 'pid' | 'ipc' | 'uts' | 'userns' | 'hostname',
+): string {
   const s = spec[key];
   if (typeof s === 'string' && s !== '') return s;
   const l = label[key];

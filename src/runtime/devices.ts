@@ -39,7 +39,11 @@ export function convertDevices(
       return;
     }
     const fileMode = parseDeviceMode(d.mode);
-    if (fileMode === undefined) throw report(i, `cannot parse device mode ${JSON.stringify(d.mode ?? '')} as octal value (write it quoted, e.g. mode: "0666")`);
+    if (fileMode === undefined)
+      throw report(
+        i,
+        `cannot parse device mode ${JSON.stringify(d.mode ?? '')} as octal value (write it quoted, e.g. mode: "0666")`,
+      );
     const major = d.major ?? 0;
     const minor = d.minor ?? 0;
     out.push({ path: d.path, type: d.type, major, minor, fileMode });

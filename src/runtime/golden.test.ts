@@ -84,7 +84,12 @@ function expand(spec: MobySpec): MobySpec {
   return out;
 }
 
-function loadFixture(name: string): { spec: MobySpec; config: ContainerConfig; label?: ImageConfigSpec; expected: Map<string, string> } {
+function loadFixture(name: string): {
+  spec: MobySpec;
+  config: ContainerConfig;
+  label?: ImageConfigSpec;
+  expected: Map<string, string>;
+} {
   const dir = new URL(`${name}/`, FIXTURES);
   const spec = YAML.parse(readFileSync(new URL('spec.yml', dir), 'utf8'), { version: '1.1' }) as MobySpec;
   const config = JSON.parse(readFileSync(new URL('image-config.json', dir), 'utf8')) as ContainerConfig;

@@ -10,10 +10,25 @@ function defaultMounts(readonly: boolean): OciMount[] {
   const ro = readonly ? ['ro'] : [];
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'nodev', 'noexec', 'relatime'] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k', ...ro] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k', ...ro],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+    },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...ro] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
+    },
   ];
 }
 
@@ -39,7 +54,11 @@ export function parseBind(b: string, report: (detail: string) => Error): OciMoun
 
 const TYPE_FROM_SOURCE = new Set(['mqueue', 'devpts', 'proc', 'sysfs', 'cgroup']);
 const DEFAULT_DESTINATION: Record<string, string> = {
-  proc: '/proc', devpts: '/dev/pts', sysfs: '/sys', cgroup: '/sys/fs/cgroup', mqueue: '/dev/mqueue',
+  proc: '/proc',
+  devpts: '/dev/pts',
+  sysfs: '/sys',
+  cgroup: '/sys/fs/cgroup',
+  mqueue: '/dev/mqueue',
 };
 
 /** A `mounts:` entry with LinuxKit's defaults for missing type, source and destination. */
@@ -61,7 +80,11 @@ export function completeMount(m: Mount, report: (detail: string) => Error): OciM
 function bindList(spec: ImageConfigSpec, label: ImageConfigSpec): { value: string; field: string; from: Origin }[] {
   if (spec.binds != null) return spec.binds.map((value, i) => ({ value, field: `binds[${i}]`, from: 'spec' }));
   const fromLabel = (label.binds ?? []).map((value, i) => ({ value, field: `binds[${i}]`, from: 'label' as const }));
-  const added = (spec['binds.add'] ?? []).map((value, i) => ({ value, field: `binds.add[${i}]`, from: 'spec' as const }));
+  const added = (spec['binds.add'] ?? []).map((value, i) => ({
+    value,
+    field: `binds.add[${i}]`,
+    from: 'spec' as const,
+  }));
   return [...fromLabel, ...added];
 }
 
@@ -70,10 +93,17 @@ function compareBytes(a: string, b: string): number {
 }
 
 /** The sorted mount list of config.json. */
-export function assembleMounts(spec: ImageConfigSpec, label: ImageConfigSpec, opts: { readonly: boolean; ctx: ConfigContext }): OciMount[] {
+export function assembleMounts(
+  spec: ImageConfigSpec,
+  label: ImageConfigSpec,
+  opts: { readonly: boolean; ctx: ConfigContext },
+): OciMount[] {
   const byDest = new Map<string, OciMount>();
   const put = (m: OciMount): void => void byDest.set(m.destination, m);
-  const at = (field: string, from: Origin) => (detail: string): Error => configError(opts.ctx, field, detail, from);
+  const at =
+    (field: string, from: Origin) =>
+    (detail: string): Error =>
+      configError(opts.ctx, field, detail, from);
   defaultMounts(opts.readonly).forEach(put);
   const tmpfs = pick(spec, label, 'tmpfs');
   tmpfs?.value.forEach((t, i) => put(parseTmpfs(t, at(`tmpfs[${i}]`, tmpfs.from))));

@@ -5,16 +5,30 @@
 import type { Rlimit } from './types.ts';
 
 export const RLIMIT_NAMES: readonly string[] = [
-  'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_DATA', 'RLIMIT_STACK', 'RLIMIT_CORE', 'RLIMIT_RSS', 'RLIMIT_NPROC',
-  'RLIMIT_NOFILE', 'RLIMIT_MEMLOCK', 'RLIMIT_AS', 'RLIMIT_LOCKS', 'RLIMIT_SIGPENDING', 'RLIMIT_MSGQUEUE',
-  'RLIMIT_NICE', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME',
+  'RLIMIT_CPU',
+  'RLIMIT_FSIZE',
+  'RLIMIT_DATA',
+  'RLIMIT_STACK',
+  'RLIMIT_CORE',
+  'RLIMIT_RSS',
+  'RLIMIT_NPROC',
+  'RLIMIT_NOFILE',
+  'RLIMIT_MEMLOCK',
+  'RLIMIT_AS',
+  'RLIMIT_LOCKS',
+  'RLIMIT_SIGPENDING',
+  'RLIMIT_MSGQUEUE',
+  'RLIMIT_NICE',
+  'RLIMIT_RTPRIO',
+  'RLIMIT_RTTIME',
 ];
 export const UNLIMITED = 18446744073709551615n;
 
 function parseValue(text: string, report: (detail: string) => Error): number | bigint {
   const s = text.trim();
   if (s.toLowerCase() === 'unlimited') return UNLIMITED;
-  if (!/^[0-9]+$/.test(s) || BigInt(s) > UNLIMITED) throw report(`cannot parse "${s}" as an unsigned 64-bit number or "unlimited"`);
+  if (!/^[0-9]+$/.test(s) || BigInt(s) > UNLIMITED)
+    throw report(`cannot parse "${s}" as an unsigned 64-bit number or "unlimited"`);
   const n = BigInt(s);
   return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
@@ -28,6 +42,9 @@ export function parseRlimit(text: string, report: (detail: string) => Error): Rl
   if (!type.startsWith('RLIMIT_')) type = `RLIMIT_${type}`;
   const soft = parseValue(text.slice(first + 1, second), report);
   const hard = parseValue(text.slice(second + 1), report);
-  if (!RLIMIT_NAMES.includes(type)) throw report(`unknown rlimit "${text.slice(0, first).trim()}" (known: ${RLIMIT_NAMES.map((r) => r.slice(7).toLowerCase()).join(', ')})`);
+  if (!RLIMIT_NAMES.includes(type))
+    throw report(
+      `unknown rlimit "${text.slice(0, first).trim()}" (known: ${RLIMIT_NAMES.map((r) => r.slice(7).toLowerCase()).join(', ')})`,
+    );
   return { type, hard, soft };
 }

@@ -14,10 +14,13 @@ export function volumeMergedDir(name: string): string {
 }
 
 function volumeError(entry: ImageEntry, field: string, detail: string): MobyError {
-  return new MobyError(`Cannot use a volume in container "${entry.name}" (image "${entry.image}"): ${field}: ${detail}`, {
-    code: 'SPEC_INVALID',
-    hint: 'declare the volume under volumes:, or write an absolute host path as the source',
-  });
+  return new MobyError(
+    `Cannot use a volume in container "${entry.name}" (image "${entry.image}"): ${field}: ${detail}`,
+    {
+      code: 'SPEC_INVALID',
+      hint: 'declare the volume under volumes:, or write an absolute host path as the source',
+    },
+  );
 }
 
 function find(volumes: readonly VolumeSpec[], name: string): VolumeSpec | undefined {
@@ -31,7 +34,11 @@ function rewriteBind(bind: string, field: string, ctx: { entry: ImageEntry; volu
   const vol = find(ctx.volumes, source);
   if (vol === undefined) throw volumeError(ctx.entry, field, `volume "${source}" not found`);
   if (vol.readonly === true && parts[2] !== 'ro') {
-    throw volumeError(ctx.entry, field, `volume "${source}" is read-only, but attempting to write into container read-write (bind it with the option "ro")`);
+    throw volumeError(
+      ctx.entry,
+      field,
+      `volume "${source}" is read-only, but attempting to write into container read-write (bind it with the option "ro")`,
+    );
   }
   return [volumeMergedDir(source), ...parts.slice(1)].join(':');
 }
@@ -47,7 +54,11 @@ function rewriteMount(m: Mount, field: string, ctx: { entry: ImageEntry; volumes
   const vol = find(ctx.volumes, source);
   if (vol === undefined) throw volumeError(ctx.entry, field, `volume "${source}" not found`);
   if (vol.readonly === true && !mountIsReadOnly(m)) {
-    throw volumeError(ctx.entry, field, `volume "${source}" is read-only, but attempting to write into container read-write (add the option "ro")`);
+    throw volumeError(
+      ctx.entry,
+      field,
+      `volume "${source}" is read-only, but attempting to write into container read-write (add the option "ro")`,
+    );
   }
   return { ...m, source: volumeMergedDir(source) };
 }
@@ -60,7 +71,8 @@ export function rewriteVolumeRefs(entry: ImageEntry, volumes: readonly VolumeSpe
   const ctx = { entry, volumes };
   const out: ImageEntry = { ...entry };
   if (entry.binds != null) out.binds = entry.binds.map((b, i) => rewriteBind(b, `binds[${i}]`, ctx));
-  if (entry['binds.add'] != null) out['binds.add'] = entry['binds.add'].map((b, i) => rewriteBind(b, `binds.add[${i}]`, ctx));
+  if (entry['binds.add'] != null)
+    out['binds.add'] = entry['binds.add'].map((b, i) => rewriteBind(b, `binds.add[${i}]`, ctx));
   if (entry.mounts != null) out.mounts = entry.mounts.map((m, i) => rewriteMount(m, `mounts[${i}]`, ctx));
   return out;
 }

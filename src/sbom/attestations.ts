@@ -15,13 +15,20 @@ function attestationsOf(source: ImageSource): Attestation[] {
   return Array.isArray(a) ? (a as Attestation[]) : [];
 }
 
-async function readJson(source: ImageSource, digest: Parameters<ImageSource['openBlob']>[0], size: number): Promise<unknown> {
+async function readJson(
+  source: ImageSource,
+  digest: Parameters<ImageSource['openBlob']>[0],
+  size: number,
+): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const c of await source.openBlob(digest, size)) chunks.push(c as Buffer);
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
   } catch (err) {
-    throw new MobyError(`Cannot read the SBOM attestation ${digest} of "${source.ref.expanded}": it is not JSON`, { code: 'IMAGE_CONFIG', cause: err });
+    throw new MobyError(`Cannot read the SBOM attestation ${digest} of "${source.ref.expanded}": it is not JSON`, {
+      code: 'IMAGE_CONFIG',
+      cause: err,
+    });
   }
 }
 
@@ -30,10 +37,12 @@ export async function spdxDocuments(source: ImageSource): Promise<Array<Record<s
   const docs: Array<Record<string, unknown>> = [];
   for (const att of attestationsOf(source)) {
     for (const layer of att.manifest.layers) {
-      if (layer.mediaType !== MediaType.IN_TOTO || layer.annotations?.['in-toto.io/predicate-type'] !== SPDX_PREDICATE) continue;
+      if (layer.mediaType !== MediaType.IN_TOTO || layer.annotations?.['in-toto.io/predicate-type'] !== SPDX_PREDICATE)
+        continue;
       const statement = await readJson(source, layer.digest, layer.size);
       const predicate = (statement as { predicate?: unknown } | null)?.predicate;
-      if (typeof predicate === 'object' && predicate !== null && !Array.isArray(predicate)) docs.push(predicate as Record<string, unknown>);
+      if (typeof predicate === 'object' && predicate !== null && !Array.isArray(predicate))
+        docs.push(predicate as Record<string, unknown>);
     }
   }
   return docs;

@@ -60,17 +60,22 @@ function pkg(img: SbomImage, i: number): Record<string, unknown> {
     licenseConcluded: 'NOASSERTION',
     licenseDeclared: 'NOASSERTION',
     copyrightText: 'NOASSERTION',
-    externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl(img.ref, img.digest) }],
+    externalRefs: [
+      { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl(img.ref, img.digest) },
+    ],
   };
 }
 
 type Obj = Record<string, unknown>;
-const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter((x): x is Obj => typeof x === 'object' && x !== null) : []);
+const list = (v: unknown): Obj[] =>
+  Array.isArray(v) ? v.filter((x): x is Obj => typeof x === 'object' && x !== null) : [];
 
 function renameIds(v: unknown, n: number): unknown {
-  if (typeof v === 'string') return v.startsWith('SPDXRef-') && v !== 'SPDXRef-DOCUMENT' ? `SPDXRef-D${n}-${v.slice(8)}` : v;
+  if (typeof v === 'string')
+    return v.startsWith('SPDXRef-') && v !== 'SPDXRef-DOCUMENT' ? `SPDXRef-D${n}-${v.slice(8)}` : v;
   if (Array.isArray(v)) return v.map((x) => renameIds(x, n));
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, renameIds(x, n)]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, renameIds(x, n)]));
   return v;
 }
 
@@ -94,7 +99,8 @@ function merged(docs: SbomDocument[]): { packages: Obj[]; files: Obj[]; relation
 /** The SBOM bytes; equal inputs give equal bytes. Images are listed once each, sorted. */
 export function renderSbom(o: SbomOptions): string {
   const unique = [...new Map(o.images.map((i) => [`${i.ref}\0${i.digest}`, i])).values()].sort((a, b) =>
-    a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0);
+    a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0,
+  );
   const created = iso(o.created);
   const docs = o.documents ?? [];
   const seed = JSON.stringify({ created, images: unique, docs });
@@ -110,7 +116,11 @@ export function renderSbom(o: SbomOptions): string {
     packages: [...images, ...extra.packages],
     ...(extra.files.length > 0 ? { files: extra.files } : {}),
     relationships: [
-      ...images.map((p) => ({ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: p['SPDXID'] })),
+      ...images.map((p) => ({
+        spdxElementId: 'SPDXRef-DOCUMENT',
+        relationshipType: 'DESCRIBES',
+        relatedSpdxElement: p['SPDXID'],
+      })),
       ...extra.relationships,
     ],
   };

@@ -17,11 +17,14 @@ function checkFileMode(emit: Emit, path: SpecPath, mode: unknown): void {
 /** LinuxKit's file-entry rules (build.go: filesystem, docs/linuxkit-behaviour.md#files). */
 export function checkFile(emit: Emit, f: Obj, path: SpecPath): void {
   const has = (k: string): boolean => f[k] !== undefined && f[k] !== '';
-  if (strAt(f, 'path') === undefined || f['path'] === '') emit(path, 'did not specify path for file', { hint: 'add path: etc/example' });
+  if (strAt(f, 'path') === undefined || f['path'] === '')
+    emit(path, 'did not specify path for file', { hint: 'add path: etc/example' });
   checkFileMode(emit, [...path, 'mode'], f['mode']);
   const isDir = f['directory'] === true;
-  if (isDir && f['contents'] !== undefined) emit([...path, 'contents'], 'directory with contents not allowed', { at: 'key' });
-  if (isDir && has('symlink')) emit([...path, 'symlink'], 'an entry cannot be both a directory and a symlink', { at: 'key' });
+  if (isDir && f['contents'] !== undefined)
+    emit([...path, 'contents'], 'directory with contents not allowed', { at: 'key' });
+  if (isDir && has('symlink'))
+    emit([...path, 'symlink'], 'an entry cannot be both a directory and a symlink', { at: 'key' });
   const inline = isDir || has('symlink') || f['contents'] !== undefined;
   const kind = isDir ? 'directory' : has('symlink') ? 'symlink' : 'contents';
   if (inline) {
@@ -32,22 +35,32 @@ export function checkFile(emit: Emit, f: Obj, path: SpecPath): void {
   }
   const misspelt = Object.keys(f).some((k) => !FILE_KEYS.has(k)); // the schema reports the unknown key
   if (!has('source') && !has('metadata') && !misspelt) {
-    emit(path, `contents of file "${strAt(f, 'path') ?? ''}" not specified`, { hint: 'give one of contents, source, metadata, symlink or directory: true' });
+    emit(path, `contents of file "${strAt(f, 'path') ?? ''}" not specified`, {
+      hint: 'give one of contents, source, metadata, symlink or directory: true',
+    });
   }
-  if (has('source') && has('metadata')) emit([...path, 'metadata'], 'metadata cannot be combined with source', { at: 'key' });
-  if (f['optional'] === true && !has('source')) emit([...path, 'optional'], 'optional only applies to entries with a source', { at: 'key', severity: 'warning' });
+  if (has('source') && has('metadata'))
+    emit([...path, 'metadata'], 'metadata cannot be combined with source', { at: 'key' });
+  if (f['optional'] === true && !has('source'))
+    emit([...path, 'optional'], 'optional only applies to entries with a source', { at: 'key', severity: 'warning' });
 }
 
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 
 export function checkVolume(emit: Emit, v: unknown, path: SpecPath): void {
   const name = strAt(v, 'name');
-  if (name !== undefined && !VOLUME_NAME.test(name)) emit([...path, 'name'], `invalid volume name "${name}": use only a-z, 0-9, _ and -`);
+  if (name !== undefined && !VOLUME_NAME.test(name))
+    emit([...path, 'name'], `invalid volume name "${name}": use only a-z, 0-9, _ and -`);
   for (const [p, i] of stringItems(v, 'platforms')) {
-    if (!PLATFORM.test(p)) emit([...path, 'platforms', i], `invalid platform "${p}": expected os/arch[/variant]`, { hint: 'e.g. linux/amd64 or linux/arm64/v8' });
+    if (!PLATFORM.test(p))
+      emit([...path, 'platforms', i], `invalid platform "${p}": expected os/arch[/variant]`, {
+        hint: 'e.g. linux/amd64 or linux/arm64/v8',
+      });
   }
   if (isObj(v) && v['platforms'] !== undefined && v['format'] !== 'oci') {
-    emit([...path, 'platforms'], 'platforms only applies to volumes with format: oci', { at: 'key', severity: 'warning' });
+    emit([...path, 'platforms'], 'platforms only applies to volumes with format: oci', {
+      at: 'key',
+      severity: 'warning',
+    });
   }
 }
-

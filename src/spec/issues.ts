@@ -40,9 +40,13 @@ export function sortIssues(issues: readonly Issue[]): Issue[] {
   for (const i of issues) if (!fileOrder.has(i.file)) fileOrder.set(i.file, fileOrder.size);
   return issues
     .map((issue, index) => ({ issue, index }))
-    .sort((a, b) =>
-      (fileOrder.get(a.issue.file) ?? 0) - (fileOrder.get(b.issue.file) ?? 0) ||
-      a.issue.line - b.issue.line || a.issue.col - b.issue.col || a.index - b.index)
+    .sort(
+      (a, b) =>
+        (fileOrder.get(a.issue.file) ?? 0) - (fileOrder.get(b.issue.file) ?? 0) ||
+        a.issue.line - b.issue.line ||
+        a.issue.col - b.issue.col ||
+        a.index - b.index,
+    )
     .map((x) => x.issue);
 }
 
@@ -60,7 +64,9 @@ export function renderIssue(issue: Issue): string {
 
 /** Every issue, sorted, one per line (plus hint lines), ending with a newline; `''` for none. */
 export function renderIssues(issues: readonly Issue[]): string {
-  return sortIssues(issues).map((i) => `${renderIssue(i)}\n`).join('');
+  return sortIssues(issues)
+    .map((i) => `${renderIssue(i)}\n`)
+    .join('');
 }
 
 /** `2 problems in a.yml, b.yml` (`2 problems, 1 warning in …` with warnings); `''` when there is nothing to say. */

@@ -6,19 +6,25 @@ import { parseMobyLabel } from './label.ts';
 const IMG = 'docker.io/linuxkit/sshd:v1';
 
 function fails(text: string, detail: string): void {
-  assert.throws(() => parseMobyLabel(text, IMG), (err: unknown) => {
-    assert.ok(err instanceof Error);
-    assert.equal((err as { code?: string }).code, 'IMAGE_CONFIG');
-    assert.equal(err.message, `Invalid org.mobyproject.config label in image "${IMG}": ${detail}`);
-    return true;
-  });
+  assert.throws(
+    () => parseMobyLabel(text, IMG),
+    (err: unknown) => {
+      assert.ok(err instanceof Error);
+      assert.equal((err as { code?: string }).code, 'IMAGE_CONFIG');
+      assert.equal(err.message, `Invalid org.mobyproject.config label in image "${IMG}": ${detail}`);
+      return true;
+    },
+  );
 }
 
 void test('parses JSON labels as LinuxKit packages write them', () => {
-  const text = '{"binds":["/var/run:/var/run"],"capabilities":["CAP_NET_ADMIN"],"devices":[{"path":"/dev/console","type":"c","major":5,"minor":1,"mode":"0666"}],"pid":"host"}';
+  const text =
+    '{"binds":["/var/run:/var/run"],"capabilities":["CAP_NET_ADMIN"],"devices":[{"path":"/dev/console","type":"c","major":5,"minor":1,"mode":"0666"}],"pid":"host"}';
   assert.deepEqual(parseMobyLabel(text, IMG), {
-    binds: ['/var/run:/var/run'], capabilities: ['CAP_NET_ADMIN'],
-    devices: [{ path: '/dev/console', type: 'c', major: 5, minor: 1, mode: '0666' }], pid: 'host',
+    binds: ['/var/run:/var/run'],
+    capabilities: ['CAP_NET_ADMIN'],
+    devices: [{ path: '/dev/console', type: 'c', major: 5, minor: 1, mode: '0666' }],
+    pid: 'host',
   });
 });
 
@@ -35,7 +41,12 @@ void test('rejects what LinuxKit rejects, naming the image and the field', () =>
   fails('{"image":"alpine"}', 'image: "image" cannot be set in a label');
   fails('{"capabilitys":["CAP_NET_ADMIN"]}', 'capabilitys: unknown key "capabilitys" (did you mean "capabilities"?)');
   fails('{"pid":1}', 'pid: expected a string, got the number 1');
-  fails('{"capabilities":["CAP_NET_ADMN"],"rlimits":["nofile"]}',
-    'capabilities[0]: unknown capability "CAP_NET_ADMN" (did you mean "CAP_NET_ADMIN"?); rlimits[0]: cannot parse rlimit "nofile": expected name,soft,hard');
-  fails('{"binds": [', 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]');
+  fails(
+    '{"capabilities":["CAP_NET_ADMN"],"rlimits":["nofile"]}',
+    'capabilities[0]: unknown capability "CAP_NET_ADMN" (did you mean "CAP_NET_ADMIN"?); rlimits[0]: cannot parse rlimit "nofile": expected name,soft,hard',
+  );
+  fails(
+    '{"binds": [',
+    'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
+  );
 });

@@ -14,7 +14,7 @@ import { isObj } from './values.ts';
 function labelError(imageRef: string, detail: string): MobyError {
   return new MobyError(`Invalid org.mobyproject.config label in image "${imageRef}": ${detail}`, {
     code: 'IMAGE_CONFIG',
-    hint: 'the image\'s build.yml config: section is wrong; fix and rebuild the package, or override the field in the spec',
+    hint: "the image's build.yml config: section is wrong; fix and rebuild the package, or override the field in the spec",
   });
 }
 
@@ -39,7 +39,9 @@ export function parseMobyLabel(text: string, imageRef: string): ImageConfigSpec 
   }
   const withDummy = { ...value, name: 'label', image: 'label' };
   const issues = schemaIssues(src, imageEntryErrors(withDummy), withDummy);
-  const emit: Emit = (path, message, opts) => { if (opts?.severity !== 'warning') issues.push(src.issue(path, message, opts)); };
+  const emit: Emit = (path, message, opts) => {
+    if (opts?.severity !== 'warning') issues.push(src.issue(path, message, opts));
+  };
   checkImageConfig(emit, value, []);
   if (issues.length > 0) throw labelError(imageRef, issues.map(describe).join('; '));
   return value;

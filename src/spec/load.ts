@@ -53,8 +53,16 @@ const isUrl = (s: string): boolean => /^https?:\/\//i.test(s);
 
 function readError(input: string, err: unknown): MobyError {
   const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory'
-    : code === 'EACCES' ? 'permission denied' : err instanceof Error ? err.message : String(err);
+  const why =
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EISDIR'
+        ? 'it is a directory'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : err instanceof Error
+            ? err.message
+            : String(err);
   return new MobyError(`Cannot read spec "${input}": ${why}`, { code: 'IO', cause: err });
 }
 
@@ -66,8 +74,15 @@ async function readStdin(stdin: AsyncIterable<Buffer | string>): Promise<string>
 
 /** Reads one input; throws a MobyError (code IO) naming it when it cannot be read. */
 export async function readInput(input: string, opts: LoadOptions = {}): Promise<LoadedSource> {
-  if (input === '-') return { input, file: '<stdin>', text: await readStdin(opts.stdin ?? process.stdin), baseDir: undefined };
-  if (isUrl(input)) return { input, file: input, text: await fetchText(input, { what: 'spec', ...(opts.signal === undefined ? {} : { signal: opts.signal }) }), baseDir: undefined };
+  if (input === '-')
+    return { input, file: '<stdin>', text: await readStdin(opts.stdin ?? process.stdin), baseDir: undefined };
+  if (isUrl(input))
+    return {
+      input,
+      file: input,
+      text: await fetchText(input, { what: 'spec', ...(opts.signal === undefined ? {} : { signal: opts.signal }) }),
+      baseDir: undefined,
+    };
   try {
     return { input, file: input, text: await readFile(input, 'utf8'), baseDir: dirname(resolve(input)) };
   } catch (err) {
@@ -83,7 +98,13 @@ export function defaultName(inputs: readonly string[]): string {
   return base.slice(0, base.length - extname(base).length) || 'moby';
 }
 
-async function resolveTemplates(value: unknown, baseDir: string, resolver: TemplateResolver, found: (path: SpecPath, from: string, to: string | undefined) => void, path: SpecPath = []): Promise<unknown> {
+async function resolveTemplates(
+  value: unknown,
+  baseDir: string,
+  resolver: TemplateResolver,
+  found: (path: SpecPath, from: string, to: string | undefined) => void,
+  path: SpecPath = [],
+): Promise<unknown> {
   if (typeof value === 'string' && value.startsWith(TEMPLATE_PREFIX)) {
     const to = await resolver(value, baseDir);
     found(path, value, to);
@@ -96,7 +117,8 @@ async function resolveTemplates(value: unknown, baseDir: string, resolver: Templ
   }
   if (isObj(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = await resolveTemplates(v, baseDir, resolver, found, [...path, k]);
+    for (const [k, v] of Object.entries(value))
+      out[k] = await resolveTemplates(v, baseDir, resolver, found, [...path, k]);
     return out;
   }
   return value;
@@ -108,16 +130,28 @@ function memoise(resolver: TemplateResolver): TemplateResolver {
   return (value, baseDir) => {
     const key = `${baseDir}\0${value}`;
     let p = done.get(key);
-    if (p === undefined) { p = resolver(value, baseDir); done.set(key, p); }
+    if (p === undefined) {
+      p = resolver(value, baseDir);
+      done.set(key, p);
+    }
     return p;
   };
 }
 
-async function applyTemplates(unit: SpecUnit, source: LoadedSource, resolver: TemplateResolver | undefined, issues: Issue[]): Promise<SpecUnit> {
+async function applyTemplates(
+  unit: SpecUnit,
+  source: LoadedSource,
+  resolver: TemplateResolver | undefined,
+  issues: Issue[],
+): Promise<SpecUnit> {
   if (resolver === undefined || source.baseDir === undefined) return unit;
-  const emit = (path: SpecPath, message: string, o?: { hint?: string }): void => void issues.push(unit.src.issue(path, message, o));
+  const emit = (path: SpecPath, message: string, o?: { hint?: string }): void =>
+    void issues.push(unit.src.issue(path, message, o));
   const value = await resolveTemplates(unit.value, source.baseDir, resolver, (path, from, to) => {
-    if (to === undefined) emit(path, `cannot resolve template "${from}"`, { hint: 'the path must be a package directory (with build.yml) relative to the spec' });
+    if (to === undefined)
+      emit(path, `cannot resolve template "${from}"`, {
+        hint: 'the path must be a package directory (with build.yml) relative to the spec',
+      });
     else if (path[path.length - 1] === 'image' || path[0] === 'init') checkImageRef(emit, path, to);
   });
   return { src: unit.src, value };

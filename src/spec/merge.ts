@@ -50,7 +50,9 @@ function mergeable(s: MobySpec): MobySpec {
   for (const key of LIST_SECTIONS) if (Array.isArray(v[key])) out[key] = v[key];
   if (isObject(v.trust)) {
     const t = v.trust;
-    out.trust = Object.fromEntries((['image', 'org'] as const).filter((k) => Array.isArray(t[k])).map((k) => [k, t[k]]));
+    out.trust = Object.fromEntries(
+      (['image', 'org'] as const).filter((k) => Array.isArray(t[k])).map((k) => [k, t[k]]),
+    );
   }
   if (Array.isArray(v.outputs)) out.outputs = v.outputs.filter(isObject);
   return out;

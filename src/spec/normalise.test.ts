@@ -33,8 +33,16 @@ void test('expands every image reference and leaves the rest as written', () => 
 
 void test('merge: tar and ucode replace when set, even to ""; empty image/cmdline/binary do not', () => {
   const merged = mergeSpecs([
-    { kernel: { image: 'k:1', cmdline: 'a', binary: 'bzImage', tar: 'kernel.tar', ucode: 'intel-ucode.cpio' }, outputs: [{ format: 'tar' }], trust: { org: ['linuxkit'] } },
-    { kernel: { image: '', cmdline: '', binary: '', tar: '' }, outputs: [{ format: 'tar' }, { format: 'iso-bios' }], trust: { image: ['x'] } },
+    {
+      kernel: { image: 'k:1', cmdline: 'a', binary: 'bzImage', tar: 'kernel.tar', ucode: 'intel-ucode.cpio' },
+      outputs: [{ format: 'tar' }],
+      trust: { org: ['linuxkit'] },
+    },
+    {
+      kernel: { image: '', cmdline: '', binary: '', tar: '' },
+      outputs: [{ format: 'tar' }, { format: 'iso-bios' }],
+      trust: { image: ['x'] },
+    },
   ]);
   assert.deepEqual(merged, {
     kernel: { image: 'k:1', cmdline: 'a', binary: 'bzImage', tar: '', ucode: 'intel-ucode.cpio' },

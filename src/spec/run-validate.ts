@@ -16,7 +16,10 @@ import { TEMPLATE_PREFIX } from './rules.ts';
 async function packageExists(value: string, baseDir: string): Promise<string | undefined> {
   if (!value.startsWith(TEMPLATE_PREFIX)) return undefined;
   const dir = resolve(baseDir, value.slice(TEMPLATE_PREFIX.length));
-  return stat(join(dir, 'build.yml')).then((st) => (st.isFile() ? value : undefined), () => undefined);
+  return stat(join(dir, 'build.yml')).then(
+    (st) => (st.isFile() ? value : undefined),
+    () => undefined,
+  );
 }
 
 /** `files` loaded as one merged build, `@pkg:` values checked for a package directory. Throws only for unreadable inputs. */

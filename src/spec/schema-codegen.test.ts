@@ -10,5 +10,8 @@ const target = new URL('./generated/schema-validators.ts', import.meta.url);
 void test('generated/schema-validators.ts is up to date with schema/moby.schema.json', () => {
   const fresh = generateValidatorsModule(mobySchema);
   if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(target, fresh);
-  assert.ok(readFileSync(target, 'utf8') === fresh, 'stale: run UPDATE_GOLDEN=1 node --test src/spec/schema-codegen.test.ts');
+  assert.ok(
+    readFileSync(target, 'utf8') === fresh,
+    'stale: run UPDATE_GOLDEN=1 node --test src/spec/schema-codegen.test.ts',
+  );
 });

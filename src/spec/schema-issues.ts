@@ -34,7 +34,12 @@ export function describeValue(v: unknown): string {
 }
 
 const EXPECTED: Record<string, string> = {
-  string: 'a string', integer: 'an integer', boolean: 'true or false', array: 'a list', object: 'a mapping', number: 'a number',
+  string: 'a string',
+  integer: 'an integer',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  number: 'a number',
 };
 
 function lastKey(path: SpecPath): string | number | undefined {
@@ -45,7 +50,9 @@ function modeIssue(src: SpecSource, path: SpecPath, data: number): Issue {
   const text = src.sourceText(path) ?? String(data);
   const octal = /^0[0-7]+$/.test(text) ? text : `0${data.toString(8)}`;
   const digits = /^[0-9]+$/.test(text) && !text.startsWith('0') ? `0${text}` : octal;
-  const read = /^0[0-7]+$/.test(text) ? `YAML reads the unquoted ${text} as the integer ${data}` : `got the number ${text}`;
+  const read = /^0[0-7]+$/.test(text)
+    ? `YAML reads the unquoted ${text} as the integer ${data}`
+    : `got the number ${text}`;
   return src.issue(path, `mode must be a quoted octal string: ${read}`, { hint: `quote it: mode: "${digits}"` });
 }
 
@@ -58,7 +65,8 @@ function typeIssue(src: SpecSource, path: SpecPath, e: SchemaError): Issue {
     const text = src.sourceText(path) ?? String(data);
     return src.issue(path, message, { hint: `quote it: "${text}"` });
   }
-  if (data === null && want === 'array') return src.issue(path, message, { hint: 'write [] for an empty list, or remove the key' });
+  if (data === null && want === 'array')
+    return src.issue(path, message, { hint: 'write [] for an empty list, or remove the key' });
   if (path.length === 1 && path[0] === 'kernel' && typeof data === 'string') {
     return src.issue(path, message, { hint: `since 2017 the kernel is a section: kernel: { image: "${data}" }` });
   }
@@ -101,7 +109,12 @@ function typoTargets(errors: readonly SchemaError[]): Set<string> {
 }
 
 /** One issue per real problem: anyOf branch noise and "missing X" next to a misspelt X are dropped. */
-export function schemaIssues(src: SpecSource, errors: readonly SchemaError[], root: unknown, base: SpecPath = []): Issue[] {
+export function schemaIssues(
+  src: SpecSource,
+  errors: readonly SchemaError[],
+  root: unknown,
+  base: SpecPath = [],
+): Issue[] {
   const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   const typos = typoTargets(errors);
   const out: Issue[] = [];
@@ -109,16 +122,25 @@ export function schemaIssues(src: SpecSource, errors: readonly SchemaError[], ro
     const path = [...base, ...pointerToPath(e.instancePath, root)];
     if (e.keyword !== 'anyOf' && anyOfPaths.has(e.instancePath) && e.schemaPath.includes('/anyOf/')) continue;
     switch (e.keyword) {
-      case 'additionalProperties': out.push(unknownKeyIssue(src, path, e)); break;
-      case 'type': out.push(typeIssue(src, path, e)); break;
-      case 'enum': out.push(enumIssue(src, path, e)); break;
-      case 'anyOf': out.push(anyOfIssue(src, path, e)); break;
+      case 'additionalProperties':
+        out.push(unknownKeyIssue(src, path, e));
+        break;
+      case 'type':
+        out.push(typeIssue(src, path, e));
+        break;
+      case 'enum':
+        out.push(enumIssue(src, path, e));
+        break;
+      case 'anyOf':
+        out.push(anyOfIssue(src, path, e));
+        break;
       case 'required': {
         const missing = String((e.params as { missingProperty: string }).missingProperty);
         if (!typos.has(`${e.instancePath}/${missing}`)) out.push(src.issue(path, `missing required key "${missing}"`));
         break;
       }
-      default: out.push(src.issue(path, e.message ?? 'does not match the schema'));
+      default:
+        out.push(src.issue(path, e.message ?? 'does not match the schema'));
     }
   }
   return out;

@@ -4,7 +4,17 @@
  * except that a leading-zero integer (`0644`) is octal as in YAML 1.1 (so `mode: 0644` reads as 420, which the
  * rules then report), and duplicate keys are errors.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type ScalarTag } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+  type ScalarTag,
+} from 'yaml';
 import { formatPath, type Issue, type Severity, type SpecPath } from './issues.ts';
 
 const yaml11Octal: ScalarTag = {
@@ -41,7 +51,10 @@ export interface SpecSource {
   sourceText(path: SpecPath): string | undefined;
 }
 
-interface Found { node: Node | null; key: Node | null }
+interface Found {
+  node: Node | null;
+  key: Node | null;
+}
 
 function step(node: unknown, seg: string | number): Found | undefined {
   if (isMap(node)) {
@@ -109,11 +122,17 @@ function syntaxMessage(code: string, text: string, pos: readonly [number, number
 }
 
 const SYNTAX_HINTS: [RegExp, string][] = [
-  [/Nested mappings are not allowed in compact mappings/, 'a ": " inside a plain value starts a mapping: quote the value'],
+  [
+    /Nested mappings are not allowed in compact mappings/,
+    'a ": " inside a plain value starts a mapping: quote the value',
+  ],
   [/Tabs are not allowed as indentation/, 'indent with spaces'],
   [/Missing closing "?quote/, 'close the string with the quote it starts with'],
   [/^Flow (sequence|map)/, 'close the [ ] or { } it opens, or indent its continuation lines further than the key'],
-  [/Implicit (map )?keys|block sequence may not be used as an implicit map key|Sequence item without - indicator|must be sufficiently indented/, 'check the indentation of this line against the lines above'],
+  [
+    /Implicit (map )?keys|block sequence may not be used as an implicit map key|Sequence item without - indicator|must be sufficiently indented/,
+    'check the indentation of this line against the lines above',
+  ],
 ];
 
 function syntaxHint(message: string): string | undefined {
@@ -124,23 +143,36 @@ function syntaxHint(message: string): string | undefined {
 export function parseSource(text: string, file: string): SpecSource {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
-    lineCounter, prettyErrors: false, uniqueKeys: true, merge: true, customTags: (tags) => [yaml11Octal, ...tags],
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    merge: true,
+    customTags: (tags) => [yaml11Octal, ...tags],
   });
   const position = (offset: number): { line: number; col: number } => lineCounter.linePos(offset);
   const mk = (path: SpecPath, message: string, opts: IssueOptions, offset: number | undefined): Issue => {
     const pos = offset === undefined ? { line: 0, col: 0 } : position(offset);
-    const issue: Issue = { file, line: pos.line, col: pos.col, path: formatPath(path), message, severity: opts.severity ?? 'error' };
+    const issue: Issue = {
+      file,
+      line: pos.line,
+      col: pos.col,
+      path: formatPath(path),
+      message,
+      severity: opts.severity ?? 'error',
+    };
     if (opts.hint !== undefined) issue.hint = opts.hint;
     return issue;
   };
-  const syntaxIssues = doc.errors.map((e) => {
-    const own = syntaxMessage(e.code, text, e.pos);
-    const detail = e.message.split(' at line ')[0] ?? e.message;
-    const message = own !== '' ? own : `YAML syntax error: ${detail}`;
-    const path = e.code === 'DUPLICATE_KEY' ? keyPathAt(doc.contents, e.pos[0]) ?? [] : [];
-    const hint = own === '' ? syntaxHint(detail) : undefined;
-    return mk(path, message, hint === undefined ? {} : { hint }, e.pos[0]);
-  }).filter((issue, i, all) => all.findIndex((o) => o.line === issue.line) === i); // one error per line: the rest cascade
+  const syntaxIssues = doc.errors
+    .map((e) => {
+      const own = syntaxMessage(e.code, text, e.pos);
+      const detail = e.message.split(' at line ')[0] ?? e.message;
+      const message = own !== '' ? own : `YAML syntax error: ${detail}`;
+      const path = e.code === 'DUPLICATE_KEY' ? (keyPathAt(doc.contents, e.pos[0]) ?? []) : [];
+      const hint = own === '' ? syntaxHint(detail) : undefined;
+      return mk(path, message, hint === undefined ? {} : { hint }, e.pos[0]);
+    })
+    .filter((issue, i, all) => all.findIndex((o) => o.line === issue.line) === i); // one error per line: the rest cascade
   const fatal = doc.errors.some((e) => e.code !== 'DUPLICATE_KEY');
   let value: unknown;
   try {
@@ -149,15 +181,21 @@ export function parseSource(text: string, file: string): SpecSource {
     syntaxIssues.push(mk([], `YAML error: ${err instanceof Error ? err.message : String(err)}`, {}, 0));
   }
   return {
-    file, text, value, syntaxIssues, fatal: fatal || value === undefined && syntaxIssues.length > 0,
+    file,
+    text,
+    value,
+    syntaxIssues,
+    fatal: fatal || (value === undefined && syntaxIssues.length > 0),
     issue(path, message, opts = {}) {
       const w = walk(doc, path);
-      const target = w.complete ? (opts.at === 'key' ? w.key ?? w.node : w.node ?? w.key) : w.ancestor;
+      const target = w.complete ? (opts.at === 'key' ? (w.key ?? w.node) : (w.node ?? w.key)) : w.ancestor;
       return mk(path, message, opts, target?.range?.[0] ?? (text.length > 0 ? 0 : undefined));
     },
     sourceText(path) {
       const { node: n, complete } = walk(doc, path);
-      return complete && isScalar(n) && n.range !== undefined && n.range !== null ? text.slice(n.range[0], n.range[1]) : undefined;
+      return complete && isScalar(n) && n.range !== undefined && n.range !== null
+        ? text.slice(n.range[0], n.range[1])
+        : undefined;
     },
   };
 }

@@ -25,7 +25,10 @@ export function closest(word: string, candidates: Iterable<string>, maxRatio = 1
   let bestDistance = Infinity;
   for (const c of candidates) {
     const dist = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (dist < bestDistance) { best = c; bestDistance = dist; }
+    if (dist < bestDistance) {
+      best = c;
+      bestDistance = dist;
+    }
   }
   if (best === undefined) return undefined;
   const limit = Math.max(1, Math.floor(Math.max(word.length, best.length) * maxRatio));

@@ -6,9 +6,30 @@ import assert from 'node:assert/strict';
 import { allFormats } from '../outputs/index.ts';
 import { mobySchema, schemaProperties } from './schema.ts';
 import type {
-  BlockIO, CpuResources, Device, DeviceCgroup, FileSpec, HugepageLimit, IdMapping, ImageConfigSpec, ImageEntry,
-  Interface, InterfacePriority, KernelSpec, MemoryResources, MobySpec, Mount, Namespaces, NetworkResources,
-  OutputSpec, Resources, RuntimeSpec, ThrottleDevice, TrustSpec, VolumeSpec, WeightDevice,
+  BlockIO,
+  CpuResources,
+  Device,
+  DeviceCgroup,
+  FileSpec,
+  HugepageLimit,
+  IdMapping,
+  ImageConfigSpec,
+  ImageEntry,
+  Interface,
+  InterfacePriority,
+  KernelSpec,
+  MemoryResources,
+  MobySpec,
+  Mount,
+  Namespaces,
+  NetworkResources,
+  OutputSpec,
+  Resources,
+  RuntimeSpec,
+  ThrottleDevice,
+  TrustSpec,
+  VolumeSpec,
+  WeightDevice,
 } from './types.ts';
 
 type Missing<T, L extends readonly PropertyKey[]> = Exclude<keyof T, L[number]>;
@@ -19,19 +40,73 @@ type Missing<T, L extends readonly PropertyKey[]> = Exclude<keyof T, L[number]>;
  */
 function allKeys<T>() {
   return <const L extends readonly (keyof T)[]>(
-    keys: L, ..._missing: [Missing<T, L>] extends [never] ? [] : [missing: Missing<T, L>]
+    keys: L,
+    ..._missing: [Missing<T, L>] extends [never] ? [] : [missing: Missing<T, L>]
   ): readonly string[] => keys.map(String);
 }
 
 const ROWS: [definition: string | undefined, keys: readonly string[]][] = [
-  [undefined, allKeys<MobySpec>()(['kernel', 'init', 'onboot', 'onshutdown', 'services', 'files', 'volumes', 'trust', 'outputs'])],
+  [
+    undefined,
+    allKeys<MobySpec>()(['kernel', 'init', 'onboot', 'onshutdown', 'services', 'files', 'volumes', 'trust', 'outputs']),
+  ],
   ['kernel', allKeys<KernelSpec>()(['image', 'cmdline', 'binary', 'tar', 'ucode'])],
-  ['image', allKeys<ImageEntry>()([
-    'name', 'image', 'capabilities', 'capabilities.add', 'ambient', 'mounts', 'binds', 'binds.add', 'tmpfs', 'command', 'env',
-    'cwd', 'net', 'pid', 'ipc', 'uts', 'userns', 'hostname', 'readonly', 'maskedPaths', 'readonlyPaths', 'uid', 'gid',
-    'additionalGids', 'noNewPrivileges', 'oomScoreAdj', 'rootfsPropagation', 'cgroupsPath', 'resources', 'sysctl', 'rlimits',
-    'uidMappings', 'gidMappings', 'annotations', 'devices', 'runtime'])],
-  ['file', allKeys<FileSpec>()(['path', 'directory', 'symlink', 'contents', 'source', 'optional', 'metadata', 'mode', 'uid', 'gid'])],
+  [
+    'image',
+    allKeys<ImageEntry>()([
+      'name',
+      'image',
+      'capabilities',
+      'capabilities.add',
+      'ambient',
+      'mounts',
+      'binds',
+      'binds.add',
+      'tmpfs',
+      'command',
+      'env',
+      'cwd',
+      'net',
+      'pid',
+      'ipc',
+      'uts',
+      'userns',
+      'hostname',
+      'readonly',
+      'maskedPaths',
+      'readonlyPaths',
+      'uid',
+      'gid',
+      'additionalGids',
+      'noNewPrivileges',
+      'oomScoreAdj',
+      'rootfsPropagation',
+      'cgroupsPath',
+      'resources',
+      'sysctl',
+      'rlimits',
+      'uidMappings',
+      'gidMappings',
+      'annotations',
+      'devices',
+      'runtime',
+    ]),
+  ],
+  [
+    'file',
+    allKeys<FileSpec>()([
+      'path',
+      'directory',
+      'symlink',
+      'contents',
+      'source',
+      'optional',
+      'metadata',
+      'mode',
+      'uid',
+      'gid',
+    ]),
+  ],
   ['volume', allKeys<VolumeSpec>()(['name', 'image', 'readonly', 'format', 'platforms'])],
   ['trust', allKeys<TrustSpec>()(['image', 'org'])],
   ['output', allKeys<OutputSpec>()(['format'])],
@@ -43,10 +118,32 @@ const ROWS: [definition: string | undefined, keys: readonly string[]][] = [
   ['namespaces', allKeys<Namespaces>()(['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'])],
   ['resources', allKeys<Resources>()(['devices', 'memory', 'cpu', 'pids', 'blockio', 'hugepageLimits', 'network'])],
   ['devicecgroup', allKeys<DeviceCgroup>()(['allow', 'type', 'major', 'minor', 'access'])],
-  ['memory', allKeys<MemoryResources>()(['limit', 'reservation', 'swap', 'kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller'])],
+  [
+    'memory',
+    allKeys<MemoryResources>()([
+      'limit',
+      'reservation',
+      'swap',
+      'kernel',
+      'kernelTCP',
+      'swappiness',
+      'disableOOMKiller',
+    ]),
+  ],
   ['cpu', allKeys<CpuResources>()(['shares', 'quota', 'period', 'realtimeRuntime', 'realtimePeriod', 'cpus', 'mems'])],
   ['pids', allKeys<NonNullable<Resources['pids']>>()(['limit'])],
-  ['blockio', allKeys<BlockIO>()(['weight', 'leafWeight', 'weightDevice', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'])],
+  [
+    'blockio',
+    allKeys<BlockIO>()([
+      'weight',
+      'leafWeight',
+      'weightDevice',
+      'throttleReadBpsDevice',
+      'throttleWriteBpsDevice',
+      'throttleReadIOPSDevice',
+      'throttleWriteIOPSDevice',
+    ]),
+  ],
   ['weightdevice', allKeys<WeightDevice>()(['major', 'minor', 'weight', 'leafWeight'])],
   ['throttledevice', allKeys<ThrottleDevice>()(['major', 'minor', 'rate'])],
   ['hugepagelimit', allKeys<HugepageLimit>()(['pageSize', 'limit'])],
@@ -70,14 +167,48 @@ void test('every schema definition with properties has a TypeScript type row', (
 
 void test('ImageConfigSpec (the label) is the image entry without name and image', () => {
   const label = allKeys<ImageConfigSpec>()([
-    'capabilities', 'capabilities.add', 'ambient', 'mounts', 'binds', 'binds.add', 'tmpfs', 'command', 'env',
-    'cwd', 'net', 'pid', 'ipc', 'uts', 'userns', 'hostname', 'readonly', 'maskedPaths', 'readonlyPaths', 'uid', 'gid',
-    'additionalGids', 'noNewPrivileges', 'oomScoreAdj', 'rootfsPropagation', 'cgroupsPath', 'resources', 'sysctl', 'rlimits',
-    'uidMappings', 'gidMappings', 'annotations', 'devices', 'runtime']);
+    'capabilities',
+    'capabilities.add',
+    'ambient',
+    'mounts',
+    'binds',
+    'binds.add',
+    'tmpfs',
+    'command',
+    'env',
+    'cwd',
+    'net',
+    'pid',
+    'ipc',
+    'uts',
+    'userns',
+    'hostname',
+    'readonly',
+    'maskedPaths',
+    'readonlyPaths',
+    'uid',
+    'gid',
+    'additionalGids',
+    'noNewPrivileges',
+    'oomScoreAdj',
+    'rootfsPropagation',
+    'cgroupsPath',
+    'resources',
+    'sysctl',
+    'rlimits',
+    'uidMappings',
+    'gidMappings',
+    'annotations',
+    'devices',
+    'runtime',
+  ]);
   assert.deepEqual(sorted(label), sorted(schemaProperties('image').filter((k) => k !== 'name' && k !== 'image')));
 });
 
-void test('the outputs[].format enum is exactly the format table\'s names, in order', () => {
+void test("the outputs[].format enum is exactly the format table's names, in order", () => {
   const defs = mobySchema['definitions'] as Record<string, { properties: Record<string, { enum?: string[] }> }>;
-  assert.deepEqual(defs['output']?.properties['format']?.enum, allFormats().map((f) => f.name));
+  assert.deepEqual(
+    defs['output']?.properties['format']?.enum,
+    allFormats().map((f) => f.name),
+  );
 });

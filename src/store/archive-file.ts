@@ -5,7 +5,11 @@ import { dirname, basename, join } from 'node:path';
 import type { Writable } from 'node:stream';
 
 /** Runs `write` against `file` (atomically: temp + rename) or `stdout` for `-`; a failure leaves no file. */
-export async function writeAtomically<T>(file: string, stdout: Writable, write: (out: Writable) => Promise<T>): Promise<T> {
+export async function writeAtomically<T>(
+  file: string,
+  stdout: Writable,
+  write: (out: Writable) => Promise<T>,
+): Promise<T> {
   if (file === '-') return write(stdout);
   const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
   try {

@@ -21,23 +21,32 @@ const CONTAINERD_NAME = 'io.containerd.image.name';
 
 /** Blobs of `root` present in the cache (manifests, configs, layers), sorted. */
 async function presentBlobs(layout: Layout, root: Descriptor, out: Set<Digest>): Promise<void> {
-  if (!await layout.hasBlob(root.digest)) return;
+  if (!(await layout.hasBlob(root.digest))) return;
   out.add(root.digest);
   const parsed = parseManifest(await layout.readBlob(root.digest), root.mediaType, `Cannot export "${root.digest}"`);
   if (parsed.kind === 'index') {
     for (const c of parsed.index.manifests) await presentBlobs(layout, c, out);
     return;
   }
-  for (const b of [parsed.manifest.config, ...parsed.manifest.layers]) if (await layout.hasBlob(b.digest)) out.add(b.digest);
+  for (const b of [parsed.manifest.config, ...parsed.manifest.layers])
+    if (await layout.hasBlob(b.digest)) out.add(b.digest);
 }
 
 /** Writes an OCI archive of `entries` (index.json descriptors with names) to `out`; the caller ends nothing. */
-export async function exportArchive(layout: Layout, entries: Descriptor[], out: Writable): Promise<{ blobs: number; bytes: number }> {
+export async function exportArchive(
+  layout: Layout,
+  entries: Descriptor[],
+  out: Writable,
+): Promise<{ blobs: number; bytes: number }> {
   const digests = new Set<Digest>();
   for (const e of entries) await presentBlobs(layout, e, digests);
   const index: ImageIndex = {
-    schemaVersion: 2, mediaType: MediaType.OCI_INDEX,
-    manifests: entries.map((e) => ({ ...e, annotations: { ...e.annotations, [CONTAINERD_NAME]: e.annotations?.[REF_NAME_ANNOTATION] ?? '' } })),
+    schemaVersion: 2,
+    mediaType: MediaType.OCI_INDEX,
+    manifests: entries.map((e) => ({
+      ...e,
+      annotations: { ...e.annotations, [CONTAINERD_NAME]: e.annotations?.[REF_NAME_ANNOTATION] ?? '' },
+    })),
   };
   const sorted = [...digests].sort();
   const sizes = await Promise.all(sorted.map(async (d) => (await stat(layout.blobPath(d))).size));
@@ -51,8 +60,16 @@ function fileHeader(name: string, size: number): TarHeader {
 }
 
 /** The archive's entries: oci-layout, index.json, then each blob (opened only when its turn comes). */
-async function* archiveEntries(layout: Layout, index: ImageIndex, digests: Digest[], sizes: number[]): AsyncGenerator<TarEntry> {
-  for (const [name, body] of [['oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' })], ['index.json', JSON.stringify(index)]] as const) {
+async function* archiveEntries(
+  layout: Layout,
+  index: ImageIndex,
+  digests: Digest[],
+  sizes: number[],
+): AsyncGenerator<TarEntry> {
+  for (const [name, body] of [
+    ['oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' })],
+    ['index.json', JSON.stringify(index)],
+  ] as const) {
     const bytes = Buffer.from(body);
     yield { header: fileHeader(name, bytes.length), body: Readable.from([bytes]) };
   }
@@ -79,7 +96,10 @@ async function collectArchive(layout: Layout, input: Readable): Promise<Collecte
   for await (const entry of readTar(input, { subject: 'the archive' })) {
     const name = cleanPath(entry.header.name);
     const m = /^blobs\/(sha256|sha512)\/([a-f0-9]+)$/.exec(name);
-    if (entry.header.type !== 'file' || entry.body === undefined) { entry.body?.resume(); continue; }
+    if (entry.header.type !== 'file' || entry.body === undefined) {
+      entry.body?.resume();
+      continue;
+    }
     const size = entry.header.size;
     if (m !== null && isDigest(`${m[1]}:${m[2]}`)) {
       const digest = `${m[1]}:${m[2]}` as Digest;
@@ -104,9 +124,14 @@ export async function importArchive(layout: Layout, input: Readable): Promise<st
   if (named.length > 0) return register(layout, named);
   const manifestJson = c.small.get('manifest.json');
   if (manifestJson !== undefined) return register(layout, await fromDockerSave(layout, c, manifestJson));
-  throw new MobyError('Cannot import the archive: it has neither an OCI index.json naming images nor a docker-save manifest.json', {
-    code: 'USAGE', exitCode: 2, hint: 'create it with `mobyts cache export`, `skopeo copy … oci-archive:F:NAME`, or `docker save`',
-  });
+  throw new MobyError(
+    'Cannot import the archive: it has neither an OCI index.json naming images nor a docker-save manifest.json',
+    {
+      code: 'USAGE',
+      exitCode: 2,
+      hint: 'create it with `mobyts cache export`, `skopeo copy … oci-archive:F:NAME`, or `docker save`',
+    },
+  );
 }
 
 async function fromOciIndex(layout: Layout, bytes: Buffer): Promise<Array<[string, Descriptor]>> {
@@ -116,7 +141,8 @@ async function fromOciIndex(layout: Layout, bytes: Buffer): Promise<Array<[strin
   for (const d of parsed.index.manifests) {
     const name = fullName(d.annotations?.[CONTAINERD_NAME]) ?? fullName(d.annotations?.[REF_NAME_ANNOTATION]);
     if (name === undefined) continue;
-    if (!await layout.hasBlob(d.digest)) throw new MobyError(`Cannot import "${name}": the archive lacks its manifest ${d.digest}`, { code: 'STORE' });
+    if (!(await layout.hasBlob(d.digest)))
+      throw new MobyError(`Cannot import "${name}": the archive lacks its manifest ${d.digest}`, { code: 'STORE' });
     out.push([name, { mediaType: d.mediaType, digest: d.digest, size: d.size }]);
   }
   return out;
@@ -147,19 +173,29 @@ async function fromDockerSave(layout: Layout, c: Collected, bytes: Buffer): Prom
       const stored = c.stored.get(p);
       if (stored !== undefined) return stored;
       const small = c.small.get(p);
-      if (small === undefined) throw new MobyError(`Cannot import the archive: manifest.json names "${path}", which it does not contain`, { code: 'STORE' });
+      if (small === undefined)
+        throw new MobyError(`Cannot import the archive: manifest.json names "${path}", which it does not contain`, {
+          code: 'STORE',
+        });
       return layout.writeBlob(small);
     };
     if (e.Config === undefined) continue;
     const config = await blobOf(e.Config);
     const layers: Descriptor[] = [];
-    for (const l of e.Layers ?? []) layers.push({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar', ...await blobOf(l) });
-    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.DOCKER_MANIFEST, config: { mediaType: MediaType.DOCKER_CONFIG, ...config }, layers };
+    for (const l of e.Layers ?? [])
+      layers.push({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar', ...(await blobOf(l)) });
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.DOCKER_MANIFEST,
+      config: { mediaType: MediaType.DOCKER_CONFIG, ...config },
+      layers,
+    };
     const mbytes = Buffer.from(JSON.stringify(manifest));
     await layout.writeBlob(mbytes, { digest: digestOf(mbytes), size: mbytes.length });
     for (const tag of e.RepoTags ?? []) {
       const name = fullName(tag);
-      if (name !== undefined) out.push([name, { mediaType: MediaType.DOCKER_MANIFEST, digest: digestOf(mbytes), size: mbytes.length }]);
+      if (name !== undefined)
+        out.push([name, { mediaType: MediaType.DOCKER_MANIFEST, digest: digestOf(mbytes), size: mbytes.length }]);
     }
   }
   return out;

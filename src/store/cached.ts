@@ -27,11 +27,23 @@ export async function cachedRoot(layout: Layout, ref: Reference): Promise<Descri
 }
 
 async function bareManifestDescriptor(layout: Layout, digest: Digest): Promise<Descriptor | undefined> {
-  const size = await stat(layout.blobPath(digest)).then((st) => st.size, () => undefined);
-  if (size === undefined || await checkBlob(layout.dir, layout.blobPath(digest), { digest, size }) !== undefined) return undefined;
+  const size = await stat(layout.blobPath(digest)).then(
+    (st) => st.size,
+    () => undefined,
+  );
+  if (size === undefined || (await checkBlob(layout.dir, layout.blobPath(digest), { digest, size })) !== undefined)
+    return undefined;
   const parsed = parseManifest(await layout.readBlob(digest, size), '', `Cannot read cached manifest "${digest}"`);
   const mediaType = parsed.kind === 'index' ? parsed.index.mediaType : parsed.manifest.mediaType;
-  return { mediaType: mediaType ?? (parsed.kind === 'index' ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.oci.image.manifest.v1+json'), digest, size };
+  return {
+    mediaType:
+      mediaType ??
+      (parsed.kind === 'index'
+        ? 'application/vnd.oci.image.index.v1+json'
+        : 'application/vnd.oci.image.manifest.v1+json'),
+    digest,
+    size,
+  };
 }
 
 async function allPresent(layout: Layout, descs: Descriptor[]): Promise<boolean> {
@@ -40,7 +52,7 @@ async function allPresent(layout: Layout, descs: Descriptor[]): Promise<boolean>
 }
 
 async function readManifest(layout: Layout, d: Descriptor, subject: string): Promise<ImageManifest | undefined> {
-  if (!await layout.hasBlob(d.digest)) return undefined;
+  if (!(await layout.hasBlob(d.digest))) return undefined;
   const parsed = parseManifest(await layout.readBlob(d.digest, d.size), d.mediaType, subject);
   return parsed.kind === 'manifest' ? parsed.manifest : undefined;
 }
@@ -72,7 +84,10 @@ interface Structure {
 }
 
 /** Reads the root and platform manifests (checked); the image's structure, or its damage, or absent. */
-async function readStructure(layout: Layout, a: { root: Descriptor; platform: Platform; subject: string }): Promise<Structure | Damage[] | undefined> {
+async function readStructure(
+  layout: Layout,
+  a: { root: Descriptor; platform: Platform; subject: string },
+): Promise<Structure | Damage[] | undefined> {
   const root = await intactManifest(layout, a.root, a.subject);
   if (isDamage(root)) return [root];
   if (root.kind === 'manifest') return { chosen: a.root, manifest: root.manifest, attestations: [] };
@@ -80,7 +95,11 @@ async function readStructure(layout: Layout, a: { root: Descriptor; platform: Pl
   const child = await intactManifest(layout, chosen, a.subject);
   if (isDamage(child)) return [child];
   if (child.kind !== 'manifest') return undefined;
-  return { chosen, manifest: child.manifest, attestations: await cachedAttestations(layout, root.index.manifests, chosen.digest, a.subject) };
+  return {
+    chosen,
+    manifest: child.manifest,
+    attestations: await cachedAttestations(layout, root.index.manifests, chosen.digest, a.subject),
+  };
 }
 
 export interface InspectArgs {
@@ -101,15 +120,20 @@ export interface InspectArgs {
  */
 export async function inspectCached(layout: Layout, a: InspectArgs): Promise<CachedState> {
   const found = await layout.withIndexLock(async () => {
-    const root = a.root ?? await cachedRoot(layout, a.ref);
+    const root = a.root ?? (await cachedRoot(layout, a.ref));
     if (root === undefined) return undefined;
     const structure = await readStructure(layout, { root, platform: a.platform, subject: a.subject });
     if (structure === undefined || Array.isArray(structure)) return { root, structure };
     const { manifest } = structure;
     const present = await Promise.all([manifest.config, ...manifest.layers].map((d) => layout.hasBlob(d.digest)));
     if (present.every((p) => !p)) return { root, structure: undefined }; // this platform was never pulled
-    await a.lease?.add([root.digest, structure.chosen.digest, manifest.config.digest, ...manifest.layers.map((l) => l.digest),
-      ...structure.attestations.flatMap((t) => [t.descriptor.digest, ...t.manifest.layers.map((l) => l.digest)])]);
+    await a.lease?.add([
+      root.digest,
+      structure.chosen.digest,
+      manifest.config.digest,
+      ...manifest.layers.map((l) => l.digest),
+      ...structure.attestations.flatMap((t) => [t.descriptor.digest, ...t.manifest.layers.map((l) => l.digest)]),
+    ]);
     return { root, structure };
   });
   if (found === undefined || found.structure === undefined) return { kind: 'absent' };
@@ -144,11 +168,16 @@ export function attestationsFor(manifests: Descriptor[], imageDigest: Digest): D
   return manifests.filter((d) => isAttestation(d) && d.annotations?.['vnd.docker.reference.digest'] === imageDigest);
 }
 
-async function cachedAttestations(layout: Layout, manifests: Descriptor[], imageDigest: Digest, subject: string): Promise<Attestation[]> {
+async function cachedAttestations(
+  layout: Layout,
+  manifests: Descriptor[],
+  imageDigest: Digest,
+  subject: string,
+): Promise<Attestation[]> {
   const out: Attestation[] = [];
   for (const descriptor of attestationsFor(manifests, imageDigest)) {
     const manifest = await readManifest(layout, descriptor, subject);
-    if (manifest !== undefined && await allPresent(layout, manifest.layers)) out.push({ descriptor, manifest });
+    if (manifest !== undefined && (await allPresent(layout, manifest.layers))) out.push({ descriptor, manifest });
   }
   return out;
 }

@@ -65,10 +65,14 @@ export async function openStore(dir?: string, options: StoreOptions = {}): Promi
     putBlob: (data, expected) => layout.writeBlob(data, expected),
     hasBlob: (d: Digest) => layout.hasBlob(d),
     openBlob: (d: Digest, size?: number): Promise<Readable> => layout.openBlob(d, size),
-    setRef: (refName: string, descriptor: Descriptor) => layout.updateIndex((index) => {
-      index.manifests = index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== refName);
-      index.manifests.push({ ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME_ANNOTATION]: refName } });
-    }),
+    setRef: (refName: string, descriptor: Descriptor) =>
+      layout.updateIndex((index) => {
+        index.manifests = index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== refName);
+        index.manifests.push({
+          ...descriptor,
+          annotations: { ...descriptor.annotations, [REF_NAME_ANNOTATION]: refName },
+        });
+      }),
     getRef: async (refName: string) => refDescriptors(await layout.readIndex(), refName)[0],
   };
 }
@@ -77,12 +81,22 @@ export async function openStore(dir?: string, options: StoreOptions = {}): Promi
  * The cache first (unless `pull`); when the cached copy is damaged (integrity.ts) or index.json is garbage,
  * a pull fetches what is needed again; if that fails too, the error names the damage and says what to run.
  */
-async function getImage(layout: Layout, ref: Reference, opts: GetImageOptions, s: { lease: Lease; tuning: ClientTuning }): Promise<StoreImageSource> {
+async function getImage(
+  layout: Layout,
+  ref: Reference,
+  opts: GetImageOptions,
+  s: { lease: Lease; tuning: ClientTuning },
+): Promise<StoreImageSource> {
   let damage: Damage[] = [];
   let damagedIndex: DamagedIndexError | undefined;
   if (!opts.pull) {
     try {
-      const state = await inspectCached(layout, { ref, platform: opts.platform, subject: `Cannot pull "${ref.expanded}"`, lease: s.lease });
+      const state = await inspectCached(layout, {
+        ref,
+        platform: opts.platform,
+        subject: `Cannot pull "${ref.expanded}"`,
+        lease: s.lease,
+      });
       if (state.kind === 'complete') return state.source;
       if (state.kind === 'damaged') damage = state.damage;
     } catch (err) {
@@ -98,9 +112,14 @@ async function getImage(layout: Layout, ref: Reference, opts: GetImageOptions, s
   } catch (err) {
     if (damage.length > 0) throw damagedError(ref.expanded, damage, err);
     if (damagedIndex !== undefined) {
-      throw new MobyError(`${damagedIndex.message}, and fetching "${ref.expanded}" again failed: ${(err as Error).message}`, {
-        code: 'STORE', cause: err, ...(damagedIndex.hint === undefined ? {} : { hint: damagedIndex.hint }),
-      });
+      throw new MobyError(
+        `${damagedIndex.message}, and fetching "${ref.expanded}" again failed: ${(err as Error).message}`,
+        {
+          code: 'STORE',
+          cause: err,
+          ...(damagedIndex.hint === undefined ? {} : { hint: damagedIndex.hint }),
+        },
+      );
     }
     throw err;
   }
@@ -109,7 +128,8 @@ async function getImage(layout: Layout, ref: Reference, opts: GetImageOptions, s
 /** A single-platform image is used as is (as LinuxKit does), but building it for another arch deserves a word. */
 function warnForeignArch(source: StoreImageSource, opts: GetImageOptions): void {
   const arch = source.config.architecture;
-  if (source.rootDescriptor.digest !== source.manifestDigest || arch === '' || arch === opts.platform.architecture) return;
+  if (source.rootDescriptor.digest !== source.manifestDigest || arch === '' || arch === opts.platform.architecture)
+    return;
   opts.reporter.emit({
     type: 'warn',
     message: `${source.ref.expanded} is a single-platform image for ${source.config.os}/${arch}, used as is for ${formatPlatform(opts.platform)}`,

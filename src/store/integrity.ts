@@ -54,14 +54,19 @@ async function hashFile(path: string, d: Digest): Promise<Digest> {
  * What is wrong with the cached blob `desc` describes, or undefined when it is intact: present, of the
  * descriptor's size, and either stamped as it is or re-hashed to its digest now (then stamped).
  */
-export async function checkBlob(cacheDir: string, blobPath: string, desc: Pick<Descriptor, 'digest' | 'size'>): Promise<Damage | undefined> {
+export async function checkBlob(
+  cacheDir: string,
+  blobPath: string,
+  desc: Pick<Descriptor, 'digest' | 'size'>,
+): Promise<Damage | undefined> {
   let st;
   try {
     st = await stat(blobPath, { bigint: true });
   } catch {
     return { digest: desc.digest, problem: 'it is missing' };
   }
-  if (st.size !== BigInt(desc.size)) return { digest: desc.digest, problem: `it has ${st.size} bytes, expected ${desc.size}` };
+  if (st.size !== BigInt(desc.size))
+    return { digest: desc.digest, problem: `it has ${st.size} bytes, expected ${desc.size}` };
   const stamp = await readFile(stampPath(cacheDir, desc.digest), 'utf8').catch(() => '');
   if (stamp === stampOf(st)) return undefined;
   const got = await hashFile(blobPath, desc.digest);
@@ -71,7 +76,11 @@ export async function checkBlob(cacheDir: string, blobPath: string, desc: Pick<D
 }
 
 /** The damaged ones among `descs` (each digest checked once). */
-export async function checkBlobs(cacheDir: string, blobPath: (d: Digest) => string, descs: Array<Pick<Descriptor, 'digest' | 'size'>>): Promise<Damage[]> {
+export async function checkBlobs(
+  cacheDir: string,
+  blobPath: (d: Digest) => string,
+  descs: Array<Pick<Descriptor, 'digest' | 'size'>>,
+): Promise<Damage[]> {
   const seen = new Set<Digest>();
   const out: Damage[] = [];
   for (const d of descs) {
@@ -95,9 +104,12 @@ export function repulledMessage(d: Damage): string {
 export function damagedError(refName: string, damage: Damage[], cause: unknown): MobyError {
   const list = damage.map((d) => `${d.digest} (${d.problem})`).join(', ');
   const why = cause instanceof Error ? `: ${cause.message}` : '';
-  return new MobyError(`Cannot use the cached image "${refName}": blob ${list} ${damage.length === 1 ? 'is' : 'are'} damaged and fetching ${damage.length === 1 ? 'it' : 'them'} again failed${why}`, {
-    code: 'STORE',
-    cause,
-    hint: `when the registry is reachable the next build fetches it again; or run \`mobyts cache rm ${refName}\` and pull again, and \`mobyts cache verify\` to list every damaged blob`,
-  });
+  return new MobyError(
+    `Cannot use the cached image "${refName}": blob ${list} ${damage.length === 1 ? 'is' : 'are'} damaged and fetching ${damage.length === 1 ? 'it' : 'them'} again failed${why}`,
+    {
+      code: 'STORE',
+      cause,
+      hint: `when the registry is reachable the next build fetches it again; or run \`mobyts cache rm ${refName}\` and pull again, and \`mobyts cache verify\` to list every damaged blob`,
+    },
+  );
 }

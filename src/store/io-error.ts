@@ -11,7 +11,12 @@ export function cacheWriteError(what: string, err: unknown): unknown {
   if (code === undefined) return err;
   const detail = errnoText(err) ?? code;
   return new MobyError(`Cannot ${what}: ${detail}`, {
-    code: 'IO', cause: err,
-    ...(code === 'ENOSPC' || code === 'EDQUOT' ? { hint: 'free space on that file system (or use --cache on another one) and run again; nothing partial was kept in the cache' } : {}),
+    code: 'IO',
+    cause: err,
+    ...(code === 'ENOSPC' || code === 'EDQUOT'
+      ? {
+          hint: 'free space on that file system (or use --cache on another one) and run again; nothing partial was kept in the cache',
+        }
+      : {}),
   });
 }

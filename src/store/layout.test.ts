@@ -10,7 +10,9 @@ import { openStore } from './index.ts';
 import { acquireLock } from './lock.ts';
 
 const dirs: string[] = [];
-after(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
 async function tmp(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'mobyts-layout-'));
   dirs.push(d);
@@ -21,7 +23,11 @@ void test('a new store is a valid, empty OCI layout', async () => {
   const dir = await tmp();
   await openStore(dir);
   assert.equal(await readFile(join(dir, 'oci-layout'), 'utf8'), '{"imageLayoutVersion":"1.0.0"}');
-  assert.deepEqual(JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')), { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
+  assert.deepEqual(JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')), {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [],
+  });
 });
 
 void test('putBlob stores verified bytes idempotently and stores nothing on a mismatch', async () => {
@@ -29,14 +35,20 @@ void test('putBlob stores verified bytes idempotently and stores nothing on a mi
   const store = await openStore(dir);
   const data = Buffer.from('hello blob');
   const d = digestOf(data);
-  assert.deepEqual(await store.putBlob(Readable.from([data.subarray(0, 3), data.subarray(3)]), { digest: d, size: data.length }), { digest: d, size: data.length });
+  assert.deepEqual(
+    await store.putBlob(Readable.from([data.subarray(0, 3), data.subarray(3)]), { digest: d, size: data.length }),
+    { digest: d, size: data.length },
+  );
   assert.deepEqual(await store.putBlob(data), { digest: d, size: data.length });
   assert.deepEqual(await buffer(await store.openBlob(d, data.length)), data);
   const wrong = digestOf('other');
   await assert.rejects(store.putBlob(data, { digest: wrong, size: data.length }), {
-    code: 'DIGEST_MISMATCH', message: `blob ${wrong} does not match its digest (expected ${wrong}, got ${d})`,
+    code: 'DIGEST_MISMATCH',
+    message: `blob ${wrong} does not match its digest (expected ${wrong}, got ${d})`,
   });
-  await assert.rejects(store.putBlob(Buffer.from('much longer than that'), { digest: wrong, size: 5 }), { message: `blob ${wrong} is larger than its descriptor says (more than 5 bytes)` });
+  await assert.rejects(store.putBlob(Buffer.from('much longer than that'), { digest: wrong, size: 5 }), {
+    message: `blob ${wrong} is larger than its descriptor says (more than 5 bytes)`,
+  });
   assert.equal(await store.hasBlob(wrong), false);
   assert.deepEqual(await readdir(join(dir, '.mobyts', 'tmp')), []);
 });
@@ -69,7 +81,10 @@ void test('locks: a dead holder is stale and broken, a live one makes others wai
   await writeFile(path, `999999999 ${(await import('node:os')).hostname()} ${Date.now()}\n`);
   const release = await acquireLock(path, { timeoutMs: 2000 });
   assert.match(await readFile(path, 'utf8'), new RegExp(`^${process.pid} `));
-  await assert.rejects(acquireLock(path, { timeoutMs: 100 }), { code: 'LOCK', message: `Cannot lock "${path}": another process has held it for too long` });
+  await assert.rejects(acquireLock(path, { timeoutMs: 100 }), {
+    code: 'LOCK',
+    message: `Cannot lock "${path}": another process has held it for too long`,
+  });
   await release();
   const again = await acquireLock(path, { timeoutMs: 100 });
   await again();

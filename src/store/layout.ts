@@ -44,7 +44,11 @@ export interface Layout {
   readonly dir: string;
   blobPath(digest: Digest): string;
   hasBlob(digest: Digest): Promise<boolean>;
-  writeBlob(data: Readable | Uint8Array, expected?: { digest: Digest; size: number }, opts?: WriteBlobOptions): Promise<{ digest: Digest; size: number }>;
+  writeBlob(
+    data: Readable | Uint8Array,
+    expected?: { digest: Digest; size: number },
+    opts?: WriteBlobOptions,
+  ): Promise<{ digest: Digest; size: number }>;
   openBlob(digest: Digest, size?: number): Promise<Readable>;
   readBlob(digest: Digest, size?: number): Promise<Buffer>;
   readIndex(): Promise<ImageIndex>;
@@ -53,7 +57,10 @@ export interface Layout {
    * With `onDamaged`, an index.json that is not a valid index is moved aside (its path is passed to
    * `onDamaged`) and `change` gets an empty index; without it such a file rejects with DamagedIndexError.
    */
-  updateIndex<T>(change: (index: ImageIndex) => T | Promise<T>, opts?: { onDamaged?: (err: DamagedIndexError, savedAs: string) => void }): Promise<T>;
+  updateIndex<T>(
+    change: (index: ImageIndex) => T | Promise<T>,
+    opts?: { onDamaged?: (err: DamagedIndexError, savedAs: string) => void },
+  ): Promise<T>;
   /** Runs `fn` holding the index lock (what gc and image naming hold), without changing index.json. */
   withIndexLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Runs `fn` holding the per-blob lock, so parallel pulls download each blob once. */
@@ -104,7 +111,10 @@ function makeLayout(dir: string): Layout {
   const openBlob = async (d: Digest, size?: number): Promise<Readable> => {
     const path = blobPath(d);
     const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
-      throw new MobyError(`Cannot read blob "${d}": ${err.code === 'ENOENT' ? 'it is not in the cache' : err.message}`, { code: 'STORE', cause: err });
+      throw new MobyError(
+        `Cannot read blob "${d}": ${err.code === 'ENOENT' ? 'it is not in the cache' : err.message}`,
+        { code: 'STORE', cause: err },
+      );
     });
     return verifyStream(fh.createReadStream(), d, size, { subject: 'cached blob' });
   };
@@ -120,28 +130,30 @@ function makeLayout(dir: string): Layout {
     },
     writeBlob: (data, expected, opts) => writeBlob(dir, blobPath, { data, expected, opts: opts ?? {}, hasBlob }),
     readIndex: () => readIndex(dir),
-    updateIndex: (change, o) => withLock(join(dir, '.mobyts', 'index.lock'), async () => {
-      const index = await readIndex(dir).catch(async (err: unknown) => {
-        if (!(err instanceof DamagedIndexError) || o?.onDamaged === undefined) throw err;
-        const savedAs = join(dir, '.mobyts', `index.json.damaged-${Date.now()}`);
-        await rename(join(dir, 'index.json'), savedAs);
-        o.onDamaged(err, savedAs);
-        return emptyIndex();
-      });
-      const result = await change(index);
-      const tmp = tmpName(dir);
-      try {
-        await writeFile(tmp, `${JSON.stringify(index)}\n`, { flush: true });
-        await rename(tmp, join(dir, 'index.json'));
-      } catch (err) {
-        await unlink(tmp).catch(() => undefined);
-        throw cacheWriteError(`write the cache index "${join(dir, 'index.json')}"`, err);
-      }
-      return result;
-    }),
+    updateIndex: (change, o) =>
+      withLock(join(dir, '.mobyts', 'index.lock'), async () => {
+        const index = await readIndex(dir).catch(async (err: unknown) => {
+          if (!(err instanceof DamagedIndexError) || o?.onDamaged === undefined) throw err;
+          const savedAs = join(dir, '.mobyts', `index.json.damaged-${Date.now()}`);
+          await rename(join(dir, 'index.json'), savedAs);
+          o.onDamaged(err, savedAs);
+          return emptyIndex();
+        });
+        const result = await change(index);
+        const tmp = tmpName(dir);
+        try {
+          await writeFile(tmp, `${JSON.stringify(index)}\n`, { flush: true });
+          await rename(tmp, join(dir, 'index.json'));
+        } catch (err) {
+          await unlink(tmp).catch(() => undefined);
+          throw cacheWriteError(`write the cache index "${join(dir, 'index.json')}"`, err);
+        }
+        return result;
+      }),
     withIndexLock: (fn) => withLock(join(dir, '.mobyts', 'index.lock'), fn),
     // another process downloading a big layer over a slow link may hold this for long: wait up to an hour
-    withBlobLock: (d, fn) => withLock(join(dir, '.mobyts', 'locks', `${digestHex(d)}.lock`), fn, { timeoutMs: 3_600_000 }),
+    withBlobLock: (d, fn) =>
+      withLock(join(dir, '.mobyts', 'locks', `${digestHex(d)}.lock`), fn, { timeoutMs: 3_600_000 }),
     listBlobs: async () => {
       const out: Digest[] = [];
       for (const alg of ['sha256', 'sha512']) {
@@ -173,20 +185,31 @@ async function readIndex(dir: string): Promise<ImageIndex> {
   } catch (cause) {
     throw new DamagedIndexError(path, 'it is not valid JSON', cause);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DamagedIndexError(path, 'it is not a JSON object');
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new DamagedIndexError(path, 'it is not a JSON object');
   const index = parsed as Partial<ImageIndex>;
-  if (index.manifests !== undefined && !Array.isArray(index.manifests)) throw new DamagedIndexError(path, '"manifests" is not a list');
+  if (index.manifests !== undefined && !Array.isArray(index.manifests))
+    throw new DamagedIndexError(path, '"manifests" is not a list');
   const manifests = index.manifests ?? [];
   const bad = manifests.findIndex((d) => !isDescriptor(d));
-  if (bad >= 0) throw new DamagedIndexError(path, `manifests[${bad}] is not a descriptor (needs mediaType, digest, size)`);
+  if (bad >= 0)
+    throw new DamagedIndexError(path, `manifests[${bad}] is not a descriptor (needs mediaType, digest, size)`);
   return { ...emptyIndex(), ...index, manifests };
 }
 
 function isDescriptor(d: unknown): d is Descriptor {
   const o = d as Partial<Descriptor> | null;
-  return o !== null && typeof o === 'object' && typeof o.mediaType === 'string' && typeof o.digest === 'string' && isDigest(o.digest)
-    && typeof o.size === 'number' && Number.isSafeInteger(o.size) && o.size >= 0
-    && (o.annotations === undefined || (typeof o.annotations === 'object' && o.annotations !== null));
+  return (
+    o !== null &&
+    typeof o === 'object' &&
+    typeof o.mediaType === 'string' &&
+    typeof o.digest === 'string' &&
+    isDigest(o.digest) &&
+    typeof o.size === 'number' &&
+    Number.isSafeInteger(o.size) &&
+    o.size >= 0 &&
+    (o.annotations === undefined || (typeof o.annotations === 'object' && o.annotations !== null))
+  );
 }
 
 interface WriteArgs {
@@ -196,24 +219,35 @@ interface WriteArgs {
   hasBlob: (d: Digest) => Promise<boolean>;
 }
 
-async function writeBlob(dir: string, blobPath: (d: Digest) => string, a: WriteArgs): Promise<{ digest: Digest; size: number }> {
-  if (a.expected !== undefined && a.opts.replace !== true && await a.hasBlob(a.expected.digest)) {
+async function writeBlob(
+  dir: string,
+  blobPath: (d: Digest) => string,
+  a: WriteArgs,
+): Promise<{ digest: Digest; size: number }> {
+  if (a.expected !== undefined && a.opts.replace !== true && (await a.hasBlob(a.expected.digest))) {
     if (a.data instanceof Readable) a.data.destroy();
     return { digest: a.expected.digest, size: a.expected.size };
   }
   const alg = a.expected === undefined ? 'sha256' : digestAlgorithm(a.expected.digest);
   const hash = createHash(alg);
   const tmp = tmpName(dir);
-  const fh = await open(tmp, 'wx').catch((err: unknown) => { throw cacheWriteError(`write to the cache "${dir}"`, err); });
+  const fh = await open(tmp, 'wx').catch((err: unknown) => {
+    throw cacheWriteError(`write to the cache "${dir}"`, err);
+  });
   let size = 0;
-  const what = `${a.opts.subject === undefined ? '' : `${a.opts.subject}: `}blob ${a.expected?.digest ?? ''}`.replace(/ $/, '');
+  const what = `${a.opts.subject === undefined ? '' : `${a.opts.subject}: `}blob ${a.expected?.digest ?? ''}`.replace(
+    / $/,
+    '',
+  );
   try {
     const source = a.data instanceof Readable ? a.data : Readable.from([Buffer.from(a.data)]);
     for await (const chunk of source as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (a.expected !== undefined && size > a.expected.size) {
         source.destroy();
-        throw new MobyError(`${what} is larger than its descriptor says (more than ${a.expected.size} bytes)`, { code: 'DIGEST_MISMATCH' });
+        throw new MobyError(`${what} is larger than its descriptor says (more than ${a.expected.size} bytes)`, {
+          code: 'DIGEST_MISMATCH',
+        });
       }
       hash.update(chunk);
       await fh.write(chunk);
@@ -226,7 +260,9 @@ async function writeBlob(dir: string, blobPath: (d: Digest) => string, a: WriteA
       throw new MobyError(`${what} has ${size} bytes, expected ${a.expected.size}`, { code: 'DIGEST_MISMATCH' });
     }
     if (a.expected !== undefined && digest !== a.expected.digest) {
-      throw new MobyError(`${what} does not match its digest (expected ${a.expected.digest}, got ${digest})`, { code: 'DIGEST_MISMATCH' });
+      throw new MobyError(`${what} does not match its digest (expected ${a.expected.digest}, got ${digest})`, {
+        code: 'DIGEST_MISMATCH',
+      });
     }
     await rename(tmp, blobPath(digest));
     await stampVerified(dir, blobPath(digest), digest);

@@ -65,7 +65,6 @@ export class Lease {
   }
 }
 
-
 /**
  * Every digest a live lease holds (caller holds the index lock). Leases of dead processes on this host, old
  * ones from other hosts and unreadable ones are removed.
@@ -83,9 +82,15 @@ export async function leasedDigests(cacheDir: string): Promise<Set<Digest>> {
       await rm(path, { force: true });
       continue;
     }
-    const live = lease.host === hostname()
-      ? processAlive(Number(lease.pid))
-      : Date.now() - (await stat(path).then((s) => s.mtimeMs, () => 0)) < OTHER_HOST_LEASE_MS;
+    const live =
+      lease.host === hostname()
+        ? processAlive(Number(lease.pid))
+        : Date.now() -
+            (await stat(path).then(
+              (s) => s.mtimeMs,
+              () => 0,
+            )) <
+          OTHER_HOST_LEASE_MS;
     if (!live || !Array.isArray(lease.digests)) {
       await rm(path, { force: true });
       continue;

@@ -43,12 +43,16 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
       return () => unlink(path).catch(() => undefined);
     }
     if (await isStale(path, opts.staleMs ?? 10 * 60_000)) {
-      await rename(path, `${path}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`).then((_) => undefined, () => undefined);
+      await rename(path, `${path}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`).then(
+        (_) => undefined,
+        () => undefined,
+      );
       continue;
     }
     if (Date.now() > deadline) {
       throw new MobyError(`Cannot lock "${path}": another process has held it for too long`, {
-        code: 'LOCK', hint: 'wait for the other build to finish; if none is running, delete the lock file',
+        code: 'LOCK',
+        hint: 'wait for the other build to finish; if none is running, delete the lock file',
       });
     }
     await delay(wait, undefined, opts.signal === undefined ? undefined : { signal: opts.signal });
@@ -67,7 +71,6 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
     return false; // vanished or half-written: retry normally
   }
 }
-
 
 /** Runs `fn` holding the lock at `path`. */
 export async function withLock<T>(path: string, fn: () => Promise<T>, opts?: LockOptions): Promise<T> {

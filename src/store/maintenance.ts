@@ -26,12 +26,15 @@ export interface CachedImageInfo {
 }
 
 /** Digests reachable from `roots` (manifests read when present), with whether each platform is complete. */
-async function walk(layout: Layout, roots: Descriptor[]): Promise<{ reachable: Set<Digest>; complete: Map<Digest, string[]> }> {
+async function walk(
+  layout: Layout,
+  roots: Descriptor[],
+): Promise<{ reachable: Set<Digest>; complete: Map<Digest, string[]> }> {
   const reachable = new Set<Digest>();
   const complete = new Map<Digest, string[]>();
   const visit = async (d: Descriptor): Promise<boolean> => {
     reachable.add(d.digest);
-    if (!await layout.hasBlob(d.digest)) return false;
+    if (!(await layout.hasBlob(d.digest))) return false;
     let parsed;
     try {
       parsed = parseManifest(await layout.readBlob(d.digest), d.mediaType, `Cannot read cached manifest "${d.digest}"`);
@@ -39,19 +42,20 @@ async function walk(layout: Layout, roots: Descriptor[]): Promise<{ reachable: S
       return false;
     }
     if (parsed.kind === 'index') {
-      for (const child of parsed.index.manifests) if (await visit(child) && !isAttestation(child)) complete.get(d.digest)?.push(formatPlatform(child.platform));
+      for (const child of parsed.index.manifests)
+        if ((await visit(child)) && !isAttestation(child)) complete.get(d.digest)?.push(formatPlatform(child.platform));
       return true;
     }
     let all = true;
     for (const b of [parsed.manifest.config, ...parsed.manifest.layers]) {
       reachable.add(b.digest);
-      if (!await layout.hasBlob(b.digest)) all = false;
+      if (!(await layout.hasBlob(b.digest))) all = false;
     }
     return all;
   };
   for (const root of roots) {
     complete.set(root.digest, []);
-    if (await visit(root) && !isIndexDescriptor(root)) complete.get(root.digest)?.push('single-platform');
+    if ((await visit(root)) && !isIndexDescriptor(root)) complete.get(root.digest)?.push('single-platform');
   }
   return { reachable, complete };
 }
@@ -62,7 +66,11 @@ function isIndexDescriptor(d: Descriptor): boolean {
 
 async function sizeOf(layout: Layout, digests: Iterable<Digest>): Promise<number> {
   let n = 0;
-  for (const d of digests) n += await stat(layout.blobPath(d)).then((s) => s.size, () => 0);
+  for (const d of digests)
+    n += await stat(layout.blobPath(d)).then(
+      (s) => s.size,
+      () => 0,
+    );
   return n;
 }
 
@@ -72,14 +80,21 @@ export async function listImages(layout: Layout): Promise<CachedImageInfo[]> {
   const out: CachedImageInfo[] = [];
   for (const d of index.manifests) {
     const { reachable, complete } = await walk(layout, [d]);
-    out.push({ name: d.annotations?.[REF_NAME_ANNOTATION] ?? '<unnamed>', descriptor: d, platforms: complete.get(d.digest) ?? [], size: await sizeOf(layout, reachable) });
+    out.push({
+      name: d.annotations?.[REF_NAME_ANNOTATION] ?? '<unnamed>',
+      descriptor: d,
+      platforms: complete.get(d.digest) ?? [],
+      size: await sizeOf(layout, reachable),
+    });
   }
   return out;
 }
 
 /** The index name a user's reference means (`alpine` → `docker.io/library/alpine`); exact names also match. */
 function matchName(index: ImageIndex, wanted: string): string | undefined {
-  const names = index.manifests.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter((n): n is string => n !== undefined);
+  const names = index.manifests
+    .map((d) => d.annotations?.[REF_NAME_ANNOTATION])
+    .filter((n): n is string => n !== undefined);
   if (names.includes(wanted)) return wanted;
   let expanded: string;
   try {
@@ -101,11 +116,15 @@ export async function removeImages(layout: Layout, refs: string[]): Promise<{ re
     const removed: string[] = [];
     for (const r of refs) {
       const name = matchName(index, r);
-      if (name === undefined) throw new MobyError(`Cannot remove "${r}": it is not in the cache at "${layout.dir}"`, { code: 'NOT_FOUND', hint: 'see `mobyts cache ls`' });
+      if (name === undefined)
+        throw new MobyError(`Cannot remove "${r}": it is not in the cache at "${layout.dir}"`, {
+          code: 'NOT_FOUND',
+          hint: 'see `mobyts cache ls`',
+        });
       index.manifests = index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== name);
       removed.push(name);
     }
-    return { removed, ...await collect(layout, index) };
+    return { removed, ...(await collect(layout, index)) };
   });
 }
 
@@ -114,7 +133,7 @@ export async function cleanCache(layout: Layout): Promise<{ images: number } & G
   return layout.updateIndex(async (index) => {
     const images = index.manifests.length;
     index.manifests = [];
-    return { images, ...await collect(layout, index) };
+    return { images, ...(await collect(layout, index)) };
   });
 }
 
@@ -158,8 +177,10 @@ export async function verifyCache(layout: Layout): Promise<VerifyReport> {
   const index = await layout.readIndex();
   for (const root of index.manifests) {
     const name = root.annotations?.[REF_NAME_ANNOTATION] ?? root.digest;
-    if (!await layout.hasBlob(root.digest)) problems.push({ subject: `image ${name}`, problem: `its manifest ${root.digest} is missing` });
-    else if ((await walk(layout, [root])).complete.get(root.digest)?.length === 0) problems.push({ subject: `image ${name}`, problem: 'no platform has all its blobs' });
+    if (!(await layout.hasBlob(root.digest)))
+      problems.push({ subject: `image ${name}`, problem: `its manifest ${root.digest} is missing` });
+    else if ((await walk(layout, [root])).complete.get(root.digest)?.length === 0)
+      problems.push({ subject: `image ${name}`, problem: 'no platform has all its blobs' });
   }
   return { blobs: blobs.length, bytes, images: index.manifests.length, problems };
 }

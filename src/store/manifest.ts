@@ -52,9 +52,12 @@ function stringMap(v: unknown, where: string): string | undefined {
 
 function descriptorProblem(o: unknown, where: string, maxSize?: number): string | undefined {
   if (!isObject(o)) return `${where} is not a descriptor object (got ${show(o)})`;
-  if (typeof o.mediaType !== 'string') return `${where}.mediaType is missing or not a string (got ${show(o.mediaType)})`;
-  if (typeof o.digest !== 'string' || !isDigest(o.digest)) return `${where}.digest is not a valid digest (got ${show(o.digest)})`;
-  if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) return `${where}.size is not a non-negative integer (got ${show(o.size)})`;
+  if (typeof o.mediaType !== 'string')
+    return `${where}.mediaType is missing or not a string (got ${show(o.mediaType)})`;
+  if (typeof o.digest !== 'string' || !isDigest(o.digest))
+    return `${where}.digest is not a valid digest (got ${show(o.digest)})`;
+  if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0)
+    return `${where}.size is not a non-negative integer (got ${show(o.size)})`;
   if (maxSize !== undefined && o.size > maxSize) return `${where}.size is ${mib(o.size)}`;
   if (o.annotations !== undefined) {
     const p = stringMap(o.annotations, `${where}.annotations`);
@@ -63,10 +66,12 @@ function descriptorProblem(o: unknown, where: string, maxSize?: number): string 
   if (o.platform !== undefined) {
     if (!isObject(o.platform)) return `${where}.platform is not an object (got ${show(o.platform)})`;
     for (const k of ['architecture', 'os', 'variant', 'os.version'] as const) {
-      if (o.platform[k] !== undefined && typeof o.platform[k] !== 'string') return `${where}.platform.${k} is not a string (got ${show(o.platform[k])})`;
+      if (o.platform[k] !== undefined && typeof o.platform[k] !== 'string')
+        return `${where}.platform.${k} is not a string (got ${show(o.platform[k])})`;
     }
   }
-  if (o.urls !== undefined && (!Array.isArray(o.urls) || o.urls.some((u) => typeof u !== 'string'))) return `${where}.urls is not a list of strings`;
+  if (o.urls !== undefined && (!Array.isArray(o.urls) || o.urls.some((u) => typeof u !== 'string')))
+    return `${where}.urls is not a list of strings`;
   return undefined;
 }
 
@@ -92,9 +97,12 @@ export function parseManifest(bytes: Uint8Array, mediaType: string, subject: str
     throw bad(subject, 'the manifest is not valid JSON');
   }
   if (!isObject(json)) throw bad(subject, `the manifest is not a JSON object (got ${show(json)})`);
-  if (json.schemaVersion === 1) throw bad(subject, 'Docker image manifest v2 schema 1 is not supported (re-push the image with a current tool)');
-  if (json.schemaVersion !== undefined && json.schemaVersion !== 2) throw bad(subject, `schemaVersion is ${show(json.schemaVersion)}, expected 2`);
-  if (json.mediaType !== undefined && typeof json.mediaType !== 'string') throw bad(subject, `mediaType is not a string (got ${show(json.mediaType)})`);
+  if (json.schemaVersion === 1)
+    throw bad(subject, 'Docker image manifest v2 schema 1 is not supported (re-push the image with a current tool)');
+  if (json.schemaVersion !== undefined && json.schemaVersion !== 2)
+    throw bad(subject, `schemaVersion is ${show(json.schemaVersion)}, expected 2`);
+  if (json.mediaType !== undefined && typeof json.mediaType !== 'string')
+    throw bad(subject, `mediaType is not a string (got ${show(json.mediaType)})`);
   if (json.annotations !== undefined) {
     const p = stringMap(json.annotations, 'annotations');
     if (p !== undefined) throw bad(subject, p);
@@ -108,7 +116,9 @@ export function parseManifest(bytes: Uint8Array, mediaType: string, subject: str
   }
   if (json.layers === undefined) throw bad(subject, `unsupported manifest media type "${mt}" (no layers list)`);
   const config = checkDescriptor(json.config, subject, 'config', MAX_MANIFEST_BYTES);
-  const layers = checkList(json.layers, subject, 'layers', MAX_LAYERS).map((d, i) => checkDescriptor(d, subject, `layers[${i}]`));
+  const layers = checkList(json.layers, subject, 'layers', MAX_LAYERS).map((d, i) =>
+    checkDescriptor(d, subject, `layers[${i}]`),
+  );
   if (json.subject !== undefined) checkDescriptor(json.subject, subject, 'subject');
   return { kind: 'manifest', manifest: { ...(json as unknown as ImageManifest), config, layers } };
 }
@@ -124,7 +134,8 @@ function stringList(v: unknown, where: string, nullable: boolean): string | unde
 function containerConfigProblem(c: unknown): string | undefined {
   if (c === undefined || c === null) return undefined;
   if (!isObject(c)) return `config is not an object (got ${show(c)})`;
-  for (const k of ['User', 'WorkingDir', 'StopSignal']) if (c[k] !== undefined && typeof c[k] !== 'string') return `config.${k} is not a string (got ${show(c[k])})`;
+  for (const k of ['User', 'WorkingDir', 'StopSignal'])
+    if (c[k] !== undefined && typeof c[k] !== 'string') return `config.${k} is not a string (got ${show(c[k])})`;
   for (const k of ['Env', 'Entrypoint', 'Cmd']) {
     const p = stringList(c[k], `config.${k}`, true);
     if (p !== undefined) return p;
@@ -133,12 +144,15 @@ function containerConfigProblem(c: unknown): string | undefined {
     const p = stringMap(c.Labels, 'config.Labels');
     if (p !== undefined) return p;
   }
-  for (const k of ['ExposedPorts', 'Volumes']) if (c[k] !== undefined && c[k] !== null && !isObject(c[k])) return `config.${k} is not an object (got ${show(c[k])})`;
+  for (const k of ['ExposedPorts', 'Volumes'])
+    if (c[k] !== undefined && c[k] !== null && !isObject(c[k]))
+      return `config.${k} is not an object (got ${show(c[k])})`;
   return undefined;
 }
 
 function configProblem(json: Record<string, unknown>): string | undefined {
-  for (const k of ['architecture', 'os', 'variant', 'created']) if (json[k] !== undefined && typeof json[k] !== 'string') return `${k} is not a string (got ${show(json[k])})`;
+  for (const k of ['architecture', 'os', 'variant', 'created'])
+    if (json[k] !== undefined && typeof json[k] !== 'string') return `${k} is not a string (got ${show(json[k])})`;
   const c = containerConfigProblem(json.config);
   if (c !== undefined) return c;
   if (json.rootfs !== undefined) {
@@ -146,27 +160,32 @@ function configProblem(json: Record<string, unknown>): string | undefined {
     const ids = json.rootfs.diff_ids;
     if (ids !== undefined) {
       if (!Array.isArray(ids)) return `rootfs.diff_ids is not a list (got ${show(ids)})`;
-      if (ids.length > MAX_LAYERS) return `rootfs.diff_ids has ${ids.length} entries, more than the ${MAX_LAYERS} mobyts accepts`;
+      if (ids.length > MAX_LAYERS)
+        return `rootfs.diff_ids has ${ids.length} entries, more than the ${MAX_LAYERS} mobyts accepts`;
       const i = ids.findIndex((d) => typeof d !== 'string' || !isDigest(d));
       if (i >= 0) return `rootfs.diff_ids[${i}] is not a valid digest (got ${show(ids[i])})`;
     }
   }
-  if (json.history !== undefined && !Array.isArray(json.history)) return `history is not a list (got ${show(json.history)})`;
+  if (json.history !== undefined && !Array.isArray(json.history))
+    return `history is not a list (got ${show(json.history)})`;
   return undefined;
 }
 
 /** Parses an image configuration; attestation configs (`{}`-like) are accepted with defaults filled. */
 export function parseConfig(bytes: Uint8Array, subject: string): ImageConfig {
-  if (bytes.length > MAX_MANIFEST_BYTES) throw new MobyError(`${subject}: the image configuration is ${mib(bytes.length)}`, { code: 'IMAGE_CONFIG' });
+  if (bytes.length > MAX_MANIFEST_BYTES)
+    throw new MobyError(`${subject}: the image configuration is ${mib(bytes.length)}`, { code: 'IMAGE_CONFIG' });
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
     throw new MobyError(`${subject}: the image configuration is not valid JSON`, { code: 'IMAGE_CONFIG' });
   }
-  if (!isObject(json)) throw new MobyError(`${subject}: the image configuration is not an object`, { code: 'IMAGE_CONFIG' });
+  if (!isObject(json))
+    throw new MobyError(`${subject}: the image configuration is not an object`, { code: 'IMAGE_CONFIG' });
   const problem = configProblem(json);
-  if (problem !== undefined) throw new MobyError(`${subject}: the image configuration's ${problem}`, { code: 'IMAGE_CONFIG' });
+  if (problem !== undefined)
+    throw new MobyError(`${subject}: the image configuration's ${problem}`, { code: 'IMAGE_CONFIG' });
   const config = json as Partial<ImageConfig>;
   return {
     ...config,

@@ -9,7 +9,13 @@ import type { Digest } from '../oci/digest.ts';
 import { manifestSelector, type Reference } from '../oci/reference.ts';
 import { REF_NAME_ANNOTATION, type Descriptor } from '../oci/types.ts';
 import type { StoreImageSource } from './store-source.ts';
-import { createRegistryClient, pullContext, type CallContext, type RegistryClient, type RegistryClientOptions } from '../registry/client.ts';
+import {
+  createRegistryClient,
+  pullContext,
+  type CallContext,
+  type RegistryClient,
+  type RegistryClientOptions,
+} from '../registry/client.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { attestationsFor, sourceFromCache } from './cached.ts';
@@ -46,36 +52,78 @@ export interface PullOptions {
  * cached image. A cached blob the pull relies on is checked first (integrity.ts); a damaged one is fetched
  * again and replaced, with a `re-pulled …` warning. An index.json that is garbage is set aside (warning).
  */
-export async function pullImage(layout: Layout, ref: Reference, opts: GetImageOptions, tuning: ClientTuning = {}, po: PullOptions = {}): Promise<StoreImageSource> {
-  const client = createRegistryClient({ ...tuning, registry: opts.registry, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
+export async function pullImage(
+  layout: Layout,
+  ref: Reference,
+  opts: GetImageOptions,
+  tuning: ClientTuning = {},
+  po: PullOptions = {},
+): Promise<StoreImageSource> {
+  const client = createRegistryClient({
+    ...tuning,
+    registry: opts.registry,
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
   const p: Pull = {
-    layout, client, ctx: pullContext(ref), progress: new Progress(opts.reporter, ref.expanded), reporter: opts.reporter, lease: po.lease,
+    layout,
+    client,
+    ctx: pullContext(ref),
+    progress: new Progress(opts.reporter, ref.expanded),
+    reporter: opts.reporter,
+    lease: po.lease,
     damaged: new Map((po.damaged ?? []).map((d) => [d.digest, d])),
   };
   try {
-    const root = ref.digest !== undefined ? await digestRoot(p, ref.digest) : await p.client.resolve(p.ctx, manifestSelector(ref));
+    const root =
+      ref.digest !== undefined ? await digestRoot(p, ref.digest) : await p.client.resolve(p.ctx, manifestSelector(ref));
     await lease(p, [root.digest]);
     for (let round = 1; ; round++) {
       const needed = await storeManifests(p, root, opts);
       await fetchBlobs(p, needed.blobs);
       // a configuration the build would misread is refused before the image is named in the cache
-      if (needed.blobs[0] !== undefined) parseConfig(await layout.readBlob(needed.blobs[0].digest, needed.blobs[0].size), p.ctx.subject);
-      const named = await layout.updateIndex(async (index) => {
-        // gc (cache rm/clean) runs under this lock too: once named, nothing of this image is collected.
-        if (!(await allPresent(layout, [...needed.manifests, ...needed.blobs]))) return false;
-        index.manifests = index.manifests.filter((d) => !refDescriptors(index, ref.expanded).includes(d));
-        index.manifests.push({ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { [REF_NAME_ANNOTATION]: ref.expanded } });
-        return true;
-      }, {
-        onDamaged: (err, savedAs) => opts.reporter.emit({ type: 'warn', message: `${err.message}: set it aside as "${savedAs}"; images are fetched again as builds need them` }),
-      });
+      if (needed.blobs[0] !== undefined)
+        parseConfig(await layout.readBlob(needed.blobs[0].digest, needed.blobs[0].size), p.ctx.subject);
+      const named = await layout.updateIndex(
+        async (index) => {
+          // gc (cache rm/clean) runs under this lock too: once named, nothing of this image is collected.
+          if (!(await allPresent(layout, [...needed.manifests, ...needed.blobs]))) return false;
+          index.manifests = index.manifests.filter((d) => !refDescriptors(index, ref.expanded).includes(d));
+          index.manifests.push({
+            mediaType: root.mediaType,
+            digest: root.digest,
+            size: root.size,
+            annotations: { [REF_NAME_ANNOTATION]: ref.expanded },
+          });
+          return true;
+        },
+        {
+          onDamaged: (err, savedAs) =>
+            opts.reporter.emit({
+              type: 'warn',
+              message: `${err.message}: set it aside as "${savedAs}"; images are fetched again as builds need them`,
+            }),
+        },
+      );
       if (named) break;
-      if (round >= 3) throw new MobyError(`${p.ctx.subject}: blobs keep vanishing from the cache during the pull (is \`mobyts cache clean\` running?)`, { code: 'STORE' });
+      if (round >= 3)
+        throw new MobyError(
+          `${p.ctx.subject}: blobs keep vanishing from the cache during the pull (is \`mobyts cache clean\` running?)`,
+          { code: 'STORE' },
+        );
     }
     p.progress.finish();
-    const source = await sourceFromCache(layout, { ref, root, platform: opts.platform, subject: p.ctx.subject, ...(po.lease === undefined ? {} : { lease: po.lease }) });
+    const source = await sourceFromCache(layout, {
+      ref,
+      root,
+      platform: opts.platform,
+      subject: p.ctx.subject,
+      ...(po.lease === undefined ? {} : { lease: po.lease }),
+    });
     if (source === undefined) {
-      throw new MobyError(`${p.ctx.subject}: blobs vanished from the cache during the pull (was \`mobyts cache rm\` running?)`, { code: 'STORE', hint: 'run the command again' });
+      throw new MobyError(
+        `${p.ctx.subject}: blobs vanished from the cache during the pull (was \`mobyts cache rm\` running?)`,
+        { code: 'STORE', hint: 'run the command again' },
+      );
     }
     return source;
   } finally {
@@ -92,7 +140,7 @@ async function lease(p: Pull, digests: Digest[]): Promise<void> {
 /** True when the cached blob for `d` can be used; a damaged one is recorded for fetching again. */
 async function usable(p: Pull, d: Pick<Descriptor, 'digest' | 'size'>): Promise<boolean> {
   if (p.damaged.has(d.digest)) return false;
-  if (!await p.layout.hasBlob(d.digest)) return false;
+  if (!(await p.layout.hasBlob(d.digest))) return false;
   const damage = await checkBlob(p.layout.dir, p.layout.blobPath(d.digest), d);
   if (damage === undefined) return true;
   p.damaged.set(d.digest, damage);
@@ -108,8 +156,11 @@ function replaced(p: Pull, d: Digest): void {
 }
 
 async function digestRoot(p: Pull, digest: Digest): Promise<Descriptor> {
-  const size = await stat(p.layout.blobPath(digest)).then((st) => st.size, () => undefined);
-  if (size !== undefined && await usable(p, { digest, size })) {
+  const size = await stat(p.layout.blobPath(digest)).then(
+    (st) => st.size,
+    () => undefined,
+  );
+  if (size !== undefined && (await usable(p, { digest, size }))) {
     const bytes = await p.layout.readBlob(digest);
     const parsed = parseManifest(bytes, '', p.ctx.subject);
     const mediaType = (parsed.kind === 'index' ? parsed.index.mediaType : parsed.manifest.mediaType) ?? '';
@@ -122,7 +173,11 @@ async function digestRoot(p: Pull, digest: Digest): Promise<Descriptor> {
 async function storeManifest(p: Pull, d: Descriptor): Promise<ParsedManifest> {
   if (await usable(p, d)) return parseManifest(await p.layout.readBlob(d.digest, d.size), d.mediaType, p.ctx.subject);
   const { bytes } = await p.client.fetchManifest(p.ctx, d.digest, d);
-  await p.layout.writeBlob(bytes, { digest: d.digest, size: d.size }, { subject: p.ctx.subject, replace: p.damaged.has(d.digest) });
+  await p.layout.writeBlob(
+    bytes,
+    { digest: d.digest, size: d.size },
+    { subject: p.ctx.subject, replace: p.damaged.has(d.digest) },
+  );
   replaced(p, d.digest);
   return parseManifest(bytes, d.mediaType, p.ctx.subject);
 }
@@ -137,9 +192,13 @@ interface Needed {
 /** Stores the root manifest and, for an index, every child manifest; returns what else the platform needs. */
 async function storeManifests(p: Pull, root: Descriptor, opts: GetImageOptions): Promise<Needed> {
   const parsed = await storeManifest(p, root);
-  if (parsed.kind === 'manifest') return { manifests: [root], blobs: [parsed.manifest.config, ...parsed.manifest.layers] };
+  if (parsed.kind === 'manifest')
+    return { manifests: [root], blobs: [parsed.manifest.config, ...parsed.manifest.layers] };
   const chosen = selectManifest(parsed.index.manifests, opts.platform, p.ctx.subject);
-  await lease(p, parsed.index.manifests.map((d) => d.digest));
+  await lease(
+    p,
+    parsed.index.manifests.map((d) => d.digest),
+  );
   const children = await mapLimit(parsed.index.manifests, 4, (d) => storeManifest(p, d));
   const byDigest = new Map(parsed.index.manifests.map((d, i) => [d.digest, children[i]]));
   const m = byDigest.get(chosen.digest);
@@ -154,18 +213,24 @@ async function storeManifests(p: Pull, root: Descriptor, opts: GetImageOptions):
 
 /** An index whose entry for the platform is another index: OCI allows it, LinuxKit and mobyts read one level. */
 export function nestedIndex(subject: string, entry: number): MobyError {
-  return new MobyError(`${subject}: manifests[${entry}], the entry for the platform, is itself an index: indexes nested 2 deep, mobyts reads at most 1 level`, { code: 'REGISTRY' });
+  return new MobyError(
+    `${subject}: manifests[${entry}], the entry for the platform, is itself an index: indexes nested 2 deep, mobyts reads at most 1 level`,
+    { code: 'REGISTRY' },
+  );
 }
 
 async function allPresent(layout: Layout, descs: Descriptor[]): Promise<boolean> {
-  for (const d of descs) if (!await layout.hasBlob(d.digest)) return false;
+  for (const d of descs) if (!(await layout.hasBlob(d.digest))) return false;
   return true;
 }
 
 async function fetchBlobs(p: Pull, descs: Descriptor[]): Promise<void> {
-  await lease(p, descs.map((d) => d.digest));
+  await lease(
+    p,
+    descs.map((d) => d.digest),
+  );
   const missing: Descriptor[] = [];
-  for (const d of descs) if (!missing.some((m) => m.digest === d.digest) && !await usable(p, d)) missing.push(d);
+  for (const d of descs) if (!missing.some((m) => m.digest === d.digest) && !(await usable(p, d))) missing.push(d);
   p.progress.expect(missing.reduce((n, d) => n + d.size, 0));
   await mapLimit(missing, 3, (d) => fetchBlob(p, d));
 }
@@ -174,14 +239,28 @@ async function fetchBlob(p: Pull, d: Descriptor): Promise<void> {
   await p.layout.withBlobLock(d.digest, async () => {
     const replace = p.damaged.has(d.digest);
     // another process got it (or replaced the damaged copy meanwhile)
-    if (await p.layout.hasBlob(d.digest) && (!replace || await checkBlob(p.layout.dir, p.layout.blobPath(d.digest), d) === undefined)) {
+    if (
+      (await p.layout.hasBlob(d.digest)) &&
+      (!replace || (await checkBlob(p.layout.dir, p.layout.blobPath(d.digest), d)) === undefined)
+    ) {
       replaced(p, d.digest);
       return p.progress.add(d.size);
     }
     const stream = await p.client.openBlob(p.ctx, d);
     let got = 0;
     try {
-      await p.layout.writeBlob(stream, { digest: d.digest, size: d.size }, { subject: p.ctx.subject, replace, onBytes: (n) => { got += n; p.progress.add(n); } });
+      await p.layout.writeBlob(
+        stream,
+        { digest: d.digest, size: d.size },
+        {
+          subject: p.ctx.subject,
+          replace,
+          onBytes: (n) => {
+            got += n;
+            p.progress.add(n);
+          },
+        },
+      );
     } catch (err) {
       p.progress.add(-got);
       throw err;
@@ -226,10 +305,21 @@ class Progress {
     this.#done += bytes;
     if (Date.now() - this.#last < 100 && this.#done < this.#total) return;
     this.#last = Date.now();
-    this.#reporter.emit({ type: 'progress', subject: this.#subject, done: this.#done, total: this.#total, unit: 'bytes' });
+    this.#reporter.emit({
+      type: 'progress',
+      subject: this.#subject,
+      done: this.#done,
+      total: this.#total,
+      unit: 'bytes',
+    });
   }
 
   finish(): void {
-    this.#reporter.emit({ type: 'done', subject: this.#subject, bytes: this.#done, seconds: (Date.now() - this.#start) / 1000 });
+    this.#reporter.emit({
+      type: 'done',
+      subject: this.#subject,
+      bytes: this.#done,
+      seconds: (Date.now() - this.#start) / 1000,
+    });
   }
 }

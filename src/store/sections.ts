@@ -114,14 +114,19 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
     if (stored.version !== FORMAT) return this.damaged(key, `it has format ${String(stored.version)}`);
     const member = join(dir, 'member');
     try {
-      if ((await stat(member)).size !== stored.member.size) return await this.damaged(key, 'its member does not have its recorded size');
+      if ((await stat(member)).size !== stored.member.size)
+        return await this.damaged(key, 'its member does not have its recorded size');
       const blobs: Record<string, Buffer> = {};
       for (const [name, want] of Object.entries(stored.blobs)) {
         const b = await readFile(join(dir, `blob-${name}`));
-        if (hashBuffer(b).digest !== want.digest) return await this.damaged(key, `its ${name} does not match its digest`);
+        if (hashBuffer(b).digest !== want.digest)
+          return await this.damaged(key, `its ${name} does not match its digest`);
         blobs[name] = b;
       }
-      const record: R = { ...stored.record, section: { ...stored.record.section, ...(Object.keys(blobs).length === 0 ? {} : { blobs }) } };
+      const record: R = {
+        ...stored.record,
+        section: { ...stored.record.section, ...(Object.keys(blobs).length === 0 ? {} : { blobs }) },
+      };
       return { path: member, record, digest: stored.member.digest };
     } catch {
       return this.damaged(key, 'a file of it is missing');
@@ -133,7 +138,10 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
   }
 
   private async damaged(key: string, why: string): Promise<undefined> {
-    this.reporter.emit({ type: 'warn', message: `The section cache entry ${key.slice(0, 12)} is damaged (${why}): removed, the section is built again` });
+    this.reporter.emit({
+      type: 'warn',
+      message: `The section cache entry ${key.slice(0, 12)} is damaged (${why}): removed, the section is built again`,
+    });
     await rm(join(this.dir, key), { recursive: true, force: true }).catch(() => {});
     return undefined;
   }
@@ -145,7 +153,12 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
     await mkdir(tmp, { recursive: true });
     try {
       const { blobs = {}, ...section } = record.section;
-      const stored: StoredEntry<R> = { version: FORMAT, member: made ?? await hashFile(file), blobs: {}, record: { ...record, section } };
+      const stored: StoredEntry<R> = {
+        version: FORMAT,
+        member: made ?? (await hashFile(file)),
+        blobs: {},
+        record: { ...record, section },
+      };
       for (const [name, b] of Object.entries(blobs)) {
         await writeFile(join(tmp, `blob-${name}`), b);
         stored.blobs[name] = hashBuffer(b);
@@ -172,7 +185,10 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
  * The section cache of `cacheDir`, created when missing; undefined when it cannot be created (a read-only
  * cache directory): the build then compresses every section and keeps nothing.
  */
-export async function openSectionCache<R extends StoredRecord>(cacheDir: string, reporter: Reporter): Promise<SectionStore<R> | undefined> {
+export async function openSectionCache<R extends StoredRecord>(
+  cacheDir: string,
+  reporter: Reporter,
+): Promise<SectionStore<R> | undefined> {
   const dir = sectionsDir(cacheDir);
   try {
     await mkdir(dir, { recursive: true });
@@ -232,7 +248,11 @@ export async function listSections(cacheDir: string): Promise<SectionCacheInfo> 
   let entries = 0;
   for (const name of names.filter((n) => KEY.test(n))) {
     entries++;
-    for (const f of await readdir(join(dir, name)).catch(() => [] as string[])) bytes += await stat(join(dir, name, f)).then((s) => s.size, () => 0);
+    for (const f of await readdir(join(dir, name)).catch(() => [] as string[]))
+      bytes += await stat(join(dir, name, f)).then(
+        (s) => s.size,
+        () => 0,
+      );
   }
   return { entries, bytes };
 }
@@ -241,6 +261,7 @@ export async function listSections(cacheDir: string): Promise<SectionCacheInfo> 
 export async function cleanSections(cacheDir: string): Promise<SectionCacheInfo> {
   const info = await listSections(cacheDir);
   const dir = sectionsDir(cacheDir);
-  for (const name of await readdir(dir).catch(() => [] as string[])) await rm(join(dir, name), { recursive: true, force: true });
+  for (const name of await readdir(dir).catch(() => [] as string[]))
+    await rm(join(dir, name), { recursive: true, force: true });
   return info;
 }

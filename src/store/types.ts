@@ -42,7 +42,10 @@ export interface Store {
    * Stores a blob: temp file → hash → fsync → rename. Idempotent; rejects (DIGEST_MISMATCH) and stores nothing
    * when `expected` is given and does not match. Returns the descriptor fields it computed.
    */
-  putBlob(data: Readable | Uint8Array, expected?: { digest: Digest; size: number }): Promise<{ digest: Digest; size: number }>;
+  putBlob(
+    data: Readable | Uint8Array,
+    expected?: { digest: Digest; size: number },
+  ): Promise<{ digest: Digest; size: number }>;
   hasBlob(digest: Digest): Promise<boolean>;
   /** Opens a stored blob, verified against its digest at end of stream. */
   openBlob(digest: Digest, size?: number): Promise<Readable>;

@@ -34,7 +34,6 @@ export function processStart(pid: number): number | undefined {
   }
 }
 
-
 /** Whether the owner named by a work directory is still running (unknown names count as running). */
 function ownerRunning(name: string): boolean {
   const m = NAME.exec(name);
@@ -67,7 +66,11 @@ export async function openWorkDir(cacheDir: string, reporter: Reporter): Promise
   try {
     await mkdir(area, { recursive: true });
     const swept = await sweepWork(cacheDir);
-    if (swept.length > 0) reporter.emit({ type: 'debug', message: `Removed ${swept.length} work director${swept.length === 1 ? 'y' : 'ies'} left by killed builds in "${area}"` });
+    if (swept.length > 0)
+      reporter.emit({
+        type: 'debug',
+        message: `Removed ${swept.length} work director${swept.length === 1 ? 'y' : 'ies'} left by killed builds in "${area}"`,
+      });
     const path = join(area, `${process.pid}-${processStart(process.pid) ?? 0}-${randomBytes(6).toString('hex')}`);
     await mkdir(path);
     return { path, remove: () => rm(path, { recursive: true, force: true }) };

@@ -9,7 +9,11 @@ import { decompressed, sniffCompression } from './decompress.ts';
 const data = Buffer.from('tar bytes '.repeat(1000));
 
 void test('gzip, zstd and plain streams come out as the plain bytes, decided by magic (even 1-byte chunks)', async () => {
-  for (const [kind, bytes] of [['gzip', gzipSync(data)], ['zstd', zstdCompressSync(data)], ['none', data]] as const) {
+  for (const [kind, bytes] of [
+    ['gzip', gzipSync(data)],
+    ['zstd', zstdCompressSync(data)],
+    ['none', data],
+  ] as const) {
     assert.equal(sniffCompression(bytes), kind);
     const oneByte = Readable.from([...bytes.subarray(0, 8)].map((b) => Buffer.from([b])).concat([bytes.subarray(8)]));
     assert.deepEqual(await buffer(await decompressed(oneByte)), data, kind);
@@ -18,7 +22,11 @@ void test('gzip, zstd and plain streams come out as the plain bytes, decided by 
 });
 
 void test('destroying the result closes the raw stream', async () => {
-  const raw = Readable.from((function* () { for (;;) yield Buffer.alloc(65536, 1); })());
+  const raw = Readable.from(
+    (function* () {
+      for (;;) yield Buffer.alloc(65536, 1);
+    })(),
+  );
   const out = await decompressed(raw);
   const closed = once(raw, 'close');
   out.destroy();

@@ -6,7 +6,16 @@ import { MobyError } from '../util/errors.ts';
 
 /** Keys that restate header fields; a reader applies them to the header, a writer derives them. */
 export const HEADER_KEYS: ReadonlySet<string> = new Set([
-  'path', 'linkpath', 'size', 'uid', 'gid', 'uname', 'gname', 'mtime', 'atime', 'ctime',
+  'path',
+  'linkpath',
+  'size',
+  'uid',
+  'gid',
+  'uname',
+  'gname',
+  'mtime',
+  'atime',
+  'ctime',
 ]);
 
 export type PaxRecord = [key: string, value: Buffer];
@@ -43,7 +52,8 @@ export function formatPaxRecord(key: string, value: Buffer): Buffer {
   const k = Buffer.from(key, 'utf8');
   let size = k.length + value.length + 3;
   size += String(size).length;
-  if (String(size).length + k.length + value.length + 3 !== size) size = String(size).length + k.length + value.length + 3;
+  if (String(size).length + k.length + value.length + 3 !== size)
+    size = String(size).length + k.length + value.length + 3;
   return Buffer.concat([Buffer.from(`${size} `, 'latin1'), k, Buffer.from('='), value, Buffer.from('\n')]);
 }
 

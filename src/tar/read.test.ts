@@ -10,7 +10,9 @@ import type { TarEntry, TarHeader } from './entry.ts';
 const base = { mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0 };
 
 async function archive(entries: Array<{ header: TarHeader; data?: string }>): Promise<Buffer> {
-  const list: TarEntry[] = entries.map(({ header, data }) => (data === undefined ? { header } : { header, body: Readable.from([Buffer.from(data)]) }));
+  const list: TarEntry[] = entries.map(({ header, data }) =>
+    data === undefined ? { header } : { header, body: Readable.from([Buffer.from(data)]) },
+  );
   const out: Buffer[] = [];
   for await (const c of tarBytes(entryStreamOf(list))) out.push(c);
   return Buffer.concat(out);
@@ -28,13 +30,20 @@ void test('reads what the writer wrote, PAX records (binary) included, across od
   const long = `${'d'.repeat(90)}/${'e'.repeat(90)}/f`;
   const tar = await archive([
     { header: { ...base, name: 'dir', type: 'directory', mode: 0o755 } },
-    { header: { ...base, name: 'dir/file', type: 'file', size: 5, pax: [['SCHILY.xattr.security.capability', cap]] }, data: 'hello' },
+    {
+      header: { ...base, name: 'dir/file', type: 'file', size: 5, pax: [['SCHILY.xattr.security.capability', cap]] },
+      data: 'hello',
+    },
     { header: { ...base, name: long, type: 'file', size: 3, uname: 'ü'.repeat(20) }, data: 'abc' },
     { header: { ...base, name: 'dir/hl', type: 'link', linkname: 'dir/file' } },
   ]);
   const seen: Array<[TarHeader, string]> = [];
-  for await (const e of readTar(chunked(tar, 77))) seen.push([e.header, e.body === undefined ? '' : await text(e.body)]);
-  assert.deepEqual(seen.map(([h]) => h.name), ['dir', 'dir/file', long, 'dir/hl']);
+  for await (const e of readTar(chunked(tar, 77)))
+    seen.push([e.header, e.body === undefined ? '' : await text(e.body)]);
+  assert.deepEqual(
+    seen.map(([h]) => h.name),
+    ['dir', 'dir/file', long, 'dir/hl'],
+  );
   assert.deepEqual(seen[1]![0].pax, [['SCHILY.xattr.security.capability', cap]]);
   assert.equal(seen[1]![1], 'hello');
   assert.equal(seen[2]![0].uname, 'ü'.repeat(20));
@@ -68,11 +77,16 @@ function gnuHeader(name: string, flag: string, size: number): Buffer {
 void test('GNU long names (L) and LIBARCHIVE xattrs are understood', async () => {
   const long = `${'g'.repeat(150)}/name`;
   const pad = (b: Buffer): Buffer => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
-  const pax = Buffer.from('53 LIBARCHIVE.xattr.user.k%3Dv=AQID\n'.replace('53', String('LIBARCHIVE.xattr.user.k%3Dv=AQID\n'.length + 3)));
+  const pax = Buffer.from(
+    '53 LIBARCHIVE.xattr.user.k%3Dv=AQID\n'.replace('53', String('LIBARCHIVE.xattr.user.k%3Dv=AQID\n'.length + 3)),
+  );
   const tar = Buffer.concat([
-    gnuHeader('././@LongLink', 'L', long.length + 1), pad(Buffer.from(`${long}\0`)),
+    gnuHeader('././@LongLink', 'L', long.length + 1),
+    pad(Buffer.from(`${long}\0`)),
     gnuHeader('truncated', '0', 0),
-    gnuHeader('PaxHeaders/x', 'x', pax.length), pad(pax), gnuHeader('x', '0', 0),
+    gnuHeader('PaxHeaders/x', 'x', pax.length),
+    pad(pax),
+    gnuHeader('x', '0', 0),
     Buffer.alloc(1024),
   ]);
   const got: TarHeader[] = [];
@@ -82,10 +96,19 @@ void test('GNU long names (L) and LIBARCHIVE xattrs are understood', async () =>
 });
 
 void test('a corrupted header is rejected with UNSAFE_CONTENT naming the archive and offset', async () => {
-  const tar = await archive([{ header: { ...base, name: 'a', type: 'file', size: 1 }, data: 'x' }, { header: { ...base, name: 'b', type: 'directory' } }]);
+  const tar = await archive([
+    { header: { ...base, name: 'a', type: 'file', size: 1 }, data: 'x' },
+    { header: { ...base, name: 'b', type: 'directory' } },
+  ]);
   tar[1024] = 0x41; // first byte of the second header's name
-  await assert.rejects(async () => { for await (const _ of readTar(chunked(tar), { subject: 'layer L' })) { /* */ } },
-    { code: 'UNSAFE_CONTENT', message: 'Cannot read tar "layer L": header checksum mismatch (at byte 1024)' });
+  await assert.rejects(
+    async () => {
+      for await (const _ of readTar(chunked(tar), { subject: 'layer L' })) {
+        /* */
+      }
+    },
+    { code: 'UNSAFE_CONTENT', message: 'Cannot read tar "layer L": header checksum mismatch (at byte 1024)' },
+  );
 });
 
 void test('a truncated body fails instead of yielding short content', async () => {
@@ -100,7 +123,9 @@ void test('the source is read to its end after the end-of-archive marker', async
   let ended = false;
   const src = chunked(Buffer.concat([tar, Buffer.alloc(8192)]));
   src.on('end', () => (ended = true));
-  for await (const _ of readTar(src)) { /* */ }
+  for await (const _ of readTar(src)) {
+    /* */
+  }
   assert.equal(ended, true);
 });
 
@@ -108,7 +133,10 @@ void test('V7 directories (type NUL, trailing slash) are directories', async () 
   const dir = gnuHeader('olddir/', '\0', 0);
   const got: TarHeader[] = [];
   for await (const e of readTar(chunked(Buffer.concat([dir, Buffer.alloc(1024)])))) got.push(e.header);
-  assert.deepEqual(got.map((h) => [h.name, h.type]), [['olddir', 'directory']]);
+  assert.deepEqual(
+    got.map((h) => [h.name, h.type]),
+    [['olddir', 'directory']],
+  );
 });
 
 void test('global PAX records (g) apply to every later entry; local records override them', async () => {
@@ -116,10 +144,21 @@ void test('global PAX records (g) apply to every later entry; local records over
   const g = Buffer.from('12 uid=4242\n17 LINUXKIT.x=gg\n');
   const x = Buffer.from('17 LINUXKIT.x=ll\n');
   const tar = Buffer.concat([
-    gnuHeader('g', 'g', g.length), pad(g), gnuHeader('a', '0', 0),
-    gnuHeader('x', 'x', x.length), pad(x), gnuHeader('b', '0', 0), Buffer.alloc(1024),
+    gnuHeader('g', 'g', g.length),
+    pad(g),
+    gnuHeader('a', '0', 0),
+    gnuHeader('x', 'x', x.length),
+    pad(x),
+    gnuHeader('b', '0', 0),
+    Buffer.alloc(1024),
   ]);
   const got: TarHeader[] = [];
   for await (const e of readTar(chunked(tar))) got.push(e.header);
-  assert.deepEqual(got.map((h) => [h.name, h.uid, h.pax?.[0]?.[1].toString()]), [['a', 4242, 'gg'], ['b', 4242, 'll']]);
+  assert.deepEqual(
+    got.map((h) => [h.name, h.uid, h.pax?.[0]?.[1].toString()]),
+    [
+      ['a', 4242, 'gg'],
+      ['b', 4242, 'll'],
+    ],
+  );
 });

@@ -17,8 +17,15 @@ export interface ReadTarOptions {
 }
 
 const TYPES: Record<string, EntryType> = {
-  '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'character-device',
-  '4': 'block-device', '5': 'directory', '6': 'fifo',
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'link',
+  '2': 'symlink',
+  '3': 'character-device',
+  '4': 'block-device',
+  '5': 'directory',
+  '6': 'fifo',
 };
 
 /** Metadata entries (pax `x`/`g`, GNU `L`/`K`) that modify the next real header. */
@@ -48,7 +55,9 @@ function paddedSize(n: number): number {
  * Breaking out of the loop early closes the source.
  */
 export function readTar(source: Readable | AsyncIterable<Uint8Array>, opts: ReadTarOptions = {}): EntryStream {
-  return { [Symbol.asyncIterator]: () => entries(new ByteReader(source), opts.subject ?? 'tar')[Symbol.asyncIterator]() };
+  return {
+    [Symbol.asyncIterator]: () => entries(new ByteReader(source), opts.subject ?? 'tar')[Symbol.asyncIterator](),
+  };
 }
 
 async function* entries(reader: ByteReader, subject: string): AsyncGenerator<TarEntry> {
@@ -233,7 +242,10 @@ class BodyStream extends Readable {
   private async pull(size: number): Promise<void> {
     try {
       const c = await this.reader.chunk(Math.min(this.remaining, Math.max(size, 1 << 16)));
-      if (c === undefined) throw new MobyError(`Cannot read tar "${this.what}": archive ends inside the file body`, { code: 'UNSAFE_CONTENT' });
+      if (c === undefined)
+        throw new MobyError(`Cannot read tar "${this.what}": archive ends inside the file body`, {
+          code: 'UNSAFE_CONTENT',
+        });
       this.remaining -= c.length;
       this.busy = undefined;
       this.push(c);
@@ -250,7 +262,10 @@ class BodyStream extends Readable {
     this.remaining = 0;
     if (want > 0) {
       const skipped = await this.reader.skip(want);
-      if (skipped < want) throw new MobyError(`Cannot read tar "${this.what}": archive ends inside the file body`, { code: 'UNSAFE_CONTENT' });
+      if (skipped < want)
+        throw new MobyError(`Cannot read tar "${this.what}": archive ends inside the file body`, {
+          code: 'UNSAFE_CONTENT',
+        });
       if (!this.destroyed) this.destroy();
     }
   }

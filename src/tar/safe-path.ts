@@ -97,7 +97,8 @@ class SafetyState {
       if (this.symlinks.has(a)) throw unsafe(this.subject, name, `is a hardlink through the symlink "${a}"`);
     }
     if (this.dirs.has(target)) throw unsafe(this.subject, name, `is a hardlink to the directory "${target}"`);
-    if (this.strictLinks && !this.nonDirs.has(target)) throw unsafe(this.subject, name, `is a hardlink to "${target}", which is not earlier in the archive`);
+    if (this.strictLinks && !this.nonDirs.has(target))
+      throw unsafe(this.subject, name, `is a hardlink to "${target}", which is not earlier in the archive`);
   }
 
   record(e: TarEntry): void {
@@ -133,6 +134,9 @@ export async function* safeEntries(entries: EntryStream, opts: SafeEntriesOption
     yield e;
   }
   if (devices > 0) {
-    opts.reporter.emit({ type: 'warn', message: `Dropped ${devices} device node(s) from "${opts.subject}": images may not create devices` });
+    opts.reporter.emit({
+      type: 'warn',
+      message: `Dropped ${devices} device node(s) from "${opts.subject}": images may not create devices`,
+    });
   }
 }

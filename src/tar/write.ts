@@ -13,7 +13,13 @@ import { BLOCK, F, fitsOctal, writeBytes, writeChecksum, writeOctal } from './fi
 import { formatPaxRecord, HEADER_KEYS } from './pax.ts';
 
 const FLAGS: Record<EntryType, string> = {
-  file: '0', link: '1', symlink: '2', 'character-device': '3', 'block-device': '4', directory: '5', fifo: '6',
+  file: '0',
+  link: '1',
+  symlink: '2',
+  'character-device': '3',
+  'block-device': '4',
+  directory: '5',
+  fifo: '6',
 };
 
 const NAME_SIZE = 100;
@@ -169,7 +175,10 @@ export async function* tarBytes(entries: EntryStream): AsyncGenerator<Buffer> {
       }
     }
     if (n !== header.size) {
-      throw new MobyError(`Cannot write tar entry "${header.name}": body has ${n > header.size ? 'more' : 'fewer'} bytes than its size ${header.size}`, { code: 'BUILD' });
+      throw new MobyError(
+        `Cannot write tar entry "${header.name}": body has ${n > header.size ? 'more' : 'fewer'} bytes than its size ${header.size}`,
+        { code: 'BUILD' },
+      );
     }
     if (header.size > 0) yield Buffer.alloc(padding(header.size));
   }

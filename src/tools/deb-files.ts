@@ -27,12 +27,17 @@ export function debCacheDir(): string {
 }
 
 async function candidateVersion(pkg: string, signal?: AbortSignal): Promise<string> {
-  const out = await runTool(TOOLS.aptCache, ['show', '--no-all-versions', pkg], signal === undefined ? {} : { signal }).catch(() => ({ stdout: '' }));
+  const out = await runTool(
+    TOOLS.aptCache,
+    ['show', '--no-all-versions', pkg],
+    signal === undefined ? {} : { signal },
+  ).catch(() => ({ stdout: '' }));
   const version = /^Version: (\S+)$/m.exec(out.stdout)?.[1];
   if (version === undefined) {
     const arch = pkg.split(':')[1] ?? '';
     throw new MobyError(`Cannot fetch Debian package "${pkg}": apt knows no such package`, {
-      code: 'TOOL_MISSING', hint: `let apt list ${arch} packages: dpkg --add-architecture ${arch} && apt-get update (scripts/setup does)`,
+      code: 'TOOL_MISSING',
+      hint: `let apt list ${arch} packages: dpkg --add-architecture ${arch} && apt-get update (scripts/setup does)`,
     });
   }
   return version;
@@ -46,7 +51,10 @@ async function unpack(pkg: string, dest: string, signal?: AbortSignal): Promise<
   try {
     await runTool(TOOLS.aptGet, ['download', pkg], { ...run, cwd: work });
     const deb = (await readdir(work)).find((f) => f.endsWith('.deb'));
-    if (deb === undefined) throw new MobyError(`Cannot fetch Debian package "${pkg}": apt-get download wrote no .deb`, { code: 'TOOL_FAILED' });
+    if (deb === undefined)
+      throw new MobyError(`Cannot fetch Debian package "${pkg}": apt-get download wrote no .deb`, {
+        code: 'TOOL_FAILED',
+      });
     await runTool(TOOLS.dpkgDeb, ['-x', join(work, deb), join(work, 'root')], run);
     await rename(join(work, 'root'), dest).catch((err: unknown) => {
       if (!existsSync(dest)) throw err;
@@ -61,15 +69,24 @@ async function unpack(pkg: string, dest: string, signal?: AbortSignal): Promise<
  * .deb of `f.package:arch` (downloaded on first use). Rejects TOOL_MISSING when apt cannot name the package and
  * NOT_FOUND when the package does not hold the file.
  */
-export async function debFile(f: DebFile, arch: string, opts: { signal?: AbortSignal; onFetch?: (pkg: string) => void } = {}): Promise<string> {
+export async function debFile(
+  f: DebFile,
+  arch: string,
+  opts: { signal?: AbortSignal; onFetch?: (pkg: string) => void } = {},
+): Promise<string> {
   if (existsSync(f.path)) return f.path;
   const pkg = `${f.package}:${arch}`;
-  const dir = join(debCacheDir(), arch, `${f.package}_${(await candidateVersion(pkg, opts.signal)).replaceAll(':', '%3a')}`);
+  const dir = join(
+    debCacheDir(),
+    arch,
+    `${f.package}_${(await candidateVersion(pkg, opts.signal)).replaceAll(':', '%3a')}`,
+  );
   if (!existsSync(dir)) {
     opts.onFetch?.(pkg);
     await unpack(pkg, dir, opts.signal);
   }
   const file = join(dir, f.path);
-  if (!existsSync(file)) throw new MobyError(`Cannot use Debian package "${pkg}": it has no ${f.path}`, { code: 'NOT_FOUND' });
+  if (!existsSync(file))
+    throw new MobyError(`Cannot use Debian package "${pkg}": it has no ${f.path}`, { code: 'NOT_FOUND' });
   return file;
 }

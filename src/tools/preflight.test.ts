@@ -36,7 +36,10 @@ void test('an executable on the given PATH satisfies the requirement; a non-exec
   const exe = join(dir, 'xorriso');
   writeFileSync(exe, '#!/bin/sh\n');
   chmodSync(exe, 0o644);
-  assert.deepEqual(missingTools([TOOLS.xorriso], { path: dir }).map((t) => t.command), ['xorriso']);
+  assert.deepEqual(
+    missingTools([TOOLS.xorriso], { path: dir }).map((t) => t.command),
+    ['xorriso'],
+  );
   chmodSync(exe, 0o755);
   assert.equal(findTool('xorriso', `/nonexistent:${dir}`), exe);
   assert.doesNotThrow(() => preflight([TOOLS.xorriso], { path: dir }));
@@ -46,5 +49,8 @@ void test('data files are looked up by absolute path, independent of PATH', () =
   const present = { command: join(dir, 'isolinux.bin'), why: 'x', install: { debian: 'apt-get install isolinux' } };
   writeFileSync(present.command, '');
   const absent = { ...present, command: join(dir, 'nope.bin') };
-  assert.deepEqual(missingTools([present, absent], { path: '' }).map((t) => t.command), [absent.command]);
+  assert.deepEqual(
+    missingTools([present, absent], { path: '' }).map((t) => t.command),
+    [absent.command],
+  );
 });

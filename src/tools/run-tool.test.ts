@@ -9,27 +9,34 @@ const dir = mkdtempSync(join(tmpdir(), 'mobyts-runtool-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 void test('tools run with SOURCE_DATE_EPOCH, TZ=UTC and LC_ALL=C, plus the extra env', async () => {
-  const r = await runTool('sh', ['-c', 'echo "$SOURCE_DATE_EPOCH $TZ $LC_ALL $EXTRA"; date +%Z'], { sourceDateEpoch: 1492533000, env: { EXTRA: 'x' } });
+  const r = await runTool('sh', ['-c', 'echo "$SOURCE_DATE_EPOCH $TZ $LC_ALL $EXTRA"; date +%Z'], {
+    sourceDateEpoch: 1492533000,
+    env: { EXTRA: 'x' },
+  });
   assert.equal(r.stdout, '1492533000 UTC C x\nUTC\n');
 });
 
 void test('a failing tool throws TOOL_FAILED carrying the tool, argv and the tail of stderr', async () => {
-  await assert.rejects(runTool('sh', ['-c', 'for i in $(seq 1 40); do echo "line $i" >&2; done; exit 3']), (err: unknown) => {
-    assert.ok(err instanceof ToolFailedError);
-    assert.equal(err.code, 'TOOL_FAILED');
-    assert.equal(err.tool, 'sh');
-    assert.deepEqual(err.argv, ['-c', 'for i in $(seq 1 40); do echo "line $i" >&2; done; exit 3']);
-    assert.match(err.message, /^Running "sh" failed: exit status 3\n {2}argv: sh -c 'for i in/);
-    assert.ok(err.message.endsWith('line 39\nline 40'));
-    assert.ok(!err.message.includes('line 25\n'));
-    return true;
-  });
+  await assert.rejects(
+    runTool('sh', ['-c', 'for i in $(seq 1 40); do echo "line $i" >&2; done; exit 3']),
+    (err: unknown) => {
+      assert.ok(err instanceof ToolFailedError);
+      assert.equal(err.code, 'TOOL_FAILED');
+      assert.equal(err.tool, 'sh');
+      assert.deepEqual(err.argv, ['-c', 'for i in $(seq 1 40); do echo "line $i" >&2; done; exit 3']);
+      assert.match(err.message, /^Running "sh" failed: exit status 3\n {2}argv: sh -c 'for i in/);
+      assert.ok(err.message.endsWith('line 39\nline 40'));
+      assert.ok(!err.message.includes('line 25\n'));
+      return true;
+    },
+  );
 });
 
 void test('a missing program is a TOOL_FAILED saying it cannot start', async () => {
   await assert.rejects(runTool('/nonexistent/tool', ['a']), {
     code: 'TOOL_FAILED',
-    message: 'Running "/nonexistent/tool" failed: cannot start it: spawn /nonexistent/tool ENOENT\n  argv: /nonexistent/tool a',
+    message:
+      'Running "/nonexistent/tool" failed: cannot start it: spawn /nonexistent/tool ENOENT\n  argv: /nonexistent/tool a',
   });
 });
 

@@ -57,7 +57,11 @@ function commandOf(tool: ToolRequirement | string): string {
  * exit status, stderr tail) otherwise, or INTERRUPTED when `signal` aborts (the child is killed). A failed run
  * may leave partial files at `stdout`; callers write into scratch paths and rename on success.
  */
-export async function runTool(tool: ToolRequirement | string, argv: readonly string[], opts: RunToolOptions = {}): Promise<RunToolResult> {
+export async function runTool(
+  tool: ToolRequirement | string,
+  argv: readonly string[],
+  opts: RunToolOptions = {},
+): Promise<RunToolResult> {
   const command = commandOf(tool);
   opts.signal?.throwIfAborted();
   const child = spawn(command, argv, {
@@ -70,12 +74,23 @@ export async function runTool(tool: ToolRequirement | string, argv: readonly str
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => void (stderr = (stderr + d).slice(-TAIL)));
-  if (opts.stdin !== undefined && child.stdin !== null) createReadStream(opts.stdin).on('error', (e) => child.stdin?.destroy(e)).pipe(child.stdin);
+  if (opts.stdin !== undefined && child.stdin !== null)
+    createReadStream(opts.stdin)
+      .on('error', (e) => child.stdin?.destroy(e))
+      .pipe(child.stdin);
   const status = await exitOf(child);
   const stdout = await out;
-  if (opts.signal?.aborted === true) throw new MobyError(`Interrupted while running "${command}"`, { code: 'INTERRUPTED', cause: opts.signal.reason });
-  if (status.error !== undefined) throw toolFailed(command, argv, `cannot start it: ${status.error.message}`, stderr, status.error);
-  if (status.code !== 0) throw toolFailed(command, argv, status.code === null ? `killed by ${status.signal}` : `exit status ${status.code}`, stderr);
+  if (opts.signal?.aborted === true)
+    throw new MobyError(`Interrupted while running "${command}"`, { code: 'INTERRUPTED', cause: opts.signal.reason });
+  if (status.error !== undefined)
+    throw toolFailed(command, argv, `cannot start it: ${status.error.message}`, stderr, status.error);
+  if (status.code !== 0)
+    throw toolFailed(
+      command,
+      argv,
+      status.code === null ? `killed by ${status.signal}` : `exit status ${status.code}`,
+      stderr,
+    );
   return { stdout, stderr };
 }
 
@@ -127,7 +142,13 @@ export class ToolFailedError extends MobyError {
   }
 }
 
-function toolFailed(command: string, argv: readonly string[], detail: string, stderr: string, cause?: unknown): ToolFailedError {
+function toolFailed(
+  command: string,
+  argv: readonly string[],
+  detail: string,
+  stderr: string,
+  cause?: unknown,
+): ToolFailedError {
   return new ToolFailedError(command, argv, detail, stderr, cause);
 }
 
@@ -152,19 +173,29 @@ export function runToolFilter(tool: ToolRequirement, argv: readonly string[], in
     child.stderr.setEncoding('utf8').on('data', (d: string) => void (stderr = (stderr + d).slice(-TAIL)));
     child.stdin.on('error', () => {}); // EPIPE when the tool dies early: reported through 'close'
     child.on('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'ENOENT'
-        ? new MobyError(`Cannot run "${tool.command}": it is not installed (needed because it ${tool.why})`, { code: 'TOOL_MISSING', hint: tool.install.debian })
-        : toolFailed(tool.command, argv, `cannot start it: ${e.message}`, stderr, e));
+      reject(
+        e.code === 'ENOENT'
+          ? new MobyError(`Cannot run "${tool.command}": it is not installed (needed because it ${tool.why})`, {
+              code: 'TOOL_MISSING',
+              hint: tool.install.debian,
+            })
+          : toolFailed(tool.command, argv, `cannot start it: ${e.message}`, stderr, e),
+      );
     });
     child.on('close', (code, signal) => {
       if (code === 0) resolve(Buffer.concat(out));
-      else reject(toolFailed(tool.command, argv, code === null ? `killed by ${signal}` : `exit status ${code}`, stderr));
+      else
+        reject(toolFailed(tool.command, argv, code === null ? `killed by ${signal}` : `exit status ${code}`, stderr));
     });
     child.stdin.end(input);
   });
 }
 
-export function runToolSync(tool: ToolRequirement | string, argv: readonly string[], input: Buffer): Buffer | undefined {
+export function runToolSync(
+  tool: ToolRequirement | string,
+  argv: readonly string[],
+  input: Buffer,
+): Buffer | undefined {
   const r = spawnSync(commandOf(tool), argv, { input, env: toolEnv({}), maxBuffer: 1 << 30 });
   return r.status === 0 ? r.stdout : undefined;
 }

@@ -27,26 +27,42 @@ export interface ExecCaptureResult {
  * A failed run: the `execFile` error (`code` = exit status, or an errno string such as `ENOENT` when the program
  * could not start) with the output it produced.
  */
-export type ExecCaptureError = Error & { code?: number | string | null; killed?: boolean; stdout: string; stderr: string };
+export type ExecCaptureError = Error & {
+  code?: number | string | null;
+  killed?: boolean;
+  stdout: string;
+  stderr: string;
+};
 
 /**
  * Runs `command argv` (no shell unless the caller runs `sh -c`) to completion and resolves with its output;
  * rejects with an ExecCaptureError on a non-zero exit, a failure to start, a timeout or an abort.
  */
-export function execCapture(command: string, argv: readonly string[], opts: ExecCaptureOptions = {}): Promise<ExecCaptureResult> {
+export function execCapture(
+  command: string,
+  argv: readonly string[],
+  opts: ExecCaptureOptions = {},
+): Promise<ExecCaptureResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(command, argv, {
-      maxBuffer: opts.maxBuffer ?? 1 << 20,
-      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-      ...(opts.env === undefined ? {} : { env: opts.env }),
-      ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
-      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-    }, (err, stdout, stderr) => {
-      if (err === null) return resolve({ stdout, stderr });
-      const failed: ExecCaptureError = Object.assign(err, { stdout, stderr });
-      reject(failed);
+    const child = execFile(
+      command,
+      argv,
+      {
+        maxBuffer: opts.maxBuffer ?? 1 << 20,
+        ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+        ...(opts.env === undefined ? {} : { env: opts.env }),
+        ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
+        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      },
+      (err, stdout, stderr) => {
+        if (err === null) return resolve({ stdout, stderr });
+        const failed: ExecCaptureError = Object.assign(err, { stdout, stderr });
+        reject(failed);
+      },
+    );
+    child.stdin?.on('error', () => {
+      /* the program exited without reading its input */
     });
-    child.stdin?.on('error', () => { /* the program exited without reading its input */ });
     child.stdin?.end(opts.input ?? '');
   });
 }

@@ -20,8 +20,7 @@ export interface Signature {
 
 /** A usable public key, or why it is not usable. */
 export type LoadedKey =
-  | { ok: true; key: KeyObject; keytype: string; certificate?: X509Certificate }
-  | { ok: false; reason: string };
+  { ok: true; key: KeyObject; keytype: string; certificate?: X509Certificate } | { ok: false; reason: string };
 
 /** Notary's key ID: sha256 of the canonical JSON of `{keytype, keyval: {private: null, public}}`. */
 export function keyId(key: TufKey): string {
@@ -46,7 +45,11 @@ export function loadKey(key: TufKey, validAt?: Date): LoadedKey {
         return { ok: true, key: fromDer(bytes), keytype: key.keytype };
       case 'ed25519':
         if (bytes.length !== 32) return { ok: false, reason: `an ed25519 key has ${bytes.length} bytes, not 32` };
-        return { ok: true, key: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: bytes.toString('base64url') }, format: 'jwk' }), keytype: 'ed25519' };
+        return {
+          ok: true,
+          key: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: bytes.toString('base64url') }, format: 'jwk' }),
+          keytype: 'ed25519',
+        };
       case 'ecdsa-x509':
       case 'rsa-x509':
         return loadCertificate(bytes, key.keytype, validAt);
@@ -61,7 +64,10 @@ export function loadKey(key: TufKey, validAt?: Date): LoadedKey {
 function loadCertificate(pem: Buffer, keytype: string, validAt: Date | undefined): LoadedKey {
   const certificate = new X509Certificate(pem);
   if (validAt !== undefined && (validAt < new Date(certificate.validFrom) || validAt > new Date(certificate.validTo))) {
-    return { ok: false, reason: `its certificate is valid only from ${certificate.validFrom} to ${certificate.validTo}` };
+    return {
+      ok: false,
+      reason: `its certificate is valid only from ${certificate.validFrom} to ${certificate.validTo}`,
+    };
   }
   return { ok: true, key: certificate.publicKey, keytype, certificate };
 }

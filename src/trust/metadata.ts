@@ -64,22 +64,39 @@ function isObj(v: unknown): v is Obj {
 }
 
 function malformed(gun: string, role: string, why: string, cause?: unknown): MobyError {
-  return new MobyError(`Cannot read trust data "${role}.json" of "${gun}": ${why}`, { code: 'TRUST', ...(cause === undefined ? {} : { cause }) });
+  return new MobyError(`Cannot read trust data "${role}.json" of "${gun}": ${why}`, {
+    code: 'TRUST',
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 function checkKeys(keys: unknown): boolean {
-  return isObj(keys) && Object.values(keys).every((k) => isObj(k) && typeof k['keytype'] === 'string'
-    && isObj(k['keyval']) && typeof k['keyval']['public'] === 'string');
+  return (
+    isObj(keys) &&
+    Object.values(keys).every(
+      (k) =>
+        isObj(k) && typeof k['keytype'] === 'string' && isObj(k['keyval']) && typeof k['keyval']['public'] === 'string',
+    )
+  );
 }
 
 function checkRoleKeys(r: unknown): boolean {
-  return isObj(r) && Array.isArray(r['keyids']) && r['keyids'].every((k) => typeof k === 'string')
-    && Number.isSafeInteger(r['threshold']) && (r['threshold'] as number) >= 1;
+  return (
+    isObj(r) &&
+    Array.isArray(r['keyids']) &&
+    r['keyids'].every((k) => typeof k === 'string') &&
+    Number.isSafeInteger(r['threshold']) &&
+    (r['threshold'] as number) >= 1
+  );
 }
 
 function checkFileMeta(m: unknown): boolean {
-  return isObj(m) && Number.isSafeInteger(m['length']) && isObj(m['hashes'])
-    && Object.values(m['hashes']).every((h) => typeof h === 'string');
+  return (
+    isObj(m) &&
+    Number.isSafeInteger(m['length']) &&
+    isObj(m['hashes']) &&
+    Object.values(m['hashes']).every((h) => typeof h === 'string')
+  );
 }
 
 function checkMetaMap(m: unknown): boolean {
@@ -88,9 +105,18 @@ function checkMetaMap(m: unknown): boolean {
 
 function checkDelegations(d: unknown): boolean {
   if (d === undefined) return true;
-  return isObj(d) && checkKeys(d['keys']) && Array.isArray(d['roles'])
-    && d['roles'].every((r) => checkRoleKeys(r) && isObj(r) && typeof r['name'] === 'string'
-      && (r['paths'] === undefined || (Array.isArray(r['paths']) && r['paths'].every((p) => typeof p === 'string'))));
+  return (
+    isObj(d) &&
+    checkKeys(d['keys']) &&
+    Array.isArray(d['roles']) &&
+    d['roles'].every(
+      (r) =>
+        checkRoleKeys(r) &&
+        isObj(r) &&
+        typeof r['name'] === 'string' &&
+        (r['paths'] === undefined || (Array.isArray(r['paths']) && r['paths'].every((p) => typeof p === 'string'))),
+    )
+  );
 }
 
 /** What is wrong with `signed` for its type, or undefined when it has every field we rely on. */
@@ -100,21 +126,33 @@ function shapeProblem(type: RoleType, s: Obj): string | undefined {
   if (typeof s['expires'] !== 'string' || Number.isNaN(Date.parse(s['expires']))) return '"expires" is not a date';
   switch (type) {
     case 'Root':
-      return checkKeys(s['keys']) && isObj(s['roles']) && Object.values(s['roles']).every(checkRoleKeys) ? undefined : 'bad "keys" or "roles"';
+      return checkKeys(s['keys']) && isObj(s['roles']) && Object.values(s['roles']).every(checkRoleKeys)
+        ? undefined
+        : 'bad "keys" or "roles"';
     case 'Targets':
-      return checkMetaMap(s['targets']) && checkDelegations(s['delegations']) ? undefined : 'bad "targets" or "delegations"';
+      return checkMetaMap(s['targets']) && checkDelegations(s['delegations'])
+        ? undefined
+        : 'bad "targets" or "delegations"';
     default:
       return checkMetaMap(s['meta']) ? undefined : 'bad "meta"';
   }
 }
 
 function checkSignatures(v: unknown): v is Signature[] {
-  return Array.isArray(v) && v.every((s) => isObj(s) && typeof s['keyid'] === 'string'
-    && typeof s['method'] === 'string' && typeof s['sig'] === 'string');
+  return (
+    Array.isArray(v) &&
+    v.every(
+      (s) =>
+        isObj(s) && typeof s['keyid'] === 'string' && typeof s['method'] === 'string' && typeof s['sig'] === 'string',
+    )
+  );
 }
 
 /** Parses one role's JSON; throws a MobyError (TRUST) naming the GUN, the role and the malformed part. */
-export function parseSignedDocument<T>(bytes: Uint8Array, opts: { gun: string; role: string; type: RoleType }): SignedDocument<T> {
+export function parseSignedDocument<T>(
+  bytes: Uint8Array,
+  opts: { gun: string; role: string; type: RoleType },
+): SignedDocument<T> {
   let doc: unknown;
   try {
     doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -125,5 +163,11 @@ export function parseSignedDocument<T>(bytes: Uint8Array, opts: { gun: string; r
   if (!checkSignatures(doc['signatures'])) throw malformed(opts.gun, opts.role, 'bad "signatures"');
   const problem = shapeProblem(opts.type, doc['signed']);
   if (problem !== undefined) throw malformed(opts.gun, opts.role, problem);
-  return { role: opts.role, signed: doc['signed'] as T, rawSigned: doc['signed'], signatures: doc['signatures'], bytes };
+  return {
+    role: opts.role,
+    signed: doc['signed'] as T,
+    rawSigned: doc['signed'],
+    signatures: doc['signatures'],
+    bytes,
+  };
 }

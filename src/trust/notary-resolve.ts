@@ -7,9 +7,27 @@
  */
 import type { NotaryClient } from '../registry/notary.ts';
 import { parseDigest, type Digest } from '../oci/digest.ts';
-import { parseSignedDocument, type FileMeta, type RoleType, type RootSigned, type SignedDocument, type SnapshotSigned, type TargetsSigned, type TimestampSigned } from './metadata.ts';
+import {
+  parseSignedDocument,
+  type FileMeta,
+  type RoleType,
+  type RootSigned,
+  type SignedDocument,
+  type SnapshotSigned,
+  type TargetsSigned,
+  type TimestampSigned,
+} from './metadata.ts';
 import { readPinned, writePinned } from './pin-store.ts';
-import { checkExpiry, checkFileMeta, checkVersion, delegationAdmits, trustError, verifyRoot, verifyThreshold, type CheckContext } from './tuf.ts';
+import {
+  checkExpiry,
+  checkFileMeta,
+  checkVersion,
+  delegationAdmits,
+  trustError,
+  verifyRoot,
+  verifyThreshold,
+  type CheckContext,
+} from './tuf.ts';
 
 export const RELEASES_ROLE = 'targets/releases';
 
@@ -29,14 +47,19 @@ export interface ResolveSignedOptions {
   ctx: CheckContext;
 }
 
-async function fetchDoc<T>(opts: ResolveSignedOptions, role: string, type: RoleType): Promise<SignedDocument<T> | undefined> {
+async function fetchDoc<T>(
+  opts: ResolveSignedOptions,
+  role: string,
+  type: RoleType,
+): Promise<SignedDocument<T> | undefined> {
   const bytes = await opts.client.fetchRole(opts.ctx.gun, role);
   return bytes === undefined ? undefined : parseSignedDocument<T>(bytes, { gun: opts.ctx.gun, role, type });
 }
 
 async function mustFetch<T>(opts: ResolveSignedOptions, role: string, type: RoleType): Promise<SignedDocument<T>> {
   const doc = await fetchDoc<T>(opts, role, type);
-  if (doc === undefined) throw trustError(opts.ctx, `the Notary server ${opts.client.server} has no ${role} metadata for "${opts.ctx.gun}"`);
+  if (doc === undefined)
+    throw trustError(opts.ctx, `the Notary server ${opts.client.server} has no ${role} metadata for "${opts.ctx.gun}"`);
   return doc;
 }
 
@@ -52,10 +75,16 @@ async function verifyChain(opts: ResolveSignedOptions): Promise<Chain> {
   const pinned = await readPinned(opts.trustDir, ctx.gun);
   const rootDoc = await fetchDoc<RootSigned>(opts, 'root', 'Root');
   if (rootDoc === undefined) {
-    throw trustError(ctx, `"${ctx.gun}" has no trust data on ${opts.client.server} (the repository is not signed)`,
-      'sign the tag (docker trust sign / notary publish), or remove the image from trust: in the spec');
+    throw trustError(
+      ctx,
+      `"${ctx.gun}" has no trust data on ${opts.client.server} (the repository is not signed)`,
+      'sign the tag (docker trust sign / notary publish), or remove the image from trust: in the spec',
+    );
   }
-  const pinnedRoot = pinned.root === undefined ? undefined : parseSignedDocument<RootSigned>(pinned.root, { gun: ctx.gun, role: 'root', type: 'Root' });
+  const pinnedRoot =
+    pinned.root === undefined
+      ? undefined
+      : parseSignedDocument<RootSigned>(pinned.root, { gun: ctx.gun, role: 'root', type: 'Root' });
   const root = verifyRoot(rootDoc, pinnedRoot, ctx);
   const versions = { ...pinned.versions, root: Math.max(root.version, pinned.versions['root'] ?? 0) };
   const timestamp = await mustFetch<TimestampSigned>(opts, 'timestamp', 'Timestamp');
@@ -69,7 +98,12 @@ async function verifyChain(opts: ResolveSignedOptions): Promise<Chain> {
 }
 
 /** Threshold, expiry and rollback for a top-level role; records its version. */
-function verifyRole(doc: SignedDocument<{ version: number; expires: string }>, root: RootSigned, versions: Record<string, number>, ctx: CheckContext): string[] {
+function verifyRole(
+  doc: SignedDocument<{ version: number; expires: string }>,
+  root: RootSigned,
+  versions: Record<string, number>,
+  ctx: CheckContext,
+): string[] {
   const role = root.roles[doc.role];
   if (role === undefined) throw trustError(ctx, `root metadata has no ${doc.role} role`);
   const keyIds = verifyThreshold(doc, root.keys, role, ctx);
@@ -83,10 +117,20 @@ function targetOf(targets: TargetsSigned, tag: string, role: string, keyIds: str
   const meta: FileMeta | undefined = targets.targets[tag];
   const b64 = meta?.hashes['sha256'];
   if (meta === undefined || b64 === undefined) return undefined;
-  return { digest: parseDigest(`sha256:${Buffer.from(b64, 'base64').toString('hex')}`), length: meta.length, role, keyIds };
+  return {
+    digest: parseDigest(`sha256:${Buffer.from(b64, 'base64').toString('hex')}`),
+    length: meta.length,
+    role,
+    keyIds,
+  };
 }
 
-async function releasesTarget(opts: ResolveSignedOptions, chain: Chain, targets: TargetsSigned, tag: string): Promise<SignedTarget | undefined> {
+async function releasesTarget(
+  opts: ResolveSignedOptions,
+  chain: Chain,
+  targets: TargetsSigned,
+  tag: string,
+): Promise<SignedTarget | undefined> {
   const delegation = targets.delegations?.roles.find((r) => r.name === RELEASES_ROLE);
   if (delegation === undefined || !delegationAdmits(delegation, tag)) return undefined;
   const doc = await fetchDoc<TargetsSigned>(opts, RELEASES_ROLE, 'Targets');
@@ -108,11 +152,15 @@ export async function resolveSignedTarget(tag: string, opts: ResolveSignedOption
   const targetsDoc = await mustFetch<TargetsSigned>(opts, 'targets', 'Targets');
   checkFileMeta(targetsDoc, chain.snapshot.meta['targets'], 'snapshot', opts.ctx);
   const keyIds = verifyRole(targetsDoc, chain.root, chain.versions, opts.ctx);
-  const found = await releasesTarget(opts, chain, targetsDoc.signed, tag) ?? targetOf(targetsDoc.signed, tag, 'targets', keyIds);
+  const found =
+    (await releasesTarget(opts, chain, targetsDoc.signed, tag)) ?? targetOf(targetsDoc.signed, tag, 'targets', keyIds);
   await writePinned(opts.trustDir, opts.ctx.gun, { root: chain.rootDoc.bytes, versions: chain.versions });
   if (found === undefined) {
-    throw trustError(opts.ctx, `the tag "${tag}" is not signed in "${opts.ctx.gun}" (no such target in ${RELEASES_ROLE} or targets)`,
-      'sign the tag, use a signed tag, or remove the image from trust: in the spec');
+    throw trustError(
+      opts.ctx,
+      `the tag "${tag}" is not signed in "${opts.ctx.gun}" (no such target in ${RELEASES_ROLE} or targets)`,
+      'sign the tag, use a signed tag, or remove the image from trust: in the spec',
+    );
   }
   return found;
 }

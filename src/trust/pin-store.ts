@@ -49,12 +49,17 @@ export async function readPinned(trustDir: string, gun: string): Promise<PinnedS
   const dir = gunDir(trustDir, gun);
   const root = await readOptional(path.join(dir, 'root.json'));
   const versionsBytes = await readOptional(path.join(dir, 'versions.json'));
-  const versions = versionsBytes === undefined ? {} : JSON.parse(versionsBytes.toString('utf8')) as Record<string, number>;
+  const versions =
+    versionsBytes === undefined ? {} : (JSON.parse(versionsBytes.toString('utf8')) as Record<string, number>);
   return { root, versions };
 }
 
 /** Records the accepted root and versions (versions only ever grow). */
-export async function writePinned(trustDir: string, gun: string, state: { root: Uint8Array; versions: Record<string, number> }): Promise<void> {
+export async function writePinned(
+  trustDir: string,
+  gun: string,
+  state: { root: Uint8Array; versions: Record<string, number> },
+): Promise<void> {
   const dir = gunDir(trustDir, gun);
   const sorted = Object.fromEntries(Object.entries(state.versions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   await writeAtomic(path.join(dir, 'root.json'), state.root);

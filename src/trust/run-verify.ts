@@ -16,11 +16,16 @@ export async function runTrustVerify(images: string[], opts: TrustVerifyOptions,
   for (const image of images) {
     const ref = parseReference(image);
     const result = await verifyTrusted(ref, {
-      registry: opts.registry, reporter: ctx.reporter, signal: ctx.signal,
+      registry: opts.registry,
+      reporter: ctx.reporter,
+      signal: ctx.signal,
       ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
       ...(opts.trustDir === undefined ? {} : { trustDir: opts.trustDir }),
     });
-    const by = result.signedBy.length === 0 ? 'pinned by digest (no tag to verify)' : `signed by ${result.signedBy.join(', ')} (${result.keyIds.map(short).join(', ')})`;
+    const by =
+      result.signedBy.length === 0
+        ? 'pinned by digest (no tag to verify)'
+        : `signed by ${result.signedBy.join(', ')} (${result.keyIds.map(short).join(', ')})`;
     ctx.stdout.write(`${ref.expanded} ${result.digest} ${by}\n`);
   }
 }

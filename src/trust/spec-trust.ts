@@ -28,14 +28,21 @@ export interface VerifiedImage extends TrustResult {
  * Verifies every reference in `refs` (expanded spec references) that `opts.trust` covers, in sorted order, and
  * returns them keyed by the spec reference. The first failure throws (MobyError TRUST); nothing is pulled.
  */
-export async function verifySpecTrust(refs: readonly string[], opts: SpecTrustOptions): Promise<Map<string, VerifiedImage>> {
+export async function verifySpecTrust(
+  refs: readonly string[],
+  opts: SpecTrustOptions,
+): Promise<Map<string, VerifiedImage>> {
   const out = new Map<string, VerifiedImage>();
   for (const name of [...new Set(refs)].sort()) {
     const ref = parseReference(name);
     if (!isTrusted(ref, opts.trust)) continue;
-    if (opts.disableContentTrust) { warnTrustDisabled(ref, opts.reporter); continue; }
+    if (opts.disableContentTrust) {
+      warnTrustDisabled(ref, opts.reporter);
+      continue;
+    }
     const result = await verifyTrusted(ref, {
-      registry: opts.registry, reporter: opts.reporter,
+      registry: opts.registry,
+      reporter: opts.reporter,
       ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
       ...(opts.trustDir === undefined ? {} : { trustDir: opts.trustDir }),
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),

@@ -20,7 +20,8 @@ export interface CheckContext {
 /** The Docker Content Trust error for `ctx.subject`. */
 export function trustError(ctx: CheckContext, detail: string, hint?: string): MobyError {
   return new MobyError(`Cannot verify "${ctx.subject}" with Docker Content Trust: ${detail}`, {
-    code: 'TRUST', ...(hint === undefined ? {} : { hint }),
+    code: 'TRUST',
+    ...(hint === undefined ? {} : { hint }),
   });
 }
 
@@ -28,23 +29,37 @@ export function trustError(ctx: CheckContext, detail: string, hint?: string): Mo
  * Key IDs in `role.keyids` whose signature over `doc` verifies; throws unless at least `role.threshold`
  * distinct keys signed. A key whose ID does not match its content is ignored (notary does the same).
  */
-export function verifyThreshold(doc: SignedDocument<unknown>, keys: Record<string, TufKey>, role: RoleKeys, ctx: CheckContext): string[] {
+export function verifyThreshold(
+  doc: SignedDocument<unknown>,
+  keys: Record<string, TufKey>,
+  role: RoleKeys,
+  ctx: CheckContext,
+): string[] {
   const message = Buffer.from(canonicalJson(doc.rawSigned), 'utf8');
   const valid = new Set<string>();
   const problems: string[] = [];
   for (const sig of doc.signatures) {
     const key = keys[sig.keyid];
     if (!role.keyids.includes(sig.keyid) || key === undefined || valid.has(sig.keyid)) continue;
-    if (keyId(key) !== sig.keyid) { problems.push(`key ${short(sig.keyid)} does not match its ID`); continue; }
+    if (keyId(key) !== sig.keyid) {
+      problems.push(`key ${short(sig.keyid)} does not match its ID`);
+      continue;
+    }
     const loaded = loadKey(key, doc.role === 'root' ? ctx.now : undefined);
-    if (!loaded.ok) { problems.push(`key ${short(sig.keyid)}: ${loaded.reason}`); continue; }
+    if (!loaded.ok) {
+      problems.push(`key ${short(sig.keyid)}: ${loaded.reason}`);
+      continue;
+    }
     if (verifySignature(loaded, sig, message)) valid.add(sig.keyid);
     else problems.push(`bad ${sig.method} signature by key ${short(sig.keyid)}`);
   }
   if (valid.size >= role.threshold) return [...valid];
   const detail = problems.length > 0 ? ` (${problems.join('; ')})` : '';
-  throw trustError(ctx, `${doc.role} metadata has ${valid.size} valid signature(s) from its ${role.keyids.length} key(s), `
-    + `${role.threshold} required${detail}`);
+  throw trustError(
+    ctx,
+    `${doc.role} metadata has ${valid.size} valid signature(s) from its ${role.keyids.length} key(s), ` +
+      `${role.threshold} required${detail}`,
+  );
 }
 
 export function short(id: string): string {
@@ -55,21 +70,36 @@ export function short(id: string): string {
 export function checkExpiry(doc: SignedDocument<{ expires: string }>, ctx: CheckContext): void {
   const expires = new Date(doc.signed.expires);
   if (expires.getTime() <= ctx.now.getTime()) {
-    throw trustError(ctx, `${doc.role} metadata expired at ${expires.toISOString()} (now ${ctx.now.toISOString()})`,
-      'the publisher (or the Notary server, for timestamp) must re-sign it; a stale server may be replaying old data');
+    throw trustError(
+      ctx,
+      `${doc.role} metadata expired at ${expires.toISOString()} (now ${ctx.now.toISOString()})`,
+      'the publisher (or the Notary server, for timestamp) must re-sign it; a stale server may be replaying old data',
+    );
   }
 }
 
 /** Refuses metadata older than the version this client has already seen (a rollback). */
-export function checkVersion(doc: SignedDocument<{ version: number }>, seen: number | undefined, ctx: CheckContext): void {
+export function checkVersion(
+  doc: SignedDocument<{ version: number }>,
+  seen: number | undefined,
+  ctx: CheckContext,
+): void {
   if (seen !== undefined && doc.signed.version < seen) {
-    throw trustError(ctx, `${doc.role} metadata version ${doc.signed.version} is older than version ${seen} already seen (rollback)`,
-      'the Notary server is serving old metadata; if that is intended, reset the trust data with `mobyts trust reset`');
+    throw trustError(
+      ctx,
+      `${doc.role} metadata version ${doc.signed.version} is older than version ${seen} already seen (rollback)`,
+      'the Notary server is serving old metadata; if that is intended, reset the trust data with `mobyts trust reset`',
+    );
   }
 }
 
 /** Checks served bytes against the length and every sha256/sha512 hash its parent metadata lists. */
-export function checkFileMeta(doc: SignedDocument<unknown>, meta: FileMeta | undefined, parent: string, ctx: CheckContext): void {
+export function checkFileMeta(
+  doc: SignedDocument<unknown>,
+  meta: FileMeta | undefined,
+  parent: string,
+  ctx: CheckContext,
+): void {
   if (meta === undefined) throw trustError(ctx, `${parent} metadata does not list ${doc.role}`);
   if (doc.bytes.length !== meta.length) {
     throw trustError(ctx, `${doc.role} metadata is ${doc.bytes.length} bytes, ${parent} expects ${meta.length}`);
@@ -78,7 +108,8 @@ export function checkFileMeta(doc: SignedDocument<unknown>, meta: FileMeta | und
   for (const [algorithm, expected] of Object.entries(meta.hashes)) {
     if (algorithm !== 'sha256' && algorithm !== 'sha512') continue;
     const found = createHash(algorithm).update(doc.bytes).digest('base64');
-    if (found !== expected) throw trustError(ctx, `${doc.role} metadata ${algorithm} is ${found}, ${parent} expects ${expected}`);
+    if (found !== expected)
+      throw trustError(ctx, `${doc.role} metadata ${algorithm} is ${found}, ${parent} expects ${expected}`);
     checked++;
   }
   if (checked === 0) throw trustError(ctx, `${parent} lists no sha256/sha512 hash for ${doc.role}`);
@@ -90,19 +121,27 @@ export function checkFileMeta(doc: SignedDocument<unknown>, meta: FileMeta | und
  */
 export function rootFingerprints(root: RootSigned): string[] {
   const ids = root.roles['root']?.keyids ?? [];
-  return ids.map((id) => {
-    const key = root.keys[id];
-    const loaded = key === undefined ? undefined : loadKey(key);
-    if (loaded?.ok !== true) return `unusable:${id}`;
-    return createHash('sha256').update(loaded.key.export({ format: 'der', type: 'spki' })).digest('hex');
-  }).sort();
+  return ids
+    .map((id) => {
+      const key = root.keys[id];
+      const loaded = key === undefined ? undefined : loadKey(key);
+      if (loaded?.ok !== true) return `unusable:${id}`;
+      return createHash('sha256')
+        .update(loaded.key.export({ format: 'der', type: 'spki' }))
+        .digest('hex');
+    })
+    .sort();
 }
 
 /**
  * Verifies the served root against the pinned one (trust on first use when there is none): the same root
  * public keys, signed by a threshold of them, not older, not expired. Returns the root to trust.
  */
-export function verifyRoot(served: SignedDocument<RootSigned>, pinned: SignedDocument<RootSigned> | undefined, ctx: CheckContext): RootSigned {
+export function verifyRoot(
+  served: SignedDocument<RootSigned>,
+  pinned: SignedDocument<RootSigned> | undefined,
+  ctx: CheckContext,
+): RootSigned {
   const role = served.signed.roles['root'];
   if (role === undefined) throw trustError(ctx, 'root metadata has no root role');
   for (const name of ['targets', 'snapshot', 'timestamp']) {
@@ -112,8 +151,11 @@ export function verifyRoot(served: SignedDocument<RootSigned>, pinned: SignedDoc
     const expected = rootFingerprints(pinned.signed);
     const found = rootFingerprints(served.signed);
     if (expected.join() !== found.join()) {
-      throw trustError(ctx, `the root key changed: pinned root key ${expected.map(short).join(', ')}, server has ${found.map(short).join(', ')}`,
-        `if the publisher really replaced its root key, run \`mobyts trust reset ${ctx.gun}\` and try again`);
+      throw trustError(
+        ctx,
+        `the root key changed: pinned root key ${expected.map(short).join(', ')}, server has ${found.map(short).join(', ')}`,
+        `if the publisher really replaced its root key, run \`mobyts trust reset ${ctx.gun}\` and try again`,
+      );
     }
     checkVersion(served, pinned.signed.version, ctx);
   }

@@ -40,11 +40,19 @@ function orgOf(ref: Reference): string | undefined {
 export function isTrusted(ref: Reference, trust: TrustSpec | undefined): boolean {
   if (trust === undefined) return false;
   const forms = new Set([ref.expanded, referenceName(ref), withoutDigest(ref)]);
-  if ((trust.image ?? []).some((entry) => { const e = expandEntry(entry); return e !== undefined && forms.has(e); })) return true;
+  if (
+    (trust.image ?? []).some((entry) => {
+      const e = expandEntry(entry);
+      return e !== undefined && forms.has(e);
+    })
+  )
+    return true;
   const org = orgOf(ref);
-  return (trust.org ?? []).some((entry) => entry.includes('/')
-    ? org !== undefined && entry.replace(/\/+$/, '') === `${ref.registry}/${org}`
-    : org !== undefined && entry === org && (ref.registry === 'docker.io' || ref.repository.includes('/')));
+  return (trust.org ?? []).some((entry) =>
+    entry.includes('/')
+      ? org !== undefined && entry.replace(/\/+$/, '') === `${ref.registry}/${org}`
+      : org !== undefined && entry === org && (ref.registry === 'docker.io' || ref.repository.includes('/')),
+  );
 }
 
 export interface VerifyTrustedOptions {
@@ -78,7 +86,10 @@ export interface TrustResult {
 
 async function servedDigest(ref: Reference, opts: VerifyTrustedOptions): Promise<Digest> {
   if (opts.registryDigest !== undefined) return opts.registryDigest(ref);
-  const client = createRegistryClient({ registry: opts.registry ?? { mirrors: [], insecureRegistries: [] }, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
+  const client = createRegistryClient({
+    registry: opts.registry ?? { mirrors: [], insecureRegistries: [] },
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
   try {
     return (await client.resolve(pullContext(ref), manifestSelector(ref))).digest;
   } finally {
@@ -105,7 +116,11 @@ export async function verifyTrusted(ref: Reference, opts: VerifyTrustedOptions):
   }
   const tag = tagOf(ref);
   const gun = referenceName(ref);
-  const ctx = { subject: ref.tag === undefined ? `${ref.expanded}:${tag}` : ref.expanded, gun, now: opts.now ?? new Date() };
+  const ctx = {
+    subject: ref.tag === undefined ? `${ref.expanded}:${tag}` : ref.expanded,
+    gun,
+    now: opts.now ?? new Date(),
+  };
   const client = await openNotaryClient({
     server: notaryServerFor(ref.registry, opts.trustServer),
     ...((opts.caFile ?? opts.registry?.caFile) === undefined ? {} : { caFile: opts.caFile ?? opts.registry?.caFile }),
@@ -116,12 +131,21 @@ export async function verifyTrusted(ref: Reference, opts: VerifyTrustedOptions):
     if (ref.digest !== undefined && ref.digest !== target.digest) {
       throw trustError(ctx, `the spec pins ${ref.digest} but the tag "${tag}" is signed for ${target.digest}`);
     }
-    const served = await servedDigest(ref.digest === undefined ? ref : parseReference(`${referenceName(ref)}:${tag}`), opts);
+    const served = await servedDigest(
+      ref.digest === undefined ? ref : parseReference(`${referenceName(ref)}:${tag}`),
+      opts,
+    );
     if (served !== target.digest) {
-      throw trustError(ctx, `the registry serves ${served} for the tag "${tag}" but Notary signed ${target.digest}`,
-        'the tag was re-pushed without being re-signed (or the registry is compromised): sign the new digest or push the signed one back');
+      throw trustError(
+        ctx,
+        `the registry serves ${served} for the tag "${tag}" but Notary signed ${target.digest}`,
+        'the tag was re-pushed without being re-signed (or the registry is compromised): sign the new digest or push the signed one back',
+      );
     }
-    reporter.emit({ type: 'info', message: `content trust: "${ctx.subject}" is ${target.digest}, signed by ${target.role} (${target.keyIds.map(short).join(', ')})` });
+    reporter.emit({
+      type: 'info',
+      message: `content trust: "${ctx.subject}" is ${target.digest}, signed by ${target.role} (${target.keyIds.map(short).join(', ')})`,
+    });
     return { digest: target.digest, signedBy: [target.role], keyIds: target.keyIds };
   } finally {
     await client.close();
@@ -130,5 +154,8 @@ export async function verifyTrusted(ref: Reference, opts: VerifyTrustedOptions):
 
 /** The loud warning `--disable-content-trust` owes every image it skips. */
 export function warnTrustDisabled(ref: Reference, reporter: Reporter): void {
-  reporter.emit({ type: 'warn', message: `content trust DISABLED: "${ref.expanded}" is in trust: but is pulled WITHOUT verification (--disable-content-trust)` });
+  reporter.emit({
+    type: 'warn',
+    message: `content trust DISABLED: "${ref.expanded}" is in trust: but is pulled WITHOUT verification (--disable-content-trust)`,
+  });
 }

@@ -33,13 +33,20 @@ void test('a failure leaves the destination untouched and removes the temp file'
   const d = await dir(t);
   const out = join(d, 'os.tar');
   await writeFile(out, 'previous build');
-  await assert.rejects(writeAtomically(out, async (temp) => {
-    await writeFile(temp, 'half');
-    throw new MobyError('Cannot write tar entry "x": body too short', { code: 'BUILD' });
-  }), { code: 'BUILD', message: 'Cannot write tar entry "x": body too short' });
+  await assert.rejects(
+    writeAtomically(out, async (temp) => {
+      await writeFile(temp, 'half');
+      throw new MobyError('Cannot write tar entry "x": body too short', { code: 'BUILD' });
+    }),
+    { code: 'BUILD', message: 'Cannot write tar entry "x": body too short' },
+  );
   assert.deepEqual(await readdir(d), ['os.tar']);
   assert.equal(await readFile(out, 'utf8'), 'previous build');
-  const failing = new Readable({ read() { this.destroy(new Error('source broke')); } });
+  const failing = new Readable({
+    read() {
+      this.destroy(new Error('source broke'));
+    },
+  });
   await assert.rejects(writeStreamAtomically(join(d, 'other'), failing), { message: 'source broke' });
   assert.deepEqual(await readdir(d), ['os.tar']);
 });

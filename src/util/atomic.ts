@@ -31,7 +31,11 @@ export function tempNameFor(path: string): string {
  * umask) and renames the file to `path`. When `fn` rejects, the temporary file is removed and the error
  * rethrown; `path` is untouched. `fn` must create the file (it does not exist yet).
  */
-export async function writeAtomically(path: string, fn: (tempPath: string) => Promise<void>, mode = 0o644): Promise<void> {
+export async function writeAtomically(
+  path: string,
+  fn: (tempPath: string) => Promise<void>,
+  mode = 0o644,
+): Promise<void> {
   const temp = tempNameFor(path);
   try {
     await fn(temp);
@@ -44,6 +48,14 @@ export async function writeAtomically(path: string, fn: (tempPath: string) => Pr
 }
 
 /** Writes a stream to `path` atomically (drains `data`; destroys it on failure or abort). */
-export function writeStreamAtomically(path: string, data: Readable, opts: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
-  return writeAtomically(path, (temp) => pipeline(data, createWriteStream(temp, { flags: 'wx' }), { signal: opts.signal }), opts.mode);
+export function writeStreamAtomically(
+  path: string,
+  data: Readable,
+  opts: { mode?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  return writeAtomically(
+    path,
+    (temp) => pipeline(data, createWriteStream(temp, { flags: 'wx' }), { signal: opts.signal }),
+    opts.mode,
+  );
 }

@@ -7,17 +7,27 @@ import { errnoDetail, errnoText, isMobyError, MobyError, usageError } from './er
 void test('exit codes: 2 for usage errors, 1 for the rest unless given; the cause is kept', () => {
   const cause = new Error('below');
   const e = new MobyError('Cannot pull "x"', { code: 'REGISTRY', cause, hint: 'try again' });
-  assert.deepEqual([e.exitCode, e.code, e.hint, e.cause, e.name, isMobyError(e)], [1, 'REGISTRY', 'try again', cause, 'MobyError', true]);
+  assert.deepEqual(
+    [e.exitCode, e.code, e.hint, e.cause, e.name, isMobyError(e)],
+    [1, 'REGISTRY', 'try again', cause, 'MobyError', true],
+  );
   assert.equal(new MobyError('x', { code: 'USAGE' }).exitCode, 2);
   assert.equal(new MobyError('x', { code: 'IO', exitCode: 3 }).exitCode, 3);
-  assert.equal(Object.hasOwn(new MobyError('x', { code: 'IO' }), 'cause'), false, 'no cause property when none was given');
+  assert.equal(
+    Object.hasOwn(new MobyError('x', { code: 'IO' }), 'cause'),
+    false,
+    'no cause property when none was given',
+  );
   const u = usageError('Bad --size', 'e.g. 1024M');
   assert.deepEqual([u.exitCode, u.code, u.message, u.hint], [2, 'USAGE', 'Bad --size', 'e.g. 1024M']);
   assert.equal(isMobyError(new Error('x')), false);
 });
 
 void test('errnoText: the code and the OS words from a real system error, without syscall and path', async () => {
-  const err = await readFile('/nonexistent/mobyts-file').then(() => undefined, (e: unknown) => e);
+  const err = await readFile('/nonexistent/mobyts-file').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.match((err as Error).message, /open '\/nonexistent\/mobyts-file'/);
   assert.equal(errnoText(err), 'ENOENT: no such file or directory');
   assert.equal(errnoDetail(err), ': ENOENT: no such file or directory');

@@ -19,14 +19,22 @@ function sources(dir: string): string[] {
   });
 }
 
-const EMITS_INTO_NOTHING = [/\breporter\?\s*:/, /\breporter\?\.\s*emit\b/, /\?\?\s*silentReporter\b/, /\breporter\s*=\s*silentReporter\b/];
+const EMITS_INTO_NOTHING = [
+  /\breporter\?\s*:/,
+  /\breporter\?\.\s*emit\b/,
+  /\?\?\s*silentReporter\b/,
+  /\breporter\s*=\s*silentReporter\b/,
+];
 
 void test('no module can emit a warning into nothing: reporters are required, never optional or silent by default', () => {
   const offenders: string[] = [];
   for (const file of sources(SRC)) {
-    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      if (EMITS_INTO_NOTHING.some((re) => re.test(line))) offenders.push(`src/${relative(SRC, file)}:${i + 1}: ${line.trim()}`);
-    });
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (EMITS_INTO_NOTHING.some((re) => re.test(line)))
+          offenders.push(`src/${relative(SRC, file)}:${i + 1}: ${line.trim()}`);
+      });
   }
   assert.deepEqual(offenders, []);
 });

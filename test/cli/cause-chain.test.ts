@@ -20,9 +20,17 @@ void test('connection refused: the message names the registry, the cause says wh
   t.after(() => rm(dir, { recursive: true, force: true }));
   const host = `127.0.0.1:${await freePort()}`;
   const store = await openStore(join(dir, 'cache'), { client: { retry: { tries: 1, baseDelayMs: 1, maxDelayMs: 1 } } });
-  const err = await store.getImage(parseReference(`${host}/app:1`), {
-    platform: platformFor('amd64'), pull: false, registry: { mirrors: [], insecureRegistries: [] }, reporter: silent,
-  }).then(() => undefined, (e: unknown) => e);
+  const err = await store
+    .getImage(parseReference(`${host}/app:1`), {
+      platform: platformFor('amd64'),
+      pull: false,
+      registry: { mirrors: [], insecureRegistries: [] },
+      reporter: silent,
+    })
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   assert.deepEqual(renderError(err), {
     text: `Error: Cannot pull "${host}/app:1": cannot reach ${host}\ncaused by: connect ECONNREFUSED ${host}\n`,
     exitCode: 1,

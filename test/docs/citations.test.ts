@@ -8,13 +8,27 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 
 const REPO = join(import.meta.dirname, '../..');
-const ROOTS = ['src', 'test', 'bench', 'docs', 'scripts', 'examples', 'kernel-configs', 'schema', 'bin', '.ci', 'README.md'];
+const ROOTS = [
+  'src',
+  'test',
+  'bench',
+  'docs',
+  'scripts',
+  'examples',
+  'kernel-configs',
+  'schema',
+  'bin',
+  '.ci',
+  'README.md',
+];
 const SKIP_DIRS = new Set(['node_modules', 'results', 'fixtures']);
 
 // Built from parts so this file does not match itself.
 const SECTION = '\u00a7';
 const SHARED = ['..', 'shared/'].join('/');
-const OUTSIDE = new RegExp(`(linuxkit|design|boot-recipes)(\\.md)? ${SECTION}|${SHARED.replaceAll('.', '\\.')}|/work/${'shared'}\\b`);
+const OUTSIDE = new RegExp(
+  `(linuxkit|design|boot-recipes)(\\.md)? ${SECTION}|${SHARED.replaceAll('.', '\\.')}|/work/${'shared'}\\b`,
+);
 /** `docs/NAME.md#anchor`, then further anchors of the same document: `, #b`, ` and #c`, ` to #d`. */
 const CITATION = /docs\/([a-z0-9-]+\.md)((?:#[a-z0-9-]+)(?:(?:,| and| to) #[a-z0-9-]+)*)/g;
 /** A relative markdown link between the docs: `](name.md#anchor)`. */
@@ -43,7 +57,11 @@ function textFiles(): Array<{ file: string; text: string }> {
 
 /** GitHub's heading slug: lower case, punctuation dropped, spaces to `-`. */
 function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replaceAll(' ', '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replaceAll(' ', '-');
 }
 
 function anchorsOf(doc: string): Set<string> {

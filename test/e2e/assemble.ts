@@ -24,10 +24,15 @@ async function image(store: ImageStore, ref: string): Promise<StoreImageSource> 
 
 function unpack(store: ImageStore, img: StoreImageSource, dir: string): void {
   mkdirSync(dir, { recursive: true });
-  for (const l of img.manifest.layers) execFileSync('tar', ['-xzf', store.layout.blobPath(l.digest), '-C', dir, '--numeric-owner']);
+  for (const l of img.manifest.layers)
+    execFileSync('tar', ['-xzf', store.layout.blobPath(l.digest), '-C', dir, '--numeric-owner']);
 }
 
-export interface Assembled { kernel: string; initrd: string; cmdline: string }
+export interface Assembled {
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+}
 
 /** Builds `<out>/kernel` and `<out>/initrd.img` for `spec` (image fields already resolved to store refs). */
 export async function assemble(spec: MobySpec, store: ImageStore, out: string): Promise<Assembled> {
@@ -41,17 +46,31 @@ export async function assemble(spec: MobySpec, store: ImageStore, out: string): 
   for (const ref of spec.init ?? []) unpack(store, await image(store, ref), root);
   const idMap = buildIdMap(spec);
   for (const section of ['onboot', 'onshutdown', 'services'] as const) {
-    for (const [index, entry] of (spec[section] ?? []).entries()) await bundle(store, root, { section, index, entry, idMap });
+    for (const [index, entry] of (spec[section] ?? []).entries())
+      await bundle(store, root, { section, index, entry, idMap });
   }
   makeInitrd(root, join(out, 'initrd.img'));
   return { kernel: join(out, 'kernel'), initrd: join(out, 'initrd.img'), cmdline: spec.kernel.cmdline ?? '' };
 }
 
-async function bundle(store: ImageStore, root: string, b: { section: 'onboot' | 'onshutdown' | 'services'; index: number; entry: ImageEntry; idMap: ReturnType<typeof buildIdMap> }): Promise<void> {
+async function bundle(
+  store: ImageStore,
+  root: string,
+  b: {
+    section: 'onboot' | 'onshutdown' | 'services';
+    index: number;
+    entry: ImageEntry;
+    idMap: ReturnType<typeof buildIdMap>;
+  },
+): Promise<void> {
   const img = await image(store, b.entry.image);
   const labelText = img.config.config?.Labels?.[MOBY_CONFIG_LABEL];
   const label = labelText === undefined ? undefined : parseMobyLabel(labelText, b.entry.image);
-  const files = bundleFiles(b.entry, { config: img.config.config ?? {}, ...(label === undefined ? {} : { label }) }, { section: b.section, index: b.index, idMap: b.idMap });
+  const files = bundleFiles(
+    b.entry,
+    { config: img.config.config ?? {}, ...(label === undefined ? {} : { label }) },
+    { section: b.section, index: b.index, idMap: b.idMap },
+  );
   const dir = join(root, files.path);
   mkdirSync(join(dir, 'rootfs'), { recursive: true });
   if (!files.readonly) mkdirSync(join(dir, 'tmp'), { recursive: true });

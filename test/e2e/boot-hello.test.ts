@@ -25,7 +25,9 @@ void describe('boot examples/hello.yml', () => {
 
   before(async () => {
     store = await buildExamplePackages(join(dir, 'cache'));
-    const loaded = await loadSpecs([join(REPO, 'examples/hello.yml')], { resolveTemplate: createPkgResolver({ cache: store.dir }) });
+    const loaded = await loadSpecs([join(REPO, 'examples/hello.yml')], {
+      resolveTemplate: createPkgResolver({ cache: store.dir }),
+    });
     assert.deepEqual(loaded.issues, []);
     spec = loaded.spec;
   });
@@ -34,7 +36,15 @@ void describe('boot examples/hello.yml', () => {
     const out = join(dir, name);
     mkdirSync(out);
     const a = await assemble(s, store, out);
-    const r = await bootImage({ kind: 'kernel', kernel: a.kernel, initrd: a.initrd, cmdline: a.cmdline, until: ['mobyts-init: poweroff'], fail: FAIL, timeoutSeconds: 240 });
+    const r = await bootImage({
+      kind: 'kernel',
+      kernel: a.kernel,
+      initrd: a.initrd,
+      cmdline: a.cmdline,
+      until: ['mobyts-init: poweroff'],
+      fail: FAIL,
+      timeoutSeconds: 240,
+    });
     assert.equal(r.ok, true, r.failure);
     return r.console;
   }
@@ -42,7 +52,9 @@ void describe('boot examples/hello.yml', () => {
   void test('every onboot container runs and exits 0, getty starts, onshutdown runs at poweroff', async () => {
     const console = await boot(spec, 'hello');
     assertCleanBoot(console, {
-      onboot: ['000-hello', '001-uname'], services: ['getty'], onshutdown: ['000-goodbye'],
+      onboot: ['000-hello', '001-uname'],
+      services: ['getty'],
+      onshutdown: ['000-goodbye'],
       output: ['HELLO-FROM-MOBYTS', 'Linux 6.', 'GOODBYE-FROM-MOBYTS'],
     });
   });
@@ -51,10 +63,20 @@ void describe('boot examples/hello.yml', () => {
     const out = join(dir, 'getty');
     mkdirSync(out);
     const cmdline = `${spec.kernel?.cmdline ?? ''} mobyts.poweroff=0`; // the last occurrence wins
-    const a = await assemble({ ...spec, kernel: { ...spec.kernel, image: spec.kernel?.image ?? '', cmdline }, onboot: [], onshutdown: [] }, store, out);
+    const a = await assemble(
+      { ...spec, kernel: { ...spec.kernel, image: spec.kernel?.image ?? '', cmdline }, onboot: [], onshutdown: [] },
+      store,
+      out,
+    );
     const r = await bootImage({
-      kind: 'kernel', kernel: a.kernel, initrd: a.initrd, cmdline: a.cmdline, fail: FAIL, timeoutSeconds: 240,
-      script: [{ when: 'mobyts-getty# ', send: 'echo $((6*7))-FROM-GETTY; cat /proc/1/comm\n' }], until: ['42-FROM-GETTY'],
+      kind: 'kernel',
+      kernel: a.kernel,
+      initrd: a.initrd,
+      cmdline: a.cmdline,
+      fail: FAIL,
+      timeoutSeconds: 240,
+      script: [{ when: 'mobyts-getty# ', send: 'echo $((6*7))-FROM-GETTY; cat /proc/1/comm\n' }],
+      until: ['42-FROM-GETTY'],
     });
     assert.equal(r.ok, true, r.failure);
     assert.doesNotMatch(r.console, /mobyts-init: poweroff/);
@@ -63,14 +85,25 @@ void describe('boot examples/hello.yml', () => {
   void test('a failing container is a failed boot assertion that shows the console tail', async () => {
     const hello = spec.onboot?.[0]?.image ?? '';
     const failing: MobySpec = {
-      ...spec, services: [], onshutdown: [],
+      ...spec,
+      services: [],
+      onshutdown: [],
       onboot: [{ name: 'broken', image: hello, command: ['/bin/sh', '-c', 'echo BROKEN-CONTAINER-OUTPUT; exit 3'] }],
     };
     const console = await boot(failing, 'broken');
-    assert.throws(() => assertCleanBoot(console, { onboot: ['000-broken'], services: [], onshutdown: [], output: [] }), (err: Error) => {
-      assert.match(err.message, /^Boot assertion failed: onboot 000-broken exited with status 3\n--- console tail ---\n/);
-      assert.match(err.message, /BROKEN-CONTAINER-OUTPUT\nmobyts-init: onboot 000-broken: exit 3\nmobyts-init: onboot done/);
-      return true;
-    });
+    assert.throws(
+      () => assertCleanBoot(console, { onboot: ['000-broken'], services: [], onshutdown: [], output: [] }),
+      (err: Error) => {
+        assert.match(
+          err.message,
+          /^Boot assertion failed: onboot 000-broken exited with status 3\n--- console tail ---\n/,
+        );
+        assert.match(
+          err.message,
+          /BROKEN-CONTAINER-OUTPUT\nmobyts-init: onboot 000-broken: exit 3\nmobyts-init: onboot done/,
+        );
+        return true;
+      },
+    );
   });
 });

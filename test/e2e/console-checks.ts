@@ -15,8 +15,13 @@ export interface BootExpectations {
 /** Throws an Error listing every unmet expectation, followed by the console tail; returns when all hold. */
 export function assertCleanBoot(console: string, e: BootExpectations): void {
   const problems: string[] = [];
-  const need = (s: string): void => { if (!console.includes(s)) problems.push(`never saw "${s}"`); };
-  for (const [section, dirs] of [['onboot', e.onboot], ['onshutdown', e.onshutdown]] as const) {
+  const need = (s: string): void => {
+    if (!console.includes(s)) problems.push(`never saw "${s}"`);
+  };
+  for (const [section, dirs] of [
+    ['onboot', e.onboot],
+    ['onshutdown', e.onshutdown],
+  ] as const) {
     for (const d of dirs) {
       need(`mobyts-init: ${section} ${d}: start`);
       const exit = new RegExp(`mobyts-init: ${section} ${d}: exit (\\d+)`).exec(console);
@@ -29,5 +34,6 @@ export function assertCleanBoot(console: string, e: BootExpectations): void {
   need('mobyts-init: services started');
   need('mobyts-init: onshutdown done');
   for (const s of e.output) need(s);
-  if (problems.length > 0) throw new Error(`Boot assertion failed: ${problems.join('; ')}\n--- console tail ---\n${consoleTail(console)}`);
+  if (problems.length > 0)
+    throw new Error(`Boot assertion failed: ${problems.join('; ')}\n--- console tail ---\n${consoleTail(console)}`);
 }

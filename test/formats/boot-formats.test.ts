@@ -36,7 +36,8 @@ let built: ChildRun;
 before(async () => {
   ws = await prepareWorkspace('mobyts-boot-formats-');
   built = buildAsNobody(ws, 'boot', Object.keys(BOOTS));
-  if (built.status === 0) execFileSync('tar', ['-xzf', join(built.outDir, 'gcp', 'hello.img.tar.gz'), '-C', join(built.outDir, 'gcp')]);
+  if (built.status === 0)
+    execFileSync('tar', ['-xzf', join(built.outDir, 'gcp', 'hello.img.tar.gz'), '-C', join(built.outDir, 'gcp')]);
 });
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
 
@@ -48,7 +49,14 @@ for (const [format, boot] of Object.entries(BOOTS)) {
   void test(`${format} boots under QEMU TCG (${boot.firmware === 'efi' || boot.kind === 'efi-kernel' ? 'OVMF' : 'SeaBIOS'}) to the initrd's marker`, async () => {
     assert.equal(built.status, 0, 'build failed');
     const rel = (p: string | undefined) => (p === undefined ? undefined : join(built.outDir, p));
-    const r = await bootImage({ ...boot, image: rel(boot.image), kernel: rel(boot.kernel), mem: 512, until: [MARKER], timeoutSeconds: 240 });
+    const r = await bootImage({
+      ...boot,
+      image: rel(boot.image),
+      kernel: rel(boot.kernel),
+      mem: 512,
+      until: [MARKER],
+      timeoutSeconds: 240,
+    });
     assert.ok(r.ok, r.failure);
     assert.ok(r.console.includes(MARKER));
   });

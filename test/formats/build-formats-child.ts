@@ -35,13 +35,20 @@ try {
     await mkdir(outDir, { recursive: true });
     const ctx: FormatContext = {
       inputs: {
-        kernelPath: cfg.kernel, cmdline: cfg.cmdline,
+        kernelPath: cfg.kernel,
+        cmdline: cfg.cmdline,
         initrdPath: () => Promise.resolve(cfg.initrd),
         rootfsTarPath: () => Promise.resolve(cfg.rootfs),
         rootfsTarWithoutBootPath: () => Promise.resolve(cfg.rootfsNoBoot),
       },
-      base: join(outDir, 'hello'), sizeBytes: cfg.sizeBytes, sourceDateEpoch: SDE, workDir, arch: 'amd64', kernel: {},
-      reporter: silentReporter, signal: new AbortController().signal,
+      base: join(outDir, 'hello'),
+      sizeBytes: cfg.sizeBytes,
+      sourceDateEpoch: SDE,
+      workDir,
+      arch: 'amd64',
+      kernel: {},
+      reporter: silentReporter,
+      signal: new AbortController().signal,
     };
     const t0 = performance.now();
     await format.write(ctx);

@@ -55,19 +55,26 @@ const GROUPS: Record<string, string[]> = {
 };
 const FAIL = ['Kernel panic', 'mobyts-init: switch_root failed', 'exit 125 (runtime.json failed)'];
 
-interface Run { code: number | null; stderr: string; seconds: number }
+interface Run {
+  code: number | null;
+  stderr: string;
+  seconds: number;
+}
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}, umask?: number): Promise<Run> {
   const started = Date.now();
   const argv = [join(REPO, 'bin/mobyts.js'), ...args];
   // umask is per process: a shell sets it before exec'ing node.
-  const [cmd, cmdArgs] = umask === undefined
-    ? [process.execPath, argv]
-    : ['/bin/sh', ['-c', `umask ${umask.toString(8)} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const [cmd, cmdArgs] =
+    umask === undefined
+      ? [process.execPath, argv]
+      : ['/bin/sh', ['-c', `umask ${umask.toString(8)} && exec "$0" "$@"`, process.execPath, ...argv]];
   return new Promise((res, rej) => {
     const child = spawn(cmd, cmdArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', rej);
     child.on('close', (code) => res({ code, stderr, seconds: (Date.now() - started) / 1000 }));
   });
@@ -76,7 +83,10 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}, umask?: number): Promi
 function sha256(path: string): Promise<string> {
   return new Promise((res, rej) => {
     const h = createHash('sha256');
-    createReadStream(path).on('data', (d) => h.update(d)).on('error', rej).on('end', () => res(h.digest('hex')));
+    createReadStream(path)
+      .on('data', (d) => h.update(d))
+      .on('error', rej)
+      .on('end', () => res(h.digest('hex')));
   });
 }
 
@@ -89,7 +99,11 @@ const builds: Record<string, Run> = {};
 async function buildAll(root: string, env: NodeJS.ProcessEnv = {}, umask?: number): Promise<void> {
   for (const [group, formats] of Object.entries(GROUPS)) {
     mkdirSync(join(root, group), { recursive: true });
-    builds[`${root}:${group}`] = await cli(['build', '--cache', cache, '-d', join(root, group), '-f', formats.join(','), SPEC], env, umask);
+    builds[`${root}:${group}`] = await cli(
+      ['build', '--cache', cache, '-d', join(root, group), '-f', formats.join(','), SPEC],
+      env,
+      umask,
+    );
   }
 }
 
@@ -109,26 +123,52 @@ void test('mobyts build writes every bootable format (three CLI calls)', (t) => 
     t.diagnostic(`build ${group}: ${b.seconds.toFixed(1)} s`);
   }
   assert.deepEqual(readdirSync(join(first, 'main')).sort(), [
-    'hello-bios.img', 'hello-cmdline', 'hello-efi-initrd.iso', 'hello-efi.img', 'hello-efi.iso', 'hello-efi.qcow2',
-    'hello-initrd.img', 'hello-kernel', 'hello.efi', 'hello.img.tar.gz', 'hello.iso', 'hello.qcow2', 'hello.raw',
-    'hello.vhd', 'hello.vmdk',
+    'hello-bios.img',
+    'hello-cmdline',
+    'hello-efi-initrd.iso',
+    'hello-efi.img',
+    'hello-efi.iso',
+    'hello-efi.qcow2',
+    'hello-initrd.img',
+    'hello-kernel',
+    'hello.efi',
+    'hello.img.tar.gz',
+    'hello.iso',
+    'hello.qcow2',
+    'hello.raw',
+    'hello.vhd',
+    'hello.vmdk',
   ]);
   assert.deepEqual(readdirSync(join(first, 'dynamic-vhd')), ['hello.vhd']);
   assert.deepEqual(readdirSync(join(first, 'root-images')).sort(), [
-    'hello-cmdline', 'hello-erofs.img', 'hello-initrd.img', 'hello-kernel', 'hello-squashfs.img', 'hello.iso',
+    'hello-cmdline',
+    'hello-erofs.img',
+    'hello-initrd.img',
+    'hello-kernel',
+    'hello-squashfs.img',
+    'hello.iso',
   ]);
-  assert.match(builds[`${first}:root-images`]!.stderr, /Create outputs:\n {2}hello-kernel hello-squashfs\.img hello-cmdline hello-initrd\.img hello-erofs\.img hello\.iso\n/);
+  assert.match(
+    builds[`${first}:root-images`]!.stderr,
+    /Create outputs:\n {2}hello-kernel hello-squashfs\.img hello-cmdline hello-initrd\.img hello-erofs\.img hello\.iso\n/,
+  );
 });
 
 /** `mobyts run qemu` as a child process: its console (stdout), stderr and exit code. */
 function runQemuCli(args: string[]): Promise<Run & { stdout: string }> {
   const started = Date.now();
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [join(REPO, 'bin/mobyts.js'), 'run', 'qemu', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(REPO, 'bin/mobyts.js'), 'run', 'qemu', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('latin1').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('latin1').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', rej);
     child.on('close', (code) => res({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
   });
@@ -137,36 +177,67 @@ function runQemuCli(args: string[]): Promise<Run & { stdout: string }> {
 for (const format of ROOT_IMAGES) {
   void test(`${format} boots with \`mobyts run qemu\` (TCG, loader initrd): onboot exits 0, getty starts, onshutdown runs`, async (t) => {
     const prefix = join(first, 'root-images', 'hello');
-    const r = await runQemuCli(['--format', format, '--mem', '512', '--until', 'mobyts-init: poweroff', ...FAIL.flatMap((f) => ['--fail', f]), '--fail', 'mobyts-loader:', '--timeout', '300', prefix]);
+    const r = await runQemuCli([
+      '--format',
+      format,
+      '--mem',
+      '512',
+      '--until',
+      'mobyts-init: poweroff',
+      ...FAIL.flatMap((f) => ['--fail', f]),
+      '--fail',
+      'mobyts-loader:',
+      '--timeout',
+      '300',
+      prefix,
+    ]);
     t.diagnostic(`${format}: run qemu ${r.seconds.toFixed(1)} s`);
     assert.equal(r.code, 0, `${r.stderr}\n${r.stdout.slice(-3000)}`);
     assert.match(r.stderr, new RegExp(`Booting \\S+hello \\(${format.replace('+', '\\+')}\\) with qemu`));
     assertCleanBoot(r.stdout, {
-      onboot: ['000-hello', '001-uname'], services: ['getty'], onshutdown: ['000-goodbye'],
+      onboot: ['000-hello', '001-uname'],
+      services: ['getty'],
+      onshutdown: ['000-goodbye'],
       output: ['HELLO-FROM-MOBYTS', 'Linux 6.', 'GOODBYE-FROM-MOBYTS'],
     });
   });
 }
 
 for (const [format, boot] of Object.entries(BOOTS)) {
-  const firmware = boot.firmware === 'efi' || boot.kind === 'efi-kernel' ? 'OVMF' : boot.kind === 'kernel' ? 'qemu -kernel' : 'SeaBIOS';
+  const firmware =
+    boot.firmware === 'efi' || boot.kind === 'efi-kernel'
+      ? 'OVMF'
+      : boot.kind === 'kernel'
+        ? 'qemu -kernel'
+        : 'SeaBIOS';
   void test(`${format} boots under QEMU TCG (${firmware}): onboot exits 0, getty starts, onshutdown runs`, async (t) => {
     const out = outDir(first, format);
     if (format === 'gcp') {
-      const tar = await new Promise<number | null>((res) => spawn('tar', ['-xzf', join(out, 'hello.img.tar.gz'), '-C', out]).on('close', res));
+      const tar = await new Promise<number | null>((res) =>
+        spawn('tar', ['-xzf', join(out, 'hello.img.tar.gz'), '-C', out]).on('close', res),
+      );
       assert.equal(tar, 0);
       t.after(() => rmSync(join(out, 'disk.raw'), { force: true }));
     }
     const rel = (p: string | undefined): string | undefined => (p === undefined ? undefined : join(out, p));
     const started = Date.now();
     const r = await bootImage({
-      ...boot, image: rel(boot.image), kernel: rel(boot.kernel), initrd: rel(boot.initrd),
-      until: ['mobyts-init: poweroff'], fail: FAIL, timeoutSeconds: 300,
+      ...boot,
+      image: rel(boot.image),
+      kernel: rel(boot.kernel),
+      initrd: rel(boot.initrd),
+      until: ['mobyts-init: poweroff'],
+      fail: FAIL,
+      timeoutSeconds: 300,
     });
-    t.diagnostic(`${format}: boot ${((Date.now() - started) / 1000).toFixed(1)} s, ${boot.image ?? boot.kernel} ${statSync(rel(boot.image ?? boot.kernel)!).size} bytes`);
+    t.diagnostic(
+      `${format}: boot ${((Date.now() - started) / 1000).toFixed(1)} s, ${boot.image ?? boot.kernel} ${statSync(rel(boot.image ?? boot.kernel)!).size} bytes`,
+    );
     assert.equal(r.ok, true, r.failure);
     assertCleanBoot(r.console, {
-      onboot: ['000-hello', '001-uname'], services: ['getty'], onshutdown: ['000-goodbye'],
+      onboot: ['000-hello', '001-uname'],
+      services: ['getty'],
+      onshutdown: ['000-goodbye'],
       output: ['HELLO-FROM-MOBYTS', 'Linux 6.', 'GOODBYE-FROM-MOBYTS'],
     });
   });
@@ -177,11 +248,15 @@ void test('a second build with another TZ, umask and TMPDIR writes byte-identica
   const tmp = join(dir, 'tmp2');
   mkdirSync(tmp);
   await buildAll(second, { TZ: 'Pacific/Kiritimati', TMPDIR: tmp }, 0o077);
-  for (const group of Object.keys(GROUPS)) assert.equal(builds[`${second}:${group}`]!.code, 0, builds[`${second}:${group}`]!.stderr);
+  for (const group of Object.keys(GROUPS))
+    assert.equal(builds[`${second}:${group}`]!.code, 0, builds[`${second}:${group}`]!.stderr);
   for (const group of Object.keys(GROUPS)) {
-    const names = readdirSync(join(first, group)).filter((n) => n !== 'disk.raw').sort();
+    const names = readdirSync(join(first, group))
+      .filter((n) => n !== 'disk.raw')
+      .sort();
     assert.deepEqual(readdirSync(join(second, group)).sort(), names);
-    for (const n of names) assert.equal(await sha256(join(second, group, n)), await sha256(join(first, group, n)), `${group}/${n} differs`);
+    for (const n of names)
+      assert.equal(await sha256(join(second, group, n)), await sha256(join(first, group, n)), `${group}/${n} differs`);
   }
   rmSync(second, { recursive: true, force: true });
 });
@@ -192,10 +267,18 @@ void test('a kernel whose modules lack squashfs is refused for kernel+squashfs b
   const version = (await moduleIndexOf(readTarFile(testKernel().modulesTar)))!.version;
   // A second spec file replaces the kernel's modules.dep with one that lists only virtio_blk.
   const spec = join(dir, 'no-squashfs.yml');
-  writeFileSync(spec, `files:\n  - path: lib/modules/${version}/modules.dep\n    contents: "kernel/drivers/block/virtio_blk.ko:\\n"\n`);
+  writeFileSync(
+    spec,
+    `files:\n  - path: lib/modules/${version}/modules.dep\n    contents: "kernel/drivers/block/virtio_blk.ko:\\n"\n`,
+  );
   const r = await cli(['build', '--cache', cache, '-d', out, '-f', 'kernel+squashfs', SPEC, spec]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /Error: Cannot build kernel\+squashfs: the kernel's config lacks what it needs\n/);
-  assert.match(r.stderr, new RegExp(`cannot boot format "kernel\\+squashfs": mounting the squashfs image as root needs CONFIG_VIRTIO_PCI=y \\(is m, and virtio_pci\\.ko is not in lib/modules/${version}\\), CONFIG_SQUASHFS=y \\(is m, and squashfs\\.ko is not in lib/modules/${version}\\)`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `cannot boot format "kernel\\+squashfs": mounting the squashfs image as root needs CONFIG_VIRTIO_PCI=y \\(is m, and virtio_pci\\.ko is not in lib/modules/${version}\\), CONFIG_SQUASHFS=y \\(is m, and squashfs\\.ko is not in lib/modules/${version}\\)`,
+    ),
+  );
   assert.deepEqual(readdirSync(out), [], 'no output is written when the kernel check fails');
 });

@@ -4,7 +4,19 @@
  * with the awkward entries (owners, setuid, device node, symlink, hardlink).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +60,11 @@ export function makeInitrd(dir: string): string {
   chmodSync(join(root, 'bin', 'busybox'), 0o755);
   sh('find "$1" -exec touch -h -d @"$2" {} +', root, String(SDE));
   const out = join(dir, 'initrd.img');
-  sh('cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -9 -n > "$2"', root, out);
+  sh(
+    'cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -9 -n > "$2"',
+    root,
+    out,
+  );
   return out;
 }
 
@@ -65,13 +81,18 @@ interface TarItem {
 }
 
 /** The filesystem tar (full, or without boot/*): kernel at boot/kernel plus entries that test metadata. */
-export async function makeRootfsTar(path: string, o: { kernel: string; cmdline: string; withBoot: boolean }): Promise<void> {
+export async function makeRootfsTar(
+  path: string,
+  o: { kernel: string; cmdline: string; withBoot: boolean },
+): Promise<void> {
   const items: TarItem[] = [
-    ...(o.withBoot ? [
-      { name: 'boot', type: 'directory' as const, mode: 0o755 },
-      { name: 'boot/kernel', mode: 0o644, body: await readFile(o.kernel) },
-      { name: 'boot/cmdline', mode: 0o644, body: Buffer.from(o.cmdline) },
-    ] : []),
+    ...(o.withBoot
+      ? [
+          { name: 'boot', type: 'directory' as const, mode: 0o755 },
+          { name: 'boot/kernel', mode: 0o644, body: await readFile(o.kernel) },
+          { name: 'boot/cmdline', mode: 0o644, body: Buffer.from(o.cmdline) },
+        ]
+      : []),
     { name: 'bin', type: 'directory', mode: 0o755 },
     { name: 'bin/busybox', mode: 0o755, body: await readFile('/bin/busybox') },
     { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
@@ -86,22 +107,47 @@ export async function makeRootfsTar(path: string, o: { kernel: string; cmdline: 
     { name: 'etc/hostname', mode: 0o644, body: Buffer.from('mobyts\n') },
     { name: 'etc/with space.conf', mode: 0o600, uid: 1000, gid: 1000, body: Buffer.from('x\n') },
   ];
-  await writeTar(entryStreamOf(items.map((it) => {
-    const body = it.body ?? Buffer.alloc(0);
-    return {
-      header: {
-        name: it.name, type: it.type ?? 'file', mode: it.mode ?? 0o777, uid: it.uid ?? 0, gid: it.gid ?? 0, mtime: SDE, size: body.length,
-        ...(it.linkname === undefined ? {} : { linkname: it.linkname }),
-        ...(it.devmajor === undefined ? {} : { devmajor: it.devmajor, devminor: it.devminor ?? 0 }),
-      },
-      ...(body.length === 0 ? {} : { body: Readable.from([body]) }),
-    };
-  })), createWriteStream(path));
+  await writeTar(
+    entryStreamOf(
+      items.map((it) => {
+        const body = it.body ?? Buffer.alloc(0);
+        return {
+          header: {
+            name: it.name,
+            type: it.type ?? 'file',
+            mode: it.mode ?? 0o777,
+            uid: it.uid ?? 0,
+            gid: it.gid ?? 0,
+            mtime: SDE,
+            size: body.length,
+            ...(it.linkname === undefined ? {} : { linkname: it.linkname }),
+            ...(it.devmajor === undefined ? {} : { devmajor: it.devmajor, devminor: it.devminor ?? 0 }),
+          },
+          ...(body.length === 0 ? {} : { body: Readable.from([body]) }),
+        };
+      }),
+    ),
+    createWriteStream(path),
+  );
 }
 
 export const ALL_FORMATS = [
-  'iso-bios', 'iso-efi', 'iso-efi-initrd', 'raw-bios', 'raw-efi', 'qcow2-bios', 'qcow2-efi', 'vhd', 'dynamic-vhd',
-  'vmdk', 'gcp', 'aws', 'kernel+squashfs', 'kernel+erofs', 'kernel+iso', 'uki',
+  'iso-bios',
+  'iso-efi',
+  'iso-efi-initrd',
+  'raw-bios',
+  'raw-efi',
+  'qcow2-bios',
+  'qcow2-efi',
+  'vhd',
+  'dynamic-vhd',
+  'vmdk',
+  'gcp',
+  'aws',
+  'kernel+squashfs',
+  'kernel+erofs',
+  'kernel+iso',
+  'uki',
 ] as const;
 
 export const CMDLINE = 'console=ttyS0 quiet panic=-1';
@@ -146,7 +192,12 @@ const CHILD = join(import.meta.dirname, 'build-formats-child.ts');
  * Builds `formats` into `<ws.dir>/<label>/out/<format>/hello*` in a child process running as uid/gid 65534
  * (setpriv, when the tests run as root; otherwise as the unprivileged caller), with `path` as its PATH.
  */
-export function buildAsNobody(ws: Workspace, label: string, formats: readonly string[], o: { path?: string; kernel?: string } = {}): ChildRun {
+export function buildAsNobody(
+  ws: Workspace,
+  label: string,
+  formats: readonly string[],
+  o: { path?: string; kernel?: string } = {},
+): ChildRun {
   const base = join(ws.dir, label);
   const outDir = join(base, 'out');
   const workDir = join(base, 'work');
@@ -155,13 +206,26 @@ export function buildAsNobody(ws: Workspace, label: string, formats: readonly st
     chmodSync(d, 0o777);
   }
   const cfg = join(base, 'config.json');
-  writeFileSync(cfg, JSON.stringify({
-    kernel: o.kernel ?? ws.kernel, initrd: ws.initrd, cmdline: CMDLINE, rootfs: ws.rootfs, rootfsNoBoot: ws.rootfsNoBoot,
-    outDir, workDir, sizeBytes: SIZE, formats,
-  }));
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      kernel: o.kernel ?? ws.kernel,
+      initrd: ws.initrd,
+      cmdline: CMDLINE,
+      rootfs: ws.rootfs,
+      rootfsNoBoot: ws.rootfsNoBoot,
+      outDir,
+      workDir,
+      sizeBytes: SIZE,
+      formats,
+    }),
+  );
   const env = { PATH: o.path ?? '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', HOME: base, LANG: 'C' };
   // As root, drop to nobody; an unprivileged test runner already is what the test needs.
-  const [cmd, ...args] = process.getuid?.() === 0 ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', NODE, CHILD, cfg] : [NODE, CHILD, cfg];
+  const [cmd, ...args] =
+    process.getuid?.() === 0
+      ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', NODE, CHILD, cfg]
+      : [NODE, CHILD, cfg];
   const r = spawnSync(cmd, args, { env, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, outDir };
 }
@@ -182,9 +246,18 @@ export function listFiles(dir: string): string[] {
 
 /** Modules (in load order) the Debian kernel needs to mount our rootfs images from a virtio disk. */
 const MOUNT_MODULES = [
-  'drivers/virtio/virtio_ring', 'drivers/virtio/virtio', 'drivers/virtio/virtio_pci_modern_dev',
-  'drivers/virtio/virtio_pci_legacy_dev', 'drivers/virtio/virtio_pci', 'drivers/block/virtio_blk',
-  'crypto/crc32c_generic', 'lib/libcrc32c', 'fs/squashfs/squashfs', 'fs/erofs/erofs', 'drivers/cdrom/cdrom', 'fs/isofs/isofs',
+  'drivers/virtio/virtio_ring',
+  'drivers/virtio/virtio',
+  'drivers/virtio/virtio_pci_modern_dev',
+  'drivers/virtio/virtio_pci_legacy_dev',
+  'drivers/virtio/virtio_pci',
+  'drivers/block/virtio_blk',
+  'crypto/crc32c_generic',
+  'lib/libcrc32c',
+  'fs/squashfs/squashfs',
+  'fs/erofs/erofs',
+  'drivers/cdrom/cdrom',
+  'fs/isofs/isofs',
 ];
 
 export const MOUNT_MARKER = 'MOBYTS-ROOTFS-MOUNTED';
@@ -199,15 +272,24 @@ export function makeMountInitrd(dir: string): string {
     const deb = testKernelDeb();
     const stage = `${cache}.${process.pid}`;
     mkdirSync(stage, { recursive: true });
-    sh(`dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards ${MOUNT_MODULES.map((m) => `'*/kernel/${m}.ko'`).join(' ')}`, deb, stage);
+    sh(
+      `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards ${MOUNT_MODULES.map((m) => `'*/kernel/${m}.ko'`).join(' ')}`,
+      deb,
+      stage,
+    );
     sh('find "$1" -name "*.ko" -exec mv {} "$1" \\;', stage);
-    try { renameSync(stage, cache); } catch { rmSync(stage, { recursive: true, force: true }); }
+    try {
+      renameSync(stage, cache);
+    } catch {
+      rmSync(stage, { recursive: true, force: true });
+    }
   }
   const root = join(dir, 'mount-initrd-root');
   for (const d of ['bin', 'dev', 'proc', 'mnt', 'modules']) mkdirSync(join(root, d), { recursive: true });
   copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
   chmodSync(join(root, 'bin', 'busybox'), 0o755);
-  for (const m of MOUNT_MODULES) copyFileSync(join(cache, `${m.split('/').at(-1)}.ko`), join(root, 'modules', `${m.split('/').at(-1)}.ko`));
+  for (const m of MOUNT_MODULES)
+    copyFileSync(join(cache, `${m.split('/').at(-1)}.ko`), join(root, 'modules', `${m.split('/').at(-1)}.ko`));
   const init = `#!/bin/busybox sh
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
@@ -223,6 +305,10 @@ $B poweroff -f
   chmodSync(join(root, 'init'), 0o755);
   sh('find "$1" -exec touch -h -d @"$2" {} +', root, String(SDE));
   const out = join(dir, 'mount-initrd.img');
-  sh('cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -n > "$2"', root, out);
+  sh(
+    'cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -n > "$2"',
+    root,
+    out,
+  );
   return out;
 }

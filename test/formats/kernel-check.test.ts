@@ -33,23 +33,39 @@ void test('the config is found at boot/config-* in a kernel tar', async () => {
   assert.equal(await configFromTar(join(dir, 'noconfig.tar')), undefined);
 });
 
-void test('Debian\'s kernel: the ISOs fall back to the initrd, the rootfs-image formats boot through the loader, the rest pass', async () => {
+void test("Debian's kernel: the ISOs fall back to the initrd, the rootfs-image formats boot through the loader, the rest pass", async () => {
   const k = debianKernel();
   const modules = await moduleIndexOf(readTarFile(testKernel().modulesTar));
   assert.equal(modules?.modules.has('squashfs'), true);
-  const r = checkKernel({ kernelPath: k.bzImage, configText: k.configText, formats: records(...ALL_FORMATS), compress: 'gzip', ...(modules === undefined ? {} : { modules }) });
+  const r = checkKernel({
+    kernelPath: k.bzImage,
+    configText: k.configText,
+    formats: records(...ALL_FORMATS),
+    compress: 'gzip',
+    ...(modules === undefined ? {} : { modules }),
+  });
   const name = k.bzImage.split('/').at(-1);
   assert.deepEqual(r.errors, []);
   assert.deepEqual(r.warnings, [
     `Kernel "${name}" cannot mount root from the CD (CONFIG_ATA=y (is m), CONFIG_ATA_PIIX=y (is m), CONFIG_SCSI=y (is m), CONFIG_BLK_DEV_SR=y (is m), CONFIG_ISO9660_FS=y (is m)): iso-bios, iso-efi will also carry the initrd and boot kernel+initrd`,
   ]);
-  const zstd = checkKernel({ kernelPath: k.bzImage, configText: k.configText, formats: records('raw-efi', 'uki'), compress: 'zstd' });
+  const zstd = checkKernel({
+    kernelPath: k.bzImage,
+    configText: k.configText,
+    formats: records('raw-efi', 'uki'),
+    compress: 'zstd',
+  });
   assert.deepEqual(zstd, { warnings: [], errors: [] });
 });
 
-void test('Debian\'s kernel without its modules: one error per rootfs-image format, naming every option it lacks', () => {
+void test("Debian's kernel without its modules: one error per rootfs-image format, naming every option it lacks", () => {
   const k = debianKernel();
-  const r = checkKernel({ kernelPath: k.bzImage, configText: k.configText, formats: records('kernel+squashfs', 'kernel+erofs', 'kernel+iso'), compress: 'gzip' });
+  const r = checkKernel({
+    kernelPath: k.bzImage,
+    configText: k.configText,
+    formats: records('kernel+squashfs', 'kernel+erofs', 'kernel+iso'),
+    compress: 'gzip',
+  });
   const name = k.bzImage.split('/').at(-1);
   const why = '(are m, and the kernel image has no lib/modules/*/modules.dep)';
   assert.deepEqual(r.errors, [
@@ -59,8 +75,13 @@ void test('Debian\'s kernel without its modules: one error per rootfs-image form
   ]);
 });
 
-void test('Debian\'s kernel has no embedded config: one warning, no errors', () => {
+void test("Debian's kernel has no embedded config: one warning, no errors", () => {
   const k = debianKernel();
   const r = checkKernel({ kernelPath: k.bzImage, formats: records('iso-bios', 'raw-bios'), compress: 'gzip' });
-  assert.deepEqual(r, { warnings: [`Cannot check kernel "${k.bzImage.split('/').at(-1)}": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)`], errors: [] });
+  assert.deepEqual(r, {
+    warnings: [
+      `Cannot check kernel "${k.bzImage.split('/').at(-1)}": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)`,
+    ],
+    errors: [],
+  });
 });

@@ -9,9 +9,20 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { bootImage } from '../../src/run/qemu.ts';
-import { MOUNT_MARKER, buildAsNobody, makeMountInitrd, prepareWorkspace, type ChildRun, type Workspace } from './fixtures.ts';
+import {
+  MOUNT_MARKER,
+  buildAsNobody,
+  makeMountInitrd,
+  prepareWorkspace,
+  type ChildRun,
+  type Workspace,
+} from './fixtures.ts';
 
-const IMAGES = { 'kernel+squashfs': ['squashfs', 'hello-squashfs.img', '1000:100:640'], 'kernel+erofs': ['erofs', 'hello-erofs.img', '0:0:640'], 'kernel+iso': ['iso9660', 'hello.iso', '1000:100:640'] } as const;
+const IMAGES = {
+  'kernel+squashfs': ['squashfs', 'hello-squashfs.img', '1000:100:640'],
+  'kernel+erofs': ['erofs', 'hello-erofs.img', '0:0:640'],
+  'kernel+iso': ['iso9660', 'hello.iso', '1000:100:640'],
+} as const;
 
 let ws: Workspace;
 let built: ChildRun;
@@ -30,7 +41,12 @@ for (const [format, [fstype, image, owner]] of Object.entries(IMAGES)) {
     const out = join(built.outDir, format.replace('+', '-'));
     const cmdline = `${readFileSync(join(out, 'hello-cmdline'), 'utf8')} mobyts.fstype=${fstype}`;
     const r = await bootImage({
-      kind: 'kernel', kernel: join(out, 'hello-kernel'), initrd, cmdline, mem: 512, timeoutSeconds: 240,
+      kind: 'kernel',
+      kernel: join(out, 'hello-kernel'),
+      initrd,
+      cmdline,
+      mem: 512,
+      timeoutSeconds: 240,
       disks: [{ file: join(out, image), format: 'raw', interface: 'virtio', readonly: true }],
       until: [`${MOUNT_MARKER} mobyts ${owner}`],
     });

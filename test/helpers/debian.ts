@@ -31,10 +31,24 @@ export function debianRootfs(): { tar: string } | { skip: string } {
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.tmp-${process.pid}.tar`);
   try {
-    execFileSync('mmdebstrap', ['--quiet', '--format=tar', '--variant=minbase', `--include=${DEBIAN_PACKAGES.join(',')}`, 'bookworm', tmp, MIRROR], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 900_000 });
+    execFileSync(
+      'mmdebstrap',
+      [
+        '--quiet',
+        '--format=tar',
+        '--variant=minbase',
+        `--include=${DEBIAN_PACKAGES.join(',')}`,
+        'bookworm',
+        tmp,
+        MIRROR,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 900_000 },
+    );
   } catch (err) {
     rmSync(tmp, { force: true });
-    return { skip: `mmdebstrap could not build the Debian rootfs: ${String((err as { stderr?: Buffer }).stderr ?? err).slice(-500)}` };
+    return {
+      skip: `mmdebstrap could not build the Debian rootfs: ${String((err as { stderr?: Buffer }).stderr ?? err).slice(-500)}`,
+    };
   }
   renameSync(tmp, tar);
   return { tar };

@@ -17,7 +17,13 @@
  * and HEAD gets the headers only). `sent` counts the body bytes a `respond` rule wrote before the client
  * stopped reading. `times` (default 1) is how often a rule fires; `Infinity` for always.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -68,9 +74,16 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const counter = { sent: 0 };
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
-    const rule = rules.find((r) => r.left > 0 && r.match.test(path) && (r.method === undefined || r.method === req.method));
+    const rule = rules.find(
+      (r) => r.left > 0 && r.match.test(path) && (r.method === undefined || r.method === req.method),
+    );
     if (rule !== undefined) rule.left--;
-    requests.push({ method: req.method ?? 'GET', path, headers: req.headers, ...(rule === undefined ? {} : { fault: rule.kind }) });
+    requests.push({
+      method: req.method ?? 'GET',
+      path,
+      headers: req.headers,
+      ...(rule === undefined ? {} : { fault: rule.kind }),
+    });
     void handle(req, res, up, rule, counter).catch(() => res.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -79,19 +92,45 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     host: `127.0.0.1:${port}`,
     url: `http://127.0.0.1:${port}`,
     requests,
-    get sent() { return counter.sent; },
-    add: (rule) => { rules.push({ ...rule, left: rule.times ?? 1 }); },
-    clear: () => { rules.length = 0; requests.length = 0; },
-    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    get sent() {
+      return counter.sent;
+    },
+    add: (rule) => {
+      rules.push({ ...rule, left: rule.times ?? 1 });
+    },
+    clear: () => {
+      rules.length = 0;
+      requests.length = 0;
+    },
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, up: URL, rule: FaultRule | undefined, counter: { sent: number }): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  up: URL,
+  rule: FaultRule | undefined,
+  counter: { sent: number },
+): Promise<void> {
   if (rule?.kind === 'respond' && rule.respond !== undefined) return respond(req, res, rule.respond, counter);
   if (rule?.kind === 'status') {
     await drain(req);
-    res.writeHead(rule.status ?? 500, { 'content-type': 'application/json', ...(rule.retryAfter === undefined ? {} : { 'retry-after': rule.retryAfter }) });
-    res.end(JSON.stringify({ errors: [{ code: rule.status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN', message: `injected ${rule.status ?? 500}` }] }));
+    res.writeHead(rule.status ?? 500, {
+      'content-type': 'application/json',
+      ...(rule.retryAfter === undefined ? {} : { 'retry-after': rule.retryAfter }),
+    });
+    res.end(
+      JSON.stringify({
+        errors: [
+          { code: rule.status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN', message: `injected ${rule.status ?? 500}` },
+        ],
+      }),
+    );
     return;
   }
   if (rule?.kind === 'unauthorized') {
@@ -127,7 +166,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, up: URL, rule: 
   res.end();
 }
 
-async function respond(req: IncomingMessage, res: ServerResponse, r: Response, counter: { sent: number }): Promise<void> {
+async function respond(
+  req: IncomingMessage,
+  res: ServerResponse,
+  r: Response,
+  counter: { sent: number },
+): Promise<void> {
   await drain(req);
   const body = r.body();
   const length = Buffer.isBuffer(body) && r.chunked !== true ? { 'content-length': String(body.length) } : {};
@@ -142,7 +186,11 @@ async function respond(req: IncomingMessage, res: ServerResponse, r: Response, c
     counter.sent += c.length;
     if (!res.write(c)) {
       await new Promise<void>((ok) => {
-        const done = (): void => { res.off('drain', done); res.off('close', done); ok(); };
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          ok();
+        };
         res.on('drain', done);
         res.on('close', done);
       });
@@ -152,7 +200,10 @@ async function respond(req: IncomingMessage, res: ServerResponse, r: Response, c
 }
 
 function drain(req: IncomingMessage): Promise<void> {
-  return new Promise((r) => { req.resume(); req.on('end', r); });
+  return new Promise((r) => {
+    req.resume();
+    req.on('end', r);
+  });
 }
 
 function forward(req: IncomingMessage, up: URL): Promise<IncomingMessage> {

@@ -29,7 +29,16 @@ import { Readable } from 'node:stream';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { digestOf, type Digest } from '../../src/oci/digest.ts';
 import { parseReference } from '../../src/oci/reference.ts';
-import { MediaType, REF_NAME_ANNOTATION, type ContainerConfig, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '../../src/oci/types.ts';
+import {
+  MediaType,
+  REF_NAME_ANNOTATION,
+  type ContainerConfig,
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  type Platform,
+} from '../../src/oci/types.ts';
 import { createRegistryClient, pushContext } from '../../src/registry/client.ts';
 import { staticCredentialStore, type Credential } from '../../src/registry/credentials.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -41,7 +50,16 @@ import { tarBytes } from '../../src/tar/write.ts';
 export type Compression = 'gzip' | 'zstd' | 'none';
 
 export type EntrySpec =
-  | { type: 'file'; path: string; content?: string | Buffer; mode?: number; uid?: number; gid?: number; mtime?: number; xattrs?: Record<string, string | Buffer> }
+  | {
+      type: 'file';
+      path: string;
+      content?: string | Buffer;
+      mode?: number;
+      uid?: number;
+      gid?: number;
+      mtime?: number;
+      xattrs?: Record<string, string | Buffer>;
+    }
   | { type: 'dir'; path: string; mode?: number; uid?: number; gid?: number; mtime?: number }
   | { type: 'symlink'; path: string; target: string }
   | { type: 'hardlink'; path: string; target: string }
@@ -127,12 +145,29 @@ function tarEntry(e: EntrySpec): TarEntry {
   const base = e.path.slice(slash + 1);
   switch (e.type) {
     case 'file': {
-      const body = typeof e.content === 'string' ? Buffer.from(e.content) : e.content ?? Buffer.alloc(0);
-      const pax = e.xattrs === undefined ? undefined : Object.entries(e.xattrs).map(([k, v]): [string, Buffer] => [`SCHILY.xattr.${k}`, Buffer.from(v)]);
-      return fileEntry(header(e.path, 'file', e.mode ?? 0o644, { uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime ?? MTIME, ...(pax === undefined ? {} : { pax }) }), body);
+      const body = typeof e.content === 'string' ? Buffer.from(e.content) : (e.content ?? Buffer.alloc(0));
+      const pax =
+        e.xattrs === undefined
+          ? undefined
+          : Object.entries(e.xattrs).map(([k, v]): [string, Buffer] => [`SCHILY.xattr.${k}`, Buffer.from(v)]);
+      return fileEntry(
+        header(e.path, 'file', e.mode ?? 0o644, {
+          uid: e.uid ?? 0,
+          gid: e.gid ?? 0,
+          mtime: e.mtime ?? MTIME,
+          ...(pax === undefined ? {} : { pax }),
+        }),
+        body,
+      );
     }
     case 'dir':
-      return { header: header(`${e.path}/`, 'directory', e.mode ?? 0o755, { uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime ?? MTIME }) };
+      return {
+        header: header(`${e.path}/`, 'directory', e.mode ?? 0o755, {
+          uid: e.uid ?? 0,
+          gid: e.gid ?? 0,
+          mtime: e.mtime ?? MTIME,
+        }),
+      };
     case 'symlink':
       return { header: header(e.path, 'symlink', 0o777, { linkname: e.target }) };
     case 'hardlink':
@@ -158,7 +193,13 @@ async function buildLayer(spec: LayerSpec, docker: boolean): Promise<BuiltLayer 
   const tarBytes = await layerTar(spec.entries);
   const c = spec.compression ?? 'gzip';
   const bytes = compress(tarBytes, c);
-  return { descriptor: { mediaType: layerMediaType(c, docker), digest: digestOf(bytes), size: bytes.length }, diffId: digestOf(tarBytes), tar: tarBytes, entries: spec.entries, bytes };
+  return {
+    descriptor: { mediaType: layerMediaType(c, docker), digest: digestOf(bytes), size: bytes.length },
+    diffId: digestOf(tarBytes),
+    tar: tarBytes,
+    entries: spec.entries,
+    bytes,
+  };
 }
 
 /** Builds one platform image (manifest + config + layers) in memory. */
@@ -167,7 +208,9 @@ export async function buildImage(spec: ImageSpec = {}): Promise<BuiltImage> {
   const platform: Platform = { os: 'linux', architecture: 'amd64', ...spec.platform };
   const layers = await Promise.all((spec.layers ?? [randomLayer()]).map((l) => buildLayer(l, docker)));
   const config: ImageConfig = {
-    architecture: platform.architecture, os: platform.os, ...(platform.variant === undefined ? {} : { variant: platform.variant }),
+    architecture: platform.architecture,
+    os: platform.os,
+    ...(platform.variant === undefined ? {} : { variant: platform.variant }),
     created: '2024-01-01T00:00:00Z',
     config: spec.config ?? {},
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
@@ -176,54 +219,112 @@ export async function buildImage(spec: ImageSpec = {}): Promise<BuiltImage> {
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: docker ? MediaType.DOCKER_MANIFEST : MediaType.OCI_MANIFEST,
-    config: { mediaType: docker ? MediaType.DOCKER_CONFIG : MediaType.OCI_CONFIG, digest: digestOf(configBytes), size: configBytes.length },
+    config: {
+      mediaType: docker ? MediaType.DOCKER_CONFIG : MediaType.OCI_CONFIG,
+      digest: digestOf(configBytes),
+      size: configBytes.length,
+    },
     layers: layers.map((l) => l.descriptor),
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  const blobs = new Map<Digest, Buffer>([[digestOf(manifestBytes), manifestBytes], [manifest.config.digest, configBytes]]);
+  const blobs = new Map<Digest, Buffer>([
+    [digestOf(manifestBytes), manifestBytes],
+    [manifest.config.digest, configBytes],
+  ]);
   for (const l of layers) blobs.set(l.descriptor.digest, l.bytes);
   return {
-    kind: 'image', manifest, manifestBytes, config, configBytes, platform, blobs,
+    kind: 'image',
+    manifest,
+    manifestBytes,
+    config,
+    configBytes,
+    platform,
+    blobs,
     layers: layers.map(({ bytes: _bytes, ...l }) => l),
-    descriptor: { mediaType: manifest.mediaType ?? MediaType.OCI_MANIFEST, digest: digestOf(manifestBytes), size: manifestBytes.length },
+    descriptor: {
+      mediaType: manifest.mediaType ?? MediaType.OCI_MANIFEST,
+      digest: digestOf(manifestBytes),
+      size: manifestBytes.length,
+    },
   };
 }
 
 /** A BuildKit-style attestation manifest for `image` carrying an SPDX in-toto statement. */
 async function buildAttestation(image: BuiltImage, sbom: unknown): Promise<BuiltImage> {
-  const statement = Buffer.from(JSON.stringify({
-    _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://spdx.dev/Document',
-    subject: [{ name: 'image', digest: { sha256: image.descriptor.digest.slice(7) } }],
-    predicate: sbom ?? { spdxVersion: 'SPDX-2.3', name: 'test', packages: [] },
-  }));
+  const statement = Buffer.from(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v0.1',
+      predicateType: 'https://spdx.dev/Document',
+      subject: [{ name: 'image', digest: { sha256: image.descriptor.digest.slice(7) } }],
+      predicate: sbom ?? { spdxVersion: 'SPDX-2.3', name: 'test', packages: [] },
+    }),
+  );
   const att = await buildImage({ layers: [], platform: { os: 'unknown', architecture: 'unknown' } });
-  const layer: Descriptor = { mediaType: MediaType.IN_TOTO, digest: digestOf(statement), size: statement.length, annotations: { 'in-toto.io/predicate-type': 'https://spdx.dev/Document' } };
+  const layer: Descriptor = {
+    mediaType: MediaType.IN_TOTO,
+    digest: digestOf(statement),
+    size: statement.length,
+    annotations: { 'in-toto.io/predicate-type': 'https://spdx.dev/Document' },
+  };
   const manifest: ImageManifest = { ...att.manifest, layers: [layer] };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  const blobs = new Map<Digest, Buffer>([[digestOf(manifestBytes), manifestBytes], [manifest.config.digest, att.configBytes], [layer.digest, statement]]);
+  const blobs = new Map<Digest, Buffer>([
+    [digestOf(manifestBytes), manifestBytes],
+    [manifest.config.digest, att.configBytes],
+    [layer.digest, statement],
+  ]);
   return {
-    ...att, manifest, manifestBytes, blobs, layers: [],
+    ...att,
+    manifest,
+    manifestBytes,
+    blobs,
+    layers: [],
     descriptor: {
-      mediaType: MediaType.OCI_MANIFEST, digest: digestOf(manifestBytes), size: manifestBytes.length, platform: { os: 'unknown', architecture: 'unknown' },
-      annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': image.descriptor.digest },
+      mediaType: MediaType.OCI_MANIFEST,
+      digest: digestOf(manifestBytes),
+      size: manifestBytes.length,
+      platform: { os: 'unknown', architecture: 'unknown' },
+      annotations: {
+        'vnd.docker.reference.type': 'attestation-manifest',
+        'vnd.docker.reference.digest': image.descriptor.digest,
+      },
     },
   };
 }
 
 /** Builds a multi-platform index over `specs` (OCI index, or a Docker manifest list with mediaTypes 'docker'). */
-export async function buildIndex(specs: ImageSpec[], opts: { mediaTypes?: 'oci' | 'docker'; attestations?: boolean } = {}): Promise<BuiltIndex> {
+export async function buildIndex(
+  specs: ImageSpec[],
+  opts: { mediaTypes?: 'oci' | 'docker'; attestations?: boolean } = {},
+): Promise<BuiltIndex> {
   const docker = opts.mediaTypes === 'docker';
   const images = await Promise.all(specs.map((s) => buildImage({ mediaTypes: opts.mediaTypes ?? 'oci', ...s })));
-  const attestations = opts.attestations === true ? await Promise.all(images.map((img, i) => buildAttestation(img, specs[i]?.sbom))) : [];
+  const attestations =
+    opts.attestations === true ? await Promise.all(images.map((img, i) => buildAttestation(img, specs[i]?.sbom))) : [];
   const index: ImageIndex = {
     schemaVersion: 2,
     mediaType: docker ? MediaType.DOCKER_MANIFEST_LIST : MediaType.OCI_INDEX,
-    manifests: [...images.map((img) => ({ ...img.descriptor, platform: img.platform })), ...attestations.map((a) => a.descriptor)],
+    manifests: [
+      ...images.map((img) => ({ ...img.descriptor, platform: img.platform })),
+      ...attestations.map((a) => a.descriptor),
+    ],
   };
   const indexBytes = Buffer.from(JSON.stringify(index));
   const blobs = new Map<Digest, Buffer>([[digestOf(indexBytes), indexBytes]]);
   for (const img of [...images, ...attestations]) for (const [d, b] of img.blobs) blobs.set(d, b);
-  return { kind: 'index', index, indexBytes, images, attestations, blobs, descriptor: { mediaType: index.mediaType ?? MediaType.OCI_INDEX, digest: digestOf(indexBytes), size: indexBytes.length } };
+  return {
+    kind: 'index',
+    index,
+    indexBytes,
+    images,
+    attestations,
+    blobs,
+    descriptor: {
+      mediaType: index.mediaType ?? MediaType.OCI_INDEX,
+      digest: digestOf(indexBytes),
+      size: indexBytes.length,
+    },
+  };
 }
 
 export interface PushOptions {
@@ -232,7 +333,12 @@ export interface PushOptions {
 }
 
 /** Pushes `image` to `registryHost` as `repoTag` (`team/app:1.0`) using src/registry; returns the root digest. */
-export async function pushImage(registryHost: string, repoTag: string, image: BuiltImage | BuiltIndex, opts: PushOptions = {}): Promise<Digest> {
+export async function pushImage(
+  registryHost: string,
+  repoTag: string,
+  image: BuiltImage | BuiltIndex,
+  opts: PushOptions = {},
+): Promise<Digest> {
   const ref = parseReference(`${registryHost}/${repoTag}`);
   const client = createRegistryClient({
     registry: { mirrors: [], insecureRegistries: [], ...opts.registry },

@@ -31,9 +31,14 @@ export function testCacheRoot(): string {
 }
 
 function kernelPackageName(): string {
-  const out = execFileSync('sh', ['-c', "apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}'"], { encoding: 'utf8' });
+  const out = execFileSync(
+    'sh',
+    ['-c', "apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}'"],
+    { encoding: 'utf8' },
+  );
   const name = out.trim();
-  if (name === '') throw new Error('apt-cache knows no linux-image-amd64 (not Debian/Ubuntu, or apt-get update needed)');
+  if (name === '')
+    throw new Error('apt-cache knows no linux-image-amd64 (not Debian/Ubuntu, or apt-get update needed)');
   return name;
 }
 
@@ -43,7 +48,14 @@ function extractVmlinux(bzImage: string, out: string): void {
   const off = data.indexOf(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
   if (off < 0) throw new Error(`${bzImage}: no xz payload found`);
   // xz stops after the first stream and closes its stdin early, so feed it from a file via the shell.
-  execFileSync('sh', ['-c', 'tail -c +$(($2 + 1)) "$1" | xz -dc --single-stream > "$3"', 'sh', bzImage, String(off), `${out}.${process.pid}`]);
+  execFileSync('sh', [
+    '-c',
+    'tail -c +$(($2 + 1)) "$1" | xz -dc --single-stream > "$3"',
+    'sh',
+    bzImage,
+    String(off),
+    `${out}.${process.pid}`,
+  ]);
   renameSync(`${out}.${process.pid}`, out);
 }
 
@@ -58,14 +70,25 @@ export function testKernel(): TestKernel {
     const staging = `${dir}.tmp-${process.pid}`;
     mkdirSync(staging, { recursive: true });
     execFileSync('sh', [join(KERNEL_PACKAGE, 'prepare.sh')], {
-      env: { ...process.env, STAGE: staging, PKG_DIR: KERNEL_PACKAGE }, stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, STAGE: staging, PKG_DIR: KERNEL_PACKAGE },
+      stdio: ['ignore', 'ignore', 'inherit'],
     });
-    try { renameSync(staging, dir); } catch { rmSync(staging, { recursive: true, force: true }); }
+    try {
+      renameSync(staging, dir);
+    } catch {
+      rmSync(staging, { recursive: true, force: true });
+    }
   }
   if (!existsSync(vmlinux)) extractVmlinux(bzImage, vmlinux);
   const config = join(dir, 'config');
   if (!existsSync(config)) {
-    execFileSync('sh', ['-c', 'tar -xOf "$1" --wildcards "boot/config-*" > "$2"', 'sh', modulesTar, `${config}.${process.pid}`]);
+    execFileSync('sh', [
+      '-c',
+      'tar -xOf "$1" --wildcards "boot/config-*" > "$2"',
+      'sh',
+      modulesTar,
+      `${config}.${process.pid}`,
+    ]);
     renameSync(`${config}.${process.pid}`, config);
   }
   return { bzImage, modulesTar, vmlinux, config };
@@ -84,10 +107,14 @@ export function testKernelOrSkip(): TestKernel | { skip: string } {
 export function testKernelDeb(): string {
   testKernel();
   const pkg = kernelPackageName();
-  const cache = join(process.env.MOBYTS_CACHE_HOME ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mobyts'), 'kernel');
+  const cache = join(
+    process.env.MOBYTS_CACHE_HOME ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mobyts'),
+    'kernel',
+  );
   const find = (): string | undefined => readdirSync(cache).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
   mkdirSync(cache, { recursive: true });
-  if (find() === undefined) execFileSync('apt-get', ['download', pkg], { cwd: cache, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (find() === undefined)
+    execFileSync('apt-get', ['download', pkg], { cwd: cache, stdio: ['ignore', 'ignore', 'inherit'] });
   const deb = find();
   if (deb === undefined) throw new Error(`apt-get download ${pkg} left no .deb in ${cache}`);
   return join(cache, deb);

@@ -54,9 +54,37 @@ export function prng(seed: number): () => number {
 }
 
 /** Names that break naive tools or parsers (no NUL, no slash, no newline; never `.wh.`-prefixed). */
-export const ODD = ['a b', 'ünï☃', 'back\\slash', 'a..b', '..x', 'x..', '[', '*', '?', '-rf', "it's", '~u', '$HOME', '{a,b}', 'tab\there'];
+export const ODD = [
+  'a b',
+  'ünï☃',
+  'back\\slash',
+  'a..b',
+  '..x',
+  'x..',
+  '[',
+  '*',
+  '?',
+  '-rf',
+  "it's",
+  '~u',
+  '$HOME',
+  '{a,b}',
+  'tab\there',
+];
 /** Top-level names the LinuxKit assembly adds itself (kernel, init touch-ups): the stacks stay clear of them. */
-export const RESERVED_TOP = new Set(['sbom.spdx.json', 'boot', 'lib', 'dev', 'etc', 'proc', 'sys', 'containers', 'run', 'tmp', 'var']);
+export const RESERVED_TOP = new Set([
+  'sbom.spdx.json',
+  'boot',
+  'lib',
+  'dev',
+  'etc',
+  'proc',
+  'sys',
+  'containers',
+  'run',
+  'tmp',
+  'var',
+]);
 
 const MODES_FILE = [0o644, 0o755, 0o600, 0o4755, 0o2755, 0o640, 0o444, 0o6711];
 const MODES_DIR = [0o755, 0o700, 0o1777, 0o2775, 0o750];
@@ -148,9 +176,24 @@ function layer(g: Gen, ops: number): RawEntry[] {
   const here = new Set<string>();
   const nonDirsHere: string[] = [];
   const meta = (type: RawType, name: string, extra: Partial<RawEntry> = {}): RawEntry => ({
-    name, type, mode: type === 'dir' ? g.pick(MODES_DIR) : type === 'symlink' ? 0o777 : g.pick(MODES_FILE), ...g.ids(), mtime: g.mtime(), enc: g.enc(), ...extra,
+    name,
+    type,
+    mode: type === 'dir' ? g.pick(MODES_DIR) : type === 'symlink' ? 0o777 : g.pick(MODES_FILE),
+    ...g.ids(),
+    mtime: g.mtime(),
+    enc: g.enc(),
+    ...extra,
   });
-  const whiteout = (path: string): RawEntry => ({ name: whiteoutName(path), type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: g.mtime(), data: Buffer.alloc(0), enc: g.enc() });
+  const whiteout = (path: string): RawEntry => ({
+    name: whiteoutName(path),
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: g.mtime(),
+    data: Buffer.alloc(0),
+    enc: g.enc(),
+  });
 
   /** Places a new entry at `path` (a type change when a lower one is there); false when it may not. */
   const place = (path: string, kind: RawType): boolean => {
@@ -163,10 +206,16 @@ function layer(g: Gen, ops: number): RawEntry[] {
     if (kind !== 'dir') nonDirsHere.push(path);
     return true;
   };
-  const file = (path: string): RawEntry => meta('file', path, { data: Buffer.from(`${path}@${g.layer}:${g.int(1000)}${g.chance(0.1) ? 'z'.repeat(g.int(3000)) : ''}`) });
-  const symlink = (path: string): RawEntry => meta('symlink', path, {
-    linkname: g.pick(['target', '../up', '/usr/lib', `/${'t'.repeat(110 + g.int(100))}`, 'a b/ü', './x/../y', '']).replace(/^$/, 'dangling'),
-  });
+  const file = (path: string): RawEntry =>
+    meta('file', path, {
+      data: Buffer.from(`${path}@${g.layer}:${g.int(1000)}${g.chance(0.1) ? 'z'.repeat(g.int(3000)) : ''}`),
+    });
+  const symlink = (path: string): RawEntry =>
+    meta('symlink', path, {
+      linkname: g
+        .pick(['target', '../up', '/usr/lib', `/${'t'.repeat(110 + g.int(100))}`, 'a b/ü', './x/../y', ''])
+        .replace(/^$/, 'dangling'),
+    });
   const create = (kind: 'file' | 'dir' | 'symlink', path: string): RawEntry | undefined => {
     if (!place(path, kind)) return undefined;
     return kind === 'file' ? file(path) : kind === 'dir' ? meta('dir', path) : symlink(path);
@@ -185,7 +234,10 @@ function layer(g: Gen, ops: number): RawEntry[] {
       if (e) out.push(e);
     } else if (r < 0.62) {
       // a hardlink into this layer; to a link now and then (a chain)
-      const targets = nonDirsHere.filter((p) => { const k = g.model.get(p)?.kind; return k === 'file' || k === 'link'; });
+      const targets = nonDirsHere.filter((p) => {
+        const k = g.model.get(p)?.kind;
+        return k === 'file' || k === 'link';
+      });
       if (targets.length === 0) continue;
       const target = g.pick(targets);
       const path = g.newName(g.parent());
@@ -266,7 +318,16 @@ export function generateStack(seed: number, layers = 4, ops = 80): RawEntry[][] 
     const replace = g.lower((p, n) => n.kind === 'file' && !g.createdBelow(p)).slice(0, 3);
     for (const p of replace) {
       g.model.set(p, { kind: 'file', layer: l });
-      layerEntries.unshift({ name: p, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: g.mtime(), data: Buffer.from(`replaced ${p} in ${l}`), enc: g.enc() });
+      layerEntries.unshift({
+        name: p,
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: g.mtime(),
+        data: Buffer.from(`replaced ${p} in ${l}`),
+        enc: g.enc(),
+      });
     }
     out.push(layerEntries);
   }
@@ -292,11 +353,24 @@ function base256(b: Buffer, off: number, len: number, n: number): void {
   b[off] = 0x80;
 }
 
-function header(o: { name: Buffer; type: string; mode: number; uid: number; gid: number; size: number; mtime: number; linkname: Buffer; gnu: boolean }): Buffer {
+function header(o: {
+  name: Buffer;
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  linkname: Buffer;
+  gnu: boolean;
+}): Buffer {
   const b = Buffer.alloc(512);
   o.name.copy(b, 0, 0, Math.min(100, o.name.length));
   octal(b, 100, 8, o.mode);
-  for (const [off, v] of [[108, o.uid], [116, o.gid]] as const) {
+  for (const [off, v] of [
+    [108, o.uid],
+    [116, o.gid],
+  ] as const) {
     if (v > OCTAL_MAX) base256(b, off, 8, v);
     else octal(b, off, 8, v);
   }
@@ -328,7 +402,20 @@ function paxRecord(key: string, value: string): string {
 
 function meta(kind: string, data: Buffer, gnu: boolean): Buffer[] {
   const name = Buffer.from(gnu ? '././@LongLink' : 'PaxHeaders/x');
-  return [header({ name, type: kind, mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: 0, linkname: Buffer.alloc(0), gnu }), ...padded(data)];
+  return [
+    header({
+      name,
+      type: kind,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: data.length,
+      mtime: 0,
+      linkname: Buffer.alloc(0),
+      gnu,
+    }),
+    ...padded(data),
+  ];
 }
 
 /** One entry's blocks: ustar when everything fits, else PAX records or GNU L/K + base-256. */
@@ -349,7 +436,19 @@ function entryBlocks(e: RawEntry): Buffer[] {
     if (e.gid > OCTAL_MAX) records.push(paxRecord('gid', String(e.gid)));
     if (records.length > 0) out.push(...meta('x', Buffer.from(records.join('')), false));
   }
-  out.push(header({ name, type: TYPEFLAG[e.type], mode: e.mode, uid: e.uid, gid: e.gid, size: data.length, mtime: e.mtime, linkname: link, gnu }));
+  out.push(
+    header({
+      name,
+      type: TYPEFLAG[e.type],
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      size: data.length,
+      mtime: e.mtime,
+      linkname: link,
+      gnu,
+    }),
+  );
   if (data.length > 0) out.push(...padded(data));
   return out;
 }
@@ -368,20 +467,33 @@ export function imageOfLayers(layers: ReadonlyArray<{ tar: Buffer; gz: Buffer }>
   const tars = layers.map((l) => l.tar);
   const gz = layers.map((l) => l.gz);
   const config: ImageConfig = {
-    architecture: 'amd64', os: 'linux', created: '2024-01-01T00:00:00Z', config: {},
+    architecture: 'amd64',
+    os: 'linux',
+    created: '2024-01-01T00:00:00Z',
+    config: {},
     rootfs: { type: 'layers', diff_ids: tars.map((t) => digestOf(t)) },
   };
   const configBytes = Buffer.from(JSON.stringify(config));
   const manifest: ImageManifest = {
-    schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST,
+    schemaVersion: 2,
+    mediaType: MediaType.OCI_MANIFEST,
     config: { mediaType: MediaType.OCI_CONFIG, digest: digestOf(configBytes), size: configBytes.length },
     layers: gz.map((b) => ({ mediaType: MediaType.OCI_LAYER_GZIP, digest: digestOf(b), size: b.length })),
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  const blobs = new Map<Digest, Buffer>([[digestOf(manifestBytes), manifestBytes], [manifest.config.digest, configBytes]]);
+  const blobs = new Map<Digest, Buffer>([
+    [digestOf(manifestBytes), manifestBytes],
+    [manifest.config.digest, configBytes],
+  ]);
   for (const b of gz) blobs.set(digestOf(b), b);
   return {
-    kind: 'image', manifest, manifestBytes, config, configBytes, blobs, platform: { os: 'linux', architecture: 'amd64' },
+    kind: 'image',
+    manifest,
+    manifestBytes,
+    config,
+    configBytes,
+    blobs,
+    platform: { os: 'linux', architecture: 'amd64' },
     layers: tars.map((t, i) => ({ descriptor: manifest.layers[i]!, diffId: digestOf(t), tar: t, entries: [] })),
     descriptor: { mediaType: MediaType.OCI_MANIFEST, digest: digestOf(manifestBytes), size: manifestBytes.length },
   };
@@ -392,7 +504,11 @@ export async function writeUmociLayout(dir: string, tag: string, image: BuiltIma
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   for (const [d, b] of image.blobs) await writeFile(join(dir, 'blobs', 'sha256', digestHex(d)), b);
   await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  const index = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [{ ...image.descriptor, annotations: { 'org.opencontainers.image.ref.name': tag } }] };
+  const index = {
+    schemaVersion: 2,
+    mediaType: MediaType.OCI_INDEX,
+    manifests: [{ ...image.descriptor, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+  };
   await writeFile(join(dir, 'index.json'), JSON.stringify(index));
 }
 
@@ -412,7 +528,17 @@ export interface Observed {
 
 function typeOf(mode: number): Observed['type'] {
   const t = mode & 0o170000;
-  return t === 0o040000 ? 'dir' : t === 0o120000 ? 'symlink' : t === 0o010000 ? 'fifo' : t === 0o020000 ? 'char' : t === 0o060000 ? 'block' : 'file';
+  return t === 0o040000
+    ? 'dir'
+    : t === 0o120000
+      ? 'symlink'
+      : t === 0o010000
+        ? 'fifo'
+        : t === 0o020000
+          ? 'char'
+          : t === 0o060000
+            ? 'block'
+            : 'file';
 }
 
 /** Every path below `root` (relative, root itself excluded) with what a user observes of it. */
@@ -425,8 +551,17 @@ export async function walkTree(root: string): Promise<Map<string, Observed>> {
       const full = join(root, p);
       const st = await lstat(full, { bigint: true });
       const type = typeOf(Number(st.mode));
-      const o: Observed = { type, mode: (Number(st.mode) & 0o7777).toString(8).padStart(4, '0'), owner: `${st.uid}:${st.gid}`, mtime: Number(st.mtimeMs / 1000n) };
-      if (type === 'file') o.content = createHash('sha256').update(await readFile(full)).digest('hex').slice(0, 16);
+      const o: Observed = {
+        type,
+        mode: (Number(st.mode) & 0o7777).toString(8).padStart(4, '0'),
+        owner: `${st.uid}:${st.gid}`,
+        mtime: Number(st.mtimeMs / 1000n),
+      };
+      if (type === 'file')
+        o.content = createHash('sha256')
+          .update(await readFile(full))
+          .digest('hex')
+          .slice(0, 16);
       if (type === 'symlink') o.content = await readlink(full);
       if (type === 'file' && st.nlink > 1n) {
         const key = `${st.dev}:${st.ino}`;

@@ -26,7 +26,12 @@ export interface NotaryServer {
   /** Runs the `notary` client against this server with the test passphrases; `trustDir` defaults to the signer's. */
   notary(args: string[], trustDir?: string): Promise<string>;
   /** `notary init` + `addhash` + `publish`: signs `tag` → `digest` (hex without `sha256:`) of `size` bytes. */
-  sign(gun: string, tag: string, target: { digest: string; size: number }, opts?: { trustDir?: string; role?: string }): Promise<void>;
+  sign(
+    gun: string,
+    tag: string,
+    target: { digest: string; size: number },
+    opts?: { trustDir?: string; role?: string },
+  ): Promise<void>;
   /** Adds a `targets/releases` delegation (Docker's layout) with a fresh ecdsa key imported into the client. */
   addReleasesDelegation(gun: string, trustDir?: string): Promise<void>;
   /** Token requests answered (auth 'token' only): proves clients went through the Bearer challenge. */
@@ -42,26 +47,65 @@ export interface StartNotaryOptions {
   auth?: 'token';
 }
 
-interface TokenServer { url: string; certFile: string; requests: () => number; stop: () => Promise<void> }
+interface TokenServer {
+  url: string;
+  certFile: string;
+  requests: () => number;
+  stop: () => Promise<void>;
+}
 
 /** A minimal docker token server: RS256 JWTs with the issuer certificate in `x5c`, anonymous, all actions. */
 async function startTokenServer(dir: string): Promise<TokenServer> {
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'token.key', '-out', 'token.crt', '-days', '3', '-subj', '/CN=mobyts notary token issuer'], dir);
+  await openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'token.key',
+      '-out',
+      'token.crt',
+      '-days',
+      '3',
+      '-subj',
+      '/CN=mobyts notary token issuer',
+    ],
+    dir,
+  );
   const key = await readFile(path.join(dir, 'token.key'), 'utf8');
-  const certDer = (await readFile(path.join(dir, 'token.crt'), 'utf8')).replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const certDer = (await readFile(path.join(dir, 'token.crt'), 'utf8'))
+    .replace(/-----[^-]+-----/g, '')
+    .replace(/\s+/g, '');
   let requests = 0;
   const server: Server = createHttpServer((req, res) => {
     requests++;
     const url = new URL(req.url ?? '/', 'http://x');
-    const access = url.searchParams.getAll('scope').join(' ').split(' ').filter((x) => x !== '').map((scope) => {
-      const parts = scope.split(':');
-      return { type: parts[0], name: parts.slice(1, -1).join(':'), actions: (parts[parts.length - 1] ?? '').split(',') };
-    });
+    const access = url.searchParams
+      .getAll('scope')
+      .join(' ')
+      .split(' ')
+      .filter((x) => x !== '')
+      .map((scope) => {
+        const parts = scope.split(':');
+        return {
+          type: parts[0],
+          name: parts.slice(1, -1).join(':'),
+          actions: (parts[parts.length - 1] ?? '').split(','),
+        };
+      });
     const now = Math.floor(Date.now() / 1000);
     const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
     const input = `${b64({ alg: 'RS256', typ: 'JWT', x5c: [certDer] })}.${b64({
-      iss: 'mobyts-notary-issuer', sub: '', aud: url.searchParams.get('service') ?? '', exp: now + 300, nbf: now - 10, iat: now,
-      jti: randomBytes(8).toString('hex'), access,
+      iss: 'mobyts-notary-issuer',
+      sub: '',
+      aud: url.searchParams.get('service') ?? '',
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomBytes(8).toString('hex'),
+      access,
     })}`;
     const token = `${input}.${createSign('RSA-SHA256').update(input).sign(key).toString('base64url')}`;
     res.setHeader('content-type', 'application/json');
@@ -70,8 +114,16 @@ async function startTokenServer(dir: string): Promise<TokenServer> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/token`, certFile: path.join(dir, 'token.crt'), requests: () => requests,
-    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => { r(); }); }),
+    url: `http://127.0.0.1:${port}/token`,
+    certFile: path.join(dir, 'token.crt'),
+    requests: () => requests,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => {
+          r();
+        });
+      }),
   };
 }
 
@@ -89,7 +141,9 @@ async function freePort(): Promise<number> {
     srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => { resolve(port); });
+      srv.close(() => {
+        resolve(port);
+      });
     });
   });
 }
@@ -100,33 +154,95 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 
 async function makeCa(dir: string): Promise<void> {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3', '-subj', '/CN=mobyts test CA'], dir);
+  await openssl(
+    ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3', '-subj', '/CN=mobyts test CA'],
+    dir,
+  );
   await openssl(['req', ...ec, '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1'], dir);
-  await writeFile(path.join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-  await openssl(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.crt', '-days', '3', '-extfile', 'ext'], dir);
+  await writeFile(
+    path.join(dir, 'ext'),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+  );
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'srv.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'srv.crt',
+      '-days',
+      '3',
+      '-extfile',
+      'ext',
+    ],
+    dir,
+  );
 }
 
-async function writeConfigs(dir: string, httpPort: number, grpcPort: number, token: TokenServer | undefined): Promise<void> {
+async function writeConfigs(
+  dir: string,
+  httpPort: number,
+  grpcPort: number,
+  token: TokenServer | undefined,
+): Promise<void> {
   const f = (n: string): string => path.join(dir, n);
-  await writeFile(f('signer.json'), JSON.stringify({
-    server: { grpc_addr: `127.0.0.1:${grpcPort}`, tls_cert_file: f('srv.crt'), tls_key_file: f('srv.key'), client_ca_file: f('ca.crt') },
-    logging: { level: 'warn' }, storage: { backend: 'memory', default_alias: 'timestamp_1' },
-  }));
-  await writeFile(f('server.json'), JSON.stringify({
-    server: { http_addr: `127.0.0.1:${httpPort}`, tls_cert_file: f('srv.crt'), tls_key_file: f('srv.key') },
-    trust_service: { type: 'remote', hostname: '127.0.0.1', port: String(grpcPort), tls_ca_file: f('ca.crt'), key_algorithm: 'ecdsa',
-      tls_client_cert: f('srv.crt'), tls_client_key: f('srv.key') },
-    logging: { level: 'warn' }, storage: { backend: 'memory' },
-    ...(token === undefined ? {} : { auth: { type: 'token', options: {
-      realm: token.url, service: 'notary-server', issuer: 'mobyts-notary-issuer', rootcertbundle: token.certFile,
-    } } }),
-  }));
+  await writeFile(
+    f('signer.json'),
+    JSON.stringify({
+      server: {
+        grpc_addr: `127.0.0.1:${grpcPort}`,
+        tls_cert_file: f('srv.crt'),
+        tls_key_file: f('srv.key'),
+        client_ca_file: f('ca.crt'),
+      },
+      logging: { level: 'warn' },
+      storage: { backend: 'memory', default_alias: 'timestamp_1' },
+    }),
+  );
+  await writeFile(
+    f('server.json'),
+    JSON.stringify({
+      server: { http_addr: `127.0.0.1:${httpPort}`, tls_cert_file: f('srv.crt'), tls_key_file: f('srv.key') },
+      trust_service: {
+        type: 'remote',
+        hostname: '127.0.0.1',
+        port: String(grpcPort),
+        tls_ca_file: f('ca.crt'),
+        key_algorithm: 'ecdsa',
+        tls_client_cert: f('srv.crt'),
+        tls_client_key: f('srv.key'),
+      },
+      logging: { level: 'warn' },
+      storage: { backend: 'memory' },
+      ...(token === undefined
+        ? {}
+        : {
+            auth: {
+              type: 'token',
+              options: {
+                realm: token.url,
+                service: 'notary-server',
+                issuer: 'mobyts-notary-issuer',
+                rootcertbundle: token.certFile,
+              },
+            },
+          }),
+    }),
+  );
 }
 
 function launch(cmd: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; log: () => string } {
   const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  const add = (b: Buffer): void => { log = (log + b.toString()).slice(-4000); };
+  const add = (b: Buffer): void => {
+    log = (log + b.toString()).slice(-4000);
+  };
   child.stdout?.on('data', add);
   child.stderr?.on('data', add);
   return { child, log: () => log };
@@ -136,8 +252,13 @@ async function waitPort(port: number, child: ChildProcess): Promise<boolean> {
   for (let i = 0; i < 150 && child.exitCode === null; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
-      socket.once('error', () => { resolve(false); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => {
+        resolve(false);
+      });
     });
     if (ok) return true;
     await new Promise((r) => setTimeout(r, 100));
@@ -145,7 +266,11 @@ async function waitPort(port: number, child: ChildProcess): Promise<boolean> {
   return false;
 }
 
-async function waitHealthy(url: string, ca: string, procs: { child: ChildProcess; log: () => string }[]): Promise<void> {
+async function waitHealthy(
+  url: string,
+  ca: string,
+  procs: { child: ChildProcess; log: () => string }[],
+): Promise<void> {
   const dispatcher = new Agent({ connect: { ca: [ca] } });
   try {
     for (let i = 0; i < 150; i++) {
@@ -155,7 +280,9 @@ async function waitHealthy(url: string, ca: string, procs: { child: ChildProcess
         const res = await request(`${url}/_notary_server/health`, { dispatcher });
         await res.body.dump();
         if (res.statusCode === 200) return;
-      } catch { /* not listening yet */ }
+      } catch {
+        /* not listening yet */
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`notary-server at ${url} did not become healthy: ${procs.map((p) => p.log()).join('\n')}`);
@@ -166,7 +293,11 @@ async function waitHealthy(url: string, ca: string, procs: { child: ChildProcess
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
   await exited;
@@ -198,9 +329,12 @@ export async function startNotary(opts: StartNotaryOptions = {}): Promise<Notary
 async function launchPair(dir: string, ca: string, token: TokenServer | undefined): Promise<NotaryServer> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   await writeConfigs(dir, httpPort, grpcPort, token);
-  const signer = launch('notary-signer', ['-config', path.join(dir, 'signer.json')], { ...process.env, NOTARY_SIGNER_TIMESTAMP_1: 'signer-pass-1234' });
+  const signer = launch('notary-signer', ['-config', path.join(dir, 'signer.json')], {
+    ...process.env,
+    NOTARY_SIGNER_TIMESTAMP_1: 'signer-pass-1234',
+  });
   // notary-server reports healthy before its first check of the signer: start it only once the signer listens.
-  if (!await waitPort(grpcPort, signer.child)) {
+  if (!(await waitPort(grpcPort, signer.child))) {
     await stopChild(signer.child);
     throw new Error(`notary-signer did not listen on ${grpcPort}: ${signer.log()}`);
   }
@@ -219,25 +353,37 @@ function makeHandle(dir: string, url: string, children: ChildProcess[], token: T
   const caFile = path.join(dir, 'ca.crt');
   const defaultTrust = path.join(dir, 'client-trust');
   const notary = async (args: string[], trustDir = defaultTrust): Promise<string> => {
-    const child = execFile('notary', ['-s', url, '-d', trustDir, '--tlscacert', caFile, ...args],
-      { env: { ...process.env, ...PASSPHRASES }, timeout: 60_000 });
+    const child = execFile('notary', ['-s', url, '-d', trustDir, '--tlscacert', caFile, ...args], {
+      env: { ...process.env, ...PASSPHRASES },
+      timeout: 60_000,
+    });
     child.stdin?.end(); // token auth: the client asks for a username; an empty answer means anonymous
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (b: Buffer) => { stdout += b.toString(); });
-    child.stderr?.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.stdout?.on('data', (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     if (code !== 0) throw new Error(`notary ${args.join(' ')} failed (${code}): ${stderr}`);
     return stdout;
   };
   const initialised = new Set<string>();
   return {
-    url, caFile, dir, notary,
+    url,
+    caFile,
+    dir,
+    notary,
     async sign(gun, tag, target, opts = {}) {
       const trustDir = opts.trustDir ?? defaultTrust;
       const key = `${trustDir}\0${gun}`;
       if (!initialised.has(key)) {
-        const status = await notary(['list', gun], trustDir).then(() => true, () => false);
+        const status = await notary(['list', gun], trustDir).then(
+          () => true,
+          () => false,
+        );
         if (!status) await notary(['init', gun], trustDir);
         initialised.add(key);
       }
@@ -248,8 +394,26 @@ function makeHandle(dir: string, url: string, children: ChildProcess[], token: T
     async addReleasesDelegation(gun, trustDir = defaultTrust) {
       const keyDir = await mkdtemp(path.join(dir, 'deleg-'));
       const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-      await openssl(['req', '-x509', ...ec, '-keyout', 'releases.key', '-out', 'releases.crt', '-days', '3', '-subj', '/CN=releases'], keyDir);
-      await notary(['delegation', 'add', gun, 'targets/releases', path.join(keyDir, 'releases.crt'), '--all-paths', '-p'], trustDir);
+      await openssl(
+        [
+          'req',
+          '-x509',
+          ...ec,
+          '-keyout',
+          'releases.key',
+          '-out',
+          'releases.crt',
+          '-days',
+          '3',
+          '-subj',
+          '/CN=releases',
+        ],
+        keyDir,
+      );
+      await notary(
+        ['delegation', 'add', gun, 'targets/releases', path.join(keyDir, 'releases.crt'), '--all-paths', '-p'],
+        trustDir,
+      );
       await notary(['key', 'import', path.join(keyDir, 'releases.key'), '--role', 'targets/releases'], trustDir);
     },
     tokenRequests: () => token?.requests() ?? 0,

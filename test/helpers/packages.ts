@@ -10,13 +10,18 @@ import { silentReporter } from '../../src/util/reporter.ts';
 const REPO = resolve(import.meta.dirname, '../..');
 
 /** The packages examples/hello.yml uses, in build order. */
-export const EXAMPLE_PACKAGES: readonly string[] = ['kernel', 'init', 'hello', 'getty'].map((p) => join(REPO, 'examples/packages', p));
+export const EXAMPLE_PACKAGES: readonly string[] = ['kernel', 'init', 'hello', 'getty'].map((p) =>
+  join(REPO, 'examples/packages', p),
+);
 
 /**
  * Opens (creating) the store at `cacheDir` and builds every example package into it for `archs` (default
  * amd64; arm64 from Debian's arm64 .debs), fixed epoch.
  */
-export async function buildExamplePackages(cacheDir: string, archs: readonly string[] = ['amd64']): Promise<ImageStore> {
+export async function buildExamplePackages(
+  cacheDir: string,
+  archs: readonly string[] = ['amd64'],
+): Promise<ImageStore> {
   const store = await openStore(cacheDir);
   for (const p of EXAMPLE_PACKAGES) {
     await buildPackage(p, { store, archs, force: false, sourceDateEpoch: 1492533000, reporter: silentReporter });

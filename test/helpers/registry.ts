@@ -79,10 +79,64 @@ function openssl(args: string[], cwd: string): void {
 
 /** Generates a CA and a server certificate for 127.0.0.1/localhost in `dir`; returns file paths. */
 export function generateTls(dir: string): { caFile: string; certFile: string; keyFile: string } {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=mobyts test CA'], dir);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server-key.pem', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
-  execFileSync('sh', ['-c', 'printf "subjectAltName=IP:127.0.0.1,DNS:localhost\\nbasicConstraints=CA:FALSE\\n" > ext.cnf'], { cwd: dir });
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca-key.pem',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=mobyts test CA',
+    ],
+    dir,
+  );
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'server-key.pem',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/CN=127.0.0.1',
+    ],
+    dir,
+  );
+  execFileSync(
+    'sh',
+    ['-c', 'printf "subjectAltName=IP:127.0.0.1,DNS:localhost\\nbasicConstraints=CA:FALSE\\n" > ext.cnf'],
+    { cwd: dir },
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-CAcreateserial',
+      '-out',
+      'server.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'ext.cnf',
+    ],
+    dir,
+  );
   return { caFile: join(dir, 'ca.pem'), certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server-key.pem') };
 }
 
@@ -94,7 +148,10 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
   const cleanups: Array<() => Promise<void>> = [() => rm(dir, { recursive: true, force: true })];
   try {
     const tls = opts.tls === true ? generateTls(dir) : undefined;
-    const token = opts.auth === 'token' ? await startTokenServer({ dir, username, password, identityToken, anonymousPull: opts.anonymousPull === true }) : undefined;
+    const token =
+      opts.auth === 'token'
+        ? await startTokenServer({ dir, username, password, identityToken, anonymousPull: opts.anonymousPull === true })
+        : undefined;
     if (token !== undefined) cleanups.unshift(token.stop);
     let authYaml = '';
     if (opts.auth === 'htpasswd') {
@@ -108,13 +165,31 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
     const host = `127.0.0.1:${port}`;
     const url = `${tls === undefined ? 'http' : 'https'}://${host}`;
     const credentials: Record<string, Credential> = { [host]: { kind: 'basic', username, password } };
-    const registryOptions: RegistryOptions = { mirrors: [], insecureRegistries: [], ...(tls === undefined ? {} : { caFile: tls.caFile }) };
+    const registryOptions: RegistryOptions = {
+      mirrors: [],
+      insecureRegistries: [],
+      ...(tls === undefined ? {} : { caFile: tls.caFile }),
+    };
     const reg: TestRegistry = {
-      host, url, username, password, identityToken, credentials, registryOptions,
+      host,
+      url,
+      username,
+      password,
+      identityToken,
+      credentials,
+      registryOptions,
       ...(tls === undefined ? {} : { caFile: tls.caFile }),
       ...(token === undefined ? {} : { tokenUrl: `${token.url}/token` }),
-      get tokenRequests() { return token?.requests() ?? 0; },
-      pullOptions: (platform, extra) => ({ platform, pull: false, registry: registryOptions, reporter: silentReporter, ...extra }),
+      get tokenRequests() {
+        return token?.requests() ?? 0;
+      },
+      pullOptions: (platform, extra) => ({
+        platform,
+        pull: false,
+        registry: registryOptions,
+        reporter: silentReporter,
+        ...extra,
+      }),
       logs,
       stop: async () => {
         for (const c of cleanups) await c().catch(() => undefined);
@@ -130,12 +205,25 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
 type RegistryProcess = ChildProcess & { logs(): string };
 
 /** Starts docker-registry on a free port and waits for /v2/; retries on another port if it lost a port race. */
-async function launchReady(dir: string, authYaml: string, tls: { caFile: string; certFile: string; keyFile: string } | undefined, proxy: string | undefined, cleanups: Array<() => Promise<void>>): Promise<{ child: RegistryProcess; port: number }> {
+async function launchReady(
+  dir: string,
+  authYaml: string,
+  tls: { caFile: string; certFile: string; keyFile: string } | undefined,
+  proxy: string | undefined,
+  cleanups: Array<() => Promise<void>>,
+): Promise<{ child: RegistryProcess; port: number }> {
   for (let tries = 1; ; tries++) {
     const port = await freePort();
-    const child = launch(dir, port, [authYaml.trimEnd(), proxy === undefined ? '' : `proxy:\n  remoteurl: ${proxy}`], tls);
+    const child = launch(
+      dir,
+      port,
+      [authYaml.trimEnd(), proxy === undefined ? '' : `proxy:\n  remoteurl: ${proxy}`],
+      tls,
+    );
     try {
-      await waitReady(`${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`, tls?.caFile, child, () => child.logs());
+      await waitReady(`${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`, tls?.caFile, child, () =>
+        child.logs(),
+      );
       cleanups.unshift(() => stopChild(child));
       return { child, port };
     } catch (err) {
@@ -145,24 +233,40 @@ async function launchReady(dir: string, authYaml: string, tls: { caFile: string;
   }
 }
 
-function launch(dir: string, port: number, extra: string[], tls: { certFile: string; keyFile: string } | undefined): RegistryProcess {
+function launch(
+  dir: string,
+  port: number,
+  extra: string[],
+  tls: { certFile: string; keyFile: string } | undefined,
+): RegistryProcess {
   const config = [
     'version: 0.1',
     'log:\n  level: warn\n  accesslog:\n    disabled: true',
     `storage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false`,
     `http:\n  addr: 127.0.0.1:${port}\n  secret: mobyts-test-secret${tls === undefined ? '' : `\n  tls:\n    certificate: ${tls.certFile}\n    key: ${tls.keyFile}`}`,
     ...extra,
-  ].filter((s) => s !== '').join('\n');
+  ]
+    .filter((s) => s !== '')
+    .join('\n');
   const file = join(dir, `config-${port}.yml`);
   writeFileSync(file, `${config}\n`);
   let out = '';
   const child = spawn('/usr/bin/docker-registry', ['serve', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   return Object.assign(child, { logs: () => out });
 }
 
-async function waitReady(url: string, caFile: string | undefined, child: ChildProcess, logs: () => string): Promise<void> {
+async function waitReady(
+  url: string,
+  caFile: string | undefined,
+  child: ChildProcess,
+  logs: () => string,
+): Promise<void> {
   const dispatcher = new Agent({ connect: caFile === undefined ? {} : { ca: await readFile(caFile) } });
   try {
     for (let i = 0; i < 200; i++) {
@@ -200,15 +304,37 @@ interface TokenServerOptions {
 }
 
 /** A minimal Docker-style token service: RS256 JWTs carrying the x5c chain the registry trusts. */
-async function startTokenServer(o: TokenServerOptions): Promise<{ url: string; certFile: string; requests: () => number; stop: () => Promise<void> }> {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'token-key.pem', '-out', 'token.pem', '-days', '2', '-subj', '/CN=mobyts token issuer'], o.dir);
+async function startTokenServer(
+  o: TokenServerOptions,
+): Promise<{ url: string; certFile: string; requests: () => number; stop: () => Promise<void> }> {
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'token-key.pem',
+      '-out',
+      'token.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=mobyts token issuer',
+    ],
+    o.dir,
+  );
   const key = await readFile(join(o.dir, 'token-key.pem'), 'utf8');
   const certPem = await readFile(join(o.dir, 'token.pem'), 'utf8');
   const certDer = certPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
   let requests = 0;
   const server: Server = createServer((req, res) => {
     requests++;
-    void handleToken(req, res, { ...o, key, certDer }).catch(() => { res.statusCode = 500; res.end(); });
+    void handleToken(req, res, { ...o, key, certDer }).catch(() => {
+      res.statusCode = 500;
+      res.end();
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
@@ -216,7 +342,11 @@ async function startTokenServer(o: TokenServerOptions): Promise<{ url: string; c
     url: `http://127.0.0.1:${port}`,
     certFile: join(o.dir, 'token.pem'),
     requests: () => requests,
-    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -226,7 +356,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return s;
 }
 
-async function handleToken(req: IncomingMessage, res: ServerResponse, o: TokenServerOptions & { key: string; certDer: string }): Promise<void> {
+async function handleToken(
+  req: IncomingMessage,
+  res: ServerResponse,
+  o: TokenServerOptions & { key: string; certDer: string },
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   let params = url.searchParams;
   let authenticated = false;
@@ -237,20 +371,36 @@ async function handleToken(req: IncomingMessage, res: ServerResponse, o: TokenSe
   } else {
     const auth = req.headers.authorization;
     if (auth !== undefined) {
-      const [user, pass] = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString().split(':');
+      const [user, pass] = Buffer.from(auth.replace(/^Basic /, ''), 'base64')
+        .toString()
+        .split(':');
       if (user !== o.username || pass !== o.password) return deny(res);
       authenticated = true;
     }
   }
-  const access = (params.getAll('scope').join(' ').split(' ').filter((s) => s !== '')).map((scope) => {
-    const [type, name, actions] = scope.split(':');
-    const granted = (actions ?? '').split(',').filter((a) => authenticated || (o.anonymousPull && a === 'pull'));
-    return { type, name, actions: granted };
-  });
+  const access = params
+    .getAll('scope')
+    .join(' ')
+    .split(' ')
+    .filter((s) => s !== '')
+    .map((scope) => {
+      const [type, name, actions] = scope.split(':');
+      const granted = (actions ?? '').split(',').filter((a) => authenticated || (o.anonymousPull && a === 'pull'));
+      return { type, name, actions: granted };
+    });
   if (!authenticated && !o.anonymousPull) return deny(res);
   const now = Math.floor(Date.now() / 1000);
   const header = { alg: 'RS256', typ: 'JWT', x5c: [o.certDer] };
-  const claims = { iss: 'mobyts-token-issuer', sub: authenticated ? o.username : '', aud: params.get('service') ?? '', exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access };
+  const claims = {
+    iss: 'mobyts-token-issuer',
+    sub: authenticated ? o.username : '',
+    aud: params.get('service') ?? '',
+    exp: now + 300,
+    nbf: now - 10,
+    iat: now,
+    jti: randomBytes(8).toString('hex'),
+    access,
+  };
   const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
   const signingInput = `${b64(header)}.${b64(claims)}`;
   const signature = createSign('RSA-SHA256').update(signingInput).sign(o.key).toString('base64url');

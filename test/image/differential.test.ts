@@ -19,7 +19,14 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startFixture, type Fixture } from '../pipeline/fixture.ts';
 import { pushImage } from '../helpers/images.ts';
-import { generateStack, imageOf, RESERVED_TOP, walkTree, writeUmociLayout, type Observed } from '../helpers/layer-stacks.ts';
+import {
+  generateStack,
+  imageOf,
+  RESERVED_TOP,
+  walkTree,
+  writeUmociLayout,
+  type Observed,
+} from '../helpers/layer-stacks.ts';
 
 const SEEDS = (process.env['MOBYTS_DIFF_SEEDS'] ?? '1,2,3').split(',').map(Number);
 const ROOT = process.getuid?.() === 0;
@@ -39,7 +46,10 @@ before(async () => {
 after(() => f.cleanup());
 
 /** The image's own paths: what the assembly adds (kernel, init touch-ups) and device nodes left out. */
-function imageView(tree: Map<string, Observed>, opts: { owners: boolean; dirMtimes: boolean; symlinkMtimes: boolean }): Map<string, Observed> {
+function imageView(
+  tree: Map<string, Observed>,
+  opts: { owners: boolean; dirMtimes: boolean; symlinkMtimes: boolean },
+): Map<string, Observed> {
   const out = new Map<string, Observed>();
   for (const [p, o] of tree) {
     if (RESERVED_TOP.has(p.split('/')[0] ?? '') || o.type === 'char' || o.type === 'block') continue;
@@ -63,48 +73,74 @@ function diff(a: Map<string, Observed>, b: Map<string, Observed>, names: [string
 }
 
 for (const seed of SEEDS) {
-  void test(`layer stack ${seed}: mobyts's tar and initrd equal umoci's unpack, field by field`, { skip: hasUmoci ? false : 'umoci not installed (scripts/setup)', timeout: 120_000 }, async () => {
-    const started = Math.floor(Date.now() / 1000) - 1;
-    const stack = generateStack(seed);
-    const entries = stack.reduce((n, l) => n + l.length, 0);
-    assert.ok(entries > 250, `seed ${seed} made only ${entries} entries`);
-    const image = imageOf(stack);
-    await pushImage(f.host, `diff/stack${seed}:1`, image);
-    const work = join(f.dir, `diff-${seed}`);
-    await mkdir(work, { recursive: true });
+  void test(
+    `layer stack ${seed}: mobyts's tar and initrd equal umoci's unpack, field by field`,
+    { skip: hasUmoci ? false : 'umoci not installed (scripts/setup)', timeout: 120_000 },
+    async () => {
+      const started = Math.floor(Date.now() / 1000) - 1;
+      const stack = generateStack(seed);
+      const entries = stack.reduce((n, l) => n + l.length, 0);
+      assert.ok(entries > 250, `seed ${seed} made only ${entries} entries`);
+      const image = imageOf(stack);
+      await pushImage(f.host, `diff/stack${seed}:1`, image);
+      const work = join(f.dir, `diff-${seed}`);
+      await mkdir(work, { recursive: true });
 
-    const layout = join(work, 'layout');
-    await writeUmociLayout(layout, 'latest', image);
-    execFileSync('umoci', ['raw', 'unpack', ...(ROOT ? [] : ['--rootless']), '--image', `${layout}:latest`, join(work, 'umoci')], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const layout = join(work, 'layout');
+      await writeUmociLayout(layout, 'latest', image);
+      execFileSync(
+        'umoci',
+        ['raw', 'unpack', ...(ROOT ? [] : ['--rootless']), '--image', `${layout}:latest`, join(work, 'umoci')],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
 
-    const spec = await f.spec(`diff-${seed}.yml`, 'kernel:\n  image: HOST/test/kernel:1\ninit:\n  - HOST/diff/stack' + `${seed}:1\n`);
-    const r = await f.cli(['-f', 'tar,kernel+initrd', '--name', 'os', '-d', work, spec]);
-    assert.equal(r.code, 0, r.stderr);
-    const umociTree = await walkTree(join(work, 'umoci'));
-    const devices = [...umociTree.values()].filter((o) => o.type === 'char').length;
-    if (devices > 0) assert.match(r.stderr, /Dropped \d+ device node\(s\) from ".*diff\/stack\d+:1": images may not create devices/);
+      const spec = await f.spec(
+        `diff-${seed}.yml`,
+        'kernel:\n  image: HOST/test/kernel:1\ninit:\n  - HOST/diff/stack' + `${seed}:1\n`,
+      );
+      const r = await f.cli(['-f', 'tar,kernel+initrd', '--name', 'os', '-d', work, spec]);
+      assert.equal(r.code, 0, r.stderr);
+      const umociTree = await walkTree(join(work, 'umoci'));
+      const devices = [...umociTree.values()].filter((o) => o.type === 'char').length;
+      if (devices > 0)
+        assert.match(r.stderr, /Dropped \d+ device node\(s\) from ".*diff\/stack\d+:1": images may not create devices/);
 
-    const fromTar = join(work, 'tar');
-    await mkdir(fromTar);
-    execFileSync('tar', ['-xpf', join(work, 'os.tar'), '--numeric-owner', '--delay-directory-restore', '--warning=no-unknown-keyword', '-C', fromTar]);
-    const fromInitrd = join(work, 'initrd');
-    await mkdir(fromInitrd);
-    const cpio = execFileSync('gzip', ['-dc', join(work, 'os-initrd.img')], { maxBuffer: 1 << 30 });
-    await writeFile(join(work, 'initrd.cpio'), cpio);
-    execFileSync('sh', ['-c', 'cpio -idm --quiet --no-absolute-filenames < "$1"', 'sh', join(work, 'initrd.cpio')], { cwd: fromInitrd });
+      const fromTar = join(work, 'tar');
+      await mkdir(fromTar);
+      execFileSync('tar', [
+        '-xpf',
+        join(work, 'os.tar'),
+        '--numeric-owner',
+        '--delay-directory-restore',
+        '--warning=no-unknown-keyword',
+        '-C',
+        fromTar,
+      ]);
+      const fromInitrd = join(work, 'initrd');
+      await mkdir(fromInitrd);
+      const cpio = execFileSync('gzip', ['-dc', join(work, 'os-initrd.img')], { maxBuffer: 1 << 30 });
+      await writeFile(join(work, 'initrd.cpio'), cpio);
+      execFileSync('sh', ['-c', 'cpio -idm --quiet --no-absolute-filenames < "$1"', 'sh', join(work, 'initrd.cpio')], {
+        cwd: fromInitrd,
+      });
 
-    const full = { owners: ROOT, dirMtimes: true, symlinkMtimes: true };
-    const tarTree = await walkTree(fromTar);
-    assert.deepEqual([...tarTree].filter(([, o]) => o.type === 'char' || o.type === 'block').map(([p]) => p), [], 'device nodes are dropped');
-    const tar = imageView(tarTree, full);
-    const umoci = imageView(umociTree, full);
-    // umoci is wrong here by the layer spec: a directory that later layers add to gets the time of the unpack
-    // (umoci does not restore it), where the spec keeps its header's mtime. Only those are taken from the tar.
-    for (const [p, o] of umoci) if (o.type === 'dir' && o.mtime >= started) o.mtime = tar.get(p)?.mtime ?? o.mtime;
-    assert.ok(umoci.size > 50, `umoci unpacked only ${umoci.size} paths`);
-    assert.deepEqual(diff(tar, umoci, ['mobyts tar', 'umoci']), [], `seed ${seed}`);
-    const cpioView = { owners: ROOT, dirMtimes: false, symlinkMtimes: false };
-    const initrd = imageView(await walkTree(fromInitrd), cpioView);
-    assert.deepEqual(diff(initrd, imageView(tarTree, cpioView), ['mobyts initrd', 'mobyts tar']), [], `seed ${seed}`);
-  });
+      const full = { owners: ROOT, dirMtimes: true, symlinkMtimes: true };
+      const tarTree = await walkTree(fromTar);
+      assert.deepEqual(
+        [...tarTree].filter(([, o]) => o.type === 'char' || o.type === 'block').map(([p]) => p),
+        [],
+        'device nodes are dropped',
+      );
+      const tar = imageView(tarTree, full);
+      const umoci = imageView(umociTree, full);
+      // umoci is wrong here by the layer spec: a directory that later layers add to gets the time of the unpack
+      // (umoci does not restore it), where the spec keeps its header's mtime. Only those are taken from the tar.
+      for (const [p, o] of umoci) if (o.type === 'dir' && o.mtime >= started) o.mtime = tar.get(p)?.mtime ?? o.mtime;
+      assert.ok(umoci.size > 50, `umoci unpacked only ${umoci.size} paths`);
+      assert.deepEqual(diff(tar, umoci, ['mobyts tar', 'umoci']), [], `seed ${seed}`);
+      const cpioView = { owners: ROOT, dirMtimes: false, symlinkMtimes: false };
+      const initrd = imageView(await walkTree(fromInitrd), cpioView);
+      assert.deepEqual(diff(initrd, imageView(tarTree, cpioView), ['mobyts initrd', 'mobyts tar']), [], `seed ${seed}`);
+    },
+  );
 }

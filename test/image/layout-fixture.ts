@@ -36,13 +36,22 @@ function writeBlob(dir: string, data: Buffer | string): { digest: Digest; size: 
   return { digest, size: Buffer.byteLength(data) };
 }
 
-const LAYER_TYPES: Record<Compression, string> = { gzip: MediaType.OCI_LAYER_GZIP, zstd: MediaType.OCI_LAYER_ZSTD, none: MediaType.OCI_LAYER };
+const LAYER_TYPES: Record<Compression, string> = {
+  gzip: MediaType.OCI_LAYER_GZIP,
+  zstd: MediaType.OCI_LAYER_ZSTD,
+  none: MediaType.OCI_LAYER,
+};
 
 /**
  * Writes an OCI layout at `dir` holding one image named `ref` (bottom layer first in `layers`), wrapped in an
  * index for linux/amd64 + linux/arm64 (the arm64 entry points at the same manifest).
  */
-export async function writeLayout(dir: string, ref: string, layers: Spec[][], compression: Compression = 'gzip'): Promise<{ manifest: Digest; layers: Descriptor[] }> {
+export async function writeLayout(
+  dir: string,
+  ref: string,
+  layers: Spec[][],
+  compression: Compression = 'gzip',
+): Promise<{ manifest: Digest; layers: Descriptor[] }> {
   const descs: Descriptor[] = [];
   const diffIds: Digest[] = [];
   for (const specs of layers) {
@@ -51,15 +60,34 @@ export async function writeLayout(dir: string, ref: string, layers: Spec[][], co
     const blob = compression === 'gzip' ? gzipSync(tar) : compression === 'zstd' ? zstdCompressSync(tar) : tar;
     descs.push({ mediaType: LAYER_TYPES[compression], ...writeBlob(dir, blob) });
   }
-  const config = writeBlob(dir, JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds } }));
-  const manifest = writeBlob(dir, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: { mediaType: MediaType.OCI_CONFIG, ...config }, layers: descs }));
-  const index = writeBlob(dir, JSON.stringify({
-    schemaVersion: 2, mediaType: MediaType.OCI_INDEX,
-    manifests: [{ mediaType: MediaType.OCI_MANIFEST, ...manifest, platform: { os: 'linux', architecture: 'amd64' } }],
-  }));
+  const config = writeBlob(
+    dir,
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds } }),
+  );
+  const manifest = writeBlob(
+    dir,
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OCI_MANIFEST,
+      config: { mediaType: MediaType.OCI_CONFIG, ...config },
+      layers: descs,
+    }),
+  );
+  const index = writeBlob(
+    dir,
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OCI_INDEX,
+      manifests: [{ mediaType: MediaType.OCI_MANIFEST, ...manifest, platform: { os: 'linux', architecture: 'amd64' } }],
+    }),
+  );
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({
-    schemaVersion: 2, manifests: [{ mediaType: MediaType.OCI_INDEX, ...index, annotations: { [REF_NAME_ANNOTATION]: ref } }],
-  }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: MediaType.OCI_INDEX, ...index, annotations: { [REF_NAME_ANNOTATION]: ref } }],
+    }),
+  );
   return { manifest: manifest.digest, layers: descs };
 }

@@ -21,16 +21,24 @@ void test('finds an image by ref name, expanded reference, or manifest digest, t
     assert.equal(img.manifest.layers.length, 1);
     assert.equal(img.config.os, 'linux');
   }
-  assert.equal((await openLayoutImage(dir, 'alpine:3.20', { os: 'linux', architecture: 'amd64' })).ref.expanded, 'docker.io/library/alpine:3.20');
+  assert.equal(
+    (await openLayoutImage(dir, 'alpine:3.20', { os: 'linux', architecture: 'amd64' })).ref.expanded,
+    'docker.io/library/alpine:3.20',
+  );
 });
 
 void test('missing images and platforms are reported with what the layout has', async (t) => {
   const { dir } = await layout(t, 'example.com/x:1');
   await assert.rejects(openLayoutImage(dir, 'example.com/y:1', { os: 'linux', architecture: 'amd64' }), {
-    code: 'NOT_FOUND', message: `Cannot read OCI layout "${dir}": no image "example.com/y:1" in index.json (have example.com/x:1)`,
+    code: 'NOT_FOUND',
+    message: `Cannot read OCI layout "${dir}": no image "example.com/y:1" in index.json (have example.com/x:1)`,
   });
   await assert.rejects(openLayoutImage(dir, 'example.com/x:1', { os: 'linux', architecture: 'arm64' }), {
-    code: 'PLATFORM', message: `Cannot read OCI layout "${dir}": no manifest for linux/arm64 (have linux/amd64)`,
+    code: 'PLATFORM',
+    message: `Cannot read OCI layout "${dir}": no manifest for linux/arm64 (have linux/amd64)`,
   });
-  await assert.rejects(openLayoutImage(join(dir, 'nope'), 'x', { os: 'linux', architecture: 'amd64' }), { code: 'NOT_FOUND', message: /no index\.json/ });
+  await assert.rejects(openLayoutImage(join(dir, 'nope'), 'x', { os: 'linux', architecture: 'amd64' }), {
+    code: 'NOT_FOUND',
+    message: /no index\.json/,
+  });
 });

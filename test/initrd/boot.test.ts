@@ -53,7 +53,20 @@ function tree(): TarEntry[] {
 }
 
 function bootOutput(kernel: string, initrd: string, t: { after(fn: () => void): void }): Promise<string> {
-  const args = ['-accel', 'tcg', '-m', '256', '-nographic', '-no-reboot', '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0 panic=-1 loglevel=3'];
+  const args = [
+    '-accel',
+    'tcg',
+    '-m',
+    '256',
+    '-nographic',
+    '-no-reboot',
+    '-kernel',
+    kernel,
+    '-initrd',
+    initrd,
+    '-append',
+    'console=ttyS0 panic=-1 loglevel=3',
+  ];
   const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => {
     if (qemu.exitCode === null && qemu.pid !== undefined) process.kill(qemu.pid, 'SIGKILL');
@@ -83,7 +96,12 @@ void test('a real kernel unpacks our zstd initrd with real hardlinks', { timeout
   const dir = mkdtempSync(join(tmpdir(), 'mobyts-boot-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const initrd = join(dir, 'initrd.img');
-  await writeInitrd(entryStreamOf(tree()), { compress: 'zstd', out: createWriteStream(initrd), tmpDir: dir, reporter: silentReporter });
+  await writeInitrd(entryStreamOf(tree()), {
+    compress: 'zstd',
+    out: createWriteStream(initrd),
+    tmpDir: dir,
+    reporter: silentReporter,
+  });
   const out = await bootOutput(k.bzImage, initrd, t);
   const line = /MOBYTS-RESULT .*/.exec(out)?.[0]?.trim();
   assert.equal(line, 'MOBYTS-RESULT same-inode=yes nlink=3 content=GIT! sh=busybox', out.slice(-2000));
@@ -114,27 +132,42 @@ async function* segmentedTree(): AsyncGenerator<InitrdSection> {
     entry({ name: 'opt/x/b', type: 'link', linkname: 'opt/x/a' }),
   ]);
   yield section('empty', []);
-  yield section('last', [entry({ name: 'etc', type: 'directory' }), entry({ name: 'etc/last', type: 'file', mode: 0o644 }, 'yes')]);
+  yield section('last', [
+    entry({ name: 'etc', type: 'directory' }),
+    entry({ name: 'etc/last', type: 'file', mode: 0o644 }, 'yes'),
+  ]);
 }
 
-void test('a real kernel unpacks a segmented gzip initrd: sections as members, hardlink groups kept apart', { timeout: 360_000 }, async (t) => {
-  if (spawnSync('qemu-system-x86_64', ['--version']).status !== 0) {
-    t.skip('qemu-system-x86_64 is not installed');
-    return;
-  }
-  const k = testKernelOrSkip();
-  if ('skip' in k) {
-    t.skip(k.skip);
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'mobyts-boot-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const initrd = join(dir, 'initrd.img');
-  const stats = await writeSegmentedInitrd(segmentedTree(), { compress: 'gzip', out: createWriteStream(initrd), workDir: dir, reporter: silentReporter });
-  assert.deepEqual(stats, { reused: 0, compressed: 5 });
-  const listing = spawnSync('sh', ['-c', `gzip -dc '${initrd}' | cpio -it --quiet`]).stdout.toString().trim().split('\n');
-  assert.deepEqual(listing.slice(-2), ['etc', 'etc/last'], 'cpio reads every member as one archive');
-  const out = await bootOutput(k.bzImage, initrd, t);
-  const line = /MOBYTS-RESULT .*/.exec(out)?.[0]?.trim();
-  assert.equal(line, 'MOBYTS-RESULT groups=yes nlink=3,2 content=GIT!,OPT! last=yes', out.slice(-2000));
-});
+void test(
+  'a real kernel unpacks a segmented gzip initrd: sections as members, hardlink groups kept apart',
+  { timeout: 360_000 },
+  async (t) => {
+    if (spawnSync('qemu-system-x86_64', ['--version']).status !== 0) {
+      t.skip('qemu-system-x86_64 is not installed');
+      return;
+    }
+    const k = testKernelOrSkip();
+    if ('skip' in k) {
+      t.skip(k.skip);
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'mobyts-boot-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const initrd = join(dir, 'initrd.img');
+    const stats = await writeSegmentedInitrd(segmentedTree(), {
+      compress: 'gzip',
+      out: createWriteStream(initrd),
+      workDir: dir,
+      reporter: silentReporter,
+    });
+    assert.deepEqual(stats, { reused: 0, compressed: 5 });
+    const listing = spawnSync('sh', ['-c', `gzip -dc '${initrd}' | cpio -it --quiet`])
+      .stdout.toString()
+      .trim()
+      .split('\n');
+    assert.deepEqual(listing.slice(-2), ['etc', 'etc/last'], 'cpio reads every member as one archive');
+    const out = await bootOutput(k.bzImage, initrd, t);
+    const line = /MOBYTS-RESULT .*/.exec(out)?.[0]?.trim();
+    assert.equal(line, 'MOBYTS-RESULT groups=yes nlink=3,2 content=GIT!,OPT! last=yes', out.slice(-2000));
+  },
+);

@@ -7,7 +7,11 @@ import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { bzImagePayload, decompressKernel } from '../../src/initrd/decompress-kernel.ts';
 import { testKernelOrSkip } from '../helpers/kernel.ts';
 
-const VMLINUX = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(5000, 0x90), Buffer.from('end of vmlinux')]);
+const VMLINUX = Buffer.concat([
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
+  Buffer.alloc(5000, 0x90),
+  Buffer.from('end of vmlinux'),
+]);
 
 /** A minimal bzImage: 2 setup sectors, header protocol 2.15, payload at offset 100 of the protected-mode part. */
 function bzImage(payload: Buffer, appendSize: boolean): Buffer {
@@ -36,7 +40,9 @@ void test('bzImage payloads in gzip, zstd and lz4 decompress to the vmlinux byte
 void test('a gzip kernel (arm64 Image.gz) is gunzipped; other inputs are refused with the reason', async () => {
   assert.deepEqual(await decompressKernel(gzipSync(VMLINUX)), VMLINUX);
   await assert.rejects(decompressKernel(Buffer.from('not a kernel at all')), {
-    code: 'BUILD', message: 'Cannot decompress the kernel: it is neither gzip-compressed nor an x86 bzImage (boot protocol 2.08 or later)',
+    code: 'BUILD',
+    message:
+      'Cannot decompress the kernel: it is neither gzip-compressed nor an x86 bzImage (boot protocol 2.08 or later)',
   });
   await assert.rejects(decompressKernel(bzImage(Buffer.from('BZh91AY&SY'), true)), {
     message: 'Cannot decompress the kernel: its payload is compressed with bzip2, which is not supported',

@@ -6,7 +6,14 @@ export const T0 = 1492533000;
 
 function e(h: Partial<TarHeader> & { name: string; type: TarHeader['type'] }, data?: string | Buffer): TarEntry {
   const body = data === undefined ? undefined : Buffer.from(data);
-  const header: TarHeader = { mode: h.type === 'directory' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: T0, size: body?.length ?? 0, ...h };
+  const header: TarHeader = {
+    mode: h.type === 'directory' ? 0o755 : 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: T0,
+    size: body?.length ?? 0,
+    ...h,
+  };
   return body === undefined ? { header } : { header, body: Readable.from([body]) };
 }
 
@@ -21,7 +28,15 @@ export function osEntries(): TarEntry[] {
     e({ name: 'bin', type: 'directory' }),
     e({ name: 'bin/busybox', type: 'file', mode: 0o755 }, 'BUSYBOX'),
     e({ name: 'bin/sh', type: 'symlink', mode: 0o777, linkname: '/bin/busybox' }),
-    e({ name: 'bin/ping', type: 'file', mode: 0o4755, pax: [['SCHILY.xattr.security.capability', Buffer.from([1, 0, 0, 2])]] }, 'PING'),
+    e(
+      {
+        name: 'bin/ping',
+        type: 'file',
+        mode: 0o4755,
+        pax: [['SCHILY.xattr.security.capability', Buffer.from([1, 0, 0, 2])]],
+      },
+      'PING',
+    ),
     e({ name: 'usr', type: 'directory' }),
     e({ name: 'usr/bin', type: 'directory', uid: 5, gid: 6 }),
     e({ name: 'usr/bin/git', type: 'file', mode: 0o755 }, 'GIT!'),

@@ -14,24 +14,55 @@ import { writeLayout } from '../image/layout-fixture.ts';
 void test('an image flattened into an initrd lists as the merged filesystem', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mobyts-layers-initrd-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  await writeLayout(join(dir, 'layout'), 'example.com/os:1', [
+  await writeLayout(
+    join(dir, 'layout'),
+    'example.com/os:1',
     [
-      { name: 'etc' }, { name: 'etc/old.conf', data: 'old' }, { name: 'opt' }, { name: 'opt/junk', data: 'j' },
-      { name: 'usr' }, { name: 'usr/bin' }, { name: 'usr/bin/a', data: 'AAAA', mode: 0o755 }, { name: 'usr/bin/b', type: 'link', linkname: 'usr/bin/a' },
-      { name: 'usr/bin/c', type: 'link', linkname: 'usr/bin/a' },
+      [
+        { name: 'etc' },
+        { name: 'etc/old.conf', data: 'old' },
+        { name: 'opt' },
+        { name: 'opt/junk', data: 'j' },
+        { name: 'usr' },
+        { name: 'usr/bin' },
+        { name: 'usr/bin/a', data: 'AAAA', mode: 0o755 },
+        { name: 'usr/bin/b', type: 'link', linkname: 'usr/bin/a' },
+        { name: 'usr/bin/c', type: 'link', linkname: 'usr/bin/a' },
+      ],
+      [
+        { name: 'etc/.wh.old.conf', data: '' },
+        { name: 'opt/.wh..wh..opq', data: '' },
+        { name: 'opt/new', data: 'n' },
+        { name: 'usr/bin/.wh.a', data: '' },
+        { name: 'bin' },
+        {
+          name: 'bin/ping',
+          data: 'P',
+          mode: 0o755,
+          pax: [['SCHILY.xattr.security.capability', Buffer.from([1, 0, 0, 2])]],
+        },
+      ],
     ],
-    [
-      { name: 'etc/.wh.old.conf', data: '' }, { name: 'opt/.wh..wh..opq', data: '' }, { name: 'opt/new', data: 'n' },
-      { name: 'usr/bin/.wh.a', data: '' },
-      { name: 'bin' }, { name: 'bin/ping', data: 'P', mode: 0o755, pax: [['SCHILY.xattr.security.capability', Buffer.from([1, 0, 0, 2])]] },
-    ],
-  ], 'zstd');
+    'zstd',
+  );
   const image = await openLayoutImage(join(dir, 'layout'), 'example.com/os:1', { os: 'linux', architecture: 'amd64' });
   const reporter = recordingReporter();
   const file = join(dir, 'initrd.img');
-  await writeInitrd(flattenImage(image, { reporter }), { compress: 'gzip', out: createWriteStream(file), tmpDir: dir, reporter });
-  const listing = execFileSync('sh', ['-c', `gzip -dc "${file}" | cpio -itvn --quiet`], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
-  const rows = listing.trim().split('\n').map((l) => l.replace(/ +/g, ' ').split(' ')).map((f) => `${f[0]} ${f[1]} ${f[4]} ${f.slice(8).join(' ')}`);
+  await writeInitrd(flattenImage(image, { reporter }), {
+    compress: 'gzip',
+    out: createWriteStream(file),
+    tmpDir: dir,
+    reporter,
+  });
+  const listing = execFileSync('sh', ['-c', `gzip -dc "${file}" | cpio -itvn --quiet`], {
+    encoding: 'utf8',
+    env: { ...process.env, TZ: 'UTC' },
+  });
+  const rows = listing
+    .trim()
+    .split('\n')
+    .map((l) => l.replace(/ +/g, ' ').split(' '))
+    .map((f) => `${f[0]} ${f[1]} ${f[4]} ${f.slice(8).join(' ')}`);
   // top layer first; a deleted → b becomes a copy of the old a, c a hardlink to b (one inode, nlink 2)
   assert.deepEqual(rows, [
     '-rw-r--r-- 1 1 opt/new',
@@ -44,5 +75,8 @@ void test('an image flattened into an initrd lists as the merged filesystem', as
     '-rwxr-xr-x 2 4 usr/bin/b',
     '-rwxr-xr-x 2 0 usr/bin/c',
   ]);
-  assert.deepEqual(reporter.events.map((e) => e.type), ['warn']);
+  assert.deepEqual(
+    reporter.events.map((e) => e.type),
+    ['warn'],
+  );
 });

@@ -44,11 +44,16 @@ void describe('mobyts lock / trust reset (CLI)', { timeout: 240_000 }, () => {
     const image = await buildImage({ layers: [randomLayer()] });
     const digest = await pushImage(registry.host, 'cli/app:v1', image);
     await notary.sign(gun, 'v1', { digest: digestHex(digest), size: image.manifestBytes.length });
-    await writeFile(path.join(work, 'app.yml'), `onboot:\n  - name: app\n    image: ${gun}:v1\ntrust:\n  image:\n    - ${gun}\n`);
+    await writeFile(
+      path.join(work, 'app.yml'),
+      `onboot:\n  - name: app\n    image: ${gun}:v1\ntrust:\n  image:\n    - ${gun}\n`,
+    );
 
     const first = await mobyts(['lock', 'app.yml', '--cert-file', notary.caFile]);
     assert.equal(first.code, 0, first.stderr);
-    const lock = JSON.parse(await readFile(path.join(work, 'app.yml.lock'), 'utf8')) as { images: Record<string, { digest: string; trust: string }> };
+    const lock = JSON.parse(await readFile(path.join(work, 'app.yml.lock'), 'utf8')) as {
+      images: Record<string, { digest: string; trust: string }>;
+    };
     assert.deepEqual(lock.images[`${gun}:v1`]?.digest, digest);
     assert.equal(lock.images[`${gun}:v1`]?.trust, 'verified');
     const verified = await mobyts(['trust', 'verify', `${gun}:v1`, '--cert-file', notary.caFile]);
@@ -56,10 +61,20 @@ void describe('mobyts lock / trust reset (CLI)', { timeout: 240_000 }, () => {
     assert.match(verified.stdout, new RegExp(`^${gun}:v1 ${digest} signed by targets \\([0-9a-f]{12}\\)\n$`));
 
     await notary.notary(['delete', gun, '--remote']);
-    await notary.sign(gun, 'v1', { digest: digestHex(digest), size: image.manifestBytes.length }, { trustDir: path.join(work, 'other-publisher') });
+    await notary.sign(
+      gun,
+      'v1',
+      { digest: digestHex(digest), size: image.manifestBytes.length },
+      { trustDir: path.join(work, 'other-publisher') },
+    );
     const refused = await mobyts(['lock', 'app.yml', '--cert-file', notary.caFile, '--output', 'second.lock']);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, new RegExp(`Cannot verify "${gun}:v1" with Docker Content Trust: the root key changed: pinned root key [0-9a-f]{12}, server has [0-9a-f]{12}`));
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `Cannot verify "${gun}:v1" with Docker Content Trust: the root key changed: pinned root key [0-9a-f]{12}, server has [0-9a-f]{12}`,
+      ),
+    );
     assert.match(refused.stderr, new RegExp(`mobyts trust reset ${gun}`));
     await assert.rejects(readFile(path.join(work, 'second.lock')));
 

@@ -6,7 +6,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -16,14 +25,26 @@ const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as
 /** Node 24 (the test runner's) first, so `#!/usr/bin/env node` and npm run on a Node mobyts supports. */
 const PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<Run> {
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, PATH, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, PATH, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   return new Promise((res, rej) => {
     child.once('error', rej);
     child.once('close', (code) => res({ code, stdout, stderr }));
@@ -36,7 +57,10 @@ async function ok(cmd: string, args: string[], opts: { cwd: string; env?: Record
   return r;
 }
 
-interface PackedFile { path: string; mode: number }
+interface PackedFile {
+  path: string;
+  mode: number;
+}
 
 void describe('the npm package, installed with npm install -g', { timeout: 900_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'mobyts-package-'));
@@ -53,15 +77,21 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
     // dist/ there, never into this checkout, whose bin/mobyts.js would prefer it to the sources.
     const copy = join(dir, 'checkout');
     const files = execFileSync('git', ['ls-files', '-z', '-co', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' })
-      .split('\0').filter((f) => f !== '' && f !== 'node_modules' && f !== '.tools' && existsSync(join(REPO, f)));
+      .split('\0')
+      .filter((f) => f !== '' && f !== 'node_modules' && f !== '.tools' && existsSync(join(REPO, f)));
     for (const f of files) cpSync(join(REPO, f), join(copy, f), { recursive: true, verbatimSymlinks: true });
     symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules')); // esbuild for prepack
     const r = await ok('npm', ['pack', '--json', '--pack-destination', dir], { cwd: copy });
-    const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('[\n'))) as Array<{ filename: string; files: PackedFile[] }>;
+    const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('[\n'))) as Array<{
+      filename: string;
+      files: PackedFile[];
+    }>;
     tarball = join(dir, json[0]?.filename ?? '');
     packed = json[0]?.files ?? [];
     assert.equal(existsSync(join(copy, 'dist')), false, 'postpack removes dist/ from the checkout it packed');
-    await ok('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: dir });
+    await ok('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], {
+      cwd: dir,
+    });
     execFileSync('mkdir', ['-p', work]);
   });
   after(async () => {
@@ -71,35 +101,69 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
 
   void test('the tarball holds dist, bin, schema, kernel-configs, examples, README, LICENSE and nothing else', () => {
     const top = [...new Set(packed.map((f) => f.path.split('/')[0]))].sort();
-    assert.deepEqual(top, ['LICENSE', 'README.md', 'bin', 'dist', 'examples', 'kernel-configs', 'package.json', 'schema']);
+    assert.deepEqual(top, [
+      'LICENSE',
+      'README.md',
+      'bin',
+      'dist',
+      'examples',
+      'kernel-configs',
+      'package.json',
+      'schema',
+    ]);
     const paths = packed.map((f) => f.path);
-    assert.deepEqual(paths.filter((p) => /\.test\.|\.ts$|\.map$/.test(p)), [], 'no tests, sources or source maps');
-    for (const p of ['bin/mobyts.js', 'dist/cli/main.js', 'dist/THIRD-PARTY-NOTICES.txt', 'schema/moby.schema.json',
-      'kernel-configs/virtio.config', 'examples/hello.yml', 'examples/packages/kernel/build.yml', 'examples/packages/init/contents/init']) {
+    assert.deepEqual(
+      paths.filter((p) => /\.test\.|\.ts$|\.map$/.test(p)),
+      [],
+      'no tests, sources or source maps',
+    );
+    for (const p of [
+      'bin/mobyts.js',
+      'dist/cli/main.js',
+      'dist/THIRD-PARTY-NOTICES.txt',
+      'schema/moby.schema.json',
+      'kernel-configs/virtio.config',
+      'examples/hello.yml',
+      'examples/packages/kernel/build.yml',
+      'examples/packages/init/contents/init',
+    ]) {
       assert.ok(paths.includes(p), `${p} is packed`);
     }
     // One bundle (docs/architecture.md#package): every chunk in dist/cli/, none of the sources' tree.
-    assert.deepEqual(paths.filter((p) => p.startsWith('dist/') && !/^dist\/cli\/[^/]+\.js$/.test(p)), ['dist/THIRD-PARTY-NOTICES.txt']);
+    assert.deepEqual(
+      paths.filter((p) => p.startsWith('dist/') && !/^dist\/cli\/[^/]+\.js$/.test(p)),
+      ['dist/THIRD-PARTY-NOTICES.txt'],
+    );
     const mode = (p: string): number | undefined => packed.find((f) => f.path === p)?.mode;
     assert.equal(mode('bin/mobyts.js'), 0o755);
     assert.equal(mode('examples/packages/kernel/prepare.sh'), 0o755);
   });
 
   void test('the installed package runs no install scripts, installs no dependencies and declares Node >= 22.19', () => {
-    const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string>; engines?: { node?: string }; dependencies?: object };
+    const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+      engines?: { node?: string };
+      dependencies?: object;
+    };
     for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(pkg.scripts?.[s], undefined, s);
     assert.equal(pkg.engines?.node, '>=22.19');
     assert.equal(pkg.dependencies, undefined, 'dist/ bundles what the CLI imports');
     assert.equal(existsSync(join(installed, 'src')), false);
     assert.equal(existsSync(join(installed, 'node_modules')), false);
     const notices = readFileSync(join(installed, 'dist/THIRD-PARTY-NOTICES.txt'), 'utf8');
-    for (const dep of ['commander', 'undici', 'yaml']) assert.match(notices, new RegExp(`^${dep} \\d+\\.\\d+\\.\\d+ \\((MIT|ISC)\\)$`, 'm'));
+    for (const dep of ['commander', 'undici', 'yaml'])
+      assert.match(notices, new RegExp(`^${dep} \\d+\\.\\d+\\.\\d+ \\((MIT|ISC)\\)$`, 'm'));
   });
 
   void test('mobyts --version and mobyts version from the installed copy', async () => {
     assert.equal((await ok(mobyts, ['--version'], { cwd: work })).stdout, `${VERSION}\n`);
     const v = await ok(mobyts, ['version'], { cwd: work });
-    assert.match(v.stdout, new RegExp(`^mobyts ${VERSION.replaceAll('.', '\\.')}\nnode ${process.version.replaceAll('.', '\\.')} linux/x64\nhost tools:\n`));
+    assert.match(
+      v.stdout,
+      new RegExp(
+        `^mobyts ${VERSION.replaceAll('.', '\\.')}\nnode ${process.version.replaceAll('.', '\\.')} linux/x64\nhost tools:\n`,
+      ),
+    );
     assert.match(v.stdout, /\n {2}xorriso +\d+\.\d+\S* +\/\S+\/xorriso\n/);
   });
 
@@ -107,9 +171,13 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
     const old = '/usr/bin/node';
     const version = existsSync(old) ? execFileSync(old, ['--version'], { encoding: 'utf8' }).trim() : '';
     const [major = 99, minor = 99] = version.slice(1).split('.').map(Number);
-    if (version === '' || major > 22 || (major === 22 && minor >= 19)) return t.skip(`no Node older than 22.19 at ${old} (${version || 'none'})`);
+    if (version === '' || major > 22 || (major === 22 && minor >= 19))
+      return t.skip(`no Node older than 22.19 at ${old} (${version || 'none'})`);
     const r = await run(old, [join(installed, 'bin/mobyts.js'), 'validate', 'x.yml'], { cwd: work });
-    assert.deepEqual([r.code, r.stdout, r.stderr], [1, '', `mobyts needs Node.js 22.19 or newer; this is ${version}\n`]);
+    assert.deepEqual(
+      [r.code, r.stdout, r.stderr],
+      [1, '', `mobyts needs Node.js 22.19 or newer; this is ${version}\n`],
+    );
   });
 
   void test('validate of a shipped example', async () => {
@@ -120,13 +188,22 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
   void test('npx from the tarball runs the same CLI', async () => {
     // A private npm cache: npx installs the tarball and its dependencies (from the npm registry) there.
     const env = { npm_config_cache: join(dir, 'npx-cache'), npm_config_update_notifier: 'false' };
-    assert.equal((await ok('npx', ['--yes', '--package', tarball, '--', 'mobyts', '--version'], { cwd: work, env })).stdout, `${VERSION}\n`);
+    assert.equal(
+      (await ok('npx', ['--yes', '--package', tarball, '--', 'mobyts', '--version'], { cwd: work, env })).stdout,
+      `${VERSION}\n`,
+    );
     const spec = join(installed, 'examples/hello.yml');
-    const r = await run('npx', ['--yes', '--package', tarball, '--', 'mobyts', 'build', '-f', 'iso-foo', spec], { cwd: work, env });
-    assert.deepEqual([r.code, r.stderr.split('\n')[0]], [2, 'Error: Cannot build format "iso-foo": unknown format (did you mean "iso-bios"?)']);
+    const r = await run('npx', ['--yes', '--package', tarball, '--', 'mobyts', 'build', '-f', 'iso-foo', spec], {
+      cwd: work,
+      env,
+    });
+    assert.deepEqual(
+      [r.code, r.stderr.split('\n')[0]],
+      [2, 'Error: Cannot build format "iso-foo": unknown format (did you mean "iso-bios"?)'],
+    );
   });
 
-  void test('pkg build --push of hello.yml\'s packages to a registry on 127.0.0.1, then build from the cache and from the registry', async () => {
+  void test("pkg build --push of hello.yml's packages to a registry on 127.0.0.1, then build from the cache and from the registry", async () => {
     reg = await startRegistry();
     // The shipped examples, with the packages' org naming the local registry (as a user publishing them would).
     const examples = join(work, 'examples');
@@ -139,26 +216,57 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
     }
     const cache = join(work, 'cache');
     const pkgs = ['kernel', 'init', 'hello', 'getty'].map((p) => join(examples, 'packages', p));
-    const built = await ok(mobyts, ['pkg', 'build', '--cache', cache, '--push', '--insecure-registry', reg.host, ...pkgs], { cwd: work });
-    const refs = built.stdout.trim().split('\n').map((l) => l.split(' ')[0] ?? '');
-    assert.deepEqual(refs.map((r) => r.replace(/:[0-9a-f]{40}$/, '')), ['kernel', 'init', 'hello', 'getty'].map((p) => `${reg?.host}/mobyts/${p}`));
+    const built = await ok(
+      mobyts,
+      ['pkg', 'build', '--cache', cache, '--push', '--insecure-registry', reg.host, ...pkgs],
+      { cwd: work },
+    );
+    const refs = built.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '');
+    assert.deepEqual(
+      refs.map((r) => r.replace(/:[0-9a-f]{40}$/, '')),
+      ['kernel', 'init', 'hello', 'getty'].map((p) => `${reg?.host}/mobyts/${p}`),
+    );
 
     const fromCache = join(work, 'out-cache');
     await ok(mobyts, ['build', '--cache', cache, '-d', fromCache, join(examples, 'hello.yml')], { cwd: work });
     assert.deepEqual(readdirSync(fromCache).sort(), ['hello-cmdline', 'hello-initrd.img', 'hello-kernel']);
-    assert.equal(readFileSync(join(fromCache, 'hello-cmdline'), 'utf8'), 'console=ttyS0 console=ttyAMA0 quiet panic=-1 mobyts.poweroff=1');
+    assert.equal(
+      readFileSync(join(fromCache, 'hello-cmdline'), 'utf8'),
+      'console=ttyS0 console=ttyAMA0 quiet panic=-1 mobyts.poweroff=1',
+    );
 
     // The same spec naming the pushed images: an empty cache, so every image is pulled from the registry.
     const [kernel, init, hello, getty] = refs;
     const spec = readFileSync(join(examples, 'hello.yml'), 'utf8')
-      .replaceAll('"@pkg:./packages/kernel"', `"${kernel}"`).replaceAll('"@pkg:./packages/init"', `"${init}"`)
-      .replaceAll('"@pkg:./packages/hello"', `"${hello}"`).replaceAll('"@pkg:./packages/getty"', `"${getty}"`);
+      .replaceAll('"@pkg:./packages/kernel"', `"${kernel}"`)
+      .replaceAll('"@pkg:./packages/init"', `"${init}"`)
+      .replaceAll('"@pkg:./packages/hello"', `"${hello}"`)
+      .replaceAll('"@pkg:./packages/getty"', `"${getty}"`);
     assert.doesNotMatch(spec, /@pkg:/);
     writeFileSync(join(work, 'hello.yml'), spec);
     const fromRegistry = join(work, 'out-registry');
-    await ok(mobyts, ['build', '--cache', join(work, 'empty-cache'), '--insecure-registry', reg.host, '-d', fromRegistry, join(work, 'hello.yml')], { cwd: work });
+    await ok(
+      mobyts,
+      [
+        'build',
+        '--cache',
+        join(work, 'empty-cache'),
+        '--insecure-registry',
+        reg.host,
+        '-d',
+        fromRegistry,
+        join(work, 'hello.yml'),
+      ],
+      { cwd: work },
+    );
     for (const f of ['hello-kernel', 'hello-initrd.img', 'hello-cmdline']) {
-      assert.ok(readFileSync(join(fromRegistry, f)).equals(readFileSync(join(fromCache, f))), `${f}: pulled build = cached build`);
+      assert.ok(
+        readFileSync(join(fromRegistry, f)).equals(readFileSync(join(fromCache, f))),
+        `${f}: pulled build = cached build`,
+      );
     }
   });
 });

@@ -33,9 +33,18 @@ void test('every example package is one OCI index listing linux/amd64 and linux/
   for (const p of EXAMPLE_PACKAGES) {
     const root = await store.getRef(parseReference((await packageInfo(p)).ref).expanded);
     assert.ok(root !== undefined, p);
-    const index = JSON.parse((await buffer(await store.openBlob(root.digest, root.size))).toString()) as { mediaType: string; manifests: Array<{ platform: unknown }> };
+    const index = JSON.parse((await buffer(await store.openBlob(root.digest, root.size))).toString()) as {
+      mediaType: string;
+      manifests: Array<{ platform: unknown }>;
+    };
     assert.equal(index.mediaType, 'application/vnd.oci.image.index.v1+json');
-    assert.deepEqual(index.manifests.map((m) => m.platform), [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }]);
+    assert.deepEqual(
+      index.manifests.map((m) => m.platform),
+      [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+      ],
+    );
   }
 });
 
@@ -43,21 +52,46 @@ const FORMATS = 'kernel+initrd,uki,raw-efi,iso-efi,iso-efi-initrd,qcow2-efi,tar,
 const out = join(dir, 'out');
 
 async function buildArm64(into: string, env: { TZ?: string; umask?: string } = {}): Promise<void> {
-  const b = await runCli(['build', '--cache', store.dir, '--arch', 'arm64', '-f', FORMATS, '-d', into, join(REPO, 'examples/hello.yml')], { home: dir, cwd: dir, ...env });
+  const b = await runCli(
+    ['build', '--cache', store.dir, '--arch', 'arm64', '-f', FORMATS, '-d', into, join(REPO, 'examples/hello.yml')],
+    { home: dir, cwd: dir, ...env },
+  );
   assert.equal(b.code, 0, b.stderr);
 }
 
 /** Boots `format` of the build with the real `mobyts run qemu --arch arm64` and judges the console. */
 async function bootArm64(format: string, from = out): Promise<void> {
   const started = performance.now();
-  const r = await runCli([
-    'run', 'qemu', join(from, 'hello'), '--format', format, '--arch', 'arm64', '--timeout', '900', '--until', 'mobyts-init: poweroff',
-    '--fail', 'Kernel panic', '--fail', 'mobyts-init: switch_root failed', '--fail', 'exit 125 (runtime.json failed)', '--fail', 'mobyts-loader:',
-  ], { home: dir, cwd: dir });
+  const r = await runCli(
+    [
+      'run',
+      'qemu',
+      join(from, 'hello'),
+      '--format',
+      format,
+      '--arch',
+      'arm64',
+      '--timeout',
+      '900',
+      '--until',
+      'mobyts-init: poweroff',
+      '--fail',
+      'Kernel panic',
+      '--fail',
+      'mobyts-init: switch_root failed',
+      '--fail',
+      'exit 125 (runtime.json failed)',
+      '--fail',
+      'mobyts-loader:',
+    ],
+    { home: dir, cwd: dir },
+  );
   const console = r.stdout.toString('latin1');
   assert.equal(r.code, 0, `${r.stderr}\n${console.slice(-3000)}`);
   assertCleanBoot(console, {
-    onboot: ['000-hello', '001-uname'], services: ['getty'], onshutdown: ['000-goodbye'],
+    onboot: ['000-hello', '001-uname'],
+    services: ['getty'],
+    onshutdown: ['000-goodbye'],
     output: ['HELLO-FROM-MOBYTS', 'Linux 6.', 'GOODBYE-FROM-MOBYTS'],
   });
   assert.match(console, /Linux [0-9.]+-[0-9]+-arm64/);
@@ -67,8 +101,17 @@ async function bootArm64(format: string, from = out): Promise<void> {
 void test('mobyts build --arch arm64 writes every arm64 format; the kernel is an arm64 Image, the EFI loaders BOOTAA64.EFI', async () => {
   await buildArm64(out);
   assert.deepEqual(readdirSync(out).sort(), [
-    'hello-cmdline', 'hello-efi-initrd.iso', 'hello-efi.img', 'hello-efi.iso', 'hello-efi.qcow2', 'hello-initrd.img',
-    'hello-initrd.tar', 'hello-kernel', 'hello.docker', 'hello.efi', 'hello.tar',
+    'hello-cmdline',
+    'hello-efi-initrd.iso',
+    'hello-efi.img',
+    'hello-efi.iso',
+    'hello-efi.qcow2',
+    'hello-initrd.img',
+    'hello-initrd.tar',
+    'hello-kernel',
+    'hello.docker',
+    'hello.efi',
+    'hello.tar',
   ]);
   // An arm64 Image: "ARM\x64" at offset 56 (the kernel's boot protocol header).
   assert.equal(readFileSync(join(out, 'hello-kernel')).subarray(56, 60).toString('latin1'), 'ARM\x64');
@@ -86,23 +129,53 @@ void test('a second arm64 build under another TZ and umask is byte-identical in 
 });
 
 for (const format of ['kernel+initrd', 'uki', 'raw-efi', 'iso-efi']) {
-  void test(`arm64 ${format} boots under qemu-system-aarch64 (TCG${format === 'kernel+initrd' ? '' : ', AAVMF'}): onboot, getty, onshutdown`, () => bootArm64(format));
+  void test(`arm64 ${format} boots under qemu-system-aarch64 (TCG${format === 'kernel+initrd' ? '' : ', AAVMF'}): onboot, getty, onshutdown`, () =>
+    bootArm64(format));
 }
 
 const rootOut = join(dir, 'root-images');
 
 void test('arm64 kernel+squashfs and kernel+iso: one loader initrd with an arm64 busybox and virtio_scsi for the CD', async () => {
-  const b = await runCli(['build', '--cache', store.dir, '--arch', 'arm64', '-f', 'kernel+squashfs,kernel+iso', '-d', rootOut, join(REPO, 'examples/hello.yml')], { home: dir, cwd: dir });
+  const b = await runCli(
+    [
+      'build',
+      '--cache',
+      store.dir,
+      '--arch',
+      'arm64',
+      '-f',
+      'kernel+squashfs,kernel+iso',
+      '-d',
+      rootOut,
+      join(REPO, 'examples/hello.yml'),
+    ],
+    { home: dir, cwd: dir },
+  );
   assert.equal(b.code, 0, b.stderr);
-  assert.deepEqual(readdirSync(rootOut).sort(), ['hello-cmdline', 'hello-initrd.img', 'hello-kernel', 'hello-squashfs.img', 'hello.iso']);
+  assert.deepEqual(readdirSync(rootOut).sort(), [
+    'hello-cmdline',
+    'hello-initrd.img',
+    'hello-kernel',
+    'hello-squashfs.img',
+    'hello.iso',
+  ]);
   const loader = join(rootOut, 'hello-initrd.img');
-  const names = execFileSync('sh', ['-c', 'zcat "$1" | cpio -t --quiet', 'sh', loader], { encoding: 'utf8' }).split('\n');
-  for (const m of ['virtio_scsi.ko', 'virtio_blk.ko', 'squashfs.ko', 'isofs.ko', 'sr_mod.ko']) assert.ok(names.some((n) => n.endsWith(`/${m}`)), m);
+  const names = execFileSync('sh', ['-c', 'zcat "$1" | cpio -t --quiet', 'sh', loader], { encoding: 'utf8' }).split(
+    '\n',
+  );
+  for (const m of ['virtio_scsi.ko', 'virtio_blk.ko', 'squashfs.ko', 'isofs.ko', 'sr_mod.ko'])
+    assert.ok(
+      names.some((n) => n.endsWith(`/${m}`)),
+      m,
+    );
   assert.ok(!names.some((n) => n.endsWith('/ata_piix.ko')), 'no PC IDE driver in an arm64 loader');
-  const busybox = execFileSync('sh', ['-c', 'zcat "$1" | cpio -i --quiet --to-stdout bin/busybox', 'sh', loader], { maxBuffer: 16 << 20 });
-  assert.equal(busybox.readUInt16LE(18), 183, 'the loader\'s busybox is an aarch64 ELF');
+  const busybox = execFileSync('sh', ['-c', 'zcat "$1" | cpio -i --quiet --to-stdout bin/busybox', 'sh', loader], {
+    maxBuffer: 16 << 20,
+  });
+  assert.equal(busybox.readUInt16LE(18), 183, "the loader's busybox is an aarch64 ELF");
 });
 
 for (const format of ['kernel+squashfs', 'kernel+iso']) {
-  void test(`arm64 ${format} boots under qemu-system-aarch64 (TCG, loader initrd, root on ${format === 'kernel+iso' ? 'a virtio-scsi CD' : 'virtio'}): onboot, getty, onshutdown`, () => bootArm64(format, rootOut));
+  void test(`arm64 ${format} boots under qemu-system-aarch64 (TCG, loader initrd, root on ${format === 'kernel+iso' ? 'a virtio-scsi CD' : 'virtio'}): onboot, getty, onshutdown`, () =>
+    bootArm64(format, rootOut));
 }

@@ -46,10 +46,13 @@ void describe('a Debian bookworm image (mmdebstrap) through the build', { skip, 
   function build(name: string, yaml: string, formats: string): Promise<{ code: number | null; stderr: string }> {
     const spec = join(dir, `${name}.yml`);
     writeFileSync(spec, yaml);
-    return runCli(['build', '--cache', cache, '--arch', 'amd64', '-f', formats, '-d', join(dir, name), spec], { home: dir, cwd: dir });
+    return runCli(['build', '--cache', cache, '--arch', 'amd64', '-f', formats, '-d', join(dir, name), spec], {
+      home: dir,
+      cwd: dir,
+    });
   }
 
-  void test('nginx serves a page another container fetches over loopback: kernel+initrd and raw-efi boot; ping\'s capability is named as lost and kept in the tar', async () => {
+  void test("nginx serves a page another container fetches over loopback: kernel+initrd and raw-efi boot; ping's capability is named as lost and kept in the tar", async () => {
     const spec = `
 kernel:
   image: ${PKG('kernel')}
@@ -75,7 +78,10 @@ services:
 `;
     const r = await build('nginx', spec, 'tar,kernel+initrd,raw-efi');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /The initrd cannot hold extended attributes \(newc has none\): dropped them from \d+ file\(s\): .*"containers\/onboot\/000-lo\/lower\/usr\/bin\/ping" \(cap_net_raw=ep\)/);
+    assert.match(
+      r.stderr,
+      /The initrd cannot hold extended attributes \(newc has none\): dropped them from \d+ file\(s\): .*"containers\/onboot\/000-lo\/lower\/usr\/bin\/ping" \(cap_net_raw=ep\)/,
+    );
     const caps: string[] = [];
     for await (const e of readTarFile(join(dir, 'nginx', 'nginx.tar'))) {
       if ((e.header.pax ?? []).some(([k]) => k === 'SCHILY.xattr.security.capability')) caps.push(e.header.name);
@@ -83,25 +89,56 @@ services:
     }
     assert.deepEqual(caps, ['containers/onboot/000-lo/lower/usr/bin/ping']);
     const base = join(dir, 'nginx', 'nginx');
-    const initrd = await bootImage({ kind: 'kernel', kernel: `${base}-kernel`, initrd: `${base}-initrd.img`, cmdline: 'console=ttyS0 quiet panic=-1', mem: 2048, until: [FETCHED], fail: FAIL, timeoutSeconds: 400 });
+    const initrd = await bootImage({
+      kind: 'kernel',
+      kernel: `${base}-kernel`,
+      initrd: `${base}-initrd.img`,
+      cmdline: 'console=ttyS0 quiet panic=-1',
+      mem: 2048,
+      until: [FETCHED],
+      fail: FAIL,
+      timeoutSeconds: 400,
+    });
     assert.equal(initrd.ok, true, initrd.failure);
-    const efi = await bootImage({ kind: 'disk', firmware: 'efi', image: `${base}-efi.img`, mem: 2048, until: [FETCHED], fail: FAIL, timeoutSeconds: 400 });
+    const efi = await bootImage({
+      kind: 'disk',
+      firmware: 'efi',
+      image: `${base}-efi.img`,
+      mem: 2048,
+      until: [FETCHED],
+      fail: FAIL,
+      timeoutSeconds: 400,
+    });
     assert.equal(efi.ok, true, efi.failure);
   });
 
-  void test('as the init image, the kernel\'s modules go through its /lib -> usr/lib symlink', async () => {
+  void test("as the init image, the kernel's modules go through its /lib -> usr/lib symlink", async () => {
     const r = await build('initimg', `kernel:\n  image: ${PKG('kernel')}\ninit:\n  - ${image}\n`, 'tar');
     assert.equal(r.code, 0, r.stderr);
-    const listing = execFileSync('tar', ['-tvf', join(dir, 'initimg', 'initimg.tar')], { maxBuffer: 1 << 28, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const listing = execFileSync('tar', ['-tvf', join(dir, 'initimg', 'initimg.tar')], {
+      maxBuffer: 1 << 28,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     assert.match(listing, /^lrwxrwxrwx 0\/0 +0 \S+ \S+ lib -> usr\/lib$/m);
     assert.match(listing, / usr\/lib\/modules\/[^/]+\/modules\.dep$/m);
     assert.doesNotMatch(listing, / lib\/modules/);
   });
 
   void test('beside an init image with real /bin and /lib directories, the build fails with one error naming the first such path and both images', async () => {
-    const r = await build('collide', `kernel:\n  image: ${PKG('kernel')}\ninit:\n  - ${PKG('init')}\n  - ${image}\n`, 'tar');
+    const r = await build(
+      'collide',
+      `kernel:\n  image: ${PKG('kernel')}\ninit:\n  - ${PKG('init')}\n  - ${image}\n`,
+      'tar',
+    );
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`^Error: Init images collide on "/bin": "[^"]+" has a directory there, "${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" a symlink to "usr/bin"; one of them would be lost`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^Error: Init images collide on "/bin": "[^"]+" has a directory there, "${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" a symlink to "usr/bin"; one of them would be lost`,
+        'm',
+      ),
+    );
     assert.match(r.stderr, /hint: make the init images agree on \/bin/);
     assert.equal(r.stderr.match(/^Error:/gm)?.length, 1, 'one error, the first colliding path');
   });

@@ -31,9 +31,17 @@ export interface RunEnv {
 /** Runs `mobyts build ARGS` with its own HOME; resolves with exit code and output. */
 export function runCli(args: string[], e: RunEnv & { home: string }): Promise<CliResult> {
   const env = {
-    PATH: process.env['PATH'] ?? '', HOME: e.home, TZ: e.TZ ?? 'UTC', TMPDIR: e.TMPDIR ?? tmpdir(), LANG: 'C', ...e.env,
+    PATH: process.env['PATH'] ?? '',
+    HOME: e.home,
+    TZ: e.TZ ?? 'UTC',
+    TMPDIR: e.TMPDIR ?? tmpdir(),
+    LANG: 'C',
+    ...e.env,
   };
-  const child = spawn('sh', ['-c', `umask ${e.umask ?? '022'} && exec "$0" "$@"`, process.execPath, BIN, ...args], { env, cwd: e.cwd ?? e.home });
+  const child = spawn('sh', ['-c', `umask ${e.umask ?? '022'} && exec "$0" "$@"`, process.execPath, BIN, ...args], {
+    env,
+    cwd: e.cwd ?? e.home,
+  });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -70,75 +78,138 @@ export const KERNEL_TAR: EntrySpec[] = [
 /** A modules tar whose kernel config lacks initramfs support (for the kernel check). */
 const NO_INITRD_KERNEL_TAR: EntrySpec[] = [
   { type: 'dir', path: 'boot', mtime: MTIME },
-  { type: 'file', path: 'boot/config-6.6.1', content: '# CONFIG_BLK_DEV_INITRD is not set\nCONFIG_RD_GZIP=y\n', mtime: MTIME },
+  {
+    type: 'file',
+    path: 'boot/config-6.6.1',
+    content: '# CONFIG_BLK_DEV_INITRD is not set\nCONFIG_RD_GZIP=y\n',
+    mtime: MTIME,
+  },
 ];
 
 async function pushAll(host: string): Promise<void> {
   const kernelTar = await layerTar(KERNEL_TAR);
   const images: Array<[string, EntrySpec[][], Record<string, unknown>?]> = [
-    ['test/kernel:1', [[
-      { type: 'file', path: 'kernel', content: 'KERNEL-IMAGE-BYTES', mode: 0o644, mtime: MTIME },
-      { type: 'file', path: 'kernel.tar', content: kernelTar, mtime: MTIME },
-      { type: 'file', path: 'System.map', content: 'map', mtime: MTIME },
-      { type: 'file', path: 'intel-ucode.cpio', content: UCODE, mtime: MTIME },
-    ]]],
-    ['test/kernel-noinitrd:1', [[
-      { type: 'file', path: 'kernel', content: 'KERNEL-IMAGE-BYTES', mode: 0o644, mtime: MTIME },
-      { type: 'file', path: 'kernel.tar', content: await layerTar(NO_INITRD_KERNEL_TAR), mtime: MTIME },
-    ]]],
-    ['test/kernel-gz:1', [[
-      { type: 'file', path: 'kernel', content: gzipSync('UNCOMPRESSED-VMLINUX'), mtime: MTIME },
-    ]]],
-    ['test/init:1', [[
-      { type: 'dir', path: 'etc', mode: 0o755, mtime: MTIME },
-      { type: 'file', path: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n', mtime: MTIME },
-      { type: 'dir', path: 'usr', mtime: MTIME },
-      { type: 'file', path: 'usr/old', content: 'deleted above', mtime: MTIME },
-      { type: 'dir', path: 'lib', mtime: MTIME },
-      { type: 'dir', path: 'lib/apk', mtime: MTIME },
-      { type: 'dir', path: 'lib/apk/db', mtime: MTIME },
-      { type: 'file', path: 'lib/apk/db/installed', content: 'P:init\n', mtime: MTIME },
-    ], [
-      { type: 'whiteout', path: 'usr/old' },
-      { type: 'dir', path: 'sbin', mtime: MTIME },
-      { type: 'file', path: 'sbin/init', content: '#!/bin/sh\n', mode: 0o755, mtime: MTIME, xattrs: { 'security.capability': Buffer.from('01000002', 'hex') } },
-      { type: 'hardlink', path: 'sbin/init.hard', target: 'sbin/init' },
-      { type: 'file', path: 'etc/hosts', content: 'replaced by the build', mtime: MTIME },
-    ]]],
-    ['test/init2:1', [[
-      { type: 'dir', path: 'etc', mode: 0o700, mtime: MTIME },
-      { type: 'file', path: 'etc/passwd', content: 'root:x:0:0:second:/root:/bin/sh\n', mtime: MTIME },
-      { type: 'dir', path: 'lib', mtime: MTIME },
-      { type: 'dir', path: 'lib/apk', mtime: MTIME },
-      { type: 'dir', path: 'lib/apk/db', mtime: MTIME },
-      { type: 'file', path: 'lib/apk/db/installed', content: 'P:init2\n', mtime: MTIME },
-    ]]],
-    ['test/svc:1', [[
-      { type: 'dir', path: 'bin', mtime: MTIME },
-      { type: 'file', path: 'bin/svc', content: 'svc', mode: 0o755, mtime: MTIME },
-      { type: 'dir', path: 'etc', mtime: MTIME },
-      { type: 'symlink', path: 'etc/resolv.conf', target: '/run/x' },
-    ]], { Entrypoint: ['/bin/svc'], Labels: { 'org.mobyproject.config': '{"capabilities": ["CAP_NET_ADMIN"]}' } }],
-    ['test/evil:1', [[
-      { type: 'file', path: '../../../../etc/evil', content: 'escaped', mtime: MTIME },
-    ]]],
-    ['test/data:1', [[
-      { type: 'dir', path: 'data', mtime: MTIME },
-      { type: 'file', path: 'data/seed', content: 'seed', mtime: MTIME },
-    ]]],
+    [
+      'test/kernel:1',
+      [
+        [
+          { type: 'file', path: 'kernel', content: 'KERNEL-IMAGE-BYTES', mode: 0o644, mtime: MTIME },
+          { type: 'file', path: 'kernel.tar', content: kernelTar, mtime: MTIME },
+          { type: 'file', path: 'System.map', content: 'map', mtime: MTIME },
+          { type: 'file', path: 'intel-ucode.cpio', content: UCODE, mtime: MTIME },
+        ],
+      ],
+    ],
+    [
+      'test/kernel-noinitrd:1',
+      [
+        [
+          { type: 'file', path: 'kernel', content: 'KERNEL-IMAGE-BYTES', mode: 0o644, mtime: MTIME },
+          { type: 'file', path: 'kernel.tar', content: await layerTar(NO_INITRD_KERNEL_TAR), mtime: MTIME },
+        ],
+      ],
+    ],
+    ['test/kernel-gz:1', [[{ type: 'file', path: 'kernel', content: gzipSync('UNCOMPRESSED-VMLINUX'), mtime: MTIME }]]],
+    [
+      'test/init:1',
+      [
+        [
+          { type: 'dir', path: 'etc', mode: 0o755, mtime: MTIME },
+          { type: 'file', path: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n', mtime: MTIME },
+          { type: 'dir', path: 'usr', mtime: MTIME },
+          { type: 'file', path: 'usr/old', content: 'deleted above', mtime: MTIME },
+          { type: 'dir', path: 'lib', mtime: MTIME },
+          { type: 'dir', path: 'lib/apk', mtime: MTIME },
+          { type: 'dir', path: 'lib/apk/db', mtime: MTIME },
+          { type: 'file', path: 'lib/apk/db/installed', content: 'P:init\n', mtime: MTIME },
+        ],
+        [
+          { type: 'whiteout', path: 'usr/old' },
+          { type: 'dir', path: 'sbin', mtime: MTIME },
+          {
+            type: 'file',
+            path: 'sbin/init',
+            content: '#!/bin/sh\n',
+            mode: 0o755,
+            mtime: MTIME,
+            xattrs: { 'security.capability': Buffer.from('01000002', 'hex') },
+          },
+          { type: 'hardlink', path: 'sbin/init.hard', target: 'sbin/init' },
+          { type: 'file', path: 'etc/hosts', content: 'replaced by the build', mtime: MTIME },
+        ],
+      ],
+    ],
+    [
+      'test/init2:1',
+      [
+        [
+          { type: 'dir', path: 'etc', mode: 0o700, mtime: MTIME },
+          { type: 'file', path: 'etc/passwd', content: 'root:x:0:0:second:/root:/bin/sh\n', mtime: MTIME },
+          { type: 'dir', path: 'lib', mtime: MTIME },
+          { type: 'dir', path: 'lib/apk', mtime: MTIME },
+          { type: 'dir', path: 'lib/apk/db', mtime: MTIME },
+          { type: 'file', path: 'lib/apk/db/installed', content: 'P:init2\n', mtime: MTIME },
+        ],
+      ],
+    ],
+    [
+      'test/svc:1',
+      [
+        [
+          { type: 'dir', path: 'bin', mtime: MTIME },
+          { type: 'file', path: 'bin/svc', content: 'svc', mode: 0o755, mtime: MTIME },
+          { type: 'dir', path: 'etc', mtime: MTIME },
+          { type: 'symlink', path: 'etc/resolv.conf', target: '/run/x' },
+        ],
+      ],
+      { Entrypoint: ['/bin/svc'], Labels: { 'org.mobyproject.config': '{"capabilities": ["CAP_NET_ADMIN"]}' } },
+    ],
+    ['test/evil:1', [[{ type: 'file', path: '../../../../etc/evil', content: 'escaped', mtime: MTIME }]]],
+    [
+      'test/data:1',
+      [
+        [
+          { type: 'dir', path: 'data', mtime: MTIME },
+          { type: 'file', path: 'data/seed', content: 'seed', mtime: MTIME },
+        ],
+      ],
+    ],
   ];
-  const multi = await buildIndex(['amd64', 'arm64'].map((architecture) => ({
-    platform: { architecture }, layers: [{ entries: [{ type: 'file', path: `hello-${architecture}`, content: architecture, mtime: MTIME }] }],
-  })));
+  const multi = await buildIndex(
+    ['amd64', 'arm64'].map((architecture) => ({
+      platform: { architecture },
+      layers: [{ entries: [{ type: 'file', path: `hello-${architecture}`, content: architecture, mtime: MTIME }] }],
+    })),
+  );
   await pushImage(host, 'test/multi:1', multi);
-  const attested = await buildIndex([{
-    platform: { architecture: 'amd64' }, layers: [{ entries: [{ type: 'dir', path: 'lib' }, { type: 'file', path: 'lib/ld-musl.so.1', content: 'musl', mtime: MTIME }] }],
-    sbom: { spdxVersion: 'SPDX-2.3', SPDXID: 'SPDXRef-DOCUMENT', packages: [{ SPDXID: 'SPDXRef-Package-musl', name: 'musl', versionInfo: '1.2.5' }],
-      files: [{ SPDXID: 'SPDXRef-File-ld', fileName: '/lib/ld-musl.so.1' }] },
-  }], { attestations: true });
+  const attested = await buildIndex(
+    [
+      {
+        platform: { architecture: 'amd64' },
+        layers: [
+          {
+            entries: [
+              { type: 'dir', path: 'lib' },
+              { type: 'file', path: 'lib/ld-musl.so.1', content: 'musl', mtime: MTIME },
+            ],
+          },
+        ],
+        sbom: {
+          spdxVersion: 'SPDX-2.3',
+          SPDXID: 'SPDXRef-DOCUMENT',
+          packages: [{ SPDXID: 'SPDXRef-Package-musl', name: 'musl', versionInfo: '1.2.5' }],
+          files: [{ SPDXID: 'SPDXRef-File-ld', fileName: '/lib/ld-musl.so.1' }],
+        },
+      },
+    ],
+    { attestations: true },
+  );
   await pushImage(host, 'test/attested:1', attested);
   for (const [ref, layers, config] of images) {
-    const img = await buildImage({ layers: layers.map((entries) => ({ entries })), ...(config === undefined ? {} : { config }) });
+    const img = await buildImage({
+      layers: layers.map((entries) => ({ entries })),
+      ...(config === undefined ? {} : { config }),
+    });
     await pushImage(host, ref, img);
   }
 }
@@ -150,7 +221,10 @@ export async function startFixture(): Promise<Fixture> {
   await mkdir(join(dir, 'home'));
   await pushAll(reg.host);
   return {
-    reg, dir, host: reg.host, cache,
+    reg,
+    dir,
+    host: reg.host,
+    cache,
     spec: async (name, yaml) => {
       const p = join(dir, name);
       await writeFile(p, yaml.replaceAll('HOST', reg.host));

@@ -14,19 +14,30 @@ import { buildImage, pushImage } from '../helpers/images.ts';
 import { REPO, runCli, startFixture, type Fixture } from './fixture.ts';
 
 let f: Fixture;
-before(async () => { f = await startFixture(); });
+before(async () => {
+  f = await startFixture();
+});
 after(() => f.cleanup());
 
 void test('SIGINT mid-build: exit 130, "no output was written", and indeed none, nor any temp file', async () => {
-  await pushImage(f.host, 'test/big:1', await buildImage({ layers: [{ entries: [{ type: 'file', path: 'big', content: randomBytes(64 << 20) }] }] }));
+  await pushImage(
+    f.host,
+    'test/big:1',
+    await buildImage({ layers: [{ entries: [{ type: 'file', path: 'big', content: randomBytes(64 << 20) }] }] }),
+  );
   const spec = await f.spec('big.yml', 'kernel:\n  image: HOST/test/kernel:1\ninit:\n  - HOST/test/big:1\n');
   const out = join(f.dir, 'out');
   const tmp = join(f.dir, 'tmp');
   await mkdir(out);
   await mkdir(tmp);
-  const child = spawn(process.execPath, [join(REPO, 'bin/mobyts.js'), 'build', '--cache', f.cache, '-f', 'tar,kernel+initrd', '-d', out, spec], {
-    env: { PATH: process.env['PATH'] ?? '', HOME: join(f.dir, 'home'), TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(REPO, 'bin/mobyts.js'), 'build', '--cache', f.cache, '-f', 'tar,kernel+initrd', '-d', out, spec],
+    {
+      env: { PATH: process.env['PATH'] ?? '', HOME: join(f.dir, 'home'), TMPDIR: tmp },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => {
     stderr += c.toString();
@@ -44,7 +55,11 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 void test('SIGKILL mid-build leaves nothing in TMPDIR; the next build sweeps its work directory; cache verify passes', async () => {
-  await pushImage(f.host, 'test/big2:1', await buildImage({ layers: [{ entries: [{ type: 'file', path: 'big', content: randomBytes(96 << 20) }] }] }));
+  await pushImage(
+    f.host,
+    'test/big2:1',
+    await buildImage({ layers: [{ entries: [{ type: 'file', path: 'big', content: randomBytes(96 << 20) }] }] }),
+  );
   const spec = await f.spec('big2.yml', 'kernel:\n  image: HOST/test/kernel:1\ninit:\n  - HOST/test/big2:1\n');
   const out = join(f.dir, 'out-kill');
   const tmp = join(f.dir, 'tmp-kill');
@@ -52,10 +67,16 @@ void test('SIGKILL mid-build leaves nothing in TMPDIR; the next build sweeps its
   await mkdir(tmp);
   const env = { PATH: process.env['PATH'] ?? '', HOME: join(f.dir, 'home'), TMPDIR: tmp };
   const work = join(f.cache, '.mobyts', 'work');
-  const child = spawn(process.execPath, [join(REPO, 'bin/mobyts.js'), 'build', '--cache', f.cache, '-f', 'kernel+initrd', '-d', out, spec], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [join(REPO, 'bin/mobyts.js'), 'build', '--cache', f.cache, '-f', 'kernel+initrd', '-d', out, spec],
+    { env, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => void (stderr += c.toString()));
-  const closed = new Promise<number | null>((res) => child.once('close', (_code, signal) => res(signal === 'SIGKILL' ? -9 : _code)));
+  const closed = new Promise<number | null>((res) =>
+    child.once('close', (_code, signal) => res(signal === 'SIGKILL' ? -9 : _code)),
+  );
   // Kill once the init image's segment is being written (its cpio is in the work directory).
   for (let i = 0; i < 600 && !(await filesUnder(work)).some((n) => n.endsWith('segment-1.cpio')); i++) await sleep(50);
   child.kill('SIGKILL');
@@ -63,12 +84,20 @@ void test('SIGKILL mid-build leaves nothing in TMPDIR; the next build sweeps its
   assert.deepEqual(await readdir(tmp), [], 'nothing in TMPDIR');
   assert.equal((await readdir(work)).length, 1, 'the killed build left its work directory under the cache');
   assert.deepEqual(await readdir(out), []);
-  const again = await runCli(['build', '--cache', f.cache, '-f', 'kernel+initrd', '-d', out, spec], { home: join(f.dir, 'home'), TMPDIR: tmp, cwd: f.dir });
+  const again = await runCli(['build', '--cache', f.cache, '-f', 'kernel+initrd', '-d', out, spec], {
+    home: join(f.dir, 'home'),
+    TMPDIR: tmp,
+    cwd: f.dir,
+  });
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(await readdir(work), [], 'the next build swept it (and removed its own)');
   assert.deepEqual(await readdir(tmp), []);
   assert.deepEqual((await readdir(out)).sort(), ['big2-initrd.img', 'big2-kernel']);
-  const verify = await runCli(['cache', 'verify', '--cache', f.cache], { home: join(f.dir, 'home'), TMPDIR: tmp, cwd: f.dir });
+  const verify = await runCli(['cache', 'verify', '--cache', f.cache], {
+    home: join(f.dir, 'home'),
+    TMPDIR: tmp,
+    cwd: f.dir,
+  });
   assert.equal(verify.code, 0, verify.stdout.toString());
   assert.match(verify.stdout.toString(), /: OK$/m);
 });

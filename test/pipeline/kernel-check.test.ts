@@ -5,8 +5,12 @@ import { after, before, test } from 'node:test';
 import { startFixture, type Fixture } from './fixture.ts';
 
 let fx: Fixture;
-before(async () => { fx = await startFixture(); });
-after(async () => { await fx.cleanup(); });
+before(async () => {
+  fx = await startFixture();
+});
+after(async () => {
+  await fx.cleanup();
+});
 
 const SPEC = `kernel:
   image: HOST/test/kernel-noinitrd:1
@@ -19,7 +23,8 @@ void test('a kernel whose config lacks initramfs support fails kernel+initrd bef
   const spec = await fx.spec('noinitrd.yml', SPEC);
   const r = await fx.cli(['-d', 'out-noinitrd', '--no-sbom', spec]);
   assert.equal(r.code, 1);
-  const expected = "Error: Cannot build kernel+initrd: the kernel's config lacks what it needs\n" +
+  const expected =
+    "Error: Cannot build kernel+initrd: the kernel's config lacks what it needs\n" +
     `  Kernel "${fx.host}/test/kernel-noinitrd:1" cannot boot format "kernel+initrd": booting an initrd needs CONFIG_BLK_DEV_INITRD=y (not set)\n`;
   assert.ok(r.stderr.includes(expected), r.stderr);
   assert.match(r.stderr, /hint: use a kernel built with these options/);

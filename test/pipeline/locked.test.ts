@@ -10,16 +10,35 @@ import { buildImage, pushImage } from '../helpers/images.ts';
 import { runCli, startFixture, type Fixture } from './fixture.ts';
 
 let f: Fixture;
-before(async () => { f = await startFixture(); });
+before(async () => {
+  f = await startFixture();
+});
 after(() => f.cleanup());
 
-const seed = (tar: Buffer): string => execFileSync('tar', ['-xOf', '-', 'containers/volumes/v/lower/data/seed'], { input: tar, stdio: ['pipe', 'pipe', 'ignore'] }).toString();
+const seed = (tar: Buffer): string =>
+  execFileSync('tar', ['-xOf', '-', 'containers/volumes/v/lower/data/seed'], {
+    input: tar,
+    stdio: ['pipe', 'pipe', 'ignore'],
+  }).toString();
 
 void test('--locked builds the pinned digest after the tag moved; --pull without it follows the tag', async () => {
   const spec = await f.spec('locked.yml', 'volumes:\n  - name: v\n    image: HOST/test/data:1\n');
   const lock = await runCli(['lock', spec], { home: join(f.dir, 'home'), cwd: f.dir });
   assert.equal(lock.code, 0, lock.stderr);
-  await pushImage(f.host, 'test/data:1', await buildImage({ layers: [{ entries: [{ type: 'dir', path: 'data' }, { type: 'file', path: 'data/seed', content: 'moved' }] }] }));
+  await pushImage(
+    f.host,
+    'test/data:1',
+    await buildImage({
+      layers: [
+        {
+          entries: [
+            { type: 'dir', path: 'data' },
+            { type: 'file', path: 'data/seed', content: 'moved' },
+          ],
+        },
+      ],
+    }),
+  );
   const locked = await f.cli(['--locked', '--no-sbom', '-o', '-', spec]);
   assert.equal(locked.code, 0, locked.stderr);
   assert.equal(seed(locked.stdout), 'seed');

@@ -29,13 +29,25 @@ before(async () => {
   mkdirSync(join(pkg, 'contents'), { recursive: true });
   writeFileSync(join(pkg, 'build.yml'), 'image: rv-kernel\norg: test\narches: [riscv64]\ncontents: ./contents\n');
   writeFileSync(join(pkg, 'contents', 'kernel'), image);
-  await buildPackage(pkg, { store: await openStore(cache), archs: ['riscv64'], force: false, sourceDateEpoch: 1492533000, reporter: silentReporter });
-  writeFileSync(spec, 'kernel:\n  image: "@pkg:./rv-kernel"\n  cmdline: "console=ttyS0"\n  tar: none\nfiles:\n  - path: etc/hello\n    contents: "riscv64\\n"\n');
+  await buildPackage(pkg, {
+    store: await openStore(cache),
+    archs: ['riscv64'],
+    force: false,
+    sourceDateEpoch: 1492533000,
+    reporter: silentReporter,
+  });
+  writeFileSync(
+    spec,
+    'kernel:\n  image: "@pkg:./rv-kernel"\n  cmdline: "console=ttyS0"\n  tar: none\nfiles:\n  - path: etc/hello\n    contents: "riscv64\\n"\n',
+  );
 });
 
 void test('--arch riscv64 builds tar and kernel+initrd from the given kernel image', async () => {
   const out = join(dir, 'out');
-  const r = await runCli(['build', '--cache', cache, '--arch', 'riscv64', '-f', 'tar,kernel+initrd', '--no-sbom', '-d', out, spec], { home: dir, cwd: dir });
+  const r = await runCli(
+    ['build', '--cache', cache, '--arch', 'riscv64', '-f', 'tar,kernel+initrd', '--no-sbom', '-d', out, spec],
+    { home: dir, cwd: dir },
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.ok(readFileSync(join(out, 'os-kernel')).equals(image));
   assert.equal(readFileSync(join(out, 'os-cmdline'), 'utf8'), 'console=ttyS0');
@@ -49,13 +61,25 @@ void test('--arch riscv64 builds tar and kernel+initrd from the given kernel ima
 });
 
 void test('--arch riscv64 refuses the EFI and BIOS formats, and run qemu refuses the arch', async () => {
-  const efi = await runCli(['build', '--cache', cache, '--arch', 'riscv64', '-f', 'raw-efi', '-d', join(dir, 'no'), spec], { home: dir, cwd: dir });
+  const efi = await runCli(
+    ['build', '--cache', cache, '--arch', 'riscv64', '-f', 'raw-efi', '-d', join(dir, 'no'), spec],
+    { home: dir, cwd: dir },
+  );
   assert.equal(efi.code, 2);
   assert.match(efi.stderr, /Cannot build format "raw-efi" for riscv64: mobyts has EFI loaders for amd64, arm64 only/);
-  const bios = await runCli(['build', '--cache', cache, '--arch', 'riscv64', '-f', 'iso-bios', '-d', join(dir, 'no'), spec], { home: dir, cwd: dir });
+  const bios = await runCli(
+    ['build', '--cache', cache, '--arch', 'riscv64', '-f', 'iso-bios', '-d', join(dir, 'no'), spec],
+    { home: dir, cwd: dir },
+  );
   assert.equal(bios.code, 2);
-  assert.match(bios.stderr, /Cannot build format "iso-bios" for riscv64: it boots with a PC BIOS loader and supports amd64 only\n/);
-  const run = await runCli(['run', 'qemu', join(dir, 'out', 'os'), '--arch', 'riscv64', '--timeout', '5'], { home: dir, cwd: dir });
+  assert.match(
+    bios.stderr,
+    /Cannot build format "iso-bios" for riscv64: it boots with a PC BIOS loader and supports amd64 only\n/,
+  );
+  const run = await runCli(['run', 'qemu', join(dir, 'out', 'os'), '--arch', 'riscv64', '--timeout', '5'], {
+    home: dir,
+    cwd: dir,
+  });
   assert.equal(run.code, 2);
   assert.match(run.stderr, /Cannot boot for riscv64: mobyts run qemu knows the machines of amd64, arm64 only/);
 });

@@ -54,11 +54,28 @@ async function build(name: string, opts: { cache?: string; formats?: string; spe
   const out = join(f.dir, name);
   await mkdir(out, { recursive: true });
   const spec = opts.spec ?? join(f.dir, 'sc.yml');
-  const args = ['build', '--cache', opts.cache ?? f.cache, '-v', '2', '-f', opts.formats ?? 'kernel+initrd', '--dir', out, spec];
+  const args = [
+    'build',
+    '--cache',
+    opts.cache ?? f.cache,
+    '-v',
+    '2',
+    '-f',
+    opts.formats ?? 'kernel+initrd',
+    '--dir',
+    out,
+    spec,
+  ];
   const r = await runCli(args, { cwd: f.dir, home: join(f.dir, 'home') });
   assert.equal(r.code, 0, r.stderr);
-  const segments = (what: string): string[] => [...r.stderr.matchAll(new RegExp(`^initrd segment \\d+ \\(([^)]+)\\): ${what}`, 'gm'))].map((m) => m[1] ?? '');
-  return { initrd: await readFile(join(out, 'sc-initrd.img')), compressed: segments('compressed'), reused: segments('reused'), stderr: r.stderr };
+  const segments = (what: string): string[] =>
+    [...r.stderr.matchAll(new RegExp(`^initrd segment \\d+ \\(([^)]+)\\): ${what}`, 'gm'))].map((m) => m[1] ?? '');
+  return {
+    initrd: await readFile(join(out, 'sc-initrd.img')),
+    compressed: segments('compressed'),
+    reused: segments('reused'),
+    stderr: r.stderr,
+  };
 }
 
 const ALL = ['kernel', 'init[0]', 'init[1]', 'volume[0]', 'onboot[0]', 'services[0]', 'files', 'trailer'];
@@ -73,8 +90,16 @@ void test('empty section cache, then from it: same bytes; nothing changed compre
   assert.deepEqual(second.reused, ALL);
   assert.ok(second.initrd.equals(first.initrd), 'same initrd bytes from the section cache');
   assert.match(second.stderr, /^Extract kernel image: /m);
-  const names = execFileSync('sh', ['-c', 'gzip -dc sc-initrd.img | cpio -it --quiet'], { cwd: join(f.dir, 'sc-2') }).toString().trim().split('\n');
-  assert.ok(names.includes('etc/mobyts/config') && names.includes('containers/services/svc/config.json') && names.includes('containers/volumes/volb/merged'), names.join(' '));
+  const names = execFileSync('sh', ['-c', 'gzip -dc sc-initrd.img | cpio -it --quiet'], { cwd: join(f.dir, 'sc-2') })
+    .toString()
+    .trim()
+    .split('\n');
+  assert.ok(
+    names.includes('etc/mobyts/config') &&
+      names.includes('containers/services/svc/config.json') &&
+      names.includes('containers/volumes/volb/merged'),
+    names.join(' '),
+  );
   assert.equal(new Set(names).size, names.length, 'one entry per path');
   // The tar-based path (a format that needs the filesystem tar) derives the same initrd, with the same keys.
   const viaTar = await build('sc-tar', { formats: 'kernel+initrd,tar' });
@@ -92,7 +117,9 @@ void test('one files: entry changed: one section compressed, same bytes as from 
     const fresh = await build('sc-fresh', { cache: join(f.dir, 'cache-fresh') });
     assert.deepEqual(fresh.compressed, ALL);
     assert.ok(changed.initrd.equals(fresh.initrd), 'a rebuild from the cache equals a build from nothing');
-    const data = execFileSync('sh', ['-c', 'gzip -dc sc-initrd.img | cpio -i --quiet --to-stdout etc/from-source'], { cwd: join(f.dir, 'sc-changed') }).toString();
+    const data = execFileSync('sh', ['-c', 'gzip -dc sc-initrd.img | cpio -i --quiet --to-stdout etc/from-source'], {
+      cwd: join(f.dir, 'sc-changed'),
+    }).toString();
     assert.equal(data, 'changed contents\n');
   } finally {
     await writeFile(join(f.dir, 'data.txt'), 'from a host file\n');
@@ -114,7 +141,10 @@ void test('a damaged member is detected by its digest, removed and rebuilt: the 
   }
   const rebuilt = await build('sc-rebuilt');
   assert.deepEqual(rebuilt.compressed, ALL);
-  assert.match(rebuilt.stderr, /^Warning: The section cache entry [0-9a-f]{12} is damaged \(its member does not match its digest\): removed, the section is built again$/m);
+  assert.match(
+    rebuilt.stderr,
+    /^Warning: The section cache entry [0-9a-f]{12} is damaged \(its member does not match its digest\): removed, the section is built again$/m,
+  );
   assert.ok(rebuilt.initrd.equals(good.initrd));
   assert.deepEqual((await build('sc-after')).compressed, [], 'the rebuilt members are cached again');
 });
@@ -139,7 +169,10 @@ void test('cache ls shows the sections, cache clean evicts them', async () => {
   const home = join(f.dir, 'home');
   const ls = await runCli(['cache', 'ls', '--cache', f.cache], { cwd: f.dir, home });
   assert.equal(ls.code, 0, ls.stderr);
-  assert.match(ls.stdout.toString(), /^Initrd sections: \d+ \([\d.]+ [KM]i?B\), reused by the next builds; `mobyts cache clean` removes them$/m);
+  assert.match(
+    ls.stdout.toString(),
+    /^Initrd sections: \d+ \([\d.]+ [KM]i?B\), reused by the next builds; `mobyts cache clean` removes them$/m,
+  );
   const clean = await runCli(['cache', 'clean', '--cache', f.cache], { cwd: f.dir, home });
   assert.equal(clean.code, 0, clean.stderr);
   assert.match(clean.stdout.toString(), /^Removed \d+ initrd sections, freed /m);

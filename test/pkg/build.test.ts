@@ -29,15 +29,32 @@ function makePackage(name: string, files: Record<string, string>): string {
 }
 
 async function opts(cache: string, extra: Partial<PkgBuildOptions> = {}): Promise<PkgBuildOptions> {
-  return { store: await openStore(cache), archs: ['amd64'], force: false, sourceDateEpoch: 1492533000, reporter: silentReporter, ...extra };
+  return {
+    store: await openStore(cache),
+    archs: ['amd64'],
+    force: false,
+    sourceDateEpoch: 1492533000,
+    reporter: silentReporter,
+    ...extra,
+  };
 }
 
 const pkg = makePackage('demo', {
   'build.yml': [
-    'image: demo', 'org: example', 'contents: ./rootfs', 'prepare: ./prepare.sh',
-    'imageConfig:', '  Cmd: ["/bin/demo"]', '  Env: ["A=1"]', 'config:', '  readonly: true', '  binds: ["/a:/b"]', '',
+    'image: demo',
+    'org: example',
+    'contents: ./rootfs',
+    'prepare: ./prepare.sh',
+    'imageConfig:',
+    '  Cmd: ["/bin/demo"]',
+    '  Env: ["A=1"]',
+    'config:',
+    '  readonly: true',
+    '  binds: ["/a:/b"]',
+    '',
   ].join('\n'),
-  'prepare.sh': '#!/bin/sh\nset -eu\nmkdir -p "$STAGE/usr/bin"\nprintf staged > "$STAGE/usr/bin/tool"\nchmod 0750 "$STAGE/usr/bin/tool"\n',
+  'prepare.sh':
+    '#!/bin/sh\nset -eu\nmkdir -p "$STAGE/usr/bin"\nprintf staged > "$STAGE/usr/bin/tool"\nchmod 0750 "$STAGE/usr/bin/tool"\n',
   'rootfs/etc/motd': 'hi\n',
   'rootfs/bin/demo': '#!/bin/sh\necho demo\n',
 });
@@ -67,38 +84,57 @@ void describe('pkg build', () => {
     const tarBytes = gunzipSync(await buffer(await image.openLayer(layer)));
     const tmp = join(root, 'layer.tar');
     writeFileSync(tmp, tarBytes);
-    const listing = execFileSync('tar', ['--numeric-owner', '--full-time', '-tvf', tmp], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
-    assert.equal(listing.replace(/ +/g, ' '), [
-      'drwxr-xr-x 0/0 0 2017-04-18 16:30:00 bin',
-      '-rwxr-xr-x 0/0 20 2017-04-18 16:30:00 bin/demo',
-      'lrwxrwxrwx 0/0 0 2017-04-18 16:30:00 bin/link -> demo',
-      'drwxr-xr-x 0/0 0 2017-04-18 16:30:00 etc',
-      '-rw-r--r-- 0/0 3 2017-04-18 16:30:00 etc/motd',
-      'drwxr-xr-x 0/0 0 2017-04-18 16:30:00 usr',
-      'drwxr-xr-x 0/0 0 2017-04-18 16:30:00 usr/bin',
-      '-rwxr-x--- 0/0 6 2017-04-18 16:30:00 usr/bin/tool',
-      '',
-    ].join('\n'));
+    const listing = execFileSync('tar', ['--numeric-owner', '--full-time', '-tvf', tmp], {
+      encoding: 'utf8',
+      env: { ...process.env, TZ: 'UTC' },
+    });
+    assert.equal(
+      listing.replace(/ +/g, ' '),
+      [
+        'drwxr-xr-x 0/0 0 2017-04-18 16:30:00 bin',
+        '-rwxr-xr-x 0/0 20 2017-04-18 16:30:00 bin/demo',
+        'lrwxrwxrwx 0/0 0 2017-04-18 16:30:00 bin/link -> demo',
+        'drwxr-xr-x 0/0 0 2017-04-18 16:30:00 etc',
+        '-rw-r--r-- 0/0 3 2017-04-18 16:30:00 etc/motd',
+        'drwxr-xr-x 0/0 0 2017-04-18 16:30:00 usr',
+        'drwxr-xr-x 0/0 0 2017-04-18 16:30:00 usr/bin',
+        '-rwxr-x--- 0/0 6 2017-04-18 16:30:00 usr/bin/tool',
+        '',
+      ].join('\n'),
+    );
     assert.deepEqual(image.config.config, {
-      Env: ['A=1'], Cmd: ['/bin/demo'], Labels: { 'org.mobyproject.config': '{"readonly":true,"binds":["/a:/b"]}' },
+      Env: ['A=1'],
+      Cmd: ['/bin/demo'],
+      Labels: { 'org.mobyproject.config': '{"readonly":true,"binds":["/a:/b"]}' },
     });
     assert.equal(image.config.created, '2017-04-18T16:30:00Z');
-    assert.deepEqual(image.manifest.layers.map((l) => l.mediaType), ['application/vnd.oci.image.layer.v1.tar+gzip']);
+    assert.deepEqual(
+      image.manifest.layers.map((l) => l.mediaType),
+      ['application/vnd.oci.image.layer.v1.tar+gzip'],
+    );
   });
 
-  void test('the tag follows every file of the package, and a base package\'s layers come first', async () => {
+  void test("the tag follows every file of the package, and a base package's layers come first", async () => {
     const before = (await packageInfo(pkg)).tag;
     writeFileSync(join(pkg, 'rootfs/etc/motd'), 'changed\n');
     const changed = (await packageInfo(pkg)).tag;
     writeFileSync(join(pkg, 'rootfs/etc/motd'), 'hi\n');
     assert.notEqual(changed, before);
     assert.equal((await packageInfo(pkg)).tag, before);
-    const child = makePackage('child', { 'build.yml': 'image: child\nbase: ../demo\nimageConfig:\n  Cmd: ["/bin/child"]\n' });
+    const child = makePackage('child', {
+      'build.yml': 'image: child\nbase: ../demo\nimageConfig:\n  Cmd: ["/bin/child"]\n',
+    });
     const built = await buildPackage(child, await opts(join(root, 'cache-a')));
     assert.match(built.ref, /^linuxkit\/child:/);
-    const image = await (await openStore(join(root, 'cache-a'))).getCachedImage(parseReference(built.ref), platformFor('amd64'));
+    const image = await (
+      await openStore(join(root, 'cache-a'))
+    ).getCachedImage(parseReference(built.ref), platformFor('amd64'));
     assert.equal(image?.manifest.layers.length, 2);
-    assert.deepEqual(image.config.config, { Env: ['A=1'], Cmd: ['/bin/child'], Labels: { 'org.mobyproject.config': '{"readonly":true,"binds":["/a:/b"]}' } });
+    assert.deepEqual(image.config.config, {
+      Env: ['A=1'],
+      Cmd: ['/bin/child'],
+      Labels: { 'org.mobyproject.config': '{"readonly":true,"binds":["/a:/b"]}' },
+    });
   });
 
   void test('@pkg: resolves built packages, says how to build unbuilt ones, and ignores non-packages', async () => {
@@ -116,7 +152,13 @@ void describe('pkg build', () => {
   void test('a failing prepare step fails the build with its stderr and stores nothing', async () => {
     const broken = makePackage('broken', { 'build.yml': 'image: broken\nprepare: echo no busybox here >&2; exit 3\n' });
     const cache = join(root, 'cache-broken');
-    await assert.rejects(buildPackage(broken, await opts(cache)), /^MobyError: Cannot build package ".*broken": prepare step `echo no busybox here >&2; exit 3` failed with exit status 3\nno busybox here$/);
-    assert.equal(await (await openStore(cache)).getRef(parseReference((await packageInfo(broken)).ref).expanded), undefined);
+    await assert.rejects(
+      buildPackage(broken, await opts(cache)),
+      /^MobyError: Cannot build package ".*broken": prepare step `echo no busybox here >&2; exit 3` failed with exit status 3\nno busybox here$/,
+    );
+    assert.equal(
+      await (await openStore(cache)).getRef(parseReference((await packageInfo(broken)).ref).expanded),
+      undefined,
+    );
   });
 });

@@ -10,28 +10,44 @@ const AWK = join(REPO, 'examples/packages/init/contents/usr/lib/mobyts/runtime.a
 const awk = (json: string): string => execFileSync('busybox', ['awk', '-f', AWK], { input: json, encoding: 'utf8' });
 
 void test('a non-readonly bundle: tmpfs, remount, overlay, then mkdir; bindNS last; empty keys skipped', () => {
-  const json = JSON.stringify({
-    cgroups: ['dhcpcd'],
-    mounts: [
-      { destination: '/containers/onboot/000-x/tmp', type: 'tmpfs', source: 'tmpfs' },
-      { destination: '/containers/onboot/000-x/tmp', options: ['remount', 'private'] },
-      { destination: '/containers/onboot/000-x/rootfs', type: 'overlay', source: 'overlay', options: ['lowerdir=/containers/onboot/000-x/lower', 'upperdir=/containers/onboot/000-x/tmp/upper', 'workdir=/containers/onboot/000-x/tmp/work'] },
-    ],
-    mkdir: ['/var/lib/x'],
-    interfaces: [{ name: 'eth0', createInRoot: false }],
-    bindNS: { cgroup: '', ipc: '', mnt: '', net: '/run/netns/x', pid: '', user: '', uts: '' },
-    namespace: '',
-  }, null, 4);
-  assert.equal(awk(json), [
-    "rt_cgroup 'dhcpcd'",
-    "rt_mount '/containers/onboot/000-x/tmp' 'tmpfs' 'tmpfs' ''",
-    "rt_mount '/containers/onboot/000-x/tmp' '' '' 'remount,private'",
-    "rt_mount '/containers/onboot/000-x/rootfs' 'overlay' 'overlay' 'lowerdir=/containers/onboot/000-x/lower,upperdir=/containers/onboot/000-x/tmp/upper,workdir=/containers/onboot/000-x/tmp/work'",
-    "rt_mkdir '/var/lib/x'",
-    "rt_interface 'eth0'",
-    "rt_bindns 'net' '/run/netns/x'",
-    '',
-  ].join('\n'));
+  const json = JSON.stringify(
+    {
+      cgroups: ['dhcpcd'],
+      mounts: [
+        { destination: '/containers/onboot/000-x/tmp', type: 'tmpfs', source: 'tmpfs' },
+        { destination: '/containers/onboot/000-x/tmp', options: ['remount', 'private'] },
+        {
+          destination: '/containers/onboot/000-x/rootfs',
+          type: 'overlay',
+          source: 'overlay',
+          options: [
+            'lowerdir=/containers/onboot/000-x/lower',
+            'upperdir=/containers/onboot/000-x/tmp/upper',
+            'workdir=/containers/onboot/000-x/tmp/work',
+          ],
+        },
+      ],
+      mkdir: ['/var/lib/x'],
+      interfaces: [{ name: 'eth0', createInRoot: false }],
+      bindNS: { cgroup: '', ipc: '', mnt: '', net: '/run/netns/x', pid: '', user: '', uts: '' },
+      namespace: '',
+    },
+    null,
+    4,
+  );
+  assert.equal(
+    awk(json),
+    [
+      "rt_cgroup 'dhcpcd'",
+      "rt_mount '/containers/onboot/000-x/tmp' 'tmpfs' 'tmpfs' ''",
+      "rt_mount '/containers/onboot/000-x/tmp' '' '' 'remount,private'",
+      "rt_mount '/containers/onboot/000-x/rootfs' 'overlay' 'overlay' 'lowerdir=/containers/onboot/000-x/lower,upperdir=/containers/onboot/000-x/tmp/upper,workdir=/containers/onboot/000-x/tmp/work'",
+      "rt_mkdir '/var/lib/x'",
+      "rt_interface 'eth0'",
+      "rt_bindns 'net' '/run/netns/x'",
+      '',
+    ].join('\n'),
+  );
 });
 
 void test('Go-escaped and hostile strings stay inside single quotes', () => {

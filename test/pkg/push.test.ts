@@ -19,10 +19,19 @@ void test('a pushed package pulls back into an empty store with the same digest 
   t.after(() => reg.stop());
   const pkg = join(dir, 'pkg');
   mkdirSync(join(pkg, 'files/etc'), { recursive: true });
-  writeFileSync(join(pkg, 'build.yml'), `image: pushed\norg: ${reg.host}/example\ncontents: ./files\nimageConfig:\n  Cmd: ["/bin/true"]\n`);
+  writeFileSync(
+    join(pkg, 'build.yml'),
+    `image: pushed\norg: ${reg.host}/example\ncontents: ./files\nimageConfig:\n  Cmd: ["/bin/true"]\n`,
+  );
   writeFileSync(join(pkg, 'files/etc/issue'), 'pushed package\n');
   const store = await openStore(join(dir, 'cache'));
-  const built = await buildPackage(pkg, { store, archs: ['amd64'], force: false, sourceDateEpoch: 1492533000, reporter: silentReporter });
+  const built = await buildPackage(pkg, {
+    store,
+    archs: ['amd64'],
+    force: false,
+    sourceDateEpoch: 1492533000,
+    reporter: silentReporter,
+  });
   assert.match(built.ref, new RegExp(`^${reg.host}/example/pushed:[0-9a-f]{40}$`));
   const pushed = await pushPackage(store, built.ref, { registry: reg.registryOptions, reporter: silentReporter });
   assert.equal(pushed, built.digest);

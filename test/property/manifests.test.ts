@@ -26,23 +26,50 @@ const RUNS = 3000;
 const PULLS = 60;
 const counts = { manifests: 0, configs: 0, refused: 0, pulled: 0 };
 
-const d = (s: string): Record<string, unknown> => ({ mediaType: MediaType.OCI_LAYER, digest: digestOf(s), size: s.length });
-const VALID_MANIFEST = { schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: { ...d('c'), mediaType: MediaType.OCI_CONFIG }, layers: [d('l1'), d('l2')], annotations: { a: 'b' } };
+const d = (s: string): Record<string, unknown> => ({
+  mediaType: MediaType.OCI_LAYER,
+  digest: digestOf(s),
+  size: s.length,
+});
+const VALID_MANIFEST = {
+  schemaVersion: 2,
+  mediaType: MediaType.OCI_MANIFEST,
+  config: { ...d('c'), mediaType: MediaType.OCI_CONFIG },
+  layers: [d('l1'), d('l2')],
+  annotations: { a: 'b' },
+};
 const VALID_INDEX = {
-  schemaVersion: 2, mediaType: MediaType.OCI_INDEX,
-  manifests: [{ ...d('m1'), mediaType: MediaType.OCI_MANIFEST, platform: { architecture: 'amd64', os: 'linux' } }, { ...d('m2'), mediaType: MediaType.OCI_MANIFEST, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } }],
+  schemaVersion: 2,
+  mediaType: MediaType.OCI_INDEX,
+  manifests: [
+    { ...d('m1'), mediaType: MediaType.OCI_MANIFEST, platform: { architecture: 'amd64', os: 'linux' } },
+    { ...d('m2'), mediaType: MediaType.OCI_MANIFEST, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
+  ],
 };
 const VALID_CONFIG = {
-  architecture: 'amd64', os: 'linux', created: '2024-01-01T00:00:00Z',
-  config: { User: '0', Env: ['PATH=/bin'], Entrypoint: ['/bin/sh'], Cmd: ['-c', 'true'], WorkingDir: '/', Labels: { 'org.mobyproject.config': '{"capabilities":["CAP_NET_ADMIN"]}' }, ExposedPorts: {}, Volumes: {} },
-  rootfs: { type: 'layers', diff_ids: [digestOf('t1'), digestOf('t2')] }, history: [],
+  architecture: 'amd64',
+  os: 'linux',
+  created: '2024-01-01T00:00:00Z',
+  config: {
+    User: '0',
+    Env: ['PATH=/bin'],
+    Entrypoint: ['/bin/sh'],
+    Cmd: ['-c', 'true'],
+    WorkingDir: '/',
+    Labels: { 'org.mobyproject.config': '{"capabilities":["CAP_NET_ADMIN"]}' },
+    ExposedPorts: {},
+    Volumes: {},
+  },
+  rootfs: { type: 'layers', diff_ids: [digestOf('t1'), digestOf('t2')] },
+  history: [],
 };
 
 /** Every path to a value in `v` (object keys, array indexes). */
 function paths(v: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
   const out = [prefix];
   if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...prefix, i])));
-  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...prefix, k]));
+  else if (v !== null && typeof v === 'object')
+    for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...prefix, k]));
   return out;
 }
 
@@ -52,7 +79,10 @@ function edited(doc: unknown, edits: Array<{ pick: number; value: unknown; remov
   for (const e of edits) {
     const all = paths(root);
     const p = all[e.pick % all.length] ?? [];
-    if (p.length === 0) { root = structuredClone(e.value); continue; }
+    if (p.length === 0) {
+      root = structuredClone(e.value);
+      continue;
+    }
     let parent = root as Record<string | number, unknown>;
     for (const k of p.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
     const last = p[p.length - 1] as string | number;
@@ -65,12 +95,36 @@ function edited(doc: unknown, edits: Array<{ pick: number; value: unknown; remov
 
 const wild: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom(null, -1, 1.5, 2 ** 60, '', 'sha256:abc', digestOf('x'), [], {}, [1], ['a', 2], { architecture: 5 }, MediaType.OCI_INDEX, MediaType.DOCKER_MANIFEST, 1),
+  fc.constantFrom(
+    null,
+    -1,
+    1.5,
+    2 ** 60,
+    '',
+    'sha256:abc',
+    digestOf('x'),
+    [],
+    {},
+    [1],
+    ['a', 2],
+    { architecture: 5 },
+    MediaType.OCI_INDEX,
+    MediaType.DOCKER_MANIFEST,
+    1,
+  ),
 );
-const edits = fc.array(fc.record({ pick: fc.nat(), value: wild, remove: fc.boolean() }), { minLength: 1, maxLength: 3 });
-const docOf = (base: unknown): fc.Arbitrary<unknown> => fc.oneof({ weight: 4, arbitrary: edits.map((e) => edited(base, e)) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) });
+const edits = fc.array(fc.record({ pick: fc.nat(), value: wild, remove: fc.boolean() }), {
+  minLength: 1,
+  maxLength: 3,
+});
+const docOf = (base: unknown): fc.Arbitrary<unknown> =>
+  fc.oneof(
+    { weight: 4, arbitrary: edits.map((e) => edited(base, e)) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
+  );
 
-const FIELD = /: (manifests|layers|config|subject|annotations|mediaType|schemaVersion)\b[[.\w"\]]*|: the (manifest|index) (is not|has no)|unsupported manifest media type|schema 1|the image configuration('s (architecture|os|variant|created|config|rootfs|history)\b| is not)/;
+const FIELD =
+  /: (manifests|layers|config|subject|annotations|mediaType|schemaVersion)\b[[.\w"\]]*|: the (manifest|index) (is not|has no)|unsupported manifest media type|schema 1|the image configuration('s (architecture|os|variant|created|config|rootfs|history)\b| is not)/;
 
 function refusedWithField(err: unknown): void {
   assert.ok(isMobyError(err), `a MobyError, not ${String((err as Error).stack)}`);
@@ -79,42 +133,54 @@ function refusedWithField(err: unknown): void {
 }
 
 void test(`${RUNS} generated manifests and indexes: accepted and usable, or refused naming the field`, () => {
-  fc.assert(fc.property(fc.oneof(docOf(VALID_MANIFEST), docOf(VALID_INDEX)), (doc) => {
-    counts.manifests++;
-    let parsed;
-    try {
-      parsed = parseManifest(Buffer.from(JSON.stringify(doc) ?? 'null'), MediaType.OCI_MANIFEST, 'Cannot pull "x"');
-    } catch (err) {
-      return refusedWithField(err);
-    }
-    const descs = parsed.kind === 'index' ? parsed.index.manifests : [parsed.manifest.config, ...parsed.manifest.layers];
-    for (const x of descs) assert.ok(typeof x.mediaType === 'string' && isDigest(x.digest) && Number.isSafeInteger(x.size) && x.size >= 0);
-    if (parsed.kind === 'index') {
+  fc.assert(
+    fc.property(fc.oneof(docOf(VALID_MANIFEST), docOf(VALID_INDEX)), (doc) => {
+      counts.manifests++;
+      let parsed;
       try {
-        selectManifest(parsed.index.manifests, platformFor('amd64'), 'Cannot pull "x"');
+        parsed = parseManifest(Buffer.from(JSON.stringify(doc) ?? 'null'), MediaType.OCI_MANIFEST, 'Cannot pull "x"');
       } catch (err) {
-        assert.ok(isMobyError(err), String(err));
+        return refusedWithField(err);
       }
-    }
-  }), { numRuns: RUNS });
+      const descs =
+        parsed.kind === 'index' ? parsed.index.manifests : [parsed.manifest.config, ...parsed.manifest.layers];
+      for (const x of descs)
+        assert.ok(typeof x.mediaType === 'string' && isDigest(x.digest) && Number.isSafeInteger(x.size) && x.size >= 0);
+      if (parsed.kind === 'index') {
+        try {
+          selectManifest(parsed.index.manifests, platformFor('amd64'), 'Cannot pull "x"');
+        } catch (err) {
+          assert.ok(isMobyError(err), String(err));
+        }
+      }
+    }),
+    { numRuns: RUNS },
+  );
 });
 
 void test(`${RUNS} generated image configurations: accepted and turned into a bundle (or a clear error), or refused naming the field`, () => {
-  fc.assert(fc.property(docOf(VALID_CONFIG), (doc) => {
-    counts.configs++;
-    let config;
-    try {
-      config = parseConfig(Buffer.from(JSON.stringify(doc) ?? 'null'), 'Cannot pull "x"');
-    } catch (err) {
-      return refusedWithField(err);
-    }
-    try {
-      const b = bundleFiles({ name: 'svc', image: 'x/y:1' }, { config: config.config ?? {} }, { idMap: new Map(), section: 'services', index: 0 });
-      assert.ok(b.configJson.length > 0);
-    } catch (err) {
-      assert.ok(isMobyError(err), `building the bundle fails clearly: ${String((err as Error).stack)}`);
-    }
-  }), { numRuns: RUNS });
+  fc.assert(
+    fc.property(docOf(VALID_CONFIG), (doc) => {
+      counts.configs++;
+      let config;
+      try {
+        config = parseConfig(Buffer.from(JSON.stringify(doc) ?? 'null'), 'Cannot pull "x"');
+      } catch (err) {
+        return refusedWithField(err);
+      }
+      try {
+        const b = bundleFiles(
+          { name: 'svc', image: 'x/y:1' },
+          { config: config.config ?? {} },
+          { idMap: new Map(), section: 'services', index: 0 },
+        );
+        assert.ok(b.configJson.length > 0);
+      } catch (err) {
+        assert.ok(isMobyError(err), `building the bundle fails clearly: ${String((err as Error).stack)}`);
+      }
+    }),
+    { numRuns: RUNS },
+  );
 });
 
 let reg: TestRegistry;
@@ -130,7 +196,9 @@ after(async () => {
   await proxy.stop();
   await reg.stop();
   await rm(work, { recursive: true, force: true });
-  process.stdout.write(`# generated documents: ${counts.manifests} manifests/indexes, ${counts.configs} configs parsed, ${counts.pulled} pulled through the registry client, ${counts.refused} refused\n`);
+  process.stdout.write(
+    `# generated documents: ${counts.manifests} manifests/indexes, ${counts.configs} configs parsed, ${counts.pulled} pulled through the registry client, ${counts.refused} refused\n`,
+  );
 });
 
 void test(`${PULLS} generated manifests served by a registry: the pull refuses them naming the field, or fails clearly`, async () => {
@@ -141,7 +209,12 @@ void test(`${PULLS} generated manifests served by a registry: the pull refuses t
       const bytes = Buffer.from(JSON.stringify(doc) ?? 'null');
       const headers = { 'content-type': MediaType.OCI_MANIFEST, 'docker-content-digest': digestOf(bytes) };
       proxy.clear();
-      proxy.add({ match: new RegExp(`^/v2/gen/m${i}/manifests/`), kind: 'respond', times: Infinity, respond: { headers, body: () => bytes } });
+      proxy.add({
+        match: new RegExp(`^/v2/gen/m${i}/manifests/`),
+        kind: 'respond',
+        times: Infinity,
+        respond: { headers, body: () => bytes },
+      });
       counts.pulled++;
       try {
         await store.getImage(parseReference(`${proxy.host}/gen/m${i}:1`), reg.pullOptions(platformFor('amd64')));

@@ -31,21 +31,66 @@ const counts = { inProcess: 0, cli: 0, invalid: 0 };
 
 before(async () => {
   const dir = join(REPO, 'examples');
-  examples = await Promise.all((await readdir(dir)).filter((f) => f.endsWith('.yml')).sort().map((f) => readFile(join(dir, f), 'utf8')));
+  examples = await Promise.all(
+    (await readdir(dir))
+      .filter((f) => f.endsWith('.yml'))
+      .sort()
+      .map((f) => readFile(join(dir, f), 'utf8')),
+  );
   work = await mkdtemp(join(tmpdir(), 'mobyts-prop-specs-'));
 });
 after(async () => {
   await rm(work, { recursive: true, force: true });
-  process.stdout.write(`# mutated specs: ${counts.inProcess} validated in process, ${counts.cli} through the CLI, ${counts.invalid} of them invalid\n`);
+  process.stdout.write(
+    `# mutated specs: ${counts.inProcess} validated in process, ${counts.cli} through the CLI, ${counts.invalid} of them invalid\n`,
+  );
 });
 
-const YAML_CHARS = [':', '-', ' ', '\n', '\t', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`', ',', '?', '0', '7', 'x', '\u00e9', '\ufeff', '\u0000'];
+const YAML_CHARS = [
+  ':',
+  '-',
+  ' ',
+  '\n',
+  '\t',
+  '[',
+  ']',
+  '{',
+  '}',
+  '#',
+  '&',
+  '*',
+  '!',
+  '|',
+  '>',
+  "'",
+  '"',
+  '%',
+  '@',
+  '`',
+  ',',
+  '?',
+  '0',
+  '7',
+  'x',
+  '\u00e9',
+  '\ufeff',
+  '\u0000',
+];
 
-type TextEdit = { kind: 'insert'; at: number; text: string } | { kind: 'delete'; at: number; len: number } | { kind: 'dupLine'; line: number }
-  | { kind: 'swapLines'; a: number; b: number } | { kind: 'indent'; line: number; by: number } | { kind: 'truncate'; at: number };
+type TextEdit =
+  | { kind: 'insert'; at: number; text: string }
+  | { kind: 'delete'; at: number; len: number }
+  | { kind: 'dupLine'; line: number }
+  | { kind: 'swapLines'; a: number; b: number }
+  | { kind: 'indent'; line: number; by: number }
+  | { kind: 'truncate'; at: number };
 
 const textEdit: fc.Arbitrary<TextEdit> = fc.oneof(
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.array(fc.constantFrom(...YAML_CHARS), { minLength: 1, maxLength: 4 }).map((a) => a.join('')) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    text: fc.array(fc.constantFrom(...YAML_CHARS), { minLength: 1, maxLength: 4 }).map((a) => a.join('')),
+  }),
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 12 }) }),
   fc.record({ kind: fc.constant('dupLine' as const), line: fc.nat() }),
   fc.record({ kind: fc.constant('swapLines' as const), a: fc.nat(), b: fc.nat() }),
@@ -57,28 +102,97 @@ function applyText(text: string, e: TextEdit): string {
   const lines = text.split('\n');
   const ln = (i: number): number => i % Math.max(lines.length, 1);
   switch (e.kind) {
-    case 'insert': { const at = e.at % (text.length + 1); return text.slice(0, at) + e.text + text.slice(at); }
-    case 'delete': { const at = e.at % (text.length + 1); return text.slice(0, at) + text.slice(at + e.len); }
-    case 'truncate': return text.slice(0, e.at % (text.length + 1));
-    case 'dupLine': lines.splice(ln(e.line), 0, lines[ln(e.line)] ?? ''); return lines.join('\n');
-    case 'swapLines': { const a = lines[ln(e.a)] ?? ''; lines[ln(e.a)] = lines[ln(e.b)] ?? ''; lines[ln(e.b)] = a; return lines.join('\n'); }
-    case 'indent': { const l = lines[ln(e.line)] ?? ''; lines[ln(e.line)] = e.by >= 0 ? ' '.repeat(e.by) + l : l.replace(new RegExp(`^ {0,${-e.by}}`), ''); return lines.join('\n'); }
+    case 'insert': {
+      const at = e.at % (text.length + 1);
+      return text.slice(0, at) + e.text + text.slice(at);
+    }
+    case 'delete': {
+      const at = e.at % (text.length + 1);
+      return text.slice(0, at) + text.slice(at + e.len);
+    }
+    case 'truncate':
+      return text.slice(0, e.at % (text.length + 1));
+    case 'dupLine':
+      lines.splice(ln(e.line), 0, lines[ln(e.line)] ?? '');
+      return lines.join('\n');
+    case 'swapLines': {
+      const a = lines[ln(e.a)] ?? '';
+      lines[ln(e.a)] = lines[ln(e.b)] ?? '';
+      lines[ln(e.b)] = a;
+      return lines.join('\n');
+    }
+    case 'indent': {
+      const l = lines[ln(e.line)] ?? '';
+      lines[ln(e.line)] = e.by >= 0 ? ' '.repeat(e.by) + l : l.replace(new RegExp(`^ {0,${-e.by}}`), '');
+      return lines.join('\n');
+    }
   }
 }
 
 /** Values that are plausible in specs and the edges around them. */
 const specValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
-  fc.constantFrom('0644', 0o644, 420, '0o777', '9999', -1, 2 ** 53, 1e308, '', ' ', 'CAP_NET_ADMN', 'all', 'root', '@pkg:./nope', 'docker.io/library/alpine:3.20@sha256:xyz',
-    '../../etc/passwd', '/', 'a:b:c', 'linuxkit/kernel:6.6.71', true, null, [], {}, ['/bin/sh', '-c'], { path: 'x' }),
+  fc.constantFrom(
+    '0644',
+    0o644,
+    420,
+    '0o777',
+    '9999',
+    -1,
+    2 ** 53,
+    1e308,
+    '',
+    ' ',
+    'CAP_NET_ADMN',
+    'all',
+    'root',
+    '@pkg:./nope',
+    'docker.io/library/alpine:3.20@sha256:xyz',
+    '../../etc/passwd',
+    '/',
+    'a:b:c',
+    'linuxkit/kernel:6.6.71',
+    true,
+    null,
+    [],
+    {},
+    ['/bin/sh', '-c'],
+    { path: 'x' },
+  ),
   fc.string({ maxLength: 30 }),
 );
 
-type TreeEdit = { kind: 'replace'; pick: number; value: unknown } | { kind: 'rename'; pick: number; key: string } | { kind: 'drop'; pick: number } | { kind: 'dup'; pick: number };
+type TreeEdit =
+  | { kind: 'replace'; pick: number; value: unknown }
+  | { kind: 'rename'; pick: number; key: string }
+  | { kind: 'drop'; pick: number }
+  | { kind: 'dup'; pick: number };
 
 const treeEdit: fc.Arbitrary<TreeEdit> = fc.oneof(
   fc.record({ kind: fc.constant('replace' as const), pick: fc.nat(), value: specValue }),
-  fc.record({ kind: fc.constant('rename' as const), pick: fc.nat(), key: fc.oneof(fc.constantFrom('name', 'image', 'capabilities', 'binds', 'mode', 'contents', 'source', 'cmdline', 'runtime', 'uid', 'gid', 'rootfsPropagation', 'imag', 'Image'), fc.string({ maxLength: 8 })) }),
+  fc.record({
+    kind: fc.constant('rename' as const),
+    pick: fc.nat(),
+    key: fc.oneof(
+      fc.constantFrom(
+        'name',
+        'image',
+        'capabilities',
+        'binds',
+        'mode',
+        'contents',
+        'source',
+        'cmdline',
+        'runtime',
+        'uid',
+        'gid',
+        'rootfsPropagation',
+        'imag',
+        'Image',
+      ),
+      fc.string({ maxLength: 8 }),
+    ),
+  }),
   fc.record({ kind: fc.constant('drop' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('dup' as const), pick: fc.nat() }),
 );
@@ -113,41 +227,49 @@ function applyTree(text: string, edits: TreeEdit[]): string {
   return doc.toString();
 }
 
-const mutatedSpec: fc.Arbitrary<string> = fc.record({
-  example: fc.nat(),
-  tree: fc.array(treeEdit, { maxLength: 3 }),
-  text: fc.array(textEdit, { maxLength: 4 }),
-}).map(({ example, tree, text }) => {
-  const base = examples[example % examples.length] ?? '';
-  return text.reduce(applyText, tree.length === 0 ? base : applyTree(base, tree));
-});
+const mutatedSpec: fc.Arbitrary<string> = fc
+  .record({
+    example: fc.nat(),
+    tree: fc.array(treeEdit, { maxLength: 3 }),
+    text: fc.array(textEdit, { maxLength: 4 }),
+  })
+  .map(({ example, tree, text }) => {
+    const base = examples[example % examples.length] ?? '';
+    return text.reduce(applyText, tree.length === 0 ? base : applyTree(base, tree));
+  });
 
 const POSITIONED = /^(.+):(\d+):(\d+): /;
 
 void test(`${IN_PROCESS_RUNS} mutated example specs: only positioned problems, never a throw`, async () => {
-  await fc.assert(fc.asyncProperty(mutatedSpec, async (text) => {
-    counts.inProcess++;
-    let loaded;
-    try {
-      loaded = await loadSpecs(['-'], { stdin: Readable.from([text]) });
-    } catch (err) {
-      assert.fail(`loadSpecs threw ${isMobyError(err) ? 'a MobyError' : 'a bug'}: ${String((err as Error).stack)}`);
-    }
-    const hasContent = text.split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('#'));
-    for (const i of loaded.issues) {
-      assert.equal(i.file, '<stdin>');
-      if (hasContent) assert.ok(i.line >= 1 && i.col >= 1, `positioned: ${JSON.stringify(i)}`);
-      assert.ok(i.message.length > 0 && !/\n\s+at /.test(i.message), `a message, not a stack: ${JSON.stringify(i)}`);
-    }
-    if (hasErrors(loaded.issues)) counts.invalid++;
-    else {
+  await fc.assert(
+    fc.asyncProperty(mutatedSpec, async (text) => {
+      counts.inProcess++;
+      let loaded;
       try {
-        normaliseSpec(loaded.spec);
+        loaded = await loadSpecs(['-'], { stdin: Readable.from([text]) });
       } catch (err) {
-        assert.ok(isMobyError(err), `a spec validation accepts normalises or fails clearly: ${String((err as Error).stack)}`);
+        assert.fail(`loadSpecs threw ${isMobyError(err) ? 'a MobyError' : 'a bug'}: ${String((err as Error).stack)}`);
       }
-    }
-  }), { numRuns: IN_PROCESS_RUNS });
+      const hasContent = text.split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+      for (const i of loaded.issues) {
+        assert.equal(i.file, '<stdin>');
+        if (hasContent) assert.ok(i.line >= 1 && i.col >= 1, `positioned: ${JSON.stringify(i)}`);
+        assert.ok(i.message.length > 0 && !/\n\s+at /.test(i.message), `a message, not a stack: ${JSON.stringify(i)}`);
+      }
+      if (hasErrors(loaded.issues)) counts.invalid++;
+      else {
+        try {
+          normaliseSpec(loaded.spec);
+        } catch (err) {
+          assert.ok(
+            isMobyError(err),
+            `a spec validation accepts normalises or fails clearly: ${String((err as Error).stack)}`,
+          );
+        }
+      }
+    }),
+    { numRuns: IN_PROCESS_RUNS },
+  );
 });
 
 void test(`${CLI_RUNS} mutated specs through \`mobyts validate --each\`: exit 0 or 1, every problem FILE:LINE:COL, no stack`, async () => {
@@ -159,7 +281,10 @@ void test(`${CLI_RUNS} mutated specs through \`mobyts validate --each\`: exit 0 
       await writeFile(file, text);
       files.push(file);
     }
-    const r = spawnSync(process.execPath, [join(REPO, 'bin/mobyts.js'), 'validate', '--each', ...files], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const r = spawnSync(process.execPath, [join(REPO, 'bin/mobyts.js'), 'validate', '--each', ...files], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     counts.cli += files.length;
     assert.ok(r.status === 0 || r.status === 1, `exit ${r.status}:\n${r.stderr.slice(0, 2000)}`);
     assert.doesNotMatch(r.stderr, /internal error|\n\s+at \S+ \(/);

@@ -32,22 +32,44 @@ const STAGE_RUNS = 400;
 let work: string;
 const counts = { read: 0, readRefused: 0, staged: 0, stageRefused: 0 };
 
-before(async () => { work = await mkdtemp(join(tmpdir(), 'mobyts-prop-tar-')); });
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'mobyts-prop-tar-'));
+});
 after(async () => {
   await rm(work, { recursive: true, force: true });
-  process.stdout.write(`# tar streams: ${counts.read} read (${counts.readRefused} refused), ${counts.staged} flattened and staged (${counts.stageRefused} refused)\n`);
+  process.stdout.write(
+    `# tar streams: ${counts.read} read (${counts.readRefused} refused), ${counts.staged} flattened and staged (${counts.stageRefused} refused)\n`,
+  );
 });
 
 type Kind = 'file' | 'dir' | 'symlink' | 'link' | 'fifo' | 'chardev';
-interface RawEntry { name: string; kind: Kind; mode: number; uid: number; link: string; content: Buffer; mtime: number }
+interface RawEntry {
+  name: string;
+  kind: Kind;
+  mode: number;
+  uid: number;
+  link: string;
+  content: Buffer;
+  mtime: number;
+}
 
 const segment = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('a', 'b', 'etc', 'l', 'outside', 'x y', 'é', '.wh.a', '.wh..wh..opq', '.wh.b') },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom('a', 'b', 'etc', 'l', 'outside', 'x y', 'é', '.wh.a', '.wh..wh..opq', '.wh.b'),
+  },
   { weight: 1, arbitrary: fc.constantFrom('..', '.', '') },
   { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 120 }) },
 );
-const name = fc.array(segment, { minLength: 1, maxLength: 4 }).chain((parts) => fc.constantFrom(parts.join('/'), `/${parts.join('/')}`, `./${parts.join('/')}`, `${parts.join('/')}/`));
-const linkTarget = fc.oneof(name, fc.constantFrom('../outside', '../../outside', '../outside/secret', '/etc/passwd', '/', '.', '..', 'a', 'l/secret'));
+const name = fc
+  .array(segment, { minLength: 1, maxLength: 4 })
+  .chain((parts) =>
+    fc.constantFrom(parts.join('/'), `/${parts.join('/')}`, `./${parts.join('/')}`, `${parts.join('/')}/`),
+  );
+const linkTarget = fc.oneof(
+  name,
+  fc.constantFrom('../outside', '../../outside', '../outside/secret', '/etc/passwd', '/', '.', '..', 'a', 'l/secret'),
+);
 
 const rawEntry: fc.Arbitrary<RawEntry> = fc.record({
   name,
@@ -64,13 +86,19 @@ function octal(n: number, width: number): string {
 }
 
 function pax(records: Array<[string, string]>): Buffer {
-  const data = Buffer.concat(records.map(([k, v]) => {
-    const body = ` ${k}=${v}\n`;
-    let len = Buffer.byteLength(body) + 1;
-    while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
-    return Buffer.from(`${len}${body}`);
-  }));
-  return Buffer.concat([block({ name: 'PaxHeader', kind: 'file', mode: 0o644, uid: 0, link: '', content: data, mtime: 0 }, 'x'), data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+  const data = Buffer.concat(
+    records.map(([k, v]) => {
+      const body = ` ${k}=${v}\n`;
+      let len = Buffer.byteLength(body) + 1;
+      while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+      return Buffer.from(`${len}${body}`);
+    }),
+  );
+  return Buffer.concat([
+    block({ name: 'PaxHeader', kind: 'file', mode: 0o644, uid: 0, link: '', content: data, mtime: 0 }, 'x'),
+    data,
+    Buffer.alloc((512 - (data.length % 512)) % 512),
+  ]);
 }
 
 function block(e: RawEntry, typeflag: string): Buffer {
@@ -102,18 +130,29 @@ function rawTar(entries: RawEntry[]): Buffer {
     if (Buffer.byteLength(e.link) > 100) records.push(['linkpath', e.link]);
     if (records.length > 0) parts.push(pax(records));
     parts.push(block(e, TYPEFLAG[e.kind]));
-    if (e.kind === 'file' && e.content.length > 0) parts.push(e.content, Buffer.alloc((512 - (e.content.length % 512)) % 512));
+    if (e.kind === 'file' && e.content.length > 0)
+      parts.push(e.content, Buffer.alloc((512 - (e.content.length % 512)) % 512));
   }
   parts.push(Buffer.alloc(1024));
   return Buffer.concat(parts);
 }
 
-type Damage = { kind: 'none' } | { kind: 'truncate'; at: number } | { kind: 'flip'; at: number; bits: number } | { kind: 'garbage'; bytes: Uint8Array };
+type Damage =
+  | { kind: 'none' }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'flip'; at: number; bits: number }
+  | { kind: 'garbage'; bytes: Uint8Array };
 const damage: fc.Arbitrary<Damage> = fc.oneof(
   { weight: 8, arbitrary: fc.constant({ kind: 'none' as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bits: fc.integer({ min: 1, max: 255 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('garbage' as const), bytes: fc.uint8Array({ maxLength: 2048 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bits: fc.integer({ min: 1, max: 255 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('garbage' as const), bytes: fc.uint8Array({ maxLength: 2048 }) }),
+  },
 );
 
 function damaged(tar: Buffer, d: Damage): Buffer {
@@ -128,13 +167,21 @@ function damaged(tar: Buffer, d: Damage): Buffer {
   return tar;
 }
 
-const layerBytes = fc.record({ entries: fc.array(rawEntry, { maxLength: 12 }), damage, gzip: fc.boolean() })
-  .map(({ entries, damage: d, gzip }) => { const b = damaged(rawTar(entries), d); return gzip ? gzipSync(b) : b; });
+const layerBytes = fc
+  .record({ entries: fc.array(rawEntry, { maxLength: 12 }), damage, gzip: fc.boolean() })
+  .map(({ entries, damage: d, gzip }) => {
+    const b = damaged(rawTar(entries), d);
+    return gzip ? gzipSync(b) : b;
+  });
 
 /** Reads every entry and body; resolves with whether the stream was refused (rejects on anything but a MobyError). */
 async function drain(stream: AsyncIterable<{ body?: Readable | undefined }>): Promise<boolean> {
   try {
-    for await (const e of stream) if (e.body !== undefined) for await (const _ of e.body) { /* read */ }
+    for await (const e of stream)
+      if (e.body !== undefined)
+        for await (const _ of e.body) {
+          /* read */
+        }
     return false;
   } catch (err) {
     if (isMobyError(err)) return true;
@@ -143,26 +190,46 @@ async function drain(stream: AsyncIterable<{ body?: Readable | undefined }>): Pr
 }
 
 void test(`${READ_RUNS} generated, truncated and corrupted tar streams: read to the end or refused with a MobyError`, async () => {
-  await fc.assert(fc.asyncProperty(fc.record({ entries: fc.array(rawEntry, { maxLength: 12 }), damage }), async ({ entries, damage: d }) => {
-    counts.read++;
-    if (await drain(readTar(Readable.from([damaged(rawTar(entries), d)]), { subject: 'generated' }))) counts.readRefused++;
-  }), { numRuns: READ_RUNS });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({ entries: fc.array(rawEntry, { maxLength: 12 }), damage }),
+      async ({ entries, damage: d }) => {
+        counts.read++;
+        if (await drain(readTar(Readable.from([damaged(rawTar(entries), d)]), { subject: 'generated' })))
+          counts.readRefused++;
+      },
+    ),
+    { numRuns: READ_RUNS },
+  );
 });
 
 function imageOf(layers: Buffer[]): ImageSource {
-  const descs: Descriptor[] = layers.map((b) => ({ mediaType: MediaType.OCI_LAYER, digest: digestOf(b), size: b.length }));
+  const descs: Descriptor[] = layers.map((b) => ({
+    mediaType: MediaType.OCI_LAYER,
+    digest: digestOf(b),
+    size: b.length,
+  }));
   const byDigest = new Map(descs.map((d, i) => [d.digest, layers[i] ?? Buffer.alloc(0)]));
-  const open = (d: string): Promise<Readable> => Promise.resolve(Readable.from([byDigest.get(d as never) ?? Buffer.alloc(0)]));
+  const open = (d: string): Promise<Readable> =>
+    Promise.resolve(Readable.from([byDigest.get(d as never) ?? Buffer.alloc(0)]));
   return {
-    ref: parseReference('generated/layers:1'), manifestDigest: digestOf('m'),
-    manifest: { schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: { mediaType: MediaType.OCI_CONFIG, digest: digestOf('c'), size: 1 }, layers: descs },
+    ref: parseReference('generated/layers:1'),
+    manifestDigest: digestOf('m'),
+    manifest: {
+      schemaVersion: 2,
+      mediaType: MediaType.OCI_MANIFEST,
+      config: { mediaType: MediaType.OCI_CONFIG, digest: digestOf('c'), size: 1 },
+      layers: descs,
+    },
     config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } },
     openLayer: (l) => open(l.digest),
     openBlob: (d) => open(d),
   };
 }
 
-interface Snapshot { [path: string]: string }
+interface Snapshot {
+  [path: string]: string;
+}
 
 /** Every entry under `dir` with its type, mode, size, mtime, link count and content hash. */
 async function snapshot(dir: string, rel = ''): Promise<Snapshot> {
@@ -170,7 +237,11 @@ async function snapshot(dir: string, rel = ''): Promise<Snapshot> {
   for (const n of (await readdir(join(dir, rel))).sort()) {
     const p = join(rel, n);
     const st = await lstat(join(dir, p));
-    const hash = st.isFile() ? createHash('sha256').update(await readFile(join(dir, p))).digest('hex') : '';
+    const hash = st.isFile()
+      ? createHash('sha256')
+          .update(await readFile(join(dir, p)))
+          .digest('hex')
+      : '';
     out[p] = `${st.mode.toString(8)} ${st.size} ${st.mtimeMs} ${st.nlink} ${hash}`;
     if (st.isDirectory()) Object.assign(out, await snapshot(dir, p));
   }
@@ -195,7 +266,11 @@ async function stagedInSandbox(run: number, write: (tarPath: string) => Promise<
     counts.stageRefused++;
   }
   const after = await snapshot(sandbox);
-  for (const p of Object.keys(after)) assert.ok(p === 'rootfs.tar' || p === 'target' || p.startsWith('target/') || p in before, `nothing new outside the target: ${p}`);
+  for (const p of Object.keys(after))
+    assert.ok(
+      p === 'rootfs.tar' || p === 'target' || p.startsWith('target/') || p in before,
+      `nothing new outside the target: ${p}`,
+    );
   for (const [p, v] of Object.entries(before)) assert.equal(after[p], v, `${p} outside the target is unchanged`);
   await rm(sandbox, { recursive: true, force: true });
 }
@@ -203,11 +278,24 @@ async function stagedInSandbox(run: number, write: (tarPath: string) => Promise<
 let sandboxes = 0;
 
 void test(`${STAGE_RUNS} generated images flattened and staged on disk: nothing is written outside the target`, async () => {
-  await fc.assert(fc.asyncProperty(fc.array(layerBytes, { minLength: 1, maxLength: 3 }), (layers) =>
-    stagedInSandbox(sandboxes++, (tarPath) => writeStreamAtomically(tarPath, Readable.from(tarBytes(flattenImage(imageOf(layers), { reporter: silentReporter })))))), { numRuns: STAGE_RUNS });
+  await fc.assert(
+    fc.asyncProperty(fc.array(layerBytes, { minLength: 1, maxLength: 3 }), (layers) =>
+      stagedInSandbox(sandboxes++, (tarPath) =>
+        writeStreamAtomically(
+          tarPath,
+          Readable.from(tarBytes(flattenImage(imageOf(layers), { reporter: silentReporter }))),
+        ),
+      ),
+    ),
+    { numRuns: STAGE_RUNS },
+  );
 });
 
 void test(`${STAGE_RUNS} generated raw tars staged on disk directly: nothing is written outside the target`, async () => {
-  await fc.assert(fc.asyncProperty(fc.array(rawEntry, { maxLength: 12 }), (entries) =>
-    stagedInSandbox(sandboxes++, (tarPath) => writeFile(tarPath, rawTar(entries)))), { numRuns: STAGE_RUNS });
+  await fc.assert(
+    fc.asyncProperty(fc.array(rawEntry, { maxLength: 12 }), (entries) =>
+      stagedInSandbox(sandboxes++, (tarPath) => writeFile(tarPath, rawTar(entries))),
+    ),
+    { numRuns: STAGE_RUNS },
+  );
 });

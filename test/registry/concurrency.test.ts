@@ -44,15 +44,33 @@ void describe('concurrent pulls into one cache', () => {
     const blobGets = spy.requests.filter((r) => r.method === 'GET' && r.path.includes('/blobs/'));
     const perDigest = new Map<string, number>();
     for (const r of blobGets) perDigest.set(r.path, (perDigest.get(r.path) ?? 0) + 1);
-    assert.deepEqual([...perDigest.values()].filter((n) => n !== 1), [], 'no blob downloaded twice');
+    assert.deepEqual(
+      [...perDigest.values()].filter((n) => n !== 1),
+      [],
+      'no blob downloaded twice',
+    );
     const amd = idx.images[0]!;
-    const expected = new Set([idx.descriptor.digest, ...idx.images.map((i) => i.descriptor.digest), amd.manifest.config.digest, ...amd.manifest.layers.map((l) => l.digest), ...single.blobs.keys()]);
+    const expected = new Set([
+      idx.descriptor.digest,
+      ...idx.images.map((i) => i.descriptor.digest),
+      amd.manifest.config.digest,
+      ...amd.manifest.layers.map((l) => l.digest),
+      ...single.blobs.keys(),
+    ]);
     const onDisk = new Set((await readdir(join(cache, 'blobs', 'sha256'))).map((h) => `sha256:${h}`));
     assert.deepEqual([...onDisk].sort(), [...expected].sort());
-    const index = JSON.parse(await readFile(join(cache, 'index.json'), 'utf8')) as { manifests: Array<{ annotations: Record<string, string> }> };
-    assert.deepEqual(index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']).sort(), refs.sort());
+    const index = JSON.parse(await readFile(join(cache, 'index.json'), 'utf8')) as {
+      manifests: Array<{ annotations: Record<string, string> }>;
+    };
+    assert.deepEqual(
+      index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']).sort(),
+      refs.sort(),
+    );
     assert.deepEqual(await readdir(join(cache, '.mobyts', 'tmp')), []);
-    assert.deepEqual((await readdir(join(cache, '.mobyts', 'locks'))).filter((f) => !f.includes('.stale-')), []);
+    assert.deepEqual(
+      (await readdir(join(cache, '.mobyts', 'locks'))).filter((f) => !f.includes('.stale-')),
+      [],
+    );
     assert.deepEqual((await verifyCache((await openStore(cache)).layout)).problems, []);
   });
 });

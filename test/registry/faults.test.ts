@@ -59,7 +59,18 @@ void describe('registry faults', () => {
     const { name, cache } = await setup();
     proxy.add({ match: /\/blobs\//, kind: 'status', status: 429, retryAfter: '2', times: 1 });
     const waits: number[] = [];
-    const store = await openStore(cache, { client: { retry: { baseDelayMs: 1, maxDelayMs: 60_000, sleep: (ms) => { waits.push(ms); return Promise.resolve(); } } } });
+    const store = await openStore(cache, {
+      client: {
+        retry: {
+          baseDelayMs: 1,
+          maxDelayMs: 60_000,
+          sleep: (ms) => {
+            waits.push(ms);
+            return Promise.resolve();
+          },
+        },
+      },
+    });
     await store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64')));
     assert.deepEqual(waits, [2000]);
     await assertCacheSound(cache);
@@ -73,7 +84,11 @@ void describe('registry faults', () => {
     const src = await store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64')));
     assert.equal(src.manifestDigest, img.descriptor.digest);
     const blobGets = proxy.requests.filter((r) => r.path.endsWith(layer.digest) && r.method === 'GET');
-    assert.equal(blobGets.length, 2, JSON.stringify(proxy.requests.map((r) => [r.method, r.path, r.headers.range, r.fault])));
+    assert.equal(
+      blobGets.length,
+      2,
+      JSON.stringify(proxy.requests.map((r) => [r.method, r.path, r.headers.range, r.fault])),
+    );
     assert.equal(blobGets[1]?.headers.range, 'bytes=100000-');
     await assertCacheSound(cache);
   });
@@ -93,9 +108,16 @@ void describe('registry faults', () => {
     const layer = img.manifest.layers[0]!;
     proxy.add({ match: new RegExp(`/blobs/${layer.digest}`), kind: 'corrupt' });
     const store = await openStore(cache, fast);
-    const err = await store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64'))).catch((e: unknown) => e);
+    const err = await store
+      .getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64')))
+      .catch((e: unknown) => e);
     assert.ok(err instanceof Error);
-    assert.match(err.message, new RegExp(`^Cannot pull "${proxy.host}/${name}": blob ${layer.digest} does not match its digest \\(expected ${layer.digest}, got sha256:[0-9a-f]{64}\\)$`));
+    assert.match(
+      err.message,
+      new RegExp(
+        `^Cannot pull "${proxy.host}/${name}": blob ${layer.digest} does not match its digest \\(expected ${layer.digest}, got sha256:[0-9a-f]{64}\\)$`,
+      ),
+    );
     assert.equal(await store.hasBlob(layer.digest), false);
     assert.equal(await store.getRef(`${proxy.host}/${name}`), undefined);
     await assertCacheSound(cache);
@@ -104,12 +126,20 @@ void describe('registry faults', () => {
   void it('names what timed out on a slow server', async () => {
     const { name, cache } = await setup();
     proxy.add({ match: /\/manifests\//, kind: 'slow', delayMs: 1500, times: Infinity });
-    const store = await openStore(cache, { client: { retry: { tries: 2, baseDelayMs: 1, maxDelayMs: 5 }, timeouts: { headersMs: 200 } } });
-    await assert.rejects(store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64'))), (err: Error) => {
-      assert.equal(err.message, `Cannot pull "${proxy.host}/${name}": cannot reach ${proxy.host} (after 2 attempts)`);
-      assert.equal((err.cause as Error).message, `HEAD http://${proxy.host}/v2/${name.replace(':1', '')}/manifests/1: no response headers from ${proxy.host} within 0.2s`);
-      return true;
+    const store = await openStore(cache, {
+      client: { retry: { tries: 2, baseDelayMs: 1, maxDelayMs: 5 }, timeouts: { headersMs: 200 } },
     });
+    await assert.rejects(
+      store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64'))),
+      (err: Error) => {
+        assert.equal(err.message, `Cannot pull "${proxy.host}/${name}": cannot reach ${proxy.host} (after 2 attempts)`);
+        assert.equal(
+          (err.cause as Error).message,
+          `HEAD http://${proxy.host}/v2/${name.replace(':1', '')}/manifests/1: no response headers from ${proxy.host} within 0.2s`,
+        );
+        return true;
+      },
+    );
     await assertCacheSound(cache);
   });
 
@@ -117,10 +147,20 @@ void describe('registry faults', () => {
     const { name, cache } = await setup();
     proxy.add({ match: /\/v2\//, kind: 'unauthorized', times: Infinity });
     const secret = 'hunter2-very-secret';
-    const store = await openStore(cache, { client: { ...fast.client, credentials: staticCredentialStore({ [proxy.host]: { kind: 'basic', username: 'u', password: secret } }) } });
-    const err = await store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64'))).catch((e: unknown) => e);
+    const store = await openStore(cache, {
+      client: {
+        ...fast.client,
+        credentials: staticCredentialStore({ [proxy.host]: { kind: 'basic', username: 'u', password: secret } }),
+      },
+    });
+    const err = await store
+      .getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64')))
+      .catch((e: unknown) => e);
     assert.ok(err instanceof Error);
-    assert.equal(err.message, `Cannot pull "${proxy.host}/${name}": not authorized (HEAD http://${proxy.host}/v2/faults/${name.split('/')[1]!.replace(':1', '')}/manifests/1 → HTTP 401)`);
+    assert.equal(
+      err.message,
+      `Cannot pull "${proxy.host}/${name}": not authorized (HEAD http://${proxy.host}/v2/faults/${name.split('/')[1]!.replace(':1', '')}/manifests/1 → HTTP 401)`,
+    );
     assert.equal((err as { code?: string }).code, 'AUTH');
     assert.ok(!JSON.stringify(err).includes(secret) && !String(err.stack).includes(secret));
     assert.equal(proxy.requests.length, 2, 'one challenge answered, then give up');
@@ -132,9 +172,14 @@ void describe('registry faults', () => {
     const { name, cache } = await setup();
     proxy.add({ match: /\/manifests\//, kind: 'status', status: 503, times: Infinity });
     const store = await openStore(cache, fast);
-    await assert.rejects(store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64'))), {
-      message: new RegExp(`^Cannot pull "${proxy.host}/${name}": the registry failed \\(HEAD http://${proxy.host}/v2/.*/manifests/1 → HTTP 503, after 5 attempts\\)$`),
-    });
+    await assert.rejects(
+      store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64'))),
+      {
+        message: new RegExp(
+          `^Cannot pull "${proxy.host}/${name}": the registry failed \\(HEAD http://${proxy.host}/v2/.*/manifests/1 → HTTP 503, after 5 attempts\\)$`,
+        ),
+      },
+    );
   });
 
   void it('falls back to GET when HEAD is refused', async () => {
@@ -143,7 +188,10 @@ void describe('registry faults', () => {
     const store = await openStore(cache, fast);
     const src = await store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64')));
     assert.equal(src.manifestDigest, img.descriptor.digest);
-    assert.deepEqual(proxy.requests.filter((r) => r.path.includes('/manifests/')).map((r) => r.method), ['HEAD', 'GET']);
+    assert.deepEqual(
+      proxy.requests.filter((r) => r.path.includes('/manifests/')).map((r) => r.method),
+      ['HEAD', 'GET'],
+    );
     await assertCacheSound(cache);
   });
 
@@ -153,7 +201,10 @@ void describe('registry faults', () => {
     proxy.add({ match: new RegExp(`/blobs/${layer.digest}`), kind: 'reset', afterBytes: 50_000 }); // the proxy then stalls 300 ms
     const controller = new AbortController();
     const store = await openStore(cache, fast);
-    const pulling = store.getImage(parseReference(`${proxy.host}/${name}`), reg.pullOptions(platformFor('amd64'), { signal: controller.signal }));
+    const pulling = store.getImage(
+      parseReference(`${proxy.host}/${name}`),
+      reg.pullOptions(platformFor('amd64'), { signal: controller.signal }),
+    );
     setTimeout(() => controller.abort(new Error('interrupted by SIGINT')), 150);
     await assert.rejects(pulling);
     assert.equal(await store.hasBlob(layer.digest), false);

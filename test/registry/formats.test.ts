@@ -26,29 +26,47 @@ void describe('media types, compressions and attestations', () => {
   });
 
   void it('pulls gzip, zstd and uncompressed layers whose bytes decompress to the pushed tars', async () => {
-    const img = await buildImage({ layers: [randomLayer({ compression: 'gzip' }), randomLayer({ compression: 'zstd' }), randomLayer({ compression: 'none' })] });
-    assert.deepEqual(img.manifest.layers.map((l) => l.mediaType), [MediaType.OCI_LAYER_GZIP, MediaType.OCI_LAYER_ZSTD, MediaType.OCI_LAYER]);
+    const img = await buildImage({
+      layers: [
+        randomLayer({ compression: 'gzip' }),
+        randomLayer({ compression: 'zstd' }),
+        randomLayer({ compression: 'none' }),
+      ],
+    });
+    assert.deepEqual(
+      img.manifest.layers.map((l) => l.mediaType),
+      [MediaType.OCI_LAYER_GZIP, MediaType.OCI_LAYER_ZSTD, MediaType.OCI_LAYER],
+    );
     await pushImage(reg.host, 'fmt/comp:1', img);
-    const src = await (await openStore(cache)).getImage(parseReference(`${reg.host}/fmt/comp:1`), reg.pullOptions(platformFor('amd64')));
+    const src = await (
+      await openStore(cache)
+    ).getImage(parseReference(`${reg.host}/fmt/comp:1`), reg.pullOptions(platformFor('amd64')));
     for (const [i, layer] of src.manifest.layers.entries()) {
       assert.deepEqual(await buffer(await decompressed(await src.openLayer(layer))), img.layers[i]?.tar);
     }
   });
 
   void it('pulls a Docker manifest list with Docker v2 manifests', async () => {
-    const idx = await buildIndex([{ platform: { architecture: 'amd64' } }, { platform: { architecture: 's390x' } }], { mediaTypes: 'docker' });
+    const idx = await buildIndex([{ platform: { architecture: 'amd64' } }, { platform: { architecture: 's390x' } }], {
+      mediaTypes: 'docker',
+    });
     assert.equal(idx.index.mediaType, MediaType.DOCKER_MANIFEST_LIST);
     await pushImage(reg.host, 'fmt/docker:1', idx);
-    const src = await (await openStore(cache)).getImage(parseReference(`${reg.host}/fmt/docker:1`), reg.pullOptions(platformFor('s390x')));
+    const src = await (
+      await openStore(cache)
+    ).getImage(parseReference(`${reg.host}/fmt/docker:1`), reg.pullOptions(platformFor('s390x')));
     assert.equal(src.manifest.mediaType, MediaType.DOCKER_MANIFEST);
     assert.equal(src.rootDescriptor.mediaType, MediaType.DOCKER_MANIFEST_LIST);
     assert.equal(src.config.architecture, 's390x');
     assert.equal(src.manifest.layers[0]?.mediaType, MediaType.DOCKER_LAYER_GZIP);
   });
 
-  void it('skips attestation manifests for the rootfs but keeps this platform\'s attestation readable', async () => {
+  void it("skips attestation manifests for the rootfs but keeps this platform's attestation readable", async () => {
     const sbom = { spdxVersion: 'SPDX-2.3', name: 'arm64-sbom', packages: [{ name: 'busybox' }] };
-    const idx = await buildIndex([{ platform: { architecture: 'amd64' } }, { platform: { architecture: 'arm64' }, sbom }], { attestations: true });
+    const idx = await buildIndex(
+      [{ platform: { architecture: 'amd64' } }, { platform: { architecture: 'arm64' }, sbom }],
+      { attestations: true },
+    );
     await pushImage(reg.host, 'fmt/att:1', idx);
     const store = await openStore(cache);
     const src = await store.getImage(parseReference(`${reg.host}/fmt/att:1`), reg.pullOptions(platformFor('arm64')));
@@ -58,7 +76,9 @@ void describe('media types, compressions and attestations', () => {
     assert.equal(att.descriptor.annotations?.['vnd.docker.reference.digest'], src.manifestDigest);
     const layer = att.manifest.layers[0]!;
     assert.equal(layer.mediaType, MediaType.IN_TOTO);
-    const statement = JSON.parse((await buffer(await src.openBlob(layer.digest, layer.size))).toString()) as { predicate: unknown };
+    const statement = JSON.parse((await buffer(await src.openBlob(layer.digest, layer.size))).toString()) as {
+      predicate: unknown;
+    };
     assert.deepEqual(statement.predicate, sbom);
     // the amd64 attestation's layer was not downloaded
     const amdAtt = idx.attestations[0]!.manifest.layers[0]!;
@@ -81,10 +101,18 @@ void describe('media types, compressions and attestations', () => {
     const img = await buildImage({ platform: { architecture: 'amd64' } });
     await pushImage(reg.host, 'fmt/amd-only:1', img);
     const reporter = recordingReporter();
-    const src = await (await openStore(cache)).getImage(parseReference(`${reg.host}/fmt/amd-only:1`), reg.pullOptions(platformFor('riscv64'), { reporter }));
+    const src = await (
+      await openStore(cache)
+    ).getImage(parseReference(`${reg.host}/fmt/amd-only:1`), reg.pullOptions(platformFor('riscv64'), { reporter }));
     assert.equal(src.manifestDigest, img.descriptor.digest);
-    assert.deepEqual(reporter.events.filter((e) => e.type === 'warn'), [{
-      type: 'warn', message: `${reg.host}/fmt/amd-only:1@${img.descriptor.digest} is a single-platform image for linux/amd64, used as is for linux/riscv64`,
-    }]);
+    assert.deepEqual(
+      reporter.events.filter((e) => e.type === 'warn'),
+      [
+        {
+          type: 'warn',
+          message: `${reg.host}/fmt/amd-only:1@${img.descriptor.digest} is a single-platform image for linux/amd64, used as is for linux/riscv64`,
+        },
+      ],
+    );
   });
 });

@@ -32,8 +32,18 @@ void describe('OCI layout interop', () => {
     const cache = join(work, 'ours');
     const name = `${reg.host}/interop/out:1`;
     await (await openStore(cache)).getImage(parseReference(name), reg.pullOptions(platformFor('amd64')));
-    await exec('skopeo', ['copy', '--quiet', '--override-arch', 'amd64', '--dest-tls-verify=false', `oci:${cache}:${name}`, `docker://${reg.host}/interop/back:1`]);
-    const back = await (await openStore(join(work, 'back'))).getImage(parseReference(`${reg.host}/interop/back:1`), reg.pullOptions(platformFor('amd64')));
+    await exec('skopeo', [
+      'copy',
+      '--quiet',
+      '--override-arch',
+      'amd64',
+      '--dest-tls-verify=false',
+      `oci:${cache}:${name}`,
+      `docker://${reg.host}/interop/back:1`,
+    ]);
+    const back = await (
+      await openStore(join(work, 'back'))
+    ).getImage(parseReference(`${reg.host}/interop/back:1`), reg.pullOptions(platformFor('amd64')));
     assert.equal(back.rootDescriptor.digest, idx.images[0]?.descriptor.digest);
   });
 
@@ -41,7 +51,13 @@ void describe('OCI layout interop', () => {
     const img = await buildImage({ config: { Env: ['FROM=skopeo'] } });
     await pushImage(reg.host, 'interop/in:1', img);
     const layout = join(work, 'theirs');
-    await exec('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/interop/in:1`, `oci:${layout}:docker.io/team/in:1`]);
+    await exec('skopeo', [
+      'copy',
+      '--quiet',
+      '--src-tls-verify=false',
+      `docker://${reg.host}/interop/in:1`,
+      `oci:${layout}:docker.io/team/in:1`,
+    ]);
     const store = await openStore(layout);
     const src = await store.getCachedImage(parseReference('team/in:1'), platformFor('amd64'));
     assert.deepEqual(src?.config.config?.Env, ['FROM=skopeo']);

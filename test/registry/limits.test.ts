@@ -47,7 +47,10 @@ function doc(value: unknown, mediaType: string = MediaType.OCI_MANIFEST): Doc {
   return { bytes, descriptor: { mediaType, digest: digestOf(bytes), size: bytes.length } };
 }
 
-const CONFIG = doc({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }, MediaType.OCI_CONFIG);
+const CONFIG = doc(
+  { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } },
+  MediaType.OCI_CONFIG,
+);
 
 function manifest(extra: Record<string, unknown> = {}): Doc {
   return doc({ schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: CONFIG.descriptor, layers: [], ...extra });
@@ -61,13 +64,23 @@ function index(manifests: Descriptor[]): Doc {
 function serve(repo: string, d: Doc, selector?: string): void {
   const headers = { 'content-type': d.descriptor.mediaType, 'docker-content-digest': d.descriptor.digest };
   for (const s of [d.descriptor.digest, ...(selector === undefined ? [] : [selector])]) {
-    proxy.add({ match: new RegExp(`^/v2/${repo}/manifests/${s}$`), kind: 'respond', times: Infinity, respond: { headers, body: () => d.bytes } });
+    proxy.add({
+      match: new RegExp(`^/v2/${repo}/manifests/${s}$`),
+      kind: 'respond',
+      times: Infinity,
+      respond: { headers, body: () => d.bytes },
+    });
   }
   faults++;
 }
 
 function serveBlob(repo: string, digest: Digest, body: () => Buffer | AsyncIterable<Buffer>): void {
-  proxy.add({ match: new RegExp(`^/v2/${repo}/blobs/${digest}$`), kind: 'respond', times: Infinity, respond: { headers: { 'content-type': 'application/octet-stream' }, body } });
+  proxy.add({
+    match: new RegExp(`^/v2/${repo}/blobs/${digest}$`),
+    kind: 'respond',
+    times: Infinity,
+    respond: { headers: { 'content-type': 'application/octet-stream' }, body },
+  });
   faults++;
 }
 
@@ -107,35 +120,78 @@ void test('a manifest HEAD announces as over 4 MiB is refused before it is downl
   const big = manifest({ annotations: { pad: 'x'.repeat(5 * MiB) } });
   serve('lim/head', big, 'big');
   const before = proxy.sent;
-  await refused('lim/head:big', new RegExp(`${SUBJECT('lim/head:big')}manifest big is ${big.bytes.length} bytes, more than the 4 MiB \\(4194304 bytes\\) limit for manifests and indexes$`));
+  await refused(
+    'lim/head:big',
+    new RegExp(
+      `${SUBJECT('lim/head:big')}manifest big is ${big.bytes.length} bytes, more than the 4 MiB \\(4194304 bytes\\) limit for manifests and indexes$`,
+    ),
+  );
   assert.equal(proxy.sent, before, 'no body byte was sent');
 });
 
 void test('a manifest whose Content-Length is over 4 MiB is refused without reading its body', async () => {
   const big = manifest({ annotations: { pad: 'y'.repeat(5 * MiB) } });
-  proxy.add({ match: /^\/v2\/lim\/len\/manifests\/big$/, method: 'HEAD', kind: 'status', status: 405, times: Infinity });
+  proxy.add({
+    match: /^\/v2\/lim\/len\/manifests\/big$/,
+    method: 'HEAD',
+    kind: 'status',
+    status: 405,
+    times: Infinity,
+  });
   serve('lim/len', big, 'big');
-  await refused('lim/len:big', new RegExp(`${SUBJECT('lim/len:big')}manifest big is ${big.bytes.length} bytes \\(Content-Length\\), more than the 4 MiB`));
+  await refused(
+    'lim/len:big',
+    new RegExp(
+      `${SUBJECT('lim/len:big')}manifest big is ${big.bytes.length} bytes \\(Content-Length\\), more than the 4 MiB`,
+    ),
+  );
 });
 
 void test('an endless manifest without a length is cut off while streaming, soon after 4 MiB', async () => {
-  proxy.add({ match: /^\/v2\/lim\/endless\/manifests\/x$/, method: 'HEAD', kind: 'status', status: 405, times: Infinity });
-  proxy.add({ match: /^\/v2\/lim\/endless\/manifests\/x$/, kind: 'respond', times: Infinity, respond: { headers: { 'content-type': MediaType.OCI_MANIFEST }, body: () => endless('{"schemaVersion":2,"annotations":{"a":"') } });
+  proxy.add({
+    match: /^\/v2\/lim\/endless\/manifests\/x$/,
+    method: 'HEAD',
+    kind: 'status',
+    status: 405,
+    times: Infinity,
+  });
+  proxy.add({
+    match: /^\/v2\/lim\/endless\/manifests\/x$/,
+    kind: 'respond',
+    times: Infinity,
+    respond: {
+      headers: { 'content-type': MediaType.OCI_MANIFEST },
+      body: () => endless('{"schemaVersion":2,"annotations":{"a":"'),
+    },
+  });
   faults++;
   const before = proxy.sent;
-  await refused('lim/endless:x', new RegExp(`${SUBJECT('lim/endless:x')}manifest x was still being sent, more than the 4 MiB \\(4194304 bytes\\) limit`));
+  await refused(
+    'lim/endless:x',
+    new RegExp(
+      `${SUBJECT('lim/endless:x')}manifest x was still being sent, more than the 4 MiB \\(4194304 bytes\\) limit`,
+    ),
+  );
   assert.ok(proxy.sent - before < 64 * MiB, `the client stopped reading (${proxy.sent - before} bytes sent)`);
 });
 
 void test('an index naming a child manifest over 4 MiB is refused with the entry named', async () => {
   const child = { ...manifest().descriptor, size: 5 * MiB, platform: { architecture: 'amd64', os: 'linux' } };
   serve('lim/child', index([child]), '1');
-  await refused('lim/child:1', new RegExp(`${SUBJECT('lim/child:1')}manifests\\[0\\]\\.size is ${5 * MiB} bytes, more than the 4 MiB \\(4194304 bytes\\) limit$`));
+  await refused(
+    'lim/child:1',
+    new RegExp(
+      `${SUBJECT('lim/child:1')}manifests\\[0\\]\\.size is ${5 * MiB} bytes, more than the 4 MiB \\(4194304 bytes\\) limit$`,
+    ),
+  );
 });
 
 void test('a configuration over 4 MiB by its descriptor is refused before it is downloaded', async () => {
   serve('lim/cfg', manifest({ config: { ...CONFIG.descriptor, size: 6 * MiB } }), '1');
-  await refused('lim/cfg:1', new RegExp(`${SUBJECT('lim/cfg:1')}config\\.size is ${6 * MiB} bytes, more than the 4 MiB`));
+  await refused(
+    'lim/cfg:1',
+    new RegExp(`${SUBJECT('lim/cfg:1')}config\\.size is ${6 * MiB} bytes, more than the 4 MiB`),
+  );
 });
 
 void test('a configuration streamed past its descriptor size is cut off while streaming', async () => {
@@ -143,32 +199,60 @@ void test('a configuration streamed past its descriptor size is cut off while st
   serve('lim/cfgstream', manifest({ config: liar.descriptor }), '1');
   serveBlob('lim/cfgstream', liar.descriptor.digest, () => endless('{"architecture":"'));
   const before = proxy.sent;
-  await refused('lim/cfgstream:1', new RegExp(`${SUBJECT('lim/cfgstream:1')}blob ${liar.descriptor.digest} is larger than its descriptor says \\(more than ${liar.descriptor.size} bytes\\)$`));
+  await refused(
+    'lim/cfgstream:1',
+    new RegExp(
+      `${SUBJECT('lim/cfgstream:1')}blob ${liar.descriptor.digest} is larger than its descriptor says \\(more than ${liar.descriptor.size} bytes\\)$`,
+    ),
+  );
   assert.ok(proxy.sent - before < 64 * MiB, `the client stopped reading (${proxy.sent - before} bytes sent)`);
 });
 
 void test('a manifest with more layers than the bound is refused with the count', async () => {
   const layer = { mediaType: MediaType.OCI_LAYER, digest: digestOf('layer'), size: 5 };
   serve('lim/layers', manifest({ layers: Array.from({ length: 300 }, () => layer) }), '1');
-  await refused('lim/layers:1', new RegExp(`${SUBJECT('lim/layers:1')}layers has 300 entries, more than the 256 mobyts accepts$`));
+  await refused(
+    'lim/layers:1',
+    new RegExp(`${SUBJECT('lim/layers:1')}layers has 300 entries, more than the 256 mobyts accepts$`),
+  );
 });
 
 void test('an index with more entries than the bound is refused with the count', async () => {
   const entry = { ...manifest().descriptor, platform: { architecture: 'amd64', os: 'linux' } };
   serve('lim/wide', index(Array.from({ length: 2000 }, () => entry)), '1');
-  await refused('lim/wide:1', new RegExp(`${SUBJECT('lim/wide:1')}manifests has 2000 entries, more than the 1024 mobyts accepts$`));
+  await refused(
+    'lim/wide:1',
+    new RegExp(`${SUBJECT('lim/wide:1')}manifests has 2000 entries, more than the 1024 mobyts accepts$`),
+  );
 });
 
 void test('an index whose platform entry is another index is refused with the depth', async () => {
   const inner = index([{ ...manifest().descriptor, platform: { architecture: 'amd64', os: 'linux' } }]);
   serve('lim/nested', inner);
   serve('lim/nested', index([{ ...inner.descriptor, platform: { architecture: 'amd64', os: 'linux' } }]), '1');
-  await refused('lim/nested:1', new RegExp(`${SUBJECT('lim/nested:1')}manifests\\[0\\], the entry for the platform, is itself an index: indexes nested 2 deep, mobyts reads at most 1 level$`));
+  await refused(
+    'lim/nested:1',
+    new RegExp(
+      `${SUBJECT('lim/nested:1')}manifests\\[0\\], the entry for the platform, is itself an index: indexes nested 2 deep, mobyts reads at most 1 level$`,
+    ),
+  );
 });
 
 void test('a configuration listing more diff_ids than the layer bound is refused with the count', async () => {
-  const cfg = doc({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: Array.from({ length: 300 }, () => digestOf('x')) } }, MediaType.OCI_CONFIG);
+  const cfg = doc(
+    {
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: Array.from({ length: 300 }, () => digestOf('x')) },
+    },
+    MediaType.OCI_CONFIG,
+  );
   serve('lim/diffids', manifest({ config: cfg.descriptor }), '1');
   serveBlob('lim/diffids', cfg.descriptor.digest, () => cfg.bytes);
-  await refused('lim/diffids:1', new RegExp(`${SUBJECT('lim/diffids:1')}the image configuration's rootfs\\.diff_ids has 300 entries, more than the 256 mobyts accepts$`));
+  await refused(
+    'lim/diffids:1',
+    new RegExp(
+      `${SUBJECT('lim/diffids:1')}the image configuration's rootfs\\.diff_ids has 300 entries, more than the 256 mobyts accepts$`,
+    ),
+  );
 });

@@ -38,7 +38,10 @@ void describe('mirrors', () => {
     const img = await buildImage({ config: { Cmd: ['hello'] } });
     await pushImage(upstream.host, 'library/hello:1', img);
     const store = await openStore(await cache(), fast);
-    const src = await store.getImage(parseReference('hello:1'), upstream.pullOptions(platformFor('amd64'), { registry: { mirrors: [spy.url], insecureRegistries: [] } }));
+    const src = await store.getImage(
+      parseReference('hello:1'),
+      upstream.pullOptions(platformFor('amd64'), { registry: { mirrors: [spy.url], insecureRegistries: [] } }),
+    );
     assert.equal(src.ref.expanded, `docker.io/library/hello:1@${img.descriptor.digest}`);
     assert.deepEqual(src.config.config?.Cmd, ['hello']);
     assert.ok(spy.requests.some((r) => r.path === '/v2/library/hello/manifests/1'));
@@ -52,9 +55,18 @@ void describe('mirrors', () => {
     try {
       broken.add({ match: /./, kind: 'status', status: 503, times: Infinity });
       const store = await openStore(await cache(), fast);
-      const src = await store.getImage(parseReference(`${upstream.host}/team/app:2`), upstream.pullOptions(platformFor('amd64'), { registry: { mirrors: [`${upstream.host}=${broken.url}`], insecureRegistries: [] } }));
+      const src = await store.getImage(
+        parseReference(`${upstream.host}/team/app:2`),
+        upstream.pullOptions(platformFor('amd64'), {
+          registry: { mirrors: [`${upstream.host}=${broken.url}`], insecureRegistries: [] },
+        }),
+      );
       assert.equal(src.manifestDigest, img.descriptor.digest);
-      assert.equal(broken.requests.length, 5, 'the mirror was tried first (5 attempts), then skipped for the rest of the pull');
+      assert.equal(
+        broken.requests.length,
+        5,
+        'the mirror was tried first (5 attempts), then skipped for the rest of the pull',
+      );
     } finally {
       await broken.stop();
     }
@@ -67,7 +79,12 @@ void describe('mirrors', () => {
     try {
       locked.add({ match: /./, kind: 'unauthorized', times: Infinity });
       const store = await openStore(await cache(), fast);
-      const src = await store.getImage(parseReference(`${upstream.host}/team/app:3`), upstream.pullOptions(platformFor('amd64'), { registry: { mirrors: [`${upstream.host}=${locked.url}`], insecureRegistries: [] } }));
+      const src = await store.getImage(
+        parseReference(`${upstream.host}/team/app:3`),
+        upstream.pullOptions(platformFor('amd64'), {
+          registry: { mirrors: [`${upstream.host}=${locked.url}`], insecureRegistries: [] },
+        }),
+      );
       assert.equal(src.manifestDigest, img.descriptor.digest);
       assert.equal(locked.requests.length, 1, 'tried once, then skipped for the rest of the pull');
     } finally {

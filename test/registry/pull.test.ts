@@ -28,7 +28,13 @@ void describe('pull from the real registry (anonymous)', () => {
   });
 
   void it('pulls the requested platform of an index and records it in index.json', async () => {
-    const idx = await buildIndex([{ platform: { architecture: 'amd64' } }, { platform: { architecture: 'arm64', variant: 'v8' }, layers: [randomLayer(), randomLayer({ compression: 'zstd' })] }]);
+    const idx = await buildIndex([
+      { platform: { architecture: 'amd64' } },
+      {
+        platform: { architecture: 'arm64', variant: 'v8' },
+        layers: [randomLayer(), randomLayer({ compression: 'zstd' })],
+      },
+    ]);
     await pushImage(reg.host, 'test/multi:1', idx);
     const store = await openStore(cache);
     const ref = parseReference(`${reg.host}/test/multi:1`);
@@ -40,8 +46,13 @@ void describe('pull from the real registry (anonymous)', () => {
     for (const layer of src.manifest.layers) {
       assert.deepEqual(await drain(await src.openLayer(layer)), arm.blobs.get(layer.digest));
     }
-    const index = JSON.parse(await readFile(join(cache, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations: Record<string, string> }> };
-    assert.deepEqual(index.manifests.map((m) => [m.digest, m.annotations['org.opencontainers.image.ref.name']]), [[idx.descriptor.digest, `${reg.host}/test/multi:1`]]);
+    const index = JSON.parse(await readFile(join(cache, 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string; annotations: Record<string, string> }>;
+    };
+    assert.deepEqual(
+      index.manifests.map((m) => [m.digest, m.annotations['org.opencontainers.image.ref.name']]),
+      [[idx.descriptor.digest, `${reg.host}/test/multi:1`]],
+    );
     // amd64 layers were not downloaded, its manifest was (LinuxKit writes every child manifest)
     assert.equal(await store.hasBlob(idx.images[0]!.layers[0]!.descriptor.digest), false);
     assert.equal(await store.hasBlob(idx.images[0]!.descriptor.digest), true);
@@ -68,9 +79,12 @@ void describe('pull from the real registry (anonymous)', () => {
     const idx = await buildIndex([{ platform: { architecture: 'amd64' } }, { platform: { architecture: '386' } }]);
     await pushImage(reg.host, 'test/noarm:1', idx);
     const store = await openStore(cache);
-    await assert.rejects(store.getImage(parseReference(`${reg.host}/test/noarm:1`), reg.pullOptions(platformFor('arm64'))), {
-      message: `Cannot pull "${reg.host}/test/noarm:1" for linux/arm64: no manifest for that platform (have linux/amd64, linux/386)`,
-    });
+    await assert.rejects(
+      store.getImage(parseReference(`${reg.host}/test/noarm:1`), reg.pullOptions(platformFor('arm64'))),
+      {
+        message: `Cannot pull "${reg.host}/test/noarm:1" for linux/arm64: no manifest for that platform (have linux/amd64, linux/386)`,
+      },
+    );
   });
 
   void it('reports per-image byte progress and one done event', async () => {
@@ -78,7 +92,10 @@ void describe('pull from the real registry (anonymous)', () => {
     await pushImage(reg.host, 'test/progress:1', img);
     const reporter = recordingReporter();
     const store = await openStore(cache);
-    await store.getImage(parseReference(`${reg.host}/test/progress:1`), reg.pullOptions(platformFor('amd64'), { reporter }));
+    await store.getImage(
+      parseReference(`${reg.host}/test/progress:1`),
+      reg.pullOptions(platformFor('amd64'), { reporter }),
+    );
     const subject = `${reg.host}/test/progress:1`;
     const total = img.manifest.config.size + img.manifest.layers.reduce((n, l) => n + l.size, 0);
     const progress = reporter.events.filter((e) => e.type === 'progress');

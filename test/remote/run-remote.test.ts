@@ -17,7 +17,10 @@ let reg: TestRegistry;
 
 async function mobyts(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [join(REPO, 'bin/mobyts.js'), ...args], { maxBuffer: 16 << 20, env: { ...process.env, TMPDIR: tmp } });
+    const r = await run(process.execPath, [join(REPO, 'bin/mobyts.js'), ...args], {
+      maxBuffer: 16 << 20,
+      env: { ...process.env, TMPDIR: tmp },
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -45,16 +48,29 @@ after(async () => {
 });
 
 void test('run qemu REF pulls the artifact, boots it as a build prefix, and leaves nothing in TMPDIR', async () => {
-  const r = await mobyts(['run', 'qemu', `${reg.host}/os/tiny:1`, '--mem', '256', '--until', 'REMOTE-BOOT-MARKER', '--timeout', '120']);
+  const r = await mobyts([
+    'run',
+    'qemu',
+    `${reg.host}/os/tiny:1`,
+    '--mem',
+    '256',
+    '--until',
+    'REMOTE-BOOT-MARKER',
+    '--timeout',
+    '120',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /REMOTE-BOOT-MARKER/);
   assert.match(r.stderr, /Booting .*tiny \(kernel\+initrd\) with qemu/);
   assert.deepEqual(readdirSync(tmp), []);
 });
 
-void test('run qemu of a reference the registry does not have fails with the registry\'s answer', async () => {
+void test("run qemu of a reference the registry does not have fails with the registry's answer", async () => {
   const r = await mobyts(['run', 'qemu', `${reg.host}/os/missing:1`, '--timeout', '10']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, new RegExp(`^Error: Cannot pull "${reg.host.replace('.', '\\.')}/os/missing:1": manifest unknown`, 'm'));
+  assert.match(
+    r.stderr,
+    new RegExp(`^Error: Cannot pull "${reg.host.replace('.', '\\.')}/os/missing:1": manifest unknown`, 'm'),
+  );
   assert.deepEqual(readdirSync(tmp), []);
 });

@@ -37,34 +37,71 @@ before(async () => {
 });
 after(() => f.cleanup());
 
-interface Built { initrd: Buffer; compressed: string[]; reused: string[]; downloaded: number; stderr: string; code: number | null }
+interface Built {
+  initrd: Buffer;
+  compressed: string[];
+  reused: string[];
+  downloaded: number;
+  stderr: string;
+  code: number | null;
+}
 
 async function build(runner: string, flags: string[], spec = 'rc.yml'): Promise<Built> {
   const out = join(f.dir, `out-${runner}`);
   await mkdir(out, { recursive: true });
-  const r = await runCli(['build', '--cache', join(f.dir, `cache-${runner}`), '-v', '2', '-f', 'kernel+initrd', '-n', 'rc', '--dir', out, ...flags, join(f.dir, spec)], { cwd: f.dir, home: join(f.dir, 'home') });
-  const segments = (what: string): string[] => [...r.stderr.matchAll(new RegExp(`^initrd segment \\d+ \\(([^)]+)\\): ${what}`, 'gm'))].map((m) => m[1] ?? '');
+  const r = await runCli(
+    [
+      'build',
+      '--cache',
+      join(f.dir, `cache-${runner}`),
+      '-v',
+      '2',
+      '-f',
+      'kernel+initrd',
+      '-n',
+      'rc',
+      '--dir',
+      out,
+      ...flags,
+      join(f.dir, spec),
+    ],
+    { cwd: f.dir, home: join(f.dir, 'home') },
+  );
+  const segments = (what: string): string[] =>
+    [...r.stderr.matchAll(new RegExp(`^initrd segment \\d+ \\(([^)]+)\\): ${what}`, 'gm'))].map((m) => m[1] ?? '');
   return {
-    initrd: r.code === 0 ? await readFile(join(out, 'rc-initrd.img')) : Buffer.alloc(0), compressed: segments('compressed'), reused: segments('reused'),
-    downloaded: [...r.stderr.matchAll(/^section [0-9a-f]{12} downloaded from /gm)].length, stderr: r.stderr, code: r.code,
+    initrd: r.code === 0 ? await readFile(join(out, 'rc-initrd.img')) : Buffer.alloc(0),
+    compressed: segments('compressed'),
+    reused: segments('reused'),
+    downloaded: [...r.stderr.matchAll(/^section [0-9a-f]{12} downloaded from /gm)].length,
+    stderr: r.stderr,
+    code: r.code,
   };
 }
 
 async function remoteIndex(repo: string, tag: string): Promise<string[]> {
-  const res = await request(`${f.reg.url}/v2/${repo}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+  const res = await request(`${f.reg.url}/v2/${repo}/manifests/${tag}`, {
+    headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+  });
   assert.equal(res.statusCode, 200);
-  const index = await res.body.json() as { artifactType: string; manifests: Array<{ annotations: Record<string, string> }> };
+  const index = (await res.body.json()) as {
+    artifactType: string;
+    manifests: Array<{ annotations: Record<string, string> }>;
+  };
   assert.equal(index.artifactType, 'application/vnd.mobyts.cache.index.v1');
   return index.manifests.map((m) => m.annotations['dev.mobyts.section.key'] ?? '').sort();
 }
 
 async function sectionTags(repo: string): Promise<string[]> {
   const res = await request(`${f.reg.url}/v2/${repo}/tags/list`);
-  const body = await res.body.json() as { tags: string[] };
-  return body.tags.filter((t) => t.startsWith('section-')).map((t) => t.slice('section-'.length)).sort();
+  const body = (await res.body.json()) as { tags: string[] };
+  return body.tags
+    .filter((t) => t.startsWith('section-'))
+    .map((t) => t.slice('section-'.length))
+    .sort();
 }
 
-void test('runner B with an empty cache downloads every section from A\'s remote cache, compresses none, writes the same bytes', async () => {
+void test("runner B with an empty cache downloads every section from A's remote cache, compresses none, writes the same bytes", async () => {
   const remote = `${f.host}/ci/cache:main`;
   const a = await build('a', ['--cache-to', `type=registry,ref=${remote}`]);
   assert.equal(a.code, 0, a.stderr);
@@ -80,7 +117,10 @@ void test('runner B with an empty cache downloads every section from A\'s remote
   assert.deepEqual(b.reused, ALL);
   assert.equal(b.downloaded, 5);
   assert.ok(b.initrd.equals(a.initrd), 'byte-identical initrd');
-  assert.deepEqual(await readFile(join(f.dir, 'out-b', 'rc-kernel')), await readFile(join(f.dir, 'out-a', 'rc-kernel')));
+  assert.deepEqual(
+    await readFile(join(f.dir, 'out-b', 'rc-kernel')),
+    await readFile(join(f.dir, 'out-a', 'rc-kernel')),
+  );
 
   // one files: entry changed: runner C rebuilds that one section, downloads the rest, and pushes only it
   await f.spec('rc2.yml', SPEC.replace('GREETING', 'changed'));
@@ -115,7 +155,10 @@ void test('registry faults during --cache-from fall back to local work; a corrup
     assert.equal(d.downloaded, 0);
     assert.deepEqual(d.compressed, ALL);
     assert.ok(d.initrd.equals(good));
-    assert.match(d.stderr, /^Warning: Cannot use section [0-9a-f]{12} of the remote cache .*: Cannot verify blob sha256:[0-9a-f]{64} \(.*\): content has digest/m);
+    assert.match(
+      d.stderr,
+      /^Warning: Cannot use section [0-9a-f]{12} of the remote cache .*: Cannot verify blob sha256:[0-9a-f]{64} \(.*\): content has digest/m,
+    );
 
     // the index answers 500 every time (after retries): the build says so and works locally
     proxy.clear();
@@ -141,7 +184,10 @@ void test('registry faults during --cache-from fall back to local work; a corrup
     await f.spec('rc3.yml', SPEC.replace('GREETING', 'refused'));
     const h = await build('h', ['--cache-to', remote], 'rc3.yml');
     assert.equal(h.code, 1);
-    assert.match(h.stderr, /^Error: The outputs are written, but pushing the sections to .*ci\/cache:main failed: Cannot push .*HTTP 500/m);
+    assert.match(
+      h.stderr,
+      /^Error: The outputs are written, but pushing the sections to .*ci\/cache:main failed: Cannot push .*HTTP 500/m,
+    );
   } finally {
     await proxy.stop();
   }

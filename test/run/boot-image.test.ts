@@ -19,9 +19,16 @@ void describe('bootImage', () => {
   before(() => {
     tinyRoot(join(dir, 'root'), SCRIPT);
     makeInitrd(join(dir, 'root'), join(dir, 'initrd.img'));
-    base = { kind: 'kernel', kernel: testKernel().vmlinux, initrd: join(dir, 'initrd.img'), mem: 256, timeoutSeconds: 60 };
+    base = {
+      kind: 'kernel',
+      kernel: testKernel().vmlinux,
+      initrd: join(dir, 'initrd.img'),
+      mem: 256,
+      timeoutSeconds: 60,
+    };
   });
-  const boot = (append: string, o: Partial<BootOptions>) => bootImage({ ...base, cmdline: `console=ttyS0 quiet panic=-1 ${append}`, ...o });
+  const boot = (append: string, o: Partial<BootOptions>) =>
+    bootImage({ ...base, cmdline: `console=ttyS0 quiet panic=-1 ${append}`, ...o });
 
   void test('succeeds once the until markers appeared, with the time each appeared', async () => {
     const r = await boot('', { until: ['TINY-MARKER'] });
@@ -44,7 +51,10 @@ void describe('bootImage', () => {
     assert.equal(r.ok, false);
     assert.equal(r.end, 'fail-marker');
     assert.ok(r.seconds < 50, `took ${r.seconds} s`);
-    assert.match(r.failure, /^Boot failed after [\d.]+ s: the console showed "TINY-FAIL"\n--- console tail ---\n[\s\S]*TINY-MARKER\nTINY-FAIL/);
+    assert.match(
+      r.failure,
+      /^Boot failed after [\d.]+ s: the console showed "TINY-FAIL"\n--- console tail ---\n[\s\S]*TINY-MARKER\nTINY-FAIL/,
+    );
   });
 
   void test('a guest that never shows the marker times out', async () => {
@@ -52,11 +62,17 @@ void describe('bootImage', () => {
     assert.equal(r.ok, false);
     assert.equal(r.end, 'timeout');
     assert.equal(r.exitCode, null);
-    assert.match(r.failure, /^Boot timed out after [\d.]+ s; never saw "TINY-END"\n--- console tail ---\n[\s\S]*TINY-MARKER/);
+    assert.match(
+      r.failure,
+      /^Boot timed out after [\d.]+ s; never saw "TINY-END"\n--- console tail ---\n[\s\S]*TINY-MARKER/,
+    );
   });
 
   void test('a script types into the serial console when its trigger appears', async () => {
-    const r = await boot('tiny.read', { script: [{ when: 'TINY-READY', send: 'typed words\n' }], until: ['GOT:typed words'] });
+    const r = await boot('tiny.read', {
+      script: [{ when: 'TINY-READY', send: 'typed words\n' }],
+      until: ['GOT:typed words'],
+    });
     assert.equal(r.ok, true, r.failure);
     assert.deepEqual(Object.keys(r.markers), ['GOT:typed words']);
   });

@@ -33,7 +33,19 @@ void describe('mobyts run qemu', () => {
   });
 
   void test('boots NAME-kernel/-initrd.img/-cmdline, streams the console and exits 0 on the marker', async () => {
-    const r = await mobyts(['run', 'qemu', prefix, '--mem', '256', '--append', 'extra.word=1', '--until', 'TINY-CLI-MARKER', '--timeout', '120']);
+    const r = await mobyts([
+      'run',
+      'qemu',
+      prefix,
+      '--mem',
+      '256',
+      '--append',
+      'extra.word=1',
+      '--until',
+      'TINY-CLI-MARKER',
+      '--timeout',
+      '120',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /args: console=ttyS0 quiet panic=-1 extra.word=1\r?\nTINY-CLI-MARKER/);
     assert.match(r.stderr, /Booting .*tiny \(kernel\+initrd\) with qemu/);
@@ -44,7 +56,10 @@ void describe('mobyts run qemu', () => {
     const r = await mobyts(['run', 'qemu', prefix, '--mem', '256', '--until', 'NEVER-PRINTED', '--timeout', '120']);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /args: console=ttyS0 quiet panic=-1\r?\n/);
-    assert.match(r.stderr, /Error: qemu exited with status 0 after [\d.]+ s; never saw "NEVER-PRINTED"\nhint: the console above shows how far the guest got\n$/);
+    assert.match(
+      r.stderr,
+      /Error: qemu exited with status 0 after [\d.]+ s; never saw "NEVER-PRINTED"\nhint: the console above shows how far the guest got\n$/,
+    );
   });
 
   void test('bad flags are usage errors (exit 2)', async () => {

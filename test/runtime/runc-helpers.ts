@@ -3,7 +3,16 @@
  * cannot, checked with runc's own default config so a test failure always means mobyts' config is at fault.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -51,7 +60,10 @@ export async function runcRun(t: TestContext, bundle: string): Promise<string> {
 }
 
 async function hasRunc(): Promise<boolean> {
-  return run('sh', ['-c', 'command -v runc']).then(({ stdout }) => stdout.trim() !== '', () => false);
+  return run('sh', ['-c', 'command -v runc']).then(
+    ({ stdout }) => stdout.trim() !== '',
+    () => false,
+  );
 }
 
 /** runc's own default config (`runc spec`), made non-interactive, on a busybox tree. */
@@ -60,7 +72,9 @@ async function probeRunc(t: TestContext): Promise<string | undefined> {
   busyboxTree(join(dir, 'rootfs'));
   try {
     await run('runc', ['spec', '--bundle', dir]);
-    const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { process: { terminal: boolean; args: string[] } };
+    const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as {
+      process: { terminal: boolean; args: string[] };
+    };
     spec.process.terminal = false;
     spec.process.args = ['/bin/true'];
     writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));

@@ -21,7 +21,8 @@ function mountCommands(b: Bundle, root: string): string[] {
     const dest = root + (m.destination ?? '');
     const options = m.options ?? [];
     if (m.type === undefined && options.includes('remount')) cmds.push(`mount --make-private ${q(dest)}`);
-    else if (m.type === undefined && options.includes('bind')) cmds.push(`mount --bind ${q(root + (m.source ?? ''))} ${q(dest)}`);
+    else if (m.type === undefined && options.includes('bind'))
+      cmds.push(`mount --bind ${q(root + (m.source ?? ''))} ${q(dest)}`);
     else {
       const opts = options.map((o) => o.replace(/^(lowerdir|upperdir|workdir)=\//, `$1=${root}/`));
       for (const o of opts) if (/^(upperdir|workdir)=/.test(o)) cmds.push(`mkdir -p ${q(o.slice(o.indexOf('=') + 1))}`);
@@ -49,16 +50,29 @@ void test('runc runs overlay bundles set up from runtime.json; a shared image ge
     { name: 'a', image: 'busybox', command: ['/bin/sh', '-c', 'touch /written && ls /written && echo a-wrote'] },
     { name: 'b', image: 'busybox', command: ['/bin/sh', '-c', 'ls /written 2>/dev/null || echo b-clean'] },
   ];
-  const first = bundleFiles(entries[0] as ImageEntry, { config: { Env: ['PATH=/bin'] } }, { idMap: new Map(), section: 'onboot', index: 0 });
-  const second = bundleFiles(entries[1] as ImageEntry, { config: { Env: ['PATH=/bin'] } }, { idMap: new Map(), section: 'onboot', index: 1, sharedRoot: first.root });
+  const first = bundleFiles(
+    entries[0] as ImageEntry,
+    { config: { Env: ['PATH=/bin'] } },
+    { idMap: new Map(), section: 'onboot', index: 0 },
+  );
+  const second = bundleFiles(
+    entries[1] as ImageEntry,
+    { config: { Env: ['PATH=/bin'] } },
+    { idMap: new Map(), section: 'onboot', index: 1, sharedRoot: first.root },
+  );
   assert.equal(second.extractTo, undefined);
   const ids = [containerId(), containerId()];
   const state = runcRoot(t, ids);
   const script = ['set -e'];
   [first, second].forEach((b, i) => {
     writeBundle(b, root);
-    script.push(...mountCommands(b, root), `runc --root ${q(state)} run --bundle ${q(join(root, b.path))} ${ids[i] ?? ''}`);
+    script.push(
+      ...mountCommands(b, root),
+      `runc --root ${q(state)} run --bundle ${q(join(root, b.path))} ${ids[i] ?? ''}`,
+    );
   });
-  const { stdout } = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script.join('\n')], { timeout: 60_000 });
+  const { stdout } = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script.join('\n')], {
+    timeout: 60_000,
+  });
   assert.equal(stdout, '/written\na-wrote\nb-clean\n');
 });

@@ -14,7 +14,9 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const dirRel = 'test/spec/invalid';
 const dir = `${root}${dirRel}`;
 const update = process.env['UPDATE_GOLDEN'] === '1';
-const cases = readdirSync(dir).filter((f) => f.endsWith('.yml')).sort();
+const cases = readdirSync(dir)
+  .filter((f) => f.endsWith('.yml'))
+  .sort();
 const run = promisify(execFile);
 
 function rendered(file: string): { text: string; errors: boolean } {
@@ -39,7 +41,12 @@ for (const name of cases) {
   });
 }
 
-const viaCli = ['01-unknown-top-level-key.yml', '10-octal-file-mode.yml', '46-yaml-unclosed-flow.yml', '59-many-problems.yml'];
+const viaCli = [
+  '01-unknown-top-level-key.yml',
+  '10-octal-file-mode.yml',
+  '46-yaml-unclosed-flow.yml',
+  '59-many-problems.yml',
+];
 
 for (const name of viaCli) {
   void test(`mobyts validate ${name} exits 1 with exactly the golden on stderr`, async () => {

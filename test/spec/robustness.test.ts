@@ -34,7 +34,10 @@ for (const name of ['minimal', 'moby-2017']) {
         const lines = mutated.split('\n').length;
         const { issues } = parseSpec(mutated, 'm.yml');
         for (const i of issues) {
-          assert.ok(i.line >= 1 && i.line <= lines && i.col >= 1, `${JSON.stringify(path)} = ${JSON.stringify(wrong)}: ${JSON.stringify(i)}`);
+          assert.ok(
+            i.line >= 1 && i.line <= lines && i.col >= 1,
+            `${JSON.stringify(path)} = ${JSON.stringify(wrong)}: ${JSON.stringify(i)}`,
+          );
           assert.ok(i.message.length > 0);
         }
         checked++;

@@ -46,8 +46,15 @@ function build(i: number, cache: string, out: string): ReturnType<typeof runCli>
 before(async () => {
   f = await startFixture();
   for (let i = 0; i < BUILDS; i++) {
-    const layers = [{ entries: [{ type: 'dir' as const, path: 'app' }, { type: 'file' as const, path: `app/blob${i}`, content: randomBytes(256 * 1024 + i), mtime: 1700000000 }] },
-      { entries: [{ type: 'file' as const, path: `app/conf${i}`, content: `conf ${i}\n`, mtime: 1700000000 }] }];
+    const layers = [
+      {
+        entries: [
+          { type: 'dir' as const, path: 'app' },
+          { type: 'file' as const, path: `app/blob${i}`, content: randomBytes(256 * 1024 + i), mtime: 1700000000 },
+        ],
+      },
+      { entries: [{ type: 'file' as const, path: `app/conf${i}`, content: `conf ${i}\n`, mtime: 1700000000 }] },
+    ];
     await pushImage(f.host, `test/app${i}:1`, await buildImage({ layers }));
     specs.push(await f.spec(`os${i}.yml`, specFor(i)));
   }
@@ -88,10 +95,13 @@ void test(`${BUILDS} builds on one cache while cache clean and cache rm run in a
           if (r.code !== 0) assert.match(r.stderr, /^Error: Cannot remove ".*": it is not in the cache at /, r.stderr);
           else cleaner.freedBlobs += Number(/Freed (\d+) blobs/.exec(r.stdout.toString())?.[1] ?? 0);
         } else {
-          cleaner.freedBlobs += await removeImages(layout, [name]).then((x) => x.blobs, (err: Error) => {
-            assert.match(err.message, /^Cannot remove ".*": it is not in the cache at /);
-            return 0;
-          });
+          cleaner.freedBlobs += await removeImages(layout, [name]).then(
+            (x) => x.blobs,
+            (err: Error) => {
+              assert.match(err.message, /^Cannot remove ".*": it is not in the cache at /);
+              return 0;
+            },
+          );
         }
       }
       const leases = await readdir(join(cache, '.mobyts', 'leases')).catch(() => []);
@@ -99,11 +109,13 @@ void test(`${BUILDS} builds on one cache while cache clean and cache rm run in a
       await delay(10);
     }
   })();
-  const results = await Promise.all(Array.from({ length: BUILDS }, async (_, i) => {
-    await delay(i * 150);
-    const out = join(f.dir, `shared${i}.tar`);
-    return { i, out, r: await build(i, cache, out) };
-  }));
+  const results = await Promise.all(
+    Array.from({ length: BUILDS }, async (_, i) => {
+      await delay(i * 150);
+      const out = join(f.dir, `shared${i}.tar`);
+      return { i, out, r: await build(i, cache, out) };
+    }),
+  );
   running = false;
   await clean;
 
@@ -118,11 +130,16 @@ void test(`${BUILDS} builds on one cache while cache clean and cache rm run in a
       assert.match(r.stderr, /^Error: Cannot (pull|use the cached image) "/, `build ${i} fails clearly: ${r.stderr}`);
     }
   }
-  assert.ok(cleaner.clean >= 4 && cleaner.rm >= 4, `the cleaner ran while the builds did (${cleaner.clean} cleans, ${cleaner.rm} rms)`);
+  assert.ok(
+    cleaner.clean >= 4 && cleaner.rm >= 4,
+    `the cleaner ran while the builds did (${cleaner.clean} cleans, ${cleaner.rm} rms)`,
+  );
   assert.ok(cleaner.maxLeases >= 1, 'builds held leases while the cleaner ran');
   const v = await cli(['cache', 'verify', '--cache', cache]);
   assert.equal(v.code, 0, v.stdout.toString());
   assert.deepEqual(await readdir(join(cache, '.mobyts', 'leases')), [], 'every build released its lease');
-  process.stdout.write(`# concurrent cleaning: ${BUILDS} builds (${succeeded} succeeded) + ${BUILDS} quiet builds, ${cleaner.clean} cache clean and ${cleaner.rm} cache rm runs freed ${cleaner.freedBlobs} blobs, up to ${cleaner.maxLeases} leases held at once\n`);
+  process.stdout.write(
+    `# concurrent cleaning: ${BUILDS} builds (${succeeded} succeeded) + ${BUILDS} quiet builds, ${cleaner.clean} cache clean and ${cleaner.rm} cache rm runs freed ${cleaner.freedBlobs} blobs, up to ${cleaner.maxLeases} leases held at once\n`,
+  );
   assert.equal(succeeded, BUILDS, 'with the registry reachable every build succeeds');
 });

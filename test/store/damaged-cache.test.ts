@@ -115,7 +115,10 @@ const DAMAGES: Damage[] = [
   {
     name: 'a garbage index.json',
     apply: async (cache) => {
-      await writeFile(join(cache, 'index.json'), Buffer.from('{"schemaVersion":2,"manifests":[{"digest":\u0000\u00ff garbage', 'latin1'));
+      await writeFile(
+        join(cache, 'index.json'),
+        Buffer.from('{"schemaVersion":2,"manifests":[{"digest":\u0000\u00ff garbage', 'latin1'),
+      );
       return undefined;
     },
   },
@@ -131,7 +134,12 @@ for (const d of DAMAGES) {
     if (digest !== undefined) {
       assert.match(r.stderr, new RegExp(`Warning: re-pulled ${digest}: the cached copy was damaged \\(`), r.stderr);
     } else {
-      assert.match(r.stderr, new RegExp(`Warning: Cannot read the cache index "${join(cache, 'index.json')}": it is not valid JSON: set it aside as "${join(cache, '.mobyts')}/index\\.json\\.damaged-\\d+"`));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `Warning: Cannot read the cache index "${join(cache, 'index.json')}": it is not valid JSON: set it aside as "${join(cache, '.mobyts')}/index\\.json\\.damaged-\\d+"`,
+        ),
+      );
     }
     assert.ok((await readFile(out)).equals(golden), 'the output is byte-identical to a build from the good cache');
     const v = await verify(cache);
@@ -155,10 +163,25 @@ void test('offline: each damage fails the build with exit 1, naming the digest a
     assert.equal(r.code, 1, `${d.name}: ${r.stderr}`);
     assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, d.name);
     if (digest !== undefined) {
-      assert.match(r.stderr, new RegExp(`^Error: Cannot use the cached image "${f.host}/test/[a-z]+:1": blob ${digest} \\(.+\\) is damaged and fetching it again failed: `), d.name);
-      assert.match(r.stderr, /\nhint: .*`mobyts cache rm 127\.0\.0\.1:\d+\/test\/[a-z]+:1`.*`mobyts cache verify`/, d.name);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^Error: Cannot use the cached image "${f.host}/test/[a-z]+:1": blob ${digest} \\(.+\\) is damaged and fetching it again failed: `,
+        ),
+        d.name,
+      );
+      assert.match(
+        r.stderr,
+        /\nhint: .*`mobyts cache rm 127\.0\.0\.1:\d+\/test\/[a-z]+:1`.*`mobyts cache verify`/,
+        d.name,
+      );
     } else {
-      assert.match(r.stderr, new RegExp(`^Error: Cannot read the cache index "${join(cache, 'index.json')}": it is not valid JSON, and fetching "${f.host}/test/[a-z]+:1" again failed: `));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^Error: Cannot read the cache index "${join(cache, 'index.json')}": it is not valid JSON, and fetching "${f.host}/test/[a-z]+:1" again failed: `,
+        ),
+      );
       assert.match(r.stderr, /\nhint: .*`mobyts cache verify`.*`mobyts cache clean`/);
     }
     assert.deepEqual(await readdir(outDir), [], `${d.name}: no output, no temp file`);

@@ -45,7 +45,20 @@ function grow(dir: string): void {
 
 before(async () => {
   f = await startFixture();
-  await pushImage(f.host, 'test/big:1', await buildImage({ layers: [{ entries: [{ type: 'dir', path: 'big' }, { type: 'file', path: 'big/random', content: randomBytes(2 << 20), mtime: 1700000000 }] }] }));
+  await pushImage(
+    f.host,
+    'test/big:1',
+    await buildImage({
+      layers: [
+        {
+          entries: [
+            { type: 'dir', path: 'big' },
+            { type: 'file', path: 'big/random', content: randomBytes(2 << 20), mtime: 1700000000 },
+          ],
+        },
+      ],
+    }),
+  );
   spec = await f.spec('os.yml', SPEC);
   warm = join(f.dir, 'warm');
   await mkdir(join(f.dir, 'golden'));
@@ -67,7 +80,11 @@ after(async () => {
 });
 
 function build(cache: string, outDir: string, e: RunEnv = {}): ReturnType<typeof runCli> {
-  return runCli(['build', '--cache', cache, '-f', 'tar', '-d', outDir, spec], { cwd: f.dir, home: join(f.dir, 'home'), ...e });
+  return runCli(['build', '--cache', cache, '-f', 'tar', '-d', outDir, spec], {
+    cwd: f.dir,
+    home: join(f.dir, 'home'),
+    ...e,
+  });
 }
 
 async function verifies(cache: string): Promise<void> {

@@ -13,7 +13,15 @@ import { writeTar } from '../../src/tar/write.ts';
 
 function collect(): { out: Writable; bytes: () => Buffer } {
   const chunks: Buffer[] = [];
-  return { out: new Writable({ write(c: Buffer, _e, cb) { chunks.push(c); cb(); } }), bytes: () => Buffer.concat(chunks) };
+  return {
+    out: new Writable({
+      write(c: Buffer, _e, cb) {
+        chunks.push(c);
+        cb();
+      },
+    }),
+    bytes: () => Buffer.concat(chunks),
+  };
 }
 
 void test('a tar read from a file and written again is byte-identical, whatever the body sizes', async (t) => {
@@ -22,7 +30,10 @@ void test('a tar read from a file and written again is byte-identical, whatever 
   const sizes = [0, 1, 511, 512, 65_535, 65_536, 65_537, 1_000_003, 3 << 20];
   const entries = sizes.map((size, i) => {
     const data = randomBytes(size);
-    return { header: { name: `lib/modules/m${i}.ko`, type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: 1, size }, body: Readable.from([data]) };
+    return {
+      header: { name: `lib/modules/m${i}.ko`, type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: 1, size },
+      body: Readable.from([data]),
+    };
   });
   const original = collect();
   await writeTar(entryStreamOf(entries), original.out);
@@ -36,13 +47,24 @@ void test('a tar read from a file and written again is byte-identical, whatever 
 void test('a body read again from its own data handler does not stall', async () => {
   const data = randomBytes(1 << 20);
   const archive = collect();
-  await writeTar(entryStreamOf([{ header: { name: 'big', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 1, size: data.length }, body: Readable.from([data]) }]), archive.out);
+  await writeTar(
+    entryStreamOf([
+      {
+        header: { name: 'big', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 1, size: data.length },
+        body: Readable.from([data]),
+      },
+    ]),
+    archive.out,
+  );
   for await (const entry of readTar(Readable.from([archive.bytes()]))) {
     const body = entry.body!;
     const chunks: Buffer[] = [];
     await new Promise<void>((resolve, reject) => {
       // read(0) while the reader's pull is still in flight: Node asks for more only once.
-      body.on('data', (c: Buffer) => { chunks.push(c); body.read(0); });
+      body.on('data', (c: Buffer) => {
+        chunks.push(c);
+        body.read(0);
+      });
       body.on('end', resolve).on('error', reject);
     });
     assert.ok(Buffer.concat(chunks).equals(data));

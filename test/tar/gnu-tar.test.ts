@@ -3,7 +3,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { entryStreamOf } from '../../src/tar/streams.ts';
 import { execFileSync } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, readFileSync, mkdirSync, writeFileSync, linkSync, symlinkSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  readFileSync,
+  mkdirSync,
+  writeFileSync,
+  linkSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -21,10 +32,47 @@ function entries(): TarEntry[] {
   });
   return [
     { header: { name: 'bin', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: T, size: 0 } },
-    f('bin/ping', 'PING', { mode: 0o4755, uname: 'root', gname: 'root', pax: [['SCHILY.xattr.security.capability', CAP]] }),
-    { header: { name: 'bin/ping6', type: 'link', linkname: 'bin/ping', mode: 0o4755, uid: 0, gid: 0, mtime: T, size: 0 } },
-    { header: { name: 'bin/sh', type: 'symlink', linkname: '/bin/busybox', mode: 0o777, uid: 0, gid: 0, mtime: T, size: 0 } },
-    { header: { name: `bin/${'long'.repeat(40)}`, type: 'directory', mode: 0o700, uid: 1000, gid: 1000, mtime: T, size: 0 } },
+    f('bin/ping', 'PING', {
+      mode: 0o4755,
+      uname: 'root',
+      gname: 'root',
+      pax: [['SCHILY.xattr.security.capability', CAP]],
+    }),
+    {
+      header: {
+        name: 'bin/ping6',
+        type: 'link',
+        linkname: 'bin/ping',
+        mode: 0o4755,
+        uid: 0,
+        gid: 0,
+        mtime: T,
+        size: 0,
+      },
+    },
+    {
+      header: {
+        name: 'bin/sh',
+        type: 'symlink',
+        linkname: '/bin/busybox',
+        mode: 0o777,
+        uid: 0,
+        gid: 0,
+        mtime: T,
+        size: 0,
+      },
+    },
+    {
+      header: {
+        name: `bin/${'long'.repeat(40)}`,
+        type: 'directory',
+        mode: 0o700,
+        uid: 1000,
+        gid: 1000,
+        mtime: T,
+        size: 0,
+      },
+    },
     f(`bin/${'long'.repeat(40)}/${'n'.repeat(99)}`, 'deep', { uid: 3_000_000 }),
   ];
 }
@@ -36,7 +84,9 @@ void test('GNU tar lists and extracts our archive: modes, long names, hardlinks,
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'out.tar');
   await writeTar(entryStreamOf(entries()), createWriteStream(file));
-  const listing = execFileSync('tar', ['--numeric-owner', '--utc', '-tvf', file], { encoding: 'utf8' }).trim().split('\n');
+  const listing = execFileSync('tar', ['--numeric-owner', '--utc', '-tvf', file], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
   assert.deepEqual(listing, [
     'drwxr-xr-x 0/0               0 2017-04-18 16:30 bin',
     '-rwsr-xr-x 0/0               4 2017-04-18 16:30 bin/ping',
@@ -51,7 +101,11 @@ void test('GNU tar lists and extracts our archive: modes, long names, hardlinks,
   const ping = join(root, 'bin/ping');
   assert.equal(statSync(ping).ino, statSync(join(root, 'bin/ping6')).ino);
   assert.equal(readFileSync(ping, 'utf8'), 'PING');
-  const got = execFileSync('python3', ['-c', 'import os,sys;sys.stdout.write(os.getxattr(sys.argv[1],"security.capability").hex())', ping], { encoding: 'utf8' });
+  const got = execFileSync(
+    'python3',
+    ['-c', 'import os,sys;sys.stdout.write(os.getxattr(sys.argv[1],"security.capability").hex())', ping],
+    { encoding: 'utf8' },
+  );
   assert.equal(got, CAP.toString('hex'));
 });
 

@@ -19,15 +19,34 @@ const here = import.meta.dirname;
 const golden = readFileSync(join(here, 'go-golden.tar'));
 
 interface Spec {
-  name: string; type: TarHeader['type']; mode: number; uid?: number; gid?: number; uname?: string; gname?: string;
-  mtime: number; linkname?: string; devmajor?: number; devminor?: number; pax?: Record<string, string>; data?: string;
+  name: string;
+  type: TarHeader['type'];
+  mode: number;
+  uid?: number;
+  gid?: number;
+  uname?: string;
+  gname?: string;
+  mtime: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  pax?: Record<string, string>;
+  data?: string;
 }
 
 function toEntry(s: Spec): TarEntry {
   const data = Buffer.from(s.data ?? '');
   const header: TarHeader = {
-    name: s.name === '.' ? '' : s.name, type: s.type, mode: s.mode, uid: s.uid ?? 0, gid: s.gid ?? 0, mtime: s.mtime, size: data.length,
-    ...(s.uname ? { uname: s.uname } : {}), ...(s.gname ? { gname: s.gname } : {}), ...(s.linkname ? { linkname: s.linkname } : {}),
+    name: s.name === '.' ? '' : s.name,
+    type: s.type,
+    mode: s.mode,
+    uid: s.uid ?? 0,
+    gid: s.gid ?? 0,
+    mtime: s.mtime,
+    size: data.length,
+    ...(s.uname ? { uname: s.uname } : {}),
+    ...(s.gname ? { gname: s.gname } : {}),
+    ...(s.linkname ? { linkname: s.linkname } : {}),
     ...(s.type.endsWith('device') ? { devmajor: s.devmajor ?? 0, devminor: s.devminor ?? 0 } : {}),
     ...(s.pax ? { pax: Object.entries(s.pax).map(([k, v]): [string, Buffer] => [k, Buffer.from(v, 'base64')]) } : {}),
   };
@@ -45,12 +64,16 @@ const specs = JSON.parse(readFileSync(join(here, 'go-golden.json'), 'utf8')) as 
 void test('our writer produces the bytes Go archive/tar writes for LinuxKit-style headers', async () => {
   const ours = await bytesOf(entryStreamOf(specs.map(toEntry)));
   for (let off = 0; off < Math.max(ours.length, golden.length); off += 512) {
-    assert.equal(ours.subarray(off, off + 512).toString('latin1'), golden.subarray(off, off + 512).toString('latin1'), `block at ${off}`);
+    assert.equal(
+      ours.subarray(off, off + 512).toString('latin1'),
+      golden.subarray(off, off + 512).toString('latin1'),
+      `block at ${off}`,
+    );
   }
   assert.ok(ours.equals(golden));
 });
 
-void test('reading Go\'s archive and writing it again reproduces it byte for byte (up to the names the reader cleans)', async () => {
+void test("reading Go's archive and writing it again reproduces it byte for byte (up to the names the reader cleans)", async () => {
   // The reader cleans names, so the two LinuxKit-style `…/tmp/` volume directories at the end come back without
   // their trailing slash; everything before them must be identical.
   const firstSlashed = specs.findIndex((s) => s.name.endsWith('/'));
@@ -68,6 +91,9 @@ void test('the golden is what Go writes (re-made when go is installed)', (t) => 
   const home = mkdtempSync(join(tmpdir(), 'mobyts-go-'));
   t.after(() => rmSync(home, { recursive: true, force: true }));
   const env = { ...process.env, HOME: home, GOCACHE: join(home, 'cache'), GO111MODULE: 'off', GOFLAGS: '' };
-  const made = execFileSync('go', ['run', join(here, 'go-tar', 'main.go')], { input: readFileSync(join(here, 'go-golden.json')), env });
+  const made = execFileSync('go', ['run', join(here, 'go-tar', 'main.go')], {
+    input: readFileSync(join(here, 'go-golden.json')),
+    env,
+  });
   assert.ok(made.equals(golden));
 });

@@ -29,15 +29,40 @@ after(async () => {
 });
 
 const dataImage = (seed: string): Promise<BuiltImage> =>
-  buildImage({ layers: [{ entries: [{ type: 'dir', path: 'data' }, { type: 'file', path: 'data/seed', content: seed }] }] });
+  buildImage({
+    layers: [
+      {
+        entries: [
+          { type: 'dir', path: 'data' },
+          { type: 'file', path: 'data/seed', content: seed },
+        ],
+      },
+    ],
+  });
 
 function build(args: string[]): Promise<CliResult> {
-  return runCli(['build', '--cache', path.join(work, 'cache'), '--no-sbom', '--trust-server', notary.url, '--cert-file', notary.caFile, ...args],
-    { home: path.join(work, 'home'), cwd: work, env: { MOBYTS_TRUST_DIR: path.join(work, 'trust') } });
+  return runCli(
+    [
+      'build',
+      '--cache',
+      path.join(work, 'cache'),
+      '--no-sbom',
+      '--trust-server',
+      notary.url,
+      '--cert-file',
+      notary.caFile,
+      ...args,
+    ],
+    { home: path.join(work, 'home'), cwd: work, env: { MOBYTS_TRUST_DIR: path.join(work, 'trust') } },
+  );
 }
 
 function seeds(tarFile: string): string[] {
-  return ['a', 'b'].map((v) => execFileSync('tar', ['-xOf', tarFile, `containers/volumes/${v}/lower/data/seed`], { stdio: ['ignore', 'pipe', 'ignore'] }).toString());
+  return ['a', 'b'].map((v) =>
+    execFileSync('tar', ['-xOf', tarFile, `containers/volumes/${v}/lower/data/seed`], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString(),
+  );
 }
 
 void describe('mobyts build with trust:', { timeout: 300_000 }, () => {
@@ -48,8 +73,20 @@ void describe('mobyts build with trust:', { timeout: 300_000 }, () => {
     await notary.sign(`${h}/trusted/data`, '1', { digest: digestHex(signedDigest), size: signed.manifestBytes.length });
     await pushImage(h, 'free/data:1', await dataImage('free'));
     const spec = path.join(work, 'trusted.yml');
-    await writeFile(spec, ['volumes:', '  - name: a', `    image: ${h}/trusted/data:1`, '  - name: b', `    image: ${h}/free/data:1`,
-      'trust:', '  image:', `    - ${h}/trusted/data`, ''].join('\n'));
+    await writeFile(
+      spec,
+      [
+        'volumes:',
+        '  - name: a',
+        `    image: ${h}/trusted/data:1`,
+        '  - name: b',
+        `    image: ${h}/free/data:1`,
+        'trust:',
+        '  image:',
+        `    - ${h}/trusted/data`,
+        '',
+      ].join('\n'),
+    );
 
     const ok = await build(['-o', 'ok.tar', spec]);
     assert.equal(ok.code, 0, ok.stderr);
@@ -58,12 +95,22 @@ void describe('mobyts build with trust:', { timeout: 300_000 }, () => {
     const repushed = await pushImage(h, 'trusted/data:1', await dataImage('tampered'));
     const refused = await build(['--pull', '-o', 'refused.tar', spec]);
     assert.equal(refused.code, 1);
-    assert.ok(refused.stderr.includes(`Cannot verify "${h}/trusted/data:1" with Docker Content Trust: the registry serves ${repushed} for the tag "1" but Notary signed ${signedDigest}`), refused.stderr);
+    assert.ok(
+      refused.stderr.includes(
+        `Cannot verify "${h}/trusted/data:1" with Docker Content Trust: the registry serves ${repushed} for the tag "1" but Notary signed ${signedDigest}`,
+      ),
+      refused.stderr,
+    );
     await assert.rejects(access(path.join(work, 'refused.tar')));
 
     const loud = await build(['--pull', '--disable-content-trust', '-o', 'loud.tar', spec]);
     assert.equal(loud.code, 0, loud.stderr);
-    assert.ok(loud.stderr.includes(`content trust DISABLED: "${h}/trusted/data:1" is in trust: but is pulled WITHOUT verification (--disable-content-trust)`), loud.stderr);
+    assert.ok(
+      loud.stderr.includes(
+        `content trust DISABLED: "${h}/trusted/data:1" is in trust: but is pulled WITHOUT verification (--disable-content-trust)`,
+      ),
+      loud.stderr,
+    );
     assert.deepEqual(seeds(path.join(work, 'loud.tar')), ['tampered', 'free']);
     assert.ok((await readFile(path.join(work, 'loud.tar'))).length > 0);
   });

@@ -37,7 +37,11 @@ void it('resolves a signed tag through a token-protected notary-server', { timeo
   const before = notary.tokenRequests();
   const client = await openNotaryClient({ server: notary.url, caFile: notary.caFile });
   try {
-    const got = await resolveSignedTarget('v1', { client, trustDir: path.join(work, 'trust'), ctx: { subject: `${gun}:v1`, gun, now: new Date() } });
+    const got = await resolveSignedTarget('v1', {
+      client,
+      trustDir: path.join(work, 'trust'),
+      ctx: { subject: `${gun}:v1`, gun, now: new Date() },
+    });
     assert.equal(got.digest, `sha256:${hex}`);
   } finally {
     await client.close();

@@ -53,18 +53,21 @@ void describe('Notary v1 resolution against notary-server', { timeout: 240_000 }
 
   void it('refuses an unsigned repository and an unsigned tag', async () => {
     const trustDir = path.join(work, 'b');
-    await assert.rejects(resolve('127.0.0.1:5000/nobody/app', 'v1', trustDir),
-      { message: `Cannot verify "127.0.0.1:5000/nobody/app:v1" with Docker Content Trust: "127.0.0.1:5000/nobody/app" has no trust data on ${notary.url} (the repository is not signed)` });
+    await assert.rejects(resolve('127.0.0.1:5000/nobody/app', 'v1', trustDir), {
+      message: `Cannot verify "127.0.0.1:5000/nobody/app:v1" with Docker Content Trust: "127.0.0.1:5000/nobody/app" has no trust data on ${notary.url} (the repository is not signed)`,
+    });
     const gun = '127.0.0.1:5000/partly/app';
     await notary.sign(gun, 'v1', { digest: hex('p'), size: 1 });
     await assert.rejects(resolve(gun, 'v9', trustDir), /the tag "v9" is not signed in "127.0.0.1:5000\/partly\/app"/);
   });
 
-  void it('refuses the server\'s timestamp once it has expired (notary-server signs it for 14 days)', async () => {
+  void it("refuses the server's timestamp once it has expired (notary-server signs it for 14 days)", async () => {
     const gun = '127.0.0.1:5000/expiring/app';
     await notary.sign(gun, 'v1', { digest: hex('e'), size: 1 });
-    await assert.rejects(resolve(gun, 'v1', path.join(work, 'c'), new Date(Date.now() + 15 * DAY)),
-      /Cannot verify "127.0.0.1:5000\/expiring\/app:v1" with Docker Content Trust: timestamp metadata expired at \S+ \(now \S+\)/);
+    await assert.rejects(
+      resolve(gun, 'v1', path.join(work, 'c'), new Date(Date.now() + 15 * DAY)),
+      /Cannot verify "127.0.0.1:5000\/expiring\/app:v1" with Docker Content Trust: timestamp metadata expired at \S+ \(now \S+\)/,
+    );
   });
 
   void it('refuses a repository re-initialised with a new root key until the pin is reset', async () => {
@@ -75,8 +78,10 @@ void describe('Notary v1 resolution against notary-server', { timeout: 240_000 }
     await notary.notary(['delete', gun, '--remote']);
     const attacker = path.join(work, 'attacker-notary');
     await notary.sign(gun, 'v1', { digest: hex('evil'), size: 1 }, { trustDir: attacker });
-    await assert.rejects(resolve(gun, 'v1', trustDir),
-      /with Docker Content Trust: the root key changed: pinned root key [0-9a-f]{12}, server has [0-9a-f]{12}/);
+    await assert.rejects(
+      resolve(gun, 'v1', trustDir),
+      /with Docker Content Trust: the root key changed: pinned root key [0-9a-f]{12}, server has [0-9a-f]{12}/,
+    );
     assert.equal(await resetPinned(trustDir, gun), true);
     assert.equal((await resolve(gun, 'v1', trustDir)).digest, `sha256:${hex('evil')}`);
   });
@@ -93,6 +98,9 @@ void describe('Notary v1 resolution against notary-server', { timeout: 240_000 }
     await notary.notary(['init', gun], publisher);
     await notary.notary(['addhash', gun, 'v1', '1', '--sha256', hex('r1')], publisher);
     await notary.notary(['publish', gun], publisher);
-    await assert.rejects(resolve(gun, 'v1', trustDir), /metadata version \d+ is older than version \d+ already seen \(rollback\)/);
+    await assert.rejects(
+      resolve(gun, 'v1', trustDir),
+      /metadata version \d+ is older than version \d+ already seen \(rollback\)/,
+    );
   });
 });

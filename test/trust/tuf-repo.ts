@@ -22,8 +22,12 @@ export interface TestKey {
 }
 
 export function makeKey(type: KeyType = 'ecdsa'): TestKey {
-  const pair = type === 'ecdsa' ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    : type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pair =
+    type === 'ecdsa'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : type === 'ed25519'
+        ? generateKeyPairSync('ed25519')
+        : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const spki = pair.publicKey.export({ format: 'der', type: 'spki' });
   const pub = type === 'ed25519' ? spki.subarray(spki.length - 32) : spki;
   const tuf: TufKey = { keytype: type, keyval: { private: null, public: Buffer.from(pub).toString('base64') } };
@@ -34,10 +38,37 @@ export function makeKey(type: KeyType = 'ecdsa'): TestKey {
 export function makeX509Key(days: number): TestKey {
   const dir = mkdtempSync(path.join(tmpdir(), 'mobyts-x509-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem',
-      '-days', String(days), '-subj', '/CN=test-x509'], { cwd: dir, stdio: 'ignore' });
-    const tuf: TufKey = { keytype: 'ecdsa-x509', keyval: { private: null, public: readFileSync(path.join(dir, 'c.pem')).toString('base64') } };
-    return { id: keyId(tuf), tuf, method: 'ecdsa', privateKey: createPrivateKey(readFileSync(path.join(dir, 'k.pem'))) };
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'k.pem',
+        '-out',
+        'c.pem',
+        '-days',
+        String(days),
+        '-subj',
+        '/CN=test-x509',
+      ],
+      { cwd: dir, stdio: 'ignore' },
+    );
+    const tuf: TufKey = {
+      keytype: 'ecdsa-x509',
+      keyval: { private: null, public: readFileSync(path.join(dir, 'c.pem')).toString('base64') },
+    };
+    return {
+      id: keyId(tuf),
+      tuf,
+      method: 'ecdsa',
+      privateKey: createPrivateKey(readFileSync(path.join(dir, 'k.pem'))),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -46,7 +77,11 @@ export function makeX509Key(days: number): TestKey {
 function signWith(key: TestKey, message: Buffer): string {
   if (key.method === 'ed25519') return sign(null, message, key.privateKey).toString('base64');
   if (key.method === 'rsapss') {
-    return sign('sha256', message, { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }).toString('base64');
+    return sign('sha256', message, {
+      key: key.privateKey,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 32,
+    }).toString('base64');
   }
   return sign('sha256', message, { key: key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64');
 }
@@ -59,15 +94,24 @@ export function signDoc(signed: object, keys: TestKey[]): Buffer {
 }
 
 export function fileMeta(bytes: Buffer): { length: number; hashes: Record<string, string> } {
-  return { length: bytes.length, hashes: {
-    sha256: createHash('sha256').update(bytes).digest('base64'),
-    sha512: createHash('sha512').update(bytes).digest('base64'),
-  } };
+  return {
+    length: bytes.length,
+    hashes: {
+      sha256: createHash('sha256').update(bytes).digest('base64'),
+      sha512: createHash('sha512').update(bytes).digest('base64'),
+    },
+  };
 }
 
 const FUTURE = '2099-01-01T00:00:00Z';
 
-export interface RepoKeys { root: TestKey; targets: TestKey; snapshot: TestKey; timestamp: TestKey; releases?: TestKey }
+export interface RepoKeys {
+  root: TestKey;
+  targets: TestKey;
+  snapshot: TestKey;
+  timestamp: TestKey;
+  releases?: TestKey;
+}
 
 export function makeKeys(type: KeyType = 'ecdsa'): RepoKeys {
   return { root: makeKey(type), targets: makeKey(type), snapshot: makeKey(type), timestamp: makeKey(type) };
@@ -89,7 +133,12 @@ export interface RepoOptions {
 }
 
 function targetMap(tags: Record<string, string>): Record<string, { length: number; hashes: Record<string, string> }> {
-  return Object.fromEntries(Object.entries(tags).map(([tag, hex]) => [tag, { length: 1234, hashes: { sha256: Buffer.from(hex, 'hex').toString('base64') } }]));
+  return Object.fromEntries(
+    Object.entries(tags).map(([tag, hex]) => [
+      tag,
+      { length: 1234, hashes: { sha256: Buffer.from(hex, 'hex').toString('base64') } },
+    ]),
+  );
 }
 
 /** All role files of one repository state. */
@@ -103,19 +152,57 @@ export function buildRepo(o: RepoOptions): Map<string, Buffer> {
     out.set(role, bytes);
     return bytes;
   };
-  const role = (name: string, k: TestKey): { keyids: string[]; threshold: number } => ({ keyids: [k.id], threshold: o.thresholds?.[name] ?? 1 });
-  const rootBytes = put('root', { _type: 'Root', consistent_snapshot: false, expires: exp('root'), version: v,
-    keys: Object.fromEntries([keys.root, keys.targets, keys.snapshot, keys.timestamp].map((k) => [k.id, k.tuf])),
-    roles: { root: role('root', keys.root), targets: role('targets', keys.targets), snapshot: role('snapshot', keys.snapshot), timestamp: role('timestamp', keys.timestamp) } }, [keys.root]);
-  const delegations = keys.releases === undefined ? { keys: {}, roles: [] }
-    : { keys: { [keys.releases.id]: keys.releases.tuf }, roles: [{ name: 'targets/releases', keyids: [keys.releases.id], threshold: 1, paths: [''] }] };
-  const targetsBytes = put('targets', { _type: 'Targets', delegations, expires: exp('targets'), targets: targetMap(o.targets ?? {}), version: v }, [keys.targets]);
+  const role = (name: string, k: TestKey): { keyids: string[]; threshold: number } => ({
+    keyids: [k.id],
+    threshold: o.thresholds?.[name] ?? 1,
+  });
+  const rootBytes = put(
+    'root',
+    {
+      _type: 'Root',
+      consistent_snapshot: false,
+      expires: exp('root'),
+      version: v,
+      keys: Object.fromEntries([keys.root, keys.targets, keys.snapshot, keys.timestamp].map((k) => [k.id, k.tuf])),
+      roles: {
+        root: role('root', keys.root),
+        targets: role('targets', keys.targets),
+        snapshot: role('snapshot', keys.snapshot),
+        timestamp: role('timestamp', keys.timestamp),
+      },
+    },
+    [keys.root],
+  );
+  const delegations =
+    keys.releases === undefined
+      ? { keys: {}, roles: [] }
+      : {
+          keys: { [keys.releases.id]: keys.releases.tuf },
+          roles: [{ name: 'targets/releases', keyids: [keys.releases.id], threshold: 1, paths: [''] }],
+        };
+  const targetsBytes = put(
+    'targets',
+    { _type: 'Targets', delegations, expires: exp('targets'), targets: targetMap(o.targets ?? {}), version: v },
+    [keys.targets],
+  );
   const meta: Record<string, object> = { root: fileMeta(rootBytes), targets: fileMeta(targetsBytes) };
   if (keys.releases !== undefined) {
-    meta['targets/releases'] = fileMeta(put('targets/releases', { _type: 'Targets', expires: exp('targets/releases'), targets: targetMap(o.releases ?? {}), version: v }, [keys.releases]));
+    meta['targets/releases'] = fileMeta(
+      put(
+        'targets/releases',
+        { _type: 'Targets', expires: exp('targets/releases'), targets: targetMap(o.releases ?? {}), version: v },
+        [keys.releases],
+      ),
+    );
   }
-  const snapshotBytes = put('snapshot', { _type: 'Snapshot', expires: exp('snapshot'), meta, version: v }, [keys.snapshot]);
-  put('timestamp', { _type: 'Timestamp', expires: exp('timestamp'), meta: { snapshot: fileMeta(snapshotBytes) }, version: v }, [keys.timestamp]);
+  const snapshotBytes = put('snapshot', { _type: 'Snapshot', expires: exp('snapshot'), meta, version: v }, [
+    keys.snapshot,
+  ]);
+  put(
+    'timestamp',
+    { _type: 'Timestamp', expires: exp('timestamp'), meta: { snapshot: fileMeta(snapshotBytes) }, version: v },
+    [keys.timestamp],
+  );
   return out;
 }
 

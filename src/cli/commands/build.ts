@@ -1,4 +1,4 @@
-import type { Command} from 'commander';
+import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CliContext } from '../context.ts';
 import { addRegistryFlags, collect, registryOptions } from '../registry-flags.ts';
@@ -7,31 +7,76 @@ import { examples } from './help.ts';
 import { hostArch, type BuildOptions } from '../../pipeline/options.ts';
 
 interface RawBuildFlags {
-  format: string[]; name?: string; dir?: string; o?: string; size?: string; pull?: boolean; arch: string;
-  cache?: string; decompressKernel?: boolean; inputTar?: string; sbom: boolean; sbomOutput: string;
-  sbomCurrentTime?: boolean; dryRun?: boolean; compress: 'gzip' | 'zstd' | 'none'; mirror: string[];
-  insecureRegistry: string[]; certFile?: string; locked?: string | boolean; disableContentTrust?: boolean; trustServer?: string;
-  push?: string; cacheFrom: string[]; cacheTo?: string;
+  format: string[];
+  name?: string;
+  dir?: string;
+  o?: string;
+  size?: string;
+  pull?: boolean;
+  arch: string;
+  cache?: string;
+  decompressKernel?: boolean;
+  inputTar?: string;
+  sbom: boolean;
+  sbomOutput: string;
+  sbomCurrentTime?: boolean;
+  dryRun?: boolean;
+  compress: 'gzip' | 'zstd' | 'none';
+  mirror: string[];
+  insecureRegistry: string[];
+  certFile?: string;
+  locked?: string | boolean;
+  disableContentTrust?: boolean;
+  trustServer?: string;
+  push?: string;
+  cacheFrom: string[];
+  cacheTo?: string;
 }
 
 export function toBuildOptions(f: RawBuildFlags): BuildOptions {
   return {
-    format: f.format, name: f.name, dir: f.dir, output: f.o, size: f.size, pull: f.pull === true, arch: f.arch,
-    cache: f.cache ?? process.env['LINUXKIT_CACHE'], decompressKernel: f.decompressKernel === true, inputTar: f.inputTar,
-    sbom: f.sbom, sbomOutput: f.sbomOutput, sbomCurrentTime: f.sbomCurrentTime === true, dryRun: f.dryRun === true,
-    compress: f.compress, mirror: registryOptions(f).mirrors, insecureRegistry: f.insecureRegistry, certFile: f.certFile,
-    locked: f.locked === true ? '' : f.locked === false ? undefined : f.locked, disableContentTrust: f.disableContentTrust === true,
-    trustServer: f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'], push: f.push,
-    cacheFrom: f.cacheFrom, cacheTo: f.cacheTo,
+    format: f.format,
+    name: f.name,
+    dir: f.dir,
+    output: f.o,
+    size: f.size,
+    pull: f.pull === true,
+    arch: f.arch,
+    cache: f.cache ?? process.env['LINUXKIT_CACHE'],
+    decompressKernel: f.decompressKernel === true,
+    inputTar: f.inputTar,
+    sbom: f.sbom,
+    sbomOutput: f.sbomOutput,
+    sbomCurrentTime: f.sbomCurrentTime === true,
+    dryRun: f.dryRun === true,
+    compress: f.compress,
+    mirror: registryOptions(f).mirrors,
+    insecureRegistry: f.insecureRegistry,
+    certFile: f.certFile,
+    locked: f.locked === true ? '' : f.locked === false ? undefined : f.locked,
+    disableContentTrust: f.disableContentTrust === true,
+    trustServer: f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'],
+    push: f.push,
+    cacheFrom: f.cacheFrom,
+    cacheTo: f.cacheTo,
   };
 }
 
 export function registerBuild(program: Command, ctx: CliContext): void {
   const build = program
     .command('build')
-    .description('Build a bootable image from one or more YAML specs (paths, - for stdin, or http(s) URLs).\nSeveral files are merged in order, as `linuxkit build` merges them.')
+    .description(
+      'Build a bootable image from one or more YAML specs (paths, - for stdin, or http(s) URLs).\nSeveral files are merged in order, as `linuxkit build` merges them.',
+    )
     .argument('<file...>', 'spec files')
-    .addOption(new Option('-f, --format <format>', 'output format, repeatable or comma-separated (default: the spec\'s outputs:, else kernel+initrd)').argParser(collect).default([]))
+    .addOption(
+      new Option(
+        '-f, --format <format>',
+        "output format, repeatable or comma-separated (default: the spec's outputs:, else kernel+initrd)",
+      )
+        .argParser(collect)
+        .default([]),
+    )
     .option('-n, --name <name>', 'name of the output files (default: basename of the last spec file)')
     .option('-d, --dir <dir>', 'directory for the output files')
     .option('-o, --o <file>', 'write the single streamable output (tar, docker) to FILE, - for stdout')
@@ -48,11 +93,22 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .addOption(new Option('--compress <algo>', 'initrd compression').choices(['gzip', 'zstd', 'none']).default('gzip'))
     .option('--locked [lockfile]', 'build exactly the digests pinned in the lockfile (default: <spec>.lock)')
     .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
-    .option('--trust-server <url>', 'Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub\'s)')
-    .addOption(new Option('--cache-from <[type=registry,ref=]ref>', 'read initrd sections from this registry cache, repeatable').argParser((v: string, p: string[]) => [...p, v]).default([]))
+    .option('--trust-server <url>', "Notary server (default $DOCKER_CONTENT_TRUST_SERVER, else Docker Hub's)")
+    .addOption(
+      new Option('--cache-from <[type=registry,ref=]ref>', 'read initrd sections from this registry cache, repeatable')
+        .argParser((v: string, p: string[]) => [...p, v])
+        .default([]),
+    )
     .option('--cache-to <[type=registry,ref=]ref>', 'push the initrd sections this build used to this registry cache')
     .option('--push <ref>', 'push the outputs (and the SBOM) to REF as one OCI artifact, as `mobyts push` does')
-    .addHelpText('after', examples('mobyts build -d out examples/hello.yml', 'mobyts build -f iso-efi,qcow2-bios --size 2G -n myos linuxkit.yml', 'mobyts build -o - -f tar linuxkit.yml | tar -t'));
+    .addHelpText(
+      'after',
+      examples(
+        'mobyts build -d out examples/hello.yml',
+        'mobyts build -f iso-efi,qcow2-bios --size 2G -n myos linuxkit.yml',
+        'mobyts build -o - -f tar linuxkit.yml | tar -t',
+      ),
+    );
   addRegistryFlags(build, { mirror: true }).action(async (files: string[], flags: RawBuildFlags) => {
     const { loadBuildSpecs, runBuild } = await import('../../pipeline/run.ts');
     const opts = toBuildOptions(flags);

@@ -41,7 +41,8 @@ export function completionTree(program: Command, formats: readonly string[]): Co
   const nodes: CompletionNode[] = [];
   const walk = (cmd: Command, path: string): void => {
     nodes.push({
-      path, summary: cmd.summary() || cmd.description().split('\n')[0] || '',
+      path,
+      summary: cmd.summary() || cmd.description().split('\n')[0] || '',
       subcommands: cmd.commands.map((c) => c.name()),
       options: cmd.options.filter((o) => !o.hidden).map((o) => optionOf(o, formats)),
     });
@@ -60,13 +61,24 @@ export function bashScript(nodes: readonly CompletionNode[]): string {
   const root = nodes[0];
   const globals = root?.options ?? [];
   const flagsOf = (opts: readonly CompletionOption[], valued: boolean): string =>
-    opts.filter((o) => !valued || o.takesValue).flatMap((o) => o.flags).join(' ');
-  const subs = nodes.filter((n) => n.subcommands.length > 0).map((n) => `    ${q(n.path)}) echo ${q(n.subcommands.join(' '))} ;;`);
-  const opts = nodes.map((n) => `    ${q(n.path)}) echo ${q(flagsOf(n === root ? n.options : [...n.options, ...globals], false))} ;;`);
-  const valued = nodes.map((n) => `    ${q(n.path)}) echo ${q(flagsOf(n === root ? n.options : [...n.options, ...globals], true))} ;;`);
-  const values = nodes.flatMap((n) => (n === root ? n.options : [...n.options, ...globals])
-    .filter((o) => o.values !== undefined)
-    .map((o) => `    ${o.flags.map((f) => q(`${n.path}|${f}`)).join('|')}) echo ${q((o.values ?? []).join(' '))} ;;`));
+    opts
+      .filter((o) => !valued || o.takesValue)
+      .flatMap((o) => o.flags)
+      .join(' ');
+  const subs = nodes
+    .filter((n) => n.subcommands.length > 0)
+    .map((n) => `    ${q(n.path)}) echo ${q(n.subcommands.join(' '))} ;;`);
+  const opts = nodes.map(
+    (n) => `    ${q(n.path)}) echo ${q(flagsOf(n === root ? n.options : [...n.options, ...globals], false))} ;;`,
+  );
+  const valued = nodes.map(
+    (n) => `    ${q(n.path)}) echo ${q(flagsOf(n === root ? n.options : [...n.options, ...globals], true))} ;;`,
+  );
+  const values = nodes.flatMap((n) =>
+    (n === root ? n.options : [...n.options, ...globals])
+      .filter((o) => o.values !== undefined)
+      .map((o) => `    ${o.flags.map((f) => q(`${n.path}|${f}`)).join('|')}) echo ${q((o.values ?? []).join(' '))} ;;`),
+  );
   return `# mobyts completion for bash. Load it with:  source <(mobyts completion bash)
 # or save it as ~/.local/share/bash-completion/completions/mobyts
 _mobyts_subcommands() {
@@ -129,15 +141,21 @@ export function zshScript(nodes: readonly CompletionNode[]): string {
   return `# mobyts completion for zsh. Load it with:  source <(mobyts completion zsh)   (e.g. in ~/.zshrc)
 autoload -U +X compinit && { (( $+functions[compdef] )) || compinit; }
 autoload -U +X bashcompinit && bashcompinit
-${bashScript(nodes).split('\n').filter((l) => !l.startsWith('#')).join('\n')}`;
+${bashScript(nodes)
+  .split('\n')
+  .filter((l) => !l.startsWith('#'))
+  .join('\n')}`;
 }
 
 /** fish: one `complete` line per command, flag and subcommand, conditioned on the command path typed so far. */
 export function fishScript(nodes: readonly CompletionNode[]): string {
   const root = nodes[0];
   const paths = nodes.map((n) => n.path).filter((p) => p !== '');
-  const valued = nodes.flatMap((n) => (n === root ? n.options : [...n.options, ...(root?.options ?? [])])
-    .filter((o) => o.takesValue).flatMap((o) => o.flags.map((f) => `${n.path}|${f}`)));
+  const valued = nodes.flatMap((n) =>
+    (n === root ? n.options : [...n.options, ...(root?.options ?? [])])
+      .filter((o) => o.takesValue)
+      .flatMap((o) => o.flags.map((f) => `${n.path}|${f}`)),
+  );
   const lines: string[] = [
     '# mobyts completion for fish. Load it with:  mobyts completion fish | source',
     '# or save it as ~/.config/fish/completions/mobyts.fish',
@@ -184,23 +202,42 @@ export function fishScript(nodes: readonly CompletionNode[]): string {
 export function registerCompletion(program: Command, ctx: CliContext): void {
   program
     .command('completion')
-    .description('Print a completion script for SHELL (bash, zsh or fish) on stdout: commands, subcommands, flags, and\nthe values of -f/--format and the other flags with a fixed set of values.')
+    .description(
+      'Print a completion script for SHELL (bash, zsh or fish) on stdout: commands, subcommands, flags, and\nthe values of -f/--format and the other flags with a fixed set of values.',
+    )
     .argument('<shell>', 'bash, zsh or fish')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ source <(mobyts completion bash)          # bash, now; add the line to ~/.bashrc to keep it
   $ source <(mobyts completion zsh)           # zsh (~/.zshrc)
-  $ mobyts completion fish > ~/.config/fish/completions/mobyts.fish`)
+  $ mobyts completion fish > ~/.config/fish/completions/mobyts.fish`,
+    )
     .action(async function (this: Command, shell: string) {
-      const generators: Record<string, (nodes: readonly CompletionNode[]) => string> = { bash: bashScript, zsh: zshScript, fish: fishScript };
+      const generators: Record<string, (nodes: readonly CompletionNode[]) => string> = {
+        bash: bashScript,
+        zsh: zshScript,
+        fish: fishScript,
+      };
       const generate = generators[shell];
       if (generate === undefined) {
         const { didYouMean } = await import('../../spec/suggest.ts');
-        throw usageError(`Cannot write completion for "${shell}": unknown shell${didYouMean(shell, Object.keys(generators))}`, 'choose from bash, zsh, fish');
+        throw usageError(
+          `Cannot write completion for "${shell}": unknown shell${didYouMean(shell, Object.keys(generators))}`,
+          'choose from bash, zsh, fish',
+        );
       }
       // main() declares every command in full for `completion`, so the root program describes them all.
       const root = this.parent ?? this;
       const { allFormats } = await import('../../outputs/index.ts');
-      ctx.stdout.write(generate(completionTree(root, allFormats().map((f) => f.name))));
+      ctx.stdout.write(
+        generate(
+          completionTree(
+            root,
+            allFormats().map((f) => f.name),
+          ),
+        ),
+      );
     });
 }

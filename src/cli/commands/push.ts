@@ -8,14 +8,26 @@ import { addRegistryFlags, collect, registryOptions, type RegistryFlags } from '
 import { examples } from './help.ts';
 
 export function registerPush(program: Command, ctx: CliContext): void {
-  addRegistryFlags(program
-    .command('push')
-    .summary('push a build\'s outputs to a registry as one OCI artifact')
-    .description('Push output files as one OCI artifact (ORAS layout: one layer per file titled with its name), so\n`mobyts pull`, `mobyts run qemu REF`, `oras pull` or `skopeo copy` fetch them. Each NAME is a file or\na build\'s -d/-n prefix (every output found with that prefix).')
-    .argument('<ref>', 'where to push, e.g. registry.example/os/hello:1')
-    .argument('<name...>', 'output files or build prefixes')
-    .addOption(new Option('--spec <file>', 'record the digest of this spec (repeatable: merged and normalised, as build reads them)').argParser(collect).default([]))
-    .option('--sbom <file>', 'attach this SPDX SBOM as a layer'), { mirror: false, insecureWhen: 'when pushing' })
+  addRegistryFlags(
+    program
+      .command('push')
+      .summary("push a build's outputs to a registry as one OCI artifact")
+      .description(
+        "Push output files as one OCI artifact (ORAS layout: one layer per file titled with its name), so\n`mobyts pull`, `mobyts run qemu REF`, `oras pull` or `skopeo copy` fetch them. Each NAME is a file or\na build's -d/-n prefix (every output found with that prefix).",
+      )
+      .argument('<ref>', 'where to push, e.g. registry.example/os/hello:1')
+      .argument('<name...>', 'output files or build prefixes')
+      .addOption(
+        new Option(
+          '--spec <file>',
+          'record the digest of this spec (repeatable: merged and normalised, as build reads them)',
+        )
+          .argParser(collect)
+          .default([]),
+      )
+      .option('--sbom <file>', 'attach this SPDX SBOM as a layer'),
+    { mirror: false, insecureWhen: 'when pushing' },
+  )
     .addHelpText('after', examples('mobyts push localhost:5000/os/hello:1 out/hello --spec hello.yml'))
     .action(async (ref: string, names: string[], f: RegistryFlags & { spec: string[]; sbom?: string }) => {
       const { pushArtifact, SBOM_MEDIA_TYPE } = await import('../../remote/artifact.ts');
@@ -27,22 +39,41 @@ export function registerPush(program: Command, ctx: CliContext): void {
         const { specFilesDigest } = await import('../../remote/spec-digest.ts');
         specDigest = await specFilesDigest(f.spec);
       }
-      const pushed = await pushArtifact({ ref, files, registry: registryOptions(f), reporter: ctx.reporter, signal: ctx.signal, ...(name === undefined ? {} : { name }), ...(specDigest === undefined ? {} : { specDigest }) });
+      const pushed = await pushArtifact({
+        ref,
+        files,
+        registry: registryOptions(f),
+        reporter: ctx.reporter,
+        signal: ctx.signal,
+        ...(name === undefined ? {} : { name }),
+        ...(specDigest === undefined ? {} : { specDigest }),
+      });
       ctx.stdout.write(`${pushed.ref.expanded}@${pushed.digest}\n`);
     });
 }
 
 export function registerPull(program: Command, ctx: CliContext): void {
-  addRegistryFlags(program
-    .command('pull')
-    .summary('fetch the files of an artifact pushed by `mobyts push`')
-    .description('Fetch every titled file of the OCI artifact REF into DIR, each verified against its digest while it\nstreams; files appear only when all of them verified.')
-    .argument('<ref>', 'artifact reference (tag or digest)')
-    .requiredOption('-d, --dir <dir>', 'directory to write the files to (created if missing)'), { mirror: true })
+  addRegistryFlags(
+    program
+      .command('pull')
+      .summary('fetch the files of an artifact pushed by `mobyts push`')
+      .description(
+        'Fetch every titled file of the OCI artifact REF into DIR, each verified against its digest while it\nstreams; files appear only when all of them verified.',
+      )
+      .argument('<ref>', 'artifact reference (tag or digest)')
+      .requiredOption('-d, --dir <dir>', 'directory to write the files to (created if missing)'),
+    { mirror: true },
+  )
     .addHelpText('after', examples('mobyts pull localhost:5000/os/hello:1 -d out'))
     .action(async (ref: string, f: RegistryFlags & { dir: string }) => {
       const { pullArtifact } = await import('../../remote/artifact.ts');
-      const pulled = await pullArtifact({ ref, dir: f.dir, registry: registryOptions(f), reporter: ctx.reporter, signal: ctx.signal });
+      const pulled = await pullArtifact({
+        ref,
+        dir: f.dir,
+        registry: registryOptions(f),
+        reporter: ctx.reporter,
+        signal: ctx.signal,
+      });
       ctx.stdout.write(pulled.files.map((p) => `${p}\n`).join(''));
     });
 }

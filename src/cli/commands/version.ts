@@ -39,21 +39,28 @@ export async function hostTools(searchPath: string): Promise<ToolReport[]> {
   const { TOOLS } = await import('../../tools/catalog.ts');
   const { findTool } = await import('../../tools/preflight.ts');
   const unique = [...new Map(Object.values(TOOLS).map((t) => [t.command, t])).values()];
-  return Promise.all(unique.map(async (t): Promise<ToolReport> => {
-    const path = findTool(t.command, searchPath);
-    const install = t.install.debian;
-    if (path === undefined) return { command: t.command, install };
-    if (t.command.startsWith('/')) return { command: t.command, path, install };
-    const version = await probe(path, VERSION_ARGS[t.command] ?? ['--version']);
-    return { command: t.command, path, install, ...(version === undefined ? {} : { version }) };
-  }));
+  return Promise.all(
+    unique.map(async (t): Promise<ToolReport> => {
+      const path = findTool(t.command, searchPath);
+      const install = t.install.debian;
+      if (path === undefined) return { command: t.command, install };
+      if (t.command.startsWith('/')) return { command: t.command, path, install };
+      const version = await probe(path, VERSION_ARGS[t.command] ?? ['--version']);
+      return { command: t.command, path, install, ...(version === undefined ? {} : { version }) };
+    }),
+  );
 }
 
 /** The report's text: one line each for mobyts and Node, then one aligned line per tool. */
 export function renderVersion(mobyts: string, tools: readonly ToolReport[]): string {
   const width = Math.max(...tools.map((t) => t.command.length));
   const lines = tools.map((t) => {
-    const state = t.path === undefined ? `missing (${t.install})` : t.command === t.path ? 'found' : `${t.version ?? 'version unknown'}  ${t.path}`;
+    const state =
+      t.path === undefined
+        ? `missing (${t.install})`
+        : t.command === t.path
+          ? 'found'
+          : `${t.version ?? 'version unknown'}  ${t.path}`;
     return `  ${t.command.padEnd(width)}  ${state}`;
   });
   return `mobyts ${mobyts}\nnode ${process.version} ${process.platform}/${process.arch}\nhost tools:\n${lines.join('\n')}\n`;
@@ -62,7 +69,9 @@ export function renderVersion(mobyts: string, tools: readonly ToolReport[]): str
 export function registerVersion(program: Command, ctx: CliContext): void {
   program
     .command('version')
-    .description('Print the versions of mobyts and Node.js, the platform, and each host tool mobyts may run (with where it\nwas found and its version), or how to install it when missing. Paste it into bug reports.')
+    .description(
+      'Print the versions of mobyts and Node.js, the platform, and each host tool mobyts may run (with where it\nwas found and its version), or how to install it when missing. Paste it into bug reports.',
+    )
     .addHelpText('after', '\nExample:\n  $ mobyts version')
     .action(async () => {
       const { packageVersion } = await import('../version.ts');

@@ -41,7 +41,7 @@ async function copySparse(file: string, out: Awaited<ReturnType<typeof open>>, o
   const input = await open(file, 'r');
   const chunk = Buffer.alloc(MIB);
   try {
-    for (let pos = 0; ; ) {
+    for (let pos = 0; ;) {
       const { bytesRead } = await input.read(chunk, 0, chunk.length, pos);
       if (bytesRead === 0) return;
       await writeNonZero(out, chunk.subarray(0, bytesRead), offset + pos);

@@ -58,7 +58,14 @@ function entryArray(parts: readonly GptPartition[]): Buffer {
   return a;
 }
 
-function header(o: { self: number; other: number; entriesLba: number; diskSectors: number; diskGuid: string; entriesCrc: number }): Buffer {
+function header(o: {
+  self: number;
+  other: number;
+  entriesLba: number;
+  diskSectors: number;
+  diskGuid: string;
+  entriesCrc: number;
+}): Buffer {
   const h = Buffer.alloc(SECTOR);
   h.write('EFI PART', 0, 'latin1');
   h.writeUInt32LE(0x00010000, 8);
@@ -89,7 +96,10 @@ export function gptLayout(opts: GptOptions): GptLayout {
   const common = { diskSectors: opts.diskSectors, diskGuid: opts.diskGuid, entriesCrc };
   const primaryHeader = header({ ...common, self: 1, other: last, entriesLba: 2 });
   const backupHeader = header({ ...common, self: last, other: 1, entriesLba: last - ENTRY_SECTORS });
-  const pmbr = mbrSector({ diskSignature: 0, partitions: [{ start: 1, sectors: Math.min(last, 0xffffffff), type: 0xee }] });
+  const pmbr = mbrSector({
+    diskSignature: 0,
+    partitions: [{ start: 1, sectors: Math.min(last, 0xffffffff), type: 0xee }],
+  });
   return {
     primary: Buffer.concat([pmbr, primaryHeader, entries]),
     backup: Buffer.concat([entries, backupHeader]),
@@ -102,7 +112,9 @@ function checkRanges(parts: readonly GptPartition[], lastUsable: number): void {
   let next = FIRST_USABLE;
   for (const p of sorted) {
     if (p.start < next || p.start + p.sectors - 1 > lastUsable || p.sectors <= 0) {
-      throw new RangeError(`GPT partition "${p.name}" (${p.start}+${p.sectors}) does not fit in sectors ${next}..${lastUsable}`);
+      throw new RangeError(
+        `GPT partition "${p.name}" (${p.start}+${p.sectors}) does not fit in sectors ${next}..${lastUsable}`,
+      );
     }
     next = p.start + p.sectors;
   }
