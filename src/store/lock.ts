@@ -3,6 +3,10 @@
  * holder is a dead process on this host, or (from another host) older than `staleMs`, is broken. LinuxKit serialises with
  * `flock(<cache>/.lock)` instead; the two do not see each other's locks, but both replace `index.json` by
  * rename, so a reader of either never sees a torn file (an update racing the other tool may be lost).
+ *
+ * Within one process, callers of the same lock queue in order on a promise instead of polling the file: a build
+ * resolves its images in parallel and each takes the index lock, and polling with back-off left the process
+ * idle for tens of milliseconds between holders. Only the head of the queue competes for the file.
  */
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -19,9 +23,55 @@ export interface LockOptions {
   signal?: AbortSignal;
 }
 
+/** This process's waiters for each lock path: the promise the last one in the queue resolves when it leaves. */
+const queues = new Map<string, Promise<void>>();
+
+function heldTooLong(path: string): MobyError {
+  return new MobyError(`Cannot lock "${path}": another process has held it for too long`, {
+    code: 'LOCK',
+    hint: 'wait for the other build to finish; if none is running, delete the lock file',
+  });
+}
+
+/** Waits for `before` (the previous in-process holder leaving) until `deadline`; throws on timeout or abort. */
+async function waitTurn(before: Promise<void>, path: string, deadline: number, signal?: AbortSignal): Promise<void> {
+  const stop = new AbortController();
+  const abort = (): void => stop.abort();
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    const timer = delay(Math.max(0, deadline - Date.now()), 'timeout' as const, { signal: stop.signal });
+    const won = await Promise.race([before.then(() => 'turn' as const), timer.catch(() => 'aborted' as const)]);
+    if (won === 'timeout') throw heldTooLong(path);
+    if (won === 'aborted') signal?.throwIfAborted();
+  } finally {
+    stop.abort();
+    signal?.removeEventListener('abort', abort);
+  }
+}
+
 /** Takes the lock at `path`; resolves with its release function. The lock is released even if release throws. */
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  const before = queues.get(path);
+  let done = (): void => {};
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  const tail = (before ?? Promise.resolve()).then(() => mine);
+  queues.set(path, tail);
+  const leave = (): void => {
+    done();
+    if (queues.get(path) === tail) queues.delete(path);
+  };
+  try {
+    if (before !== undefined) await waitTurn(before, path, deadline, opts.signal);
+    const release = await acquireFileLock(path, deadline, opts);
+    return () => release().finally(leave);
+  } catch (err) {
+    leave();
+    throw err;
+  }
+}
+
+async function acquireFileLock(path: string, deadline: number, opts: LockOptions): Promise<() => Promise<void>> {
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
     opts.signal?.throwIfAborted();
     let fh;
@@ -49,12 +99,7 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
       );
       continue;
     }
-    if (Date.now() > deadline) {
-      throw new MobyError(`Cannot lock "${path}": another process has held it for too long`, {
-        code: 'LOCK',
-        hint: 'wait for the other build to finish; if none is running, delete the lock file',
-      });
-    }
+    if (Date.now() > deadline) throw heldTooLong(path);
     await delay(wait, undefined, opts.signal === undefined ? undefined : { signal: opts.signal });
   }
 }
