@@ -47,6 +47,9 @@ const builtinsByRequire: Plugin = {
       // The stub's own require() is the real one (the banner's createRequire).
       if (args.namespace === 'builtin' || args.namespace === 'builtin-lazy')
         return { path: `node:${name}`, external: true };
+      // `await import('node:fs')` stays Node's own: with code splitting, esbuild would make the stub a chunk
+      // whose only export is `default`, so `const { createReadStream } = await import('node:fs')` got undefined.
+      if (args.kind === 'dynamic-import') return { path: `node:${name}`, external: true };
       const lazy = LAZY.has(name) && args.importer.includes('/node_modules/');
       return { path: `node:${name}`, namespace: lazy ? 'builtin-lazy' : 'builtin' };
     });

@@ -268,5 +268,11 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
         `${f}: pulled build = cached build`,
       );
     }
+
+    // The cache commands from the bundle: export an image, import it into another cache.
+    const archive = join(work, 'hello.tar');
+    await ok(mobyts, ['cache', 'export', '--cache', cache, '-o', archive, hello ?? ''], { cwd: work });
+    const imported = await ok(mobyts, ['cache', 'import', '--cache', join(work, 'imported'), archive], { cwd: work });
+    assert.equal(imported.stdout, `Imported ${hello}\n`);
   });
 });
