@@ -18,9 +18,6 @@ import type { MobySpec } from '../spec/types.ts';
 import { parseReference } from '../oci/reference.ts';
 import { preflight } from '../tools/preflight.ts';
 import { errnoDetail, MobyError } from '../util/errors.ts';
-import { getLockedImage } from '../lock/fetch-locked.ts';
-import { readLock } from '../lock/pin.ts';
-import { defaultLockPath } from '../lock/run-lock.ts';
 import { verifySpecTrust } from '../trust/spec-trust.ts';
 import { executeBuild } from './execute.ts';
 import { readTarFile } from '../tar/io.ts';
@@ -90,6 +87,12 @@ async function imageGetter(
     signal: ctx.signal,
   });
   if (opts.locked !== undefined) {
+    // the lockfile modules (and the registry client they reach) load only for `--locked`
+    const [{ getLockedImage }, { readLock }, { defaultLockPath }] = await Promise.all([
+      import('../lock/fetch-locked.ts'),
+      import('../lock/pin.ts'),
+      import('../lock/run-lock.ts'),
+    ]);
     const lock = await readLock(opts.locked === '' ? defaultLockPath(files) : opts.locked);
     const store = await openStore(opts.cache);
     const trust = { trust: spec.trust, disableContentTrust: opts.disableContentTrust };

@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { loadUndici } from './transport.ts';
 import { errnoDetail, MobyError } from '../util/errors.ts';
 
 export const DOCKER_HUB_NOTARY = 'https://notary.docker.io';
@@ -79,6 +80,8 @@ async function readCa(file: string): Promise<string> {
 /** Opens a client; the caller closes it. The CA file is read now, so a bad path fails here. */
 export async function openNotaryClient(opts: NotaryClientOptions): Promise<NotaryClient> {
   const ca = opts.caFile === undefined ? undefined : await readCa(opts.caFile);
+  // undici is loaded when a client is opened: importing this module (every build does) costs nothing
+  const { Agent, request } = await loadUndici();
   // An explicit `ca` replaces Node's default roots: keep them, so --cert-file for a private registry does not
   // break Docker Hub's Notary.
   const dispatcher = new Agent({

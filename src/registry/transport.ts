@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type * as UndiciModule from 'undici';
+import type { Dispatcher } from 'undici';
 import { errnoDetail, MobyError } from '../util/errors.ts';
 import { redactUrl } from './redact.ts';
 
@@ -57,32 +58,56 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+type Undici = typeof UndiciModule;
+let undici: Promise<Undici> | undefined;
+/**
+ * undici (about 110 modules) is loaded by the first request, not when this module is imported: every build
+ * imports the registry code (trust, remote caches, pulls), but a build from the cache sends nothing.
+ */
+export const loadUndici = (): Promise<Undici> =>
+  // the package's bundle gives a CommonJS module imported on demand as its `default` only
+  (undici ??= import('undici').then((m) => (m as Undici & { default?: Undici }).default ?? m));
+
+interface Dispatchers {
+  request: Undici['request'];
+  pick(url: URL): Dispatcher;
+  close(): Promise<void>;
+}
+
 export function createTransport(opts: TransportOptions): Transport {
   // A CA file adds to Node's built-in roots: a private registry's CA must not break public registries.
   const ca = opts.caFile === undefined ? undefined : [...rootCertificates, readCa(opts.caFile)];
-  const tls = (verify: boolean) => ({ ...(ca === undefined ? {} : { ca }), rejectUnauthorized: verify });
-  const base = {
-    headersTimeout: opts.timeouts.headersMs,
-    bodyTimeout: opts.timeouts.bodyMs,
-    connectTimeout: opts.timeouts.connectMs,
-  };
-  const verified = new EnvHttpProxyAgent({ ...base, connect: tls(true), requestTls: tls(true) });
-  const unverified = new EnvHttpProxyAgent({ ...base, connect: tls(false), requestTls: tls(false) });
-  const direct = new Agent({ ...base, connect: tls(true) });
-  const directUnverified = new Agent({ ...base, connect: tls(false) });
   const insecure = new Set(opts.insecureRegistries.map((h) => h.replace(/^https?:\/\//, '').replace(/\/+$/, '')));
   const isInsecure = (host: string): boolean => insecure.has(host) || insecure.has(hostname(host));
-  const pick = (url: URL): Dispatcher => {
-    const loop = isLoopback(url.host);
-    const unverify = isInsecure(url.host);
-    if (loop) return unverify ? directUnverified : direct;
-    return unverify ? unverified : verified;
+  const make = ({ Agent, EnvHttpProxyAgent, request }: Undici): Dispatchers => {
+    const tls = (verify: boolean) => ({ ...(ca === undefined ? {} : { ca }), rejectUnauthorized: verify });
+    const base = {
+      headersTimeout: opts.timeouts.headersMs,
+      bodyTimeout: opts.timeouts.bodyMs,
+      connectTimeout: opts.timeouts.connectMs,
+    };
+    const verified = new EnvHttpProxyAgent({ ...base, connect: tls(true), requestTls: tls(true) });
+    const unverified = new EnvHttpProxyAgent({ ...base, connect: tls(false), requestTls: tls(false) });
+    const direct = new Agent({ ...base, connect: tls(true) });
+    const directUnverified = new Agent({ ...base, connect: tls(false) });
+    return {
+      request,
+      pick: (url) => {
+        const unverify = isInsecure(url.host);
+        if (isLoopback(url.host)) return unverify ? directUnverified : direct;
+        return unverify ? unverified : verified;
+      },
+      close: async () => {
+        await Promise.all([verified.close(), unverified.close(), direct.close(), directUnverified.close()]);
+      },
+    };
   };
+  let dispatchers: Promise<Dispatchers> | undefined;
   return {
     isInsecure,
-    send: (req) => sendFollowing(req, pick, opts.timeouts),
+    send: async (req) => sendFollowing(req, await (dispatchers ??= loadUndici().then(make)), opts.timeouts),
     close: async () => {
-      await Promise.all([verified.close(), unverified.close(), direct.close(), directUnverified.close()]);
+      await (await dispatchers)?.close();
     },
   };
 }
@@ -95,14 +120,10 @@ function readCa(file: string): string {
   }
 }
 
-async function sendFollowing(
-  req: HttpRequest,
-  pick: (u: URL) => Dispatcher,
-  timeouts: Timeouts,
-): Promise<HttpResponse> {
+async function sendFollowing(req: HttpRequest, d: Dispatchers, timeouts: Timeouts): Promise<HttpResponse> {
   let current = req;
   for (let hop = 0; hop <= 5; hop++) {
-    const res = await sendOnce(current, pick(current.url), timeouts);
+    const res = await sendOnce(current, d, timeouts);
     const location = res.headers.location;
     if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304 || typeof location !== 'string')
       return res;
@@ -121,13 +142,13 @@ async function sendFollowing(
   throw new MobyError(`Too many redirects for ${redactUrl(req.url)}`, { code: 'REGISTRY' });
 }
 
-async function sendOnce(req: HttpRequest, dispatcher: Dispatcher, timeouts: Timeouts): Promise<HttpResponse> {
+async function sendOnce(req: HttpRequest, d: Dispatchers, timeouts: Timeouts): Promise<HttpResponse> {
   try {
-    const res = await request(req.url, {
+    const res = await d.request(req.url, {
       method: req.method,
       headers: req.headers,
       body: req.body,
-      dispatcher,
+      dispatcher: d.pick(req.url),
       signal: req.signal,
       headersTimeout: timeouts.headersMs,
       bodyTimeout: timeouts.bodyMs,

@@ -4,7 +4,6 @@
  * a digest through Notary, then compared with what the registry serves for that tag.
  */
 import { manifestSelector, referenceName, parseReference, type Reference } from '../oci/reference.ts';
-import { createRegistryClient, pullContext } from '../registry/client.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { TrustSpec } from '../spec/types.ts';
@@ -86,6 +85,8 @@ export interface TrustResult {
 
 async function servedDigest(ref: Reference, opts: VerifyTrustedOptions): Promise<Digest> {
   if (opts.registryDigest !== undefined) return opts.registryDigest(ref);
+  // loaded here, not at the top: a build without `trust:` images never opens a registry client for trust
+  const { createRegistryClient, pullContext } = await import('../registry/client.ts');
   const client = createRegistryClient({
     registry: opts.registry ?? { mirrors: [], insecureRegistries: [] },
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
