@@ -43,14 +43,11 @@ export function remoteSectionCache(
       try {
         await cache.export();
       } catch (err) {
-        throw new MobyError(
-          `The outputs are written, but pushing the sections to ${to?.expanded ?? ''} failed: ${(err as Error).message}`,
-          {
-            code: 'REGISTRY',
-            cause: err,
-            hint: 'the next build with --cache-to pushes them again',
-          },
-        );
+        throw new MobyError(`The outputs are written, but pushing the sections to ${to?.expanded ?? ''} failed`, {
+          code: 'REGISTRY',
+          cause: err,
+          hint: 'the next build with --cache-to pushes them again',
+        });
       }
     },
   });

@@ -186,7 +186,7 @@ void test('registry faults during --cache-from fall back to local work; a corrup
     assert.equal(h.code, 1);
     assert.match(
       h.stderr,
-      /^Error: The outputs are written, but pushing the sections to .*ci\/cache:main failed: Cannot push .*HTTP 500/m,
+      /^Error: The outputs are written, but pushing the sections to .*ci\/cache:main failed\ncaused by: Cannot push .*HTTP 500/m,
     );
   } finally {
     await proxy.stop();
