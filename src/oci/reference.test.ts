@@ -2,7 +2,7 @@
 // and errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { manifestSelector, parseReference, referenceName, withDigest } from './reference.ts';
+import { InvalidReferenceError, manifestSelector, parseReference, referenceName, withDigest } from './reference.ts';
 import { isMobyError } from '../util/errors.ts';
 import type { Digest } from './digest.ts';
 
@@ -74,6 +74,8 @@ for (const [input, why] of INVALID) {
         assert.ok(isMobyError(err));
         assert.equal(err.code, 'SPEC_INVALID');
         assert.equal(err.message, `Invalid image reference "${input}": ${why}`);
+        assert.ok(err instanceof InvalidReferenceError);
+        assert.equal(err.reason, why);
         return true;
       },
     );

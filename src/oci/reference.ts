@@ -35,11 +35,21 @@ const DOMAIN =
 const TAG = /^[\w][\w.-]{0,127}$/;
 const MAX_NAME = 255;
 
-function invalid(input: string, why: string): MobyError {
-  return new MobyError(`Invalid image reference "${input}": ${why}`, {
-    code: 'SPEC_INVALID',
-    hint: 'write it as [registry[:port]/]repository[:tag][@sha256:digest], e.g. "linuxkit/init:v1.0.0"',
-  });
+/** A reference that does not parse; `reason` is what is wrong with it, for callers that word their own message. */
+export class InvalidReferenceError extends MobyError {
+  readonly reason: string;
+
+  constructor(input: string, reason: string) {
+    super(`Invalid image reference "${input}": ${reason}`, {
+      code: 'SPEC_INVALID',
+      hint: 'write it as [registry[:port]/]repository[:tag][@sha256:digest], e.g. "linuxkit/init:v1.0.0"',
+    });
+    this.reason = reason;
+  }
+}
+
+function invalid(input: string, why: string): InvalidReferenceError {
+  return new InvalidReferenceError(input, why);
 }
 
 /** A first path component names a registry when it has a dot, a port, is an IPv6 literal, or is localhost. */

@@ -4,8 +4,7 @@
  * `file-rules.ts`. Cross-entry checks (names, volumes, ids) live in `cross-rules.ts` because they run on the merged
  * files.
  */
-import { parseReference } from '../oci/reference.ts';
-import { isMobyError } from '../util/errors.ts';
+import { InvalidReferenceError, parseReference } from '../oci/reference.ts';
 import { isCapabilityKeyword, isKnownCapability, KNOWN_CAPABILITIES } from './capabilities.ts';
 import type { Issue, SpecPath } from './issues.ts';
 import type { Emit, SpecSource } from './source.ts';
@@ -47,12 +46,8 @@ export function checkImageRef(emit: Emit, path: SpecPath, ref: string): void {
   try {
     parseReference(ref);
   } catch (err) {
-    if (!isMobyError(err)) throw err;
-    emit(
-      path,
-      err.message.replace(/^Invalid image reference/, 'invalid image reference'),
-      err.hint === undefined ? {} : { hint: err.hint },
-    );
+    if (!(err instanceof InvalidReferenceError)) throw err;
+    emit(path, `invalid image reference "${ref}": ${err.reason}`, err.hint === undefined ? {} : { hint: err.hint });
   }
 }
 
