@@ -95,10 +95,10 @@ class FlattenState {
   }
 }
 
-/** Decompression and stream errors become a MobyError naming the layer (MobyErrors pass unchanged). */
+/** Decompression and stream errors become a MobyError naming the layer, caused by them (MobyErrors pass unchanged). */
 function layerError(subject: string, err: unknown): unknown {
   if (err instanceof MobyError) return err;
-  return new MobyError(`Cannot read ${subject}: ${(err as Error).message}`, {
+  return new MobyError(`Cannot read ${subject}`, {
     code: 'UNSAFE_CONTENT',
     cause: err,
     hint: 'the layer is corrupt; remove it from the cache (or fix the image) and pull again',

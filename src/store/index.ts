@@ -112,14 +112,11 @@ async function getImage(
   } catch (err) {
     if (damage.length > 0) throw damagedError(ref.expanded, damage, err);
     if (damagedIndex !== undefined) {
-      throw new MobyError(
-        `${damagedIndex.message}, and fetching "${ref.expanded}" again failed: ${(err as Error).message}`,
-        {
-          code: 'STORE',
-          cause: err,
-          ...(damagedIndex.hint === undefined ? {} : { hint: damagedIndex.hint }),
-        },
-      );
+      throw new MobyError(`${damagedIndex.message}, and fetching "${ref.expanded}" again failed`, {
+        code: 'STORE',
+        cause: err,
+        ...(damagedIndex.hint === undefined ? {} : { hint: damagedIndex.hint }),
+      });
     }
     throw err;
   }

@@ -13,6 +13,7 @@ import { parseReference } from '../../src/oci/reference.ts';
 import { MediaType } from '../../src/oci/types.ts';
 import type { ImageSource } from '../../src/image/source.ts';
 import { recordingReporter, silentReporter } from '../../src/util/reporter.ts';
+import type { MobyError } from '../../src/util/errors.ts';
 import { openLayoutImage } from '../../src/image/layout-source.ts';
 import { writeLayout, type Compression, type Spec } from './layout-fixture.ts';
 
@@ -223,7 +224,12 @@ void test('a corrupt gzip layer (whatever its digest says) fails naming the laye
         /* drain */
       }
     },
-    { code: 'UNSAFE_CONTENT', message: `Cannot read layer ${layer.digest} of example.com/bad:1: incorrect data check` },
+    (err: MobyError) => {
+      assert.equal(err.code, 'UNSAFE_CONTENT');
+      assert.equal(err.message, `Cannot read layer ${layer.digest} of example.com/bad:1`);
+      assert.equal((err.cause as Error).message, 'incorrect data check');
+      return true;
+    },
   );
 });
 

@@ -179,7 +179,7 @@ void test('offline: each damage fails the build with exit 1, naming the digest a
       assert.match(
         r.stderr,
         new RegExp(
-          `^Error: Cannot read the cache index "${join(cache, 'index.json')}": it is not valid JSON, and fetching "${f.host}/test/[a-z]+:1" again failed: `,
+          `^Error: Cannot read the cache index "${join(cache, 'index.json')}": it is not valid JSON, and fetching "${f.host}/test/[a-z]+:1" again failed\ncaused by: `,
         ),
       );
       assert.match(r.stderr, /\nhint: .*`mobyts cache verify`.*`mobyts cache clean`/);
