@@ -96,3 +96,22 @@ export function describeXattrs(pax: ReadonlyArray<readonly [string, Buffer]> | u
   }
   return out;
 }
+
+/** A file whose xattrs an image could not hold, with what they were (`describeXattrs`). */
+export interface DroppedXattrs {
+  name: string;
+  what: string[];
+}
+
+/** Files named in a dropped-xattrs warning; the rest are counted. */
+export const DROPPED_SHOWN = 20;
+
+/**
+ * The file list of a dropped-xattrs warning: `N file(s): "usr/bin/ping" (cap_net_raw=ep), …, and K more`,
+ * the first DROPPED_SHOWN by name (as the initrd's warning names them, docs/compat.md).
+ */
+export function droppedXattrsList(count: number, shown: readonly DroppedXattrs[]): string {
+  const named = shown.slice(0, DROPPED_SHOWN).map((l) => `"${l.name}" (${l.what.join('; ')})`);
+  const more = count > named.length ? `, and ${count - named.length} more` : '';
+  return `${count} file(s): ${named.join(', ')}${more}`;
+}

@@ -1,7 +1,9 @@
 /**
  * Unpacks the filesystem tar into a scratch directory for the tools that only read directories (xorriso,
  * mksquashfs, mkfs.erofs), without root: ownership, exact modes and device nodes cannot be created by an
- * unprivileged user, so they are returned as a list for the tool to apply to the image instead.
+ * unprivileged user, so they are returned as a list for the tool to apply to the image instead. Extended
+ * attributes (`security.capability` above all) cannot be set by an unprivileged user either, and no image tool
+ * here takes them from a list: the files that carried them are returned too, for a warning (docs/formats.md).
  */
 import { createReadStream } from 'node:fs';
 import { chmod, link, lutimes, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
@@ -11,7 +13,9 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { TarHeader } from '../tar/entry.ts';
 import { readTar } from '../tar/read.ts';
+import { describeXattrs, droppedXattrsList, type DroppedXattrs } from '../initrd/xattrs.ts';
 import { errnoText, MobyError } from '../util/errors.ts';
+import type { Reporter } from '../util/reporter.ts';
 
 export interface StagedEntry {
   /** Clean relative path. */
@@ -30,6 +34,8 @@ export interface StagedTree {
   dir: string;
   /** Every entry in tar order (the last occurrence of a path wins). */
   entries: StagedEntry[];
+  /** Files (their last entry) whose tar xattrs the staged copy does not have, in tar order. */
+  droppedXattrs: DroppedXattrs[];
 }
 
 /**
@@ -67,6 +73,7 @@ export async function stageRootfs(tarPath: string, dir: string): Promise<StagedT
   await chmod(dir, 0o755);
   const byPath = new Map<string, StagedEntry>();
   const symlinks = new Set<string>();
+  const xattrs = new Map<string, string[]>();
   let current = '';
   try {
     for await (const { header: h, body } of readTar(createReadStream(tarPath), { subject: tarPath })) {
@@ -86,11 +93,29 @@ export async function stageRootfs(tarPath: string, dir: string): Promise<StagedT
       else symlinks.delete(path);
       byPath.delete(path);
       byPath.set(path, staged);
+      const what = describeXattrs(h.pax);
+      xattrs.delete(path);
+      if (what.length > 0) xattrs.set(path, what);
     }
   } catch (err) {
     throw stagingError(err, current, dir);
   }
-  return { dir, entries: [...byPath.values()] };
+  const droppedXattrs = [...xattrs].map(([name, what]) => ({ name, what }));
+  return { dir, entries: [...byPath.values()], droppedXattrs };
+}
+
+/**
+ * The one warning when the tar's files carried xattrs that `image` (`squashfs`, `erofs`, `ISO`) does not get,
+ * naming the files (the first 20) and what they lose, capabilities as getcap prints them, like the initrd's
+ * (docs/compat.md). `why` says why the image cannot hold them. Nothing when no file had any.
+ */
+export function warnDroppedXattrs(reporter: Reporter, image: string, why: string, staged: StagedTree): void {
+  const dropped = staged.droppedXattrs;
+  if (dropped.length === 0) return;
+  reporter.emit({
+    type: 'warn',
+    message: `The ${image} image cannot hold extended attributes (${why}): dropped them from ${droppedXattrsList(dropped.length, dropped)}; in the booted system these files lack them (only the tar output keeps extended attributes)`,
+  });
 }
 
 function guardParents(path: string, symlinks: Set<string>): void {
