@@ -22,7 +22,7 @@ export interface LockedTrustOptions {
  * Refuses a locked image the spec's `trust:` covers when the lock did not verify it (locked with
  * --disable-content-trust, or before it was added to `trust:`); with --disable-content-trust only warns.
  */
-export function checkLockedTrust(pin: LockPin, ref: Reference, opts: LockedTrustOptions, file: string): void {
+export function checkLockedTrust(pin: { trust: string }, ref: Reference, opts: LockedTrustOptions, file: string): void {
   if (!isTrusted(ref, opts.trust) || pin.trust === 'verified' || pin.trust === 'digest') return;
   if (opts.disableContentTrust === true) {
     warnTrustDisabled(ref, opts.reporter);

@@ -54,8 +54,11 @@ function matches(platform: string, architecture: string): boolean {
   return os === 'linux' && arch === architecture;
 }
 
-/** The locked manifest for `arch`: the exact platform (default variant included) first, else OS+arch. */
-function choosePlatform(platforms: LockedImage['platforms'] & object, arch: string): Digest | undefined {
+/**
+ * The locked manifest for `arch` (`amd64`, or a platform `linux/arm64`): the exact platform (default variant
+ * included) first, else OS+arch.
+ */
+export function choosePlatform(platforms: LockedImage['platforms'] & object, arch: string): Digest | undefined {
   const want = platformFor(arch);
   const exact = formatPlatform(want);
   return (platforms.find((p) => p.platform === exact) ?? platforms.find((p) => matches(p.platform, want.architecture)))

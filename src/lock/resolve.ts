@@ -12,8 +12,9 @@ import type { TrustSpec } from '../spec/types.ts';
 import { isTrusted } from '../trust/verify.ts';
 import { verifySpecTrust, type VerifiedImage } from '../trust/spec-trust.ts';
 import type { Reporter } from '../util/reporter.ts';
-import type { LockedImage, Lockfile } from './lockfile.ts';
-import { LOCKFILE_VERSION } from './lockfile.ts';
+import type { LockedImage } from './lockfile.ts';
+import { MobyError } from '../util/errors.ts';
+import { plannedFromRecord, type PlannedImage } from './image-plan.ts';
 
 export interface ResolveLockOptions {
   registry: RegistryOptions;
@@ -53,25 +54,52 @@ function trustState(
 }
 
 /**
- * Locks every reference in `refs` (expanded spec references, duplicates allowed). Content trust (verifySpecTrust)
- * runs for all of them before any manifest is read; the first failure throws and nothing is returned.
+ * Describes every reference in `refs` (expanded spec references, duplicates allowed) through the registry, keyed
+ * by the expanded reference: root digest, media type, platforms, trust state. Content trust (verifySpecTrust) runs
+ * for all of them before any manifest is read; the first failure throws and nothing is returned. The walk both
+ * `mobyts lock` and a plan resolved through the registry use.
  */
-export async function resolveLock(refs: readonly string[], opts: ResolveLockOptions): Promise<Lockfile> {
+export async function describeImages(
+  refs: readonly string[],
+  opts: ResolveLockOptions,
+): Promise<Map<string, LockedImage>> {
   const verified = await verifySpecTrust(refs, opts);
   const client = createRegistryClient({
     registry: opts.registry,
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
   });
-  const images: Record<string, LockedImage> = {};
+  const images = new Map<string, LockedImage>();
   try {
     for (const name of [...new Set(refs)].sort()) {
       const ref = parseReference(name);
       const v = verified.get(name);
-      images[ref.expanded] = { ...(await describeRoot(client, v?.ref ?? ref)), ...trustState(ref, v, opts) };
-      opts.reporter.emit({ type: 'info', message: `locked ${ref.expanded} → ${images[ref.expanded]?.digest ?? ''}` });
+      const image = { ...(await describeRoot(client, v?.ref ?? ref)), ...trustState(ref, v, opts) };
+      images.set(ref.expanded, image);
+      opts.reporter.emit({ type: 'info', message: `resolved ${ref.expanded} → ${image.digest}` });
     }
   } finally {
     await client.close();
   }
-  return { lockfileVersion: LOCKFILE_VERSION, images };
+  return images;
+}
+
+/**
+ * The planned images for `requests` (each spec reference once per platform it is read for), described through
+ * the registry by describeImages.
+ */
+export async function planImagesFromRegistry(
+  requests: readonly { ref: string; platform: string }[],
+  opts: ResolveLockOptions,
+): Promise<PlannedImage[]> {
+  const described = await describeImages(
+    requests.map((r) => r.ref),
+    opts,
+  );
+  return requests.map((r) => {
+    const ref = parseReference(r.ref).expanded;
+    const entry = described.get(ref);
+    if (entry === undefined)
+      throw new MobyError(`Cannot find "${ref}" among the described images: this is a bug`, { code: 'LOCK' });
+    return plannedFromRecord(ref, r.platform, entry, 'registry');
+  });
 }

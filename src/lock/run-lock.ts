@@ -9,8 +9,9 @@ import type { LoadedSpecs } from '../spec/load.ts';
 import type { CommandContext } from '../util/context.ts';
 import { normaliseSpec } from '../spec/normalise.ts';
 import { serialiseLock, type Lockfile } from './lockfile.ts';
-import { resolveLock } from './resolve.ts';
-import { specImages } from './spec-images.ts';
+import { lockfileFromImages } from './image-plan.ts';
+import { planImagesFromRegistry } from './resolve.ts';
+import { specImageRefs } from './spec-images.ts';
 
 export interface LockCommandOptions {
   /** Lockfile path; default `defaultLockPath(files)`. */
@@ -41,15 +42,21 @@ export async function runLock(
   ctx: CommandContext,
 ): Promise<Lockfile> {
   const spec = normaliseSpec(loaded.spec);
-  const lock = await resolveLock(specImages(spec), {
-    registry: opts.registry,
-    trust: spec.trust,
-    disableContentTrust: opts.disableContentTrust,
-    ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
-    ...(opts.trustDir === undefined ? {} : { trustDir: opts.trustDir }),
-    reporter: ctx.reporter,
-    signal: ctx.signal,
-  });
+  // the lock's walk is the plan's (docs/architecture.md#pipeline): the spec's images described through the
+  // registry, then written out; a lockfile keeps every platform, so the one each record chose is not written
+  const images = await planImagesFromRegistry(
+    specImageRefs(spec).map((ref) => ({ ref, platform: 'linux/amd64' })),
+    {
+      registry: opts.registry,
+      trust: spec.trust,
+      disableContentTrust: opts.disableContentTrust,
+      ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
+      ...(opts.trustDir === undefined ? {} : { trustDir: opts.trustDir }),
+      reporter: ctx.reporter,
+      signal: ctx.signal,
+    },
+  );
+  const lock = lockfileFromImages(images);
   const file = opts.output ?? defaultLockPath(files);
   await writeAtomic(file, serialiseLock(lock));
   ctx.reporter.emit({ type: 'info', message: `wrote ${file} (${Object.keys(lock.images).length} images)` });

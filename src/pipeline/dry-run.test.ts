@@ -1,4 +1,5 @@
-// build --dry-run: the merged, normalised spec as YAML plus the planned output files; problems set exit code 1.
+// build --dry-run: the merged, normalised spec as YAML plus the planned output files and the build plan as
+// comments; problems set exit code 1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -71,7 +72,8 @@ void test('prints the merged, expanded spec and the files it would write', async
     'services:\n  - name: web\n    image: nginx:alpine\n    binds: ["data:/data"]\noutputs:\n  - format: iso-bios\n',
   );
   const c = capture();
-  await runDryRun([join(dir, 'a.yml'), join(dir, 'web.yml')], opts({ dir: 'out' }), c.ctx);
+  // an empty cache: the plan shows each image unresolved, as the build would pull it
+  await runDryRun([join(dir, 'a.yml'), join(dir, 'web.yml')], opts({ dir: 'out', cache: dir }), c.ctx);
   assert.equal(c.err(), '');
   assert.equal(c.code(), 0);
   assert.equal(
@@ -93,6 +95,17 @@ void test('prints the merged, expanded spec and the files it would write', async
       '  - format: iso-bios',
       '# outputs:',
       '#   out/web.iso',
+      '# plan (linux/amd64):',
+      '#   images:',
+      ...['docker.io/linuxkit/kernel:6.6.71', 'docker.io/linuxkit/init:v1', 'docker.io/library/nginx:alpine'].map(
+        (ref) =>
+          `#     ${ref} (linux/amd64): not in the cache: the build pulls it (--pull resolves it now); trust=none`,
+      ),
+      '#   kernel: docker.io/linuxkit/kernel:6.6.71 cmdline "console=ttyS0"',
+      '#   init: docker.io/linuxkit/init:v1',
+      '#   volumes: data',
+      '#   services: web (docker.io/library/nginx:alpine)',
+      '#   sbom: sbom.spdx.json',
       '',
     ].join('\n'),
   );

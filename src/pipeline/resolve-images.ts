@@ -7,21 +7,11 @@ import { parseReference } from '../oci/reference.ts';
 import type { ResolvedImages } from '../rootfs/assemble.ts';
 import type { ContainerItem } from '../rootfs/bundles.ts';
 import { CONTAINER_SECTIONS, type MobySpec } from '../spec/types.ts';
+import { specImageRefs } from '../lock/spec-images.ts';
 import { MobyError } from '../util/errors.ts';
 
 /** Fetches `ref` (an expanded spec reference) for `platform` (`linux/arm64`; default: the build's). */
 export type GetImage = (ref: string, platform?: string) => Promise<ImageSource>;
-
-/** The references of a spec, each once, in build order. */
-export function specImageRefs(spec: MobySpec): string[] {
-  const refs = [
-    spec.kernel?.image,
-    ...(spec.init ?? []),
-    ...(spec.volumes ?? []).map((v) => v.image),
-    ...CONTAINER_SECTIONS.flatMap((s) => (spec[s] ?? []).map((e) => e.image)),
-  ];
-  return [...new Set(refs.filter((r): r is string => r !== undefined && r !== ''))];
-}
 
 /**
  * Fetches every image (at most `parallel` at a time) and arranges them as the assembly wants them. Each

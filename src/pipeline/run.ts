@@ -1,37 +1,27 @@
 /**
- * `mobyts build`: load + validate (`loadBuildSpecs`; the caller shows the problems) → plan outputs → preflight
- * tools → resolve/pull images → plan files → assemble and write the outputs. A flat list of named steps; each is
- * a call into the module that owns it.
+ * `mobyts build`: load + validate (`loadBuildSpecs`; the caller shows the problems) → resolve the plan (plan
+ * outputs → preflight tools → resolve/pull images, plan.ts) → execute it (plan files → assemble and write the
+ * outputs, execute-plan.ts). A flat list of named steps; each is a call into the module that owns it.
  */
 import type { CommandContext } from '../util/context.ts';
+import type { ImageSource } from '../image/source.ts';
+import type { Reference } from '../oci/reference.ts';
 import { createPkgResolver } from '../pkg/template.ts';
-import { defaultCacheDir, openStore, platformFor } from '../store/index.ts';
+import { defaultCacheDir, formatPlatform, openStore, type ImageStore } from '../store/index.ts';
 import type { GetImageOptions } from '../store/types.ts';
-import { planFiles } from '../rootfs/files.ts';
 import { sourceDateEpoch } from '../rootfs/constants.ts';
 import { checkReadonlyVolumes } from '../rootfs/volumes.ts';
-import { buildIdMap, renderMetadata } from '../runtime/index.ts';
 import { loadSpecs, type LoadedSpecs } from '../spec/load.ts';
 import { normaliseSpec } from '../spec/normalise.ts';
 import { parseUnit } from '../spec/parse.ts';
 import type { MobySpec } from '../spec/types.ts';
-import { parseReference } from '../oci/reference.ts';
+import type { PlannedImage } from '../lock/image-plan.ts';
 import { preflight } from '../tools/preflight.ts';
-import { errnoDetail, MobyError } from '../util/errors.ts';
-import { verifySpecTrust } from '../trust/spec-trust.ts';
-import { executeBuild } from './execute.ts';
-import { readTarFile } from '../tar/io.ts';
-import { InputTar } from '../rootfs/reuse.ts';
+import { checkPushable } from '../remote/build-push.ts';
 import type { BuildOptions } from './options.ts';
-import { planOutputs } from './outputs-plan.ts';
-import { resolveImages, specImageRefs, type GetImage } from './resolve-images.ts';
-import { initrdWriter, rootfsDeps } from './wire.ts';
-import { openPlanMemo, openSectionCache } from '../store/sections.ts';
-import type { SegmentRecord } from '../initrd/segments.ts';
-import { openWorkDir } from '../store/work.ts';
-import { parseSize } from './size.ts';
-import { checkPushable, pushBuildOutputs } from '../remote/build-push.ts';
-import { remoteSectionCache } from '../remote/wire-cache.ts';
+import { resolvePlan, type BuildPlan, type ImageRequest } from './plan.ts';
+import { lockedImages, openedKey, storeImages } from './plan-images.ts';
+import { executePlan } from './execute-plan.ts';
 
 /**
  * The specs of a build, loaded, merged and checked, with `@pkg:` templates resolved: for a real build a package
@@ -54,187 +44,93 @@ function filesDirs(loaded: LoadedSpecs): string[] {
   });
 }
 
-async function openInputTar(path: string | undefined): Promise<InputTar | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await InputTar.open(() => readTarFile(path));
-  } catch (err) {
-    throw new MobyError(`Cannot read --input-tar "${path}"${errnoDetail(err)}`, { code: 'IO', cause: err });
-  }
-}
-
 /**
- * How each spec reference is fetched: `--locked` → the digest the lockfile pins (never the tag); otherwise
- * images covered by `trust:` are verified through Notary first (nothing is pulled when one fails) and fetched
- * by their signed digest; the rest by reference, cache first unless `--pull`.
+ * How the plan learns each image's digest: `--locked` → the digest the lockfile pins (never the tag); otherwise
+ * images covered by `trust:` are verified through Notary first (nothing is pulled when one fails) and fetched by
+ * their signed digest, the rest by reference, cache first unless `--pull` (plan-images.ts). Fetched sources are
+ * kept so the execution opens each once.
  */
-async function imageGetter(
+async function planImages(
   files: string[],
   spec: MobySpec,
   opts: BuildOptions,
   ctx: CommandContext,
-): Promise<{ get: GetImage; close: () => Promise<void> }> {
-  const registry = {
-    mirrors: opts.mirror,
-    insecureRegistries: opts.insecureRegistry,
-    ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }),
-  };
-  const get = (platform: string | undefined): GetImageOptions => ({
-    platform: platformFor(platform ?? opts.arch),
-    pull: opts.pull,
-    registry,
-    reporter: ctx.reporter,
-    signal: ctx.signal,
-  });
-  if (opts.locked !== undefined) {
-    // the lockfile modules (and the registry client they reach) load only for `--locked`
-    const [{ getLockedImage }, { readLock }, { defaultLockPath }] = await Promise.all([
-      import('../lock/fetch-locked.ts'),
-      import('../lock/pin.ts'),
-      import('../lock/run-lock.ts'),
-    ]);
-    const lock = await readLock(opts.locked === '' ? defaultLockPath(files) : opts.locked);
-    const store = await openStore(opts.cache);
-    const trust = { trust: spec.trust, disableContentTrust: opts.disableContentTrust };
-    return {
-      get: async (ref, p) =>
-        (
-          await getLockedImage(store, lock, parseReference(ref), {
-            ...get(p),
-            ...trust,
-            arch: p === undefined ? opts.arch : platformFor(p).architecture,
-          })
-        ).source,
-      close: () => store.close(),
-    };
-  }
-  const verified = await verifySpecTrust(specImageRefs(spec), {
+  store: () => Promise<ImageStore>,
+  opened: Map<string, ImageSource>,
+): Promise<(requests: ImageRequest[]) => Promise<PlannedImage[]>> {
+  const o = {
     trust: spec.trust,
     disableContentTrust: opts.disableContentTrust,
-    registry,
+    ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
+    registry: {
+      mirrors: opts.mirror,
+      insecureRegistries: opts.insecureRegistry,
+      ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }),
+    },
+    pull: opts.pull,
     reporter: ctx.reporter,
     signal: ctx.signal,
-    ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
-  });
-  const store = await openStore(opts.cache);
-  return {
-    get: (ref, p) => store.getImage(verified.get(ref)?.ref ?? parseReference(ref), get(p)),
-    close: () => store.close(),
   };
+  if (opts.locked === undefined) return (requests) => storeImages(store, requests, o, opened);
+  // the lockfile modules (and the registry client they reach) load only for `--locked`
+  const [{ readLock }, { defaultLockPath }] = await Promise.all([
+    import('../lock/pin.ts'),
+    import('../lock/run-lock.ts'),
+  ]);
+  const lock = await readLock(opts.locked === '' ? defaultLockPath(files) : opts.locked);
+  return (requests) => lockedImages(store, lock, requests, o, opened);
 }
 
-/** Builds the outputs of `loaded` (from `loadBuildSpecs(files, …)`, without errors). */
+/**
+ * The build plan of `loaded` (from `loadBuildSpecs(files, …)`, without errors): outputs, preflight, then every
+ * image resolved (fetched into the cache) and pinned. `opened` receives the sources fetched on the way.
+ */
+export async function resolveBuildPlan(
+  files: string[],
+  loaded: LoadedSpecs,
+  opts: BuildOptions,
+  ctx: CommandContext,
+  store: () => Promise<ImageStore>,
+  opened: Map<string, ImageSource>,
+): Promise<BuildPlan> {
+  const spec = normaliseSpec(loaded.spec);
+  checkReadonlyVolumes(spec);
+  return resolvePlan(spec, {
+    name: loaded.name,
+    build: opts,
+    specDirs: filesDirs(loaded),
+    mtime: sourceDateEpoch(),
+    cacheDir: opts.cache ?? defaultCacheDir(),
+    beforeImages: (outputs) => {
+      checkPushable(outputs, opts.push);
+      preflight(outputs.formats.flatMap((f) => f.archTools?.[opts.arch] ?? f.tools));
+    },
+    images: async (requests) => (await planImages(files, spec, opts, ctx, store, opened))(requests),
+  });
+}
+
+/** Builds the outputs of `loaded` (from `loadBuildSpecs(files, …)`, without errors): resolve the plan, execute it. */
 export async function runBuild(
   files: string[],
   loaded: LoadedSpecs,
   opts: BuildOptions,
   ctx: CommandContext,
 ): Promise<void> {
-  const spec = normaliseSpec(loaded.spec);
-  checkReadonlyVolumes(spec);
-  const plan = planOutputs(loaded.name, opts, spec);
-  checkPushable(plan, opts.push);
-  const sizeBytes = parseSize(opts.size ?? '1024M');
-  preflight(plan.formats.flatMap((f) => f.archTools?.[opts.arch] ?? f.tools));
-  const mtime = sourceDateEpoch();
-  // the store's lease keeps every blob of the build's images from `cache rm`/`cache clean` until the end
-  const getter = await imageGetter(files, spec, opts, ctx);
+  // the store's lease keeps every blob of the build's images from `cache rm`/`cache clean` until the end; it is
+  // opened once trust is verified (or the lock read), as the plan's images need it
+  let opening: Promise<ImageStore> | undefined;
+  const open = (): Promise<ImageStore> => (opening ??= openStore(opts.cache));
   try {
-    await buildWith(await resolveImages(spec, getter.get), { loaded, spec, plan, sizeBytes, mtime, opts, ctx });
+    const opened = new Map<string, ImageSource>();
+    const plan = await resolveBuildPlan(files, loaded, opts, ctx, open, opened);
+    const store = await open();
+    // the images resolving fetched are handed over as they are; anything else is opened from the store
+    const reuse = {
+      getImage: (ref: Reference, o: GetImageOptions): Promise<ImageSource> =>
+        Promise.resolve(opened.get(openedKey(ref.expanded, formatPlatform(o.platform))) ?? store.getImage(ref, o)),
+    };
+    await executePlan(plan, { store: reuse, ctx });
   } finally {
-    await getter.close();
+    if (opening !== undefined) await (await opening).close();
   }
-}
-
-interface BuildSteps {
-  loaded: LoadedSpecs;
-  spec: MobySpec;
-  plan: ReturnType<typeof planOutputs>;
-  sizeBytes: number;
-  mtime: number;
-  opts: BuildOptions;
-  ctx: CommandContext;
-}
-
-/** Plan the files, assemble and write the outputs from the resolved images. */
-async function buildWith(
-  images: Awaited<ReturnType<typeof resolveImages>>,
-  { loaded, spec, plan, sizeBytes, mtime, opts, ctx }: BuildSteps,
-): Promise<void> {
-  const idMap = buildIdMap(spec);
-  const filePlans = await planFiles(spec.files ?? [], {
-    specDirs: filesDirs(loaded),
-    idMap,
-    metadata: (k) => renderMetadata(spec, k),
-  });
-  const inputTar = await openInputTar(opts.inputTar);
-  const sbom = opts.sbom
-    ? { sbom: { path: opts.sbomOutput, created: opts.sbomCurrentTime ? Math.floor(Date.now() / 1000) : mtime } }
-    : {};
-  let sbomText: string | undefined;
-  const cacheDir = opts.cache ?? defaultCacheDir();
-  const registry = {
-    mirrors: opts.mirror,
-    insecureRegistries: opts.insecureRegistry,
-    ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }),
-  };
-  const localSections = await openSectionCache<SegmentRecord>(cacheDir, ctx.reporter);
-  const remote = remoteSectionCache({
-    local: localSections,
-    cacheDir,
-    from: opts.cacheFrom ?? [],
-    to: opts.cacheTo,
-    registry,
-    reporter: ctx.reporter,
-    signal: ctx.signal,
-  });
-  const sectionCache = remote ?? localSections;
-  const memo = await openPlanMemo(cacheDir);
-  const assemble = {
-    spec,
-    images,
-    files: filePlans,
-    deps: rootfsDeps(spec, idMap, ctx.reporter),
-    mtime,
-    decompressKernel: opts.decompressKernel,
-    reporter: ctx.reporter,
-    onSbom: (text: string) => {
-      sbomText = text;
-    },
-    keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] },
-    ...(inputTar === undefined ? {} : { inputTar }),
-    ...(memo === undefined ? {} : { memo }),
-    ...sbom,
-  };
-
-  try {
-    await executeBuild({
-      plan,
-      assemble,
-      writeInitrd: initrdWriter,
-      ...(sectionCache === undefined ? {} : { sectionCache }),
-      openWork: () => openWorkDir(cacheDir, ctx.reporter),
-      compress: opts.compress,
-      sizeBytes,
-      arch: opts.arch,
-      stdout: ctx.stdout,
-      reporter: ctx.reporter,
-      signal: ctx.signal,
-    });
-    await remote?.exportTo();
-  } finally {
-    await inputTar?.close();
-    await remote?.close();
-  }
-  if (opts.push === undefined) return;
-  const pushed = await pushBuildOutputs({
-    ref: opts.push,
-    plan,
-    spec,
-    sbom: sbomText,
-    registry,
-    reporter: ctx.reporter,
-    signal: ctx.signal,
-  });
-  ctx.stdout.write(`${pushed.ref.expanded}@${pushed.digest}\n`);
 }

@@ -89,7 +89,10 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .option('--no-sbom', 'do not add an SBOM to the image')
     .option('--sbom-output <path>', 'path of the SBOM inside the image', 'sbom.spdx.json')
     .option('--sbom-current-time', 'timestamp the SBOM now (not reproducible)')
-    .option('--dry-run', 'print the merged, normalised spec and the outputs it would write, then exit')
+    .option(
+      '--dry-run',
+      'print the merged, normalised spec, the outputs it would write and the build plan (image digests from the cache, the lockfile with --locked, or the registry with --pull), then exit',
+    )
     .addOption(new Option('--compress <algo>', 'initrd compression').choices(['gzip', 'zstd', 'none']).default('gzip'))
     .option('--locked [lockfile]', 'build exactly the digests pinned in the lockfile (default: <spec>.lock)')
     .option('--disable-content-trust', 'skip Docker Content Trust verification of trust: images (loudly)')
