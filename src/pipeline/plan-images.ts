@@ -24,7 +24,6 @@ import {
   type PlannedTrust,
 } from '../lock/image-plan.ts';
 import type { LoadedLock } from '../lock/pin.ts';
-import { checkLockedTrust, getLockedImage } from '../lock/fetch-locked.ts';
 import type { ImageRequest } from './plan.ts';
 
 export interface PlanImageOptions {
@@ -116,6 +115,8 @@ export async function lockedImages(
   o: PlanImageOptions,
   opened: Map<string, ImageSource>,
 ): Promise<PlannedImage[]> {
+  // the fetching half of the lockfile modules loads only for `--locked`
+  const { checkLockedTrust, getLockedImage } = await import('../lock/fetch-locked.ts');
   const images = planImagesFromLock(lock, requests, true, (ref) =>
     unverifiedTrust(ref, o.trust, o.disableContentTrust),
   );
