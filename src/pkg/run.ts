@@ -1,8 +1,11 @@
-/** `mobyts pkg build`: builds each package directory in order, then pushes it when asked. */
+/**
+ * `mobyts pkg build`: builds each package directory in order, then pushes it when asked. Yields one record per
+ * package as it is built (before its push), for the CLI to print; writes nothing itself.
+ */
 import type { CommandContext } from '../util/context.ts';
 import { openStore, platformFor } from '../store/index.ts';
 import type { RegistryOptions } from '../store/types.ts';
-import { buildPackage } from './build.ts';
+import { buildPackage, type BuiltPackage } from './build.ts';
 import { sourceDateEpoch } from './layer.ts';
 import { pushPackage } from './push.ts';
 
@@ -16,7 +19,11 @@ export interface PkgBuildFlags {
   registry: RegistryOptions;
 }
 
-export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: CommandContext): Promise<void> {
+export async function* runPkgBuild(
+  dirs: string[],
+  f: PkgBuildFlags,
+  ctx: Pick<CommandContext, 'reporter' | 'signal'>,
+): AsyncGenerator<BuiltPackage> {
   const store = await openStore(f.cache ?? process.env.LINUXKIT_CACHE);
   const archs = [...new Set(f.platforms.map((p) => platformFor(p).architecture))];
   try {
@@ -29,7 +36,7 @@ export async function runPkgBuild(dirs: string[], f: PkgBuildFlags, ctx: Command
         reporter: ctx.reporter,
         signal: ctx.signal,
       });
-      ctx.stdout.write(`${built.ref} ${built.digest} ${built.platforms.join(',')}\n`);
+      yield built;
       if (f.push) {
         const digest = await pushPackage(store, built.ref, {
           registry: f.registry,

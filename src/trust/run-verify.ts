@@ -2,8 +2,7 @@
 import type { CommandContext } from '../util/context.ts';
 import { parseReference } from '../oci/reference.ts';
 import type { RegistryOptions } from '../store/types.ts';
-import { short } from './tuf.ts';
-import { verifyTrusted } from './verify.ts';
+import { verifyTrusted, type TrustResult } from './verify.ts';
 
 export interface TrustVerifyOptions {
   registry: RegistryOptions;
@@ -11,8 +10,17 @@ export interface TrustVerifyOptions {
   trustDir?: string;
 }
 
-/** Verifies each image in turn; prints `REF DIGEST signed by ROLE (KEYS)` on stdout; the first failure throws. */
-export async function runTrustVerify(images: string[], opts: TrustVerifyOptions, ctx: CommandContext): Promise<void> {
+/** One verified image (expanded) and what its check found: no roles and keys when it is pinned by digest. */
+export interface TrustVerifyRecord extends TrustResult {
+  ref: string;
+}
+
+/** Verifies each image in turn, yielding a record for each before the next; the first failure throws. */
+export async function* runTrustVerify(
+  images: string[],
+  opts: TrustVerifyOptions,
+  ctx: Pick<CommandContext, 'reporter' | 'signal'>,
+): AsyncGenerator<TrustVerifyRecord> {
   for (const image of images) {
     const ref = parseReference(image);
     const result = await verifyTrusted(ref, {
@@ -22,10 +30,6 @@ export async function runTrustVerify(images: string[], opts: TrustVerifyOptions,
       ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
       ...(opts.trustDir === undefined ? {} : { trustDir: opts.trustDir }),
     });
-    const by =
-      result.signedBy.length === 0
-        ? 'pinned by digest (no tag to verify)'
-        : `signed by ${result.signedBy.join(', ')} (${result.keyIds.map(short).join(', ')})`;
-    ctx.stdout.write(`${ref.expanded} ${result.digest} ${by}\n`);
+    yield { ref: ref.expanded, ...result };
   }
 }

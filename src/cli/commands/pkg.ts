@@ -3,6 +3,7 @@ import type { CliContext } from '../context.ts';
 import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
 import { examples } from './help.ts';
 import { hostArch } from '../../pipeline/options.ts';
+import type { BuiltPackage } from '../../pkg/build.ts';
 
 interface RawPkgFlags {
   cache?: string;
@@ -22,6 +23,11 @@ function platformsOf(f: RawPkgFlags): string[] {
         .split(',')
         .map((p) => p.trim())
         .filter((p) => p !== '');
+}
+
+/** `REF DIGEST PLATFORMS` on stdout, one line per package as it is built (before its push). */
+async function printBuilt(ctx: CliContext, built: AsyncIterable<BuiltPackage>): Promise<void> {
+  for await (const b of built) ctx.stdout.write(`${b.ref} ${b.digest} ${b.platforms.join(',')}\n`);
 }
 
 export function registerPkg(program: Command, ctx: CliContext): void {
@@ -55,7 +61,7 @@ export function registerPkg(program: Command, ctx: CliContext): void {
   addRegistryFlags(build, { mirror: false, certFor: 'the registry', insecureWhen: 'when pushing' }).action(
     async (dirs: string[], f: RawPkgFlags) => {
       const { runPkgBuild } = await import('../../pkg/run.ts');
-      await runPkgBuild(
+      const built = runPkgBuild(
         dirs,
         {
           cache: f.cache,
@@ -66,6 +72,7 @@ export function registerPkg(program: Command, ctx: CliContext): void {
         },
         ctx,
       );
+      await printBuilt(ctx, built);
     },
   );
   const push = pkg
@@ -86,7 +93,7 @@ export function registerPkg(program: Command, ctx: CliContext): void {
   addRegistryFlags(push, { mirror: false, certFor: 'the registry', insecureWhen: 'when pushing' }).action(
     async (dirs: string[], f: RawPkgFlags) => {
       const { runPkgBuild } = await import('../../pkg/run.ts');
-      await runPkgBuild(
+      const built = runPkgBuild(
         dirs,
         {
           cache: f.cache,
@@ -97,6 +104,7 @@ export function registerPkg(program: Command, ctx: CliContext): void {
         },
         ctx,
       );
+      await printBuilt(ctx, built);
     },
   );
   pkg

@@ -28,7 +28,8 @@ export function registerTrust(program: Command, ctx: CliContext): void {
     .addHelpText('after', examples('mobyts trust reset linuxkit/kernel'))
     .action(async (repos: string[], f: { trustDir?: string }) => {
       const { runTrustReset } = await import('../../trust/reset.ts');
-      await runTrustReset(repos, f.trustDir, ctx);
+      for await (const { gun, existed } of runTrustReset(repos, f.trustDir))
+        ctx.stderr.write(existed ? `reset trust pin for ${gun}\n` : `no trust pin for ${gun} (nothing to reset)\n`);
     });
   const verify = trust
     .command('verify')
@@ -42,9 +43,12 @@ export function registerTrust(program: Command, ctx: CliContext): void {
     .addHelpText('after', examples('mobyts trust verify linuxkit/kernel:6.6.71'));
   addRegistryFlags(verify, { mirror: false, certFor: 'registries and the Notary server' }).action(
     async (images: string[], f: RawVerifyFlags) => {
-      const { runTrustVerify } = await import('../../trust/run-verify.ts');
+      const [{ runTrustVerify }, { short }] = await Promise.all([
+        import('../../trust/run-verify.ts'),
+        import('../../trust/tuf.ts'),
+      ]);
       const trustServer = f.trustServer ?? process.env['DOCKER_CONTENT_TRUST_SERVER'];
-      await runTrustVerify(
+      const verified = runTrustVerify(
         images,
         {
           registry: registryOptions(f),
@@ -53,6 +57,14 @@ export function registerTrust(program: Command, ctx: CliContext): void {
         },
         ctx,
       );
+      // `REF DIGEST signed by ROLE (KEYS)`, one line per image as it is verified.
+      for await (const r of verified) {
+        const by =
+          r.signedBy.length === 0
+            ? 'pinned by digest (no tag to verify)'
+            : `signed by ${r.signedBy.join(', ')} (${r.keyIds.map(short).join(', ')})`;
+        ctx.stdout.write(`${r.ref} ${r.digest} ${by}\n`);
+      }
     },
   );
 }
