@@ -64,6 +64,11 @@ export interface CachedMember {
   path: string;
   record: SegmentRecord;
   digest: string;
+  /**
+   * Set when the member is still being fetched (a remote cache, src/remote/section-cache.ts): resolves to its
+   * path once it is there, or rejects (with DamagedSegment when the initrd must be written again without it).
+   */
+  ready?: Promise<string>;
 }
 
 /** Where members are kept between builds (store/sections.ts). Every method may fail only for I/O reasons. */
@@ -200,7 +205,7 @@ class SegmentWriter {
       this.note(hit.record.lostXattrs);
       this.stats.reused++;
       this.members.push({
-        file: Promise.resolve(hit.path),
+        file: hit.ready ?? Promise.resolve(hit.path),
         empty: hit.record.empty,
         check: { key, digest: hit.digest },
       });

@@ -11,10 +11,16 @@
  * Entry tags are written once and never lost; the index is rebuilt from the tag list by each pusher until
  * it holds every entry tag it can see, so concurrent pushers converge on an index listing all of them.
  *
- * Reading: the index is fetched once per build; a key the local cache lacks but the index lists is
- * downloaded (manifest and every blob verified against their digests while they stream) and stored in the
- * local section cache, then used from there. Any failure (registry fault, wrong digest) is reported as a
- * warning and the section is built locally: a segment that does not verify is never used.
+ * Reading: the index is fetched once per build, as soon as the cache is made (while the build pulls its
+ * images). A key the local cache lacks but the index lists is downloaded, every part verified against its
+ * digest while it streams: the entry manifest, the record and the section's blobs before `get` answers
+ * (replaying the section needs them), the member in the background, up to MEMBER_DOWNLOADS at once, into a
+ * temp file that the local section cache then takes over by rename. The initrd writer waits for a member
+ * (`CachedMember.ready`) only when it copies it into the initrd, so the members of consecutive sections
+ * download in parallel instead of one after another (docs/scale.md#figures). Any failure (registry fault,
+ * wrong digest) is reported as a warning and the section is built locally: a failure before `get` answers
+ * is a miss; a member that fails later rejects `ready` with DamagedSegment, so the initrd is written again
+ * and the section built here (a segment that does not verify is never used).
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -23,7 +29,7 @@ import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { CachedMember, SegmentCache, SegmentRecord } from '../initrd/segments.ts';
+import { DamagedSegment, type CachedMember, type SegmentCache, type SegmentRecord } from '../initrd/segments.ts';
 import { digestOf, type Digest } from '../oci/digest.ts';
 import { parseReference, type Reference } from '../oci/reference.ts';
 import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/types.ts';
@@ -49,6 +55,8 @@ export const RECORD_MEDIA_TYPE = 'application/vnd.mobyts.cache.record.v1+json';
 export const BLOB_MEDIA_TYPE = 'application/vnd.mobyts.cache.blob.v1';
 export const KEY_ANNOTATION = 'dev.mobyts.section.key';
 const TAG_PREFIX = 'section-';
+/** Section members downloaded at once (more gains nothing on loopback with 2 cores; see docs/scale.md#figures). */
+const MEMBER_DOWNLOADS = 4;
 const KEY = /^[0-9a-f]{64}$/;
 
 /**
@@ -138,6 +146,11 @@ export class RemoteSectionCache implements SegmentCache {
   /** Keys this build used (reused or made): what --cache-to exports. */
   readonly #used = new Set<string>();
   #indexes: Promise<Array<{ ref: Reference; index: RemoteIndex }>> | undefined;
+  /** Keys whose member download failed in the background: built locally when the initrd is written again. */
+  readonly #failedKeys = new Set<string>();
+  /** Member downloads running, and those waiting for a slot. */
+  #running = 0;
+  readonly #waiting: Array<() => void> = [];
 
   constructor(o: RemoteCacheOptions) {
     this.#o = o;
@@ -145,6 +158,8 @@ export class RemoteSectionCache implements SegmentCache {
       registry: o.registry,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     });
+    // The index is needed by the first section; fetched now, it arrives while the images are pulled.
+    if (o.from.length > 0) void this.#fromIndexes();
   }
 
   async close(): Promise<void> {
@@ -185,29 +200,39 @@ export class RemoteSectionCache implements SegmentCache {
       this.#used.add(key);
       return local;
     }
+    if (this.#failedKeys.has(key)) return undefined;
     for (const { ref, index } of await this.#fromIndexes()) {
       const entry = index.entries.get(key);
       if (entry === undefined) continue;
       try {
-        await this.#download(ref, key, entry);
-        const got = await this.#o.local.get(key);
-        if (got === undefined) continue;
-        this.stats.downloaded++;
+        const got = await this.#download(ref, key, entry);
         this.#used.add(key);
-        this.#o.reporter.emit({
-          type: 'debug',
-          message: `section ${key.slice(0, 12)} downloaded from ${ref.expanded}`,
-        });
         return got;
       } catch (err) {
         this.#o.signal?.throwIfAborted();
-        this.stats.failed++;
-        this.#warn(
-          `Cannot use section ${key.slice(0, 12)} of the remote cache ${ref.expanded}, building it here: ${(err as Error).message}`,
-        );
+        this.#failure(ref, key, err);
       }
     }
     return undefined;
+  }
+
+  #failure(ref: Reference, key: string, err: unknown): void {
+    this.stats.failed++;
+    this.#warn(
+      `Cannot use section ${key.slice(0, 12)} of the remote cache ${ref.expanded}, building it here: ${(err as Error).message}`,
+    );
+  }
+
+  /** Runs `fn` when fewer than MEMBER_DOWNLOADS others run. */
+  async #slot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#running >= MEMBER_DOWNLOADS) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#running++;
+    try {
+      return await fn();
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
   }
 
   async put(key: string, file: string, record: SegmentRecord, made: { digest: string; size: number }): Promise<string> {
@@ -229,8 +254,11 @@ export class RemoteSectionCache implements SegmentCache {
     );
   }
 
-  /** Fetches entry `key` (every part verified) and stores it in the local section cache. */
-  async #download(ref: Reference, key: string, entry: Descriptor): Promise<void> {
+  /**
+   * Fetches entry `key`'s manifest, record and blobs (verified), and starts the download of its member into
+   * the local section cache; `ready` settles when the member is there (verified) or has failed.
+   */
+  async #download(ref: Reference, key: string, entry: Descriptor): Promise<CachedMember> {
     const ctx = pullContext(ref);
     const fetched = await this.#client.fetchManifest(ctx, entry.digest, entry);
     const manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
@@ -240,26 +268,54 @@ export class RemoteSectionCache implements SegmentCache {
     const recordDesc = manifest.layers.find((l) => l.mediaType === RECORD_MEDIA_TYPE);
     if (member === undefined || recordDesc === undefined)
       throw new Error(`entry ${entry.digest} lacks its member or record`);
-    const record = JSON.parse(
-      (await this.#blob(ctx, recordDesc, 'a section record')).toString('utf8'),
-    ) as SegmentRecord;
-    const blobs: Record<string, Buffer> = {};
-    for (const l of manifest.layers.filter((x) => x.mediaType === BLOB_MEDIA_TYPE)) {
+    const blobLayers = manifest.layers.filter((x) => x.mediaType === BLOB_MEDIA_TYPE);
+    const names = blobLayers.map((l) => {
       const name = l.annotations?.[TITLE];
       if (name === undefined || !/^[a-z0-9-]+$/.test(name))
         throw new Error(`entry ${entry.digest} has a blob without a proper name`);
-      blobs[name] = await this.#blob(ctx, l, `section blob ${name}`);
-    }
+      return name;
+    });
+    const [recordBytes, ...blobBytes] = await Promise.all([
+      this.#blob(ctx, recordDesc, 'a section record'),
+      ...blobLayers.map((l, i) => this.#blob(ctx, l, `section blob ${names[i] ?? ''}`)),
+    ]);
+    const record = JSON.parse((recordBytes ?? Buffer.alloc(0)).toString('utf8')) as SegmentRecord;
+    const blobs: Record<string, Buffer> = {};
+    names.forEach((name, i) => (blobs[name] = blobBytes[i] ?? Buffer.alloc(0)));
+    const section = names.length === 0 ? record.section : { ...record.section, blobs };
+    const full: SegmentRecord = { ...record, section };
+    const ready = this.#slot(() => this.#member(ctx, key, member, full)).then(
+      (path) => {
+        this.stats.downloaded++;
+        this.#o.reporter.emit({
+          type: 'debug',
+          message: `section ${key.slice(0, 12)} downloaded from ${ref.expanded}`,
+        });
+        return path;
+      },
+      (err: unknown) => {
+        if (this.#o.signal?.aborted === true) throw err;
+        this.#failure(ref, key, err);
+        this.#failedKeys.add(key);
+        this.#used.delete(key);
+        throw new DamagedSegment(key);
+      },
+    );
+    ready.catch(() => {}); // the initrd writer awaits it; a build that fails earlier may not
+    return { path: join(sectionsDir(this.#o.cacheDir), key, 'member'), record: full, digest: member.digest, ready };
+  }
+
+  /** Streams the member (verified as it streams) into a temp file, then hands it to the local section cache. */
+  async #member(ctx: CallContext, key: string, member: Descriptor, record: SegmentRecord): Promise<string> {
     const dir = sectionsDir(this.#o.cacheDir);
     await mkdir(dir, { recursive: true });
     const temp = join(dir, `.tmp-remote-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       const body = verifyStream(await this.#client.openBlob(ctx, member), member.digest, member.size, {
-        subject: `section member ${key.slice(0, 12)} of ${ref.expanded}`,
+        subject: `section member ${key.slice(0, 12)} of ${ctx.ref.expanded}`,
       });
-      await pipeline(body, createWriteStream(temp, { flags: 'wx' }));
-      const section = Object.keys(blobs).length === 0 ? record.section : { ...record.section, blobs };
-      await this.#o.local.put(key, temp, { ...record, section }, { digest: member.digest, size: member.size });
+      await pipeline(body, createWriteStream(temp, { flags: 'wx', highWaterMark: 1 << 20 }));
+      return await this.#o.local.put(key, temp, record, { digest: member.digest, size: member.size });
     } finally {
       await rm(temp, { force: true });
     }

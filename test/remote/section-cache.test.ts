@@ -92,6 +92,33 @@ async function remoteIndex(repo: string, tag: string): Promise<string[]> {
   return index.manifests.map((m) => m.annotations['dev.mobyts.section.key'] ?? '').sort();
 }
 
+/** Matches the blob URLs of the remote cache `repo:tag`'s section members of more than 100 bytes (from its manifests). */
+async function memberBlobs(repo: string, tag: string): Promise<RegExp> {
+  const get = async (
+    ref: string,
+    accept: string,
+  ): Promise<{
+    manifests?: Array<{ digest: string }>;
+    layers?: Array<{ digest: string; size: number; mediaType: string }>;
+  }> => {
+    const res = await request(`${f.reg.url}/v2/${repo}/manifests/${ref}`, { headers: { accept } });
+    assert.equal(res.statusCode, 200);
+    return (await res.body.json()) as {
+      manifests?: Array<{ digest: string }>;
+      layers?: Array<{ digest: string; size: number; mediaType: string }>;
+    };
+  };
+  const index = await get(tag, 'application/vnd.oci.image.index.v1+json');
+  const digests: string[] = [];
+  for (const m of index.manifests ?? []) {
+    const entry = await get(m.digest, 'application/vnd.oci.image.manifest.v1+json');
+    for (const l of entry.layers ?? [])
+      if (l.mediaType === 'application/vnd.mobyts.cache.member.v1' && l.size > 100) digests.push(l.digest);
+  }
+  assert.ok(digests.length > 0);
+  return new RegExp(`/blobs/(${digests.join('|')})$`);
+}
+
 async function sectionTags(repo: string): Promise<string[]> {
   const res = await request(`${f.reg.url}/v2/${repo}/tags/list`);
   const body = (await res.body.json()) as { tags: string[] };
@@ -177,6 +204,44 @@ void test('registry faults during --cache-from fall back to local work; a corrup
     assert.deepEqual(g.compressed, []);
     assert.equal(g.downloaded, 5);
     assert.ok(g.initrd.equals(good));
+
+    // a member cut short (the body ends cleanly before its Content-Length) is resumed where it stopped and
+    // verified: every section still comes from the remote cache
+    const members = await memberBlobs('ci/cache', 'main');
+    proxy.clear();
+    proxy.add({ match: members, method: 'GET', kind: 'truncate', afterBytes: 100, times: 2 });
+    const t1 = await build('t1', ['--cache-from', remote]);
+    assert.equal(t1.code, 0, t1.stderr);
+    assert.deepEqual(t1.compressed, []);
+    assert.equal(t1.downloaded, 5);
+    assert.ok(t1.initrd.equals(good));
+    assert.equal(proxy.requests.filter((r) => r.fault === 'truncate').length, 2);
+
+    // every member download cut short, again after each retry: the members fail while they download in the
+    // background (after their sections were replayed), so the initrd is written again and they are built here
+    proxy.clear();
+    proxy.add({ match: members, method: 'GET', kind: 'truncate', afterBytes: 100, times: Infinity });
+    const t2 = await build('t2', ['--cache-from', remote]);
+    assert.equal(t2.code, 0, t2.stderr);
+    // the members of a few bytes (an empty section's) are not cut short: those still download
+    assert.ok(t2.compressed.length > 0);
+    assert.equal(t2.downloaded + t2.compressed.length, 5);
+    assert.equal([...t2.stderr.matchAll(/^Warning: Cannot use section /gm)].length, t2.compressed.length);
+    assert.ok(t2.initrd.equals(good));
+    assert.match(
+      t2.stderr,
+      /^Warning: Cannot use section [0-9a-f]{12} of the remote cache .*: .*downloading blob sha256:[0-9a-f]{64} failed after 5 attempts/m,
+    );
+
+    // every member corrupted (the records and blobs are fine): no corrupted member is used
+    proxy.clear();
+    proxy.add({ match: members, method: 'GET', kind: 'corrupt', times: Infinity });
+    const t3 = await build('t3', ['--cache-from', remote]);
+    assert.equal(t3.code, 0, t3.stderr);
+    assert.ok(t3.compressed.length > 0);
+    assert.equal(t3.downloaded + t3.compressed.length, 5);
+    assert.ok(t3.initrd.equals(good));
+    assert.match(t3.stderr, /^Warning: Cannot use section [0-9a-f]{12} of the remote cache .*: Cannot verify blob/m);
 
     // --cache-to against a registry that refuses uploads fails clearly, after the outputs are written
     proxy.clear();
