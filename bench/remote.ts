@@ -9,6 +9,8 @@
  *   npm run bench:remote                 the `ref` case's shape with 10 MiB and 64 MiB of data
  *   npm run bench:remote -- --small      512 KiB only (checks the script works)
  *   npm run bench:remote -- --mib 10,256 other sizes (MiB of file data, 8 images each)
+ *   npm run bench:remote -- --runs 3     runner B and curl 3 times each, alternating; medians reported (and
+ *                                        B's range), for a shared machine whose load changes
  *
  * Prints a markdown report; the target "B ≤ 1.10 × download" is judged PASS or MISS per size.
  */
@@ -33,6 +35,9 @@ const load = (): string =>
 const s = (x: number): string => x.toFixed(3);
 const mib = (x: number): string => (x / MiB).toFixed(2);
 
+const range = (xs: number[]): string =>
+  xs.length < 2 ? '' : ` (${s(Math.min(...xs))}–${s(Math.max(...xs))}, ${xs.length} runs)`;
+
 function report(rows: RemoteRow[], info: { loadBefore: string; loadAfter: string }): string {
   const lines = [
     '# mobyts bench: remote cache and artifacts',
@@ -45,7 +50,7 @@ function report(rows: RemoteRow[], info: { loadBefore: string; loadAfter: string
     '|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${s(r.coldS)} | ${s(r.aS)} | ${s(r.bS)} | ${mib(r.bBytes)} (${mib(r.bCacheBytes)}), ${r.bRequests} | ${r.bDownloaded} of ${r.sections} / ${r.bCompressed} | ${s(r.curlS)}, ${s(r.curlCacheS)} | ${(r.bS / r.curlS).toFixed(2)} |`,
+        `| ${r.label} | ${s(r.coldS)} | ${s(r.aS)} | ${s(r.bS)}${range(r.bRuns)} | ${mib(r.bBytes)} (${mib(r.bCacheBytes)}), ${r.bRequests} | ${r.bDownloaded} of ${r.sections} / ${r.bCompressed} | ${s(r.curlS)}${range(r.curlRuns)}, ${s(r.curlCacheS)} | ${(r.bS / r.curlS).toFixed(2)} |`,
     ),
     '',
     '## One `files:` entry changed (runner C: empty cache, --cache-from and --cache-to)',
@@ -84,7 +89,10 @@ function report(rows: RemoteRow[], info: { loadBefore: string; loadAfter: string
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { small: { type: 'boolean' }, mib: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { small: { type: 'boolean' }, mib: { type: 'string' }, runs: { type: 'string' } },
+  });
+  const runs = Math.max(1, Number(values.runs ?? 1));
   const sizesMiB = values.small === true ? [0.5] : (values.mib ?? '10,64').split(',').map(Number);
   const loadBefore = load();
   const dir = await mkdtemp(join(tmpdir(), 'mobyts-bench-remote-'));
@@ -110,7 +118,7 @@ async function main(): Promise<void> {
       rows.push(
         await measureRemote(
           { id, images: 8, dataBytes: Math.round(size * MiB) + cfg.bzImageBytes, runs: 1, formats: false },
-          { cfg, pool, proxy, upstream: reg.url, dir: caseDir, env, log },
+          { cfg, pool, proxy, upstream: reg.url, dir: caseDir, env, log, runs },
         ),
       );
       await rm(caseDir, { recursive: true, force: true });
