@@ -3,12 +3,14 @@
  * linux/amd64 + linux/arm64 into one multi-platform index each (arm64 from Debian's arm64 .debs), then
  * `mobyts build --arch arm64` of examples/hello.yml and `mobyts run qemu --arch arm64` (the real CLI) booting
  * kernel+initrd, uki, raw-efi and iso-efi with qemu-system-aarch64 under TCG (the EFI ones with AAVMF):
- * onboot, the getty service and onshutdown at poweroff. A second build under another TZ/umask is byte-identical.
- * kernel+squashfs and kernel+iso (Debian's kernel has their drivers as modules) boot through the loader initrd.
+ * onboot, the getty service and onshutdown at poweroff. kernel+squashfs, kernel+erofs and kernel+iso (Debian's
+ * kernel has their drivers as modules) share one arm64 loader initrd; squashfs and iso boot through it (an erofs
+ * boot would be one more slow TCG boot of the same loader: its image is checked for arm64 content instead).
+ * A second build of every format under another TZ/umask is byte-identical.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { buffer } from 'node:stream/consumers';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,13 +123,6 @@ void test('mobyts build --arch arm64 writes every arm64 format; the kernel is an
   assert.match(readFileSync(join(out, 'hello-efi.img')).toString('latin1'), /BOOTAA64EFI/);
 });
 
-void test('a second arm64 build under another TZ and umask is byte-identical in every format', async () => {
-  const again = join(dir, 'again');
-  await buildArm64(again, { TZ: 'Asia/Tokyo', umask: '077' });
-  for (const f of readdirSync(out)) assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(again, f))), f);
-  rmSync(again, { recursive: true, force: true });
-});
-
 for (const format of ['kernel+initrd', 'uki', 'raw-efi', 'iso-efi']) {
   void test(`arm64 ${format} boots under qemu-system-aarch64 (TCG${format === 'kernel+initrd' ? '' : ', AAVMF'}): onboot, getty, onshutdown`, () =>
     bootArm64(format));
@@ -135,7 +130,7 @@ for (const format of ['kernel+initrd', 'uki', 'raw-efi', 'iso-efi']) {
 
 const rootOut = join(dir, 'root-images');
 
-void test('arm64 kernel+squashfs and kernel+iso: one loader initrd with an arm64 busybox and virtio_scsi for the CD', async () => {
+async function buildRootImages(into: string, env: { TZ?: string; umask?: string } = {}): Promise<void> {
   const b = await runCli(
     [
       'build',
@@ -144,16 +139,27 @@ void test('arm64 kernel+squashfs and kernel+iso: one loader initrd with an arm64
       '--arch',
       'arm64',
       '-f',
-      'kernel+squashfs,kernel+iso',
+      'kernel+squashfs,kernel+erofs,kernel+iso',
       '-d',
-      rootOut,
+      into,
       join(REPO, 'examples/hello.yml'),
     ],
-    { home: dir, cwd: dir },
+    { home: dir, cwd: dir, ...env },
   );
   assert.equal(b.code, 0, b.stderr);
+}
+
+/** examples/hello.yml's cmdline, names both serial consoles; used as written on every arch (docs/formats.md). */
+const HELLO_CMDLINE = 'console=ttyS0 console=ttyAMA0 quiet panic=-1 mobyts.poweroff=1';
+
+/** e_machine of an ELF file: 183 is aarch64. */
+const elfMachine = (file: string): number => readFileSync(file).readUInt16LE(18);
+
+void test('arm64 kernel+squashfs, kernel+erofs and kernel+iso: one loader initrd with an arm64 busybox and virtio_scsi for the CD', async () => {
+  await buildRootImages(rootOut);
   assert.deepEqual(readdirSync(rootOut).sort(), [
     'hello-cmdline',
+    'hello-erofs.img',
     'hello-initrd.img',
     'hello-kernel',
     'hello-squashfs.img',
@@ -163,7 +169,7 @@ void test('arm64 kernel+squashfs and kernel+iso: one loader initrd with an arm64
   const names = execFileSync('sh', ['-c', 'zcat "$1" | cpio -t --quiet', 'sh', loader], { encoding: 'utf8' }).split(
     '\n',
   );
-  for (const m of ['virtio_scsi.ko', 'virtio_blk.ko', 'squashfs.ko', 'isofs.ko', 'sr_mod.ko'])
+  for (const m of ['virtio_scsi.ko', 'virtio_blk.ko', 'squashfs.ko', 'erofs.ko', 'isofs.ko', 'sr_mod.ko'])
     assert.ok(
       names.some((n) => n.endsWith(`/${m}`)),
       m,
@@ -173,6 +179,28 @@ void test('arm64 kernel+squashfs and kernel+iso: one loader initrd with an arm64
     maxBuffer: 16 << 20,
   });
   assert.equal(busybox.readUInt16LE(18), 183, "the loader's busybox is an aarch64 ELF");
+  // The erofs image holds the arm64 root filesystem; the kernel beside it is the arm64 Image, its cmdline the spec's.
+  const root = join(dir, 'erofs-root');
+  execFileSync('fsck.erofs', [`--extract=${root}`, '--no-preserve', join(rootOut, 'hello-erofs.img')]);
+  assert.ok(lstatSync(join(root, 'bin/busybox')).isFile());
+  assert.equal(elfMachine(join(root, 'bin/busybox')), 183, "the erofs image's busybox is an aarch64 ELF");
+  assert.ok(!existsSync(join(root, 'boot')), 'no boot/ in the erofs image');
+  rmSync(root, { recursive: true, force: true });
+  assert.equal(readFileSync(join(rootOut, 'hello-kernel')).subarray(56, 60).toString('latin1'), 'ARM\x64');
+  assert.equal(readFileSync(join(rootOut, 'hello-cmdline'), 'utf8'), HELLO_CMDLINE);
+});
+
+void test('a second arm64 build under another TZ and umask is byte-identical in every format', async () => {
+  const again = join(dir, 'again');
+  await buildArm64(again, { TZ: 'Asia/Tokyo', umask: '077' });
+  for (const f of readdirSync(out)) assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(again, f))), f);
+  const rootAgain = join(dir, 'root-again');
+  await buildRootImages(rootAgain, { TZ: 'Asia/Tokyo', umask: '077' });
+  assert.deepEqual(readdirSync(rootAgain).sort(), readdirSync(rootOut).sort());
+  for (const f of readdirSync(rootOut))
+    assert.ok(readFileSync(join(rootOut, f)).equals(readFileSync(join(rootAgain, f))), f);
+  rmSync(again, { recursive: true, force: true });
+  rmSync(rootAgain, { recursive: true, force: true });
 });
 
 for (const format of ['kernel+squashfs', 'kernel+iso']) {
