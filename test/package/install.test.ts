@@ -3,6 +3,8 @@
 // binary, its shipped examples — with the checkout out of reach (cwd and inputs are in a temp dir). The
 // example packages are built and pushed to a real registry on 127.0.0.1, and examples/hello.yml is built once
 // from the cache (@pkg:) and once pulling the pushed images into an empty cache: the two builds are identical.
+// `npx` of the tarball runs the same CLI: --version, validate of a shipped example, the usage error of an unknown
+// format, and the same build from the cache, byte for byte.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -71,6 +73,10 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
   let tarball = '';
   let packed: PackedFile[] = [];
   let reg: TestRegistry | undefined;
+  /** A private npm cache: npx installs the tarball there (it has no dependencies to fetch). */
+  const npxEnv = { npm_config_cache: join(dir, 'npx-cache'), npm_config_update_notifier: 'false' };
+  const npx = (args: string[]): Promise<Run> =>
+    run('npx', ['--yes', '--package', tarball, '--', 'mobyts', ...args], { cwd: work, env: npxEnv });
 
   before(async () => {
     // Pack a copy (tracked and untracked-but-not-ignored files, as a clean checkout has them): prepack writes
@@ -185,18 +191,14 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
     assert.equal((await ok(mobyts, ['validate', spec], { cwd: work })).stdout, `${spec}: valid\n`);
   });
 
-  void test('npx from the tarball runs the same CLI', async () => {
-    // A private npm cache: npx installs the tarball and its dependencies (from the npm registry) there.
-    const env = { npm_config_cache: join(dir, 'npx-cache'), npm_config_update_notifier: 'false' };
-    assert.equal(
-      (await ok('npx', ['--yes', '--package', tarball, '--', 'mobyts', '--version'], { cwd: work, env })).stdout,
-      `${VERSION}\n`,
-    );
+  void test('npx from the tarball runs the same CLI: --version, validate of a shipped example, a usage error', async () => {
+    const version = await npx(['--version']);
+    assert.deepEqual([version.code, version.stdout], [0, `${VERSION}\n`], version.stderr);
+    const minimal = join(installed, 'examples/minimal.yml');
+    const valid = await npx(['validate', minimal]);
+    assert.deepEqual([valid.code, valid.stdout], [0, `${minimal}: valid\n`], valid.stderr);
     const spec = join(installed, 'examples/hello.yml');
-    const r = await run('npx', ['--yes', '--package', tarball, '--', 'mobyts', 'build', '-f', 'iso-foo', spec], {
-      cwd: work,
-      env,
-    });
+    const r = await npx(['build', '-f', 'iso-foo', spec]);
     assert.deepEqual(
       [r.code, r.stderr.split('\n')[0]],
       [2, 'Error: Cannot build format "iso-foo": unknown format (did you mean "iso-bios"?)'],
@@ -237,6 +239,16 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
       readFileSync(join(fromCache, 'hello-cmdline'), 'utf8'),
       'console=ttyS0 console=ttyAMA0 quiet panic=-1 mobyts.poweroff=1',
     );
+    // npx from the tarball builds the same bytes from the same cache.
+    const viaNpx = join(work, 'out-npx');
+    const n = await npx(['build', '--cache', cache, '-d', viaNpx, join(examples, 'hello.yml')]);
+    assert.equal(n.code, 0, n.stderr.slice(-4000));
+    assert.deepEqual(readdirSync(viaNpx).sort(), readdirSync(fromCache).sort());
+    for (const f of readdirSync(fromCache))
+      assert.ok(
+        readFileSync(join(viaNpx, f)).equals(readFileSync(join(fromCache, f))),
+        `${f}: npx build = installed build`,
+      );
 
     // The same spec naming the pushed images: an empty cache, so every image is pulled from the registry.
     const [kernel, init, hello, getty] = refs;
