@@ -96,10 +96,14 @@ void test('help reads like a tool people know', async () => {
   assert.match(r.stdout, /Exit status: 0 valid \(warnings allowed\), 1 invalid or unreadable spec, 2 usage error\./);
 });
 
-void test('build --dry-run prints the spec and output files, exit 0', async () => {
+void test('build --dry-run prints the spec and output files, exit 0', async (t) => {
+  const cache = await mkdtemp(join(tmpdir(), 'mobyts-cli-cache-'));
+  t.after(() => rm(cache, { recursive: true, force: true }));
   const r = await mobyts([
     'build',
     '--dry-run',
+    '--cache',
+    cache,
     '--format',
     'kernel+initrd,iso-efi',
     '--name',
@@ -113,8 +117,19 @@ void test('build --dry-run prints the spec and output files, exit 0', async () =
   assert.match(r.stdout, /^kernel:\n {2}image: docker\.io\/linuxkit\/kernel:6\.6\.71\n/);
   assert.match(r.stdout, /\n {4}image: docker\.io\/library\/redis:7\.4-alpine\n/);
   assert.ok(
-    r.stdout.endsWith('# outputs:\n#   out/os-kernel\n#   out/os-initrd.img\n#   out/os-cmdline\n#   out/os-efi.iso\n'),
+    r.stdout.includes(
+      '# outputs:\n#   out/os-kernel\n#   out/os-initrd.img\n#   out/os-cmdline\n#   out/os-efi.iso\n# plan (linux/amd64):\n',
+    ),
     r.stdout,
+  );
+  // an empty cache and no --pull: the plan names each image and says the build pulls it, asking no registry
+  assert.match(
+    r.stdout,
+    /\n# {5}docker\.io\/library\/redis:7\.4-alpine \(linux\/amd64\): not in the cache: the build pulls it \(--pull resolves it now\); trust=none\n/,
+  );
+  assert.match(
+    r.stdout,
+    /\n# {3}services: getty \(docker\.io\/linuxkit\/getty:[0-9a-f]{40}\), redis \(docker\.io\/library\/redis:7\.4-alpine\)\n/,
   );
 });
 
