@@ -55,7 +55,7 @@ export const RECORD_MEDIA_TYPE = 'application/vnd.mobyts.cache.record.v1+json';
 export const BLOB_MEDIA_TYPE = 'application/vnd.mobyts.cache.blob.v1';
 export const KEY_ANNOTATION = 'dev.mobyts.section.key';
 const TAG_PREFIX = 'section-';
-/** Section members downloaded at once (more gains nothing on loopback with 2 cores; see docs/scale.md#figures). */
+/** Section members downloaded at once, each on its own connection to the registry. */
 const MEMBER_DOWNLOADS = 4;
 const KEY = /^[0-9a-f]{64}$/;
 
