@@ -12,6 +12,7 @@ import { runTool } from '../tools/run-tool.ts';
 import { makeIso, metadataCommands } from './iso-image.ts';
 import { stageRootfs } from './stage-rootfs.ts';
 import type { StagedEntry } from './stage-rootfs.ts';
+import { ODD_NAMES } from '../../test/helpers/odd-names.ts';
 
 const entry = (
   path: string,
@@ -53,23 +54,6 @@ void test('tar modes that differ from the fixed ones and non-root owners are app
     "-chmod 0700 '/home/u' --",
   ]);
 });
-
-/** Names xorriso (or a shell, a glob, an option parser) would read as something else than a path. */
-export const ODD_NAMES = [
-  '[',
-  '*',
-  '?',
-  '-rf',
-  'a b',
-  'ünï☃',
-  'back\\slash',
-  "it's",
-  '--',
-  '[ab]',
-  '{x,y}',
-  '~user',
-  '$HOME',
-];
 
 async function isoModes(iso: string): Promise<Map<string, string>> {
   const { stdout } = await runTool('xorriso', ['-indev', iso, '-find', '/', '-exec', 'lsdl', '--']);

@@ -1,43 +1,21 @@
 import assert from 'node:assert/strict';
-import { createWriteStream, lstatSync, mkdtempSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import type { TarHeader } from '../tar/entry.ts';
-import { entryStreamOf } from '../tar/streams.ts';
-import { writeTar } from '../tar/write.ts';
+import { writeTarFile } from '../../test/helpers/tar-file.ts';
 import { runTool } from '../tools/run-tool.ts';
 import { recordingReporter, type ReportEvent } from '../util/reporter.ts';
 import type { FormatContext } from './format.ts';
 import { writeRootfsIso } from './kernel-iso.ts';
 import { makeErofs, makeSquashfs, pseudoDefinitions, pseudoPath } from './rootfs-images.ts';
 import type { StagedEntry } from './stage-rootfs.ts';
+import { ODD_NAMES } from '../../test/helpers/odd-names.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mobyts-rootfs-images-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Names a shell, a glob, an option parser or the pseudo-file syntax would read as something else than a path. */
-const ODD_NAMES = [
-  '[',
-  '*',
-  '?',
-  '-rf',
-  'a b',
-  'ünï☃',
-  'back\\slash',
-  "it's",
-  'q"uote',
-  'tab\tx',
-  '[ab]',
-  '{x,y}',
-  '~user',
-  '$HOME',
-  '--',
-  '#hash',
-  'semi;colon',
-  'trailing ',
-];
 const MODES = [0o644, 0o600, 0o755, 0o640, 0o700, 0o444, 0o711, 0o4755];
 
 /** struct vfs_cap_data revision 2: cap_net_raw, effective (getcap: `cap_net_raw=ep`). */
@@ -57,27 +35,12 @@ function oddTree(): Spec[] {
   return specs;
 }
 
-async function tarOf(name: string, specs: Spec[]): Promise<string> {
-  const path = join(dir, `${name}.tar`);
-  await writeTar(
-    entryStreamOf(
-      specs.map((h) => {
-        const body = Buffer.from(h.type === undefined || h.type === 'file' ? `${h.name}\n` : '');
-        const header: TarHeader = {
-          type: 'file',
-          mode: 0o644,
-          uid: 0,
-          gid: 0,
-          mtime: 1492533000,
-          ...h,
-          size: body.length,
-        };
-        return body.length === 0 ? { header } : { header, body: Readable.from([body]) };
-      }),
-    ),
-    createWriteStream(path),
+function tarOf(name: string, specs: Spec[]): Promise<string> {
+  const text = (h: Spec): string | undefined => (h.type === undefined || h.type === 'file' ? `${h.name}\n` : undefined);
+  return writeTarFile(
+    join(dir, `${name}.tar`),
+    specs.map((h) => [h, text(h)]),
   );
-  return path;
 }
 
 function ctxFor(tar: string, name: string): FormatContext & { reporter: { events: ReportEvent[] } } {

@@ -1,38 +1,16 @@
 import assert from 'node:assert/strict';
-import { createWriteStream, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
-import type { TarHeader } from '../tar/entry.ts';
-import { entryStreamOf } from '../tar/streams.ts';
-import { writeTar } from '../tar/write.ts';
+import { writeTarFile, type TarFileEntry } from '../../test/helpers/tar-file.ts';
 import { stageRootfs } from './stage-rootfs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mobyts-stage-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function tarOf(name: string, entries: Array<[Partial<TarHeader> & { name: string }, string?]>): Promise<string> {
-  const path = join(dir, `${name}.tar`);
-  await writeTar(
-    entryStreamOf(
-      entries.map(([h, text]) => {
-        const body = Buffer.from(text ?? '');
-        const header: TarHeader = {
-          type: 'file',
-          mode: 0o644,
-          uid: 0,
-          gid: 0,
-          mtime: 1492533000,
-          ...h,
-          size: body.length,
-        };
-        return body.length === 0 ? { header } : { header, body: Readable.from([body]) };
-      }),
-    ),
-    createWriteStream(path),
-  );
-  return path;
+function tarOf(name: string, entries: TarFileEntry[]): Promise<string> {
+  return writeTarFile(join(dir, `${name}.tar`), entries);
 }
 
 void test('files, dirs, symlinks and hardlinks are staged; owners, modes and devices are reported, last entry wins', async () => {

@@ -12,7 +12,7 @@ import { showIssues } from '../cli/show-issues.ts';
 import { runDryRun as runDryRunLoaded } from './dry-run.ts';
 import { loadBuildSpecs } from './run.ts';
 import { planOutputs, plannedOutputFiles, selectFormats } from './outputs-plan.ts';
-import type { BuildOptions } from './options.ts';
+import { buildOptions, type BuildOptions } from './options.ts';
 
 function capture(): { ctx: CliContext; out: () => string; err: () => string; code: () => number } {
   const stdout = new PassThrough();
@@ -44,21 +44,7 @@ async function runDryRun(files: string[], o: BuildOptions, ctx: CliContext): Pro
   if (showIssues(loaded, ctx)) await runDryRunLoaded(files, loaded, o, ctx);
 }
 
-const opts = (o: Partial<BuildOptions> = {}): BuildOptions => ({
-  format: [],
-  pull: false,
-  arch: 'amd64',
-  decompressKernel: false,
-  sbom: true,
-  sbomOutput: 'sbom.spdx.json',
-  sbomCurrentTime: false,
-  dryRun: true,
-  compress: 'gzip',
-  mirror: [],
-  insecureRegistry: [],
-  disableContentTrust: false,
-  ...o,
-});
+const opts = (o: Partial<BuildOptions> = {}): BuildOptions => buildOptions({ arch: 'amd64', dryRun: true, ...o });
 
 void test('prints the merged, expanded spec and the files it would write', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'mobyts-dry-'));

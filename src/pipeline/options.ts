@@ -54,3 +54,25 @@ export function hostArch(): string {
   };
   return map[process.arch] ?? process.arch;
 }
+
+/**
+ * `mobyts build`'s options as the CLI fills them when no flag is given (formats from the spec, SBOM on, gzip, the
+ * host's arch), with `overrides` on top: for library callers and tests that set only what they mean.
+ */
+export function buildOptions(overrides: Partial<BuildOptions> = {}): BuildOptions {
+  return {
+    format: [],
+    pull: false,
+    arch: hostArch(),
+    decompressKernel: false,
+    sbom: true,
+    sbomOutput: 'sbom.spdx.json',
+    sbomCurrentTime: false,
+    dryRun: false,
+    compress: 'gzip',
+    mirror: [],
+    insecureRegistry: [],
+    disableContentTrust: false,
+    ...overrides,
+  };
+}

@@ -1,23 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { BuildOptions } from './options.ts';
+import { buildOptions, type BuildOptions } from './options.ts';
 import { planOutputs } from './outputs-plan.ts';
 
-const opts = (o: Partial<BuildOptions>): BuildOptions => ({
-  format: [],
-  pull: false,
-  arch: 'amd64',
-  decompressKernel: false,
-  sbom: true,
-  sbomOutput: 'sbom.spdx.json',
-  sbomCurrentTime: false,
-  dryRun: false,
-  compress: 'gzip',
-  mirror: [],
-  insecureRegistry: [],
-  disableContentTrust: false,
-  ...o,
-});
+const opts = (o: Partial<BuildOptions> = {}): BuildOptions => buildOptions({ arch: 'amd64', ...o });
 
 void test('formats: --format, else outputs:, else kernel+initrd (tar with -o); the given default name', () => {
   const p = planOutputs('b', opts({}), {});

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { openStore } from '../../src/store/index.ts';
 import { silentReporter } from '../../src/util/reporter.ts';
-import type { BuildOptions } from '../../src/pipeline/options.ts';
+import { buildOptions, type BuildOptions } from '../../src/pipeline/options.ts';
 import { resolvePlan, imageRequests, type BuildPlan } from '../../src/pipeline/plan.ts';
 import { cachedImages } from '../../src/pipeline/plan-images.ts';
 import { runDryRun } from '../../src/pipeline/dry-run.ts';
@@ -43,21 +43,8 @@ before(async () => {
 });
 after(() => rm(cache, { recursive: true, force: true }));
 
-const opts = (o: Partial<BuildOptions> = {}): BuildOptions => ({
-  format: ['kernel+initrd'],
-  pull: false,
-  arch: 'amd64',
-  decompressKernel: false,
-  sbom: true,
-  sbomOutput: 'sbom.spdx.json',
-  sbomCurrentTime: false,
-  dryRun: true,
-  compress: 'gzip',
-  mirror: [],
-  insecureRegistry: [],
-  disableContentTrust: false,
-  ...o,
-});
+const opts = (o: Partial<BuildOptions> = {}): BuildOptions =>
+  buildOptions({ format: ['kernel+initrd'], arch: 'amd64', dryRun: true, ...o });
 
 const SPEC: MobySpec = normaliseSpec({
   kernel: { image: 'linuxkit/kernel:6.6.71', cmdline: 'console=ttyS0' },
