@@ -63,22 +63,45 @@ export interface PackageInfo {
   base?: PackageInfo;
 }
 
+/**
+ * Outputs of `fingerprint` commands by package directory, command and arch, shared by the packages of one spec
+ * or one `pkg` command: a base package (busybox under init, hello and getty) is fingerprinted once, not once per
+ * package that builds on it — each run asks apt, about a second apiece.
+ */
+export type FingerprintMemo = Map<string, Promise<string>>;
+
 /** Reads the package at `dir` (and its base chain) and computes its tag. Rejects on a base cycle. */
-export async function packageInfo(dir: string, seen: readonly string[] = []): Promise<PackageInfo> {
+export async function packageInfo(
+  dir: string,
+  seen: readonly string[] = [],
+  fingerprints: FingerprintMemo = new Map(),
+): Promise<PackageInfo> {
   const abs = resolve(dir);
   if (seen.includes(abs))
     throw new MobyError(`Invalid package "${dir}": base packages form a cycle (${[...seen, abs].join(' → ')})`, {
       code: 'SPEC_INVALID',
     });
   const spec = await readPackageSpec(abs);
-  const base = spec.base === undefined ? undefined : await packageInfo(resolve(abs, spec.base), [...seen, abs]);
+  const command = spec.fingerprint;
+  // every arch's fingerprint and the base chain run at once; they are hashed below in a fixed order
+  const prints = Promise.all(
+    (command === undefined ? [] : spec.arches).map((arch) => {
+      const key = `${abs}\0${command}\0${arch}`;
+      let out = fingerprints.get(key);
+      if (out === undefined) fingerprints.set(key, (out = fingerprint(abs, command ?? '', arch)));
+      return out;
+    }),
+  );
+  prints.catch(() => undefined); // awaited below; a base failing first must not leave it unhandled
+  const base =
+    spec.base === undefined ? undefined : await packageInfo(resolve(abs, spec.base), [...seen, abs], fingerprints);
   const h = createHash('sha256').update('mobyts-pkg-v1\0');
   await hashTree(h, abs);
-  for (const arch of spec.fingerprint === undefined ? [] : spec.arches) {
+  (await prints).forEach((out, i) => {
     // The arch joins the hash only for multi-arch packages, so an amd64-only package keeps its tag.
-    const label = spec.arches.length === 1 ? 'fingerprint' : `fingerprint ${arch}`;
-    h.update(`${label}\0${await fingerprint(abs, spec.fingerprint ?? '', arch)}\0`);
-  }
+    const label = spec.arches.length === 1 ? 'fingerprint' : `fingerprint ${spec.arches[i]!}`;
+    h.update(`${label}\0${out}\0`);
+  });
   if (base !== undefined) h.update(`base\0${base.ref}\0`);
   const tag = h.digest('hex').slice(0, 40);
   return { dir: abs, spec, tag, ref: `${spec.org}/${spec.image}:${tag}`, ...(base === undefined ? {} : { base }) };

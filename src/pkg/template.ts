@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { parseReference } from '../oci/reference.ts';
 import { openStore } from '../store/index.ts';
 import { MobyError } from '../util/errors.ts';
-import { packageInfo } from './tag.ts';
+import { packageInfo, type FingerprintMemo, type PackageInfo } from './tag.ts';
 
 export const PKG_PREFIX = '@pkg:';
 
@@ -26,13 +26,25 @@ export interface PkgResolverOptions {
 export function createPkgResolver(
   opts: PkgResolverOptions = {},
 ): (value: string, baseDir: string) => Promise<string | undefined> {
+  // One spec names a package several times (hello.yml: three containers of @pkg:./packages/hello), and its
+  // packages share bases: each package's tag, and each fingerprint, is computed once per resolver.
+  const fingerprints: FingerprintMemo = new Map();
+  const infos = new Map<string, Promise<PackageInfo | undefined>>();
+  const infoOf = (dir: string): Promise<PackageInfo | undefined> => {
+    let info = infos.get(dir);
+    if (info === undefined) {
+      info = packageInfo(dir, [], fingerprints).catch((err: unknown) => {
+        if (err instanceof MobyError && err.code === 'NOT_FOUND') return undefined;
+        throw err;
+      });
+      infos.set(dir, info);
+    }
+    return info;
+  };
   return async (value, baseDir) => {
     if (!value.startsWith(PKG_PREFIX)) return undefined;
     const dir = resolve(baseDir, value.slice(PKG_PREFIX.length));
-    const info = await packageInfo(dir).catch((err: unknown) => {
-      if (err instanceof MobyError && err.code === 'NOT_FOUND') return undefined;
-      throw err;
-    });
+    const info = await infoOf(dir);
     if (info === undefined) return undefined;
     if (opts.requireBuilt === false) return info.ref;
     const store = await openStore(opts.cache);

@@ -2,7 +2,7 @@
 // tags that follow the inputs, @pkg: resolution, and prepare failures.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { buffer } from 'node:stream/consumers';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -147,6 +147,21 @@ void describe('pkg build', () => {
       assert.equal(err.hint, `build it first: mobyts pkg build --cache ${join(root, 'cache-empty')} ${pkg}`);
       return true;
     });
+  });
+
+  void test('one spec fingerprints a shared base once per arch, however many packages and containers use it', async () => {
+    const runs = join(root, 'fingerprint-runs');
+    makePackage('fp-base', {
+      'build.yml': `image: fp-base\narches: [amd64, arm64]\nfingerprint: echo "$MOBYTS_ARCH" >> ${runs}; echo v1\n`,
+    });
+    const a = makePackage('fp-a', { 'build.yml': 'image: fp-a\nbase: ../fp-base\n' });
+    makePackage('fp-b', { 'build.yml': 'image: fp-b\nbase: ../fp-base\n' });
+    const resolver = createPkgResolver({ requireBuilt: false });
+    const values = ['@pkg:./fp-a', '@pkg:./fp-b', '@pkg:./fp-a', '@pkg:./fp-base'];
+    const refs = await Promise.all(values.map((v) => resolver(v, root)));
+    assert.deepEqual(readFileSync(runs, 'utf8').trim().split('\n').sort(), ['amd64', 'arm64']);
+    assert.equal(refs[0], refs[2]);
+    assert.equal(refs[0], (await packageInfo(a)).ref, 'the same tag as a package computed on its own');
   });
 
   void test('a failing prepare step fails the build with its stderr and stores nothing', async () => {
