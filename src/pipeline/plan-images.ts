@@ -16,6 +16,7 @@ import type { GetImageOptions, RegistryOptions } from '../store/types.ts';
 import type { TrustSpec } from '../spec/types.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { verifySpecTrust } from '../trust/spec-trust.ts';
+import { mapLimit } from '../util/map-limit.ts';
 import {
   planImagesFromLock,
   unresolvedImage,
@@ -45,17 +46,6 @@ function getOptions(platform: string, o: PlanImageOptions, pull: boolean): GetIm
   return { platform: platformFor(platform), pull, registry: o.registry, reporter: o.reporter, signal: o.signal };
 }
 
-/** Runs `fn` over `items`, at most `parallel` at a time, results in order. */
-async function inParallel<T, R>(items: readonly T[], fn: (t: T) => Promise<R>, parallel = 4): Promise<R[]> {
-  const out: R[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
-  return out;
-}
-
 /**
  * A build's images through the store: every image `trust:` covers verified through Notary first (nothing is
  * pulled when one fails) and fetched by its signed digest, the rest by reference; each fetched source goes into
@@ -79,7 +69,7 @@ export async function storeImages(
     },
   );
   const store = await openStore();
-  return inParallel(requests, async (r) => {
+  return mapLimit(requests, 4, async (r) => {
     const v = verified.get(r.ref);
     const source = await store.getImage(v?.ref ?? parseReference(r.ref), getOptions(r.platform, o, o.pull));
     const pinned = withDigest(parseReference(r.ref), source.rootDescriptor.digest).expanded;
@@ -122,7 +112,7 @@ export async function lockedImages(
   );
   for (const i of images) checkLockedTrust(i, parseReference(i.ref), o, lock.file);
   const store = await openStore();
-  await inParallel(images, async (i) => {
+  await mapLimit(images, 4, async (i) => {
     const { source } = await getLockedImage(store, lock, parseReference(i.ref), {
       ...getOptions(i.platform, o, false),
       arch: i.platform,
@@ -149,7 +139,7 @@ export async function cachedImages(
   if (!existsSync(join(cacheDir, 'index.json'))) return requests.map(missing);
   const store = await openStore();
   try {
-    return await inParallel(requests, async (r) => {
+    return await mapLimit(requests, 4, async (r) => {
       const source = await store.getCachedImage(parseReference(r.ref), platformFor(r.platform)).catch(() => undefined);
       if (source === undefined) return missing(r);
       return {

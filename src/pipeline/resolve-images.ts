@@ -9,6 +9,7 @@ import type { ContainerItem } from '../rootfs/bundles.ts';
 import { CONTAINER_SECTIONS, type MobySpec } from '../spec/types.ts';
 import { specImageRefs } from '../lock/spec-images.ts';
 import { MobyError } from '../util/errors.ts';
+import { mapLimit } from '../util/map-limit.ts';
 
 /** Fetches `ref` (an expanded spec reference) for `platform` (`linux/arm64`; default: the build's). */
 export type GetImage = (ref: string, platform?: string) => Promise<ImageSource>;
@@ -21,12 +22,7 @@ export type GetImage = (ref: string, platform?: string) => Promise<ImageSource>;
 export async function resolveImages(spec: MobySpec, get: GetImage, parallel = 4): Promise<ResolvedImages> {
   const refs = specImageRefs(spec);
   const got = new Map<string, ImageSource>();
-  const queue = [...refs];
-  const worker = async (): Promise<void> => {
-    for (let ref = queue.shift(); ref !== undefined; ref = queue.shift())
-      got.set(ref, { ...(await get(ref)), ref: parseReference(ref) });
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, refs.length) }, worker));
+  await mapLimit(refs, parallel, async (ref) => got.set(ref, { ...(await get(ref)), ref: parseReference(ref) }));
   const at = (ref: string): ImageSource => {
     const s = got.get(ref);
     if (s === undefined)

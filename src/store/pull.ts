@@ -17,6 +17,7 @@ import {
   type RegistryClientOptions,
 } from '../registry/client.ts';
 import { MobyError } from '../util/errors.ts';
+import { mapLimit } from '../util/map-limit.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { attestationsFor, sourceFromCache } from './cached.ts';
 import { checkBlob, repulledMessage, type Damage } from './integrity.ts';
@@ -267,20 +268,6 @@ async function fetchBlob(p: Pull, d: Descriptor): Promise<void> {
     }
     replaced(p, d.digest);
   });
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; results in input order; first failure rejects. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /** Per-image byte progress: `progress` events at most every 100 ms, one `done` at the end. */
