@@ -13,7 +13,7 @@ import type { CommandContext } from '../util/context.ts';
 import { normaliseSpec } from '../spec/normalise.ts';
 import { sourceDateEpoch } from '../rootfs/constants.ts';
 import { defaultCacheDir, openStore } from '../store/index.ts';
-import type { BuildOptions } from './options.ts';
+import { buildRegistryOptions, type BuildOptions } from './options.ts';
 import { pinLines, readLock, type LoadedLock } from '../lock/pin.ts';
 import { defaultLockPath } from '../lock/run-lock.ts';
 import { planImagesFromLock, unverifiedTrust, type PlannedImage } from '../lock/image-plan.ts';
@@ -61,11 +61,7 @@ async function dryRunImages(
   const { planImagesFromRegistry } = await import('../lock/resolve.ts');
   return planImagesFromRegistry(requests, {
     ...trust,
-    registry: {
-      mirrors: opts.mirror,
-      insecureRegistries: opts.insecureRegistry,
-      ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }),
-    },
+    registry: buildRegistryOptions(opts),
     ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
     reporter: ctx.reporter,
     signal: ctx.signal,

@@ -1,3 +1,5 @@
+import type { RegistryOptions } from '../store/types.ts';
+
 /**
  * Options of `mobyts build`, with LinuxKit's flag names (docs/linuxkit-behaviour.md#build-flags) so Makefiles keep
  * working. The CLI fills this from argv; library callers fill it directly.
@@ -74,5 +76,14 @@ export function buildOptions(overrides: Partial<BuildOptions> = {}): BuildOption
     insecureRegistry: [],
     disableContentTrust: false,
     ...overrides,
+  };
+}
+
+/** The registry options a build's flags give (mirrors, insecure hosts, CA file): one derivation for every step. */
+export function buildRegistryOptions(opts: BuildOptions): RegistryOptions {
+  return {
+    mirrors: opts.mirror,
+    insecureRegistries: opts.insecureRegistry,
+    ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }),
   };
 }

@@ -12,7 +12,7 @@ import { platformName } from '../lock/image-plan.ts';
 import { specImagePlatforms } from '../lock/spec-images.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import type { ContainerSection, FileSpec, MobySpec } from '../spec/types.ts';
-import type { BuildOptions } from './options.ts';
+import { buildRegistryOptions, type BuildOptions } from './options.ts';
 import { planOutputs, plannedOutputFiles, type OutputPlan } from './outputs-plan.ts';
 import { parseSize } from './size.ts';
 
@@ -207,11 +207,7 @@ export async function resolvePlan(spec: MobySpec, options: ResolvePlanOptions): 
       mtime: options.mtime,
       ...(opts.inputTar === undefined ? {} : { inputTar: opts.inputTar }),
       cacheDir: options.cacheDir,
-      registry: {
-        mirrors: opts.mirror,
-        insecureRegistries: opts.insecureRegistry,
-        ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }),
-      },
+      registry: buildRegistryOptions(opts),
       cacheFrom: opts.cacheFrom ?? [],
       ...(opts.cacheTo === undefined ? {} : { cacheTo: opts.cacheTo }),
       ...(opts.push === undefined ? {} : { push: opts.push }),

@@ -18,7 +18,7 @@ import type { MobySpec } from '../spec/types.ts';
 import type { PlannedImage } from '../lock/image-plan.ts';
 import { preflight } from '../tools/preflight.ts';
 import { checkPushable } from '../remote/build-push.ts';
-import type { BuildOptions } from './options.ts';
+import { buildRegistryOptions, type BuildOptions } from './options.ts';
 import { resolvePlan, type BuildPlan, type ImageRequest } from './plan.ts';
 import { lockedImages, openedKey, storeImages } from './plan-images.ts';
 import { executePlan } from './execute-plan.ts';
@@ -62,11 +62,7 @@ async function planImages(
     trust: spec.trust,
     disableContentTrust: opts.disableContentTrust,
     ...(opts.trustServer === undefined ? {} : { trustServer: opts.trustServer }),
-    registry: {
-      mirrors: opts.mirror,
-      insecureRegistries: opts.insecureRegistry,
-      ...(opts.certFile === undefined ? {} : { caFile: opts.certFile }),
-    },
+    registry: buildRegistryOptions(opts),
     pull: opts.pull,
     reporter: ctx.reporter,
     signal: ctx.signal,
