@@ -42,7 +42,7 @@ import {
   type RegistryClient,
 } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
-import { sectionsDir } from '../store/sections.ts';
+import { memberPath, sectionsDir } from '../store/sections.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import { isMobyError, usageError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
@@ -302,7 +302,7 @@ export class RemoteSectionCache implements SegmentCache {
       },
     );
     ready.catch(() => {}); // the initrd writer awaits it; a build that fails earlier may not
-    return { path: join(sectionsDir(this.#o.cacheDir), key, 'member'), record: full, digest: member.digest, ready };
+    return { path: memberPath(this.#o.cacheDir, key), record: full, digest: member.digest, ready };
   }
 
   /** Streams the member (verified as it streams) into a temp file, then hands it to the local section cache. */

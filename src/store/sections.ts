@@ -67,6 +67,11 @@ export function sectionsDir(cacheDir: string): string {
   return join(cacheDir, '.mobyts', 'sections');
 }
 
+/** Where section `key`'s member is once the section cache of `cacheDir` holds it. */
+export function memberPath(cacheDir: string, key: string): string {
+  return join(sectionsDir(cacheDir), key, 'member');
+}
+
 async function hashFile(path: string): Promise<StoredFile> {
   const h = createHash('sha256');
   let size = 0;
