@@ -82,15 +82,27 @@ async function fixVmdk(path: string, seed: string, finalName: string): Promise<v
     const at = Number(header.readBigUInt64LE(28)) * 512;
     const region = Buffer.alloc(Number(header.readBigUInt64LE(36)) * 512);
     await f.read(region, 0, region.length, at);
-    const text = region.toString('latin1').replace(/\0+$/, '');
-    const fixed = text
-      .replace(/^CID=[0-9a-f]+$/m, `CID=${seed.slice(0, 8)}`)
-      .replace(/^(RW \d+ SPARSE )"[^"]*"$/m, `$1"${basename(finalName)}"`);
-    const out = Buffer.alloc(region.length);
-    if (Buffer.byteLength(fixed, 'latin1') > out.length) throw new RangeError('VMDK descriptor grew beyond its region');
-    out.write(fixed, 0, 'latin1');
+    const out = vmdkDescriptor(region, seed, finalName);
     await f.write(out, 0, out.length, at);
   } finally {
     await f.close();
   }
+}
+
+/**
+ * The descriptor region with a CID derived from `seed` and the extent named `finalName`, zero-filled after the
+ * text. The descriptor is a NUL-terminated string: qemu-img rewrites it with a fresh random CID (printed
+ * without leading zeros) over the old text, so when the new CID is shorter the old text's last bytes stay
+ * behind the NUL. Those bytes are dropped, or 1 conversion in a few hundred would differ.
+ */
+export function vmdkDescriptor(region: Buffer, seed: string, finalName: string): Buffer {
+  const end = region.indexOf(0);
+  const text = region.toString('latin1', 0, end < 0 ? region.length : end);
+  const fixed = text
+    .replace(/^CID=[0-9a-f]+$/m, `CID=${seed.slice(0, 8)}`)
+    .replace(/^(RW \d+ SPARSE )"[^"]*"$/m, `$1"${basename(finalName)}"`);
+  const out = Buffer.alloc(region.length);
+  if (Buffer.byteLength(fixed, 'latin1') > out.length) throw new RangeError('VMDK descriptor grew beyond its region');
+  out.write(fixed, 0, 'latin1');
+  return out;
 }
