@@ -34,7 +34,7 @@ import {
   trailer,
   type LostXattrs,
 } from './cpio.ts';
-import { parallelGzip } from './parallel-gzip.ts';
+import { gzipFile } from './parallel-gzip.ts';
 
 /** Bump when the bytes of a member for the same section key change (encoder, compressor settings). */
 export const SEGMENT_VERSION = 2;
@@ -134,18 +134,17 @@ async function compressFile(
       yield c;
     }
   };
-  const input = createReadStream(from, { highWaterMark: 1 << 20 });
-  if (kind === 'gzip')
-    await pipeline(input, parallelGzip({ level: GZIP_LEVEL }), hashed, createWriteStream(to), { signal });
+  const input = (): Readable => createReadStream(from, { highWaterMark: 1 << 20 });
+  if (kind === 'gzip') await pipeline(gzipFile(from, { level: GZIP_LEVEL }), hashed, createWriteStream(to), { signal });
   else if (kind === 'zstd')
     await pipeline(
-      input,
+      input(),
       createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }),
       hashed,
       createWriteStream(to),
       { signal },
     );
-  else await pipeline(input, hashed, createWriteStream(to), { signal });
+  else await pipeline(input(), hashed, createWriteStream(to), { signal });
   return { digest: `sha256:${hash.digest('hex')}`, size };
 }
 
