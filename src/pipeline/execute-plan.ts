@@ -15,7 +15,8 @@ import { buildIdMap, renderMetadata } from '../runtime/index.ts';
 import { getFormat } from '../outputs/index.ts';
 import { readTarFile } from '../tar/io.ts';
 import { InputTar } from '../rootfs/reuse.ts';
-import { openPlanMemo, openSectionCache } from '../store/sections.ts';
+import { openSectionCache } from '../store/sections.ts';
+import { openImageTocs } from '../store/image-tocs.ts';
 import type { SegmentRecord } from '../initrd/segments.ts';
 import { openWorkDir } from '../store/work.ts';
 import { pushBuildOutputs } from '../remote/build-push.ts';
@@ -107,7 +108,7 @@ export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promi
     signal: ctx.signal,
   });
   const sectionCache = remote ?? localSections;
-  const memo = await openPlanMemo(cacheDir);
+  const tocs = await openImageTocs(cacheDir);
   const assemble = {
     spec,
     images,
@@ -121,7 +122,7 @@ export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promi
     },
     keyContext: { idMap: [...idMap], volumes: spec.volumes ?? [] },
     ...(inputTar === undefined ? {} : { inputTar }),
-    ...(memo === undefined ? {} : { memo }),
+    ...(tocs === undefined ? {} : { tocs }),
     ...sbom,
   };
 

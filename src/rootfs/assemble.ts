@@ -16,7 +16,7 @@ import type { Reporter } from '../util/reporter.ts';
 import { bundleKeyInputs, bundleStream, noteBundle, type BundleSectionOptions, type ContainerItem } from './bundles.ts';
 import type { RootfsDeps } from './deps.ts';
 import { claimFiles, filesSection, type FilePlan } from './files.ts';
-import { claimInitPaths, initImageSection, type PlanMemo } from './init.ts';
+import { claimInitPaths, initImageSection, type TocStore } from './init.ts';
 import { initSymlinks, kernelSection, type KernelParts } from './kernel.ts';
 import { captureKernel, reuseOr, sectionKey, type InputTar } from './reuse.ts';
 import { cleanName } from './safe-name.ts';
@@ -60,8 +60,8 @@ export interface AssembleInput {
   keyContext?: unknown;
   /** `--input-tar`: sections whose key matches are copied from it. */
   inputTar?: InputTar;
-  /** Keeps the multi-init pre-scan between builds (init.ts). */
-  memo?: PlanMemo;
+  /** Keeps each init image's table of contents between builds (init.ts). */
+  tocs?: TocStore;
 }
 
 function info(r: Reporter, message: string): void {
@@ -434,7 +434,8 @@ export async function* assembleSections(input: AssembleInput): AsyncGenerator<Ro
     deps: input.deps,
     tracker,
     mtime: input.mtime,
-    ...(input.memo === undefined ? {} : { memo: input.memo }),
+    reporter: input.reporter,
+    ...(input.tocs === undefined ? {} : { tocs: input.tocs }),
   };
   const dbs = await claimInitPaths(initOpts);
   claimFiles(input.files, tracker);

@@ -1,14 +1,17 @@
 /**
  * Init images at `/` (docs/linuxkit-behaviour.md#init, #apk-db) and the consolidated apk database.
  *
- * With several init images a header-only pre-scan records which image provides each path last, so that the
- * stream carries, per path, the entry that wins when LinuxKit's tar is unpacked (see tracker.ts); the
- * pre-scan also collects every `lib/apk/db/installed`, and when there is more than one, the concatenation
- * (each followed by two newlines, mtime 0 as LinuxKit writes it) replaces them all.
+ * With several init images a pre-scan records which image provides each path last, so that the stream
+ * carries, per path, the entry that wins when LinuxKit's tar is unpacked (see tracker.ts); the pre-scan also
+ * collects every `lib/apk/db/installed`, and when there is more than one, the concatenation (each followed by
+ * two newlines, mtime 0 as LinuxKit writes it) replaces them all. The pre-scan works from each image's table of
+ * contents (its paths, directory headers and apk database), read from its layers once and then kept in the
+ * cache (store/image-tocs.ts).
  */
 import { createHash } from 'node:crypto';
 import type { ImageSource } from '../image/source.ts';
 import type { EntryStream, TarHeader } from '../tar/entry.ts';
+import type { Reporter } from '../util/reporter.ts';
 import type { RootfsDeps } from './deps.ts';
 import { filterImage, imageEntries, type ImageFilterOptions } from './image-entries.ts';
 import { fileEntry, readBody, discardBody } from './synth.ts';
@@ -22,25 +25,30 @@ export interface InitSectionOptions {
   deps: RootfsDeps;
   tracker: PathTracker;
   mtime: number;
-  /** Keeps the pre-scan's result between builds (keyed by the init images' digests): no re-read. */
-  memo?: PlanMemo;
+  /** Keeps each init image's table of contents between builds (store/image-tocs.ts): no re-read. */
+  tocs?: TocStore;
+  /** Told (debug) whether each table of contents was read from the layers or the cache. */
+  reporter?: Reporter;
 }
 
-/** A small key → JSON store kept between builds (store/sections.ts `openPlanMemo`); failures mean "absent". */
-export interface PlanMemo {
+/** A small key → JSON store kept between builds (store/image-tocs.ts); failures mean "absent". */
+export interface TocStore {
   get(key: string): Promise<unknown>;
   put(key: string, value: unknown): Promise<void>;
 }
 
-/** The pre-scan's result, as JSON. */
-interface Prescan {
-  claims: Array<[string, string]>;
-  dirs: Array<Omit<TarHeader, 'pax'> & { pax?: Array<[string, string]> }>;
+/** A directory header as JSON (pax values in base64). */
+type DirHeader = Omit<TarHeader, 'pax'> & { pax?: Array<[string, string]> };
+
+/** What the pre-scan needs of one init image, as JSON: its paths in order, its directory headers, its apk database. */
+interface InitToc {
+  paths: string[];
+  dirs: DirHeader[];
   dbs: string[];
 }
 
-/** Bump when what the pre-scan records changes. */
-const PRESCAN_VERSION = 1;
+/** Bump when what a TOC records changes. */
+const TOC_VERSION = 1;
 
 function options(o: InitSectionOptions, i: number): ImageFilterOptions {
   const src = o.sources[i] as ImageSource;
@@ -56,45 +64,66 @@ function filtered(o: InitSectionOptions, i: number, prescanned: boolean): EntryS
 
 /**
  * Pre-scan (several init images only): claims each path for its last provider and hints every directory
- * header; returns the apk databases in image order.
+ * header; returns the apk databases in image order. Made from each image's table of contents, which is read
+ * from its layers only the first time.
  */
 export async function claimInitPaths(o: InitSectionOptions): Promise<Buffer[]> {
   if (o.sources.length < 2) return [];
-  const key = createHash('sha256')
-    .update(JSON.stringify({ v: PRESCAN_VERSION, digests: o.sources.map((s) => s.manifestDigest), mtime: o.mtime }))
-    .digest('hex');
-  const saved = (await o.memo?.get(key).catch(() => undefined)) as Prescan | undefined;
-  const scan = saved ?? (await prescan(o));
-  if (saved === undefined) await o.memo?.put(key, scan).catch(() => {});
-  for (const [path, owner] of scan.claims) o.tracker.claim(path, owner);
+  const tocs = await Promise.all(o.sources.map((_, i) => initToc(o, i)));
+  const claims = new Map<string, string>();
+  const dirs = new Map<string, DirHeader>();
+  const dbs = tocs.flatMap((t) => t.dbs);
+  tocs.forEach((toc, i) => {
+    for (const p of toc.paths) claims.set(p, `init[${i}]`);
+    for (const d of toc.dirs) if (!dirs.has(d.name)) dirs.set(d.name, d);
+  });
+  if (dbs.length > 1) claims.set(APK_DB, APK_OWNER);
+  for (const [path, owner] of claims) o.tracker.claim(path, owner);
   o.tracker.hintDirs(
-    scan.dirs.map(({ pax, ...h }) => ({
+    [...dirs.values()].map(({ pax, ...h }) => ({
       ...h,
       ...(pax === undefined ? {} : { pax: pax.map(([k, v]): [string, Buffer] => [k, Buffer.from(v, 'base64')]) }),
     })),
   );
-  return scan.dbs.map((d) => Buffer.from(d, 'base64'));
+  return dbs.map((d) => Buffer.from(d, 'base64'));
 }
 
-async function prescan(o: InitSectionOptions): Promise<Prescan> {
-  const claims = new Map<string, string>();
-  const dirs = new Map<string, Prescan['dirs'][number]>();
-  const dbs: string[] = [];
-  for (let i = 0; i < o.sources.length; i++) {
-    for await (const entry of filterImage(o.deps.flatten(o.sources[i] as ImageSource), options(o, i))) {
-      claims.set(entry.header.name, `init[${i}]`);
-      const { pax, ...h } = entry.header;
-      if (h.type === 'directory' && !dirs.has(h.name))
-        dirs.set(h.name, {
-          ...h,
-          ...(pax === undefined ? {} : { pax: pax.map(([k, v]): [string, string] => [k, v.toString('base64')]) }),
-        });
-      if (h.name === APK_DB && h.type === 'file') dbs.push((await readBody(entry)).toString('base64'));
-      else await discardBody(entry);
-    }
+/** Image `i`'s table of contents: stored, or read from its layers and stored. */
+async function initToc(o: InitSectionOptions, i: number): Promise<InitToc> {
+  const src = o.sources[i] as ImageSource;
+  const key = createHash('sha256')
+    .update(JSON.stringify({ v: TOC_VERSION, digest: src.manifestDigest, options: options(o, i) }))
+    .digest('hex');
+  const debug = (how: string): void =>
+    o.reporter?.emit({ type: 'debug', message: `init[${i}] table of contents: ${how} (${src.ref.expanded})` });
+  const saved = (await o.tocs?.get(key).catch(() => undefined)) as InitToc | undefined;
+  if (saved !== undefined) {
+    debug('from the cache');
+    return saved;
   }
-  if (dbs.length > 1) claims.set(APK_DB, APK_OWNER);
-  return { claims: [...claims], dirs: [...dirs.values()], dbs };
+  // Through JSON either way, so a build that made the TOC and one that read it use the very same values.
+  const toc = JSON.parse(JSON.stringify(await readToc(o, i))) as InitToc;
+  await o.tocs?.put(key, toc).catch(() => {});
+  debug(`read from the layers, ${toc.paths.length} paths`);
+  return toc;
+}
+
+async function readToc(o: InitSectionOptions, i: number): Promise<InitToc> {
+  const paths: string[] = [];
+  const dirs = new Map<string, DirHeader>();
+  const dbs: string[] = [];
+  for await (const entry of filterImage(o.deps.flatten(o.sources[i] as ImageSource), options(o, i))) {
+    paths.push(entry.header.name);
+    const { pax, ...h } = entry.header;
+    if (h.type === 'directory' && !dirs.has(h.name))
+      dirs.set(h.name, {
+        ...h,
+        ...(pax === undefined ? {} : { pax: pax.map(([k, v]): [string, string] => [k, v.toString('base64')]) }),
+      });
+    if (h.name === APK_DB && h.type === 'file') dbs.push((await readBody(entry)).toString('base64'));
+    else await discardBody(entry);
+  }
+  return { paths, dirs: [...dirs.values()], dbs };
 }
 
 /** The init section; `dbs` is what `claimInitPaths` returned. */

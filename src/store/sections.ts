@@ -40,12 +40,6 @@ export interface SectionStore<R> {
   evict(key: string, why: string): Promise<void>;
 }
 
-/** Small JSON values by key (the assembly's multi-init pre-scan: src/rootfs/init.ts `PlanMemo`). */
-export interface JsonMemo {
-  get(key: string): Promise<unknown>;
-  put(key: string, value: unknown): Promise<void>;
-}
-
 const FORMAT = 1;
 const KEY = /^[0-9a-f]{64}$/;
 
@@ -202,42 +196,6 @@ export async function openSectionCache<R extends StoredRecord>(
     reporter.emit({ type: 'debug', message: `No section cache: cannot create "${dir}"` });
     return undefined;
   }
-}
-
-/**
- * Small JSON results the assembly keeps between builds (the multi-init pre-scan), as
- * `<sections>/plan-<key>.json` holding the value's sha256 and the value; a file that does not match its
- * digest counts as absent. Undefined when the directory cannot be created.
- */
-export async function openPlanMemo(cacheDir: string): Promise<JsonMemo | undefined> {
-  const dir = sectionsDir(cacheDir);
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch {
-    return undefined;
-  }
-  const file = (key: string): string => join(dir, `plan-${key}.json`);
-  return {
-    get: async (key) => {
-      if (!KEY.test(key)) return undefined;
-      const text = await readFile(file(key), 'utf8').catch(() => undefined);
-      const nl = text?.indexOf('\n') ?? -1;
-      if (text === undefined || nl < 0) return undefined;
-      const body = text.slice(nl + 1);
-      if (createHash('sha256').update(body).digest('hex') !== text.slice(0, nl)) return undefined;
-      return JSON.parse(body) as unknown;
-    },
-    put: async (key, value) => {
-      if (!KEY.test(key)) return;
-      const body = JSON.stringify(value);
-      const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-      await writeFile(tmp, `${createHash('sha256').update(body).digest('hex')}\n${body}`);
-      await rename(tmp, file(key)).catch(async (err: unknown) => {
-        await rm(tmp, { force: true });
-        throw err;
-      });
-    },
-  };
 }
 
 export interface SectionCacheInfo {

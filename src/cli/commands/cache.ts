@@ -119,6 +119,8 @@ export function registerCache(program: Command, ctx: CliContext): void {
       const r = await cleanCache(s.layout);
       const { cleanSections } = await import('../../store/sections.ts');
       const sections = await cleanSections(s.dir);
+      const { cleanImageTocs } = await import('../../store/image-tocs.ts');
+      await cleanImageTocs(s.dir);
       ctx.stdout.write(`Removed ${r.images} images and ${r.blobs} blobs, freed ${formatBytes(r.bytes)}\n`);
       if (sections.entries > 0)
         ctx.stdout.write(`Removed ${sections.entries} initrd sections, freed ${formatBytes(sections.bytes)}\n`);
