@@ -2,6 +2,8 @@
  * The limits each build is compared with, measured in the same run on the same bytes:
  * - compression floor: Node's zlib compressing the initrd's own cpio, single stream (one thread), at the
  *   levels the initrd writer pins (gzip 6, zstd 3), reading the cpio from a file (page cache) to a null sink;
+ * - decompression floor: Node's zlib gunzipping every cached layer blob, one after another (one thread), to a
+ *   null sink; with the compression floor it is the single-thread gunzip + gzip-6 floor issue 12 names;
  * - I/O floor: `cat` of the cached layer blobs, and of the outputs, to /dev/null;
  * - download floor: `curl` fetching every blob and manifest from the loopback registry to /dev/null.
  */
@@ -32,6 +34,14 @@ export async function compressFloor(cpioPath: string, algo: 'gzip' | 'zstd'): Pr
       : createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: 3 } });
   const start = performance.now();
   await pipeline(createReadStream(cpioPath, { highWaterMark: 1 << 20 }), z, nullSink());
+  return (performance.now() - start) / 1000;
+}
+
+/** Seconds Node's zlib takes to gunzip `files` (gzip layer blobs), one after another, to a null sink. */
+export async function gunzipFloor(files: string[]): Promise<number> {
+  const start = performance.now();
+  for (const f of files)
+    await pipeline(createReadStream(f, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 1 << 20 }), nullSink());
   return (performance.now() - start) / 1000;
 }
 

@@ -108,27 +108,31 @@ function floorsTable(outcomes: CaseOutcome[]): string {
       'case',
       'download s',
       'cat layers s',
+      'gunzip layers s',
       'gzip-6 floor s',
       'zstd-3 floor s',
       'cat output s',
       'warm ÷ gzip floor',
+      'warm ÷ (gunzip + gzip floor)',
       'cold ÷ (download + warm)',
       'one file changed ÷ cold',
       'warm ÷ LinuxKit',
       'nothing changed ÷ LinuxKit',
     ],
     outcomes.map((r) => {
-      if (isFailure(r)) return failedRow(r, 11, 1);
+      if (isFailure(r)) return failedRow(r, 13, 1);
       const f = r.floors;
       const lk = 'warm' in r.peer ? r.peer.warm.wallS : undefined;
       return [
         r.id,
         sec(f.downloadS),
         sec(f.catLayersS),
+        sec(f.gunzipLayersS),
         sec(f.gzipS),
         sec(f.zstdS),
         sec(f.catOutputS),
         (r.warm.wallS / f.gzipS).toFixed(2),
+        (r.warm.wallS / (f.gunzipLayersS + f.gzipS)).toFixed(2),
         (r.cold.wallS / (f.downloadS + r.warm.wallS)).toFixed(2),
         (r.rebuild.wallS / r.cold.wallS).toFixed(3),
         lk === undefined ? 'peer skipped' : (r.warm.wallS / lk).toFixed(2),

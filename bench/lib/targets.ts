@@ -72,10 +72,10 @@ export function evaluateTargets(results: CaseOutcome[]): TargetRow[] {
     ...['data1g', 'data2g'].map((id) =>
       row(
         `gzip-floor-${id}`,
-        `warm build (section cache empty) ÷ single-thread gzip-6 floor, \`${id}\``,
+        `warm build (section cache empty) ÷ single-thread gunzip + gzip-6 floor, \`${id}\``,
         get(id),
         (c) => {
-          const r = c.warm.wallS / c.floors.gzipS;
+          const r = c.warm.wallS / (c.floors.gunzipLayersS + c.floors.gzipS);
           return { measured: ratio(r), limit: '≤ 0.60', pass: r <= 0.6 };
         },
       ),
