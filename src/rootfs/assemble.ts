@@ -16,7 +16,8 @@ import type { Reporter } from '../util/reporter.ts';
 import { bundleKeyInputs, bundleStream, noteBundle, type BundleSectionOptions, type ContainerItem } from './bundles.ts';
 import type { RootfsDeps } from './deps.ts';
 import { claimFiles, filesSection, type FilePlan } from './files.ts';
-import { claimInitPaths, initImageSection, type TocStore } from './init.ts';
+import { claimInitPaths, initImageSection } from './init.ts';
+import type { TocStore } from './toc.ts';
 import { initSymlinks, kernelSection, type KernelParts } from './kernel.ts';
 import { captureKernel, reuseOr, sectionKey, type InputTar } from './reuse.ts';
 import { cleanName } from './safe-name.ts';
@@ -236,7 +237,7 @@ async function kernelSpec(input: AssembleInput, tracker: PathTracker): Promise<S
   // The init images' symlinks (Debian's lib → usr/lib) decide where the modules go: read before the kernel.
   const through =
     input.images.init.length > 0 && spec.tar !== '' && spec.tar !== 'none'
-      ? await initSymlinks(input.images.init, input.deps)
+      ? await initSymlinks(input.images.init, input.deps, input.tocs, input.reporter)
       : new Map<string, string>();
   const via = through.size === 0 ? {} : { through: [...through] };
   const inputs = {

@@ -8,7 +8,6 @@
  * contents (its paths, directory headers and apk database), read from its layers once and then kept in the
  * cache (store/image-tocs.ts).
  */
-import { createHash } from 'node:crypto';
 import type { ImageSource } from '../image/source.ts';
 import type { EntryStream, TarHeader } from '../tar/entry.ts';
 import type { Reporter } from '../util/reporter.ts';
@@ -16,6 +15,7 @@ import type { RootfsDeps } from './deps.ts';
 import { filterImage, imageEntries, type ImageFilterOptions } from './image-entries.ts';
 import { fileEntry, readBody, discardBody } from './synth.ts';
 import type { PathTracker } from './tracker.ts';
+import { cachedToc, type TocStore } from './toc.ts';
 
 export const APK_DB = 'lib/apk/db/installed';
 const APK_OWNER = 'init-apk';
@@ -31,12 +31,6 @@ export interface InitSectionOptions {
   reporter?: Reporter;
 }
 
-/** A small key → JSON store kept between builds (store/image-tocs.ts); failures mean "absent". */
-export interface TocStore {
-  get(key: string): Promise<unknown>;
-  put(key: string, value: unknown): Promise<void>;
-}
-
 /** A directory header as JSON (pax values in base64). */
 type DirHeader = Omit<TarHeader, 'pax'> & { pax?: Array<[string, string]> };
 
@@ -47,7 +41,7 @@ interface InitToc {
   dbs: string[];
 }
 
-/** Bump when what a TOC records changes. */
+/** Bump when what this TOC records changes. */
 const TOC_VERSION = 1;
 
 function options(o: InitSectionOptions, i: number): ImageFilterOptions {
@@ -89,23 +83,19 @@ export async function claimInitPaths(o: InitSectionOptions): Promise<Buffer[]> {
 }
 
 /** Image `i`'s table of contents: stored, or read from its layers and stored. */
-async function initToc(o: InitSectionOptions, i: number): Promise<InitToc> {
+function initToc(o: InitSectionOptions, i: number): Promise<InitToc> {
   const src = o.sources[i] as ImageSource;
-  const key = createHash('sha256')
-    .update(JSON.stringify({ v: TOC_VERSION, digest: src.manifestDigest, options: options(o, i) }))
-    .digest('hex');
-  const debug = (how: string): void =>
-    o.reporter?.emit({ type: 'debug', message: `init[${i}] table of contents: ${how} (${src.ref.expanded})` });
-  const saved = (await o.tocs?.get(key).catch(() => undefined)) as InitToc | undefined;
-  if (saved !== undefined) {
-    debug('from the cache');
-    return saved;
-  }
-  // Through JSON either way, so a build that made the TOC and one that read it use the very same values.
-  const toc = JSON.parse(JSON.stringify(await readToc(o, i))) as InitToc;
-  await o.tocs?.put(key, toc).catch(() => {});
-  debug(`read from the layers, ${toc.paths.length} paths`);
-  return toc;
+  const what = { toc: 'init', v: TOC_VERSION, digest: src.manifestDigest, options: options(o, i) };
+  return cachedToc(
+    o.tocs,
+    what,
+    () => readToc(o, i),
+    (from, toc) =>
+      o.reporter?.emit({
+        type: 'debug',
+        message: `init[${i}] table of contents: ${from === 'cache' ? 'from the cache' : `read from the layers, ${toc.paths.length} paths`} (${src.ref.expanded})`,
+      }),
+  );
 }
 
 async function readToc(o: InitSectionOptions, i: number): Promise<InitToc> {

@@ -11,8 +11,10 @@ import type { ImageSource } from '../image/source.ts';
 import type { KernelSpec } from '../spec/types.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import { MobyError } from '../util/errors.ts';
+import type { Reporter } from '../util/reporter.ts';
 import type { RootfsDeps } from './deps.ts';
 import { cleanName } from './safe-name.ts';
+import { cachedToc, type TocStore } from './toc.ts';
 import { dirEntry, discardBody, fileEntry, readBody, withProvenance, type Provenance } from './synth.ts';
 import { configFromEntries } from '../kernel-check/tar-config.ts';
 
@@ -87,21 +89,39 @@ export interface KernelSectionOptions {
 
 /**
  * Symlinks (path → target) of the init images' merged filesystem, as the last image providing each path has
- * it: headers only, bodies discarded. A Debian-style image gives `lib → usr/lib`, `bin → usr/bin`, ….
+ * it, from each image's table of contents (`tocs`: read from its layers, headers only, the first time).
+ * A Debian-style image gives `lib → usr/lib`, `bin → usr/bin`, ….
  * Fails (IMAGE_CONFIG) when one init image has a directory where another has a symlink: one of them would be
  * lost without a word (LinuxKit #3153 between two init images, docs/compat.md).
  */
-export async function initSymlinks(sources: readonly ImageSource[], deps: RootfsDeps): Promise<Map<string, string>> {
+export async function initSymlinks(
+  sources: readonly ImageSource[],
+  deps: RootfsDeps,
+  tocs?: TocStore,
+  reporter?: Reporter,
+): Promise<Map<string, string>> {
+  const all = await Promise.all(
+    sources.map((s, i) =>
+      cachedToc(
+        tocs,
+        { toc: 'links', v: LINK_TOC_VERSION, digest: s.manifestDigest },
+        () => linkToc(s, deps),
+        (from, toc) =>
+          reporter?.emit({
+            type: 'debug',
+            message: `init[${i}] symlinks: ${from === 'cache' ? 'from the cache' : `read from the layers, ${toc.length} paths`} (${s.ref.expanded})`,
+          }),
+      ),
+    ),
+  );
   const links = new Map<string, string>();
   const first = new Map<string, { kind: 'directory' | 'symlink'; image: string; target: string }>();
-  for (const s of sources) {
+  sources.forEach((s, i) => {
     const image = s.ref.expanded;
-    for await (const e of deps.flatten(s)) {
-      const name = cleanName(e.header.name);
-      const kind = e.header.type;
-      if (kind === 'symlink' || kind === 'directory') {
+    for (const [name, k, target = ''] of all[i] ?? []) {
+      if (k !== 'o') {
+        const kind = k === 'd' ? 'directory' : 'symlink';
         const seen = first.get(name);
-        const target = e.header.linkname ?? '';
         if (seen === undefined) first.set(name, { kind, image, target });
         else if (seen.kind !== kind && seen.image !== image)
           throw dirVersusSymlink(
@@ -109,12 +129,28 @@ export async function initSymlinks(sources: readonly ImageSource[], deps: Rootfs
             seen.kind === 'directory' ? [seen.image, image, target] : [image, seen.image, seen.target],
           );
       }
-      if (kind === 'symlink') links.set(name, e.header.linkname ?? '');
+      if (k === 'l') links.set(name, target);
       else links.delete(name);
-      await discardBody(e);
     }
-  }
+  });
   return links;
+}
+
+/** Bump when what `linkToc` records changes. */
+const LINK_TOC_VERSION = 1;
+
+/** An image's entries in order, as `initSymlinks` needs them: [name, d(irectory)/l(ink)/o(ther), link target]. */
+type LinkToc = Array<[string, 'd' | 'l' | 'o', string?]>;
+
+async function linkToc(source: ImageSource, deps: RootfsDeps): Promise<LinkToc> {
+  const out: LinkToc = [];
+  for await (const e of deps.flatten(source)) {
+    const name = cleanName(e.header.name);
+    const kind = e.header.type;
+    out.push(kind === 'symlink' ? [name, 'l', e.header.linkname ?? ''] : [name, kind === 'directory' ? 'd' : 'o']);
+    await discardBody(e);
+  }
+  return out;
 }
 
 function dirVersusSymlink(path: string, [dirImage, linkImage, target]: [string, string, string]): MobyError {

@@ -163,31 +163,41 @@ void test('a cache whose section directory cannot be created still builds, witho
   }
 });
 
-void test('init images: each table of contents is read from the layers once, kept outside the section cache, remade when damaged', async () => {
+void test('init images: their tables of contents are read from the layers once, kept outside the section cache, remade when damaged', async () => {
   await f.spec('sc.yml', SPEC);
   const cache = join(f.dir, 'cache-tocs');
   const tocs = (b: Built, how: string): string[] =>
-    [...b.stderr.matchAll(new RegExp(`^init\\[(\\d)\\] table of contents: ${how}`, 'gm'))]
-      .map((m) => m[1] ?? '')
+    [...b.stderr.matchAll(new RegExp(`^init\\[(\\d)\\] (table of contents|symlinks): ${how}`, 'gm'))]
+      .map((m) => `${m[2] ?? ''} ${m[1] ?? ''}`)
       .sort(); // read concurrently
+  const BOTH = ['symlinks 0', 'symlinks 1', 'table of contents 0', 'table of contents 1'];
   const first = await build('toc-1', { cache });
-  assert.deepEqual(tocs(first, 'read from the layers, \\d+ paths'), ['0', '1']);
+  assert.deepEqual(tocs(first, 'read from the layers, \\d+ paths'), BOTH);
   const dir = join(cache, '.mobyts', 'toc');
   const files = (await readdir(dir)).filter((n) => /^[0-9a-f]{64}\.json$/.test(n));
-  assert.equal(files.length, 2);
+  assert.equal(files.length, 4);
+  // Nothing changed: no layer of an init image is read.
+  const again = await build('toc-again', { cache });
+  assert.deepEqual(again.compressed, []);
+  assert.deepEqual(tocs(again, 'from the cache'), BOTH);
   // The section cache emptied: every section is compressed again, but no init layer is read to plan.
   await rm(join(cache, '.mobyts', 'sections'), { recursive: true, force: true });
   const second = await build('toc-2', { cache });
   assert.deepEqual(second.compressed, ALL);
-  assert.deepEqual(tocs(second, 'from the cache'), ['0', '1']);
+  assert.deepEqual(tocs(second, 'from the cache'), BOTH);
   assert.deepEqual(tocs(second, 'read from the layers'), []);
   assert.ok(second.initrd.equals(first.initrd));
   // A TOC that does not match its digest counts as absent: read again, same bytes.
-  const damaged = join(dir, files[0] as string);
-  await writeFile(damaged, (await readFile(damaged, 'utf8')).replace('"paths":["', '"paths":["x'));
+  for (const name of files) {
+    const file = join(dir, name);
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace(/\n\[*\{?"?/, (m) => `${m}x`),
+    );
+  }
   await rm(join(cache, '.mobyts', 'sections'), { recursive: true, force: true });
   const third = await build('toc-3', { cache });
-  assert.equal(tocs(third, 'read from the layers').length, 1);
+  assert.deepEqual(tocs(third, 'read from the layers, \\d+ paths'), BOTH);
   assert.ok(third.initrd.equals(first.initrd));
   const clean = await runCli(['cache', 'clean', '--cache', cache], { cwd: f.dir, home: join(f.dir, 'home') });
   assert.equal(clean.code, 0, clean.stderr);
