@@ -15,7 +15,7 @@ import type { RootfsDeps } from './deps.ts';
 import { filterImage, imageEntries, type ImageFilterOptions } from './image-entries.ts';
 import { fileEntry, readBody, discardBody } from './synth.ts';
 import type { PathTracker } from './tracker.ts';
-import { cachedToc, type TocStore } from './toc.ts';
+import { cachedToc, linkTocOf, noteLinks, putToc, type LinkToc, type TocStore } from './toc.ts';
 
 export const APK_DB = 'lib/apk/db/installed';
 const APK_OWNER = 'init-apk';
@@ -102,7 +102,13 @@ async function readToc(o: InitSectionOptions, i: number): Promise<InitToc> {
   const paths: string[] = [];
   const dirs = new Map<string, DirHeader>();
   const dbs: string[] = [];
-  for await (const entry of filterImage(o.deps.flatten(o.sources[i] as ImageSource), options(o, i))) {
+  const src = o.sources[i] as ImageSource;
+  // The same pass notes the image's symlinks for the kernel's placement (kernel.ts `initSymlinks`).
+  const links: LinkToc = [];
+  const noted = noteLinks(o.deps.flatten(src), links, async () => {
+    await putToc(o.tocs, linkTocOf(src.manifestDigest), links);
+  });
+  for await (const entry of filterImage(noted, options(o, i))) {
     paths.push(entry.header.name);
     const { pax, ...h } = entry.header;
     if (h.type === 'directory' && !dirs.has(h.name))

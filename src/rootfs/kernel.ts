@@ -14,7 +14,7 @@ import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import type { RootfsDeps } from './deps.ts';
 import { cleanName } from './safe-name.ts';
-import { cachedToc, type TocStore } from './toc.ts';
+import { cachedToc, linkTocOf, noteLinks, type LinkToc, type TocStore } from './toc.ts';
 import { dirEntry, discardBody, fileEntry, readBody, withProvenance, type Provenance } from './synth.ts';
 import { configFromEntries } from '../kernel-check/tar-config.ts';
 
@@ -104,7 +104,7 @@ export async function initSymlinks(
     sources.map((s, i) =>
       cachedToc(
         tocs,
-        { toc: 'links', v: LINK_TOC_VERSION, digest: s.manifestDigest },
+        linkTocOf(s.manifestDigest),
         () => linkToc(s, deps),
         (from, toc) =>
           reporter?.emit({
@@ -136,20 +136,9 @@ export async function initSymlinks(
   return links;
 }
 
-/** Bump when what `linkToc` records changes. */
-const LINK_TOC_VERSION = 1;
-
-/** An image's entries in order, as `initSymlinks` needs them: [name, d(irectory)/l(ink)/o(ther), link target]. */
-type LinkToc = Array<[string, 'd' | 'l' | 'o', string?]>;
-
 async function linkToc(source: ImageSource, deps: RootfsDeps): Promise<LinkToc> {
   const out: LinkToc = [];
-  for await (const e of deps.flatten(source)) {
-    const name = cleanName(e.header.name);
-    const kind = e.header.type;
-    out.push(kind === 'symlink' ? [name, 'l', e.header.linkname ?? ''] : [name, kind === 'directory' ? 'd' : 'o']);
-    await discardBody(e);
-  }
+  for await (const e of noteLinks(deps.flatten(source), out, () => Promise.resolve())) await discardBody(e);
   return out;
 }
 

@@ -5,6 +5,8 @@
  * cached does not decompress a layer.
  */
 import { createHash } from 'node:crypto';
+import type { EntryStream } from '../tar/entry.ts';
+import { cleanName } from './safe-name.ts';
 
 /** A small key → JSON store kept between builds; failures mean "absent". */
 export interface TocStore {
@@ -23,14 +25,45 @@ export async function cachedToc<T>(
   read: () => Promise<T>,
   made?: (from: 'cache' | 'layers', toc: T) => void,
 ): Promise<T> {
-  const key = createHash('sha256').update(JSON.stringify(what)).digest('hex');
-  const saved = (await tocs?.get(key).catch(() => undefined)) as T | undefined;
+  const saved = (await tocs?.get(keyOf(what)).catch(() => undefined)) as T | undefined;
   if (saved !== undefined) {
     made?.('cache', saved);
     return saved;
   }
-  const toc = JSON.parse(JSON.stringify(await read())) as T;
-  await tocs?.put(key, toc).catch(() => {});
+  const toc = await putToc(tocs, what, await read());
   made?.('layers', toc);
   return toc;
+}
+
+/** Stores `toc` as the table of contents `what` identifies (best effort); returns it as read back from JSON. */
+export async function putToc<T>(tocs: TocStore | undefined, what: Record<string, unknown>, toc: T): Promise<T> {
+  const json = JSON.parse(JSON.stringify(toc)) as T;
+  await tocs?.put(keyOf(what), json).catch(() => {});
+  return json;
+}
+
+function keyOf(what: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex');
+}
+
+/** An image's entries in order, as the kernel's placement needs them: [name, d(irectory)/l(ink)/o(ther), target]. */
+export type LinkToc = Array<[string, 'd' | 'l' | 'o', string?]>;
+
+/** Identifies the `LinkToc` of the image whose manifest digest is `digest` (bump `v` when what it records changes). */
+export function linkTocOf(digest: string): Record<string, unknown> {
+  return { toc: 'links', v: 1, digest };
+}
+
+/**
+ * Passes a flattened image's `entries` through, noting each in `into`; `done` is called once they have all
+ * passed (a consumer that stopped early leaves `into` incomplete, and `done` uncalled).
+ */
+export async function* noteLinks(entries: EntryStream, into: LinkToc, done: () => Promise<void>): EntryStream {
+  for await (const e of entries) {
+    const name = cleanName(e.header.name);
+    const kind = e.header.type;
+    into.push(kind === 'symlink' ? [name, 'l', e.header.linkname ?? ''] : [name, kind === 'directory' ? 'd' : 'o']);
+    yield e;
+  }
+  await done();
 }
