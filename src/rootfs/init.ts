@@ -28,7 +28,7 @@ export interface InitSectionOptions {
   /** Keeps each init image's table of contents between builds (store/image-tocs.ts): no re-read. */
   tocs?: TocStore;
   /** Told (debug) whether each table of contents was read from the layers or the cache. */
-  reporter?: Reporter;
+  reporter: Reporter;
 }
 
 /** A directory header as JSON (pax values in base64). */
@@ -91,7 +91,7 @@ function initToc(o: InitSectionOptions, i: number): Promise<InitToc> {
     what,
     () => readToc(o, i),
     (from, toc) =>
-      o.reporter?.emit({
+      o.reporter.emit({
         type: 'debug',
         message: `init[${i}] table of contents: ${from === 'cache' ? 'from the cache' : `read from the layers, ${toc.paths.length} paths`} (${src.ref.expanded})`,
       }),

@@ -97,8 +97,8 @@ export interface KernelSectionOptions {
 export async function initSymlinks(
   sources: readonly ImageSource[],
   deps: RootfsDeps,
-  tocs?: TocStore,
-  reporter?: Reporter,
+  tocs: TocStore | undefined,
+  reporter: Reporter,
 ): Promise<Map<string, string>> {
   const all = await Promise.all(
     sources.map((s, i) =>
@@ -107,7 +107,7 @@ export async function initSymlinks(
         linkTocOf(s.manifestDigest),
         () => linkToc(s, deps),
         (from, toc) =>
-          reporter?.emit({
+          reporter.emit({
             type: 'debug',
             message: `init[${i}] symlinks: ${from === 'cache' ? 'from the cache' : `read from the layers, ${toc.length} paths`} (${s.ref.expanded})`,
           }),
