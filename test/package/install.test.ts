@@ -4,7 +4,8 @@
 // example packages are built and pushed to a real registry on 127.0.0.1, and examples/hello.yml is built once
 // from the cache (@pkg:) and once pulling the pushed images into an empty cache: the two builds are identical.
 // `npx` of the tarball runs the same CLI: --version, validate of a shipped example, the usage error of an unknown
-// format, and the same build from the cache, byte for byte.
+// format, and the same build from the cache, byte for byte. A load hook shows each command loads only what it
+// needs (no argument parser for --version, no schema validators for --help, no registry client for validate).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -20,6 +21,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -202,6 +204,57 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
     assert.deepEqual(
       [r.code, r.stderr.split('\n')[0]],
       [2, 'Error: Cannot build format "iso-foo": unknown format (did you mean "iso-bios"?)'],
+    );
+  });
+
+  void test('each command loads only what it needs: --version no argument parser, --help no schema validators, validate no registry client or build', async () => {
+    // A load hook in the installed CLI's process records every file it loads; a chunk is recognised by its
+    // name (esbuild names a lazily imported module's chunk after it) or by a string only that code contains.
+    const hook = join(dir, 'record-loads.mjs');
+    writeFileSync(
+      hook,
+      "import { registerHooks } from 'node:module';\nimport { writeFileSync } from 'node:fs';\nconst seen = [];\n" +
+        "registerHooks({ load(url, context, next) { if (url.startsWith('file:')) seen.push(url); return next(url, context); } });\n" +
+        "process.on('exit', () => writeFileSync(process.env.LOADED_LIST, seen.join('\\n')));\n",
+    );
+    const MARKS = { commander: 'commander.unknownCommand', validators: 'schemaPath', undici: 'UND_ERR' } as const;
+    const loads = async (args: string[]): Promise<{ names: string[]; has: Set<keyof typeof MARKS> }> => {
+      const list = join(dir, 'loaded.txt');
+      const cli = join(installed, 'bin/mobyts.js');
+      await ok(process.execPath, ['--import', hook, cli, ...args], { cwd: work, env: { LOADED_LIST: list } });
+      const files = readFileSync(list, 'utf8')
+        .split('\n')
+        .map((u) => fileURLToPath(u));
+      assert.ok(
+        files.every((f) => f.startsWith(installed + '/')),
+        `only the installed copy runs:\n${files.join('\n')}`,
+      );
+      const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
+      const has = new Set((Object.keys(MARKS) as Array<keyof typeof MARKS>).filter((k) => text.includes(MARKS[k])));
+      return { names: files.map((f) => f.slice(installed.length + 1).replace(/-[A-Z0-9]{8}\.js$/, '-*.js')), has };
+    };
+
+    const version = await loads(['--version']);
+    assert.deepEqual(version.has, new Set());
+    assert.deepEqual(
+      version.names.filter((n) => !n.startsWith('dist/cli/chunk-')),
+      ['bin/mobyts.js', 'dist/cli/main.js', 'dist/cli/version-*.js'],
+    );
+
+    const help = await loads(['build', '--help']);
+    assert.deepEqual(help.has, new Set(['commander']));
+
+    const validate = await loads(['validate', join(installed, 'examples/minimal.yml')]);
+    assert.deepEqual(validate.has, new Set(['commander', 'validators']));
+    assert.deepEqual(
+      validate.names.filter((n) => !n.startsWith('dist/cli/chunk-')),
+      [
+        'bin/mobyts.js',
+        'dist/cli/main.js',
+        'dist/cli/program-*.js',
+        'dist/cli/validate-*.js',
+        'dist/cli/run-validate-*.js',
+      ],
     );
   });
 
