@@ -10,7 +10,7 @@ import { BIOS_DISK_TOOLS, EFI_DISK_ARCH_TOOLS, EFI_DISK_TOOLS, buildBiosDisk, bu
 import { EFI_ARCH_NAMES } from './efi-loaders.ts';
 import { EFI_NEED } from '../kernel-check/check.ts';
 import type { BootRecipe, FormatContext, OutputFormat } from './format.ts';
-import type { FormatName } from './format-names.ts';
+import type { FormatName } from '../spec/format-names.ts';
 import { outputPaths, toolRun } from './format-kit.ts';
 
 export interface DiskFormatSpec {

@@ -9,7 +9,7 @@ import type { KernelConfig } from '../kernel-check/config-text.ts';
 import type { ModuleIndex } from '../kernel-check/modules.ts';
 import type { ToolRequirement } from '../tools/requirement.ts';
 import type { Reporter } from '../util/reporter.ts';
-import type { FormatName } from './format-names.ts';
+import type { FormatName } from '../spec/format-names.ts';
 
 /** How a machine boots: kernel+initrd directly, an ISO as CD, a disk image, or an EFI binary (UKI). */
 export type BootKind = 'kernel' | 'cdrom' | 'disk' | 'efi-kernel';

@@ -1,13 +1,13 @@
 /**
  * The table of output formats: one record per name of the `FormatName` union (the compiler checks that every
- * name has a row; outputs/index.test.ts that each row's record carries its name). Adding a format = a name in format-names.ts, one import and one row;
+ * name has a row; outputs/index.test.ts that each row's record carries its name). Adding a format = a name in spec/format-names.ts, one import and one row;
  * nothing else keeps a list of formats (docs/formats.md).
  */
 import { didYouMean } from '../spec/suggest.ts';
 import { MobyError } from '../util/errors.ts';
 import { docker } from './docker.ts';
 import type { OutputFormat } from './format.ts';
-import type { FormatName } from './format-names.ts';
+import type { FormatName } from '../spec/format-names.ts';
 import { kernelInitrd } from './kernel-initrd.ts';
 import { tar } from './tar.ts';
 import { tarKernelInitrd } from './tar-kernel-initrd.ts';

@@ -7,7 +7,7 @@ import { allFormats, getFormat, isFormatName } from '../outputs/index.ts';
 import type { OutputFormat } from '../outputs/format.ts';
 import type { MobySpec } from '../spec/types.ts';
 import { usageError } from '../util/errors.ts';
-import type { FormatName } from '../outputs/format-names.ts';
+import type { FormatName } from '../spec/format-names.ts';
 import { didYouMean } from '../spec/suggest.ts';
 import type { BuildOptions } from './options.ts';
 

@@ -6,7 +6,7 @@
  * caller chooses); `executePlan` (execute-plan.ts) carries it out; `--dry-run` prints it; `mobyts lock` writes its
  * images out.
  */
-import type { FormatName } from '../outputs/format-names.ts';
+import type { FormatName } from '../spec/format-names.ts';
 import type { PlannedImage } from '../lock/image-plan.ts';
 import { platformName } from '../lock/image-plan.ts';
 import { specImagePlatforms } from '../lock/spec-images.ts';

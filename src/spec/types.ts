@@ -3,7 +3,7 @@
  * well; `types.test.ts` fails when it drifts from `schema/moby.schema.json` (the contract).
  * Field names are the YAML keys, including the camelCase OCI ones LinuxKit's schema advertises.
  */
-import type { FormatName } from '../outputs/format-names.ts';
+import type { FormatName } from './format-names.ts';
 
 export interface MobySpec {
   kernel?: KernelSpec;
