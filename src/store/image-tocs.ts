@@ -4,7 +4,8 @@
  * layers again just to plan). A TOC is made the first time a build needs it, from the image's layers, and keyed
  * by the image's manifest digest and what shaped the listing (src/rootfs/init.ts), so it never goes stale.
  * Each file holds the value's sha256 on its first line; a file that does not match counts as absent and is
- * made again. `mobyts cache clean` removes them with the images.
+ * made again. A TOC that cannot be stored (a full disk) leaves no temp file; the build goes on without it
+ * (src/rootfs/toc.ts). `mobyts cache clean` removes them with the images.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -46,11 +47,14 @@ export async function openImageTocs(cacheDir: string): Promise<JsonMemo | undefi
       if (!KEY.test(key)) return;
       const body = JSON.stringify(value);
       const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-      await writeFile(tmp, `${createHash('sha256').update(body).digest('hex')}\n${body}`);
-      await rename(tmp, file(key)).catch(async (err: unknown) => {
-        await rm(tmp, { force: true });
+      try {
+        await writeFile(tmp, `${createHash('sha256').update(body).digest('hex')}\n${body}`);
+        await rename(tmp, file(key));
+      } catch (err) {
+        // a full disk may have left part of the temp file: remove it (the caller goes on without this TOC)
+        await rm(tmp, { force: true }).catch(() => {});
         throw err;
-      });
+      }
     },
   };
 }

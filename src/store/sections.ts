@@ -6,7 +6,9 @@
  * - `blob-<name>`: data the section gives back on replay (the kernel binary, the microcode);
  * - `record.json`: `{ version, member: { digest, size }, blobs: { name: { digest, size } }, record }`.
  *
- * An entry appears whole or not at all (built in a sibling temp directory, then renamed). On use the blobs are
+ * An entry appears whole or not at all (built in a sibling temp directory, then renamed); the member's work file
+ * is removed only once its entry is in place, so a store that fails (a full disk) leaves no temp directory and
+ * the build goes on with its own file, without caching (docs/formats.md). On use the blobs are
  * re-hashed against `record.json` and the member's size checked; the member itself is hashed while it is
  * copied into the initrd (segments.ts). A damaged entry is removed and reported, and the build makes the
  * member again — a damaged member is never shipped. Keys are content addresses of everything that determines the
@@ -15,7 +17,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Reporter } from '../util/reporter.ts';
 
@@ -80,14 +82,17 @@ function hashBuffer(b: Buffer): StoredFile {
   return { digest: `sha256:${createHash('sha256').update(b).digest('hex')}`, size: b.length };
 }
 
-/** Moves `from` to `to`, copying when they are on different filesystems. */
-async function moveFile(from: string, to: string): Promise<void> {
+/**
+ * Puts `from` at `to` too, without moving it: a hard link (no space needed), else a copy (another file system).
+ * The caller removes `from` once the entry is in place, so a store that fails never loses the member.
+ */
+async function linkOrCopy(from: string, to: string): Promise<void> {
   try {
-    await rename(from, to);
+    await link(from, to);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
     await copyFile(from, to);
-    await rm(from, { force: true });
   }
 }
 
@@ -145,12 +150,16 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
     return undefined;
   }
 
+  /**
+   * Stores the member at `file` under `key` and removes `file`; returns where the member is now. On failure
+   * (a full disk) nothing of the entry is left and `file` is kept where it was, for the build to use.
+   */
   async put(key: string, file: string, record: R, made?: StoredFile): Promise<string> {
     if (!KEY.test(key)) throw new Error(`not a section key: ${key}`);
     const final = join(this.dir, key);
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    await mkdir(tmp, { recursive: true });
     try {
+      await mkdir(tmp, { recursive: true });
       const { blobs = {}, ...section } = record.section;
       const stored: StoredEntry<R> = {
         version: FORMAT,
@@ -162,8 +171,8 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
         await writeFile(join(tmp, `blob-${name}`), b);
         stored.blobs[name] = hashBuffer(b);
       }
-      await moveFile(file, join(tmp, 'member'));
       await writeFile(join(tmp, 'record.json'), JSON.stringify(stored));
+      await linkOrCopy(file, join(tmp, 'member'));
       try {
         await rename(tmp, final);
       } catch (err) {
@@ -172,11 +181,12 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
         // Another build stored the same key meanwhile: same bytes; keep theirs.
         await rm(tmp, { recursive: true, force: true });
       }
-      return join(final, 'member');
     } catch (err) {
       await rm(tmp, { recursive: true, force: true }).catch(() => {});
       throw err;
     }
+    await rm(file, { force: true });
+    return join(final, 'member');
   }
 }
 
