@@ -41,7 +41,7 @@ function capture(): { ctx: CliContext; out: () => string; err: () => string; cod
 /** `build --dry-run` as the CLI action runs it: load, show the problems (exit 1 on errors), print the dry run. */
 async function runDryRun(files: string[], o: BuildOptions, ctx: CliContext): Promise<void> {
   const loaded = await loadBuildSpecs(files, o, ctx.signal);
-  if (showIssues(loaded, ctx)) await runDryRunLoaded(files, loaded, o, ctx);
+  if (showIssues(loaded, ctx)) ctx.stdout.write(await runDryRunLoaded(files, loaded, o, ctx));
 }
 
 const opts = (o: Partial<BuildOptions> = {}): BuildOptions => buildOptions({ arch: 'amd64', dryRun: true, ...o });

@@ -1,5 +1,5 @@
 /**
- * `mobyts build --dry-run`: the merged, normalised spec as YAML on stdout, followed by the output files the
+ * `mobyts build --dry-run`: the merged, normalised spec as YAML (the CLI prints it on stdout), followed by the output files the
  * build would write and the build plan (plan.ts: every image with its digests and trust state, the OS sections
  * and their inputs) as YAML comments, so the output is still a spec you can feed back in. The digests come from
  * the lockfile with --locked, the registry with --pull (manifests only, as `mobyts lock` reads them), else the
@@ -103,13 +103,13 @@ export function planLines(plan: BuildPlan): string[] {
   ];
 }
 
-/** Writes the dry-run of `loaded` (from `loadBuildSpecs(files, …)`, without errors) to stdout. */
+/** The dry-run text of `loaded` (from `loadBuildSpecs(files, …)`, without errors), for the CLI to print. */
 export async function runDryRun(
   files: string[],
   loaded: LoadedSpecs,
   opts: BuildOptions,
-  ctx: Pick<CommandContext, 'stdout' | 'reporter' | 'signal'>,
-): Promise<void> {
+  ctx: Pick<CommandContext, 'reporter' | 'signal'>,
+): Promise<string> {
   let lock: LoadedLock | undefined;
   const plan = await dryRunPlan(loaded, opts, ctx, async () => {
     if (opts.locked !== undefined) lock = await readLock(opts.locked === '' ? defaultLockPath(files) : opts.locked);
@@ -118,9 +118,7 @@ export async function runDryRun(
   const yaml = stringify(normaliseSpec(loaded.spec), { lineWidth: 0 });
   const comments = (ls: string[]): string => ls.map((l) => `#   ${l}\n`).join('');
   const locked = lock === undefined ? '' : `# locked (${lock.file}):\n${comments(pinLines(lock, opts.arch))}`;
-  ctx.stdout.write(
-    `${yaml}# outputs:\n${comments(plan.outputs.files)}${planLines(plan)
-      .map((l) => `# ${l}\n`)
-      .join('')}${locked}`,
-  );
+  return `${yaml}# outputs:\n${comments(plan.outputs.files)}${planLines(plan)
+    .map((l) => `# ${l}\n`)
+    .join('')}${locked}`;
 }

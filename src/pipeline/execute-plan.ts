@@ -20,6 +20,7 @@ import { openImageTocs } from '../store/image-tocs.ts';
 import type { SegmentRecord } from '../initrd/segments.ts';
 import { openWorkDir } from '../store/work.ts';
 import { pushBuildOutputs } from '../remote/build-push.ts';
+import type { PushedArtifact } from '../remote/artifact.ts';
 import { remoteSectionCache } from '../remote/wire-cache.ts';
 import { errnoDetail, MobyError } from '../util/errors.ts';
 import { executeBuild } from './execute.ts';
@@ -81,8 +82,16 @@ async function openPlanned(
   return source;
 }
 
-/** Assembles and writes the outputs of `plan` (from resolvePlan), then pushes them when it says so. */
-export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promise<void> {
+/** What executing a plan did that the caller reports: the artifact pushed, when the plan says to push. */
+export interface BuildResult {
+  pushed?: PushedArtifact;
+}
+
+/**
+ * Assembles and writes the outputs of `plan` (from resolvePlan), then pushes them when it says so; the pushed
+ * artifact is returned for the CLI to print (docs/architecture.md#cli).
+ */
+export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promise<BuildResult> {
   const { spec, settings } = plan;
   const { ctx } = deps;
   const outputs = outputPlanOf(plan);
@@ -145,7 +154,7 @@ export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promi
     await inputTar?.close();
     await remote?.close();
   }
-  if (settings.push === undefined) return;
+  if (settings.push === undefined) return {};
   const pushed = await pushBuildOutputs({
     ref: settings.push,
     plan: outputs,
@@ -155,5 +164,5 @@ export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promi
     reporter: ctx.reporter,
     signal: ctx.signal,
   });
-  ctx.stdout.write(`${pushed.ref.expanded}@${pushed.digest}\n`);
+  return { pushed };
 }

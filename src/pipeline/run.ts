@@ -21,7 +21,7 @@ import { checkPushable } from '../remote/build-push.ts';
 import { buildRegistryOptions, type BuildOptions } from './options.ts';
 import { resolvePlan, type BuildPlan, type ImageRequest } from './plan.ts';
 import { lockedImages, openedKey, storeImages } from './plan-images.ts';
-import { executePlan } from './execute-plan.ts';
+import { executePlan, type BuildResult } from './execute-plan.ts';
 
 /**
  * The specs of a build, loaded, merged and checked, with `@pkg:` templates resolved: for a real build a package
@@ -105,13 +105,16 @@ export async function resolveBuildPlan(
   });
 }
 
-/** Builds the outputs of `loaded` (from `loadBuildSpecs(files, …)`, without errors): resolve the plan, execute it. */
+/**
+ * Builds the outputs of `loaded` (from `loadBuildSpecs(files, …)`, without errors): resolve the plan, execute it.
+ * Returns what the CLI reports (the pushed artifact with `--push`).
+ */
 export async function runBuild(
   files: string[],
   loaded: LoadedSpecs,
   opts: BuildOptions,
   ctx: CommandContext,
-): Promise<void> {
+): Promise<BuildResult> {
   // the store's lease keeps every blob of the build's images from `cache rm`/`cache clean` until the end; it is
   // opened once trust is verified (or the lock read), as the plan's images need it
   let opening: Promise<ImageStore> | undefined;
@@ -125,7 +128,7 @@ export async function runBuild(
       getImage: (ref: Reference, o: GetImageOptions): Promise<ImageSource> =>
         Promise.resolve(opened.get(openedKey(ref.expanded, formatPlatform(o.platform))) ?? store.getImage(ref, o)),
     };
-    await executePlan(plan, { store: reuse, ctx });
+    return await executePlan(plan, { store: reuse, ctx });
   } finally {
     if (opening !== undefined) await (await opening).close();
   }

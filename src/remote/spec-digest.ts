@@ -1,19 +1,19 @@
-/** The digest `push --spec` records: the spec files merged and normalised exactly as `build` reads them. */
+/**
+ * The digest `push --spec` records: the spec files merged and normalised exactly as `build` reads them. Loading
+ * returns the spec's problems as issues; the CLI shows them and stops on errors (docs/architecture.md#cli).
+ */
 import { createPkgResolver } from '../pkg/template.ts';
 import { defaultCacheDir } from '../store/index.ts';
-import { loadSpecs } from '../spec/load.ts';
+import { loadSpecs, type LoadedSpecs } from '../spec/load.ts';
 import { normaliseSpec } from '../spec/normalise.ts';
-import { hasErrors, renderIssues } from '../spec/issues.ts';
-import { MobyError } from '../util/errors.ts';
 import { specDigestOf } from './artifact.ts';
 
-/** sha256 of the normalised merged spec (canonical JSON); an invalid spec fails with its problems. */
-export async function specFilesDigest(files: string[], cache?: string): Promise<string> {
-  const loaded = await loadSpecs(files, { resolveTemplate: createPkgResolver({ cache: cache ?? defaultCacheDir() }) });
-  if (hasErrors(loaded.issues))
-    throw new MobyError(
-      `Cannot record the digest of ${files.join(', ')}: the spec is invalid\n${renderIssues(loaded.issues)}`,
-      { code: 'SPEC_INVALID' },
-    );
+/** The spec files of `push --spec`, loaded, merged and checked as `build` loads them (`@pkg:` tags from `cache`). */
+export function loadDigestSpecs(files: string[], cache?: string): Promise<LoadedSpecs> {
+  return loadSpecs(files, { resolveTemplate: createPkgResolver({ cache: cache ?? defaultCacheDir() }) });
+}
+
+/** sha256 of the normalised merged spec of `loaded` (canonical JSON); `loaded` must have no errors. */
+export function loadedSpecDigest(loaded: LoadedSpecs): string {
   return specDigestOf(normaliseSpec(loaded.spec));
 }

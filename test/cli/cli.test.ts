@@ -158,6 +158,22 @@ void test('an unknown completion shell is a usage error', async () => {
   });
 });
 
+void test('push --spec with an invalid spec prints its problems as validate does and exits 1 before any push', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mobyts-push-spec-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const spec = join(dir, 'bad.yml');
+  await writeFile(spec, 'onboot:\n  - name: x\n    image: linuxkit/x:v1\n    capabilities: [CAP_NET_ADMN]\n');
+  await writeFile(join(dir, 'os-kernel'), 'k');
+  const problems = `${spec}:4:20: onboot[0].capabilities[0]: unknown capability "CAP_NET_ADMN" (did you mean "CAP_NET_ADMIN"?)\n1 problem in ${spec}\n`;
+  assert.deepEqual(await mobyts(['validate', spec]), { code: 1, stdout: '', stderr: problems });
+  // port 1 of the loopback: a push attempt would fail with a connection error, not these lines
+  assert.deepEqual(await mobyts(['push', '--spec', spec, '127.0.0.1:1/os/x:1', join(dir, 'os-kernel')]), {
+    code: 1,
+    stdout: '',
+    stderr: problems,
+  });
+});
+
 void test('did you mean: an unknown command or subcommand, an unknown format', async () => {
   assert.deepEqual(await mobyts(['buidl', 'x.yml']), {
     code: 2,

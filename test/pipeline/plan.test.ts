@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { openStore } from '../../src/store/index.ts';
 import { silentReporter } from '../../src/util/reporter.ts';
 import { buildOptions, type BuildOptions } from '../../src/pipeline/options.ts';
@@ -203,25 +202,17 @@ void test('a lockfile read into planned images and written back is the same lock
   );
 });
 
-function capture(): { ctx: Parameters<typeof runDryRun>[3]; out: () => string } {
-  const stdout = new PassThrough();
-  let o = '';
-  stdout.on('data', (c: Buffer) => {
-    o += c.toString();
-  });
-  return { ctx: { stdout, reporter: silentReporter, signal: new AbortController().signal }, out: () => o };
-}
-
 void test('--dry-run prints the digests of cached images, and the locked ones with --locked', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'mobyts-plan-dry-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const spec = join(dir, 'os.yml');
   await writeFile(spec, 'init: [linuxkit/init:v1]\nservices:\n  - name: getty\n    image: linuxkit/getty:v2\n');
   const dry = async (o: Partial<BuildOptions>): Promise<string> => {
-    const c = capture();
     const loaded = await loadBuildSpecs([spec], opts({ cache, ...o }));
-    await runDryRun([spec], loaded, opts({ cache, ...o }), c.ctx);
-    return c.out();
+    return runDryRun([spec], loaded, opts({ cache, ...o }), {
+      reporter: silentReporter,
+      signal: new AbortController().signal,
+    });
   };
   const [amd, arm] = init.images;
   const cached = await dry({});

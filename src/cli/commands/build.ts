@@ -120,8 +120,12 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     selectFormats(opts, {});
     const loaded = await loadBuildSpecs(files, opts, ctx.signal);
     if (!showIssues(loaded, ctx)) return;
-    if (!opts.dryRun) return runBuild(files, loaded, opts, ctx);
+    if (!opts.dryRun) {
+      const { pushed } = await runBuild(files, loaded, opts, ctx);
+      if (pushed !== undefined) ctx.stdout.write(`${pushed.ref.expanded}@${pushed.digest}\n`);
+      return;
+    }
     const { runDryRun } = await import('../../pipeline/dry-run.ts');
-    await runDryRun(files, loaded, opts, ctx);
+    ctx.stdout.write(await runDryRun(files, loaded, opts, ctx));
   });
 }

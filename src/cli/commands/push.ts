@@ -5,6 +5,7 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { addRegistryFlags, collect, registryOptions, type RegistryFlags } from '../registry-flags.ts';
+import { showIssues } from '../show-issues.ts';
 import { examples } from './help.ts';
 
 export function registerPush(program: Command, ctx: CliContext): void {
@@ -36,8 +37,10 @@ export function registerPush(program: Command, ctx: CliContext): void {
       if (f.sbom !== undefined) files.push({ path: f.sbom, mediaType: SBOM_MEDIA_TYPE });
       let specDigest: string | undefined;
       if (f.spec.length > 0) {
-        const { specFilesDigest } = await import('../../remote/spec-digest.ts');
-        specDigest = await specFilesDigest(f.spec);
+        const { loadDigestSpecs, loadedSpecDigest } = await import('../../remote/spec-digest.ts');
+        const loaded = await loadDigestSpecs(f.spec);
+        if (!showIssues(loaded, ctx)) return;
+        specDigest = loadedSpecDigest(loaded);
       }
       const pushed = await pushArtifact({
         ref,
