@@ -10,9 +10,12 @@
  * whiteouts must spare what their own layer wrote), directory headers after their children, type changes
  * across layers, hardlink chains, hardlinks whose target a later layer replaces or deletes, long names and
  * link targets, uids and gids past the octal limit, names with spaces, unicode, backslashes, `..` inside a
- * component, glob and option characters, device nodes and fifos.
+ * component, glob and option characters, device nodes and fifos. Every stack holds every one of CASES, whatever
+ * the seed: the rare ones come from an opaque marker at the root forced into layer 1 and a fixed scaffold in
+ * the top two layers; `casesOf` reads them back from the raw entries.
  *
  *   const stack = generateStack(42);               // RawEntry[][] bottom layer first
+ *   casesOf(stack);                                // Set of the CASES it exercises (all of them)
  *   const image = imageOf(stack);                  // a BuiltImage (gzip layers) for pushImage
  *   await writeUmociLayout(dir, 'latest', image);  // an OCI layout umoci can read
  *   const tree = await walkTree(rootfs);           // path → what a user can observe of each file
@@ -100,10 +103,16 @@ class Gen {
   readonly model = new Map<string, Node>([['', { kind: 'dir', layer: -1 }]]);
   layer = 0;
   counter = 0;
-  /** One opaque marker at the root per stack: more would leave too little to compare. */
+  /** One opaque marker at the root per stack, in layer 1: more would leave too little to compare. */
   rootOpaque = false;
-  constructor(seed: number) {
+  /** The scaffold's paths (see `scaffoldBelow`): random operations leave them alone, so every case stays visible. */
+  readonly keep = new Set<string>();
+  /** The scaffold's paths by role, from the layer that lays them down to the one that changes them. */
+  readonly scaffold = new Map<string, string>();
+  readonly layers: number;
+  constructor(seed: number, layers: number) {
     this.rnd = prng(seed);
+    this.layers = layers;
   }
 
   int(n: number): number {
@@ -120,7 +129,9 @@ class Gen {
     return [...this.model].filter(([, n]) => n.kind === 'dir').map(([p]) => p);
   }
   lower(pred: (p: string, n: Node) => boolean): string[] {
-    return [...this.model].filter(([p, n]) => p !== '' && n.layer < this.layer && pred(p, n)).map(([p]) => p);
+    return [...this.model]
+      .filter(([p, n]) => p !== '' && n.layer < this.layer && !this.keep.has(p) && pred(p, n))
+      .map(([p]) => p);
   }
   createdBelow(path: string): boolean {
     const pre = path === '' ? '' : `${path}/`;
@@ -221,6 +232,10 @@ function layer(g: Gen, ops: number): RawEntry[] {
     return kind === 'file' ? file(path) : kind === 'dir' ? meta('dir', path) : symlink(path);
   };
 
+  const tools: Tools = { out, meta, whiteout, place, file, symlink };
+  if (g.layer === g.layers - 2) scaffoldBelow(g, tools);
+  if (g.layer === g.layers - 1) scaffoldAbove(g, tools);
+
   for (let i = 0; i < ops; i++) {
     const r = g.rnd();
     if (r < 0.3) {
@@ -254,7 +269,7 @@ function layer(g: Gen, ops: number): RawEntry[] {
       // opaque marker on a lower directory, the root now and then; early or late
       const cands = g.lower((_, n) => n.kind === 'dir');
       if (g.layer === 0) continue;
-      const root = g.chance(0.04) && !g.rootOpaque;
+      const root = g.chance(0.04) && !g.rootOpaque && g.layer === 1;
       if (!root && cands.length === 0) continue;
       const d = root ? '' : g.pick(cands);
       if (d === '') g.rootOpaque = true;
@@ -304,12 +319,128 @@ function layer(g: Gen, ops: number): RawEntry[] {
     }
   }
   // The upper layer replaces a file the lower layer hardlinked: covered by file ops over lower names.
+  if (g.layer === 1 && !g.rootOpaque) {
+    // no opaque marker at the root came by chance: one after every entry of this layer (all spared)
+    g.rootOpaque = true;
+    g.hideLower('', true);
+    late.push(whiteout('.wh..opq'));
+  }
   return [...out, ...late];
 }
 
-/** A stack of `layers` layers with about `ops` operations each, from `seed`. */
+interface Tools {
+  out: RawEntry[];
+  meta: (type: RawType, name: string, extra?: Partial<RawEntry>) => RawEntry;
+  whiteout: (path: string) => RawEntry;
+  place: (path: string, kind: RawType) => boolean;
+  file: (path: string) => RawEntry;
+  symlink: (path: string) => RawEntry;
+}
+
+/** Appends `e` where the model allows it (a generator bug otherwise) and keeps random operations off it. */
+function put(g: Gen, t: Tools, e: RawEntry): void {
+  if (!t.place(e.name, e.type)) throw new Error(`layer-stacks scaffold: cannot place ${JSON.stringify(e.name)}`);
+  g.keep.add(e.name);
+  t.out.push(e);
+}
+
+/**
+ * The scaffold's lower half, first in the next-to-top layer (after layer 1's opaque marker at the root, so
+ * nothing hides it): one of each case that random operations only make now and then, at fresh top-level
+ * names, so the top layer can change them (`scaffoldAbove`) and the comparison sees every one.
+ */
+function scaffoldBelow(g: Gen, t: Tools): void {
+  const s = g.scaffold;
+  const name = (role: string, base: string): string => {
+    const n = `${base}${g.counter++}`;
+    s.set(role, n);
+    return n;
+  };
+  const dirWithChild = (role: string, base: string): void => {
+    const d = name(role, base);
+    put(g, t, t.meta('dir', d));
+    put(g, t, t.file(`${d}/child`));
+  };
+  // type changes across layers, each direction (the top layer makes them)
+  dirWithChild('dirToFile', 'sc-dir-to-file');
+  dirWithChild('dirToSymlink', 'sc-dir-to-symlink');
+  put(g, t, t.file(name('fileToDir', 'sc-file-to-dir')));
+  put(g, t, t.symlink(name('symlinkToDir', 'sc-symlink-to-dir')));
+  // whiteout targets: at the root, in a directory (beside a sibling that stays), under an opaque marker
+  put(g, t, t.file(name('rootWhiteout', 'sc-whiteout')));
+  dirWithChild('dirWhiteout', 'sc-dir');
+  put(g, t, t.file(`${s.get('dirWhiteout')}/stays`));
+  dirWithChild('opaque', 'sc-opaque');
+  // whiteout and re-creation of one path in one layer, in both orders
+  put(g, t, t.file(name('whiteoutThenCreate', 'sc-recreate')));
+  put(g, t, t.file(name('createThenWhiteout', 'sc-recreate')));
+  // hardlinks: a chain, one whose target the top layer replaces and one whose target it deletes
+  const chain = name('chain', 'sc-chain');
+  put(g, t, t.file(chain));
+  put(g, t, { ...t.meta('link', `${chain}-l1`), linkname: chain, mode: 0o644 });
+  put(g, t, { ...t.meta('link', `${chain}-l2`), linkname: `${chain}-l1`, mode: 0o644 });
+  for (const role of ['linkReplaced', 'linkDeleted']) {
+    const target = name(role, 'sc-link-target');
+    put(g, t, t.file(target));
+    put(g, t, { ...t.meta('link', `${target}-link`), linkname: target, mode: 0o644 });
+  }
+  // a directory header after its children
+  const late = name('lateDir', 'sc-late-dir');
+  if (!t.place(late, 'dir')) throw new Error('layer-stacks scaffold: cannot place the late directory');
+  g.keep.add(late);
+  put(g, t, t.file(`${late}/a`));
+  put(g, t, t.file(`${late}/b`));
+  t.out.push(t.meta('dir', late));
+  // odd names, long names and link targets, big ids (both encodings), set-id and sticky modes, special files
+  for (const odd of ['a b', 'ünï☃', 'back\\slash', 'a..b', '[', '-rf']) put(g, t, t.file(`${odd}${g.counter++}`));
+  for (const enc of ['pax', 'gnu'] as const) {
+    const d = `long-${'n'.repeat(150)}-${g.counter++}`;
+    put(g, t, t.meta('dir', d, { enc }));
+    put(g, t, { ...t.file(`${d}/long-${'n'.repeat(150)}-${g.counter++}`), enc });
+    put(g, t, { ...t.symlink(`sc-long-link${g.counter++}`), linkname: `/${'t'.repeat(150)}`, enc });
+    put(g, t, { ...t.file(`sc-big-id${g.counter++}`), uid: 3_000_000, gid: 3_000_000, enc });
+  }
+  put(g, t, { ...t.file(`sc-setuid${g.counter++}`), mode: 0o4755 });
+  put(g, t, t.meta('dir', `sc-sticky${g.counter++}`, { mode: 0o1777 }));
+  put(g, t, { ...t.meta('char', `sc-char${g.counter++}`), mode: 0o644 });
+  put(g, t, { ...t.meta('fifo', `sc-fifo${g.counter++}`), mode: 0o644 });
+}
+
+/** The scaffold's upper half, first in the top layer: the changes `scaffoldBelow` set up. */
+function scaffoldAbove(g: Gen, t: Tools): void {
+  const s = (role: string): string => {
+    const p = g.scaffold.get(role);
+    if (p === undefined) throw new Error(`layer-stacks scaffold: no ${role}`);
+    return p;
+  };
+  const remove = (path: string, opaque = false): void => {
+    g.hideLower(path, opaque);
+    t.out.push(t.whiteout(opaque ? `${path}/.wh..opq` : path));
+  };
+  put(g, t, t.file(s('dirToFile')));
+  put(g, t, t.symlink(s('dirToSymlink')));
+  put(g, t, t.meta('dir', s('fileToDir')));
+  put(g, t, t.meta('dir', s('symlinkToDir')));
+  remove(s('rootWhiteout'));
+  remove(`${s('dirWhiteout')}/child`);
+  put(g, t, t.file(`${s('opaque')}/new`));
+  remove(s('opaque'), true); // late: spares the new file
+  remove(s('whiteoutThenCreate'));
+  put(g, t, t.meta('dir', s('whiteoutThenCreate')));
+  put(g, t, t.symlink(s('createThenWhiteout')));
+  remove(s('createThenWhiteout')); // late: spares the symlink
+  put(g, t, t.file(s('linkReplaced')));
+  remove(s('linkDeleted'));
+}
+
+/**
+ * A stack of `layers` layers (at least 3) with about `ops` random operations each, from `seed`. Whatever the
+ * seed, it holds every case of CASES: an opaque marker at the root in layer 1 and the scaffold in the top two
+ * layers make sure of the rare ones (`casesOf` checks).
+ */
 export function generateStack(seed: number, layers = 4, ops = 80): RawEntry[][] {
-  const g = new Gen(seed);
+  if (layers < 3) throw new Error('generateStack: at least 3 layers (root opaque marker, then the scaffold)');
+  const g = new Gen(seed, layers);
   const out: RawEntry[][] = [];
   for (let l = 0; l < layers; l++) {
     g.layer = l;
@@ -332,6 +463,133 @@ export function generateStack(seed: number, layers = 4, ops = 80): RawEntry[][] 
     out.push(layerEntries);
   }
   return out;
+}
+
+// ---- what a stack covers ---------------------------------------------------------------------------------
+
+/**
+ * Every case of the layer rules the differential test must see in each stack. `casesOf` reads them from the
+ * raw entries (not from the generator's intent), so a generator change that stops producing one fails the
+ * test instead of silently testing less.
+ */
+export const CASES = [
+  'whiteout at the root',
+  'whiteout in a directory',
+  'opaque marker at the root',
+  'opaque marker in a directory',
+  'late whiteout (after entries of its layer it spares)',
+  'late opaque marker (after entries of its layer it spares)',
+  'whiteout then re-creation of the path in one layer',
+  're-creation then whiteout of the path in one layer',
+  'directory header after its children',
+  'file -> directory across layers',
+  'directory -> file across layers',
+  'directory -> symlink across layers',
+  'symlink -> directory across layers',
+  'hardlink',
+  'hardlink chain (a link to a link)',
+  'hardlink whose target a later layer replaces',
+  'hardlink whose target a later layer deletes',
+  'PAX long name',
+  'GNU long name',
+  'PAX long link target',
+  'GNU long link target',
+  'name over 255 bytes',
+  'PAX uid or gid',
+  'base-256 uid or gid',
+  'name with a space',
+  'non-ASCII name',
+  'backslash in a name',
+  '".." inside a component',
+  'glob character in a name',
+  'name starting with "-"',
+  'setuid or setgid file',
+  'sticky directory',
+  'device node',
+  'fifo',
+] as const;
+export type Case = (typeof CASES)[number];
+
+/** The cases of CASES that `stack` exercises. */
+export function casesOf(stack: readonly RawEntry[][]): Set<Case> {
+  const got = new Set<Case>();
+  /** The merged filesystem below the layer being read: path → type. */
+  const view = new Map<string, RawType>();
+  const under = (p: string, d: string): boolean => d === '' || p.startsWith(`${d}/`);
+  const links: Array<{ layer: number; target: string; done: boolean }> = [];
+  stack.forEach((entries, layer) => {
+    const whiteouts = new Set<string>();
+    const written = new Set<string>();
+    const below = new Map(view);
+    for (const e of entries) {
+      const slash = e.name.lastIndexOf('/');
+      const dir = slash < 0 ? '' : e.name.slice(0, slash);
+      const base = e.name.slice(slash + 1);
+      if (base === '.wh..wh..opq') {
+        got.add(dir === '' ? 'opaque marker at the root' : 'opaque marker in a directory');
+        if ([...written].some((p) => p !== dir && under(p, dir)))
+          got.add('late opaque marker (after entries of its layer it spares)');
+        for (const p of [...view.keys()]) if (p !== dir && under(p, dir) && !written.has(p)) view.delete(p);
+        for (const l of links) if (!l.done && l.layer < layer && under(l.target, dir)) deleted(l);
+        continue;
+      }
+      if (base.startsWith('.wh.')) {
+        const p = `${dir === '' ? '' : `${dir}/`}${base.slice(4)}`;
+        got.add(dir === '' ? 'whiteout at the root' : 'whiteout in a directory');
+        if ([...written].some((w) => w === p || under(w, p)))
+          got.add('late whiteout (after entries of its layer it spares)');
+        if (written.has(p)) got.add('re-creation then whiteout of the path in one layer');
+        whiteouts.add(p);
+        for (const q of [...view.keys()]) if ((q === p || under(q, p)) && !written.has(q)) view.delete(q);
+        for (const l of links) if (!l.done && l.layer < layer && (l.target === p || under(l.target, p))) deleted(l);
+        continue;
+      }
+      const p = e.name;
+      if (whiteouts.has(p)) got.add('whiteout then re-creation of the path in one layer');
+      const old = below.get(p);
+      if (old !== undefined && !whiteouts.has(p)) {
+        const change = `${old === 'dir' ? 'directory' : old} -> ${e.type === 'dir' ? 'directory' : e.type} across layers`;
+        if ((CASES as readonly string[]).includes(change)) got.add(change as Case);
+      }
+      if (e.type === 'dir' && [...written].some((w) => under(w, p))) got.add('directory header after its children');
+      if (e.type !== 'dir' && view.get(p) === 'dir')
+        for (const q of [...view.keys()]) if (under(q, p) && !written.has(q)) view.delete(q);
+      view.set(p, e.type);
+      written.add(p);
+      for (const l of links)
+        if (!l.done && l.layer < layer && l.target === p) {
+          l.done = true;
+          got.add('hardlink whose target a later layer replaces');
+        }
+      if (e.type === 'link') {
+        got.add('hardlink');
+        if (entries.some((t) => t.name === e.linkname && t.type === 'link'))
+          got.add('hardlink chain (a link to a link)');
+        links.push({ layer, target: e.linkname ?? '', done: false });
+      }
+      const bytes = Buffer.byteLength(e.type === 'dir' ? `${p}/` : p);
+      if (bytes > 100) got.add(e.enc === 'pax' ? 'PAX long name' : 'GNU long name');
+      if (bytes > 255) got.add('name over 255 bytes');
+      if (Buffer.byteLength(e.linkname ?? '') > 100)
+        got.add(e.enc === 'pax' ? 'PAX long link target' : 'GNU long link target');
+      if (e.uid > OCTAL_MAX || e.gid > OCTAL_MAX) got.add(e.enc === 'pax' ? 'PAX uid or gid' : 'base-256 uid or gid');
+      if (base.includes(' ')) got.add('name with a space');
+      if ([...base].some((c) => (c.codePointAt(0) ?? 0) > 0x7f)) got.add('non-ASCII name');
+      if (base.includes('\\')) got.add('backslash in a name');
+      if (base.includes('..')) got.add('".." inside a component');
+      if (/[[*?{]/.test(base)) got.add('glob character in a name');
+      if (base.startsWith('-')) got.add('name starting with "-"');
+      if (e.type === 'file' && (e.mode & 0o6000) !== 0) got.add('setuid or setgid file');
+      if (e.type === 'dir' && (e.mode & 0o1000) !== 0) got.add('sticky directory');
+      if (e.type === 'char') got.add('device node');
+      if (e.type === 'fifo') got.add('fifo');
+    }
+  });
+  function deleted(l: { done: boolean }): void {
+    l.done = true;
+    got.add('hardlink whose target a later layer deletes');
+  }
+  return got;
 }
 
 // ---- the tar writer ------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 /**
  * The OCI layer rules, proven against an independent implementation: seeded generated layer stacks
- * (test/helpers/layer-stacks.ts: a few hundred entries each, every case the rules cover) are pushed to the
+ * (test/helpers/layer-stacks.ts: a few hundred entries each, every case the rules cover — each stack is checked
+ * to hold every one of its CASES, whatever the seed, so no rule drops out of the test unnoticed) are pushed to the
  * real registry, built by the real CLI (`mobyts build -f tar,kernel+initrd`, the stack as the init image),
  * and compared field by field — path, type, mode, owner, mtime, content hash, link target, hardlink
  * grouping — with Debian's `umoci raw unpack` of the same image. The tar is unpacked by GNU tar and the
@@ -20,6 +21,8 @@ import { after, before, test } from 'node:test';
 import { startFixture, type Fixture } from '../pipeline/fixture.ts';
 import { pushImage } from '../helpers/images.ts';
 import {
+  CASES,
+  casesOf,
   generateStack,
   imageOf,
   RESERVED_TOP,
@@ -81,6 +84,12 @@ for (const seed of SEEDS) {
       const stack = generateStack(seed);
       const entries = stack.reduce((n, l) => n + l.length, 0);
       assert.ok(entries > 250, `seed ${seed} made only ${entries} entries`);
+      const covered = casesOf(stack);
+      assert.deepEqual(
+        CASES.filter((c) => !covered.has(c)),
+        [],
+        `seed ${seed}: the stack lacks these cases of the layer rules`,
+      );
       const image = imageOf(stack);
       await pushImage(f.host, `diff/stack${seed}:1`, image);
       const work = join(f.dir, `diff-${seed}`);
