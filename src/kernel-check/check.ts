@@ -4,7 +4,7 @@
  * warnings for the rest. Pure apart from reading the kernel and the fragments.
  */
 import { basename } from 'node:path';
-import { embeddedConfig } from './embedded-config.ts';
+import { embeddedConfig, readEmbeddedConfig } from './embedded-config.ts';
 import { loadFragment, parseConfig, unmet, type KernelConfig, type Requirement } from './config-text.ts';
 import { loadOrder, moduleName, type ModuleIndex } from './modules.ts';
 
@@ -68,13 +68,15 @@ const ADVISED: readonly Need[] = [
 export function checkKernel(opts: CheckKernelOptions): KernelCheckResult {
   const bootable = opts.formats.filter((f) => f.kernel.length > 0);
   if (bootable.length === 0) return { warnings: [], errors: [] };
-  const text = opts.configText ?? embeddedConfig(opts.kernelPath);
+  const found = opts.configText === undefined ? readEmbeddedConfig(opts.kernelPath) : { text: opts.configText };
+  const text = found.text;
   const name = opts.name ?? basename(opts.kernelPath);
   const subject = `Kernel "${name}"`;
   if (text === undefined) {
+    const why = found.note ?? 'no embedded IKCONFIG';
     return {
       warnings: [
-        `Cannot check kernel "${name}": no kernel config found (no boot/config-* or .config in the kernel image, no embedded IKCONFIG)`,
+        `Cannot check kernel "${name}": no kernel config found (no boot/config-* or .config in the kernel image, ${why})`,
       ],
       errors: [],
     };

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { embeddedConfig, readEmbeddedConfig, zbootPayload } from './embedded-config.ts';
+import { checkKernel } from './check.ts';
+import { getFormat } from '../outputs/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mobyts-ikconfig-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,6 +82,14 @@ void test('a zboot image compressed with lz4 (or another method) gives a note, n
   assert.equal(embeddedConfig(path), undefined);
   assert.deepEqual(readEmbeddedConfig(path), {
     note: 'the kernel is an EFI zboot image compressed with lz4: mobyts reads the embedded config of gzip, zstd and xz ones only',
+  });
+  // The build's kernel check says why in its one warning.
+  const formats = [getFormat('kernel+initrd')];
+  assert.deepEqual(checkKernel({ kernelPath: path, name: 'kernel', formats, arch: 'arm64' }), {
+    warnings: [
+      'Cannot check kernel "kernel": no kernel config found (no boot/config-* or .config in the kernel image, the kernel is an EFI zboot image compressed with lz4: mobyts reads the embedded config of gzip, zstd and xz ones only)',
+    ],
+    errors: [],
   });
 });
 
