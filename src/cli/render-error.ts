@@ -29,9 +29,14 @@ function causeText(cause: unknown): string {
  * skipped; the chain is followed at most 10 deep and printed at most MAX_CAUSES lines long.
  */
 export function causeLines(err: Error): string[] {
+  return chainLines(err.message, err.cause);
+}
+
+/** The `caused by:` lines of `cause` and its own causes under a line reading `above` (see causeLines). */
+export function chainLines(message: string, first: unknown): string[] {
   const lines: string[] = [];
-  let above = err.message;
-  let cause = err.cause;
+  let above = message;
+  let cause = first;
   for (let depth = 0; depth < 10 && cause !== undefined && cause !== null && lines.length < MAX_CAUSES; depth++) {
     const text = redactFreeText(causeText(cause).split('\n')[0]?.trim() ?? '');
     if (text !== '' && !above.includes(text)) lines.push(`caused by: ${text}`);

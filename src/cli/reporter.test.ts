@@ -81,6 +81,36 @@ void test('-q keeps only warnings; -v 0 drops info', () => {
   );
 });
 
+void test('a warning with a cause: its chain as `caused by:` lines (plain), as `causes` texts (json)', () => {
+  const cause = new Error('Cannot verify blob sha256:ab: content has digest sha256:cd', {
+    cause: Object.assign(new Error('connect ECONNRESET 10.0.0.1:5000'), { code: 'ECONNRESET' }),
+  });
+  const warn: ReportEvent = {
+    type: 'warn',
+    message: 'Cannot use section 0123 of the remote cache, building it here',
+    cause,
+  };
+  assert.equal(
+    render([warn]),
+    [
+      'Warning: Cannot use section 0123 of the remote cache, building it here',
+      'caused by: Cannot verify blob sha256:ab: content has digest sha256:cd',
+      'caused by: connect ECONNRESET 10.0.0.1:5000',
+      '',
+    ].join('\n'),
+  );
+  const json = JSON.parse(render([warn], { mode: 'json' })) as Record<string, unknown>;
+  assert.deepEqual(
+    { ...json, time: undefined },
+    {
+      time: undefined,
+      type: 'warn',
+      message: 'Cannot use section 0123 of the remote cache, building it here',
+      causes: ['Cannot verify blob sha256:ab: content has digest sha256:cd', 'connect ECONNRESET 10.0.0.1:5000'],
+    },
+  );
+});
+
 void test('sizes read like a person writes them', () => {
   assert.deepEqual([0, 1023, 1024, 1536, 5 * 2 ** 30].map(formatBytes), [
     '0 B',

@@ -1,6 +1,7 @@
 /** Reporters the CLI offers: TTY progress, plain lines (CI), JSON lines. All write to stderr. */
 import type { Writable } from 'node:stream';
 import type { Reporter, ReportEvent } from '../util/reporter.ts';
+import { chainLines } from './render-error.ts';
 
 export type ProgressMode = 'auto' | 'tty' | 'plain' | 'json';
 
@@ -28,7 +29,7 @@ function plainLine(e: ReportEvent): string | undefined {
     case 'info':
       return e.message;
     case 'warn':
-      return `Warning: ${e.message}`;
+      return [`Warning: ${e.message}`, ...chainLines(e.message, e.cause)].join('\n');
     case 'debug':
       return e.message;
     case 'progress':
@@ -44,6 +45,13 @@ function plainLine(e: ReportEvent): string | undefined {
   }
 }
 
+/** The event's fields as JSON: a warning's cause as its `caused by:` texts (`causes`), not an empty `{}`. */
+function jsonFields(e: ReportEvent): object {
+  if (e.type !== 'warn' || e.cause === undefined) return e;
+  const { cause, ...rest } = e;
+  return { ...rest, causes: chainLines(e.message, cause).map((l) => l.slice('caused by: '.length)) };
+}
+
 export function createReporter(out: Writable & { isTTY?: boolean }, opts: ReporterOptions): Reporter {
   const mode = opts.mode === 'auto' ? (out.isTTY === true ? 'tty' : 'plain') : opts.mode;
   const wanted = (e: ReportEvent): boolean =>
@@ -53,7 +61,7 @@ export function createReporter(out: Writable & { isTTY?: boolean }, opts: Report
   if (mode === 'json') {
     return {
       emit: (e) => {
-        if (wanted(e)) out.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+        if (wanted(e)) out.write(`${JSON.stringify({ time: new Date().toISOString(), ...jsonFields(e) })}\n`);
       },
     };
   }

@@ -10,7 +10,7 @@ import { parseReference, withDigest } from '../oci/reference.ts';
 import { formatPlatform, platformFor } from '../store/platform.ts';
 import type { TrustSpec } from '../spec/types.ts';
 import { isTrusted } from '../trust/verify.ts';
-import { MobyError } from '../util/errors.ts';
+import { isMobyError, MobyError } from '../util/errors.ts';
 import { LOCKFILE_VERSION, type LockedImage, type LockedPlatform, type Lockfile } from './lockfile.ts';
 import { choosePlatform, pinFromLock } from './pin.ts';
 
@@ -135,8 +135,9 @@ export function planImagesFromLock(
     try {
       pinFromLock(lock, ref, r.platform);
     } catch (err) {
-      if (strict) throw err;
-      return unresolvedImage(ref.expanded, r.platform, trust(r.ref), (err as Error).message);
+      // a dry run shows why the lockfile cannot pin this image; anything but a MobyError is a bug and propagates
+      if (strict || !isMobyError(err)) throw err;
+      return unresolvedImage(ref.expanded, r.platform, trust(r.ref), err.message);
     }
     const entry = lock.images[ref.expanded];
     if (entry === undefined)

@@ -166,8 +166,8 @@ export class RemoteSectionCache implements SegmentCache {
     await this.#client.close();
   }
 
-  #warn(message: string): void {
-    this.#o.reporter.emit({ type: 'warn', message });
+  #warn(message: string, cause?: unknown): void {
+    this.#o.reporter.emit({ type: 'warn', message, ...(cause === undefined ? {} : { cause }) });
   }
 
   /** The index of each --cache-from ref, fetched once; an unreachable or absent one counts as empty. */
@@ -185,8 +185,7 @@ export class RemoteSectionCache implements SegmentCache {
         } catch (err) {
           if (isMobyError(err) && err.code === 'NOT_FOUND')
             this.#o.reporter.emit({ type: 'info', message: `Remote cache ${ref.expanded} is empty` });
-          else
-            this.#warn(`Cannot read the remote cache ${ref.expanded}, building without it: ${(err as Error).message}`);
+          else this.#warn(`Cannot read the remote cache ${ref.expanded}, building without it`, err);
           return { ref, index: { entries: new Map() } };
         }
       }),
@@ -218,9 +217,7 @@ export class RemoteSectionCache implements SegmentCache {
 
   #failure(ref: Reference, key: string, err: unknown): void {
     this.stats.failed++;
-    this.#warn(
-      `Cannot use section ${key.slice(0, 12)} of the remote cache ${ref.expanded}, building it here: ${(err as Error).message}`,
-    );
+    this.#warn(`Cannot use section ${key.slice(0, 12)} of the remote cache ${ref.expanded}, building it here`, err);
   }
 
   /** Runs `fn` when fewer than MEMBER_DOWNLOADS others run. */

@@ -6,7 +6,7 @@
 import { accessSync, constants } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { spawnProcess } from '../tools/spawn.ts';
-import { MobyError } from '../util/errors.ts';
+import { errnoDetail, MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { parseDiskFlag, prepareDisks } from './disks.ts';
 import { bootImage, machineFor, type BootOptions, type BootResult } from './qemu.ts';
@@ -132,7 +132,7 @@ function interactive(base: BootOptions, opts: RunQemuOptions): Promise<number> {
   return new Promise((resolve, reject) => {
     child.on('error', (err) =>
       reject(
-        new MobyError(`Cannot start "${binary}": ${err.message}`, {
+        new MobyError(`Cannot start "${binary}"${errnoDetail(err)}`, {
           code: 'TOOL_MISSING',
           hint: `apt-get install ${qemuPackage(opts.arch)}`,
           cause: err,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.ts';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/types.ts';
-import { MobyError } from '../util/errors.ts';
+import { errnoDetail, MobyError } from '../util/errors.ts';
 import { cacheWriteError } from './io-error.ts';
 import { withLock } from './lock.ts';
 import { verifyStream } from '../oci/verify.ts';
@@ -112,7 +112,7 @@ function makeLayout(dir: string): Layout {
     const path = blobPath(d);
     const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
       throw new MobyError(
-        `Cannot read blob "${d}": ${err.code === 'ENOENT' ? 'it is not in the cache' : err.message}`,
+        `Cannot read blob "${d}"${err.code === 'ENOENT' ? ': it is not in the cache' : errnoDetail(err)}`,
         { code: 'STORE', cause: err },
       );
     });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ToolFailedError, pathArg, runTool } from './run-tool.ts';
+import type { MobyError } from '../util/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mobyts-runtool-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,11 +33,15 @@ void test('a failing tool throws TOOL_FAILED carrying the tool, argv and the tai
   );
 });
 
-void test('a missing program is a TOOL_FAILED saying it cannot start', async () => {
-  await assert.rejects(runTool('/nonexistent/tool', ['a']), {
-    code: 'TOOL_FAILED',
-    message:
-      'Running "/nonexistent/tool" failed: cannot start it: spawn /nonexistent/tool ENOENT\n  argv: /nonexistent/tool a',
+void test('a missing program is a TOOL_FAILED saying it cannot start, with the spawn error as its cause', async () => {
+  await assert.rejects(runTool('/nonexistent/tool', ['a']), (err: MobyError) => {
+    assert.equal(err.code, 'TOOL_FAILED');
+    assert.equal(
+      err.message,
+      'Running "/nonexistent/tool" failed: cannot start it: ENOENT: no such file or directory\n  argv: /nonexistent/tool a',
+    );
+    assert.equal((err.cause as Error).message, 'spawn /nonexistent/tool ENOENT');
+    return true;
   });
 });
 

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { ToolRequirement } from './requirement.ts';
-import { MobyError } from '../util/errors.ts';
+import { errnoDetail, MobyError } from '../util/errors.ts';
 
 export interface RunToolOptions {
   cwd?: string;
@@ -83,7 +83,7 @@ export async function runTool(
   if (opts.signal?.aborted === true)
     throw new MobyError(`Interrupted while running "${command}"`, { code: 'INTERRUPTED', cause: opts.signal.reason });
   if (status.error !== undefined)
-    throw toolFailed(command, argv, `cannot start it: ${status.error.message}`, stderr, status.error);
+    throw toolFailed(command, argv, `cannot start it${errnoDetail(status.error)}`, stderr, status.error);
   if (status.code !== 0)
     throw toolFailed(
       command,
@@ -157,10 +157,6 @@ function quote(s: string): string {
 }
 
 /**
- * Synchronous variant for small, fast helpers (the kernel check's decompression of an xz kernel payload):
- * feeds `input` on stdin and returns stdout, or undefined when the tool is missing or fails.
- */
-/**
  * Pipes `input` through `tool argv` and resolves with its stdout. Rejects with MobyError TOOL_MISSING when the
  * program is not installed (with the requirement's install hint) and TOOL_FAILED when it exits non-zero.
  */
@@ -179,7 +175,7 @@ export function runToolFilter(tool: ToolRequirement, argv: readonly string[], in
               code: 'TOOL_MISSING',
               hint: tool.install.debian,
             })
-          : toolFailed(tool.command, argv, `cannot start it: ${e.message}`, stderr, e),
+          : toolFailed(tool.command, argv, `cannot start it${errnoDetail(e)}`, stderr, e),
       );
     });
     child.on('close', (code, signal) => {

@@ -18,9 +18,10 @@ export interface Signature {
   sig: string;
 }
 
-/** A usable public key, or why it is not usable. */
+/** A usable public key, or why it is not usable (and the error behind that, when one was thrown). */
 export type LoadedKey =
-  { ok: true; key: KeyObject; keytype: string; certificate?: X509Certificate } | { ok: false; reason: string };
+  | { ok: true; key: KeyObject; keytype: string; certificate?: X509Certificate }
+  | { ok: false; reason: string; cause?: unknown };
 
 /** Notary's key ID: sha256 of the canonical JSON of `{keytype, keyval: {private: null, public}}`. */
 export function keyId(key: TufKey): string {
@@ -57,7 +58,7 @@ export function loadKey(key: TufKey, validAt?: Date): LoadedKey {
         return { ok: false, reason: `unsupported key type "${key.keytype}"` };
     }
   } catch (err) {
-    return { ok: false, reason: `unreadable ${key.keytype} key (${(err as Error).message})` };
+    return { ok: false, reason: `unreadable ${key.keytype} key`, cause: err };
   }
 }
 

@@ -18,10 +18,11 @@ export interface CheckContext {
 }
 
 /** The Docker Content Trust error for `ctx.subject`. */
-export function trustError(ctx: CheckContext, detail: string, hint?: string): MobyError {
+export function trustError(ctx: CheckContext, detail: string, hint?: string, cause?: unknown): MobyError {
   return new MobyError(`Cannot verify "${ctx.subject}" with Docker Content Trust: ${detail}`, {
     code: 'TRUST',
     ...(hint === undefined ? {} : { hint }),
+    ...(cause === undefined ? {} : { cause }),
   });
 }
 
@@ -38,6 +39,7 @@ export function verifyThreshold(
   const message = Buffer.from(canonicalJson(doc.rawSigned), 'utf8');
   const valid = new Set<string>();
   const problems: string[] = [];
+  const causes: unknown[] = [];
   for (const sig of doc.signatures) {
     const key = keys[sig.keyid];
     if (!role.keyids.includes(sig.keyid) || key === undefined || valid.has(sig.keyid)) continue;
@@ -48,6 +50,7 @@ export function verifyThreshold(
     const loaded = loadKey(key, doc.role === 'root' ? ctx.now : undefined);
     if (!loaded.ok) {
       problems.push(`key ${short(sig.keyid)}: ${loaded.reason}`);
+      if (loaded.cause !== undefined) causes.push(loaded.cause);
       continue;
     }
     if (verifySignature(loaded, sig, message)) valid.add(sig.keyid);
@@ -55,10 +58,14 @@ export function verifyThreshold(
   }
   if (valid.size >= role.threshold) return [...valid];
   const detail = problems.length > 0 ? ` (${problems.join('; ')})` : '';
+  // the errors behind unreadable keys stay attached (one, or all of them) for the renderer's `caused by:` lines
+  const cause = causes.length > 1 ? new AggregateError(causes, '') : causes[0];
   throw trustError(
     ctx,
     `${doc.role} metadata has ${valid.size} valid signature(s) from its ${role.keyids.length} key(s), ` +
       `${role.threshold} required${detail}`,
+    undefined,
+    cause,
   );
 }
 

@@ -4,7 +4,8 @@
  */
 export type ReportEvent =
   | { type: 'info'; message: string }
-  | { type: 'warn'; message: string }
+  /** `cause`: the error behind the warning; the CLI prints its chain as `caused by:` lines, as for errors. */
+  | { type: 'warn'; message: string; cause?: unknown }
   | { type: 'debug'; message: string }
   | { type: 'progress'; subject: string; done: number; total?: number; unit: 'bytes' | 'items' }
   | { type: 'done'; subject: string; bytes?: number; seconds?: number };

@@ -3,6 +3,7 @@ import type { CliContext } from '../context.ts';
 import { examples } from './help.ts';
 import { hostArch } from '../../pipeline/options.ts';
 import { addRegistryFlags, registryOptions } from '../registry-flags.ts';
+import { usageError } from '../../util/errors.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -25,7 +26,7 @@ interface RawRunFlags {
 
 function positiveInt(flag: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a positive integer, got "${value}"`);
+  if (!Number.isInteger(n) || n <= 0) throw usageError(`${flag} must be a positive integer, got "${value}"`);
   return n;
 }
 
@@ -83,16 +84,10 @@ export function registerRun(program: Command, ctx: CliContext): void {
       ),
     )
     .action(async (name: string, f: RawRunFlags) => {
-      const { usageError } = await import('../../util/errors.ts');
       const { runQemu } = await import('../../run/run-qemu.ts');
-      let mem: number, cpus: number, timeoutSeconds: number | undefined;
-      try {
-        mem = positiveInt('--mem', f.mem);
-        cpus = positiveInt('--cpus', f.cpus);
-        timeoutSeconds = f.timeout === undefined ? undefined : positiveInt('--timeout', f.timeout);
-      } catch (err) {
-        throw usageError((err as Error).message);
-      }
+      const mem = positiveInt('--mem', f.mem);
+      const cpus = positiveInt('--cpus', f.cpus);
+      const timeoutSeconds = f.timeout === undefined ? undefined : positiveInt('--timeout', f.timeout);
       const { withBootable } = await import('../../remote/fetch-target.ts');
       const target = {
         registry: registryOptions(f),
