@@ -13,7 +13,8 @@
  *   its key is unchanged: the bytes are the same as a fresh build's.
  * - Work: a segment's cpio goes to a work file (for the hardlink nlink patch, cpio.ts), then is compressed
  *   into a member file while the next section is assembled: the compressor runs on the thread pool while the
- *   main thread reads and encodes, so both cores work.
+ *   main thread reads and encodes, so both cores work. A work file that cannot be written (a full disk) fails
+ *   the build with one error naming it; a member the section cache cannot store is used from the work file.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -24,6 +25,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants, createZstdCompress, gzipSync, zstdCompressSync } from 'node:zlib';
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
+import { asIoError } from '../util/atomic.ts';
 import type { Reporter } from '../util/reporter.ts';
 import {
   addLostXattrs,
@@ -148,6 +150,15 @@ async function compressFile(
   return { digest: `sha256:${hash.digest('hex')}`, size };
 }
 
+/**
+ * A failure to write the work file `path` (a full disk) as one error naming it (`Cannot write "…": ENOSPC: no
+ * space left on device`); a failure to read what goes into it passes through as it is.
+ */
+function writeError(path: string, err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException | null;
+  return e?.syscall === 'write' || e?.path === path ? asIoError('write', path, err) : err;
+}
+
 /** The final member: `TRAILER!!!` padded to 512 bytes, compressed like the others. */
 export function trailerMember(kind: SegmentCompression, ino: number): Buffer {
   const t = trailer(ino);
@@ -219,6 +230,8 @@ class SegmentWriter {
     });
     await pipeline(Readable.from(encoder.bytes(withoutBootFiles(section.entries()))), createWriteStream(cpio), {
       signal: this.o.signal,
+    }).catch((err: unknown) => {
+      throw writeError(cpio, err);
     });
     await patchNlinks(cpio, encoder);
     const record: SegmentRecord = {
@@ -247,7 +260,9 @@ class SegmentWriter {
   }
 
   private async compress(cpio: string, member: string, key: string, record: SegmentRecord): Promise<string> {
-    const made = await compressFile(cpio, member, this.o.compress, this.o.signal);
+    const made = await compressFile(cpio, member, this.o.compress, this.o.signal).catch((err: unknown) => {
+      throw writeError(member, err);
+    });
     await rm(cpio, { force: true });
     if (this.o.cache === undefined || this.cacheBroken) return member;
     try {

@@ -2,16 +2,23 @@
  * A full disk under the output directory, the cache and the cache's work area in turn, each a 1 MiB tmpfs mounted
  * here (the build writes a 2 MiB incompressible file): one error naming the path and "no space left", exit 1,
  * no partial output, a cache that still verifies, and after the file system is grown the next build
- * succeeds with the same bytes as a build that never ran out of space. The real CLI, the real registry.
+ * succeeds with the same bytes as a build that never ran out of space. Then a cache whose file system holds
+ * the pulled images with little room to spare, so that it fills up while a `kernel+initrd` build stores its
+ * sections and tables of contents: with the work area on it too, the same one error; with the work area on
+ * its own file system, the caches are simply not kept (exit 0, no warning, the same bytes; docs/formats.md,
+ * "the section cache"). The real CLI, the real registry.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildImage, pushImage } from '../helpers/images.ts';
 import { runCli, startFixture, type Fixture, type RunEnv } from '../pipeline/fixture.ts';
+import { tocDir } from '../../src/store/image-tocs.ts';
+import { listSections, sectionsDir } from '../../src/store/sections.ts';
+import { workArea } from '../../src/store/work.ts';
 
 const SPEC = `
 kernel:
@@ -33,6 +40,7 @@ let warm: string;
 let golden: Buffer;
 const mounts: string[] = [];
 let cannotMount: string | undefined;
+const counts = { faults: 0, builds: 0 };
 
 function mountTmpfs(dir: string, size: string): void {
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { stdio: 'pipe' });
@@ -77,10 +85,14 @@ before(async () => {
 after(async () => {
   for (const m of mounts.reverse()) execFileSync('umount', [m]);
   await f.cleanup();
+  process.stdout.write(
+    `# disk full: ${counts.faults} full file systems (faults injected), ${counts.builds} builds run\n`,
+  );
 });
 
-function build(cache: string, outDir: string, e: RunEnv = {}): ReturnType<typeof runCli> {
-  return runCli(['build', '--cache', cache, '-f', 'tar', '-d', outDir, spec], {
+function build(cache: string, outDir: string, e: RunEnv = {}, format = 'tar'): ReturnType<typeof runCli> {
+  counts.builds++;
+  return runCli(['build', '--cache', cache, '-f', format, '-d', outDir, spec], {
     cwd: f.dir,
     home: join(f.dir, 'home'),
     ...e,
@@ -112,6 +124,7 @@ void test('the output directory fills up: one error, no partial output; after gr
   const out = join(f.dir, 'out-small');
   await mkdir(out);
   mountTmpfs(out, '1m');
+  counts.faults++;
   const r = await build(warm, out);
   assertDiskFull(r, new RegExp(`^Cannot write "${out}/os\\.tar": `));
   assert.deepEqual(await readdir(out), [], 'no output and no temp file left');
@@ -129,6 +142,7 @@ void test('the cache fills up while pulling: one error naming the cache, nothing
   await mkdir(cache);
   await mkdir(out);
   mountTmpfs(cache, '1m');
+  counts.faults++;
   const r = await build(cache, out);
   // Images are pulled in parallel: whichever write meets the full disk first is reported — a blob, or the
   // index lock another pull takes meanwhile. Both name a path in the cache and carry the same hint.
@@ -157,6 +171,7 @@ void test('the work area fills up: one error naming the file, no partial output,
   await mkdir(work, { recursive: true });
   await mkdir(out);
   mountTmpfs(work, '1m');
+  counts.faults++;
   const r = await build(warm, out);
   assertDiskFull(r, new RegExp(`^Cannot write "${work}/`));
   assert.deepEqual(await readdir(out), []);
@@ -166,4 +181,131 @@ void test('the work area fills up: one error naming the file, no partial output,
   const again = await build(warm, out);
   assert.equal(again.code, 0, again.stderr);
   assert.ok((await readFile(join(out, 'os.tar'))).equals(golden));
+});
+
+/** The files of a `kernel+initrd` build in `dir`, by name. */
+async function outputs(dir: string): Promise<Map<string, Buffer>> {
+  const names = (await readdir(dir)).sort();
+  return new Map(await Promise.all(names.map(async (n) => [n, await readFile(join(dir, n))] as const)));
+}
+
+function assertSameOutputs(got: Map<string, Buffer>, want: Map<string, Buffer>): void {
+  assert.deepEqual([...got.keys()], [...want.keys()]);
+  for (const [n, b] of want) assert.ok(got.get(n)?.equals(b), `${n} is byte-identical to the build with room`);
+}
+
+let initrdGolden: { files: Map<string, Buffer>; stderr: string } | undefined;
+
+/** What `-f kernel+initrd` makes from a cache with room, and what it says (built once, from the warm cache). */
+async function kernelInitrdGolden(): Promise<{ files: Map<string, Buffer>; stderr: string }> {
+  if (initrdGolden !== undefined) return initrdGolden;
+  const dir = join(f.dir, 'golden-initrd');
+  await mkdir(dir);
+  const r = await build(warm, dir, {}, 'kernel+initrd');
+  assert.equal(r.code, 0, r.stderr);
+  initrdGolden = { files: await outputs(dir), stderr: r.stderr };
+  assert.deepEqual([...initrdGolden.files.keys()], ['os-cmdline', 'os-initrd.img', 'os-kernel']);
+  return initrdGolden;
+}
+
+const IMAGES = ['kernel', 'init', 'svc', 'big'].map((n) => `test/${n}:1`);
+
+/** Bytes in use on the file system of `dir`. */
+async function used(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return (s.blocks - s.bfree) * s.bsize;
+}
+
+/**
+ * A cache on its own tmpfs holding the spec's images (`mobyts cache pull`), shrunk to what they take plus
+ * `spare` bytes; `workMount` gives the work area its own roomy tmpfs. Returns the cache and its size in use.
+ */
+async function pulledCache(
+  name: string,
+  spare: number,
+  workMount: boolean,
+): Promise<{ cache: string; pulled: number }> {
+  const cache = join(f.dir, name);
+  await mkdir(cache);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0755', 'tmpfs', cache], { stdio: 'pipe' });
+  mounts.push(cache);
+  const r = await runCli(['cache', 'pull', '--cache', cache, ...IMAGES.map((i) => `${f.host}/${i}`)], {
+    home: join(f.dir, 'home'),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  if (workMount) {
+    await mkdir(workArea(cache), { recursive: true });
+    mountTmpfs(workArea(cache), '64m');
+  }
+  const pulled = await used(cache);
+  execFileSync('mount', ['-o', `remount,size=${pulled + spare}`, cache], { stdio: 'pipe' });
+  counts.faults++;
+  return { cache, pulled };
+}
+
+/** What a failed or fallen-back build may not leave: work directories, temp blobs, half-stored sections or TOCs. */
+async function leftovers(cache: string): Promise<string[]> {
+  const ls = async (d: string): Promise<string[]> =>
+    (await readdir(d).catch(() => [] as string[])).map((n) => join(d, n));
+  return [
+    ...(await ls(workArea(cache))),
+    ...(await ls(join(cache, '.mobyts', 'tmp'))),
+    ...(await ls(sectionsDir(cache))).filter((p) => /\/\.tmp/.test(p)),
+    ...(await ls(tocDir(cache))).filter((p) => /\/\.tmp/.test(p)),
+  ];
+}
+
+/** Room for the leases, locks and small sections; far from enough for the 2 MiB section. */
+const SPARE = 256 * 1024;
+
+void test('the cache holds the pulled images but fills up while the build writes its sections: one error naming the work file, nothing partial; after growing it the build succeeds', async (t) => {
+  if (cannotMount !== undefined) return t.skip(cannotMount);
+  const golden = await kernelInitrdGolden();
+  const { cache, pulled } = await pulledCache('cache-pulled', SPARE, false);
+  t.diagnostic(`the pulled images take ${pulled} bytes; ${SPARE} spare`);
+  const out = join(f.dir, 'out-pulled');
+  await mkdir(out);
+  const r = await build(cache, out, {}, 'kernel+initrd');
+  assertDiskFull(r, new RegExp(`^Cannot write "${cache}/\\.mobyts/work/[^"]+": `));
+  assert.deepEqual(await readdir(out), [], 'no partial output');
+  assert.deepEqual(await leftovers(cache), [], 'no work directory, temp blob, half-stored section or TOC left');
+  await verifies(cache);
+  grow(cache);
+  const again = await build(cache, out, {}, 'kernel+initrd');
+  assert.equal(again.code, 0, again.stderr);
+  assertSameOutputs(await outputs(out), golden.files);
+  assert.deepEqual(await leftovers(cache), []);
+  await verifies(cache);
+});
+
+void test('the cache holds the pulled images but fills up while the build stores its sections and TOCs, the work area elsewhere: exit 0, no warning, the same bytes; nothing partial kept', async (t) => {
+  if (cannotMount !== undefined) return t.skip(cannotMount);
+  const golden = await kernelInitrdGolden();
+  const full = await listSections(warm);
+  const fullTocs = (await readdir(tocDir(warm))).length;
+  const { cache, pulled } = await pulledCache('cache-pulled-work', SPARE, true);
+  t.diagnostic(
+    `the pulled images take ${pulled} bytes; ${SPARE} spare; a build with room keeps ${full.entries} sections (${full.bytes} bytes) and ${fullTocs} TOCs`,
+  );
+  const out = join(f.dir, 'out-pulled-work');
+  await mkdir(out);
+  const r = await build(cache, out, {}, 'kernel+initrd');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, golden.stderr, 'no word more than a build with room: the caches are an optimisation');
+  assertSameOutputs(await outputs(out), golden.files);
+  const kept = await listSections(cache);
+  assert.ok(kept.entries < full.entries, `the disk filled up: ${kept.entries} of ${full.entries} sections kept`);
+  t.diagnostic(
+    `on the full disk ${kept.entries} of ${full.entries} sections and ${(await readdir(tocDir(cache)).catch(() => [])).length} of ${fullTocs} TOCs were kept`,
+  );
+  assert.deepEqual(await leftovers(cache), [], 'no half-stored section or TOC, no work directory');
+  await verifies(cache);
+  grow(cache);
+  const again = await build(cache, out, {}, 'kernel+initrd');
+  assert.equal(again.code, 0, again.stderr);
+  assertSameOutputs(await outputs(out), golden.files);
+  assert.equal((await listSections(cache)).entries, full.entries, 'with room every section is kept');
+  assert.equal((await readdir(tocDir(cache))).length, fullTocs, 'and every TOC');
+  assert.deepEqual(await leftovers(cache), []);
+  await verifies(cache);
 });
