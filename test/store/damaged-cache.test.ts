@@ -34,6 +34,7 @@ let spec: string;
 let pristine: string;
 let golden: Buffer;
 let n = 0;
+const counts = { faults: 0, builds: 0, repulled: 0 };
 
 before(async () => {
   f = await startFixture();
@@ -43,9 +44,15 @@ before(async () => {
   assert.equal(r.code, 0, r.stderr);
   golden = await readFile(join(f.dir, 'golden.tar'));
 });
-after(() => f.cleanup());
+after(async () => {
+  await f.cleanup();
+  process.stdout.write(
+    `# damaged cache: ${counts.faults} damages injected (${DAMAGES.length} kinds, online and offline), ${counts.builds} builds run, ${counts.repulled} blobs re-pulled\n`,
+  );
+});
 
 function build(cache: string, out: string): ReturnType<typeof runCli> {
+  counts.builds++;
   return runCli(['build', '--cache', cache, '-f', 'tar', '-o', out, spec], { cwd: f.dir, home: join(f.dir, 'home') });
 }
 
@@ -128,9 +135,11 @@ for (const d of DAMAGES) {
   void test(`online: ${d.name} is found before use and fetched again; the output is the good build's`, async () => {
     const cache = copyCache();
     const digest = await d.apply(cache);
+    counts.faults++;
     const out = join(f.dir, `online-${n}.tar`);
     const r = await build(cache, out);
     assert.equal(r.code, 0, r.stderr);
+    counts.repulled += r.stderr.match(/Warning: re-pulled /g)?.length ?? 0;
     if (digest !== undefined) {
       assert.match(r.stderr, new RegExp(`Warning: re-pulled ${digest}: the cached copy was damaged \\(`), r.stderr);
     } else {
@@ -157,6 +166,7 @@ void test('offline: each damage fails the build with exit 1, naming the digest a
   for (const d of DAMAGES) {
     const cache = copyCache();
     const digest = await d.apply(cache);
+    counts.faults++;
     const outDir = join(f.dir, `offline-${n}`);
     execFileSync('mkdir', [outDir]);
     const r = await build(cache, join(outDir, 'os.tar'));
