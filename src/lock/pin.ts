@@ -22,6 +22,12 @@ export interface LockPin {
   signedBy: string[];
 }
 
+/** `SPEC.lock` beside the last spec file (`moby.lock` for stdin or a URL): the file `build --locked` reads by default. */
+export function defaultLockPath(files: readonly string[]): string {
+  const last = files[files.length - 1];
+  return last === undefined || last === '-' || /^https?:\/\//i.test(last) ? 'moby.lock' : `${last}.lock`;
+}
+
 /** Reads and checks a lockfile; throws a MobyError (LOCK, or IO when unreadable) naming the file. */
 export async function readLock(file: string): Promise<LoadedLock> {
   let text: string;

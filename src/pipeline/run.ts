@@ -69,10 +69,7 @@ async function planImages(
   };
   if (opts.locked === undefined) return (requests) => storeImages(store, requests, o, opened);
   // the lockfile modules (and the registry client they reach) load only for `--locked`
-  const [{ readLock }, { defaultLockPath }] = await Promise.all([
-    import('../lock/pin.ts'),
-    import('../lock/run-lock.ts'),
-  ]);
+  const { readLock, defaultLockPath } = await import('../lock/pin.ts');
   const lock = await readLock(opts.locked === '' ? defaultLockPath(files) : opts.locked);
   return (requests) => lockedImages(store, lock, requests, o, opened);
 }

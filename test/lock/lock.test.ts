@@ -11,7 +11,11 @@ import { request } from 'undici';
 import { parseReference } from '../../src/oci/reference.ts';
 import { digestHex } from '../../src/oci/digest.ts';
 import { openStore } from '../../src/store/index.ts';
-import { runLock as runLockLoaded } from '../../src/lock/run-lock.ts';
+import { runLock as runLockLoaded } from '../../src/pipeline/lock.ts';
+import { dryRunPlan } from '../../src/pipeline/dry-run.ts';
+import { buildOptions } from '../../src/pipeline/options.ts';
+import { lockfileFromImages } from '../../src/lock/image-plan.ts';
+import { serialiseLock } from '../../src/lock/lockfile.ts';
 import { loadSpecs } from '../../src/spec/load.ts';
 import { showIssues } from '../../src/cli/show-issues.ts';
 import { readLock } from '../../src/lock/pin.ts';
@@ -241,6 +245,55 @@ void describe('mobyts lock', { timeout: 300_000 }, () => {
     });
     assert.equal(got.pin.trust, 'disabled');
     assert.equal(warned.events.filter((e) => e.type === 'warn').length, 1);
+  });
+
+  void it('writes the plan build --dry-run --pull makes: the same walk, each image once whatever its platforms', async () => {
+    const data = await buildIndex([
+      { platform: { architecture: 'amd64' } },
+      { platform: { architecture: 'arm64', variant: 'v8' } },
+    ]);
+    await pushImage(registry.host, 'walk/data:1', data);
+    await pushImage(registry.host, 'walk/app:v1', await buildImage({ layers: [randomLayer()] }));
+    const file = await spec(
+      'walk.yml',
+      [
+        'onboot:',
+        '  - name: app',
+        '    image: HOST/walk/app:v1',
+        'volumes:',
+        '  - name: data',
+        '    image: HOST/walk/data:1',
+        '    format: oci',
+        '    platforms: [linux/arm64]',
+        '',
+      ].join('\n'),
+    );
+    await runLock([file], lockOptions(), context());
+    const loaded = await loadSpecs([file]);
+    const r = registry.registryOptions;
+    const dry = await dryRunPlan(
+      loaded,
+      buildOptions({
+        arch: 'amd64',
+        dryRun: true,
+        pull: true,
+        mirror: r.mirrors,
+        insecureRegistry: r.insecureRegistries,
+        ...(r.caFile === undefined ? {} : { certFile: r.caFile }),
+        cache: path.join(work, 'walk-cache'),
+      }),
+      context(),
+    );
+    // the data volume is planned for amd64 and arm64; the lock has it once
+    assert.deepEqual(
+      dry.images.map((i) => [i.ref.replace(registry.host, 'HOST'), i.platform]),
+      [
+        ['HOST/walk/data:1', 'linux/amd64'],
+        ['HOST/walk/app:v1', 'linux/amd64'],
+        ['HOST/walk/data:1', 'linux/arm64'],
+      ],
+    );
+    assert.equal(await readFile(`${file}.lock`, 'utf8'), serialiseLock(lockfileFromImages(dry.images)));
   });
 
   void it('records a trust: image referenced only by digest as "digest", not as verified', async () => {

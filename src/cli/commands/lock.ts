@@ -29,7 +29,7 @@ export function registerLock(program: Command, ctx: CliContext): void {
   addRegistryFlags(lock, { mirror: true, certFor: 'registries and the Notary server' }).action(
     async (files: string[], f: RawLockFlags) => {
       const [{ runLock }, { loadSpecs }] = await Promise.all([
-        import('../../lock/run-lock.ts'),
+        import('../../pipeline/lock.ts'),
         import('../../spec/load.ts'),
       ]);
       const loaded = await loadSpecs(files);
