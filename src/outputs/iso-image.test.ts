@@ -34,7 +34,7 @@ void test('every file and directory gets a fixed mode before the tar modes, what
   ]);
 });
 
-void test('tar modes that differ from the fixed ones and non-root owners are applied; symlinks, links and off-disk entries are not', () => {
+void test('tar modes that differ from the fixed ones and non-root owners are applied, to hardlinks too; symlinks and off-disk entries are not', () => {
   const lines = metadataCommands([
     entry('etc', 'directory', 0o755),
     entry('etc/shadow', 'file', 0o640, 0, 42),
@@ -52,6 +52,7 @@ void test('tar modes that differ from the fixed ones and non-root owners are app
     "-chown 1000 '/home/u' --",
     "-chgrp 100 '/home/u' --",
     "-chmod 0700 '/home/u' --",
+    "-chmod 0755 '/bin/hard' --",
   ]);
 });
 
@@ -79,6 +80,19 @@ void test('a real ISO keeps each odd-named file its own mode and owner: no name 
     { header: { name: 'usr/bin', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0 } },
     file('usr/bin/*', 0o4755),
     file('usr/bin/plain', 0o644),
+    file('usr/bin/perl', 0o4755, 7),
+    {
+      header: {
+        name: 'usr/bin/perl5',
+        type: 'link',
+        linkname: 'usr/bin/perl',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: 0,
+        size: 0,
+      },
+    },
     ...ODD_NAMES.filter((n) => n !== '*').map((n, i) => file(`usr/bin/${n}`, 0o600 + i, 1000 + i)),
     { header: { name: 'usr/[d]', type: 'directory', mode: 0o700, uid: 0, gid: 0, mtime: 0, size: 0 } },
     file('usr/[d]/f', 0o640),
@@ -99,6 +113,10 @@ void test('a real ISO keeps each odd-named file its own mode and owner: no name 
   const modes = await isoModes(iso);
   assert.equal(modes.get('/usr/bin/*'), '-rwsr-xr-x 0:0');
   assert.equal(modes.get('/usr/bin/plain'), '-rw-r--r-- 0:0');
+  // Regression: a hardlink is its own ISO node and kept the blanket 0644 root:root (Debian's perl5.36.0 was not
+  // executable on the ISO); it has its target's owner and mode, whatever its own header says.
+  assert.equal(modes.get('/usr/bin/perl'), '-rwsr-xr-x 7:0');
+  assert.equal(modes.get('/usr/bin/perl5'), '-rwsr-xr-x 7:0');
   ODD_NAMES.filter((n) => n !== '*').forEach((n, i) => {
     const m = 0o600 + i;
     const rwx = (b: number): string => `${b & 4 ? 'r' : '-'}${b & 2 ? 'w' : '-'}${b & 1 ? 'x' : '-'}`;

@@ -33,6 +33,8 @@ function q(path: string): string {
 /**
  * xorriso commands that make ownership and modes those of the tar; everything else is root-owned, directories
  * 0755 and files 0644 whatever the builder's umask left on the staged copies (so the ISO is byte-reproducible).
+ * A hardlink is a node of its own in the ISO (xorriso does not join them), so it gets its target's owner and
+ * mode itself (stageRootfs gives it the target's).
  */
 export function metadataCommands(entries: readonly StagedEntry[]): string[] {
   const lines = [
@@ -43,10 +45,10 @@ export function metadataCommands(entries: readonly StagedEntry[]): string[] {
     '-find / -type f -exec chmod 0644 --',
   ];
   for (const e of entries) {
-    if (!e.onDisk || e.type === 'link') continue;
+    if (!e.onDisk) continue;
     if (e.uid !== 0) lines.push(`-chown ${e.uid} ${q(e.path)} --`);
     if (e.gid !== 0) lines.push(`-chgrp ${e.gid} ${q(e.path)} --`);
-    const normalised = e.type === 'directory' ? 0o755 : e.type === 'file' ? 0o644 : diskMode(e);
+    const normalised = e.type === 'directory' ? 0o755 : e.type === 'file' || e.type === 'link' ? 0o644 : diskMode(e);
     if (e.type !== 'symlink' && normalised !== e.mode) lines.push(`-chmod 0${e.mode.toString(8)} ${q(e.path)} --`);
   }
   return lines;

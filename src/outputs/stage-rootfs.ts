@@ -21,6 +21,7 @@ export interface StagedEntry {
   /** Clean relative path. */
   path: string;
   type: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
+  /** Mode, uid and gid: a hardlink's are its target's (one inode), whatever its own header says. */
   mode: number;
   uid: number;
   gid: number;
@@ -84,8 +85,11 @@ export async function stageRootfs(tarPath: string, dir: string): Promise<StagedT
         continue;
       }
       guardParents(path, symlinks);
-      const staged = toStaged(path, h);
-      if (staged.type === 'link') guardLink(path, h.linkname ?? '', byPath, symlinks);
+      let staged = toStaged(path, h);
+      if (staged.type === 'link') {
+        const target = guardLink(path, h.linkname ?? '', byPath, symlinks);
+        staged = { ...staged, mode: target.mode, uid: target.uid, gid: target.gid };
+      }
       // a directory entry over a staged symlink replaces the symlink (chmod must never follow it out)
       if (staged.type === 'directory' && symlinks.has(path)) await rm(join(dir, path), { force: true });
       await place(dir, staged, h, body);
@@ -127,8 +131,8 @@ function guardParents(path: string, symlinks: Set<string>): void {
   }
 }
 
-/** A hardlink may only point at an earlier entry of the tar that is not reached through a symlink. */
-function guardLink(path: string, target: string, byPath: Map<string, StagedEntry>, symlinks: Set<string>): void {
+/** A hardlink may only point at an earlier entry of the tar that is not reached through a symlink: that entry. */
+function guardLink(path: string, target: string, byPath: Map<string, StagedEntry>, symlinks: Set<string>): StagedEntry {
   const to = byPath.get(target);
   if (to === undefined || to.type === 'directory' || to.type === 'symlink' || !to.onDisk) {
     throw new MobyError(
@@ -137,6 +141,7 @@ function guardLink(path: string, target: string, byPath: Map<string, StagedEntry
     );
   }
   guardParents(target, symlinks);
+  return to;
 }
 
 function toStaged(path: string, h: TarHeader): StagedEntry {
