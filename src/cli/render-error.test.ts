@@ -91,3 +91,19 @@ void test('anything but a MobyError is a bug: exit 70, with the stack to report'
     /^Error: internal error — this is a bug in mobyts, please report it with the lines below\.\nmobyts \S+.*\nTypeError: x is undefined\n {4}at /,
   );
 });
+
+void test("a full disk or quota met by a write nobody wrapped is the machine's fault: one line, exit 1, no stack", () => {
+  const enospc = (extra: object): Error =>
+    Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, ...extra });
+  assert.deepEqual(renderError(enospc({ syscall: 'write', path: '/out/initrd.img' })), {
+    text: 'Error: Cannot write "/out/initrd.img": ENOSPC: no space left on device\n',
+    exitCode: 1,
+  });
+  assert.deepEqual(renderError(enospc({ syscall: 'write' })), {
+    text: 'Error: ENOSPC: no space left on device\n',
+    exitCode: 1,
+  });
+  // Any other unwrapped system error is still ours to fix: reported as a bug.
+  const enoent = Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT', errno: -2 });
+  assert.equal(renderError(enoent).exitCode, 70);
+});

@@ -1,7 +1,7 @@
 /** The one place that maps errors to text and exit codes (docs/architecture.md#errors). */
 import { CommanderError } from 'commander';
 import { redactFreeText } from '../registry/redact.ts';
-import { isMobyError, type MobyError } from '../util/errors.ts';
+import { errnoText, isMobyError, type MobyError } from '../util/errors.ts';
 import { versionLine } from './version.ts';
 
 export interface RenderedError {
@@ -51,6 +51,20 @@ function renderMobyError(err: MobyError): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** System errors that say the machine ran out of something (space, quota) or refused a write: not bugs. */
+const MACHINE_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO']);
+
+/**
+ * A system error no module turned into a MobyError but that is the machine's, not ours (a full disk met by a
+ * write nobody wrapped): one line naming the path when Node gives one, as wrapped errors read, never a stack.
+ */
+function machineFault(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException | null;
+  if (typeof e?.code !== 'string' || !MACHINE_FAULTS.has(e.code)) return undefined;
+  const text = errnoText(err) ?? e.code;
+  return typeof e.path === 'string' ? `Cannot ${e.syscall ?? 'write'} "${e.path}": ${text}` : text;
+}
+
 export function renderError(err: unknown): RenderedError {
   if (isMobyError(err)) return { text: renderMobyError(err), exitCode: err.exitCode };
   if (err instanceof CommanderError) {
@@ -58,6 +72,8 @@ export function renderError(err: unknown): RenderedError {
     const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0;
     return { text: '', exitCode: ok ? 0 : 2 };
   }
+  const machine = machineFault(err);
+  if (machine !== undefined) return { text: `Error: ${machine}\n`, exitCode: 1 };
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
   return {
     text:
