@@ -10,13 +10,13 @@ import { Readable } from 'node:stream';
 import type { ImageSource } from '../image/source.ts';
 import { spdxDocuments } from '../sbom/attestations.ts';
 import { renderSbom, type SbomDocument } from '../sbom/spdx.ts';
-import type { MobySpec } from '../spec/types.ts';
+import type { KernelSpec, MobySpec, VolumeSpec } from '../spec/types.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { bundleKeyInputs, bundleStream, noteBundle, type BundleSectionOptions, type ContainerItem } from './bundles.ts';
 import type { RootfsDeps } from './deps.ts';
 import { claimFiles, filesSection, type FilePlan } from './files.ts';
-import { claimInitPaths, initImageSection } from './init.ts';
+import { claimInitPaths, initImageSection, type InitSectionOptions } from './init.ts';
 import type { TocStore } from './toc.ts';
 import { initSymlinks, kernelSection, type KernelParts } from './kernel.ts';
 import { captureKernel, reuseOr, sectionKey, type InputTar } from './reuse.ts';
@@ -69,6 +69,67 @@ function info(r: Reporter, message: string): void {
   r.emit({ type: 'info', message });
 }
 
+/**
+ * What every section reads besides its own input: the build-wide inputs (each key covers them, through the
+ * KeyChain or the section's own inputs), the path tracker the sections share, the input tar and the log.
+ */
+interface SectionEnv {
+  tracker: PathTracker;
+  deps: RootfsDeps;
+  /** mtime of every synthesized entry. */
+  mtime: number;
+  reporter: Reporter;
+  keyContext: unknown;
+  inputTar: InputTar | undefined;
+}
+
+/** The kernel section's own input: the image and its spec entry, and what placing its files depends on. */
+interface KernelInput {
+  source: ImageSource;
+  spec: KernelSpec;
+  /** The init images: their symlinks (Debian's lib → usr/lib) decide where the modules go. */
+  init: ImageSource[];
+  tocs: TocStore | undefined;
+  decompress: boolean;
+  /** Scratch space (the modules tar is spooled here). */
+  workDir: string;
+  onKernel: ((parts: KernelParts) => void) | undefined;
+}
+
+/** The init sections' own input: the images, in order, and their kept tables of contents. */
+interface InitInput {
+  sources: ImageSource[];
+  tocs: TocStore | undefined;
+}
+
+/** The volume sections' own input: the spec's volumes and their images. */
+interface VolumesInput {
+  volumes: VolumeSpec[];
+  sources: Array<ImageSource | undefined>;
+  ociSources: Map<number, ImageSource[]>;
+}
+
+/** The trailer's own input: the Dockerfile, the SBOM, and the images the SBOM describes. */
+interface TrailerInput {
+  dockerfile: boolean;
+  sbom: { path: string; created: number } | undefined;
+  /** Every image of the build (the SBOM lists them). */
+  images: ImageSource[];
+  /** The images unpacked before the containers, and where (the containers add theirs as they are unpacked). */
+  unpackedBefore: ImageUse[];
+  onSbom: ((text: string) => void) | undefined;
+}
+
+/** Each section's own input, taken from the assembly's input once, before any section is made. */
+interface SectionInputs {
+  kernel: KernelInput | undefined;
+  init: InitInput;
+  volumes: VolumesInput;
+  containers: ContainerItem[];
+  files: FilePlan[];
+  trailer: TrailerInput;
+}
+
 function allImages(i: ResolvedImages): ImageSource[] {
   const oci = [...(i.ociVolumes ?? new Map<number, ImageSource[]>()).values()].flat();
   return [i.kernel, ...i.init, ...i.volumes, ...oci, ...i.containers.map((c) => c.source)].filter(
@@ -82,9 +143,9 @@ interface ImageUse {
   prefix: string;
 }
 
-function uses(input: AssembleInput, bundles: ImageUse[]): ImageUse[] {
-  const { kernel, init, volumes } = input.images;
-  const specs = input.spec.volumes ?? [];
+/** The kernel, init and (filesystem) volume images, where each is unpacked. */
+function unpackedBefore(images: ResolvedImages, specs: VolumeSpec[]): ImageUse[] {
+  const { kernel, init, volumes } = images;
   return [
     ...(kernel === undefined ? [] : [{ source: kernel, prefix: '' }]),
     ...init.map((source) => ({ source, prefix: '' })),
@@ -93,27 +154,67 @@ function uses(input: AssembleInput, bundles: ImageUse[]): ImageUse[] {
         ? []
         : [{ source, prefix: `containers/volumes/${specs[i]?.name ?? ''}/lower` }],
     ),
-    ...bundles,
   ];
 }
 
+function sectionInputs(input: AssembleInput): SectionInputs {
+  const { images, spec } = input;
+  const volumes = spec.volumes ?? [];
+  return {
+    kernel:
+      images.kernel === undefined || spec.kernel === undefined
+        ? undefined
+        : {
+            source: images.kernel,
+            spec: spec.kernel,
+            init: images.init,
+            tocs: input.tocs,
+            decompress: input.decompressKernel,
+            workDir: input.workDir,
+            onKernel: input.onKernel?.bind(input),
+          },
+    init: { sources: images.init, tocs: input.tocs },
+    volumes: {
+      volumes,
+      sources: images.volumes,
+      ociSources: images.ociVolumes ?? new Map<number, ImageSource[]>(),
+    },
+    containers: images.containers,
+    files: input.files,
+    trailer: {
+      dockerfile: input.dockerfile,
+      sbom: input.sbom,
+      images: allImages(images),
+      unpackedBefore: unpackedBefore(images, volumes),
+      onSbom: input.onSbom?.bind(input),
+    },
+  };
+}
+
 async function sbomEntry(
-  input: AssembleInput,
+  t: TrailerInput,
   sbom: { path: string; created: number },
   used: ImageUse[],
+  mtime: number,
+  onSbom: (text: string) => void,
 ): Promise<TarEntry> {
   const documents: SbomDocument[] = [];
   for (const u of used) for (const doc of await spdxDocuments(u.source)) documents.push({ prefix: u.prefix, doc });
-  const images = allImages(input.images).map((s) => ({ ref: s.ref.expanded, digest: s.manifestDigest }));
+  const images = t.images.map((s) => ({ ref: s.ref.expanded, digest: s.manifestDigest }));
   const text = renderSbom({ images, documents, created: sbom.created });
-  input.onSbom?.(text);
-  return fileEntry(cleanName(sbom.path), text, { source: 'linuxkit.sbom', location: 'sbom', mtime: input.mtime });
+  onSbom(text);
+  return fileEntry(cleanName(sbom.path), text, { source: 'linuxkit.sbom', location: 'sbom', mtime });
 }
 
-async function trailer(input: AssembleInput, tracker: PathTracker, used: ImageUse[]): Promise<TarEntry[]> {
+async function trailer(
+  t: TrailerInput,
+  env: SectionEnv,
+  used: ImageUse[],
+  onSbom: (text: string) => void,
+): Promise<TarEntry[]> {
   const out: TarEntry[] = [];
-  if (input.dockerfile) {
-    info(input.reporter, '  Adding Dockerfile');
+  if (t.dockerfile) {
+    info(env.reporter, '  Adding Dockerfile');
     out.push({
       header: {
         name: 'Dockerfile',
@@ -121,14 +222,14 @@ async function trailer(input: AssembleInput, tracker: PathTracker, used: ImageUs
         mode: 0o644,
         uid: 0,
         gid: 0,
-        mtime: input.mtime,
+        mtime: env.mtime,
         size: DOCKERFILE.length,
       },
       body: Readable.from([Buffer.from(DOCKERFILE)]),
     });
   }
-  if (input.sbom !== undefined) out.push(await sbomEntry(input, input.sbom, used));
-  return out.filter((e) => tracker.admit(e.header, 'trailer'));
+  if (t.sbom !== undefined) out.push(await sbomEntry(t, t.sbom, used, env.mtime, onSbom));
+  return out.filter((e) => env.tracker.admit(e.header, 'trailer'));
 }
 
 /** A section of the stream as the assembly describes it; `section()` makes the `RootfsSection` of it. */
@@ -230,14 +331,12 @@ function* offer(spec: SectionSpec, chain: KeyChain, tracker: PathTracker): Gener
   chain.advance(s.settled());
 }
 
-async function kernelSpec(input: AssembleInput, tracker: PathTracker): Promise<SectionSpec | undefined> {
-  const { kernel } = input.images;
-  if (kernel === undefined || input.spec.kernel === undefined) return undefined;
-  const spec = input.spec.kernel;
+async function kernelSpec(k: KernelInput, env: SectionEnv): Promise<SectionSpec> {
+  const { source: kernel, spec } = k;
   // The init images' symlinks (Debian's lib → usr/lib) decide where the modules go: read before the kernel.
   const through =
-    input.images.init.length > 0 && spec.tar !== '' && spec.tar !== 'none'
-      ? await initSymlinks(input.images.init, input.deps, input.tocs, input.reporter)
+    k.init.length > 0 && spec.tar !== '' && spec.tar !== 'none'
+      ? await initSymlinks(k.init, env.deps, k.tocs, env.reporter)
       : new Map<string, string>();
   const via = through.size === 0 ? {} : { through: [...through] };
   const inputs = {
@@ -245,49 +344,49 @@ async function kernelSpec(input: AssembleInput, tracker: PathTracker): Promise<S
     ref: kernel.ref.expanded,
     digest: kernel.manifestDigest,
     spec,
-    decompress: input.decompressKernel,
-    mtime: input.mtime,
-    context: input.keyContext,
+    decompress: k.decompress,
+    mtime: env.mtime,
+    context: env.keyContext,
     ...via,
   };
   const key = sectionKey(inputs);
   let parts: KernelParts | undefined;
   const onParts = (p: KernelParts): void => {
     parts = p;
-    input.onKernel?.(p);
+    k.onKernel?.(p);
   };
   const generate = (): EntryStream => {
     const stream = reuseOr(
-      input.inputTar,
+      env.inputTar,
       {
         location: 'kernel',
         key,
-        onReuse: () => info(input.reporter, `Copy kernel files from input tar: ${kernel.ref.expanded}`),
+        onReuse: () => info(env.reporter, `Copy kernel files from input tar: ${kernel.ref.expanded}`),
       },
       () => {
-        info(input.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
+        info(env.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
         return kernelSection({
           spec,
           source: kernel,
-          deps: input.deps,
-          decompress: input.decompressKernel,
-          mtime: input.mtime,
-          workDir: input.workDir,
+          deps: env.deps,
+          decompress: k.decompress,
+          mtime: env.mtime,
+          workDir: k.workDir,
           onParts,
           through,
         });
       },
     );
-    return tracker.filter(input.inputTar === undefined ? stream : captureKernel(stream, onParts), 'kernel', key);
+    return env.tracker.filter(env.inputTar === undefined ? stream : captureKernel(stream, onParts), 'kernel', key);
   };
   const side = (): Pick<SectionRecord, 'json' | 'blobs'> => ({
     json: { cmdline: parts?.cmdline ?? '', ...(parts?.config === undefined ? {} : { config: parts.config }) },
     blobs: { kernel: parts?.kernel ?? Buffer.alloc(0), ...(parts?.ucode === undefined ? {} : { ucode: parts.ucode }) },
   });
   const replay = (r: SectionRecord): void => {
-    info(input.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
+    info(env.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
     const json = (r.json ?? {}) as { cmdline?: string; config?: string };
-    input.onKernel?.({
+    k.onKernel?.({
       kernel: r.blobs?.kernel ?? Buffer.alloc(0),
       cmdline: json.cmdline ?? '',
       ...(r.blobs?.ucode === undefined ? {} : { ucode: r.blobs.ucode }),
@@ -297,9 +396,58 @@ async function kernelSpec(input: AssembleInput, tracker: PathTracker): Promise<S
   return { id: 'kernel', inputs, generate, side, replay };
 }
 
+/** The options every init section reads (claimInitPaths reads them too, before any section). */
+function initOptions(init: InitInput, env: SectionEnv): InitSectionOptions {
+  return {
+    sources: init.sources,
+    deps: env.deps,
+    tracker: env.tracker,
+    mtime: env.mtime,
+    reporter: env.reporter,
+    ...(init.tocs === undefined ? {} : { tocs: init.tocs }),
+  };
+}
+
+/** One section per init image; `dbs` are the images' apk databases (claimInitPaths), merged into the last. */
+function initSpecs(o: InitSectionOptions, dbs: Buffer[]): SectionSpec[] {
+  const digests = o.sources.map((s) => s.manifestDigest);
+  return o.sources.map((_, i) => ({
+    id: `init[${i}]`,
+    inputs: { digests, i, apk: dbs.length > 1 },
+    generate: () => initImageSection(o, i, dbs),
+  }));
+}
+
+/** One section per volume of the spec. */
+function volumeSpecs(v: VolumesInput, env: SectionEnv): SectionSpec[] {
+  const o: VolumeSectionOptions = {
+    volumes: v.volumes,
+    sources: v.sources,
+    ociSources: v.ociSources,
+    deps: env.deps,
+    tracker: env.tracker,
+    mtime: env.mtime,
+    keyContext: env.keyContext,
+    inputTar: env.inputTar,
+    onReuse: (l, ref) => info(env.reporter, `Copy ${l} files from input tar: ${ref}`),
+  };
+  return o.volumes.map((volume, i) => {
+    const sources = o.ociSources.get(i) ?? [o.sources[i]];
+    return {
+      id: `volume[${i}]`,
+      inputs: { volume, digests: sources.map((s) => s?.manifestDigest) },
+      generate: () => volumeStream(o, i),
+    };
+  });
+}
+
+/**
+ * One section per container (onboot, onshutdown, services, in order), the first of each kind with its log
+ * title. `unpacked` receives each image as it is unpacked, and where (for the SBOM).
+ */
 function containerSpecs(
-  input: AssembleInput,
-  tracker: PathTracker,
+  containers: ContainerItem[],
+  env: SectionEnv,
   unpacked: ImageUse[],
 ): Array<{ title?: string; spec: () => SectionSpec }> {
   const shared = new Map<string, string>();
@@ -310,17 +458,17 @@ function containerSpecs(
   };
   const out: Array<{ title?: string; spec: () => SectionSpec }> = [];
   for (const section of ['onboot', 'onshutdown', 'services'] as const) {
-    const items = input.images.containers.filter((c) => c.section === section);
+    const items = containers.filter((c) => c.section === section);
     const o: BundleSectionOptions = {
       items,
-      deps: input.deps,
-      tracker,
-      mtime: input.mtime,
-      onContainer: (c) => info(input.reporter, `  Create OCI config for ${c.entry.image}`),
+      deps: env.deps,
+      tracker: env.tracker,
+      mtime: env.mtime,
+      onContainer: (c) => info(env.reporter, `  Create OCI config for ${c.entry.image}`),
       onUnpack: (source, prefix) => void unpacked.push({ source, prefix }),
-      keyContext: input.keyContext,
-      inputTar: input.inputTar,
-      onReuse: (l, ref) => info(input.reporter, `Copy ${l} files from input tar: ${ref}`),
+      keyContext: env.keyContext,
+      inputTar: env.inputTar,
+      onReuse: (l, ref) => info(env.reporter, `Copy ${l} files from input tar: ${ref}`),
     };
     for (const [i, item] of items.entries()) {
       out.push({
@@ -364,20 +512,20 @@ async function filesInputs(plans: FilePlan[]): Promise<unknown> {
   return out;
 }
 
-function filesSpec(input: AssembleInput, tracker: PathTracker, inputs: unknown): SectionSpec {
+function filesSpec(plans: FilePlan[], env: SectionEnv, inputs: unknown): SectionSpec {
   const warnings: string[] = [];
   const warn = (message: string): void => {
     warnings.push(message);
-    input.reporter.emit({ type: 'warn', message });
+    env.reporter.emit({ type: 'warn', message });
   };
   return {
     id: 'files',
     inputs,
-    generate: () => entriesOf(filesSection({ plans: input.files, tracker, mtime: input.mtime, warn })),
+    generate: () => entriesOf(filesSection({ plans, tracker: env.tracker, mtime: env.mtime, warn })),
     side: () => ({ json: { warnings } }),
     replay: (r) => {
       for (const message of (r.json as { warnings?: string[] } | undefined)?.warnings ?? [])
-        input.reporter.emit({ type: 'warn', message });
+        env.reporter.emit({ type: 'warn', message });
     },
   };
 }
@@ -387,123 +535,100 @@ function attestationDigests(s: ImageSource): string[] {
   return (a ?? []).flatMap((x) => (x.manifest?.layers ?? []).map((l) => l.digest));
 }
 
-function trailerSpec(input: AssembleInput, tracker: PathTracker, used: ImageUse[]): SectionSpec {
-  const images = allImages(input.images).map((s) => ({
+/** The trailer, once the containers are made: `used` is every image unpacked, and where. */
+function trailerSpec(t: TrailerInput, env: SectionEnv, used: ImageUse[]): SectionSpec {
+  const images = t.images.map((s) => ({
     ref: s.ref.expanded,
     digest: s.manifestDigest,
     attestations: attestationDigests(s),
   }));
   const inputs = {
-    dockerfile: input.dockerfile,
-    sbom: input.sbom,
+    dockerfile: t.dockerfile,
+    sbom: t.sbom,
     images,
     used: used.map((u) => ({ ref: u.source.ref.expanded, digest: u.source.manifestDigest, prefix: u.prefix })),
   };
   let sbomText: string | undefined;
-  const withSbom: AssembleInput = {
-    ...input,
-    onSbom: (text) => {
-      sbomText = text;
-      input.onSbom?.(text);
-    },
+  const onSbom = (text: string): void => {
+    sbomText = text;
+    t.onSbom?.(text);
   };
   return {
     id: 'trailer',
     inputs,
     generate: async function* () {
-      yield* await trailer(withSbom, tracker, used);
+      yield* await trailer(t, env, used, onSbom);
     },
     // the SBOM's text is given back on replay, so `build --push` attaches it from a cached trailer too
     side: () => (sbomText === undefined ? {} : { blobs: { sbom: Buffer.from(sbomText) } }),
     replay: (r) => {
-      if (input.dockerfile) info(input.reporter, '  Adding Dockerfile');
-      if (r.blobs?.sbom !== undefined) input.onSbom?.(r.blobs.sbom.toString('utf8'));
+      if (t.dockerfile) info(env.reporter, '  Adding Dockerfile');
+      if (r.blobs?.sbom !== undefined) t.onSbom?.(r.blobs.sbom.toString('utf8'));
     },
   };
+}
+
+/**
+ * The paths later sections write, claimed before the first section (tracker.ts: a later section's file wins
+ * over an earlier image's): the init images' (their merge, with the apk databases it returns), the files', the
+ * trailer's.
+ */
+async function claimPaths(s: SectionInputs, init: InitSectionOptions, tracker: PathTracker): Promise<Buffer[]> {
+  const dbs = await claimInitPaths(init);
+  claimFiles(s.files, tracker);
+  if (s.trailer.dockerfile) tracker.claim('Dockerfile', 'trailer');
+  if (s.trailer.sbom !== undefined) tracker.claim(cleanName(s.trailer.sbom.path), 'trailer');
+  return dbs;
 }
 
 /**
  * The root filesystem as a list of sections (kernel, each init image, each volume, each container, files,
  * trailer), each with a key that determines its entries (given the same earlier sections). The consumer
  * drains each section's entries or replays it from an earlier build's record before asking for the next.
+ * Each section is made from its own input (`SectionInputs`) and the build-wide `SectionEnv`.
  * Fails (MobyError) on a bad kernel image, unsafe content or an unusable file.
  */
 export async function* assembleSections(input: AssembleInput): AsyncGenerator<RootfsSection> {
+  const s = sectionInputs(input);
   const tracker = new PathTracker(input.mtime);
-  const initOpts = {
-    sources: input.images.init,
-    deps: input.deps,
+  const env: SectionEnv = {
     tracker,
+    deps: input.deps,
     mtime: input.mtime,
     reporter: input.reporter,
-    ...(input.tocs === undefined ? {} : { tocs: input.tocs }),
+    keyContext: input.keyContext,
+    inputTar: input.inputTar,
   };
-  const dbs = await claimInitPaths(initOpts);
-  claimFiles(input.files, tracker);
-  if (input.dockerfile) tracker.claim('Dockerfile', 'trailer');
-  if (input.sbom !== undefined) tracker.claim(cleanName(input.sbom.path), 'trailer');
+  const initOpts = initOptions(s.init, env);
+  const dbs = await claimPaths(s, initOpts, tracker);
   const chain = new KeyChain({
     mtime: input.mtime,
     context: input.keyContext,
     claims: digest(JSON.stringify([...tracker.claims])),
   });
-  const kernel = await kernelSpec(input, tracker);
-  if (kernel !== undefined) yield* offer(kernel, chain, tracker);
-  if (input.images.init.length > 0) {
-    info(input.reporter, 'Add init containers:');
-    for (const s of input.images.init) info(input.reporter, `Process init image: ${s.ref.expanded}`);
-    const digests = input.images.init.map((s) => s.manifestDigest);
-    for (let i = 0; i < input.images.init.length; i++) {
-      yield* offer(
-        {
-          id: `init[${i}]`,
-          inputs: { digests, i, apk: dbs.length > 1 },
-          generate: () => initImageSection(initOpts, i, dbs),
-        },
-        chain,
-        tracker,
-      );
-    }
+  if (s.kernel !== undefined) yield* offer(await kernelSpec(s.kernel, env), chain, tracker);
+  if (s.init.sources.length > 0) {
+    info(env.reporter, 'Add init containers:');
+    for (const src of s.init.sources) info(env.reporter, `Process init image: ${src.ref.expanded}`);
+    for (const spec of initSpecs(initOpts, dbs)) yield* offer(spec, chain, tracker);
   }
-  if (input.images.volumes.length > 0) {
-    info(input.reporter, 'Add volumes:');
-    for (const v of input.spec.volumes ?? []) info(input.reporter, `Process volume image: ${v.name}`);
-    const o: VolumeSectionOptions = {
-      volumes: input.spec.volumes ?? [],
-      sources: input.images.volumes,
-      ociSources: input.images.ociVolumes ?? new Map<number, ImageSource[]>(),
-      deps: input.deps,
-      tracker,
-      mtime: input.mtime,
-      keyContext: input.keyContext,
-      inputTar: input.inputTar,
-      onReuse: (l, ref) => info(input.reporter, `Copy ${l} files from input tar: ${ref}`),
-    };
-    for (let i = 0; i < o.volumes.length; i++) {
-      const sources = o.ociSources.get(i) ?? [o.sources[i]];
-      yield* offer(
-        {
-          id: `volume[${i}]`,
-          inputs: { volume: o.volumes[i], digests: sources.map((s) => s?.manifestDigest) },
-          generate: () => volumeStream(o, i),
-        },
-        chain,
-        tracker,
-      );
-    }
+  if (s.volumes.sources.length > 0) {
+    info(env.reporter, 'Add volumes:');
+    for (const v of s.volumes.volumes) info(env.reporter, `Process volume image: ${v.name}`);
+    for (const spec of volumeSpecs(s.volumes, env)) yield* offer(spec, chain, tracker);
   }
   const unpacked: ImageUse[] = [];
-  for (const c of containerSpecs(input, tracker, unpacked)) {
-    if (c.title !== undefined) info(input.reporter, c.title);
+  for (const c of containerSpecs(s.containers, env, unpacked)) {
+    if (c.title !== undefined) info(env.reporter, c.title);
     yield* offer(c.spec(), chain, tracker);
   }
-  if (input.files.length > 0) {
-    info(input.reporter, 'Add files:');
-    for (const p of input.files) info(input.reporter, `  ${p.path}`);
-    yield* offer(filesSpec(input, tracker, await filesInputs(input.files)), chain, tracker);
+  if (s.files.length > 0) {
+    info(env.reporter, 'Add files:');
+    for (const p of s.files) info(env.reporter, `  ${p.path}`);
+    yield* offer(filesSpec(s.files, env, await filesInputs(s.files)), chain, tracker);
   }
-  if (input.dockerfile || input.sbom !== undefined)
-    yield* offer(trailerSpec(input, tracker, uses(input, unpacked)), chain, tracker);
+  if (s.trailer.dockerfile || s.trailer.sbom !== undefined)
+    yield* offer(trailerSpec(s.trailer, env, [...s.trailer.unpackedBefore, ...unpacked]), chain, tracker);
 }
 
 /** The root filesystem stream: every section's entries in order. */
