@@ -8,7 +8,7 @@ import type { GetImageOptions } from '../store/types.ts';
 import type { TrustSpec } from '../spec/types.ts';
 import { isTrusted, warnTrustDisabled } from '../trust/verify.ts';
 import type { Reporter } from '../util/reporter.ts';
-import { isMobyError, MobyError } from '../util/errors.ts';
+import { MobyError } from '../util/errors.ts';
 import { checkLockedSource, pinFromLock, type LoadedLock, type LockPin } from './pin.ts';
 
 export interface LockedTrustOptions {
@@ -60,8 +60,7 @@ export async function getLockedImage<S extends ImageSource>(
   try {
     source = await store.getImage(pin.ref, { ...opts, pull: false });
   } catch (err) {
-    const detail = isMobyError(err) || err instanceof Error ? err.message : String(err);
-    throw new MobyError(`Cannot fetch locked image "${pin.ref.expanded}" (pinned by "${lock.file}"): ${detail}`, {
+    throw new MobyError(`Cannot fetch locked image "${pin.ref.expanded}" (pinned by "${lock.file}")`, {
       code: 'LOCK',
       cause: err,
       hint: 'the registry no longer serves the locked digest: restore it, or run `mobyts lock` again to pin what it serves now',

@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { TarHeader } from '../tar/entry.ts';
 import { readTar } from '../tar/read.ts';
+import { ESCAPES_ROOT, UnsafePathError } from '../tar/safe-path.ts';
 import { describeXattrs, droppedXattrsList, type DroppedXattrs } from '../initrd/xattrs.ts';
 import { errnoText, MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
@@ -52,16 +53,12 @@ function stagingError(err: unknown, path: string, dir: string): unknown {
       cause: err,
     });
   }
-  const escape =
-    err instanceof MobyError && err.code === 'UNSAFE_CONTENT'
-      ? /^Refusing unsafe content in "[^"]*": "(.*)" escapes the root with "\.\."$/.exec(err.message)
-      : null;
-  return escape === null
-    ? err
-    : new MobyError(`Cannot stage the filesystem: unsafe path "${escape[1]}" in the tar`, {
+  return err instanceof UnsafePathError && err.detail === ESCAPES_ROOT
+    ? new MobyError(`Cannot stage the filesystem: unsafe path "${err.path}" in the tar`, {
         code: 'UNSAFE_CONTENT',
         cause: err,
-      });
+      })
+    : err;
 }
 
 /**

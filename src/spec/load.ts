@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { fetchText } from '../registry/fetch-text.ts';
-import { MobyError } from '../util/errors.ts';
+import { errnoText, MobyError } from '../util/errors.ts';
 import { crossIssues, type SpecUnit } from './cross-rules.ts';
 import type { Issue, SpecPath } from './issues.ts';
 import { mergeSpecs } from './merge.ts';
@@ -60,9 +60,7 @@ function readError(input: string, err: unknown): MobyError {
         ? 'it is a directory'
         : code === 'EACCES'
           ? 'permission denied'
-          : err instanceof Error
-            ? err.message
-            : String(err);
+          : (errnoText(err) ?? 'cannot read it');
   return new MobyError(`Cannot read spec "${input}": ${why}`, { code: 'IO', cause: err });
 }
 

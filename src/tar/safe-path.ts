@@ -17,11 +17,26 @@ import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import type { EntryStream, TarEntry } from './entry.ts';
 
-function unsafe(subject: string, path: string, detail: string): MobyError {
-  return new MobyError(`Refusing unsafe content in "${subject}": "${path}" ${detail}`, {
-    code: 'UNSAFE_CONTENT',
-    hint: 'the image or layer is malformed or malicious; rebuild it or use another image',
-  });
+/** What `cleanName` says of a path whose `..` climbs above the root. */
+export const ESCAPES_ROOT = 'escapes the root with ".."';
+
+/** UNSAFE_CONTENT for one path, keeping the path and what is wrong with it as fields for callers to match. */
+export class UnsafePathError extends MobyError {
+  readonly path: string;
+  readonly detail: string;
+
+  constructor(subject: string, path: string, detail: string) {
+    super(`Refusing unsafe content in "${subject}": "${path}" ${detail}`, {
+      code: 'UNSAFE_CONTENT',
+      hint: 'the image or layer is malformed or malicious; rebuild it or use another image',
+    });
+    this.path = path;
+    this.detail = detail;
+  }
+}
+
+function unsafe(subject: string, path: string, detail: string): UnsafePathError {
+  return new UnsafePathError(subject, path, detail);
 }
 
 /**
@@ -34,7 +49,7 @@ export function cleanName(raw: string, subject = 'tar'): string {
   for (const part of raw.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') {
-      if (out.length === 0) throw unsafe(subject, raw, 'escapes the root with ".."');
+      if (out.length === 0) throw unsafe(subject, raw, ESCAPES_ROOT);
       out.pop();
     } else out.push(part);
   }
