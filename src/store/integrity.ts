@@ -99,13 +99,12 @@ export function repulledMessage(d: Damage): string {
 
 /**
  * The error for damaged cached blobs that could not be fetched again (offline, or the registry lost the
- * image); `cause` is why the fetch failed.
+ * image); `cause` is why the fetch failed (the CLI prints it as a `caused by:` line).
  */
 export function damagedError(refName: string, damage: Damage[], cause: unknown): MobyError {
   const list = damage.map((d) => `${d.digest} (${d.problem})`).join(', ');
-  const why = cause instanceof Error ? `: ${cause.message}` : '';
   return new MobyError(
-    `Cannot use the cached image "${refName}": blob ${list} ${damage.length === 1 ? 'is' : 'are'} damaged and fetching ${damage.length === 1 ? 'it' : 'them'} again failed${why}`,
+    `Cannot use the cached image "${refName}": blob ${list} ${damage.length === 1 ? 'is' : 'are'} damaged and fetching ${damage.length === 1 ? 'it' : 'them'} again failed`,
     {
       code: 'STORE',
       cause,

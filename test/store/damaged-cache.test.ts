@@ -176,7 +176,7 @@ void test('offline: each damage fails the build with exit 1, naming the digest a
       assert.match(
         r.stderr,
         new RegExp(
-          `^Error: Cannot use the cached image "${f.host}/test/[a-z]+:1": blob ${digest} \\(.+\\) is damaged and fetching it again failed: `,
+          `^Error: Cannot use the cached image "${f.host}/test/[a-z]+:1": blob ${digest} \\(.+\\) is damaged and fetching it again failed\ncaused by: `,
         ),
         d.name,
       );
