@@ -3,8 +3,10 @@
  * to the real registry): (1) Debian's nginx as a service whose page another container fetches over loopback,
  * booted under QEMU TCG as kernel+initrd and as raw-efi (OVMF), the capabilities the initrd loses named in the
  * warning and kept by the tar; (2) the image as an init image together with the kernel's lib/modules
- * (LinuxKit #3153): the modules go through its `/lib → usr/lib` symlink, and beside an init image with
- * real `/bin` and `/lib` directories the build fails with one error naming the first colliding path.
+ * (LinuxKit #3153): the modules go through its `/lib → usr/lib` symlink and the system boots (Debian's
+ * busybox and runc as the userland, the example init's /init beside it: test/helpers/debian.ts
+ * initOnlyImage), and beside an init image with real `/bin` and `/lib` directories the build fails with one
+ * error naming the first colliding path.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,7 +16,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readTarFile } from '../../src/tar/io.ts';
 import { bootImage } from '../../src/run/qemu.ts';
-import { debianImage, debianRootfs } from '../helpers/debian.ts';
+import { assertCleanBoot } from '../e2e/console-checks.ts';
+import { debianImage, debianRootfs, initOnlyImage } from '../helpers/debian.ts';
 import { pushImage } from '../helpers/images.ts';
 import { REPO } from '../helpers/kernel.ts';
 import { buildExamplePackages } from '../helpers/packages.ts';
@@ -27,11 +30,50 @@ const FETCHED = 'DEBIAN-NGINX-PAGE-FETCHED';
 const FAIL = ['Kernel panic', 'mobyts-init: switch_root failed', 'DEBIAN-NGINX-FETCH-FAILED', 'exit 127'];
 const PKG = (p: string): string => `"@pkg:${join(REPO, 'examples/packages', p)}"`;
 
+/** usr/bin's names → "mode uid:gid" as `tar -tv` lists them, a hardlink as its target. */
+function tarUsrBin(listing: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const links: Array<[string, string]> = [];
+  for (const m of listing.matchAll(
+    /^([-hl])(\S{9}) (\d+)\/(\d+) +\d+ \S+ \S+ usr\/bin\/([^/\n]+?)(?: -> .*| link to (.*))?$/gm,
+  )) {
+    const [, kind, bits, uid, gid, name, target] = m as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string?,
+    ];
+    if (kind === 'h' && target !== undefined) links.push([name, target]);
+    else out.set(name, `${kind}${bits} ${uid}:${gid}`);
+  }
+  for (const [name, target] of links) out.set(name, out.get(target.replace(/^usr\/bin\//, '')) ?? `link to ${target}`);
+  return out;
+}
+
+/** The same for usr/bin on an ISO, as xorriso lists it (names literal: `-iso_rr_pattern off`). */
+function isoUsrBin(iso: string): Map<string, string> {
+  const ls = execFileSync('xorriso', ['-indev', iso, '-iso_rr_pattern', 'off', '-lsl', '/usr/bin'], {
+    maxBuffer: 1 << 26,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const out = new Map<string, string>();
+  for (const m of ls.matchAll(
+    /^(\S{10})\s+\d+\s+(\d+)\s+(\d+)\s+\d+\s+\w+\s+\d+\s+[\d:]+\s+'((?:[^']|'"'"')*)'(?: -> '.*')?$/gm,
+  ))
+    out.set(m[4]!.replaceAll(`'"'"'`, "'"), `${m[1]!} ${m[2]!}:${m[3]!}`);
+  return out;
+}
+
 void describe('a Debian bookworm image (mmdebstrap) through the build', { skip, timeout: 900_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'mobyts-debian-'));
   let reg: TestRegistry;
   let cache: string;
   let image: string;
+  let initOnly: string;
   after(async () => {
     await reg?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -41,6 +83,8 @@ void describe('a Debian bookworm image (mmdebstrap) through the build', { skip, 
     cache = (await buildExamplePackages(join(dir, 'cache'))).dir;
     image = `${reg.host}/debian/nginx:bookworm`;
     if (!('skip' in rootfs)) await pushImage(reg.host, 'debian/nginx:bookworm', debianImage(rootfs.tar));
+    initOnly = `${reg.host}/mobyts/init-only:1`;
+    await pushImage(reg.host, 'mobyts/init-only:1', initOnlyImage());
   });
 
   function build(name: string, yaml: string, formats: string): Promise<{ code: number | null; stderr: string }> {
@@ -112,8 +156,32 @@ services:
     assert.equal(efi.ok, true, efi.failure);
   });
 
-  void test("as the init image, the kernel's modules go through its /lib -> usr/lib symlink", async () => {
-    const r = await build('initimg', `kernel:\n  image: ${PKG('kernel')}\ninit:\n  - ${image}\n`, 'tar');
+  void test("as the init image, the kernel's modules go through its /lib -> usr/lib symlink and the system boots: modprobe finds them, containers run and exit 0", async () => {
+    // Debian's busybox, runc and C library are the userland (reached through /bin and /lib, its symlinks); the
+    // example init's /init runs on them. The onboot container sees the guest's /lib/modules (a bind, resolved
+    // through the symlink) and the overlay module /init loaded with modprobe from there.
+    const cmdline = 'console=ttyS0 quiet panic=-1 mobyts.poweroff=1';
+    const spec = `
+kernel:
+  image: ${PKG('kernel')}
+  cmdline: "${cmdline}"
+init:
+  - ${image}
+  - ${initOnly}
+onboot:
+  - name: modules
+    image: ${PKG('hello')}
+    binds: ["/lib/modules:/host-modules:ro"]
+    command: ["/bin/sh", "-c", "test -f /host-modules/$(uname -r)/modules.dep && grep -q '^overlay ' /proc/modules && echo DEBIAN-INIT-MODULES-$(uname -r)-OK"]
+services:
+  - name: hello
+    image: ${PKG('hello')}
+onshutdown:
+  - name: goodbye
+    image: ${PKG('hello')}
+    command: ["/bin/echo", "DEBIAN-INIT-GOODBYE"]
+`;
+    const r = await build('initimg', spec, 'tar,kernel+initrd,iso-efi');
     assert.equal(r.code, 0, r.stderr);
     const listing = execFileSync('tar', ['-tvf', join(dir, 'initimg', 'initimg.tar')], {
       maxBuffer: 1 << 28,
@@ -121,8 +189,35 @@ services:
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     assert.match(listing, /^lrwxrwxrwx 0\/0 +0 \S+ \S+ lib -> usr\/lib$/m);
+    assert.match(listing, /^lrwxrwxrwx 0\/0 +0 \S+ \S+ bin -> usr\/bin$/m);
     assert.match(listing, / usr\/lib\/modules\/[^/]+\/modules\.dep$/m);
     assert.doesNotMatch(listing, / lib\/modules/);
+    const base = join(dir, 'initimg', 'initimg');
+    // iso-efi (built, not booted): xorriso reads every path literally (coreutils' usr/bin/[ once failed every ISO
+    // build; a setuid usr/bin/* made all of usr/bin setuid), and each file of usr/bin, hardlinks included, has
+    // the tar's mode and owner.
+    const iso = isoUsrBin(`${base}-efi.iso`);
+    assert.equal(iso.get('['), '-rwxr-xr-x 0:0');
+    assert.equal(iso.get('mount'), '-rwsr-xr-x 0:0');
+    assert.deepEqual(iso, tarUsrBin(listing));
+    const boot = await bootImage({
+      kind: 'kernel',
+      kernel: `${base}-kernel`,
+      initrd: `${base}-initrd.img`,
+      cmdline,
+      mem: 2048,
+      until: ['mobyts-init: poweroff'],
+      waitForExit: true,
+      fail: [...FAIL, 'runtime.json failed', 'cannot load module', 'not found'],
+      timeoutSeconds: 400,
+    });
+    assert.equal(boot.ok, true, boot.failure);
+    assertCleanBoot(boot.console, {
+      onboot: ['000-modules'],
+      services: ['hello'],
+      onshutdown: ['000-goodbye'],
+      output: ['DEBIAN-INIT-MODULES-6.', 'DEBIAN-INIT-GOODBYE'],
+    });
   });
 
   void test('beside an init image with real /bin and /lib directories, the build fails with one error naming the first such path and both images', async () => {
