@@ -248,6 +248,19 @@ async function snapshot(dir: string, rel = ''): Promise<Snapshot> {
   return out;
 }
 
+/**
+ * The host places a link target in a generated tar may name (`/`, `/etc/passwd`): the root directory's names
+ * and the password file. The tests run as root, so an escape through an absolute symlink would land there,
+ * outside the sandbox's own snapshot.
+ */
+async function hostState(): Promise<string> {
+  const passwd = await lstat('/etc/passwd');
+  const hash = createHash('sha256')
+    .update(await readFile('/etc/passwd'))
+    .digest('hex');
+  return JSON.stringify({ root: (await readdir('/')).sort(), passwd: [passwd.mtimeMs, passwd.size, hash] });
+}
+
 /** Stages what `write` puts at the tar path into a sandbox; asserts nothing outside the target changed. */
 async function stagedInSandbox(run: number, write: (tarPath: string) => Promise<void>): Promise<void> {
   counts.staged++;
@@ -257,6 +270,7 @@ async function stagedInSandbox(run: number, write: (tarPath: string) => Promise<
   await writeFile(join(outside, 'secret'), 'keep me');
   await writeFile(join(outside, 'etc', 'passwd'), 'root:x:0:0');
   const before = await snapshot(sandbox);
+  const host = await hostState();
   const tarPath = join(sandbox, 'rootfs.tar');
   try {
     await write(tarPath);
@@ -272,6 +286,7 @@ async function stagedInSandbox(run: number, write: (tarPath: string) => Promise<
       `nothing new outside the target: ${p}`,
     );
   for (const [p, v] of Object.entries(before)) assert.equal(after[p], v, `${p} outside the target is unchanged`);
+  assert.equal(await hostState(), host, 'nothing written at the host paths an absolute link names');
   await rm(sandbox, { recursive: true, force: true });
 }
 
