@@ -261,10 +261,7 @@ void test(`${IN_PROCESS_RUNS} mutated example specs: only positioned problems, n
         try {
           normaliseSpec(loaded.spec);
         } catch (err) {
-          assert.ok(
-            isMobyError(err),
-            `a spec validation accepts normalises or fails clearly: ${String((err as Error).stack)}`,
-          );
+          assert.fail(`a spec validation accepts normalises: ${String((err as Error).stack)}`);
         }
       }
     }),
