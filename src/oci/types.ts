@@ -82,3 +82,6 @@ export interface ImageConfig {
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 /** Label holding LinuxKit's per-image container defaults (docs/linuxkit-behaviour.md#precedence). */
 export const MOBY_CONFIG_LABEL = 'org.mobyproject.config';
+
+/** Largest manifest, index or image configuration read from a registry or a cache (bytes). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { digestOf, isDigest, type Digest } from '../oci/digest.ts';
-import { MediaType, type Descriptor } from '../oci/types.ts';
+import { MAX_MANIFEST_BYTES, MediaType, type Descriptor } from '../oci/types.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import { isMobyError } from '../util/errors.ts';
 import { createAuthenticator, parseChallenge, type Authenticator } from './auth.ts';
@@ -32,7 +32,6 @@ export const MANIFEST_ACCEPT = [
   MediaType.DOCKER_MANIFEST_LIST,
   MediaType.DOCKER_MANIFEST,
 ].join(', ');
-const MAX_MANIFEST = 4 * 1024 * 1024;
 
 export interface RegistryClientOptions {
   registry: RegistryOptions;
@@ -132,7 +131,7 @@ class Client implements RegistryClient {
     if (digest !== undefined && isDigest(digest) && mediaType !== undefined && Number.isInteger(size) && size > 0) {
       if (isDigest(selector) && selector !== digest)
         throw this.#mismatch(ctx, `manifest ${selector}`, selector, digest);
-      if (size > MAX_MANIFEST) throw tooLarge(ctx, selector, `is ${size} bytes`);
+      if (size > MAX_MANIFEST_BYTES) throw tooLarge(ctx, selector, `is ${size} bytes`);
       return { mediaType, digest, size };
     }
     return this.#resolveByGet(ctx, selector);
@@ -147,7 +146,7 @@ class Client implements RegistryClient {
   async fetchManifest(ctx: CallContext, selector: string, expected?: Descriptor): Promise<FetchedManifest> {
     const known = this.#fetched.get(expected?.digest ?? selector);
     if (known !== undefined && (expected === undefined || expected.size === known.bytes.length)) return known;
-    if (expected !== undefined && expected.size > MAX_MANIFEST)
+    if (expected !== undefined && expected.size > MAX_MANIFEST_BYTES)
       throw tooLarge(ctx, selector, `is ${expected.size} bytes by its descriptor`);
     const res = await this.#call(ctx, {
       method: 'GET',
@@ -156,12 +155,12 @@ class Client implements RegistryClient {
       ok: [200],
     });
     const length = Number(header(res, 'content-length'));
-    if (Number.isSafeInteger(length) && length > MAX_MANIFEST) {
+    if (Number.isSafeInteger(length) && length > MAX_MANIFEST_BYTES) {
       res.body.destroy();
       throw tooLarge(ctx, selector, `is ${length} bytes (Content-Length)`);
     }
     // a server that sends no length (chunked) or lies about it is cut off as soon as it passes the limit
-    const bytes = await readLimited(res, MAX_MANIFEST, () => tooLarge(ctx, selector, 'was still being sent'));
+    const bytes = await readLimited(res, MAX_MANIFEST_BYTES, () => tooLarge(ctx, selector, 'was still being sent'));
     const digest = digestOf(bytes);
     const want = expected?.digest ?? (isDigest(selector) ? selector : undefined);
     if (want !== undefined && want !== digest) throw this.#mismatch(ctx, `manifest ${selector}`, want, digest);
@@ -315,7 +314,7 @@ class Client implements RegistryClient {
       const res = await this.#call(ctx, { method: 'GET', path, ok: [200, 404] });
       const bytes = await readLimited(
         res,
-        MAX_MANIFEST,
+        MAX_MANIFEST_BYTES,
         () => new RegistryError(`${ctx.subject}: the tag list is larger than 4 MiB`, { code: 'REGISTRY' }),
       );
       if (res.statusCode === 404) return tags;
@@ -465,7 +464,7 @@ class Client implements RegistryClient {
 /** A manifest or index past the 4 MiB every distribution client refuses; `how` says how we know. */
 function tooLarge(ctx: CallContext, selector: string, how: string): RegistryError {
   return new RegistryError(
-    `${ctx.subject}: manifest ${selector} ${how}, more than the 4 MiB (${MAX_MANIFEST} bytes) limit for manifests and indexes`,
+    `${ctx.subject}: manifest ${selector} ${how}, more than the 4 MiB (${MAX_MANIFEST_BYTES} bytes) limit for manifests and indexes`,
     { code: 'REGISTRY' },
   );
 }

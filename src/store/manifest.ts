@@ -7,13 +7,18 @@
  * is refused.
  */
 import { isDigest } from '../oci/digest.ts';
-import { MediaType, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../oci/types.ts';
+import {
+  MAX_MANIFEST_BYTES,
+  MediaType,
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+} from '../oci/types.ts';
 import { MobyError } from '../util/errors.ts';
 
 export type ParsedManifest = { kind: 'index'; index: ImageIndex } | { kind: 'manifest'; manifest: ImageManifest };
 
-/** Largest manifest, index or image configuration read (bytes). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** Most layers an image may have (Docker refuses more than 127 on overlayfs; this leaves room). */
 export const MAX_LAYERS = 256;
 /** Most entries an index may list (each is a manifest fetched and stored). */
