@@ -117,7 +117,8 @@ export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promi
     signal: ctx.signal,
   });
   const sectionCache = remote ?? localSections;
-  const tocs = await openImageTocs(cacheDir);
+  const localTocs = await openImageTocs(cacheDir);
+  const tocs = remote === undefined ? localTocs : remote.tocStore(localTocs);
   const assemble = {
     spec,
     images,

@@ -6,6 +6,9 @@
  * - one entry per section key: an image manifest (artifactType `application/vnd.mobyts.cache.section.v1`,
  *   the empty config) tagged `section-<key>`, whose layers are the compressed member, the record (JSON) and
  *   the blobs the section gives back on replay (kernel, microcode, SBOM text);
+ * - one entry per table of contents of an init image (src/rootfs/toc.ts, keyed like the local ones in
+ *   store/image-tocs.ts): an image manifest (artifactType `application/vnd.mobyts.cache.toc.v1`) tagged
+ *   `toc-<key>`, whose one layer is the TOC's JSON;
  * - the index at REF's tag: an image index (artifactType `application/vnd.mobyts.cache.index.v1`) listing
  *   every entry manifest with its key as an annotation.
  * Entry tags are written once and never lost; the index is rebuilt from the tag list by each pusher until
@@ -20,7 +23,9 @@
  * download in parallel instead of one after another (docs/scale.md#figures). Any failure (registry fault,
  * wrong digest) is reported as a warning and the section is built locally: a failure before `get` answers
  * is a miss; a member that fails later rejects `ready` with DamagedSegment, so the initrd is written again
- * and the section built here (a segment that does not verify is never used).
+ * and the section built here (a segment that does not verify is never used). A TOC the local store lacks is
+ * downloaded the same way (verified) when the build asks for it; one that fails is read from the layers
+ * (docs/scale.md#remote-cache).
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -46,6 +51,7 @@ import { memberPath, sectionsDir } from '../store/sections.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import { isMobyError, usageError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
+import type { TocStore } from '../rootfs/toc.ts';
 import { EMPTY_CONFIG, EMPTY_DESCRIPTOR, TITLE } from './artifact.ts';
 
 export const CACHE_INDEX_TYPE = 'application/vnd.mobyts.cache.index.v1';
@@ -54,7 +60,11 @@ export const MEMBER_MEDIA_TYPE = 'application/vnd.mobyts.cache.member.v1';
 export const RECORD_MEDIA_TYPE = 'application/vnd.mobyts.cache.record.v1+json';
 export const BLOB_MEDIA_TYPE = 'application/vnd.mobyts.cache.blob.v1';
 export const KEY_ANNOTATION = 'dev.mobyts.section.key';
+export const CACHE_TOC_TYPE = 'application/vnd.mobyts.cache.toc.v1';
+export const TOC_MEDIA_TYPE = 'application/vnd.mobyts.cache.toc.v1+json';
+export const TOC_KEY_ANNOTATION = 'dev.mobyts.toc.key';
 const TAG_PREFIX = 'section-';
+const TOC_TAG_PREFIX = 'toc-';
 /** Section members downloaded at once, each on its own connection to the registry. */
 const MEMBER_DOWNLOADS = 4;
 const KEY = /^[0-9a-f]{64}$/;
@@ -105,34 +115,61 @@ export interface RemoteStats {
   downloaded: number;
   failed: number;
   pushed: number;
+  /** Tables of contents downloaded, and pushed. */
+  tocsDownloaded: number;
+  tocsPushed: number;
 }
 
 interface RemoteIndex {
+  /** Section entries by key. */
   entries: Map<string, Descriptor>;
+  /** TOC entries by key. */
+  tocs: Map<string, Descriptor>;
 }
 
 const tagOf = (key: string): string => `${TAG_PREFIX}${key}`;
+const tocTagOf = (key: string): string => `${TOC_TAG_PREFIX}${key}`;
+const emptyIndex = (): RemoteIndex => ({ entries: new Map(), tocs: new Map() });
+
+/** The map of `index` an entry tag `tag` belongs in, and its key; undefined for a tag that names no entry. */
+function listedBy(index: RemoteIndex, tag: string): { map: Map<string, Descriptor>; key: string } | undefined {
+  for (const [prefix, map] of [
+    [TAG_PREFIX, index.entries],
+    [TOC_TAG_PREFIX, index.tocs],
+  ] as const) {
+    const key = tag.slice(prefix.length);
+    if (tag.startsWith(prefix) && KEY.test(key)) return { map, key };
+  }
+  return undefined;
+}
 
 function parseIndex(bytes: Buffer): RemoteIndex {
   const index = JSON.parse(bytes.toString('utf8')) as Partial<ImageIndex>;
-  const entries = new Map<string, Descriptor>();
+  const out = emptyIndex();
   for (const d of Array.isArray(index.manifests) ? index.manifests : []) {
     const key = d.annotations?.[KEY_ANNOTATION];
-    if (key !== undefined && KEY.test(key)) entries.set(key, d);
+    if (key !== undefined && KEY.test(key)) out.entries.set(key, d);
+    const toc = d.annotations?.[TOC_KEY_ANNOTATION];
+    if (toc !== undefined && KEY.test(toc)) out.tocs.set(toc, d);
   }
-  return { entries };
+  return out;
 }
 
-function indexBytes(entries: Map<string, Descriptor>): Buffer {
-  const manifests = [...entries.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([key, d]) => ({
-      mediaType: MediaType.OCI_MANIFEST,
-      digest: d.digest,
-      size: d.size,
-      artifactType: CACHE_SECTION_TYPE,
-      annotations: { [KEY_ANNOTATION]: key },
-    }));
+function indexBytes(index: RemoteIndex): Buffer {
+  const list = (m: Map<string, Descriptor>, artifactType: string, annotation: string): object[] =>
+    [...m.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, d]) => ({
+        mediaType: MediaType.OCI_MANIFEST,
+        digest: d.digest,
+        size: d.size,
+        artifactType,
+        annotations: { [annotation]: key },
+      }));
+  const manifests = [
+    ...list(index.entries, CACHE_SECTION_TYPE, KEY_ANNOTATION),
+    ...list(index.tocs, CACHE_TOC_TYPE, TOC_KEY_ANNOTATION),
+  ];
   return Buffer.from(
     JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, artifactType: CACHE_INDEX_TYPE, manifests }),
   );
@@ -140,11 +177,13 @@ function indexBytes(entries: Map<string, Descriptor>): Buffer {
 
 /** A section cache backed by the local one and a registry repository. */
 export class RemoteSectionCache implements SegmentCache {
-  readonly stats: RemoteStats = { downloaded: 0, failed: 0, pushed: 0 };
+  readonly stats: RemoteStats = { downloaded: 0, failed: 0, pushed: 0, tocsDownloaded: 0, tocsPushed: 0 };
   readonly #o: RemoteCacheOptions;
   readonly #client: RegistryClient;
   /** Keys this build used (reused or made): what --cache-to exports. */
   readonly #used = new Set<string>();
+  /** TOCs this build used (read or made), by key, as the JSON the local store holds: what --cache-to exports. */
+  readonly #tocsUsed = new Map<string, Buffer>();
   #indexes: Promise<Array<{ ref: Reference; index: RemoteIndex }>> | undefined;
   /** Keys whose member download failed in the background: built locally when the initrd is written again. */
   readonly #failedKeys = new Set<string>();
@@ -179,14 +218,14 @@ export class RemoteSectionCache implements SegmentCache {
           const index = parseIndex(fetched.bytes);
           this.#o.reporter.emit({
             type: 'info',
-            message: `Remote cache ${ref.expanded}: ${index.entries.size} sections`,
+            message: `Remote cache ${ref.expanded}: ${index.entries.size} sections, ${index.tocs.size} tables of contents`,
           });
           return { ref, index };
         } catch (err) {
           if (isMobyError(err) && err.code === 'NOT_FOUND')
             this.#o.reporter.emit({ type: 'info', message: `Remote cache ${ref.expanded} is empty` });
           else this.#warn(`Cannot read the remote cache ${ref.expanded}, building without it`, err);
-          return { ref, index: { entries: new Map() } };
+          return { ref, index: emptyIndex() };
         }
       }),
     );
@@ -241,6 +280,84 @@ export class RemoteSectionCache implements SegmentCache {
   async evict(key: string, why: string): Promise<void> {
     this.#used.delete(key);
     await this.#o.local.evict(key, why);
+  }
+
+  /**
+   * The TOC store a build uses: `local`'s (store/image-tocs.ts), then the --cache-from indexes' TOC entries
+   * (each stored locally once it verifies); every TOC read or made through it is what --cache-to exports.
+   * A remote TOC that fails (registry fault, wrong digest, not the one for its key) is warned about and
+   * counts as absent: the build reads the image's layers, as without a remote cache.
+   */
+  tocStore(local: TocStore | undefined): TocStore {
+    const note = (key: string, value: unknown): void => {
+      this.#tocsUsed.set(key, Buffer.from(JSON.stringify(value)));
+    };
+    return {
+      get: async (key) => {
+        const saved = await local?.get(key).catch(() => undefined);
+        if (saved !== undefined) {
+          note(key, saved);
+          return saved;
+        }
+        if (!KEY.test(key)) return undefined;
+        for (const { ref, index } of await this.#fromIndexes()) {
+          const entry = index.tocs.get(key);
+          if (entry === undefined) continue;
+          try {
+            const value = await this.#downloadToc(ref, key, entry);
+            this.stats.tocsDownloaded++;
+            this.#o.reporter.emit({
+              type: 'debug',
+              message: `table of contents ${key.slice(0, 12)} downloaded from ${ref.expanded}`,
+            });
+            await local?.put(key, value).catch(() => {});
+            note(key, value);
+            return value;
+          } catch (err) {
+            this.#o.signal?.throwIfAborted();
+            this.#warn(
+              `Cannot use table of contents ${key.slice(0, 12)} of the remote cache ${ref.expanded}, reading the image's layers`,
+              err,
+            );
+          }
+        }
+        return undefined;
+      },
+      put: async (key, value) => {
+        if (KEY.test(key)) note(key, value);
+        await local?.put(key, value);
+      },
+    };
+  }
+
+  /** TOC entry `key`'s manifest and JSON, each verified against its digest. */
+  async #downloadToc(ref: Reference, key: string, entry: Descriptor): Promise<unknown> {
+    const ctx = pullContext(ref);
+    const fetched = await this.#client.fetchManifest(ctx, entry.digest, entry);
+    const manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
+    if (manifest.annotations?.[TOC_KEY_ANNOTATION] !== key)
+      throw new Error(`entry ${entry.digest} is not the one for this key`);
+    const layer = manifest.layers.find((l) => l.mediaType === TOC_MEDIA_TYPE);
+    if (layer === undefined) throw new Error(`entry ${entry.digest} lacks its table of contents`);
+    return JSON.parse((await this.#blob(ctx, layer, 'a table of contents')).toString('utf8')) as unknown;
+  }
+
+  async #pushToc(ctx: CallContext, key: string, bytes: Buffer): Promise<Descriptor> {
+    const layer: Descriptor = { mediaType: TOC_MEDIA_TYPE, digest: digestOf(bytes), size: bytes.length };
+    await this.#client.pushBlob(ctx, layer, bytes);
+    await this.#client.pushBlob(ctx, EMPTY_DESCRIPTOR, EMPTY_CONFIG);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OCI_MANIFEST,
+        artifactType: CACHE_TOC_TYPE,
+        config: EMPTY_DESCRIPTOR,
+        layers: [layer],
+        annotations: { [TOC_KEY_ANNOTATION]: key },
+      }),
+    );
+    const digest = await this.#putManifest(ctx, manifest, MediaType.OCI_MANIFEST, tocTagOf(key));
+    return { mediaType: MediaType.OCI_MANIFEST, digest, size: manifest.length };
   }
 
   async #blob(ctx: CallContext, d: Descriptor, what: string): Promise<Buffer> {
@@ -326,23 +443,36 @@ export class RemoteSectionCache implements SegmentCache {
     const ctx = pushContext(to);
     const tag = to.tag ?? 'latest';
     const current = await this.#readIndex(ctx, tag);
-    const mine = new Map<string, Descriptor>();
+    const mine = emptyIndex();
     for (const key of [...this.#used].sort()) {
-      const known = current.get(key);
+      const known = current.entries.get(key);
       if (known !== undefined) {
-        mine.set(key, known);
+        mine.entries.set(key, known);
         continue;
       }
       const local = await this.#o.local.get(key);
       if (local === undefined) continue;
-      mine.set(key, await this.#pushEntry(ctx, key, local));
+      mine.entries.set(key, await this.#pushEntry(ctx, key, local));
       this.stats.pushed++;
+    }
+    for (const [key, bytes] of [...this.#tocsUsed].sort(([a], [b]) => a.localeCompare(b))) {
+      const known = current.tocs.get(key);
+      if (known !== undefined) mine.tocs.set(key, known);
+      else {
+        mine.tocs.set(key, await this.#pushToc(ctx, key, bytes));
+        this.stats.tocsPushed++;
+      }
     }
     await this.#publishIndex(ctx, tag, mine);
     this.#o.reporter.emit({
       type: 'info',
       message: `Remote cache ${to.expanded}: pushed ${this.stats.pushed} of ${this.#used.size} sections`,
     });
+    if (this.#tocsUsed.size > 0)
+      this.#o.reporter.emit({
+        type: 'info',
+        message: `Remote cache ${to.expanded}: pushed ${this.stats.tocsPushed} of ${this.#tocsUsed.size} tables of contents`,
+      });
   }
 
   /**
@@ -358,11 +488,11 @@ export class RemoteSectionCache implements SegmentCache {
     }
   }
 
-  async #readIndex(ctx: CallContext, tag: string): Promise<Map<string, Descriptor>> {
+  async #readIndex(ctx: CallContext, tag: string): Promise<RemoteIndex> {
     try {
-      return parseIndex((await this.#client.fetchManifest({ ...ctx, action: 'pull' }, tag)).bytes).entries;
+      return parseIndex((await this.#client.fetchManifest({ ...ctx, action: 'pull' }, tag)).bytes);
     } catch (err) {
-      if (isMobyError(err) && err.code === 'NOT_FOUND') return new Map();
+      if (isMobyError(err) && err.code === 'NOT_FOUND') return emptyIndex();
       throw err;
     }
   }
@@ -428,20 +558,30 @@ export class RemoteSectionCache implements SegmentCache {
    * lists the tags again and repeats while some entry tag is missing from what it wrote (another pusher
    * wrote an older union meanwhile). Entry tags are the truth: the last writer's index lists them all.
    */
-  async #publishIndex(ctx: CallContext, tag: string, mine: Map<string, Descriptor>): Promise<void> {
+  async #publishIndex(ctx: CallContext, tag: string, mine: RemoteIndex): Promise<void> {
     for (let attempt = 1; attempt <= 20; attempt++) {
-      const entries = new Map([...(await this.#readIndex(ctx, tag)), ...mine]);
+      const now = await this.#readIndex(ctx, tag);
+      const union: RemoteIndex = {
+        entries: new Map([...now.entries, ...mine.entries]),
+        tocs: new Map([...now.tocs, ...mine.tocs]),
+      };
       for (const t of await this.#client.listTags(ctx)) {
-        const key = t.slice(TAG_PREFIX.length);
-        if (!t.startsWith(TAG_PREFIX) || !KEY.test(key) || entries.has(key)) continue;
+        const listed = listedBy(union, t);
+        if (listed === undefined || listed.map.has(listed.key)) continue;
         const found = await this.#resolveTag(ctx, t);
-        if (found !== undefined) entries.set(key, found);
+        if (found !== undefined) listed.map.set(listed.key, found);
       }
-      await this.#putManifest(ctx, indexBytes(entries), MediaType.OCI_INDEX, tag);
+      await this.#putManifest(ctx, indexBytes(union), MediaType.OCI_INDEX, tag);
       const after = await this.#client.listTags(ctx);
       const written = await this.#readIndex(ctx, tag);
-      const missing = after.filter((t) => t.startsWith(TAG_PREFIX) && !written.has(t.slice(TAG_PREFIX.length)));
-      const lost = [...mine.keys()].filter((k) => !written.has(k));
+      const missing = after.filter((t) => {
+        const listed = listedBy(written, t);
+        return listed !== undefined && !listed.map.has(listed.key);
+      });
+      const lost = [
+        ...[...mine.entries.keys()].filter((k) => !written.entries.has(k)),
+        ...[...mine.tocs.keys()].filter((k) => !written.tocs.has(k)),
+      ];
       if (missing.length === 0 && lost.length === 0) return;
       await delay(20 + Math.floor(Math.random() * 80 * attempt));
     }

@@ -89,7 +89,13 @@ async function remoteIndex(repo: string, tag: string): Promise<string[]> {
     manifests: Array<{ annotations: Record<string, string> }>;
   };
   assert.equal(index.artifactType, 'application/vnd.mobyts.cache.index.v1');
-  return index.manifests.map((m) => m.annotations['dev.mobyts.section.key'] ?? '').sort();
+  // the section entries (the index lists the init images' tables of contents too: test/remote/toc-cache.test.ts)
+  return index.manifests
+    .flatMap((m) => {
+      const key = m.annotations['dev.mobyts.section.key'];
+      return key === undefined ? [] : [key];
+    })
+    .sort();
 }
 
 /** Matches the blob URLs of the remote cache `repo:tag`'s section members of more than 100 bytes (from its manifests). */
