@@ -49,7 +49,7 @@ export function defaultCacheDir(env: Record<string, string | undefined> = proces
 /** Opens the store at `dir` (default defaultCacheDir()), creating the layout when missing. */
 export async function openStore(dir?: string, options: StoreOptions = {}): Promise<ImageStore> {
   const layout = await openLayout(resolve(dir ?? defaultCacheDir()));
-  const lease = new Lease(layout.dir);
+  const lease = new Lease(layout.dir, layout.readOnly);
   const getCachedImage = (ref: Reference, platform: Platform): Promise<StoreImageSource | undefined> =>
     sourceFromCache(layout, { ref, platform, subject: `Cannot pull "${ref.expanded}"`, lease });
   return {

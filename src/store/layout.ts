@@ -5,7 +5,19 @@
  * index.json updates: read → change → write temp → rename, under the index lock.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  access,
+  constants,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.ts';
@@ -42,6 +54,12 @@ export interface WriteBlobOptions {
 
 export interface Layout {
   readonly dir: string;
+  /**
+   * The cache cannot be written (a read-only mount, or a directory this user may not write): it is read
+   * without the index and blob locks and without a lease — nothing can write or clean it through this
+   * process, and whatever it must store (a pull, a name) fails with the write's own error.
+   */
+  readonly readOnly: boolean;
   blobPath(digest: Digest): string;
   hasBlob(digest: Digest): Promise<boolean>;
   writeBlob(
@@ -74,13 +92,25 @@ const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 
 /** Opens (creating when missing) the layout at `dir`. */
 export async function openLayout(dir: string): Promise<Layout> {
+  if (await readOnlyDir(dir)) return makeLayout(dir, true);
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   await mkdir(join(dir, '.mobyts', 'tmp'), { recursive: true });
   await mkdir(join(dir, '.mobyts', 'locks'), { recursive: true });
   await mkdir(join(dir, '.mobyts', 'verified'), { recursive: true });
   await writeIfMissing(join(dir, 'oci-layout'), LAYOUT_FILE);
   await writeIfMissing(join(dir, 'index.json'), `${JSON.stringify(emptyIndex())}\n`);
-  return makeLayout(dir);
+  return makeLayout(dir, false);
+}
+
+/** An existing directory this process cannot write (EROFS, or EACCES for its user). */
+async function readOnlyDir(dir: string): Promise<boolean> {
+  try {
+    await access(dir, constants.W_OK);
+    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'EROFS' || code === 'EACCES';
+  }
 }
 
 function emptyIndex(): ImageIndex {
@@ -99,7 +129,7 @@ function tmpName(dir: string): string {
   return join(dir, '.mobyts', 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 
-function makeLayout(dir: string): Layout {
+function makeLayout(dir: string, readOnly: boolean): Layout {
   const blobPath = (d: Digest): string => join(dir, 'blobs', digestAlgorithm(d), digestHex(d));
   const hasBlob = async (d: Digest): Promise<boolean> => {
     try {
@@ -120,6 +150,7 @@ function makeLayout(dir: string): Layout {
   };
   const layout: Layout = {
     dir,
+    readOnly,
     blobPath,
     hasBlob,
     openBlob,
@@ -150,10 +181,10 @@ function makeLayout(dir: string): Layout {
         }
         return result;
       }),
-    withIndexLock: (fn) => withLock(join(dir, '.mobyts', 'index.lock'), fn),
+    withIndexLock: (fn) => (readOnly ? fn() : withLock(join(dir, '.mobyts', 'index.lock'), fn)),
     // another process downloading a big layer over a slow link may hold this for long: wait up to an hour
     withBlobLock: (d, fn) =>
-      withLock(join(dir, '.mobyts', 'locks', `${digestHex(d)}.lock`), fn, { timeoutMs: 3_600_000 }),
+      readOnly ? fn() : withLock(join(dir, '.mobyts', 'locks', `${digestHex(d)}.lock`), fn, { timeoutMs: 3_600_000 }),
     listBlobs: async () => {
       const out: Digest[] = [];
       for (const alg of ['sha256', 'sha512']) {

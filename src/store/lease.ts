@@ -35,14 +35,18 @@ export class Lease {
   readonly #created = Date.now();
   #released = false;
 
-  constructor(cacheDir: string) {
+  readonly #readOnly: boolean;
+
+  /** `readOnly`: the cache cannot be written, so nothing can clean it either; the lease holds nothing. */
+  constructor(cacheDir: string, readOnly = false) {
     this.#path = join(leaseDir(cacheDir), `${process.pid}-${randomBytes(6).toString('hex')}.json`);
     this.#tmpDir = join(cacheDir, '.mobyts', 'tmp');
+    this.#readOnly = readOnly;
   }
 
   /** Adds `digests` and rewrites the lease file atomically (no-op when all were leased already). */
   async add(digests: Iterable<Digest>): Promise<void> {
-    if (this.#released) return;
+    if (this.#released || this.#readOnly) return;
     const before = this.#digests.size;
     for (const d of digests) this.#digests.add(d);
     if (this.#digests.size === before) return;
