@@ -333,10 +333,7 @@ export class RemoteSectionCache implements SegmentCache {
   /** TOC entry `key`'s manifest and JSON, each verified against its digest. */
   async #downloadToc(ref: Reference, key: string, entry: Descriptor): Promise<unknown> {
     const ctx = pullContext(ref);
-    const fetched = await this.#client.fetchManifest(ctx, entry.digest, entry);
-    const manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
-    if (manifest.annotations?.[TOC_KEY_ANNOTATION] !== key)
-      throw new Error(`entry ${entry.digest} is not the one for this key`);
+    const manifest = await this.#entryManifest(ctx, entry, TOC_KEY_ANNOTATION, key);
     const layer = manifest.layers.find((l) => l.mediaType === TOC_MEDIA_TYPE);
     if (layer === undefined) throw new Error(`entry ${entry.digest} lacks its table of contents`);
     return JSON.parse((await this.#blob(ctx, layer, 'a table of contents')).toString('utf8')) as unknown;
@@ -345,19 +342,39 @@ export class RemoteSectionCache implements SegmentCache {
   async #pushToc(ctx: CallContext, key: string, bytes: Buffer): Promise<Descriptor> {
     const layer: Descriptor = { mediaType: TOC_MEDIA_TYPE, digest: digestOf(bytes), size: bytes.length };
     await this.#client.pushBlob(ctx, layer, bytes);
+    return this.#pushEntryManifest(ctx, CACHE_TOC_TYPE, [layer], { [TOC_KEY_ANNOTATION]: key }, tocTagOf(key));
+  }
+
+  /** Pushes an entry's manifest (its layers already pushed, an empty config) under `tag`; returns its descriptor. */
+  async #pushEntryManifest(
+    ctx: CallContext,
+    artifactType: string,
+    layers: Descriptor[],
+    annotations: Record<string, string>,
+    tag: string,
+  ): Promise<Descriptor> {
     await this.#client.pushBlob(ctx, EMPTY_DESCRIPTOR, EMPTY_CONFIG);
     const manifest = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaType.OCI_MANIFEST,
-        artifactType: CACHE_TOC_TYPE,
+        artifactType,
         config: EMPTY_DESCRIPTOR,
-        layers: [layer],
-        annotations: { [TOC_KEY_ANNOTATION]: key },
+        layers,
+        annotations,
       }),
     );
-    const digest = await this.#putManifest(ctx, manifest, MediaType.OCI_MANIFEST, tocTagOf(key));
+    const digest = await this.#putManifest(ctx, manifest, MediaType.OCI_MANIFEST, tag);
     return { mediaType: MediaType.OCI_MANIFEST, digest, size: manifest.length };
+  }
+
+  /** Entry `entry`'s manifest (verified against its digest), which must name `key` in its `annotation`. */
+  async #entryManifest(ctx: CallContext, entry: Descriptor, annotation: string, key: string): Promise<ImageManifest> {
+    const fetched = await this.#client.fetchManifest(ctx, entry.digest, entry);
+    const manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
+    if (manifest.annotations?.[annotation] !== key)
+      throw new Error(`entry ${entry.digest} is not the one for this key`);
+    return manifest;
   }
 
   async #blob(ctx: CallContext, d: Descriptor, what: string): Promise<Buffer> {
@@ -374,10 +391,7 @@ export class RemoteSectionCache implements SegmentCache {
    */
   async #download(ref: Reference, key: string, entry: Descriptor): Promise<CachedMember> {
     const ctx = pullContext(ref);
-    const fetched = await this.#client.fetchManifest(ctx, entry.digest, entry);
-    const manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
-    if (manifest.annotations?.[KEY_ANNOTATION] !== key)
-      throw new Error(`entry ${entry.digest} is not the one for this key`);
+    const manifest = await this.#entryManifest(ctx, entry, KEY_ANNOTATION, key);
     const member = manifest.layers.find((l) => l.mediaType === MEMBER_MEDIA_TYPE);
     const recordDesc = manifest.layers.find((l) => l.mediaType === RECORD_MEDIA_TYPE);
     if (member === undefined || recordDesc === undefined)
@@ -516,19 +530,8 @@ export class RemoteSectionCache implements SegmentCache {
     await this.#client.pushBlob(ctx, member, () => createReadStream(local.path));
     await this.#client.pushBlob(ctx, recordDesc, recordBytes);
     for (const { d, b } of blobDescs) await this.#client.pushBlob(ctx, d, b);
-    await this.#client.pushBlob(ctx, EMPTY_DESCRIPTOR, EMPTY_CONFIG);
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MediaType.OCI_MANIFEST,
-        artifactType: CACHE_SECTION_TYPE,
-        config: EMPTY_DESCRIPTOR,
-        layers: [member, recordDesc, ...blobDescs.map((x) => x.d)],
-        annotations: { [KEY_ANNOTATION]: key },
-      }),
-    );
-    const digest = await this.#putManifest(ctx, manifest, MediaType.OCI_MANIFEST, tagOf(key));
-    return { mediaType: MediaType.OCI_MANIFEST, digest, size: manifest.length };
+    const layers = [member, recordDesc, ...blobDescs.map((x) => x.d)];
+    return this.#pushEntryManifest(ctx, CACHE_SECTION_TYPE, layers, { [KEY_ANNOTATION]: key }, tagOf(key));
   }
 
   /**

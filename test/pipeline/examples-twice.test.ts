@@ -27,7 +27,16 @@ import { parseReference } from '../../src/oci/reference.ts';
 import { loadSpecs } from '../../src/spec/load.ts';
 import { buildImage, layerTar, pushImage } from '../helpers/images.ts';
 import { buildExamplePackages } from '../helpers/packages.ts';
-import { KERNEL_TAR, REPO, runCli, startFixture, type CliResult, type Fixture, type RunEnv } from './fixture.ts';
+import {
+  debugBuild,
+  KERNEL_TAR,
+  REPO,
+  runCli,
+  segmentIds,
+  startFixture,
+  type Fixture,
+  type RunEnv,
+} from './fixture.ts';
 
 const EXAMPLES = join(REPO, 'examples');
 const MTIME = 1700000000;
@@ -58,15 +67,10 @@ interface Built {
 /** `mobyts build -v 2 -f kernel+initrd` of `spec` into a fresh directory; the outputs and the segment lines. */
 async function build(spec: string, cache: string, out: string, extra: string[], env: RunEnv = {}): Promise<Built> {
   const name = spec.replace(/^.*\//, '').replace(/\.yml$/, '');
-  const r: CliResult = await runCli(
-    ['build', '--cache', cache, '-v', '2', '-f', 'kernel+initrd', '--dir', out, ...extra, spec],
-    { cwd: f.dir, home: join(f.dir, 'home'), ...env },
-  );
+  const r = await debugBuild(f, { cache, out, spec, flags: extra, env });
   assert.equal(r.code, 0, r.stderr);
-  const segments = (what: string): string[] =>
-    [...r.stderr.matchAll(new RegExp(`^initrd segment \\d+ \\(([^)]+)\\): ${what}`, 'gm'))].map((m) => m[1] ?? '');
   const files = await Promise.all(['kernel', 'initrd.img', 'cmdline'].map((s) => readFile(join(out, `${name}-${s}`))));
-  return { files, compressed: segments('compressed'), reused: segments('reused') };
+  return { files, compressed: segmentIds(r.stderr, 'compressed'), reused: segmentIds(r.stderr, 'reused') };
 }
 
 /**

@@ -52,6 +52,57 @@ export function runCli(args: string[], e: RunEnv & { home: string }): Promise<Cl
   });
 }
 
+/** The section ids of a build's `initrd segment N (ID): WHAT …` debug lines (`-v 2`), in order. */
+export function segmentIds(stderr: string, what: string): string[] {
+  return [...stderr.matchAll(new RegExp(`^initrd segment \\d+ \\(([^)]+)\\): ${what}`, 'gm'))].map((m) => m[1] ?? '');
+}
+
+export interface DebugBuild {
+  cache: string;
+  out: string;
+  spec: string;
+  /** `-f`; default kernel+initrd. */
+  formats?: string;
+  /** More arguments before the spec (`-n NAME`, `--cache-from REF`, …). */
+  flags?: string[];
+  env?: RunEnv;
+}
+
+/**
+ * `mobyts build --cache CACHE -v 2 -f FORMATS --dir OUT [FLAGS] SPEC` from the fixture's directory, with its
+ * HOME: the debug lines say, per section, whether it was compressed, reused or downloaded.
+ */
+export async function debugBuild(f: Pick<Fixture, 'dir'>, b: DebugBuild): Promise<CliResult> {
+  await mkdir(b.out, { recursive: true });
+  return runCli(
+    [
+      'build',
+      '--cache',
+      b.cache,
+      '-v',
+      '2',
+      '-f',
+      b.formats ?? 'kernel+initrd',
+      '--dir',
+      b.out,
+      ...(b.flags ?? []),
+      b.spec,
+    ],
+    { cwd: f.dir, home: join(f.dir, 'home'), ...b.env },
+  );
+}
+
+/**
+ * How a fixture spec starts: the fixture's kernel (with a serial console) and its init image; a spec adds its
+ * own init images, containers and files below (`f.spec` puts the registry's host for HOST).
+ */
+export const SPEC_HEAD = `kernel:
+  image: HOST/test/kernel:1
+  cmdline: "console=ttyS0"
+init:
+  - HOST/test/init:1
+`;
+
 export interface Fixture {
   reg: TestRegistry;
   dir: string;

@@ -14,17 +14,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli, startFixture, type CliResult, type Fixture } from './fixture.ts';
+import { debugBuild, segmentIds, SPEC_HEAD, startFixture, type CliResult, type Fixture } from './fixture.ts';
 
 const ROOT = process.getuid?.() === 0;
 
-const SPEC = `
-kernel:
-  image: HOST/test/kernel:1
-  cmdline: "console=ttyS0"
-init:
-  - HOST/test/init:1
-onboot:
+const SPEC = `${SPEC_HEAD}onboot:
   - name: one
     image: HOST/test/svc:1
 services:
@@ -75,13 +69,8 @@ async function build(name: string, cache: string): Promise<Built> {
   const out = join(f.dir, name);
   const tmp = join(f.dir, `${name}-tmp`);
   await mkdir(tmp, { recursive: true });
-  const r = await runCli(
-    ['build', '--cache', cache, '-v', '2', '-f', 'kernel+initrd', '--dir', out, join(f.dir, 'ro.yml')],
-    { cwd: f.dir, home: join(f.dir, 'home'), TMPDIR: tmp },
-  );
-  const segments = (what: string): string[] =>
-    [...r.stderr.matchAll(new RegExp(`^initrd segment \\d+ \\(([^)]+)\\): ${what}`, 'gm'))].map((m) => m[1] ?? '');
-  return { r, out, tmp, segments };
+  const r = await debugBuild(f, { cache, out, spec: join(f.dir, 'ro.yml'), env: { TMPDIR: tmp } });
+  return { r, out, tmp, segments: (what) => segmentIds(r.stderr, what) };
 }
 
 async function outputs(b: Built): Promise<Buffer[]> {

@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli, startFixture, type Fixture } from './fixture.ts';
+import { debugBuild, runCli, segmentIds, startFixture, type Fixture } from './fixture.ts';
 
 let f: Fixture;
 
@@ -52,28 +52,13 @@ interface Built {
 
 async function build(name: string, opts: { cache?: string; formats?: string; spec?: string } = {}): Promise<Built> {
   const out = join(f.dir, name);
-  await mkdir(out, { recursive: true });
   const spec = opts.spec ?? join(f.dir, 'sc.yml');
-  const args = [
-    'build',
-    '--cache',
-    opts.cache ?? f.cache,
-    '-v',
-    '2',
-    '-f',
-    opts.formats ?? 'kernel+initrd',
-    '--dir',
-    out,
-    spec,
-  ];
-  const r = await runCli(args, { cwd: f.dir, home: join(f.dir, 'home') });
+  const r = await debugBuild(f, { cache: opts.cache ?? f.cache, out, spec, formats: opts.formats });
   assert.equal(r.code, 0, r.stderr);
-  const segments = (what: string): string[] =>
-    [...r.stderr.matchAll(new RegExp(`^initrd segment \\d+ \\(([^)]+)\\): ${what}`, 'gm'))].map((m) => m[1] ?? '');
   return {
     initrd: await readFile(join(out, 'sc-initrd.img')),
-    compressed: segments('compressed'),
-    reused: segments('reused'),
+    compressed: segmentIds(r.stderr, 'compressed'),
+    reused: segmentIds(r.stderr, 'reused'),
     stderr: r.stderr,
   };
 }

@@ -6,11 +6,11 @@
  * to local work, and a segment whose digest does not verify is never used.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
-import { runCli, startFixture, type Fixture } from '../pipeline/fixture.ts';
+import { debugBuild, segmentIds, startFixture, type Fixture } from '../pipeline/fixture.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 
 let f: Fixture;
@@ -48,31 +48,12 @@ interface Built {
 
 async function build(runner: string, flags: string[], spec = 'rc.yml'): Promise<Built> {
   const out = join(f.dir, `out-${runner}`);
-  await mkdir(out, { recursive: true });
-  const r = await runCli(
-    [
-      'build',
-      '--cache',
-      join(f.dir, `cache-${runner}`),
-      '-v',
-      '2',
-      '-f',
-      'kernel+initrd',
-      '-n',
-      'rc',
-      '--dir',
-      out,
-      ...flags,
-      join(f.dir, spec),
-    ],
-    { cwd: f.dir, home: join(f.dir, 'home') },
-  );
-  const segments = (what: string): string[] =>
-    [...r.stderr.matchAll(new RegExp(`^initrd segment \\d+ \\(([^)]+)\\): ${what}`, 'gm'))].map((m) => m[1] ?? '');
+  const cache = join(f.dir, `cache-${runner}`);
+  const r = await debugBuild(f, { cache, out, spec: join(f.dir, spec), flags: ['-n', 'rc', ...flags] });
   return {
     initrd: r.code === 0 ? await readFile(join(out, 'rc-initrd.img')) : Buffer.alloc(0),
-    compressed: segments('compressed'),
-    reused: segments('reused'),
+    compressed: segmentIds(r.stderr, 'compressed'),
+    reused: segmentIds(r.stderr, 'reused'),
     downloaded: [...r.stderr.matchAll(/^section [0-9a-f]{12} downloaded from /gm)].length,
     stderr: r.stderr,
     code: r.code,

@@ -6,22 +6,16 @@
  * (the layers are read instead, the outputs are unchanged).
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
-import { runCli, startFixture, type Fixture } from '../pipeline/fixture.ts';
+import { debugBuild, segmentIds, SPEC_HEAD, startFixture, type Fixture } from '../pipeline/fixture.ts';
 
 let f: Fixture;
 
-const SPEC = `
-kernel:
-  image: HOST/test/kernel:1
-  cmdline: "console=ttyS0"
-init:
-  - HOST/test/init:1
-  - HOST/test/init2:1
+const SPEC = `${SPEC_HEAD}  - HOST/test/init2:1
 services:
   - name: svc
     image: HOST/test/svc:1
@@ -45,25 +39,8 @@ interface Built {
 
 async function build(runner: string, flags: string[]): Promise<Built> {
   const out = join(f.dir, `out-${runner}`);
-  await mkdir(out, { recursive: true });
-  const r = await runCli(
-    [
-      'build',
-      '--cache',
-      join(f.dir, `cache-${runner}`),
-      '-v',
-      '2',
-      '-f',
-      'kernel+initrd',
-      '-n',
-      'toc',
-      '--dir',
-      out,
-      ...flags,
-      join(f.dir, 'toc.yml'),
-    ],
-    { cwd: f.dir, home: join(f.dir, 'home') },
-  );
+  const cache = join(f.dir, `cache-${runner}`);
+  const r = await debugBuild(f, { cache, out, spec: join(f.dir, 'toc.yml'), flags: ['-n', 'toc', ...flags] });
   const ok = r.code === 0;
   return {
     initrd: ok ? await readFile(join(out, 'toc-initrd.img')) : Buffer.alloc(0),
@@ -75,7 +52,7 @@ async function build(runner: string, flags: string[]): Promise<Built> {
     ]
       .map((m) => m[1] ?? '')
       .sort(),
-    compressed: [...r.stderr.matchAll(/^initrd segment \d+ \([^)]+\): compressed/gm)].length,
+    compressed: segmentIds(r.stderr, 'compressed').length,
   };
 }
 
