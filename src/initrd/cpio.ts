@@ -8,7 +8,8 @@
  *   puts the target first and the stream is not buffered), later members have size 0. The kernel accepts this:
  *   `maybe_link()` links later members to the first name and opens it without O_TRUNC; GNU cpio defers
  *   size-0 members and links them at the end. Because the group size is only known at the end, nlink fields
- *   are patched in place afterwards (`patchNlinks`), so the archive is first written to a file.
+ *   are patched afterwards (`nlinkPatches()`): in the compressed member of a segmented initrd (segments.ts),
+ *   or in place in the cpio file of a loader initrd (`patchNlinks`, initrd.ts).
  * - devmajor:devminor are 3:1 on every entry, like LinuxKit (the kernel uses them only to key hardlinks).
  * - inode numbers start at 721 and increase by one per entry (links and the trailer included), like LinuxKit.
  *   A segment of a segmented initrd (segments.ts) starts at its own base and has no trailer: the segments'

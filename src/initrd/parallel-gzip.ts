@@ -5,12 +5,14 @@
  * (Node zlib's async calls) and emitted in order, so the output does not depend on scheduling or the number
  * of cores: same input, same bytes. Header: mtime 0, no name, OS 255, like Go's compress/gzip.
  */
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { availableParallelism } from 'node:os';
-import { constants, crc32, deflateRaw, type ZlibOptions } from 'node:zlib';
+import { constants, crc32, deflateRaw, inflateRaw, type ZlibOptions } from 'node:zlib';
 
 const deflateRawAsync = promisify<Buffer, ZlibOptions, Buffer>(deflateRaw);
+const inflateRawAsync = promisify<Buffer, ZlibOptions, Buffer>(inflateRaw);
 
 export const BLOCK_SIZE = 1 << 20;
 const WINDOW = 32 * 1024;
@@ -25,7 +27,21 @@ export interface ParallelGzipOptions {
   blockSize?: number;
   /** Blocks in flight; does not change the output. Default: cores, at most 4 (the default thread pool). */
   concurrency?: number;
+  /**
+   * Told of every block in order, once its deflate is emitted: its input length and its deflated length (the
+   * layout `patchGzip` needs to change a few bytes of the input afterwards).
+   */
+  onBlock?: (block: GzipBlock) => void;
 }
+
+/** One block of a parallel gzip stream: `raw` input bytes deflated to `deflated` bytes. */
+export interface GzipBlock {
+  raw: number;
+  deflated: number;
+}
+
+/** Bytes of the gzip header `parallelGzip` writes (no name, no extra field). */
+const HEADER_SIZE = 10;
 
 function header(level: number): Buffer {
   const xfl = level === 9 ? 2 : level === 1 ? 4 : 0;
@@ -39,25 +55,34 @@ function trailer(crc: number, size: number): Buffer {
   return b;
 }
 
-/** Cuts a byte stream into `size`-byte blocks (the last one shorter, possibly empty). */
-async function* blocks(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
+/**
+ * Cuts a byte stream into `size`-byte blocks (the last one shorter, possibly empty), copied into buffers from
+ * `free` when there are any (`gzipBlocks` gives each one back once its block is deflated), so a long stream
+ * allocates a few block buffers, not one per block for the garbage collector. Without `free` every block is a
+ * buffer of its own.
+ */
+export async function* blocks(
+  source: AsyncIterable<Buffer>,
+  size: number,
+  free: ArrayBuffer[] = [],
+): AsyncGenerator<Buffer> {
+  const take = (): Buffer => (free.length > 0 ? Buffer.from(free.pop() as ArrayBuffer) : Buffer.allocUnsafeSlow(size));
+  let block = take();
   let have = 0;
-  for await (let chunk of source) {
-    while (have + chunk.length >= size) {
-      const take = size - have;
-      parts.push(chunk.subarray(0, take));
-      yield Buffer.concat(parts, size);
-      chunk = chunk.subarray(take);
-      parts = [];
-      have = 0;
-    }
-    if (chunk.length > 0) {
-      parts.push(chunk);
-      have += chunk.length;
+  for await (const chunk of source) {
+    for (let at = 0; at < chunk.length;) {
+      const n = Math.min(size - have, chunk.length - at);
+      chunk.copy(block, have, at, at + n);
+      have += n;
+      at += n;
+      if (have === size) {
+        yield block;
+        block = take();
+        have = 0;
+      }
     }
   }
-  yield Buffer.concat(parts, have);
+  yield block.subarray(0, have);
 }
 
 /**
@@ -68,32 +93,26 @@ export function parallelGzip(
   opts: ParallelGzipOptions = {},
 ): (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
   const blockSize = opts.blockSize ?? BLOCK_SIZE;
-  return (source) => gzipBlocks(blocks(source, blockSize), opts);
+  const free: ArrayBuffer[] = [];
+  return (source) =>
+    gzipBlocks(blocks(source, blockSize, free), opts, (block) => free.push(block.buffer as ArrayBuffer));
 }
 
-/**
- * The gzip of the file at `path`, the same bytes as `parallelGzip` of its contents. The file is read straight
- * into a few block buffers that are used again once their block is deflated, so compressing a large file
- * allocates (and leaves the garbage collector) only the compressed output.
- */
-export function gzipFile(path: string, opts: ParallelGzipOptions = {}): AsyncGenerator<Buffer> {
-  const blockSize = opts.blockSize ?? BLOCK_SIZE;
-  const free: ArrayBuffer[] = [];
-  async function* read(): AsyncGenerator<Buffer> {
-    const fh = await open(path, 'r');
-    try {
-      for (;;) {
-        const buf = free.length > 0 ? Buffer.from(free.pop() as ArrayBuffer) : Buffer.allocUnsafeSlow(blockSize);
-        let n = 0;
-        for (let r = -1; r !== 0 && n < blockSize; n += r) r = (await fh.read(buf, n, blockSize - n, null)).bytesRead;
-        yield buf.subarray(0, n);
-        if (n < blockSize) return; // blocks() ends the same way: the last block is short, possibly empty
-      }
-    } finally {
-      await fh.close();
-    }
-  }
-  return gzipBlocks(read(), opts, (block) => free.push(block.buffer as ArrayBuffer));
+/** How a block is deflated: the last one finishes the stream, the others end on a byte boundary (sync flush). */
+function blockOptions(level: number, last: boolean, dictionary: Buffer | undefined): ZlibOptions {
+  return {
+    level,
+    chunkSize: OUT_CHUNK,
+    finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+    ...(dictionary ? { dictionary } : {}),
+  };
+}
+
+/** The dictionary of the block after `block`: the last 32 KiB of the input so far (a copy: buffers are reused). */
+function nextDictionary(dictionary: Buffer | undefined, block: Buffer): Buffer {
+  return block.length >= WINDOW
+    ? Buffer.from(block.subarray(block.length - WINDOW))
+    : Buffer.concat([dictionary ?? Buffer.alloc(0), block]).subarray(-WINDOW);
 }
 
 /** Deflates `source`'s blocks concurrently, in order; `release(block)` once a block's bytes are not needed. */
@@ -112,6 +131,7 @@ async function* gzipBlocks(
   const done = async (): Promise<Buffer> => {
     const { block, deflated } = inFlight.shift() as (typeof inFlight)[number];
     const out = await deflated;
+    opts.onBlock?.({ raw: block.length, deflated: out.length });
     release?.(block);
     return out;
   };
@@ -123,22 +143,93 @@ async function* gzipBlocks(
     const last = next.done === true;
     crc = crc32(block, crc);
     size += block.length;
-    const options: ZlibOptions = {
-      level,
-      chunkSize: OUT_CHUNK,
-      finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-      ...(dictionary ? { dictionary } : {}),
-    };
-    const deflated = deflateRawAsync(block, options);
+    const deflated = deflateRawAsync(block, blockOptions(level, last, dictionary));
     deflated.catch(() => {}); // awaited in order below; avoid an unhandled rejection while queued
     inFlight.push({ block, deflated });
-    // A copy: the block's buffer may be used again for a later block.
-    dictionary =
-      block.length >= WINDOW
-        ? Buffer.from(block.subarray(block.length - WINDOW))
-        : Buffer.concat([dictionary ?? Buffer.alloc(0), block]).subarray(-WINDOW);
+    dictionary = nextDictionary(dictionary, block);
     if (inFlight.length >= concurrency) yield await done();
   }
   while (inFlight.length > 0) yield await done();
   yield trailer(crc, size);
+}
+
+/** Bytes to write over the input at `offset` (offsets into the uncompressed stream). */
+export interface InputPatch {
+  offset: number;
+  bytes: Buffer;
+}
+
+/**
+ * Writes to `to` the gzip stream that `parallelGzip` would make of the input of the stream in file `from` with
+ * `patches` written over it, given the stream's block layout (`onBlock`, in order) and level: each block is
+ * inflated in turn (with the previous block's tail as its dictionary), and only the blocks a patch touches,
+ * and a block whose dictionary a patch changed, are deflated again; the others are copied as they are. So
+ * a few changed header fields (cpio.ts nlink counts) cost one inflate of the stream, not a second compression
+ * or a copy of the input on disk. Returns what `to` got, as the output's sha256 (`sha256:…`) and size.
+ */
+export async function patchGzip(
+  from: string,
+  to: string,
+  layout: readonly GzipBlock[],
+  patches: readonly InputPatch[],
+  level: number,
+): Promise<{ digest: string; size: number }> {
+  const hash = createHash('sha256');
+  const input = await open(from, 'r');
+  const output = await open(to, 'wx');
+  try {
+    let size = 0;
+    const write = async (b: Buffer): Promise<void> => {
+      hash.update(b);
+      size += b.length;
+      await output.write(b, 0, b.length, null);
+    };
+    await write(header(level));
+    let at = HEADER_SIZE;
+    let rawAt = 0;
+    let crc = 0;
+    let oldDictionary: Buffer | undefined;
+    let newDictionary: Buffer | undefined;
+    for (const [i, b] of layout.entries()) {
+      const deflated = Buffer.allocUnsafe(b.deflated);
+      const { bytesRead } = await input.read(deflated, 0, b.deflated, at);
+      if (bytesRead !== b.deflated) throw new Error(`${from} is shorter than its block layout`);
+      at += b.deflated;
+      const last = i === layout.length - 1;
+      const raw = await inflateRawAsync(deflated, {
+        finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+        ...(oldDictionary ? { dictionary: oldDictionary } : {}),
+      });
+      if (raw.length !== b.raw) throw new Error(`${from}: block ${i} inflates to ${raw.length} bytes, not ${b.raw}`);
+      const patched = Buffer.from(raw);
+      const again = applyPatches(patched, rawAt, patches) || !sameBytes(oldDictionary, newDictionary);
+      await write(again ? await deflateRawAsync(patched, blockOptions(level, last, newDictionary)) : deflated);
+      crc = crc32(patched, crc);
+      rawAt += raw.length;
+      oldDictionary = nextDictionary(oldDictionary, raw);
+      newDictionary = nextDictionary(newDictionary, patched);
+    }
+    await write(trailer(crc, rawAt));
+    return { digest: `sha256:${hash.digest('hex')}`, size };
+  } finally {
+    await input.close();
+    await output.close();
+  }
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
+}
+
+/** Writes the parts of `patches` that fall in `block` (which starts at input offset `start`); whether any did. */
+export function applyPatches(block: Buffer, start: number, patches: readonly InputPatch[]): boolean {
+  let changed = false;
+  for (const p of patches) {
+    const from = Math.max(p.offset, start);
+    const to = Math.min(p.offset + p.bytes.length, start + block.length);
+    if (from >= to) continue;
+    p.bytes.copy(block, from - start, from - p.offset, to - p.offset);
+    changed = true;
+  }
+  return changed;
 }

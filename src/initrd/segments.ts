@@ -11,18 +11,22 @@
  * - Each member depends only on its section's key (everything that determines its entries), its index, the
  *   compression and SEGMENT_VERSION, so a member can be reused from the section cache (`SegmentCache`) when
  *   its key is unchanged: the bytes are the same as a fresh build's.
- * - Work: a segment's cpio goes to a work file (for the hardlink nlink patch, cpio.ts), then is compressed
- *   into a member file while the next section is assembled: the compressor runs on the thread pool while the
- *   main thread reads and encodes, so both cores work. A work file that cannot be written (a full disk) fails
- *   the build with one error naming it; a member the section cache cannot store is used from the work file.
+ * - One pass: a section's entries are encoded and compressed as they stream, straight into its member file
+ *   (the compressor runs on the thread pool while the main thread reads and encodes, so both cores work, and
+ *   the next section starts while the last blocks are deflated); no uncompressed cpio is written anywhere.
+ *   A hardlink group's nlink count is only known once the section has ended, so a section with hardlinks has
+ *   those header fields patched in its member afterwards: for gzip only the blocks holding them are deflated
+ *   again (parallel-gzip.ts `patchGzip`), for zstd the member is decompressed and compressed once more. A
+ *   member that cannot be written (a full disk) fails the build with one error naming it; a member the
+ *   section cache cannot store is used from the work directory.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants, createZstdCompress, gzipSync, zstdCompressSync } from 'node:zlib';
+import { constants, createZstdCompress, createZstdDecompress, gzipSync, zstdCompressSync } from 'node:zlib';
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import { asIoError } from '../util/atomic.ts';
@@ -31,12 +35,12 @@ import {
   addLostXattrs,
   FIRST_INO,
   NewcEncoder,
-  patchNlinks,
+  nlinkField,
   reportLostXattrs,
   trailer,
   type LostXattrs,
 } from './cpio.ts';
-import { gzipFile } from './parallel-gzip.ts';
+import { applyPatches, blocks, parallelGzip, patchGzip, type GzipBlock, type InputPatch } from './parallel-gzip.ts';
 
 /** Bump when the bytes of a member for the same section key change (encoder, compressor settings). */
 export const SEGMENT_VERSION = 2;
@@ -46,6 +50,8 @@ const MAX_SEGMENTS = 1023;
 
 export const GZIP_LEVEL = 6;
 export const ZSTD_LEVEL = 3;
+/** zstd is fed its input in pieces of this size, so the same cpio gives the same member however it streamed. */
+const ZSTD_PIECE = 1 << 20;
 
 export type SegmentCompression = 'gzip' | 'zstd' | 'none';
 
@@ -120,34 +126,86 @@ export function segmentKey(sectionKey: string, index: number, compress: SegmentC
     .digest('hex');
 }
 
-/** Compresses file `from` into `to`; returns the digest (`sha256:…`) and size of what it wrote. */
-async function compressFile(
-  from: string,
+/** What a member file holds: its digest (`sha256:…`) and size. */
+interface Made {
+  digest: string;
+  size: number;
+}
+
+/**
+ * Compresses `source` into the file `to`; returns what `to` holds. `layout` receives a gzip member's blocks
+ * (for `patchGzip`).
+ */
+async function compressStream(
+  source: AsyncIterable<Buffer>,
   to: string,
   kind: SegmentCompression,
-  signal?: AbortSignal,
-): Promise<{ digest: string; size: number }> {
+  signal: AbortSignal | undefined,
+  layout: GzipBlock[] = [],
+): Promise<Made> {
   const hash = createHash('sha256');
   let size = 0;
-  const hashed = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const c of source) {
+  const hashed = async function* (chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const c of chunks) {
       hash.update(c);
       size += c.length;
       yield c;
     }
   };
-  const input = (): Readable => createReadStream(from, { highWaterMark: 1 << 20 });
-  if (kind === 'gzip') await pipeline(gzipFile(from, { level: GZIP_LEVEL }), hashed, createWriteStream(to), { signal });
+  const out = createWriteStream(to);
+  const opts = signal === undefined ? {} : { signal };
+  if (kind === 'gzip')
+    await pipeline(source, parallelGzip({ level: GZIP_LEVEL, onBlock: (b) => layout.push(b) }), hashed, out, opts);
+  // zstd's stream output depends on how its input is cut (not gzip's: parallelGzip cuts fixed blocks itself)
   else if (kind === 'zstd')
     await pipeline(
-      input(),
+      blocks(source, ZSTD_PIECE),
       createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }),
       hashed,
-      createWriteStream(to),
-      { signal },
+      out,
+      opts,
     );
-  else await pipeline(input(), hashed, createWriteStream(to), { signal });
+  else await pipeline(source, hashed, out, opts);
   return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+/** `source` with `patches` written over it (offsets into the stream). */
+async function* patched(source: AsyncIterable<Buffer>, patches: readonly InputPatch[]): AsyncGenerator<Buffer> {
+  let at = 0;
+  for await (const chunk of source) {
+    const copy = Buffer.from(chunk);
+    applyPatches(copy, at, patches);
+    at += copy.length;
+    yield copy;
+  }
+}
+
+/**
+ * Writes `patches` (the nlink fields of hardlink groups) into the member file `member`, as if its cpio had
+ * carried them from the start; returns what the member holds then.
+ */
+async function patchMember(
+  member: string,
+  kind: SegmentCompression,
+  layout: readonly GzipBlock[],
+  patches: readonly InputPatch[],
+  signal: AbortSignal | undefined,
+): Promise<Made> {
+  const to = `${member}.patched`;
+  try {
+    let made: Made;
+    if (kind === 'gzip') made = await patchGzip(member, to, layout, patches, GZIP_LEVEL);
+    else {
+      const read = createReadStream(member, { highWaterMark: 1 << 20 });
+      const cpio: AsyncIterable<Buffer> = kind === 'zstd' ? (read.compose(createZstdDecompress()) as Readable) : read;
+      made = await compressStream(patched(cpio, patches), to, kind, signal);
+    }
+    await rename(to, member);
+    return made;
+  } catch (err) {
+    await rm(to, { force: true });
+    throw err;
+  }
 }
 
 /**
@@ -196,6 +254,8 @@ class SegmentWriter {
   readonly lost: LostXattrs = { count: 0, shown: [] };
   private readonly o: SegmentedInitrdOptions;
   private readonly members: Member[] = [];
+  /** Every member still being compressed, also of a section that failed before its member was listed. */
+  private readonly pending: Array<Promise<unknown>> = [];
   private cacheBroken = false;
 
   constructor(o: SegmentedInitrdOptions) {
@@ -222,18 +282,27 @@ class SegmentWriter {
       this.o.reporter.emit({ type: 'debug', message: `initrd segment ${index} (${section.id}): reused ${key}` });
       return;
     }
-    const cpio = join(this.o.workDir, `segment-${index}.cpio`);
+    const member = join(this.o.workDir, `segment-${index}.member`);
     const encoder = new NewcEncoder({
       firstIno: FIRST_INO + index * INO_SHARE,
       inoLimit: FIRST_INO + (index + 1) * INO_SHARE,
       trailer: false,
     });
-    await pipeline(Readable.from(encoder.bytes(withoutBootFiles(section.entries()))), createWriteStream(cpio), {
-      signal: this.o.signal,
-    }).catch((err: unknown) => {
-      throw writeError(cpio, err);
+    // Encoded and compressed in one pass; the next section starts once this one's entries have all been read,
+    // while its last blocks are still being deflated.
+    let encoded = (): void => {};
+    const allEncoded = new Promise<void>((resolve) => (encoded = resolve));
+    const cpio = async function* (): AsyncGenerator<Buffer> {
+      yield* encoder.bytes(withoutBootFiles(section.entries()));
+      encoded();
+    };
+    const layout: GzipBlock[] = [];
+    const written = compressStream(cpio(), member, this.o.compress, this.o.signal, layout).catch((err: unknown) => {
+      throw writeError(member, err);
     });
-    await patchNlinks(cpio, encoder);
+    written.catch(() => {}); // awaited below or in order by finish(); avoid an unhandled rejection meanwhile
+    this.pending.push(written);
+    await Promise.race([allEncoded, written]);
     const record: SegmentRecord = {
       section: section.record(),
       lostXattrs: encoder.lostXattrs,
@@ -245,7 +314,16 @@ class SegmentWriter {
       type: 'debug',
       message: `initrd segment ${index} (${section.id}): compressed ${encoder.size} bytes, ${key}`,
     });
-    const file = this.compress(cpio, join(this.o.workDir, `segment-${index}.member`), key, record);
+    const file = written.then(async (made) => {
+      const patches = encoder.nlinkPatches().map((p) => ({ offset: p.offset, bytes: nlinkField(p.nlink) }));
+      const final =
+        patches.length === 0
+          ? made
+          : await patchMember(member, this.o.compress, layout, patches, this.o.signal).catch((err: unknown) => {
+              throw writeError(`${member}.patched`, err);
+            });
+      return this.store(member, key, record, final);
+    });
     file.catch(() => {}); // awaited in order by finish(); avoid an unhandled rejection meanwhile
     this.members.push({ file, empty: record.empty });
   }
@@ -259,11 +337,8 @@ class SegmentWriter {
     }
   }
 
-  private async compress(cpio: string, member: string, key: string, record: SegmentRecord): Promise<string> {
-    const made = await compressFile(cpio, member, this.o.compress, this.o.signal).catch((err: unknown) => {
-      throw writeError(member, err);
-    });
-    await rm(cpio, { force: true });
+  /** Stores the finished member in the section cache when there is one; returns where it is. */
+  private async store(member: string, key: string, record: SegmentRecord, made: Made): Promise<string> {
     if (this.o.cache === undefined || this.cacheBroken) return member;
     try {
       return await this.o.cache.put(key, member, record, made);
@@ -275,7 +350,7 @@ class SegmentWriter {
 
   /** Waits until no member is being compressed (after a failure, before the work directory goes). */
   async settle(): Promise<void> {
-    await Promise.allSettled(this.members.map((m) => m.file));
+    await Promise.allSettled([...this.pending, ...this.members.map((m) => m.file)]);
   }
 
   /** Waits for every member, then writes them and the trailer member to `out`, in order. */

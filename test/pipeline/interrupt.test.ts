@@ -77,8 +77,9 @@ void test('SIGKILL mid-build leaves nothing in TMPDIR; the next build sweeps its
   const closed = new Promise<number | null>((res) =>
     child.once('close', (_code, signal) => res(signal === 'SIGKILL' ? -9 : _code)),
   );
-  // Kill once the init image's segment is being written (its cpio is in the work directory).
-  for (let i = 0; i < 600 && !(await filesUnder(work)).some((n) => n.endsWith('segment-1.cpio')); i++) await sleep(50);
+  // Kill once the init image's segment is being written (its member is in the work directory).
+  for (let i = 0; i < 600 && !(await filesUnder(work)).some((n) => n.endsWith('segment-1.member')); i++)
+    await sleep(50);
   child.kill('SIGKILL');
   assert.equal(await closed, -9, `the build ended before it could be killed:\n${stderr}`);
   assert.deepEqual(await readdir(tmp), [], 'nothing in TMPDIR');
