@@ -1,6 +1,8 @@
 // The embedded kernel config (IKCONFIG) found in arm64's kernel forms (docs/formats.md#arm64): the plain `Image`,
 // `Image.gz` (a gzip file) and EFI zboot images (a PE whose header names its payload and compression), built
-// here around a small fake kernel; a zboot compression we cannot read gives a note instead of a config.
+// here around a small fake kernel; a zboot compression we cannot read gives a note instead of a config. What a
+// build keeps of an answer between builds (pipeline/execute.ts) is checked here too: only answers any host
+// would give, read back only in their own shape.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import { embeddedConfig, readEmbeddedConfig, zbootPayload } from './embedded-config.ts';
+import {
+  asEmbeddedConfig,
+  embeddedConfig,
+  findEmbeddedConfig,
+  readEmbeddedConfig,
+  rememberEmbeddedConfig,
+  zbootPayload,
+} from './embedded-config.ts';
 import { checkKernel } from './check.ts';
 import { getFormat } from '../outputs/index.ts';
 
@@ -112,5 +121,30 @@ void test('kernels without IKCONFIG give neither a config nor a note', () => {
     ['corrupt-zboot', zboot('gzip', Buffer.from([0x1f, 0x8b, 0, 0, 0]))],
   ] as const) {
     assert.deepEqual(readEmbeddedConfig(written(name, bytes)), {}, name);
+  }
+});
+
+void test('an answer is lasting unless the xz tool it needed failed; a remembered answer is used without reading the kernel', () => {
+  assert.equal(findEmbeddedConfig(written('lasting-Image', image)).lasting, true);
+  assert.equal(findEmbeddedConfig(written('lasting-plain', Buffer.alloc(4096, 0xd5))).lasting, true);
+  // an xz stream that xz rejects: the answer (no config) may differ where xz works, so it is not kept
+  const badXz = Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(64, 0x55)]);
+  assert.deepEqual(findEmbeddedConfig(written('zboot-bad-xz', zboot('xzkern', badXz, le32(4096)))), {
+    found: {},
+    lasting: false,
+  });
+  // what an earlier build found in the same kernel is what later questions get: the file is not read again
+  const path = written('remembered', Buffer.alloc(4096, 0xd5));
+  rememberEmbeddedConfig(path, { text: CONFIG });
+  assert.equal(embeddedConfig(path), CONFIG);
+  assert.deepEqual(findEmbeddedConfig(path), { found: { text: CONFIG }, lasting: true });
+});
+
+void test('a kept answer is used only in its own shape: anything else makes the build read the kernel again', () => {
+  assert.deepEqual(asEmbeddedConfig({ text: CONFIG }), { text: CONFIG });
+  assert.deepEqual(asEmbeddedConfig({ note: 'why' }), { note: 'why' });
+  assert.deepEqual(asEmbeddedConfig({}), {});
+  for (const bad of [null, 'text', 42, [], [CONFIG], { text: 42 }, { note: {} }, { text: CONFIG, extra: 1 }]) {
+    assert.equal(asEmbeddedConfig(bad), undefined, JSON.stringify(bad));
   }
 });

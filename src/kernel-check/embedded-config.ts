@@ -4,6 +4,8 @@
  * an x86 bzImage's payload, an arm64 `Image.gz` (a plain gzip file) or an EFI zboot image's payload
  * (docs/formats.md#arm64). gzip and zstd are decompressed in-process, xz through the `xz` tool; a zboot payload
  * compressed otherwise gives a note saying the config cannot be read. The kernel is small enough to buffer.
+ * What a kernel holds depends only on its bytes, so a build keeps the answer in the cache directory
+ * (`embeddedConfigFactOf`, pipeline/execute.ts): a build whose kernel did not change does not read it again.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
@@ -21,7 +23,22 @@ export interface EmbeddedConfig {
   note?: string;
 }
 
-const memo = new Map<string, EmbeddedConfig>();
+/** What searching a kernel found, and whether any host would find the same (`lasting`). */
+export interface EmbeddedConfigFinding {
+  found: EmbeddedConfig;
+  /**
+   * False when the answer may differ on another host: the `xz` tool was needed and failed (it may be missing
+   * here). Only a lasting answer is kept between builds.
+   */
+  lasting: boolean;
+}
+
+const memo = new Map<string, EmbeddedConfigFinding>();
+
+function memoKey(kernelPath: string): string {
+  const st = statSync(kernelPath);
+  return `${kernelPath}\0${st.size}\0${st.mtimeMs}`;
+}
 
 /**
  * The config text embedded in the kernel file, or undefined when there is none (or it cannot be read).
@@ -33,26 +50,66 @@ export function embeddedConfig(kernelPath: string): string | undefined {
 
 /** As `embeddedConfig`, with a note when the kernel is a form whose config cannot be read. */
 export function readEmbeddedConfig(kernelPath: string): EmbeddedConfig {
-  const st = statSync(kernelPath);
-  const key = `${kernelPath}\0${st.size}\0${st.mtimeMs}`;
-  const known = memo.get(key);
-  if (known !== undefined) return known;
-  const found = search(readFileSync(kernelPath));
-  memo.set(key, found);
-  return found;
+  return findEmbeddedConfig(kernelPath).found;
 }
 
-function search(image: Buffer): EmbeddedConfig {
+/** As `readEmbeddedConfig`, saying whether the answer may be kept between builds. */
+export function findEmbeddedConfig(kernelPath: string): EmbeddedConfigFinding {
+  const key = memoKey(kernelPath);
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  const finding = search(readFileSync(kernelPath));
+  memo.set(key, finding);
+  return finding;
+}
+
+/**
+ * Notes `found` as what the kernel file at `kernelPath` holds, as an earlier build found it in the same kernel
+ * (kept in the cache): the kernel check and the formats that ask later in this build then do not read it.
+ */
+export function rememberEmbeddedConfig(kernelPath: string, found: EmbeddedConfig): void {
+  memo.set(memoKey(kernelPath), { found, lasting: true });
+}
+
+/**
+ * Identifies the embedded config of the kernel `binary` of the image whose manifest digest is `digest`, as
+ * the build had it (`decompress`: `--decompress-kernel`): with the image they determine the kernel's bytes.
+ * Bump `v` when what `search` finds changes (a kernel form it learns to read), so older answers are not used.
+ */
+export function embeddedConfigFactOf(digest: string, binary: string, decompress: boolean): Record<string, unknown> {
+  return { fact: 'embedded-config', v: 1, digest, binary, decompress };
+}
+
+/** `value` as a kept `EmbeddedConfig`, or undefined when it is not one (then the kernel is read again). */
+export function asEmbeddedConfig(value: unknown): EmbeddedConfig | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { text, note, ...rest } = value as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return undefined;
+  if (text !== undefined && typeof text !== 'string') return undefined;
+  if (note !== undefined && typeof note !== 'string') return undefined;
+  return { ...(text === undefined ? {} : { text }), ...(note === undefined ? {} : { note }) };
+}
+
+/** Set when a decompression needed a tool that failed: the answer then depends on this host. */
+interface HostTrouble {
+  toolFailed: boolean;
+}
+
+function search(image: Buffer): EmbeddedConfigFinding {
   const direct = findIkconfig(image);
-  if (direct !== undefined) return { text: direct };
+  if (direct !== undefined) return { found: { text: direct }, lasting: true };
   const zboot = zbootPayload(image);
   if (zboot !== undefined && !ZBOOT_READABLE.has(zboot.compression)) {
     return {
-      note: `the kernel is an EFI zboot image compressed with ${zboot.compression || 'an unnamed method'}: mobyts reads the embedded config of gzip, zstd and xz ones only`,
+      found: {
+        note: `the kernel is an EFI zboot image compressed with ${zboot.compression || 'an unnamed method'}: mobyts reads the embedded config of gzip, zstd and xz ones only`,
+      },
+      lasting: true,
     };
   }
-  const text = findIkconfig(decompressedPayload(image));
-  return text === undefined ? {} : { text };
+  const trouble: HostTrouble = { toolFailed: false };
+  const text = findIkconfig(payloadOf(image, trouble));
+  return { found: text === undefined ? {} : { text }, lasting: !trouble.toolFailed };
 }
 
 /** The IKCONFIG text inside an uncompressed blob, if any. */
@@ -74,11 +131,16 @@ export function findIkconfig(blob: Buffer | undefined): string | undefined {
  * zboot image's payload (gzip, zstd or xz), or a whole gzip file (`Image.gz`).
  */
 export function decompressedPayload(image: Buffer): Buffer | undefined {
+  return payloadOf(image, { toolFailed: false });
+}
+
+function payloadOf(image: Buffer, trouble: HostTrouble): Buffer | undefined {
   const zboot = zbootPayload(image);
-  if (zboot !== undefined) return ZBOOT_READABLE.has(zboot.compression) ? decompress(zboot.payload) : undefined;
-  if (image[0] === 0x1f && image[1] === 0x8b) return decompress(image);
+  if (zboot !== undefined)
+    return ZBOOT_READABLE.has(zboot.compression) ? decompress(zboot.payload, trouble) : undefined;
+  if (image[0] === 0x1f && image[1] === 0x8b) return decompress(image, trouble);
   const payload = bzImagePayload(image);
-  return payload === undefined ? undefined : decompress(payload);
+  return payload === undefined ? undefined : decompress(payload, trouble);
 }
 
 /** The compression names a zboot header may carry that `decompress` reads (older kernels say `zstd22`). */
@@ -105,12 +167,14 @@ export function zbootPayload(image: Buffer): { payload: Buffer; compression: str
   };
 }
 
-function decompress(p: Buffer): Buffer | undefined {
+function decompress(p: Buffer, trouble: HostTrouble): Buffer | undefined {
   try {
     if (p[0] === 0x1f && p[1] === 0x8b) return gunzipSync(p);
     if (p.readUInt32LE(0) === 0xfd2fb528) return zstdFrame(p);
     if (p.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
-      return runToolSync(TOOLS.xz, ['-dc', '--single-stream'], p);
+      const out = runToolSync(TOOLS.xz, ['-dc', '--single-stream'], p);
+      if (out === undefined) trouble.toolFailed = true;
+      return out;
     }
   } catch {
     return undefined;

@@ -142,6 +142,8 @@ export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promi
       assemble,
       writeInitrd: initrdWriter,
       ...(sectionCache === undefined ? {} : { sectionCache }),
+      // local only: a remote cache carries the init images' tables of contents, not these
+      ...(localTocs === undefined ? {} : { facts: localTocs }),
       openWork: () => openWorkDir(cacheDir, ctx.reporter),
       compress: settings.compress,
       sizeBytes: settings.sizeBytes,

@@ -24,8 +24,14 @@ import type { OutputPlan } from './outputs-plan.ts';
 import { readTarFile, tarStream } from '../tar/io.ts';
 import { checkKernel } from '../kernel-check/check.ts';
 import { parseConfig } from '../kernel-check/config-text.ts';
-import { embeddedConfig } from '../kernel-check/embedded-config.ts';
+import {
+  asEmbeddedConfig,
+  embeddedConfigFactOf,
+  findEmbeddedConfig,
+  rememberEmbeddedConfig,
+} from '../kernel-check/embedded-config.ts';
 import { moduleIndexOf } from '../kernel-check/modules.ts';
+import { putToc, savedToc, type TocStore } from '../rootfs/toc.ts';
 
 /**
  * The initrd writer (initrd/segments.ts `writeSegmentedInitrd`): one compressed member per section, `boot/*`
@@ -52,6 +58,11 @@ export interface ExecuteInput {
   openWork?: () => Promise<WorkDir>;
   /** The section cache (store/sections.ts); absent: every member is compressed. */
   sectionCache?: SegmentCache;
+  /**
+   * Facts about images kept between builds beside their tables of contents (store/image-tocs.ts): the
+   * kernel's embedded config. Absent (a cache that cannot be written): the kernel is read every build.
+   */
+  facts?: TocStore;
   compress: 'gzip' | 'zstd' | 'none';
   sizeBytes: number;
   arch: string;
@@ -298,12 +309,40 @@ function checkKernelFor(x: ExecuteInput, inputs: FormatInputs, facts: KernelFact
  */
 async function kernelFactsFor(x: ExecuteInput, inputs: FormatInputs): Promise<KernelFacts & { configText?: string }> {
   if (x.assemble.spec.kernel === undefined) return {};
-  const configText = inputs.kernelConfig ?? embeddedConfig(inputs.kernelPath);
+  const configText = inputs.kernelConfig ?? (await keptEmbeddedConfig(x, inputs.kernelPath));
   if (configText === undefined) return {};
   const config = parseConfig(configText);
   if (!x.plan.formats.some((f) => f.loader !== undefined)) return { configText, config };
   const modules = await moduleIndexOf(abortable(readTarFile(await inputs.rootfsTarWithoutBootPath()), x.signal));
   return { configText, config, ...(modules === undefined ? {} : { modules }) };
+}
+
+/**
+ * The config embedded in the kernel at `kernelPath`, kept in `x.facts` under what determines the kernel's
+ * bytes (its image's manifest digest, the binary's name, `--decompress-kernel`): a build whose kernel did not
+ * change neither reads the kernel (several MiB) nor decompresses its payload to look for it. An answer that
+ * cannot be read back as one is found again; one that depends on this host is not kept. The kernel check and
+ * the formats that ask later in this build get the same answer without reading the kernel either.
+ */
+async function keptEmbeddedConfig(x: ExecuteInput, kernelPath: string): Promise<string | undefined> {
+  const spec = x.assemble.spec.kernel;
+  const digest = x.assemble.images.kernel?.manifestDigest;
+  const what =
+    spec === undefined || digest === undefined
+      ? undefined
+      : embeddedConfigFactOf(digest, spec.binary ?? 'kernel', x.assemble.decompressKernel);
+  const debug = (message: string): void =>
+    x.reporter.emit({ type: 'debug', message: `kernel embedded config: ${message}` });
+  const saved = what === undefined ? undefined : asEmbeddedConfig(await savedToc(x.facts, what));
+  if (saved !== undefined) {
+    rememberEmbeddedConfig(kernelPath, saved);
+    debug(`from the cache (${saved.text === undefined ? 'none' : 'found'})`);
+    return saved.text;
+  }
+  const { found, lasting } = findEmbeddedConfig(kernelPath);
+  if (what !== undefined && lasting) await putToc(x.facts, what, found);
+  debug(`read from the kernel (${found.text === undefined ? 'none' : 'found'})`);
+  return found.text;
 }
 
 async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {

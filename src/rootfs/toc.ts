@@ -25,7 +25,7 @@ export async function cachedToc<T>(
   read: () => Promise<T>,
   made?: (from: 'cache' | 'layers', toc: T) => void,
 ): Promise<T> {
-  const saved = (await tocs?.get(keyOf(what)).catch(() => undefined)) as T | undefined;
+  const saved = (await savedToc(tocs, what)) as T | undefined;
   if (saved !== undefined) {
     made?.('cache', saved);
     return saved;
@@ -33,6 +33,11 @@ export async function cachedToc<T>(
   const toc = await putToc(tocs, what, await read());
   made?.('layers', toc);
   return toc;
+}
+
+/** The value kept under `what` in `tocs`, or undefined (none kept, damaged, or no store). */
+export async function savedToc(tocs: TocStore | undefined, what: Record<string, unknown>): Promise<unknown> {
+  return tocs?.get(keyOf(what)).catch(() => undefined);
 }
 
 /** Stores `toc` as the table of contents `what` identifies (best effort); returns it as read back from JSON. */
