@@ -35,6 +35,8 @@ export interface PlanImageOptions {
   pull: boolean;
   reporter: Reporter;
   signal: AbortSignal;
+  /** When a pulled image's layers are fetched (GetImageOptions `layers`); default: before it is returned. */
+  layers?: GetImageOptions['layers'];
 }
 
 /** The key of a fetched source: the pinned reference and the platform. */
@@ -43,7 +45,14 @@ export function openedKey(pinned: string, platform: string): string {
 }
 
 function getOptions(platform: string, o: PlanImageOptions, pull: boolean): GetImageOptions {
-  return { platform: platformFor(platform), pull, registry: o.registry, reporter: o.reporter, signal: o.signal };
+  return {
+    platform: platformFor(platform),
+    pull,
+    registry: o.registry,
+    reporter: o.reporter,
+    signal: o.signal,
+    ...(o.layers === undefined ? {} : { layers: o.layers }),
+  };
 }
 
 /**

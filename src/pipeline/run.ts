@@ -7,7 +7,7 @@ import type { CommandContext } from '../util/context.ts';
 import type { ImageSource } from '../image/source.ts';
 import type { Reference } from '../oci/reference.ts';
 import { createPkgResolver } from '../pkg/template.ts';
-import { defaultCacheDir, formatPlatform, openStore, type ImageStore } from '../store/index.ts';
+import { defaultCacheDir, formatPlatform, openStore, type ImageStore, type StoreImageSource } from '../store/index.ts';
 import type { GetImageOptions } from '../store/types.ts';
 import { sourceDateEpoch } from '../rootfs/constants.ts';
 import { checkReadonlyVolumes } from '../rootfs/volumes.ts';
@@ -66,12 +66,56 @@ async function planImages(
     pull: opts.pull,
     reporter: ctx.reporter,
     signal: ctx.signal,
+    layers: layersWhen(opts),
   };
   if (opts.locked === undefined) return (requests) => storeImages(store, requests, o, opened);
   // the lockfile modules (and the registry client they reach) load only for `--locked`
   const { readLock, defaultLockPath } = await import('../lock/pin.ts');
   const lock = await readLock(opts.locked === '' ? defaultLockPath(files) : opts.locked);
   return (requests) => lockedImages(store, lock, requests, o, opened);
+}
+
+/**
+ * When a build fetches the layers of the images it pulls (docs/formats.md, "Layers as the build needs them"):
+ * in the background from the moment each image's manifests and config are stored, so the assembly starts on
+ * the first sections while later layers still download; with `--cache-from`, only when a section that is not
+ * in the remote cache reads one, so a build the remote cache covers downloads no layer.
+ */
+function layersWhen(opts: BuildOptions): 'prefetch' | 'on-demand' {
+  return (opts.cacheFrom?.length ?? 0) > 0 ? 'on-demand' : 'prefetch';
+}
+
+/**
+ * Ends the pulls whose layers were fetched as the build went (`opened`): on success each image is completed
+ * (every layer fetched, unless `--cache-from` left some unneeded) and named in the cache; an image that cannot be
+ * completed is a warning, since the outputs are already written. On failure every fetch under way is stopped.
+ */
+async function endPulls(
+  opened: Map<string, ImageSource>,
+  opts: BuildOptions,
+  ctx: CommandContext,
+  ok: boolean,
+): Promise<void> {
+  const pulls = [...new Set(opened.values())].flatMap((s) => {
+    const pull = (s as Partial<StoreImageSource>).pull;
+    return pull === undefined ? [] : [{ ref: s.ref.expanded, pull }];
+  });
+  if (!ok) {
+    await Promise.allSettled(pulls.map((p) => p.pull.abort()));
+    return;
+  }
+  const all = layersWhen(opts) === 'prefetch';
+  await Promise.all(
+    pulls.map(async (p) => {
+      await p.pull.finish(all).catch((err: unknown) =>
+        ctx.reporter.emit({
+          type: 'warn',
+          message: `${p.ref} was not kept whole in the cache (the next build fetches it again)`,
+          cause: err,
+        }),
+      );
+    }),
+  );
 }
 
 /**
@@ -116,8 +160,9 @@ export async function runBuild(
   // opened once trust is verified (or the lock read), as the plan's images need it
   let opening: Promise<ImageStore> | undefined;
   const open = (): Promise<ImageStore> => (opening ??= openStore(opts.cache));
+  const opened = new Map<string, ImageSource>();
+  let ok = false;
   try {
-    const opened = new Map<string, ImageSource>();
     const plan = await resolveBuildPlan(files, loaded, opts, ctx, open, opened);
     const store = await open();
     // the images resolving fetched are handed over as they are; anything else is opened from the store
@@ -125,8 +170,11 @@ export async function runBuild(
       getImage: (ref: Reference, o: GetImageOptions): Promise<ImageSource> =>
         Promise.resolve(opened.get(openedKey(ref.expanded, formatPlatform(o.platform))) ?? store.getImage(ref, o)),
     };
-    return await executePlan(plan, { store: reuse, ctx });
+    const result = await executePlan(plan, { store: reuse, ctx });
+    ok = true;
+    return result;
   } finally {
+    await endPulls(opened, opts, ctx, ok);
     if (opening !== undefined) await (await opening).close();
   }
 }

@@ -6,9 +6,9 @@
  */
 import { stat } from 'node:fs/promises';
 import type { Digest } from '../oci/digest.ts';
-import { manifestSelector, type Reference } from '../oci/reference.ts';
-import { REF_NAME_ANNOTATION, type Descriptor } from '../oci/types.ts';
-import type { StoreImageSource } from './store-source.ts';
+import { manifestSelector, withDigest, type Reference } from '../oci/reference.ts';
+import { REF_NAME_ANNOTATION, type Descriptor, type ImageManifest } from '../oci/types.ts';
+import { storeImageSource, type Attestation, type StoreImageSource } from './store-source.ts';
 import {
   createRegistryClient,
   pullContext,
@@ -60,11 +60,11 @@ export async function pullImage(
   tuning: ClientTuning = {},
   po: PullOptions = {},
 ): Promise<StoreImageSource> {
-  const client = createRegistryClient({
-    ...tuning,
-    registry: opts.registry,
-    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-  });
+  const mode = opts.layers ?? 'now';
+  // a pull that returns before its layers are fetched can be stopped on its own (PendingPull.abort)
+  const stop = new AbortController();
+  const signal = opts.signal === undefined ? stop.signal : AbortSignal.any([opts.signal, stop.signal]);
+  const client = createRegistryClient({ ...tuning, registry: opts.registry, signal });
   const p: Pull = {
     layout,
     client,
@@ -74,38 +74,21 @@ export async function pullImage(
     lease: po.lease,
     damaged: new Map((po.damaged ?? []).map((d) => [d.digest, d])),
   };
+  let handedOver = false;
   try {
     const root =
       ref.digest !== undefined ? await digestRoot(p, ref.digest) : await p.client.resolve(p.ctx, manifestSelector(ref));
     await lease(p, [root.digest]);
+    if (mode !== 'now') {
+      const source = await deferredSource(p, { ref, root, opts, stop, fetchAll: mode === 'prefetch' });
+      handedOver = true;
+      return source;
+    }
     for (let round = 1; ; round++) {
       const needed = await storeManifests(p, root, opts);
       await fetchBlobs(p, needed.blobs);
-      // a configuration the build would misread is refused before the image is named in the cache
-      if (needed.blobs[0] !== undefined)
-        parseConfig(await layout.readBlob(needed.blobs[0].digest, needed.blobs[0].size), p.ctx.subject);
-      const named = await layout.updateIndex(
-        async (index) => {
-          // gc (cache rm/clean) runs under this lock too: once named, nothing of this image is collected.
-          if (!(await allPresent(layout, [...needed.manifests, ...needed.blobs]))) return false;
-          index.manifests = index.manifests.filter((d) => !refDescriptors(index, ref.expanded).includes(d));
-          index.manifests.push({
-            mediaType: root.mediaType,
-            digest: root.digest,
-            size: root.size,
-            annotations: { [REF_NAME_ANNOTATION]: ref.expanded },
-          });
-          return true;
-        },
-        {
-          onDamaged: (err, savedAs) =>
-            opts.reporter.emit({
-              type: 'warn',
-              message: `${err.message}: set it aside as "${savedAs}"; images are fetched again as builds need them`,
-            }),
-        },
-      );
-      if (named) break;
+      await checkConfig(p, needed);
+      if (await nameImage(p, ref, root, needed, opts)) break;
       if (round >= 3)
         throw new MobyError(
           `${p.ctx.subject}: blobs keep vanishing from the cache during the pull (is \`mobyts cache clean\` running?)`,
@@ -128,8 +111,110 @@ export async function pullImage(
     }
     return source;
   } finally {
-    await client.close();
+    if (!handedOver) await client.close();
   }
+}
+
+/** A configuration the build would misread is refused before the image is named in the cache. */
+async function checkConfig(p: Pull, needed: Needed): Promise<void> {
+  const config = needed.blobs[0];
+  if (config !== undefined) parseConfig(await p.layout.readBlob(config.digest, config.size), p.ctx.subject);
+}
+
+/**
+ * Points `ref`'s index.json entry at `root` when every blob `needed` lists is present (under the index lock,
+ * which gc holds too: once named, nothing of this image is collected); false when one has vanished.
+ */
+function nameImage(p: Pull, ref: Reference, root: Descriptor, needed: Needed, opts: GetImageOptions): Promise<boolean> {
+  return p.layout.updateIndex(
+    async (index) => {
+      if (!(await allPresent(p.layout, [...needed.manifests, ...needed.blobs]))) return false;
+      index.manifests = index.manifests.filter((d) => !refDescriptors(index, ref.expanded).includes(d));
+      index.manifests.push({
+        mediaType: root.mediaType,
+        digest: root.digest,
+        size: root.size,
+        annotations: { [REF_NAME_ANNOTATION]: ref.expanded },
+      });
+      return true;
+    },
+    {
+      onDamaged: (err, savedAs) =>
+        opts.reporter.emit({
+          type: 'warn',
+          message: `${err.message}: set it aside as "${savedAs}"; images are fetched again as builds need them`,
+        }),
+    },
+  );
+}
+
+/**
+ * The source of an image whose manifests and config are stored but whose other blobs (layers, attestation
+ * layers) are fetched as they are read (`fetchAll`: also in the background, in order, from now on). Each blob
+ * is fetched once, verified as it is written, like any pull; reading it waits for it. `pull.finish` names the
+ * image once it is whole.
+ */
+async function deferredSource(
+  p: Pull,
+  a: { ref: Reference; root: Descriptor; opts: GetImageOptions; stop: AbortController; fetchAll: boolean },
+): Promise<StoreImageSource> {
+  const needed = await storeManifests(p, a.root, a.opts);
+  const [config, ...rest] = needed.blobs;
+  if (config === undefined) throw new MobyError(`${p.ctx.subject}: the manifest names no config`, { code: 'REGISTRY' });
+  await fetchBlobs(p, [config]);
+  const parsedConfig = parseConfig(await p.layout.readBlob(config.digest, config.size), p.ctx.subject);
+  const byDigest = new Map(rest.map((d) => [d.digest, d]));
+  const fetches = new Map<Digest, Promise<void>>();
+  const ensure = (d: Descriptor): Promise<void> => {
+    let f = fetches.get(d.digest);
+    if (f === undefined) {
+      f = fetchBlobs(p, [d]);
+      f.catch(() => {}); // the reader (or finish) that waits for it gets the error
+      fetches.set(d.digest, f);
+    }
+    return f;
+  };
+  const background = a.fetchAll ? mapLimit(rest, 3, ensure) : Promise.resolve([]);
+  background.catch(() => {});
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await Promise.allSettled([background, ...fetches.values()]);
+    await p.client.close();
+  };
+  return storeImageSource({
+    ref: a.ref.digest === a.root.digest ? a.ref : withDigest(a.ref, a.root.digest),
+    rootDescriptor: a.root,
+    platform: a.opts.platform,
+    manifestDigest: needed.image.chosen.digest,
+    manifest: needed.image.manifest,
+    config: parsedConfig,
+    attestations: needed.image.attestations,
+    openBlob: async (digest, size) => {
+      const d = byDigest.get(digest);
+      if (d !== undefined) await ensure(d);
+      return p.layout.openBlob(digest, size);
+    },
+    pull: {
+      finish: async (all) => {
+        try {
+          if (all) await Promise.all(rest.map(ensure));
+          else await Promise.allSettled(fetches.values());
+          if (!(await allPresent(p.layout, [...needed.manifests, ...needed.blobs]))) return false;
+          const named = await nameImage(p, a.ref, a.root, needed, a.opts);
+          if (named) p.progress.finish();
+          return named;
+        } finally {
+          await close();
+        }
+      },
+      abort: async () => {
+        a.stop.abort();
+        await close();
+      },
+    },
+  });
 }
 
 /** Adds `digests` to the pull's lease under the index lock (gc holds it too), before they are read or written. */
@@ -188,13 +273,19 @@ interface Needed {
   manifests: Descriptor[];
   /** Blobs the platform needs: config (first), layers, and its attestations' config and layers. */
   blobs: Descriptor[];
+  /** The platform's manifest and its attestations. */
+  image: { chosen: Descriptor; manifest: ImageManifest; attestations: Attestation[] };
 }
 
 /** Stores the root manifest and, for an index, every child manifest; returns what else the platform needs. */
 async function storeManifests(p: Pull, root: Descriptor, opts: GetImageOptions): Promise<Needed> {
   const parsed = await storeManifest(p, root);
   if (parsed.kind === 'manifest')
-    return { manifests: [root], blobs: [parsed.manifest.config, ...parsed.manifest.layers] };
+    return {
+      manifests: [root],
+      blobs: [parsed.manifest.config, ...parsed.manifest.layers],
+      image: { chosen: root, manifest: parsed.manifest, attestations: [] },
+    };
   const chosen = selectManifest(parsed.index.manifests, opts.platform, p.ctx.subject);
   await lease(
     p,
@@ -205,11 +296,18 @@ async function storeManifests(p: Pull, root: Descriptor, opts: GetImageOptions):
   const m = byDigest.get(chosen.digest);
   if (m?.kind !== 'manifest') throw nestedIndex(p.ctx.subject, parsed.index.manifests.indexOf(chosen));
   const blobs = [m.manifest.config, ...m.manifest.layers];
+  const attestations: Attestation[] = [];
   for (const att of attestationsFor(parsed.index.manifests, chosen.digest)) {
     const a = byDigest.get(att.digest);
-    if (a?.kind === 'manifest') blobs.push(a.manifest.config, ...a.manifest.layers);
+    if (a?.kind !== 'manifest') continue;
+    blobs.push(a.manifest.config, ...a.manifest.layers);
+    attestations.push({ descriptor: att, manifest: a.manifest });
   }
-  return { manifests: [root, ...parsed.index.manifests], blobs };
+  return {
+    manifests: [root, ...parsed.index.manifests],
+    blobs,
+    image: { chosen, manifest: m.manifest, attestations },
+  };
 }
 
 /** An index whose entry for the platform is another index: OCI allows it, LinuxKit and mobyts read one level. */

@@ -23,6 +23,23 @@ export interface StoreImageSource extends ImageSource {
   readonly platform: Platform;
   /** Attestations for this platform manifest, present in the cache (empty when the image has none). */
   readonly attestations: Attestation[];
+  /** Set when the source was returned before all its blobs were fetched (GetImageOptions `layers`). */
+  readonly pull?: PendingPull;
+}
+
+/**
+ * A pull whose layers were not all fetched when its source was returned. The image is named in the cache's
+ * index.json only by `finish`, and only when every blob it needs is there, so the cache never names an image
+ * it does not hold whole.
+ */
+export interface PendingPull {
+  /**
+   * Fetches what is still missing when `all` (else only waits for the fetches under way), names the image
+   * when every blob is there, and closes the registry connection; true when the image was named.
+   */
+  finish(all: boolean): Promise<boolean>;
+  /** Stops every fetch under way and closes the connection; the image is not named. */
+  abort(): Promise<void>;
 }
 
 export interface StoreImageSourceInit {
@@ -34,6 +51,7 @@ export interface StoreImageSourceInit {
   config: ImageConfig;
   attestations: Attestation[];
   openBlob(digest: Digest, size?: number): Promise<Readable>;
+  pull?: PendingPull;
 }
 
 /** Builds the source; blob reads go through `init.openBlob`, which verifies digest and size at end of stream. */
@@ -48,5 +66,6 @@ export function storeImageSource(init: StoreImageSourceInit): StoreImageSource {
     attestations: init.attestations,
     openLayer: (layer) => init.openBlob(layer.digest, layer.size),
     openBlob: (digest, size) => init.openBlob(digest, size),
+    ...(init.pull === undefined ? {} : { pull: init.pull }),
   };
 }

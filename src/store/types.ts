@@ -25,6 +25,13 @@ export interface GetImageOptions {
   registry: RegistryOptions;
   reporter: Reporter;
   signal?: AbortSignal;
+  /**
+   * When a pulled image's layers are fetched (docs/formats.md, "Layers as the build needs them"): `now` (the
+   * default) before the image is returned; `prefetch`: the image is returned once its manifests and config are
+   * stored, its layers download in the background and reading one waits for it; `on-demand`: a layer is fetched
+   * when first read. With the last two the returned source has `pull` (store-source.ts `PendingPull`).
+   */
+  layers?: 'now' | 'prefetch' | 'on-demand';
 }
 
 export interface Store {

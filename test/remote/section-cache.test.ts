@@ -1,12 +1,12 @@
 /**
  * `--cache-to` / `--cache-from` through the real CLI and the REAL registry, separate cache directories standing
  * in for stateless runners: a runner with an empty local cache and a warm remote one downloads every section and
- * compresses none (counted from the `-v 2` debug lines) and writes the same bytes; one changed `files:` entry
+ * compresses none (counted from the `-v 2` debug lines), downloads no image layer and writes the same bytes; one changed `files:` entry
  * rebuilds one section; 4 runners pushing at once leave an index listing every entry; registry faults fall back
  * to local work, and a segment whose digest does not verify is never used.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
@@ -58,6 +58,37 @@ async function build(runner: string, flags: string[], spec = 'rc.yml'): Promise<
     stderr: r.stderr,
     code: r.code,
   };
+}
+
+/** The layer digests of every image manifest in the cache directory `cache`. */
+async function imageLayers(cache: string): Promise<string[]> {
+  const dir = join(cache, 'blobs', 'sha256');
+  const layers = new Set<string>();
+  for (const name of await readdir(dir)) {
+    const blob = await readFile(join(dir, name));
+    if (blob[0] !== 0x7b) continue;
+    try {
+      const m = JSON.parse(blob.toString()) as { layers?: Array<{ digest: string }> };
+      for (const l of m.layers ?? []) layers.add(l.digest);
+    } catch {
+      // not JSON: a layer
+    }
+  }
+  return [...layers].sort();
+}
+
+/** Which of `digests` the cache `cache` holds. */
+async function present(cache: string, digests: string[]): Promise<string[]> {
+  const have = new Set(await readdir(join(cache, 'blobs', 'sha256')));
+  return digests.filter((d) => have.has(d.replace(/^sha256:/, '')));
+}
+
+/** The references the cache's index.json names. */
+async function namedImages(cache: string): Promise<string[]> {
+  const index = JSON.parse(await readFile(join(cache, 'index.json'), 'utf8')) as {
+    manifests: Array<{ annotations?: Record<string, string> }>;
+  };
+  return index.manifests.flatMap((m) => m.annotations?.['org.opencontainers.image.ref.name'] ?? []).sort();
 }
 
 async function remoteIndex(repo: string, tag: string): Promise<string[]> {
@@ -135,6 +166,17 @@ void test("runner B with an empty cache downloads every section from A's remote 
     await readFile(join(f.dir, 'out-b', 'rc-kernel')),
     await readFile(join(f.dir, 'out-a', 'rc-kernel')),
   );
+  // every section came from the remote cache, so no image layer was downloaded: B's cache holds the images'
+  // manifests and configs only, and names no image it does not hold whole
+  const layers = await imageLayers(join(f.dir, 'cache-a'));
+  assert.ok(layers.length >= 3, layers.join(", "));
+  assert.deepEqual(await present(join(f.dir, 'cache-b'), layers), []);
+  assert.deepEqual(await namedImages(join(f.dir, 'cache-b')), []);
+  assert.deepEqual(await namedImages(join(f.dir, 'cache-a')), [
+    `${f.host}/test/init:1`,
+    `${f.host}/test/kernel:1`,
+    `${f.host}/test/svc:1`,
+  ]);
 
   // one files: entry changed: runner C rebuilds that one section, downloads the rest, and pushes only it
   await f.spec('rc2.yml', SPEC.replace('GREETING', 'changed'));
@@ -142,6 +184,7 @@ void test("runner B with an empty cache downloads every section from A's remote 
   assert.equal(c.code, 0, c.stderr);
   assert.deepEqual(c.compressed, ['files']);
   assert.equal(c.downloaded, 4);
+  assert.deepEqual(await present(join(f.dir, 'cache-c'), layers), [], 'the files section reads no image layer');
   assert.match(c.stderr, /pushed 1 of 5 sections$/m);
   assert.equal((await remoteIndex('ci/cache', 'main')).length, 6);
 });

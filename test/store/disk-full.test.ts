@@ -144,17 +144,20 @@ void test('the cache fills up while pulling: one error naming the cache, nothing
   mountTmpfs(cache, '1m');
   counts.faults++;
   const r = await build(cache, out);
-  // Images are pulled in parallel: whichever write meets the full disk first is reported — a blob, or the
-  // index lock another pull takes meanwhile. Both name a path in the cache and carry the same hint.
+  // Images are pulled in parallel, and the assembly starts while layers still download (docs/formats.md,
+  // "Layers as the build needs them"): whichever write meets the full disk first is reported — a blob, the
+  // index lock another pull takes meanwhile, or a work file of the assembly. All name a path in the cache and
+  // carry the same hint.
   assertDiskFull(
     r,
     new RegExp(
-      `^Cannot (store blob sha256:[0-9a-f]{64} in the cache "${cache}"|create the lock "${cache}/\\.mobyts/[^"/]+\\.lock"): `,
+      `^Cannot (store blob sha256:[0-9a-f]{64} in the cache "${cache}"|create the lock "${cache}/\\.mobyts/[^"/]+\\.lock"|write "${cache}/\\.mobyts/work/[^"]+"): `,
     ),
   );
   assert.match(r.stderr, /\nhint: free space on that file system/);
   assert.deepEqual(await readdir(out), []);
   assert.deepEqual(await readdir(join(cache, '.mobyts', 'tmp')), [], 'no partial blob left behind');
+  assert.deepEqual(await readdir(join(cache, '.mobyts', 'work')).catch(() => []), [], 'no work files left');
   await verifies(cache);
   grow(cache);
   const again = await build(cache, out);
