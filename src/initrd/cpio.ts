@@ -114,6 +114,10 @@ function clampTime(t: number): number {
   return Math.min(Math.max(Math.trunc(t), 0), MAX_FIELD);
 }
 
+/** Bytes `NewcEncoder.bytes` gathers small pieces into before handing them on. */
+const BATCH = 64 * 1024;
+const ZEROS = Buffer.alloc(4);
+
 /** A link group: every member's header offset, for patching nlink. */
 interface Group {
   ino: number;
@@ -159,35 +163,56 @@ export class NewcEncoder {
     return this.offset;
   }
 
+  /**
+   * The archive's bytes. Small pieces (headers, padding, small files) are handed on in batches of about
+   * BATCH bytes and large body chunks as they come, so 100,000 small files are a few thousand chunks for
+   * the consumer, not a few hundred thousand trips through its async iteration.
+   */
   async *bytes(entries: EntryStream): AsyncGenerator<Buffer> {
+    const batch: Buffer[] = [];
+    let batched = 0;
+    const add = (b: Buffer): void => {
+      this.offset += b.length;
+      batch.push(b);
+      batched += b.length;
+    };
+    const take = (): Buffer => {
+      const out = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batched);
+      batch.length = 0;
+      batched = 0;
+      return out;
+    };
     for await (const { header: h, body } of entries) {
-      yield this.emit(this.headerFor(h));
+      add(this.headerFor(h));
       if (h.type === 'symlink') {
         const target = Buffer.from(h.linkname ?? '', 'utf8');
-        yield this.emit(Buffer.concat([target, Buffer.alloc(pad4(target.length))]));
+        add(target);
+        add(ZEROS.subarray(0, pad4(target.length)));
       } else if (h.type === 'file' && h.size > 0) {
-        yield* this.body(h, body);
+        let n = 0;
+        for await (const piece of body ?? []) {
+          const chunk = piece as Buffer;
+          n += chunk.length;
+          if (n > h.size) break;
+          if (chunk.length < BATCH / 4) add(chunk);
+          else {
+            if (batched > 0) yield take();
+            this.offset += chunk.length;
+            yield chunk;
+          }
+          if (batched >= BATCH) yield take();
+        }
+        if (n !== h.size)
+          throw refuse(h, `its body has ${n > h.size ? 'more' : 'fewer'} bytes than its size ${h.size}`);
+        add(ZEROS.subarray(0, pad4(h.size)));
       }
+      if (batched >= BATCH) yield take();
     }
-    if (!this.withTrailer) return;
-    yield this.emit(trailer(this.ino++));
-    yield this.emit(Buffer.alloc((512 - (this.offset % 512)) % 512));
-  }
-
-  private emit(b: Buffer): Buffer {
-    this.offset += b.length;
-    return b;
-  }
-
-  private async *body(h: TarHeader, body: AsyncIterable<Buffer> | undefined): AsyncGenerator<Buffer> {
-    let n = 0;
-    for await (const chunk of body ?? []) {
-      n += chunk.length;
-      if (n > h.size) break;
-      yield this.emit(chunk);
+    if (this.withTrailer) {
+      add(trailer(this.ino++));
+      add(Buffer.alloc((512 - (this.offset % 512)) % 512));
     }
-    if (n !== h.size) throw refuse(h, `its body has ${n > h.size ? 'more' : 'fewer'} bytes than its size ${h.size}`);
-    yield this.emit(Buffer.alloc(pad4(h.size)));
+    if (batched > 0) yield take();
   }
 
   private headerFor(h: TarHeader): Buffer {
