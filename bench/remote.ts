@@ -4,7 +4,8 @@
  * runners: A builds a bench case with `--cache-to`, B (empty cache) builds it with `--cache-from`; B's
  * requests pass through a counting proxy (test/helpers/fault-proxy.ts with no faults), so the bytes B downloads
  * are counted, and the same blobs are then fetched once with `curl` for the download floor. Then one `files:`
- * entry changes (runner C), and the outputs go through `mobyts push` / `mobyts pull`.
+ * entry changes (runner C), and the outputs go through `mobyts push` / `mobyts pull`. The runners run the CLI
+ * bundled as the package ships it (bench/lib/compiled.ts), as `npm install -g` users run it.
  *
  *   npm run bench:remote                 the `ref` case's shape with 10 MiB and 64 MiB of data
  *   npm run bench:remote -- --small      512 KiB only (checks the script works)
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { startFaultProxy } from '../test/helpers/fault-proxy.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { benchConfig, MiB } from './lib/cases.ts';
+import { prepareCompiled } from './lib/compiled.ts';
 import { contentPool } from './lib/content.ts';
 import { measureRemote, type RemoteRow } from './lib/remote.ts';
 
@@ -108,6 +110,11 @@ async function main(): Promise<void> {
       TZ: 'UTC',
       LANG: 'C',
     };
+    // the runners run the CLI bundled as the package ships it (as users run it), else from the sources
+    const bin = await prepareCompiled(join(dir, 'compiled-cli')).catch((err: unknown) => {
+      log(`cannot compile the CLI (${(err as Error).message}): the runners run from the sources`);
+      return undefined;
+    });
     const rows: RemoteRow[] = [];
     const cfg = { ...benchConfig(false), bzImageBytes: 4 * MiB };
     const pool = contentPool(16 * MiB);
@@ -118,7 +125,7 @@ async function main(): Promise<void> {
       rows.push(
         await measureRemote(
           { id, images: 8, dataBytes: Math.round(size * MiB) + cfg.bzImageBytes, runs: 1, formats: false },
-          { cfg, pool, proxy, upstream: reg.url, dir: caseDir, env, log, runs },
+          { cfg, pool, proxy, upstream: reg.url, dir: caseDir, env, log, runs, ...(bin === undefined ? {} : { bin }) },
         ),
       );
       await rm(caseDir, { recursive: true, force: true });

@@ -170,7 +170,16 @@ async function main(): Promise<void> {
         await mkdir(remoteDir);
         remote = await measureRemote(
           { ...c, id: 'remote', formats: false },
-          { cfg, pool, proxy, upstream: reg.url, dir: remoteDir, env: run.env, log },
+          {
+            cfg,
+            pool,
+            proxy,
+            upstream: reg.url,
+            dir: remoteDir,
+            env: run.env,
+            log,
+            ...(bin === undefined ? {} : { bin }),
+          },
         ).catch((err: unknown) => err as Error);
         await rm(remoteDir, { recursive: true, force: true });
       }

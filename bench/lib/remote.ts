@@ -23,9 +23,9 @@ interface Run {
 }
 
 /** Runs `mobyts ARGS` and returns its wall time and output; rejects with the stderr tail when it fails. */
-async function mobyts(args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
+async function mobyts(args: string[], env: Record<string, string>, cwd: string, bin = BIN): Promise<Run> {
   const start = performance.now();
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (d: Buffer) => {
@@ -131,6 +131,8 @@ export interface RemoteEnv {
   log: (msg: string) => void;
   /** How often runner B (each time with a new empty cache) and `curl` run; their medians are reported. Default 1. */
   runs?: number;
+  /** The CLI to run: the bundled package (bench/lib/compiled.ts) as users run it; default the checkout's bin/. */
+  bin?: string;
 }
 
 /**
@@ -164,6 +166,7 @@ export async function measureRemote(c: BenchCase, e: RemoteEnv): Promise<RemoteR
       ],
       env,
       dir,
+      e.bin,
     );
 
   log(`${c.id}: cold build, no remote cache`);
@@ -193,9 +196,9 @@ export async function measureRemote(c: BenchCase, e: RemoteEnv): Promise<RemoteR
 
   log(`${c.id}: push and pull`);
   const ref = `${proxy.host}/os/${c.id}:1`;
-  const push = await mobyts(['push', ref, join(dir, 'out-a', c.id), '--spec', spec], env, dir);
+  const push = await mobyts(['push', ref, join(dir, 'out-a', c.id), '--spec', spec], env, dir, e.bin);
   const pulled = join(dir, 'pulled');
-  const pull = await mobyts(['pull', ref, '-d', pulled], env, dir);
+  const pull = await mobyts(['pull', ref, '-d', pulled], env, dir, e.bin);
   return {
     label: c.id,
     coldS: cold.wallS,
