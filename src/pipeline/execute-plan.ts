@@ -15,6 +15,7 @@ import { buildIdMap, renderMetadata } from '../runtime/index.ts';
 import { getFormat } from '../outputs/index.ts';
 import { readTarFile } from '../tar/io.ts';
 import { InputTar } from '../rootfs/reuse.ts';
+import { KERNEL_COPIED_BLOBS } from '../rootfs/kernel.ts';
 import { openSectionCache } from '../store/sections.ts';
 import { openImageTocs } from '../store/image-tocs.ts';
 import type { SegmentRecord } from '../initrd/segments.ts';
@@ -106,7 +107,7 @@ export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promi
   const sbom = plan.os.sbom === undefined ? {} : { sbom: plan.os.sbom };
   let sbomText: string | undefined;
   const cacheDir = settings.cacheDir;
-  const localSections = await openSectionCache<SegmentRecord>(cacheDir, ctx.reporter);
+  const localSections = await openSectionCache<SegmentRecord>(cacheDir, ctx.reporter, KERNEL_COPIED_BLOBS);
   const remote = remoteSectionCache({
     local: localSections,
     cacheDir,

@@ -15,7 +15,8 @@ import { assembleRootfs, assembleSections, type AssembleInput } from '../rootfs/
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
 import { DamagedSegment, type SegmentCache } from '../initrd/segments.ts';
 import type { WorkDir } from '../store/work.ts';
-import type { KernelParts } from '../rootfs/kernel.ts';
+import type { KernelOutputs } from '../rootfs/kernel.ts';
+import { copyKeptBlob, type KeptBlob } from '../store/sections.ts';
 import type { EntryStream } from '../tar/entry.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
@@ -100,7 +101,11 @@ async function streamOut(x: ExecuteInput, workDir: string, to: string): Promise<
   x.reporter.emit({ type: 'info', message: `Create outputs:\n  ${to === '-' ? '(stdout)' : to}` });
 }
 
-function sections(x: ExecuteInput, workDir: string, onKernel: (p: KernelParts) => void): AsyncGenerator<RootfsSection> {
+function sections(
+  x: ExecuteInput,
+  workDir: string,
+  onKernel: (p: KernelOutputs) => void,
+): AsyncGenerator<RootfsSection> {
   return abortableSections(assembleSections({ ...x.assemble, workDir, dockerfile: false, onKernel }), x.signal);
 }
 
@@ -124,12 +129,15 @@ const MAX_INITRD_TRIES = 1024;
 
 /**
  * The initrd of `all()`'s sections. When a cached member turns out damaged while being copied (it is then
- * evicted), the initrd is written once more from fresh sections: the damaged member is made again.
+ * evicted), the initrd is written once more from fresh sections: the damaged member is made again. `settle`
+ * runs after each complete initrd, for what the sections handed over that is checked only on use (the kernel
+ * blobs the section cache kept: `placeKernel`); its DamagedSegment also means "once more".
  */
 async function writeInitrdFile(
   x: ExecuteInput,
   all: () => AsyncIterable<RootfsSection>,
   workDir: string,
+  settle: () => Promise<void> = () => Promise.resolve(),
 ): Promise<string> {
   const initrd = join(workDir, 'initrd.img');
   const cache = x.sectionCache === undefined ? {} : { cache: x.sectionCache };
@@ -147,6 +155,7 @@ async function writeInitrdFile(
   for (let tries = 1; ; tries++) {
     try {
       await attempt();
+      await settle();
       return initrd;
     } catch (err) {
       if (!(err instanceof DamagedSegment) || tries > MAX_INITRD_TRIES) throw err;
@@ -214,14 +223,22 @@ async function materialise(
   x: ExecuteInput,
   workDir: string,
 ): Promise<{
-  parts: KernelParts | undefined;
+  kernel: KernelFiles;
   inputs: Pick<FormatInputs, 'initrdPath' | 'rootfsTarPath' | 'rootfsTarWithoutBootPath'>;
 }> {
-  let parts: KernelParts | undefined;
-  const onKernel = (p: KernelParts): void => void (parts = p);
+  let parts: KernelOutputs | undefined;
+  const onKernel = (p: KernelOutputs): void => void (parts = p);
   const needs = new Set(x.plan.formats.flatMap((f) => f.needs));
   if (!needs.has('tar') && !needs.has('tar-without-boot')) {
-    const initrd = await writeInitrdFile(x, () => sections(x, workDir, onKernel), workDir);
+    let kernel: KernelFiles | undefined;
+    const initrd = await writeInitrdFile(
+      x,
+      () => sections(x, workDir, onKernel),
+      workDir,
+      async () => {
+        kernel = await placeKernel(x, parts, workDir);
+      },
+    );
     const none = (): Promise<string> =>
       Promise.reject(
         new MobyError('A format asked for the filesystem tar without declaring it in `needs`: this is a bug', {
@@ -229,7 +246,7 @@ async function materialise(
         }),
       );
     return {
-      parts,
+      kernel: kernel ?? (await placeKernel(x, parts, workDir)),
       inputs: { initrdPath: () => Promise.resolve(initrd), rootfsTarPath: none, rootfsTarWithoutBootPath: none },
     };
   }
@@ -242,7 +259,7 @@ async function materialise(
   });
   const noBoot = join(workDir, 'rootfs-without-boot.tar');
   return {
-    parts,
+    kernel: await placeKernel(x, parts, workDir),
     inputs: {
       rootfsTarPath: () => Promise.resolve(tarPath),
       initrdPath: once(() =>
@@ -256,18 +273,47 @@ async function materialise(
   };
 }
 
-async function formatInputs(x: ExecuteInput, workDir: string): Promise<FormatInputs> {
-  const { parts, inputs } = await materialise(x, workDir);
+/** The kernel's files in the work directory, and what else the kernel section told of it. */
+interface KernelFiles {
+  kernelPath: string;
+  ucodePath?: string;
+  cmdline: string;
+  config?: string;
+}
+
+/**
+ * Writes the kernel binary (and microcode) the kernel section gave into the work directory. A blob the
+ * section cache kept (unread: store/sections.ts) is copied there and checked on the copy; when it does not
+ * match, its entry is evicted and DamagedSegment thrown, so that `writeInitrdFile` writes the initrd once more
+ * with the kernel section made anew: a damaged kernel is never shipped.
+ */
+async function placeKernel(x: ExecuteInput, parts: KernelOutputs | undefined, workDir: string): Promise<KernelFiles> {
   const kernelPath = join(workDir, 'kernel');
-  await writeFile(kernelPath, parts?.kernel ?? Buffer.alloc(0));
+  await placeBlob(x, 'kernel', parts?.kernel ?? Buffer.alloc(0), kernelPath);
   let ucodePath: string | undefined;
-  if (parts?.ucode !== undefined) await writeFile((ucodePath = join(workDir, 'ucode.cpio')), parts.ucode);
-  const config = parts?.config === undefined ? {} : { kernelConfig: parts.config };
+  if (parts?.ucode !== undefined) await placeBlob(x, 'ucode', parts.ucode, (ucodePath = join(workDir, 'ucode.cpio')));
   return {
     kernelPath,
     cmdline: parts?.cmdline ?? '',
     ...(ucodePath === undefined ? {} : { ucodePath }),
-    ...config,
+    ...(parts?.config === undefined ? {} : { config: parts.config }),
+  };
+}
+
+async function placeBlob(x: ExecuteInput, name: string, blob: Buffer | KeptBlob, to: string): Promise<void> {
+  if (Buffer.isBuffer(blob)) return writeFile(to, blob);
+  if (await copyKeptBlob(blob, to)) return;
+  await x.sectionCache?.evict(blob.key, `its ${name} does not match its digest`).catch(() => {});
+  throw new DamagedSegment(blob.key);
+}
+
+async function formatInputs(x: ExecuteInput, workDir: string): Promise<FormatInputs> {
+  const { kernel, inputs } = await materialise(x, workDir);
+  return {
+    kernelPath: kernel.kernelPath,
+    cmdline: kernel.cmdline,
+    ...(kernel.ucodePath === undefined ? {} : { ucodePath: kernel.ucodePath }),
+    ...(kernel.config === undefined ? {} : { kernelConfig: kernel.config }),
     ...inputs,
   };
 }

@@ -47,7 +47,7 @@ import {
   type RegistryClient,
 } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
-import { memberPath, sectionsDir } from '../store/sections.ts';
+import { memberPath, readKeptBlob, sectionsDir } from '../store/sections.ts';
 import type { RegistryOptions } from '../store/types.ts';
 import { isMobyError, usageError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
@@ -464,7 +464,7 @@ export class RemoteSectionCache implements SegmentCache {
         mine.entries.set(key, known);
         continue;
       }
-      const local = await this.#o.local.get(key);
+      const local = await this.#withKeptBlobs(key, await this.#o.local.get(key));
       if (local === undefined) continue;
       mine.entries.set(key, await this.#pushEntry(ctx, key, local));
       this.stats.pushed++;
@@ -509,6 +509,26 @@ export class RemoteSectionCache implements SegmentCache {
       if (isMobyError(err) && err.code === 'NOT_FOUND') return emptyIndex();
       throw err;
     }
+  }
+
+  /**
+   * The local entry `local` with the blobs the local store handed over unread (store/sections.ts `KeptBlob`)
+   * read into its record's blobs, each checked against its digest; undefined when one does not match (the
+   * entry is then evicted, not pushed).
+   */
+  async #withKeptBlobs(key: string, local: CachedMember | undefined): Promise<CachedMember | undefined> {
+    if (local?.record.section.kept === undefined) return local;
+    const { kept, ...section } = local.record.section;
+    const blobs = { ...section.blobs };
+    for (const [name, blob] of Object.entries(kept)) {
+      const bytes = await readKeptBlob(blob).catch(() => undefined);
+      if (bytes === undefined) {
+        await this.#o.local.evict(key, `its ${name} does not match its digest`);
+        return undefined;
+      }
+      blobs[name] = bytes;
+    }
+    return { ...local, record: { ...local.record, section: { ...section, blobs } } };
   }
 
   async #pushEntry(ctx: CallContext, key: string, local: CachedMember): Promise<Descriptor> {

@@ -18,7 +18,7 @@ import type { RootfsDeps } from './deps.ts';
 import { claimFiles, filesSection, type FilePlan } from './files.ts';
 import { claimInitPaths, initImageSection, type InitSectionOptions } from './init.ts';
 import type { TocStore } from './toc.ts';
-import { initSymlinks, kernelSection, type KernelParts } from './kernel.ts';
+import { initSymlinks, kernelSection, type KernelOutputs, type KernelParts } from './kernel.ts';
 import { captureKernel, reuseOr, sectionKey, type InputTar } from './reuse.ts';
 import { cleanName } from './safe-name.ts';
 import { fileEntry } from './synth.ts';
@@ -54,7 +54,7 @@ export interface AssembleInput {
   /** Add the SBOM at this path, created at this time (seconds). */
   sbom?: { path: string; created: number };
   reporter: Reporter;
-  onKernel?(parts: KernelParts): void;
+  onKernel?(parts: KernelOutputs): void;
   /** Called with the SBOM's text when it is rendered (`build --push` attaches it to the artifact). */
   onSbom?(text: string): void;
   /** What every section key also depends on (id map, volumes…: reuse.ts); sections are keyed always. */
@@ -93,7 +93,7 @@ interface KernelInput {
   decompress: boolean;
   /** Scratch space (the modules tar is spooled here). */
   workDir: string;
-  onKernel: ((parts: KernelParts) => void) | undefined;
+  onKernel: ((parts: KernelOutputs) => void) | undefined;
 }
 
 /** The init sections' own input: the images, in order, and their kept tables of contents. */
@@ -386,10 +386,11 @@ async function kernelSpec(k: KernelInput, env: SectionEnv): Promise<SectionSpec>
   const replay = (r: SectionRecord): void => {
     info(env.reporter, `Extract kernel image: ${kernel.ref.expanded}`);
     const json = (r.json ?? {}) as { cmdline?: string; config?: string };
+    const ucode = r.kept?.ucode ?? r.blobs?.ucode;
     k.onKernel?.({
-      kernel: r.blobs?.kernel ?? Buffer.alloc(0),
+      kernel: r.kept?.kernel ?? r.blobs?.kernel ?? Buffer.alloc(0),
       cmdline: json.cmdline ?? '',
-      ...(r.blobs?.ucode === undefined ? {} : { ucode: r.blobs.ucode }),
+      ...(ucode === undefined ? {} : { ucode }),
       ...(json.config === undefined ? {} : { config: json.config }),
     });
   };

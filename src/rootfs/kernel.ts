@@ -8,6 +8,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ImageSource } from '../image/source.ts';
+import type { KeptBlob } from '../store/sections.ts';
 import type { KernelSpec } from '../spec/types.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
 import { MobyError } from '../util/errors.ts';
@@ -25,6 +26,18 @@ export interface KernelParts {
   /** The kernel's config when its modules tar ships one (`boot/config-*`), for the kernel check. */
   config?: string;
 }
+
+/**
+ * The kernel's parts as a build receives them (`onKernel`): read from the image, or replayed from the section
+ * cache, whose kernel binary and microcode may then be blobs it kept, unread (store/sections.ts `KeptBlob`).
+ */
+export interface KernelOutputs extends Omit<KernelParts, 'kernel' | 'ucode'> {
+  kernel: Buffer | KeptBlob;
+  ucode?: Buffer | KeptBlob;
+}
+
+/** The blobs of the kernel section a build only copies into files, never needs in memory on replay. */
+export const KERNEL_COPIED_BLOBS: ReadonlySet<string> = new Set(['kernel', 'ucode']);
 
 interface Found {
   kernel?: TarEntry['header'];

@@ -2,6 +2,7 @@
  * A section of the root filesystem stream (assemble.ts `assembleSections`): the unit the initrd is segmented
  * by and the section cache keeps (src/initrd/segments.ts, src/store/sections.ts).
  */
+import type { KeptBlob } from '../store/sections.ts';
 import type { EntryStream, EntryType } from '../tar/entry.ts';
 
 /** What a section records when generated, so that a later build can replay it without reading its entries. */
@@ -12,6 +13,11 @@ export interface SectionRecord {
   json?: unknown;
   /** Larger data the section needs on replay (e.g. the kernel binary). */
   blobs?: Record<string, Buffer>;
+  /**
+   * On replay from the section cache: blobs it handed over unread instead of in `blobs` (the kernel binary and
+   * the microcode, which the build only copies into files: store/sections.ts `copyKeptBlob`).
+   */
+  kept?: Record<string, KeptBlob>;
 }
 
 export interface RootfsSection {

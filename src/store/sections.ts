@@ -10,20 +10,37 @@
  * is removed only once its entry is in place, so a store that fails (a full disk) leaves no temp directory and
  * the build goes on with its own file, without caching (docs/formats.md). On use the blobs are
  * re-hashed against `record.json` and the member's size checked; the member itself is hashed while it is
- * copied into the initrd (segments.ts). A damaged entry is removed and reported, and the build makes the
- * member again — a damaged member is never shipped. Keys are content addresses of everything that determines the
+ * copied into the initrd (segments.ts). Blobs the build only copies into a file (the kernel binary, the
+ * microcode: `copied` of `openSectionCache`) are not read here but handed over as `KeptBlob`s and hashed
+ * while they are copied (`copyKeptBlob`), so a build that reuses the kernel section holds no copy of the
+ * kernel in memory. A damaged entry is removed and reported, and the build makes the member again — a
+ * damaged member or blob is never shipped. Keys are content addresses of everything that determines the
  * member's bytes (segments.ts `segmentKey`), so entries never go stale; `mobyts cache clean` evicts them.
  * A cache directory that cannot be written gives no section cache: builds still work, without caching.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Reporter } from '../util/reporter.ts';
 
-/** What is stored with a member: JSON, but for `section.blobs`, kept as files (the initrd's `SegmentRecord`). */
+/**
+ * What is stored with a member: JSON, but for `section.blobs`, kept as files (the initrd's `SegmentRecord`).
+ * From `get`, the blobs named in `copied` are in `section.kept` instead, unread.
+ */
 export interface StoredRecord {
-  section: { blobs?: Record<string, Buffer> };
+  section: { blobs?: Record<string, Buffer>; kept?: Record<string, KeptBlob> };
+}
+
+/**
+ * A blob of a section cache entry handed over unread: its file in the entry and what it must hash to. Use it
+ * only through `copyKeptBlob`, which checks what it copies; when that fails, evict entry `key`.
+ */
+export interface KeptBlob {
+  key: string;
+  path: string;
+  digest: string;
+  size: number;
 }
 
 /** A member found in the cache (its size and blobs checked; the caller hashes the member as it reads it). */
@@ -96,13 +113,57 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
+/** Copies of kept blobs are made through this much memory, reused: no buffer of the whole blob. */
+const COPY_CHUNK = 1 << 18;
+
+/**
+ * Copies the kept blob `blob` to `to` (replaced), hashing the bytes it copies; false (and `to` removed) when
+ * they do not have the blob's recorded size and digest, or the blob is gone (`mobyts cache clean` meanwhile):
+ * the entry must not be used.
+ */
+export async function copyKeptBlob(blob: KeptBlob, to: string): Promise<boolean> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const from = await open(blob.path, 'r').catch(() => undefined);
+  if (from === undefined) return false;
+  try {
+    const out = await open(to, 'w');
+    try {
+      const chunk = Buffer.allocUnsafe(COPY_CHUNK);
+      for (;;) {
+        const { bytesRead } = await from.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) break;
+        const bytes = chunk.subarray(0, bytesRead);
+        hash.update(bytes);
+        size += bytesRead;
+        await out.write(bytes);
+      }
+    } finally {
+      await out.close();
+    }
+  } finally {
+    await from.close();
+  }
+  if (size === blob.size && `sha256:${hash.digest('hex')}` === blob.digest) return true;
+  await rm(to, { force: true });
+  return false;
+}
+
+/** The bytes of the kept blob `blob`, or undefined when they do not match its recorded size and digest. */
+export async function readKeptBlob(blob: KeptBlob): Promise<Buffer | undefined> {
+  const b = await readFile(blob.path);
+  return b.length === blob.size && hashBuffer(b).digest === blob.digest ? b : undefined;
+}
+
 class SectionCache<R extends StoredRecord> implements SectionStore<R> {
   readonly dir: string;
   private readonly reporter: Reporter;
+  private readonly copied: ReadonlySet<string>;
 
-  constructor(dir: string, reporter: Reporter) {
+  constructor(dir: string, reporter: Reporter, copied: ReadonlySet<string>) {
     this.dir = dir;
     this.reporter = reporter;
+    this.copied = copied;
   }
 
   async get(key: string): Promise<CachedMember<R> | undefined> {
@@ -121,15 +182,28 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
       if ((await stat(member)).size !== stored.member.size)
         return await this.damaged(key, 'its member does not have its recorded size');
       const blobs: Record<string, Buffer> = {};
+      const kept: Record<string, KeptBlob> = {};
       for (const [name, want] of Object.entries(stored.blobs)) {
-        const b = await readFile(join(dir, `blob-${name}`));
+        const path = join(dir, `blob-${name}`);
+        if (this.copied.has(name)) {
+          // hashed when copied (copyKeptBlob); a wrong size is already known to be damage
+          if ((await stat(path)).size !== want.size)
+            return await this.damaged(key, `its ${name} does not have its recorded size`);
+          kept[name] = { key, path, digest: want.digest, size: want.size };
+          continue;
+        }
+        const b = await readFile(path);
         if (hashBuffer(b).digest !== want.digest)
           return await this.damaged(key, `its ${name} does not match its digest`);
         blobs[name] = b;
       }
       const record: R = {
         ...stored.record,
-        section: { ...stored.record.section, ...(Object.keys(blobs).length === 0 ? {} : { blobs }) },
+        section: {
+          ...stored.record.section,
+          ...(Object.keys(blobs).length === 0 ? {} : { blobs }),
+          ...(Object.keys(kept).length === 0 ? {} : { kept }),
+        },
       };
       return { path: member, record, digest: stored.member.digest };
     } catch {
@@ -160,7 +234,8 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       await mkdir(tmp, { recursive: true });
-      const { blobs = {}, ...section } = record.section;
+      // (a record `get` gave is never stored with the paths of its kept blobs)
+      const { blobs = {}, kept: _, ...section } = record.section;
       const stored: StoredEntry<R> = {
         version: FORMAT,
         member: made ?? (await hashFile(file)),
@@ -192,16 +267,18 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
 
 /**
  * The section cache of `cacheDir`, created when missing; undefined when it cannot be created (a read-only
- * cache directory): the build then compresses every section and keeps nothing.
+ * cache directory): the build then compresses every section and keeps nothing. `copied`: the names of the
+ * blobs `get` hands over unread, as `KeptBlob`s (those the build only copies into a file).
  */
 export async function openSectionCache<R extends StoredRecord>(
   cacheDir: string,
   reporter: Reporter,
+  copied: ReadonlySet<string> = new Set(),
 ): Promise<SectionStore<R> | undefined> {
   const dir = sectionsDir(cacheDir);
   try {
     await mkdir(dir, { recursive: true });
-    return new SectionCache<R>(dir, reporter);
+    return new SectionCache<R>(dir, reporter, copied);
   } catch {
     reporter.emit({ type: 'debug', message: `No section cache: cannot create "${dir}"` });
     return undefined;

@@ -1,7 +1,8 @@
 /**
  * The section cache through the real CLI: a build from an empty section cache and one from a full cache give
  * the same initrd bytes; nothing changed → nothing compressed; one `files:` entry changed → one section
- * compressed; a damaged member is rebuilt (never shipped); a cache whose section directory cannot be made
+ * compressed; a damaged member is rebuilt (never shipped), and so is a damaged kernel or microcode (checked as
+ * they are copied out of the cache, not read into memory first); a cache whose section directory cannot be made
  * still builds; `cache ls` / `cache clean` show and evict sections. Counts come from the `-v 2` debug lines.
  */
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { debugBuild, runCli, segmentIds, startFixture, type Fixture } from './fixture.ts';
+import { debugBuild, runCli, segmentIds, startFixture, UCODE, type Fixture } from './fixture.ts';
 
 let f: Fixture;
 
@@ -132,6 +133,40 @@ void test('a damaged member is detected by its digest, removed and rebuilt: the 
   );
   assert.ok(rebuilt.initrd.equals(good.initrd));
   assert.deepEqual((await build('sc-after')).compressed, [], 'the rebuilt members are cached again');
+});
+
+void test('the kernel and microcode kept in the section cache are checked as they are copied out: a damaged one is removed and made again, never shipped', async () => {
+  await f.spec(
+    'sc.yml',
+    SPEC.replace('  cmdline: "console=ttyS0"\n', '  cmdline: "console=ttyS0"\n  ucode: intel-ucode.cpio\n'),
+  );
+  const cache = join(f.dir, 'cache-kernel-blobs');
+  const good = await build('sc-kblob', { cache });
+  const shipped = (name: string, file: string): Promise<Buffer> => readFile(join(f.dir, name, `sc-${file}`));
+  assert.equal((await shipped('sc-kblob', 'initrd.img')).subarray(0, UCODE.length).toString(), UCODE);
+  const dir = join(cache, '.mobyts', 'sections');
+  const entries: string[] = [];
+  for (const k of await readdir(dir)) if ((await readdir(join(dir, k))).includes('blob-kernel')) entries.push(k);
+  assert.equal(entries.length, 1);
+  const entry = entries[0] ?? '';
+  for (const blob of ['kernel', 'ucode']) {
+    for (const [how, damage, why] of [
+      ['flipped', (b: Buffer) => Buffer.from(b.map((x, i) => (i === 3 ? x ^ 0xff : x))), 'does not match its digest'],
+      ['truncated', (b: Buffer) => b.subarray(1), 'does not have its recorded size'],
+    ] as const) {
+      const file = join(dir, entry, `blob-${blob}`);
+      await writeFile(file, damage(await readFile(file)));
+      const name = `sc-kblob-${blob}-${how}`;
+      const rebuilt = await build(name, { cache });
+      const warning = `Warning: The section cache entry ${entry.slice(0, 12)} is damaged (its ${blob} ${why}): removed, the section is built again`;
+      assert.ok(rebuilt.stderr.split('\n').includes(warning), rebuilt.stderr);
+      assert.deepEqual(rebuilt.compressed, ['kernel'], name);
+      for (const out of ['kernel', 'initrd.img'])
+        assert.ok((await shipped(name, out)).equals(await shipped('sc-kblob', out)), `${name}: the good ${out}`);
+      assert.ok(rebuilt.initrd.equals(good.initrd));
+      assert.deepEqual((await build(`${name}-after`, { cache })).compressed, [], 'kept again');
+    }
+  }
 });
 
 void test('a cache whose section directory cannot be created still builds, without caching', async () => {
