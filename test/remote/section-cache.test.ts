@@ -169,7 +169,7 @@ void test("runner B with an empty cache downloads every section from A's remote 
   // every section came from the remote cache, so no image layer was downloaded: B's cache holds the images'
   // manifests and configs only, and names no image it does not hold whole
   const layers = await imageLayers(join(f.dir, 'cache-a'));
-  assert.ok(layers.length >= 3, layers.join(", "));
+  assert.ok(layers.length >= 3, layers.join(', '));
   assert.deepEqual(await present(join(f.dir, 'cache-b'), layers), []);
   assert.deepEqual(await namedImages(join(f.dir, 'cache-b')), []);
   assert.deepEqual(await namedImages(join(f.dir, 'cache-a')), [
