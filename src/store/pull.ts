@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import type { Digest } from '../oci/digest.ts';
 import { manifestSelector, withDigest, type Reference } from '../oci/reference.ts';
-import { REF_NAME_ANNOTATION, type Descriptor, type ImageManifest } from '../oci/types.ts';
+import { REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageManifest } from '../oci/types.ts';
 import { storeImageSource, type Attestation, type StoreImageSource } from './store-source.ts';
 import {
   createRegistryClient,
@@ -87,7 +87,7 @@ export async function pullImage(
     for (let round = 1; ; round++) {
       const needed = await storeManifests(p, root, opts);
       await fetchBlobs(p, needed.blobs);
-      await checkConfig(p, needed);
+      if (needed.blobs[0] !== undefined) await readConfig(p, needed.blobs[0]);
       if (await nameImage(p, ref, root, needed, opts)) break;
       if (round >= 3)
         throw new MobyError(
@@ -115,10 +115,9 @@ export async function pullImage(
   }
 }
 
-/** A configuration the build would misread is refused before the image is named in the cache. */
-async function checkConfig(p: Pull, needed: Needed): Promise<void> {
-  const config = needed.blobs[0];
-  if (config !== undefined) parseConfig(await p.layout.readBlob(config.digest, config.size), p.ctx.subject);
+/** The stored config (a configuration the build would misread is refused before the image is named). */
+async function readConfig(p: Pull, config: Descriptor): Promise<ImageConfig> {
+  return parseConfig(await p.layout.readBlob(config.digest, config.size), p.ctx.subject);
 }
 
 /**
@@ -161,14 +160,19 @@ async function deferredSource(
   const needed = await storeManifests(p, a.root, a.opts);
   const [config, ...rest] = needed.blobs;
   if (config === undefined) throw new MobyError(`${p.ctx.subject}: the manifest names no config`, { code: 'REGISTRY' });
-  await fetchBlobs(p, [config]);
-  const parsedConfig = parseConfig(await p.layout.readBlob(config.digest, config.size), p.ctx.subject);
+  // every blob leased once, as one pull does; each is then fetched when first read (or in the background)
+  await lease(
+    p,
+    needed.blobs.map((d) => d.digest),
+  );
+  await fetchLeased(p, [config]);
+  const parsedConfig = await readConfig(p, config);
   const byDigest = new Map(rest.map((d) => [d.digest, d]));
   const fetches = new Map<Digest, Promise<void>>();
   const ensure = (d: Descriptor): Promise<void> => {
     let f = fetches.get(d.digest);
     if (f === undefined) {
-      f = fetchBlobs(p, [d]);
+      f = fetchLeased(p, [d]);
       f.catch(() => {}); // the reader (or finish) that waits for it gets the error
       fetches.set(d.digest, f);
     }
@@ -328,6 +332,11 @@ async function fetchBlobs(p: Pull, descs: Descriptor[]): Promise<void> {
     p,
     descs.map((d) => d.digest),
   );
+  await fetchLeased(p, descs);
+}
+
+/** Fetches what of `descs` (already leased) is missing or damaged, 3 at a time. */
+async function fetchLeased(p: Pull, descs: Descriptor[]): Promise<void> {
   const missing: Descriptor[] = [];
   for (const d of descs) if (!missing.some((m) => m.digest === d.digest) && !(await usable(p, d))) missing.push(d);
   p.progress.expect(missing.reduce((n, d) => n + d.size, 0));
