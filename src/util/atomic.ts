@@ -12,13 +12,20 @@ import { errnoText, isMobyError, MobyError } from './errors.ts';
 
 /**
  * A file-system failure as a user-facing error (`Cannot write "out/x.tar": ENOSPC: no space left on device`,
- * the system error kept as its cause); MobyErrors and aborts pass through unchanged.
+ * the system error kept as its cause, and for a full disk or quota a hint); MobyErrors and aborts pass through
+ * unchanged.
  */
 export function asIoError(action: string, path: string, err: unknown): unknown {
   if (isMobyError(err) || (err as { name?: string } | null)?.name === 'AbortError') return err;
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code === undefined) return err;
-  return new MobyError(`Cannot ${action} "${path}": ${errnoText(err) ?? code}`, { code: 'IO', cause: err });
+  return new MobyError(`Cannot ${action} "${path}": ${errnoText(err) ?? code}`, {
+    code: 'IO',
+    cause: err,
+    ...(code === 'ENOSPC' || code === 'EDQUOT'
+      ? { hint: 'free space on that file system and run again; nothing partial was kept' }
+      : {}),
+  });
 }
 
 /** `<dir>/.<base>.tmp-<random>`: hidden, same directory (so rename is atomic), unique per call. */

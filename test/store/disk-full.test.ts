@@ -113,6 +113,7 @@ function assertDiskFull(r: { code: number | null; stderr: string }, path: RegExp
   const line = /^Error: (.*)$/m.exec(r.stderr)?.[1] ?? '';
   assert.match(line, path);
   assert.match(line, /ENOSPC: no space left on device$/);
+  assert.match(r.stderr, /\nhint: free space on that file system/);
 }
 
 async function tempLeft(dir: string): Promise<string[]> {
