@@ -15,7 +15,6 @@
  * - device nodes are dropped (see tar/safe-path.ts), after the layer rules: a device still replaces the
  *   lower entry at its path, and the directory holding it stays; one warning per image.
  */
-import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/types.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
@@ -28,6 +27,11 @@ import type { ImageSource } from './source.ts';
 export interface FlattenOptions {
   /** Receives the warnings (dropped device nodes): required, so no warning is emitted into nothing. */
   reporter: Reporter;
+  /**
+   * Each layer's entries in archive order (default: the layer's tar, read from `source`). Planning passes the
+   * layer's table of contents (store/layer-toc.ts): the same rules then run on headers alone, reading no data.
+   */
+  layers?: (layer: Descriptor) => Promise<EntryStream>;
 }
 
 const WH = '.wh.';
@@ -109,8 +113,9 @@ function layerSubject(source: ImageSource, layer: Descriptor): string {
   return `layer ${layer.digest} of ${source.ref.expanded}`;
 }
 
-async function openLayerTar(source: ImageSource, layer: Descriptor): Promise<Readable> {
-  return decompressed(await source.openLayer(layer));
+async function layerEntries(source: ImageSource, layer: Descriptor, opts: FlattenOptions): Promise<EntryStream> {
+  if (opts.layers !== undefined) return opts.layers(layer);
+  return readTar(await decompressed(await source.openLayer(layer)), { subject: layerSubject(source, layer) });
 }
 
 /** One layer's contribution; whiteouts and opaque markers take effect for the layers below only. */
@@ -125,7 +130,7 @@ async function* flattenLayer(
   const emittedHere = new Set<string>();
   const orphans = new Map<string, TarHeader[]>();
   const chains = new LinkChains();
-  const entries = safeEntries(readTar(await openLayerTar(source, layer), { subject }), {
+  const entries = safeEntries(await layerEntries(source, layer, opts), {
     subject,
     allowUnresolvedLinks: true,
     reporter: opts.reporter,
@@ -151,7 +156,7 @@ async function* flattenLayer(
     if (h.type !== 'directory') emittedHere.add(h.name);
     yield e;
   }
-  if (orphans.size > 0) yield* resolveOrphans(source, layer, { orphans, state, subject });
+  if (orphans.size > 0) yield* resolveOrphans(await layerEntries(source, layer, opts), { orphans, state, subject });
   applyWhiteouts(state, deferred);
 }
 
@@ -192,11 +197,10 @@ function applyWhiteouts(state: FlattenState, whiteouts: Whiteout[]): void {
  * link becomes a copy of the target (found by re-reading this layer), the others link to that copy.
  */
 async function* resolveOrphans(
-  source: ImageSource,
-  layer: Descriptor,
+  entries: EntryStream,
   c: { orphans: Map<string, TarHeader[]>; state: FlattenState; subject: string },
 ): AsyncGenerator<TarEntry> {
-  for await (const e of readTar(await openLayerTar(source, layer), { subject: c.subject })) {
+  for await (const e of entries) {
     const links = c.orphans.get(e.header.name);
     if (links === undefined || e.header.type === 'link' || e.header.type === 'directory') continue;
     c.orphans.delete(e.header.name);

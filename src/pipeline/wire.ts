@@ -37,7 +37,7 @@ function bundle(spec: MobySpec, idMap: IdMap): (i: BundleConfigInput) => BundleF
 /** The assembly's dependencies for one build of `spec` (already image-expanded); warnings go to `reporter`. */
 export function rootfsDeps(spec: MobySpec, idMap: IdMap, reporter: Reporter): RootfsDeps {
   return {
-    flatten: (source) => flattenImage(source, { reporter }),
+    flatten: (source, layers) => flattenImage(source, { reporter, ...(layers === undefined ? {} : { layers }) }),
     readTar: (input) => readTar(input, { subject: 'kernel modules tar' }),
     decompressKernel: (kernel) => decompressKernel(kernel),
     bundle: bundle(spec, idMap),

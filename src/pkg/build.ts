@@ -187,6 +187,7 @@ async function storeImage(info: PackageInfo, s: StoreInputs, opts: PkgBuildOptio
   await opts.store.putBlob(createReadStream(layer.path), { digest: layer.digest, size: layer.size });
   await opts.store.putBlob(blobs.config);
   await opts.store.putBlob(blobs.manifest);
+  await opts.store.makeLayerTocs([blobs.manifestDescriptor]);
   opts.reporter.emit({
     type: 'debug',
     message: `${info.ref} ${formatPlatform(s.platform)}: manifest ${blobs.manifestDescriptor.digest}, layer ${layer.size} bytes`,

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { ImageSource } from '../image/source.ts';
-import type { ImageConfig } from '../oci/types.ts';
+import type { Descriptor, ImageConfig } from '../oci/types.ts';
 import type { ContainerSection, ImageEntry, MobySpec } from '../spec/types.ts';
 import type { EntryStream } from '../tar/entry.ts';
 
@@ -31,8 +31,11 @@ export interface BundleFiles {
 }
 
 export interface RootfsDeps {
-  /** The flattened filesystem of an image (whiteouts applied, upper layers first). */
-  flatten(source: ImageSource): EntryStream;
+  /**
+   * The flattened filesystem of an image (whiteouts applied, upper layers first); with `layers`, each layer's
+   * entries come from it (its table of contents, for planning) instead of the layer's tar.
+   */
+  flatten(source: ImageSource, layers?: (layer: Descriptor) => Promise<EntryStream>): EntryStream;
   /** Entries of an uncompressed tar. */
   readTar(input: Readable): EntryStream;
   /** `--decompress-kernel`: the kernel binary decompressed (gzip, bzImage payloads…). */

@@ -15,7 +15,7 @@ import type { RootfsDeps } from './deps.ts';
 import { filterImage, imageEntries, type ImageFilterOptions } from './image-entries.ts';
 import { fileEntry, readBody, discardBody } from './synth.ts';
 import type { PathTracker } from './tracker.ts';
-import { cachedToc, linkTocOf, noteLinks, putToc, type LinkToc, type TocStore } from './toc.ts';
+import { cachedToc, linkTocOf, noteLinks, plannedFlatten, putToc, type LinkToc, type TocStore } from './toc.ts';
 
 export const APK_DB = 'lib/apk/db/installed';
 const APK_OWNER = 'init-apk';
@@ -27,7 +27,7 @@ export interface InitSectionOptions {
   mtime: number;
   /** Keeps each init image's table of contents between builds (store/image-tocs.ts): no re-read. */
   tocs?: TocStore;
-  /** Told (debug) whether each table of contents was read from the layers or the cache. */
+  /** Told (debug) whether each table of contents was planned from its layers' or taken from the cache. */
   reporter: Reporter;
 }
 
@@ -93,11 +93,15 @@ function initToc(o: InitSectionOptions, i: number): Promise<InitToc> {
     (from, toc) =>
       o.reporter.emit({
         type: 'debug',
-        message: `init[${i}] table of contents: ${from === 'cache' ? 'from the cache' : `read from the layers, ${toc.paths.length} paths`} (${src.ref.expanded})`,
+        message: `init[${i}] table of contents: ${from === 'cache' ? 'from the cache' : `planned from the layers' tables of contents, ${toc.paths.length} paths`} (${src.ref.expanded})`,
       }),
   );
 }
 
+/**
+ * Image `i`'s table of contents, planned from its layers' tables of contents (store/layer-toc.ts) by the same
+ * flattening rules the data pass uses: no layer data is read, except to make a layer's TOC that is missing.
+ */
 async function readToc(o: InitSectionOptions, i: number): Promise<InitToc> {
   const paths: string[] = [];
   const dirs = new Map<string, DirHeader>();
@@ -105,7 +109,8 @@ async function readToc(o: InitSectionOptions, i: number): Promise<InitToc> {
   const src = o.sources[i] as ImageSource;
   // The same pass notes the image's symlinks for the kernel's placement (kernel.ts `initSymlinks`).
   const links: LinkToc = [];
-  const noted = noteLinks(o.deps.flatten(src), links, async () => {
+  const planned = plannedFlatten(o.deps, src, o.tocs, o.reporter);
+  const noted = noteLinks(planned, links, async () => {
     await putToc(o.tocs, linkTocOf(src.manifestDigest), links);
   });
   for await (const entry of filterImage(noted, options(o, i))) {

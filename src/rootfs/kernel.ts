@@ -15,7 +15,7 @@ import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import type { RootfsDeps } from './deps.ts';
 import { cleanName } from './safe-name.ts';
-import { cachedToc, linkTocOf, noteLinks, type LinkToc, type TocStore } from './toc.ts';
+import { cachedToc, linkTocOf, noteLinks, plannedFlatten, type LinkToc, type TocStore } from './toc.ts';
 import { dirEntry, discardBody, fileEntry, readBody, withProvenance, type Provenance } from './synth.ts';
 import { configFromEntries } from '../kernel-check/tar-config.ts';
 
@@ -118,11 +118,11 @@ export async function initSymlinks(
       cachedToc(
         tocs,
         linkTocOf(s.manifestDigest),
-        () => linkToc(s, deps),
+        () => linkToc(plannedFlatten(deps, s, tocs, reporter)),
         (from, toc) =>
           reporter.emit({
             type: 'debug',
-            message: `init[${i}] symlinks: ${from === 'cache' ? 'from the cache' : `read from the layers, ${toc.length} paths`} (${s.ref.expanded})`,
+            message: `init[${i}] symlinks: ${from === 'cache' ? 'from the cache' : `planned from the layers' tables of contents, ${toc.length} paths`} (${s.ref.expanded})`,
           }),
       ),
     ),
@@ -149,9 +149,9 @@ export async function initSymlinks(
   return links;
 }
 
-async function linkToc(source: ImageSource, deps: RootfsDeps): Promise<LinkToc> {
+async function linkToc(flattened: EntryStream): Promise<LinkToc> {
   const out: LinkToc = [];
-  for await (const e of noteLinks(deps.flatten(source), out, () => Promise.resolve())) await discardBody(e);
+  for await (const e of noteLinks(flattened, out, () => Promise.resolve())) await discardBody(e);
   return out;
 }
 

@@ -4,8 +4,13 @@
  * read from the image's layers the first time and then taken from the cache, so a build whose sections are all
  * cached does not decompress a layer.
  */
-import { createHash } from 'node:crypto';
+import { tocKey } from '../store/image-tocs.ts';
+import type { ImageSource } from '../image/source.ts';
+import type { Descriptor } from '../oci/types.ts';
+import { isLayerToc, layerTocWhat, makeLayerToc, tocEntries } from '../store/layer-toc.ts';
 import type { EntryStream } from '../tar/entry.ts';
+import type { Reporter } from '../util/reporter.ts';
+import type { RootfsDeps } from './deps.ts';
 import { cleanName } from './safe-name.ts';
 
 /** A small key → JSON store kept between builds; failures mean "absent". */
@@ -47,9 +52,7 @@ export async function putToc<T>(tocs: TocStore | undefined, what: Record<string,
   return json;
 }
 
-function keyOf(what: Record<string, unknown>): string {
-  return createHash('sha256').update(JSON.stringify(what)).digest('hex');
-}
+const keyOf = tocKey;
 
 /** An image's entries in order, as the kernel's placement needs them: [name, d(irectory)/l(ink)/o(ther), target]. */
 export type LinkToc = Array<[string, 'd' | 'l' | 'o', string?]>;
@@ -71,4 +74,43 @@ export async function* noteLinks(entries: EntryStream, into: LinkToc, done: () =
     yield e;
   }
   await done();
+}
+
+/**
+ * The image flattened from its layers' tables of contents (store/layer-toc.ts) by the rules the data pass
+ * uses: headers, and only the bodies a TOC keeps. A layer whose TOC is missing (a cache filled by LinuxKit, or
+ * one emptied) is read once to make it, and the TOC is stored.
+ */
+export function plannedFlatten(
+  deps: RootfsDeps,
+  src: ImageSource,
+  tocs: TocStore | undefined,
+  reporter: Reporter,
+): EntryStream {
+  return deps.flatten(src, (layer) => layerToc(src, layer, tocs, reporter));
+}
+
+async function layerToc(
+  src: ImageSource,
+  layer: Descriptor,
+  tocs: TocStore | undefined,
+  reporter: Reporter,
+): Promise<EntryStream> {
+  const what = layerTocWhat(layer.digest);
+  const saved = await savedToc(tocs, what);
+  if (isLayerToc(saved)) return tocEntries(saved);
+  // A layer still downloading (a build's pull hands images over first) gets its TOC made on the way in:
+  // opening it waits for it, then that TOC is used and the layer is not read here.
+  const raw = await src.openLayer(layer);
+  const fetched = await savedToc(tocs, what);
+  if (isLayerToc(fetched)) {
+    raw.destroy();
+    return tocEntries(fetched);
+  }
+  const made = await makeLayerToc(raw, `layer ${layer.digest} of ${src.ref.expanded}`);
+  reporter.emit({
+    type: 'debug',
+    message: `layer ${layer.digest} table of contents: read from the layer, ${made.rows.length} entries (${src.ref.expanded})`,
+  });
+  return tocEntries(await putToc(tocs, what, made));
 }

@@ -15,6 +15,7 @@ import type { TarEntry, TarHeader } from '../tar/entry.ts';
 import { readTar } from '../tar/read.ts';
 import { writeTar } from '../tar/write.ts';
 import type { Layout } from './layout.ts';
+import { makeLayerTocs } from './layer-toc.ts';
 import { parseManifest } from './manifest.ts';
 
 const CONTAINERD_NAME = 'io.containerd.image.name';
@@ -208,5 +209,10 @@ async function register(layout: Layout, named: Array<[string, Descriptor]>): Pro
       index.manifests.push({ ...d, annotations: { [REF_NAME_ANNOTATION]: name } });
     }
   });
+  // each imported layer's table of contents, made now (as a pull makes it), so builds plan without reading it
+  await makeLayerTocs(
+    layout,
+    named.map(([, d]) => d),
+  );
   return named.map(([n]) => n);
 }

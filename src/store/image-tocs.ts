@@ -19,6 +19,11 @@ export interface JsonMemo {
 
 const KEY = /^[0-9a-f]{64}$/;
 
+/** The key of the TOC that `what` (JSON: what it describes, its kind and version) identifies. */
+export function tocKey(what: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex');
+}
+
 /** Where the TOCs of the cache directory `cacheDir` live. */
 export function tocDir(cacheDir: string): string {
   return join(cacheDir, '.mobyts', 'toc');

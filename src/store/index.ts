@@ -14,6 +14,7 @@ import { inspectCached, sourceFromCache } from './cached.ts';
 import { damagedError, type Damage } from './integrity.ts';
 import { DamagedIndexError, openLayout, refDescriptors, type Layout } from './layout.ts';
 import { Lease } from './lease.ts';
+import { makeLayerTocs } from './layer-toc.ts';
 import type { ClientTuning } from './pull.ts';
 import { formatPlatform } from './platform.ts';
 import type { GetImageOptions, Store } from './types.ts';
@@ -33,6 +34,8 @@ export interface ImageStore extends Store {
   getCachedImage(ref: Reference, platform: Platform): Promise<StoreImageSource | undefined>;
   /** The underlying layout (maintenance, archives). */
   readonly layout: Layout;
+  /** Makes the missing tables of contents of the layers of `roots` (store/layer-toc.ts): after `pkg build`. */
+  makeLayerTocs(roots: readonly Descriptor[]): Promise<void>;
   /**
    * Ends this store's lease: until then every blob of every image getImage/getCachedImage returned is kept
    * by `cache rm`/`cache clean` (lease.ts). Call it when the build is done with the images.
@@ -62,6 +65,7 @@ export async function openStore(dir?: string, options: StoreOptions = {}): Promi
       return source;
     },
     close: () => lease.release(),
+    makeLayerTocs: (roots) => makeLayerTocs(layout, roots),
     putBlob: (data, expected) => layout.writeBlob(data, expected),
     hasBlob: (d: Digest) => layout.hasBlob(d),
     openBlob: (d: Digest, size?: number): Promise<Readable> => layout.openBlob(d, size),

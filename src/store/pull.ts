@@ -20,7 +20,9 @@ import { MobyError } from '../util/errors.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import type { Reporter } from '../util/reporter.ts';
 import { attestationsFor, sourceFromCache } from './cached.ts';
+import { openImageTocs, type JsonMemo } from './image-tocs.ts';
 import { checkBlob, repulledMessage, type Damage } from './integrity.ts';
+import { isTarLayer, layerTocTee, putLayerToc } from './layer-toc.ts';
 import { refDescriptors, type Layout } from './layout.ts';
 import type { Lease } from './lease.ts';
 import { parseConfig, parseManifest, type ParsedManifest } from './manifest.ts';
@@ -39,6 +41,8 @@ interface Pull {
   lease: Lease | undefined;
   /** Cached blobs found damaged (by the caller or while pulling): fetched again, replacing the cached copy. */
   damaged: Map<Digest, Damage>;
+  /** Where each fetched layer's table of contents goes, made from its bytes on their way in (layer-toc.ts). */
+  tocs: JsonMemo | undefined;
 }
 
 export interface PullOptions {
@@ -73,6 +77,7 @@ export async function pullImage(
     reporter: opts.reporter,
     lease: po.lease,
     damaged: new Map((po.damaged ?? []).map((d) => [d.digest, d])),
+    tocs: layout.readOnly ? undefined : await openImageTocs(layout.dir),
   };
   let handedOver = false;
   try {
@@ -355,10 +360,11 @@ async function fetchBlob(p: Pull, d: Descriptor): Promise<void> {
       return p.progress.add(d.size);
     }
     const stream = await p.client.openBlob(p.ctx, d);
+    const toc = p.tocs !== undefined && isTarLayer(d) ? layerTocTee(`${p.ctx.subject}: layer ${d.digest}`) : undefined;
     let got = 0;
     try {
       await p.layout.writeBlob(
-        stream,
+        toc === undefined ? stream : toc.pass(stream),
         { digest: d.digest, size: d.size },
         {
           subject: p.ctx.subject,
@@ -371,8 +377,11 @@ async function fetchBlob(p: Pull, d: Descriptor): Promise<void> {
       );
     } catch (err) {
       p.progress.add(-got);
+      await toc?.toc();
       throw err;
     }
+    // stored only now that the layer's digest is verified
+    if (toc !== undefined) await putLayerToc(p.tocs, d.digest, await toc.toc());
     replaced(p, d.digest);
   });
 }

@@ -39,6 +39,11 @@ export interface TarEntry {
   header: TarHeader;
   /** File content (exactly `header.size` bytes); absent for non-files. */
   body?: Readable;
+  /**
+   * Where the entry sits in the uncompressed archive it was read from (tar/read.ts): its first block (a PAX
+   * or GNU metadata block when it has one) and its data. Absent on entries not read from an archive.
+   */
+  offset?: { header: number; data: number };
 }
 
 /** An ordered stream of entries. */

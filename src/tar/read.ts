@@ -64,6 +64,7 @@ async function* entries(reader: ByteReader, subject: string): AsyncGenerator<Tar
   const global: PaxRecord[] = [];
   let pending: Pending = { local: [] };
   let done = false;
+  let start = reader.position; // where the entry's first block (a metadata entry, or its header) begins
   try {
     while (true) {
       const at = reader.position;
@@ -78,7 +79,8 @@ async function* entries(reader: ByteReader, subject: string): AsyncGenerator<Tar
       if (await readMeta(reader, { flag, size, global, pending, subject, at })) continue;
       const header = buildHeader(block, { flag, size, global, pending, subject, at });
       pending = { local: [] };
-      yield* emit(reader, header, subject);
+      yield* emit(reader, header, subject, { header: start, data: at + BLOCK });
+      start = reader.position;
     }
     await reader.drainToEnd();
     done = true;
@@ -198,14 +200,19 @@ function keptRecords(records: Map<string, Buffer>): PaxRecord[] {
   return [...out];
 }
 
-async function* emit(reader: ByteReader, header: TarHeader, subject: string): AsyncGenerator<TarEntry> {
+async function* emit(
+  reader: ByteReader,
+  header: TarHeader,
+  subject: string,
+  offset: { header: number; data: number },
+): AsyncGenerator<TarEntry> {
   const dataSize = header.type === 'file' ? header.size : 0;
   if (dataSize === 0) {
-    yield { header };
+    yield { header, offset };
     return;
   }
   const body = new BodyStream(reader, dataSize, `${subject}: ${header.name}`);
-  yield { header, body };
+  yield { header, body, offset };
   await body.detach();
   await reader.skip(paddedSize(dataSize) - dataSize);
 }

@@ -183,7 +183,7 @@ void test('a cache whose section directory cannot be created still builds, witho
   }
 });
 
-void test('init images: their tables of contents are read from the layers once, kept outside the section cache, remade when damaged', async () => {
+void test("init images: their tables of contents are planned from their layers' ones (made by the pull), kept outside the section cache, remade when damaged", async () => {
   await f.spec('sc.yml', SPEC);
   const cache = join(f.dir, 'cache-tocs');
   const tocs = (b: Built, how: string): string[] =>
@@ -194,12 +194,19 @@ void test('init images: their tables of contents are read from the layers once, 
   // One pass over each init image's layers makes both of its tables of contents.
   const LISTED = ['table of contents 0', 'table of contents 1'];
   const first = await build('toc-1', { cache });
-  assert.deepEqual(tocs(first, 'read from the layers, \\d+ paths'), LISTED);
+  assert.deepEqual(tocs(first, "planned from the layers' tables of contents, \\d+ paths"), LISTED);
   assert.deepEqual(tocs(first, 'from the cache'), ['symlinks 0', 'symlinks 1']);
+  // the pull made each layer's TOC from its bytes on their way in: no layer is read to plan
+  assert.doesNotMatch(first.stderr, /^layer sha256:\S+ table of contents: read from the layer/m);
   const dir = join(cache, '.mobyts', 'toc');
   const files = (await readdir(dir)).filter((n) => /^[0-9a-f]{64}\.json$/.test(n));
-  // two per init image, and the kernel's embedded config (none here: test/pipeline/kernel-check.test.ts)
-  assert.equal(files.length, 5);
+  const layerTocs = await Promise.all(
+    files.map(async (n) => (await readFile(join(dir, n), 'utf8')).includes('"rows":')),
+  );
+  // two per init image and the kernel's embedded config (test/pipeline/kernel-check.test.ts), and one per
+  // layer of every image pulled
+  assert.equal(layerTocs.filter((l) => !l).length, 5);
+  assert.ok(layerTocs.filter((l) => l).length >= 2, `${layerTocs.filter((l) => l).length} layer TOCs`);
   // Nothing changed: no layer of an init image is read.
   const again = await build('toc-again', { cache });
   assert.deepEqual(again.compressed, []);
@@ -209,9 +216,10 @@ void test('init images: their tables of contents are read from the layers once, 
   const second = await build('toc-2', { cache });
   assert.deepEqual(second.compressed, ALL);
   assert.deepEqual(tocs(second, 'from the cache'), BOTH);
-  assert.deepEqual(tocs(second, 'read from the layers'), []);
+  assert.deepEqual(tocs(second, 'planned from'), []);
   assert.ok(second.initrd.equals(first.initrd));
-  // A TOC that does not match its digest counts as absent: read again, same bytes.
+  // A TOC that does not match its digest counts as absent: made again (the layers' ones from the layers), same
+  // bytes.
   for (const name of files) {
     const file = join(dir, name);
     await writeFile(
@@ -221,7 +229,8 @@ void test('init images: their tables of contents are read from the layers once, 
   }
   await rm(join(cache, '.mobyts', 'sections'), { recursive: true, force: true });
   const third = await build('toc-3', { cache });
-  assert.deepEqual(tocs(third, 'read from the layers, \\d+ paths'), LISTED);
+  assert.deepEqual(tocs(third, "planned from the layers' tables of contents, \\d+ paths"), LISTED);
+  assert.match(third.stderr, /^layer sha256:\S+ table of contents: read from the layer, \d+ entries/m);
   assert.deepEqual(tocs(third, 'from the cache'), ['symlinks 0', 'symlinks 1']);
   assert.ok(third.initrd.equals(first.initrd));
   const clean = await runCli(['cache', 'clean', '--cache', cache], { cwd: f.dir, home: join(f.dir, 'home') });

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { openStore } from '../../src/store/index.ts';
+import { openImageTocs } from '../../src/store/image-tocs.ts';
+import { isLayerToc, layerTocKey } from '../../src/store/layer-toc.ts';
 import { buildPackage, type PkgBuildOptions } from '../../src/pkg/build.ts';
 import { packageInfo } from '../../src/pkg/tag.ts';
 import { createPkgResolver } from '../../src/pkg/template.ts';
@@ -111,6 +113,13 @@ void describe('pkg build', () => {
     assert.deepEqual(
       image.manifest.layers.map((l) => l.mediaType),
       ['application/vnd.oci.image.layer.v1.tar+gzip'],
+    );
+    // the built layer's table of contents is in the cache, as a pulled layer's is (store/layer-toc.ts)
+    const toc = await (await openImageTocs(join(root, 'cache-a')))?.get(layerTocKey(layer.digest));
+    assert.ok(isLayerToc(toc));
+    assert.deepEqual(
+      toc.rows.map((r) => r[0]),
+      ['bin', 'bin/demo', 'bin/link', 'etc', 'etc/motd', 'usr', 'usr/bin', 'usr/bin/tool'],
     );
   });
 

@@ -1,12 +1,12 @@
 /**
  * The assembly planned from tables of contents equals the assembly planned from the layers. With several init
  * images, which image provides each path, every directory header and the apk databases are planned before any
- * data is read — from each image's table of contents (src/rootfs/toc.ts, init.ts), read from its layers the
- * first time and then taken from the cache as JSON. For seeded generated layer stacks (test/helpers/layer-stacks.ts:
+ * data is read — from each image's table of contents (src/rootfs/toc.ts, init.ts), planned from its layers'
+ * tables of contents (src/store/layer-toc.ts: made from each layer once, then taken from the cache as JSON). For seeded generated layer stacks (test/helpers/layer-stacks.ts:
  * whiteouts and opaque markers at every depth, hardlink chains, type changes, long and odd names, PAX and GNU
  * encodings) as three init images, the OS's entry stream — every header field and every body's sha256 — is the
- * same when the plan comes from the layers and when it comes from the stored tables of contents, and the second
- * assembly reads the layers only for their data.
+ * same when the plan comes from the layers and when it comes from the stored tables of contents (the images'
+ * or only the layers'), and those assemblies read the layers only for their data.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -21,6 +21,7 @@ import { parseReference } from '../../src/oci/reference.ts';
 import { rootfsDeps } from '../../src/pipeline/wire.ts';
 import { assembleRootfs } from '../../src/rootfs/assemble.ts';
 import type { TocStore } from '../../src/rootfs/toc.ts';
+import { layerTocKey } from '../../src/store/layer-toc.ts';
 import type { MobySpec } from '../../src/spec/types.ts';
 import { isMobyError } from '../../src/util/errors.ts';
 import { recordingReporter } from '../../src/util/reporter.ts';
@@ -42,7 +43,11 @@ after(async () => {
 });
 
 /** An in-memory TocStore that keeps values as JSON text, as the cache's store does. */
-function memoryTocs(): TocStore & { size: () => number } {
+function memoryTocs(): TocStore & {
+  size: () => number;
+  only: (keys: Set<string>) => void;
+  kept: Map<string, string>;
+} {
   const kept = new Map<string, string>();
   return {
     get: (key) => Promise.resolve(kept.has(key) ? (JSON.parse(kept.get(key) as string) as unknown) : undefined),
@@ -51,6 +56,10 @@ function memoryTocs(): TocStore & { size: () => number } {
       return Promise.resolve();
     },
     size: () => kept.size,
+    only: (keys) => {
+      for (const k of kept.keys()) if (!keys.has(k)) kept.delete(k);
+    },
+    kept,
   };
 }
 
@@ -78,24 +87,26 @@ function sourceOf(image: BuiltImage, ref: string, reads: { n: number }): ImageSo
  * combined as init images may overlap in ways the build refuses, e.g. a hardlink whose target a later image
  * replaces — the plan from tables of contents must refuse them the same way).
  */
-async function assembled(spec: MobySpec, sources: ImageSource[], tocs: TocStore): Promise<string[]> {
+async function assembled(spec: MobySpec, sources: ImageSource[], tocs: TocStore, direct = false): Promise<string[]> {
   try {
-    return await entriesOf(spec, sources, tocs);
+    return await entriesOf(spec, sources, tocs, direct);
   } catch (err) {
     if (!isMobyError(err)) throw err;
     return [`refused: ${err.message}`];
   }
 }
 
-async function entriesOf(spec: MobySpec, sources: ImageSource[], tocs: TocStore): Promise<string[]> {
+/** With `direct`, planning flattens the layers themselves (the reference), never their tables of contents. */
+async function entriesOf(spec: MobySpec, sources: ImageSource[], tocs: TocStore, direct: boolean): Promise<string[]> {
   const reporter = recordingReporter();
   const workDir = await mkdtemp(join(work, 'assemble-'));
   const out: string[] = [];
+  const deps = rootfsDeps(spec, new Map(), reporter);
   for await (const e of assembleRootfs({
     spec,
     images: { init: sources, containers: [], volumes: [], ociVolumes: new Map() },
     files: [],
-    deps: rootfsDeps(spec, new Map(), reporter),
+    deps: direct ? { ...deps, flatten: (s) => deps.flatten(s) } : deps,
     mtime: 1492533000,
     workDir,
     decompressKernel: false,
@@ -122,13 +133,22 @@ for (const seed of SEEDS) {
     const images = [0, 1, 2].map((i) => imageOf(generateStack(seed * 10 + i, 3, 60)));
     const refs = images.map((_, i) => `127.0.0.1:5000/prop/init${i}:${seed}`);
     const spec: MobySpec = { init: refs };
+    // the reference: planned by flattening the layers themselves
+    const reference = memoryTocs();
+    const fromLayers = await assembled(
+      spec,
+      images.map((img, i) => sourceOf(img, refs[i] as string, { n: 0 })),
+      reference,
+      true,
+    );
     const tocs = memoryTocs();
     const first = { n: 0 };
-    const fromLayers = await assembled(
+    const fromNewTocs = await assembled(
       spec,
       images.map((img, i) => sourceOf(img, refs[i] as string, first)),
       tocs,
     );
+    assert.deepEqual(fromNewTocs, fromLayers);
     const again = { n: 0 };
     const fromTocs = await assembled(
       spec,
@@ -140,15 +160,29 @@ for (const seed of SEEDS) {
       counts.refused++;
       return;
     }
-    assert.ok(tocs.size() >= 3, `${tocs.size()} tables of contents stored`);
+    // the plans themselves (each image's paths, directory headers, apk databases and symlinks) are the same
+    for (const [key, value] of reference.kept) assert.ok(tocs.kept.get(key) === value, `plan ${key} differs`);
+    const layerKeys = new Set(images.flatMap((img) => img.manifest.layers.map((l) => layerTocKey(l.digest))));
+    assert.ok(tocs.size() >= 3 + layerKeys.size, `${tocs.size()} tables of contents stored`);
     // Flattening reads each layer once, and a layer again for a hardlink whose target an upper layer replaced
-    // (image/flatten.ts); the first assembly flattened every image twice (table of contents, then data).
+    // (image/flatten.ts); the first assembly also read each layer once to make its table of contents.
     const layers = images.reduce((n, img) => n + img.manifest.layers.length, 0);
     assert.ok(again.n >= layers, `${again.n} layer reads for ${layers} layers`);
-    assert.equal(first.n, 2 * again.n, 'planned from the tables of contents: no layer read for planning');
+    assert.equal(first.n, layers + again.n, 'planned from the tables of contents: no layer read for planning');
+    // Only the layers' tables of contents kept (as after a pull, which makes them from the bytes on their way
+    // in): the plan is made from them, again without reading a layer for it.
+    tocs.only(layerKeys);
+    const fromLayerTocs = { n: 0 };
+    const planned = await assembled(
+      spec,
+      images.map((img, i) => sourceOf(img, refs[i] as string, fromLayerTocs)),
+      tocs,
+    );
+    assert.deepEqual(planned, fromLayers);
+    assert.equal(fromLayerTocs.n, again.n, "planned from the layers' tables of contents: no layer read for planning");
     counts.stacks += 3;
     counts.entries += fromLayers.length;
-    counts.layersRead += first.n + again.n;
+    counts.layersRead += first.n + again.n + fromLayerTocs.n;
   });
 }
 

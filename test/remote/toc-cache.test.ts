@@ -48,7 +48,9 @@ async function build(runner: string, flags: string[]): Promise<Built> {
     stderr: r.stderr,
     code: r.code,
     tocs: [
-      ...r.stderr.matchAll(/^(init\[\d\] (?:table of contents|symlinks): (?:from the cache|read from the layers))/gm),
+      ...r.stderr.matchAll(
+        /^(init\[\d\] (?:table of contents|symlinks): (?:from the cache|planned from the layers' tables of contents))/gm,
+      ),
     ]
       .map((m) => m[1] ?? '')
       .sort(),
@@ -64,9 +66,9 @@ const where = (from: string): string[] =>
 /** A build that reads the init images' layers: their TOCs, and their symlinks noted in the same pass. */
 const madeHere = [
   'init[0] symlinks: from the cache',
-  'init[0] table of contents: read from the layers',
+  "init[0] table of contents: planned from the layers' tables of contents",
   'init[1] symlinks: from the cache',
-  'init[1] table of contents: read from the layers',
+  "init[1] table of contents: planned from the layers' tables of contents",
 ];
 
 async function manifest(repo: string, ref: string, accept: string): Promise<Record<string, unknown>> {
@@ -102,13 +104,14 @@ void test("runner B takes every init TOC and symlink TOC from A's remote cache, 
   // the pre-scan's pass over each init image notes its symlinks too (src/rootfs/init.ts): those come from the
   // local store after it
   assert.deepEqual(a.tocs, madeHere);
-  assert.match(a.stderr, /^Remote cache .*ci\/tocs:main: pushed 4 of 4 tables of contents$/m);
-  assert.equal((await tocBlobs('ci/tocs', 'main')).length, 4);
+  // the init TOCs, the symlink TOCs, and the TOCs of the init images' three layers they were planned from
+  assert.match(a.stderr, /^Remote cache .*ci\/tocs:main: pushed 7 of 7 tables of contents$/m);
+  assert.equal((await tocBlobs('ci/tocs', 'main')).length, 7);
 
   const b = await build('b', ['--cache-from', remote]);
   assert.equal(b.code, 0, b.stderr);
   assert.deepEqual(b.tocs, where('from the cache'));
-  assert.doesNotMatch(b.stderr, /read from the layers/);
+  assert.doesNotMatch(b.stderr, /planned from|read from the layer/);
   assert.equal([...b.stderr.matchAll(/^table of contents [0-9a-f]{12} downloaded from /gm)].length, 4);
   assert.equal(b.compressed, 0);
   assert.ok(b.initrd.equals(a.initrd), 'byte-identical initrd');
@@ -141,7 +144,7 @@ void test('a remote TOC whose bytes do not match its digest is not used: the lay
           /^Warning: Cannot use table of contents [0-9a-f]{12} of the remote cache .*, reading the image's layers\ncaused by: Cannot verify blob sha256:[0-9a-f]{64} \(.*\): content has digest/gm,
         ),
       ].length,
-      2, // the init TOCs; the symlinks were noted by the pre-scan's pass over the layers
+      5, // the init TOCs and their layers' TOCs (3); the symlinks were noted by the pre-scan's pass
     );
     assert.doesNotMatch(d.stderr, /^table of contents .* downloaded/m);
     assert.equal(d.compressed, 0, 'the sections still come from the remote cache');
