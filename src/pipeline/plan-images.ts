@@ -44,10 +44,11 @@ export function openedKey(pinned: string, platform: string): string {
   return `${pinned}\n${platform}`;
 }
 
-function getOptions(platform: string, o: PlanImageOptions, pull: boolean): GetImageOptions {
+function getOptions(platform: string, o: PlanImageOptions, pull: boolean, planned = true): GetImageOptions {
   return {
     platform: platformFor(platform),
     pull,
+    layerTocs: planned,
     registry: o.registry,
     reporter: o.reporter,
     signal: o.signal,
@@ -80,7 +81,7 @@ export async function storeImages(
   const store = await openStore();
   return mapLimit(requests, 4, async (r) => {
     const v = verified.get(r.ref);
-    const source = await store.getImage(v?.ref ?? parseReference(r.ref), getOptions(r.platform, o, o.pull));
+    const source = await store.getImage(v?.ref ?? parseReference(r.ref), getOptions(r.platform, o, o.pull, r.planned));
     const pinned = withDigest(parseReference(r.ref), source.rootDescriptor.digest).expanded;
     opened.set(openedKey(pinned, r.platform), source);
     const trust: Pick<PlannedImage, 'trust' | 'signedBy'> =
@@ -123,7 +124,12 @@ export async function lockedImages(
   const store = await openStore();
   await mapLimit(images, 4, async (i) => {
     const { source } = await getLockedImage(store, lock, parseReference(i.ref), {
-      ...getOptions(i.platform, o, false),
+      ...getOptions(
+        i.platform,
+        o,
+        false,
+        requests.some((r) => r.ref === i.ref && r.planned),
+      ),
       arch: i.platform,
     });
     opened.set(openedKey(i.pinned ?? i.ref, i.platform), source);

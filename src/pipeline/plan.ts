@@ -96,6 +96,11 @@ export interface BuildPlan {
 export interface ImageRequest {
   ref: string;
   platform: string;
+  /**
+   * Planned before its data is read (an init image: store/layer-toc.ts): a pull makes its layers' tables of
+   * contents on the way in. Other images' layers are only read for their data, so a pull skips that work.
+   */
+  planned: boolean;
 }
 
 export interface ResolvePlanOptions {
@@ -114,7 +119,12 @@ export interface ResolvePlanOptions {
 
 /** The images `spec` reads, each once per platform, the build's platform for `arch` first. Pure. */
 export function imageRequests(spec: MobySpec, arch: string): ImageRequest[] {
-  return specImagePlatforms(spec).map((r) => ({ ref: r.ref, platform: platformName(r.platform ?? arch) }));
+  const init = new Set(spec.init ?? []);
+  return specImagePlatforms(spec).map((r) => ({
+    ref: r.ref,
+    platform: platformName(r.platform ?? arch),
+    planned: init.has(r.ref),
+  }));
 }
 
 function plannedFile(f: FileSpec, specDir: string): PlannedFile {

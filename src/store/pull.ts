@@ -77,7 +77,7 @@ export async function pullImage(
     reporter: opts.reporter,
     lease: po.lease,
     damaged: new Map((po.damaged ?? []).map((d) => [d.digest, d])),
-    tocs: layout.readOnly ? undefined : await openImageTocs(layout.dir),
+    tocs: layout.readOnly || opts.layerTocs === false ? undefined : await openImageTocs(layout.dir),
   };
   let handedOver = false;
   try {

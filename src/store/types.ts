@@ -32,6 +32,12 @@ export interface GetImageOptions {
    * when first read. With the last two the returned source has `pull` (store-source.ts `PendingPull`).
    */
   layers?: 'now' | 'prefetch' | 'on-demand';
+  /**
+   * Whether a pull makes each layer's table of contents from its bytes on their way in (layer-toc.ts); default
+   * true. A build passes false for images it only reads for their data (containers, the kernel): the TOC costs
+   * a decompression of the layer that such a build never uses.
+   */
+  layerTocs?: boolean;
 }
 
 export interface Store {

@@ -72,10 +72,10 @@ function plan(o: Partial<BuildOptions> = {}): Promise<BuildPlan> {
 
 void test('the plan names every image per platform with its digests and trust, every section and output', async () => {
   assert.deepEqual(imageRequests(SPEC, 'amd64'), [
-    { ref: 'docker.io/linuxkit/kernel:6.6.71', platform: 'linux/amd64' },
-    { ref: 'docker.io/linuxkit/init:v1', platform: 'linux/amd64' },
-    { ref: 'docker.io/linuxkit/getty:v2', platform: 'linux/amd64' },
-    { ref: 'docker.io/linuxkit/init:v1', platform: 'linux/arm64' },
+    { ref: 'docker.io/linuxkit/kernel:6.6.71', platform: 'linux/amd64', planned: false },
+    { ref: 'docker.io/linuxkit/init:v1', platform: 'linux/amd64', planned: true },
+    { ref: 'docker.io/linuxkit/getty:v2', platform: 'linux/amd64', planned: false },
+    { ref: 'docker.io/linuxkit/init:v1', platform: 'linux/arm64', planned: true },
   ]);
   const p = await plan({ dir: 'out' });
   const [amd, arm] = init.images;
