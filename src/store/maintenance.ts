@@ -6,12 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { digestAlgorithm, type Digest } from '../oci/digest.ts';
 import { parseReference } from '../oci/reference.ts';
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci/types.ts';
 import { MobyError } from '../util/errors.ts';
+import { tocDir } from './image-tocs.ts';
 import type { Layout } from './layout.ts';
+import { layerTocKey } from './layer-toc.ts';
 import { leasedDigests } from './lease.ts';
 import { parseManifest } from './manifest.ts';
 import { formatPlatform, isAttestation } from './platform.ts';
@@ -148,6 +151,8 @@ async function collect(layout: Layout, index: ImageIndex): Promise<GcResult> {
     bytes += await sizeOf(layout, [d]);
     blobs++;
     await layout.removeBlob(d);
+    // a removed layer's table of contents goes with it (layer-toc.ts keys it by the layer's digest)
+    await rm(join(tocDir(layout.dir), `${layerTocKey(d)}.json`), { force: true });
   }
   return { blobs, bytes };
 }

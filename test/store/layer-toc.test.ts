@@ -26,6 +26,7 @@ import {
   type LayerToc,
 } from '../../src/store/layer-toc.ts';
 import { exportArchive, importArchive } from '../../src/store/archive.ts';
+import { removeImages } from '../../src/store/maintenance.ts';
 import { readTar } from '../../src/tar/read.ts';
 import { buildImage, pushImage, type BuiltImage } from '../helpers/images.ts';
 import { generateStack, imageOf } from '../helpers/layer-stacks.ts';
@@ -160,7 +161,7 @@ async function pushed(image: BuiltImage): Promise<string> {
   return `${reg.host}/${name}`;
 }
 
-void test('a pull makes each layer TOC from the bytes it stores (gzip, zstd, plain); no TOC for a non-tar layer', async () => {
+void test('a pull makes each layer TOC from the bytes it stores (gzip, zstd, plain), cache rm removes them; no TOC for a non-tar layer', async () => {
   const image = await buildImage({
     layers: (['gzip', 'zstd', 'none'] as const).map((compression, i) => ({
       compression,
@@ -172,8 +173,9 @@ void test('a pull makes each layer TOC from the bytes it stores (gzip, zstd, pla
   });
   const cache = await mkdtemp(join(root, 'cache-'));
   const store = await openStore(cache);
+  const ref = parseReference(await pushed(image));
   try {
-    await store.getImage(parseReference(await pushed(image)), reg.pullOptions(platformFor('amd64')));
+    await store.getImage(ref, reg.pullOptions(platformFor('amd64')));
   } finally {
     await store.close();
   }
@@ -187,6 +189,11 @@ void test('a pull makes each layer TOC from the bytes it stores (gzip, zstd, pla
       ),
     );
   }
+  // removing the image removes its layers' TOCs with the layers
+  const again = await openStore(cache);
+  await removeImages(again.layout, [ref.expanded]);
+  await again.close();
+  for (const layer of image.layers) assert.equal(await storedToc(cache, layer.descriptor.digest), undefined);
   // a "layer" that is not a tar (some artifacts put anything there) is stored, and gets no TOC
   const odd = await buildImage({ layers: [{ entries: [{ type: 'file', path: 'x', content: 'x' }] }] });
   const junk = Buffer.from('not a tar, not gzip either');
