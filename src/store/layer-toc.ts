@@ -16,6 +16,7 @@ import type { Descriptor } from '../oci/types.ts';
 import { decompressed } from '../tar/decompress.ts';
 import type { EntryStream, EntryType, TarEntry, TarHeader } from '../tar/entry.ts';
 import { readTar } from '../tar/read.ts';
+import { FLAGS } from '../tar/write.ts';
 import { openImageTocs, tocKey, type JsonMemo } from './image-tocs.ts';
 import type { Layout } from './layout.ts';
 import { parseManifest } from './manifest.ts';
@@ -28,15 +29,8 @@ const KEPT_BODIES = new Set(['lib/apk/db/installed']);
 /** A kept body larger than this is not kept (planning then reads the layer). */
 const MAX_KEPT_BODY = 16 << 20;
 
-const TYPE_CODES: Record<EntryType, string> = {
-  file: '0',
-  link: '1',
-  symlink: '2',
-  'character-device': '3',
-  'block-device': '4',
-  directory: '5',
-  fifo: '6',
-};
+/** Entry types as their ustar flags, as the tar writer writes them. */
+const TYPE_CODES = FLAGS;
 const CODE_TYPES = new Map(Object.entries(TYPE_CODES).map(([t, c]) => [c, t as EntryType]));
 
 /** What a row holds beyond the fixed fields (all optional, to keep rows short). */

@@ -12,7 +12,8 @@ import type { EntryStream, EntryType, TarHeader } from './entry.ts';
 import { BLOCK, F, fitsOctal, writeBytes, writeChecksum, writeOctal } from './fields.ts';
 import { formatPaxRecord, HEADER_KEYS } from './pax.ts';
 
-const FLAGS: Record<EntryType, string> = {
+/** The ustar type flag of each entry type (the table of contents of a layer records them too: store/layer-toc.ts). */
+export const FLAGS: Readonly<Record<EntryType, string>> = {
   file: '0',
   link: '1',
   symlink: '2',
