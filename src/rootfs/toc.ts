@@ -1,8 +1,9 @@
 /**
  * Tables of contents of images, kept between builds (store/image-tocs.ts): what the assembly needs to know
  * about an image before it reads any data — which paths it has, which are symlinks, its directory headers —
- * read from the image's layers the first time and then taken from the cache, so a build whose sections are all
- * cached does not decompress a layer.
+ * planned from its layers' tables of contents (store/layer-toc.ts: made as each layer entered the cache, or
+ * here from the layer the first time) and then taken from the cache, so a build whose sections are all cached
+ * does not decompress a layer.
  */
 import { tocKey } from '../store/image-tocs.ts';
 import type { ImageSource } from '../image/source.ts';
