@@ -311,5 +311,11 @@ void test('the cache holds the pulled images but fills up while the build stores
   await verifies(cache);
   await recoversWithRoom(cache, out, golden.files);
   assert.equal((await listSections(cache)).entries, full.entries, 'with room every section is kept');
-  assert.equal((await readdir(tocDir(cache))).length, fullTocs, 'and every TOC');
+  // every TOC a build with room keeps (the cache also has the TOCs `cache pull` made of every pulled layer)
+  const tocsKept = new Set(await readdir(tocDir(cache)));
+  assert.deepEqual(
+    (await readdir(tocDir(warm))).filter((n) => !tocsKept.has(n)),
+    [],
+    'and every TOC',
+  );
 });
