@@ -8,7 +8,7 @@
  *   npm run bench -- --cases ref,img1   only these cases
  *   npm run bench -- --out FILE         write the markdown there instead of bench/results/latest.md
  *   npm run bench -- --cpu-prof         also profile one warm build per case (bench/results/profiles/<case>/)
- *   npm run bench -- --keep             keep a failed case's directory (spec, cache) to reproduce the failure
+ *   npm run bench -- --keep             keep each case's directory (spec, cache) to reproduce a failure or profile a build
  *   npm run bench -- --startup          only the start-up rows (node -e 0, --version, validate; compiled too)
  *   npm run bench -- --linuxkit PATH    also time LinuxKit's warm build of each case (also LINUXKIT=PATH)
  *   npm run bench -- --no-formats       skip the output-format rows (kernel+initrd only)
@@ -24,7 +24,7 @@ import { prepareCompiled } from './lib/compiled.ts';
 import { contentPool } from './lib/content.ts';
 import { killRunning, measuringTool, REPO } from './lib/measure.ts';
 import { measureRemote, remoteTarget, type RemoteRow } from './lib/remote.ts';
-import { isFailure, runCase, type CaseOutcome } from './lib/run-case.ts';
+import { runCase, type CaseOutcome } from './lib/run-case.ts';
 import { measureStartup, startupTargets } from './lib/startup.ts';
 import { renderReport, type StartupResult } from './lib/table.ts';
 import { evaluateTargets } from './lib/targets.ts';
@@ -183,8 +183,7 @@ async function main(): Promise<void> {
         ).catch((err: unknown) => err as Error);
         await rm(remoteDir, { recursive: true, force: true });
       }
-      if (args.keep && isFailure(outcome))
-        log(`kept ${caseDir} (its cache holds every image: rebuild offline with the command above)`);
+      if (args.keep) log(`kept ${caseDir} (its cache holds every image: rebuild offline with the command above)`);
       else await rm(caseDir, { recursive: true, force: true });
       await write(false);
     }
@@ -198,7 +197,7 @@ async function main(): Promise<void> {
   } finally {
     await proxy.stop();
     await reg.stop();
-    if (!args.keep || results.every((r) => !isFailure(r))) await rm(dir, { recursive: true, force: true });
+    if (!args.keep) await rm(dir, { recursive: true, force: true });
   }
 }
 
