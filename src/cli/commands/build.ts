@@ -5,6 +5,7 @@ import { addRegistryFlags, collect, registryOptions } from '../registry-flags.ts
 import { showIssues } from '../show-issues.ts';
 import { examples } from './help.ts';
 import { hostArch, type BuildOptions } from '../../pipeline/options.ts';
+import { capYoungGeneration } from '../../util/young-generation.ts';
 
 interface RawBuildFlags {
   format: string[];
@@ -121,6 +122,8 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     const loaded = await loadBuildSpecs(files, opts, ctx.signal);
     if (!showIssues(loaded, ctx)) return;
     if (!opts.dryRun) {
+      // a build of many small files would otherwise let V8's new space grow to 128 MiB (src/util/young-generation.ts)
+      capYoungGeneration();
       const { pushed } = await runBuild(files, loaded, opts, ctx);
       if (pushed !== undefined) ctx.stdout.write(`${pushed.ref.expanded}@${pushed.digest}\n`);
       return;

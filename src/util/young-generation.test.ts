@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+/**
+ * A child that allocates like a build streaming many small entries (a quarter of a million objects alive at a
+ * time, yielding to the event loop between batches) and prints the largest new space it saw.
+ */
+const CHILD = `
+const [cap, mod] = [Number(process.argv[2]), process.argv[3]];
+if (cap > 0) (await import(mod)).capYoungGeneration(cap, 1);
+const v8 = process.getBuiltinModule('node:v8');
+let max = 0;
+const ring = new Array(200_000);
+for (let round = 0; round < 800; round++) {
+  for (let i = 0; i < 5_000; i++) ring[(round * 5_000 + i) % ring.length] = { a: round, b: i, c: [i, round], s: 'x' + i };
+  max = Math.max(max, v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size);
+  await new Promise((r) => setTimeout(r, 0));
+}
+process.stdout.write(String(max));
+`;
+
+void test('the new space stops growing at the first size at or above the cap (V8 alone grows it far beyond)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mobyts-young-'));
+  try {
+    const child = join(dir, 'child.mjs');
+    writeFileSync(child, CHILD);
+    const max = (cap: number): number =>
+      Number(
+        execFileSync(process.execPath, [child, String(cap), join(import.meta.dirname, 'young-generation.ts')], {
+          encoding: 'utf8',
+        }),
+      );
+    const cap = 8 << 20;
+    const uncapped = max(0);
+    const capped = max(cap);
+    assert.ok(uncapped > 4 * cap, `without the cap the new space grew to ${uncapped} bytes`);
+    assert.ok(capped >= cap && capped < 2 * cap, `with a cap of ${cap} bytes it grew to ${capped}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
