@@ -9,7 +9,7 @@
  *   `maybe_link()` links later members to the first name and opens it without O_TRUNC; GNU cpio defers
  *   size-0 members and links them at the end. Because the group size is only known at the end, nlink fields
  *   are patched afterwards (`nlinkPatches()`): in the compressed member of a segmented initrd (segments.ts),
- *   or in place in the cpio file of a loader initrd (`patchNlinks`, initrd.ts).
+ *   or in the in-memory cpio of a loader initrd (initrd.ts).
  * - devmajor:devminor are 3:1 on every entry, like LinuxKit (the kernel uses them only to key hardlinks).
  * - inode numbers start at 721 and increase by one per entry (links and the trailer included), like LinuxKit.
  *   A segment of a segmented initrd (segments.ts) starts at its own base and has no trailer: the segments'
@@ -19,7 +19,6 @@
  * - xattrs cannot be stored in newc: they are dropped (one warning per archive).
  * - files of 4 GiB or more cannot be stored (32-bit size field): MobyError BUILD.
  */
-import { open } from 'node:fs/promises';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
 import type { EntryStream, EntryType, TarHeader } from '../tar/entry.ts';
@@ -302,18 +301,6 @@ export function reportLostXattrs(reporter: Reporter, lost: LostXattrs): void {
     type: 'warn',
     message: `The initrd cannot hold extended attributes (newc has none): dropped them from ${n} file(s): ${shown.join(', ')}${more}; in the booted system these files lack them (only the tar output keeps extended attributes)`,
   });
-}
-
-/** Writes the nlink counts `encoder` found (its `nlinkPatches()`) into the cpio archive it wrote to `file`. */
-export async function patchNlinks(file: string, encoder: NewcEncoder): Promise<void> {
-  const patches = encoder.nlinkPatches();
-  if (patches.length === 0) return;
-  const fh = await open(file, 'r+');
-  try {
-    for (const p of patches) await fh.write(nlinkField(p.nlink), 0, 8, p.offset);
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The 8 ASCII hex digits to write at a patch offset. */

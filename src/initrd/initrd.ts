@@ -4,19 +4,19 @@
  *
  * `boot/kernel`, `boot/cmdline` and `boot/ucode.cpio` are captured and returned (the kernel and ucode are
  * the only contents held in memory); everything else under `boot/` is skipped, the `boot` directory entry
- * itself is kept. The cpio is first written to a temporary file (so hardlink nlink counts can be patched in,
- * see cpio.ts), then compressed into `out`: disk use is the uncompressed cpio size, memory stays flat.
+ * itself is kept. The cpio is kept in memory (so hardlink nlink counts can be patched in, see cpio.ts), then
+ * compressed into `out`, fed in fixed 64 KiB pieces (zstd's output depends on how its input is cut): no
+ * temporary file. This writer is for small entry sets — the loader initrd of the squashfs, erofs and ISO formats
+ * (outputs/loader-initrd.ts), whose files are in memory already; a build's initrd is written in one pass, member
+ * by member, with no cpio at all (segments.ts).
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createZstdCompress } from 'node:zlib';
 import type { Reporter } from '../util/reporter.ts';
 import type { EntryStream, TarEntry } from '../tar/entry.ts';
-import { NewcEncoder, patchNlinks } from './cpio.ts';
+import { NewcEncoder, nlinkField } from './cpio.ts';
 import { parallelGzip } from './parallel-gzip.ts';
 
 export type InitrdCompression = 'gzip' | 'zstd' | 'none';
@@ -33,8 +33,6 @@ export interface InitrdOptions {
   prependUcode?: boolean;
   /** Receives the lost-xattrs warning: required, so no warning is emitted into nothing. */
   reporter: Reporter;
-  /** Where the temporary cpio goes (default: the OS temp dir). */
-  tmpDir?: string;
 }
 
 export interface InitrdResult {
@@ -96,38 +94,42 @@ async function prependUcode(opts: InitrdOptions, result: InitrdResult): Promise<
 /**
  * Writes the initrd of `entries` to `opts.out` and returns the captured boot files. Drains `entries`.
  * Deterministic: the same entries and options give the same bytes (with the same Node zlib build).
- * On failure `opts.out` is destroyed and the temporary cpio removed; the promise rejects with the cause
+ * On failure `opts.out` is destroyed; the promise rejects with the cause
  * (MobyError BUILD for content newc cannot hold).
  */
 export async function writeInitrd(entries: EntryStream, opts: InitrdOptions): Promise<InitrdResult> {
   const result: InitrdResult = {};
-  const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'mobyts-initrd-'));
+  const encoder = new NewcEncoder();
+  const parts: Buffer[] = [];
   try {
-    const cpio = join(dir, 'initrd.cpio');
-    const encoder = new NewcEncoder();
-    try {
-      await pipeline(Readable.from(encoder.bytes(splitBoot(entries, result))), createWriteStream(cpio));
-    } catch (err) {
-      opts.out.destroy(); // without the error: the caller gets it from the promise, not as an 'error' event
-      throw err;
-    }
-    encoder.reportLostXattrs(opts.reporter);
-    await patchNlinks(cpio, encoder);
-    const ucode = await prependUcode(opts, result);
-    const padTo4 = opts.compress === 'gzip';
-    const withUcode = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-      if (ucode !== undefined && ucode.length > 0) yield ucode;
-      let n = 0;
-      for await (const c of source) {
-        n += c.length;
-        yield c;
-      }
-      // LinuxKit's pad4 writer zero-pads the gzip stream to 4 bytes; the kernel and gzip skip zeros (zstd does not).
-      if (padTo4 && n % 4 !== 0) yield Buffer.alloc(4 - (n % 4));
-    };
-    await compressInto(createReadStream(cpio), { kind: opts.compress, head: withUcode, out: opts.out });
-    return result;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    for await (const piece of encoder.bytes(splitBoot(entries, result))) parts.push(piece);
+  } catch (err) {
+    opts.out.destroy(); // without the error: the caller gets it from the promise, not as an 'error' event
+    throw err;
   }
+  encoder.reportLostXattrs(opts.reporter);
+  const cpio = Buffer.concat(parts);
+  parts.length = 0;
+  for (const p of encoder.nlinkPatches()) nlinkField(p.nlink).copy(cpio, p.offset);
+  const ucode = await prependUcode(opts, result);
+  const padTo4 = opts.compress === 'gzip';
+  const withUcode = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    if (ucode !== undefined && ucode.length > 0) yield ucode;
+    let n = 0;
+    for await (const c of source) {
+      n += c.length;
+      yield c;
+    }
+    // LinuxKit's pad4 writer zero-pads the gzip stream to 4 bytes; the kernel and gzip skip zeros (zstd does not).
+    if (padTo4 && n % 4 !== 0) yield Buffer.alloc(4 - (n % 4));
+  };
+  await compressInto(Readable.from(pieces(cpio, PIECE)), { kind: opts.compress, head: withUcode, out: opts.out });
+  return result;
+}
+
+/** The size of the pieces the compressor is fed (what a file read stream hands out). */
+const PIECE = 64 << 10;
+
+function* pieces(b: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < b.length; at += size) yield b.subarray(at, at + size);
 }

@@ -240,7 +240,6 @@ export async function writeLoaderInitrd(o: LoaderInput): Promise<void> {
     compress: 'gzip',
     out: createWriteStream(o.out),
     prependUcode: false,
-    tmpDir: o.workDir,
     reporter: o.reporter,
   });
 }

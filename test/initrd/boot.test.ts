@@ -99,7 +99,6 @@ void test('a real kernel unpacks our zstd initrd with real hardlinks', { timeout
   await writeInitrd(entryStreamOf(tree()), {
     compress: 'zstd',
     out: createWriteStream(initrd),
-    tmpDir: dir,
     reporter: silentReporter,
   });
   const out = await bootOutput(k.bzImage, initrd, t);

@@ -51,7 +51,6 @@ void test('an image flattened into an initrd lists as the merged filesystem', as
   await writeInitrd(flattenImage(image, { reporter }), {
     compress: 'gzip',
     out: createWriteStream(file),
-    tmpDir: dir,
     reporter,
   });
   const listing = execFileSync('sh', ['-c', `gzip -dc "${file}" | cpio -itvn --quiet`], {

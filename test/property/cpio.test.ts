@@ -143,7 +143,6 @@ void test(`${RUNS} generated trees written by the initrd writer and extracted by
         compress: 'none',
         out: createWriteStream(out),
         prependUcode: false,
-        tmpDir: dir,
         reporter: silentReporter,
       });
       execFileSync('sh', ['-c', 'cpio -idm --quiet --no-absolute-filenames -D "$1" < "$2"', 'sh', root, out], {
