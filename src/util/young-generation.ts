@@ -1,18 +1,18 @@
 /**
  * A cap on V8's young generation for a build (docs/bench.md, "files100k"). A build that streams 100,000 small
  * entries allocates fast and keeps much of it alive for a while, so V8 keeps doubling its new space, up to
- * 128 MiB here, and a 100,000-file build peaked at 330–370 MiB. `node --max-semi-space-size=16` caps that, but a
+ * 128 MiB here, and a 100,000-file build peaked at 330–370 MiB. `node --max-semi-space-size=8` caps that, but a
  * running process cannot set it (it is read once, when the heap is made) and npm's bin links pass no Node
  * flags. The growth step is read each time the new space grows, though: once the new space reaches the cap,
- * setting the growth factor to 1 stops it there. Measured on the `files100k` build: 250 MiB peak instead of
- * 347 MiB, 4.6 s instead of 4.8 s (scavenges of a smaller new space are cheaper); a 16 MiB cap gave 230 MiB
- * and 4.9 s.
+ * setting the growth factor to 1 stops it there. Measured on the warm `files100k` build, interleaved runs:
+ * 225–239 MiB peak with a 16 MiB cap, 245–258 MiB with 32 MiB, 334 MiB without, at the same speed (4.5–5.7 s
+ * each, the spread being the machine's load).
  *
  * If a later Node refuses runtime V8 flags, nothing is capped and nothing fails.
  */
 
-/** Default cap: 32 MiB of new space (two 16 MiB semi-spaces). */
-export const NEW_SPACE_CAP = 32 << 20;
+/** Default cap: 16 MiB of new space (two 8 MiB semi-spaces, as `--max-semi-space-size=8`). */
+export const NEW_SPACE_CAP = 16 << 20;
 
 /**
  * Starts watching the new space (every `everyMs`, on an unref'd timer: it never keeps the process alive) and
