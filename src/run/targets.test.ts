@@ -62,8 +62,12 @@ void test('a kernel+squashfs prefix boots its kernel with the image as root disk
     root: `${p}-squashfs.img`,
     cmdline: 'console=ttyS0 root=/dev/vda',
   });
+  // with its loader initrd the prefix also has kernel+initrd's three files: the squashfs image decides
   writeFileSync(`${p}-initrd.img`, 'x');
-  assert.equal((await findBootTarget(p)).initrd, `${p}-initrd.img`);
+  const loader = await findBootTarget(p);
+  assert.equal(loader.format, 'kernel+squashfs');
+  assert.equal(loader.initrd, `${p}-initrd.img`);
+  assert.equal(loader.root, `${p}-squashfs.img`);
   writeFileSync(`${p}-cmdline`, 'console=ttyS0 root=/dev/vdb');
   assert.equal((await findBootTarget(p, 'kernel+squashfs')).cmdline, 'console=ttyS0 root=/dev/vdb');
 });

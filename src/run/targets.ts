@@ -19,12 +19,14 @@ type Bootable = OutputFormat & { boot: BootRecipe };
 
 /**
  * The bootable formats in the order a prefix is tried: formats with more files first (kernel+iso's `N.iso`
- * is also iso-bios's, so the one whose every file exists must win), then in table order.
+ * is also iso-bios's, so the one whose every file exists must win), then in table order. A root-image format's
+ * loader initrd counts among its files: with it, a kernel+squashfs prefix also holds kernel+initrd's three files,
+ * and the root image must decide (the loader alone would wait for a root disk that is not attached).
  */
 export function bootCandidates(): Bootable[] {
   const bootable = allFormats().filter((f): f is Bootable => f.boot !== undefined);
   return bootable
-    .map((f, i) => ({ f, i, n: f.outputs('').length }))
+    .map((f, i) => ({ f, i, n: f.outputs('').length + (f.loader === undefined ? 0 : 1) }))
     .sort((a, b) => b.n - a.n || a.i - b.i)
     .map((x) => x.f);
 }
