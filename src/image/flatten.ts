@@ -22,6 +22,7 @@ import { decompressed } from '../tar/decompress.ts';
 import type { EntryStream, TarEntry, TarHeader } from '../tar/entry.ts';
 import { readTar } from '../tar/read.ts';
 import { ancestors, safeEntries } from '../tar/safe-path.ts';
+import { whiteoutOf, type Whiteout } from '../tar/whiteout.ts';
 import type { ImageSource } from './source.ts';
 
 export interface FlattenOptions {
@@ -32,23 +33,6 @@ export interface FlattenOptions {
    * layer's table of contents (store/layer-toc.ts): the same rules then run on headers alone, reading no data.
    */
   layers?: (layer: Descriptor) => Promise<EntryStream>;
-}
-
-const WH = '.wh.';
-const OPAQUE = '.wh..wh..opq';
-
-type Whiteout = { kind: 'delete'; target: string } | { kind: 'opaque'; dir: string } | { kind: 'meta' };
-
-/** What a `.wh.` entry means, or undefined for an ordinary name. */
-export function whiteoutOf(name: string): Whiteout | undefined {
-  const slash = name.lastIndexOf('/');
-  const base = name.slice(slash + 1);
-  if (!base.startsWith(WH)) return undefined;
-  const dir = name.slice(0, Math.max(slash, 0));
-  if (base === OPAQUE) return { kind: 'opaque', dir };
-  if (base.startsWith(`${WH}${WH}`)) return { kind: 'meta' }; // aufs bookkeeping (.wh..wh.plnk, …)
-  const target = base.slice(WH.length);
-  return { kind: 'delete', target: dir === '' ? target : `${dir}/${target}` };
 }
 
 /** Names decided by upper layers. */

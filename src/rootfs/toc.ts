@@ -43,17 +43,15 @@ export async function cachedToc<T>(
 
 /** The value kept under `what` in `tocs`, or undefined (none kept, damaged, or no store). */
 export async function savedToc(tocs: TocStore | undefined, what: Record<string, unknown>): Promise<unknown> {
-  return tocs?.get(keyOf(what)).catch(() => undefined);
+  return tocs?.get(tocKey(what)).catch(() => undefined);
 }
 
 /** Stores `toc` as the table of contents `what` identifies (best effort); returns it as read back from JSON. */
 export async function putToc<T>(tocs: TocStore | undefined, what: Record<string, unknown>, toc: T): Promise<T> {
   const json = JSON.parse(JSON.stringify(toc)) as T;
-  await tocs?.put(keyOf(what), json).catch(() => {});
+  await tocs?.put(tocKey(what), json).catch(() => {});
   return json;
 }
-
-const keyOf = tocKey;
 
 /** An image's entries in order, as the kernel's placement needs them: [name, d(irectory)/l(ink)/o(ther), target]. */
 export type LinkToc = Array<[string, 'd' | 'l' | 'o', string?]>;

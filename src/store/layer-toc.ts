@@ -16,6 +16,7 @@ import type { Descriptor } from '../oci/types.ts';
 import { decompressed } from '../tar/decompress.ts';
 import type { EntryStream, EntryType, TarEntry, TarHeader } from '../tar/entry.ts';
 import { readTar } from '../tar/read.ts';
+import { whiteoutOf } from '../tar/whiteout.ts';
 import { FLAGS } from '../tar/write.ts';
 import { openImageTocs, tocKey, type JsonMemo } from './image-tocs.ts';
 import type { Layout } from './layout.ts';
@@ -29,9 +30,8 @@ const KEPT_BODIES = new Set(['lib/apk/db/installed']);
 /** A kept body larger than this is not kept (planning then reads the layer). */
 const MAX_KEPT_BODY = 16 << 20;
 
-/** Entry types as their ustar flags, as the tar writer writes them. */
-const TYPE_CODES = FLAGS;
-const CODE_TYPES = new Map(Object.entries(TYPE_CODES).map(([t, c]) => [c, t as EntryType]));
+/** Entry types by their ustar flags (the tar writer's table, tar/write.ts). */
+const CODE_TYPES = new Map(Object.entries(FLAGS).map(([t, c]) => [c, t as EntryType]));
 
 /** What a row holds beyond the fixed fields (all optional, to keep rows short). */
 interface RowMore {
@@ -77,12 +77,6 @@ export function layerTocWhat(digest: string): Record<string, unknown> {
   return { toc: 'layer', v: LAYER_TOC_VERSION, digest };
 }
 
-function markOf(name: string): RowMore['mark'] {
-  const base = name.slice(name.lastIndexOf('/') + 1);
-  if (!base.startsWith('.wh.')) return undefined;
-  return base === '.wh..wh..opq' ? 'opaque' : 'whiteout';
-}
-
 /** The TOC of the (compressed or not) layer `raw`; rejects as reading the tar does (a malformed layer). */
 export async function makeLayerToc(raw: Readable, subject: string): Promise<LayerToc> {
   const rows: TocRow[] = [];
@@ -95,8 +89,8 @@ export async function makeLayerToc(raw: Readable, subject: string): Promise<Laye
     if (h.gname !== undefined) more.g = h.gname;
     if (h.devmajor !== undefined || h.devminor !== undefined) more.dev = [h.devmajor ?? 0, h.devminor ?? 0];
     if (h.pax !== undefined) more.pax = h.pax.map(([k, v]) => [k, v.toString('base64')]);
-    const mark = markOf(h.name);
-    if (mark !== undefined) more.mark = mark;
+    const wh = whiteoutOf(h.name);
+    if (wh !== undefined) more.mark = wh.kind === 'opaque' ? 'opaque' : 'whiteout';
     if (e.body !== undefined && KEPT_BODIES.has(h.name) && h.size <= MAX_KEPT_BODY) {
       const chunks: Buffer[] = [];
       for await (const c of e.body) chunks.push(c as Buffer);
@@ -104,7 +98,7 @@ export async function makeLayerToc(raw: Readable, subject: string): Promise<Laye
       more.kept = true;
     }
     const at = e.offset ?? { header: 0, data: 0 };
-    const row: TocRow = [h.name, TYPE_CODES[h.type], h.mode, h.uid, h.gid, h.size, h.mtime, at.header, at.data];
+    const row: TocRow = [h.name, FLAGS[h.type], h.mode, h.uid, h.gid, h.size, h.mtime, at.header, at.data];
     if (Object.keys(more).length > 0) row.push(more);
     rows.push(row);
   }
@@ -117,7 +111,7 @@ export function isLayerToc(value: unknown): value is LayerToc {
   return t?.v === LAYER_TOC_VERSION && Array.isArray(t.rows) && typeof t.bodies === 'object' && t.bodies !== null;
 }
 
-/** The header row `i` of a TOC describes. */
+/** The header a TOC row describes. */
 export function rowHeader(row: TocRow): TarHeader {
   const [name, code, mode, uid, gid, size, mtime, , , more] = row;
   const h: TarHeader = { name, type: CODE_TYPES.get(code) ?? 'file', mode, uid, gid, mtime, size };
@@ -193,27 +187,9 @@ export async function putLayerToc(
 }
 
 /**
- * Makes the TOC of each of `layers` that has none, reading the stored blob (`open`): what an import or
- * `pkg build` calls once the layers are in the cache. A layer that is not a readable tar is skipped.
- */
-export async function ensureLayerTocs(
-  tocs: JsonMemo | undefined,
-  layers: readonly Descriptor[],
-  open: (d: Descriptor) => Promise<Readable>,
-): Promise<void> {
-  if (tocs === undefined) return;
-  for (const d of layers) {
-    if (!isTarLayer(d) || isLayerToc(await tocs.get(layerTocKey(d.digest)).catch(() => undefined))) continue;
-    const toc = await open(d)
-      .then((raw) => makeLayerToc(raw, `layer ${d.digest}`))
-      .catch(() => undefined);
-    await putLayerToc(tocs, d.digest, toc);
-  }
-}
-
-/**
- * Makes the missing TOCs of every layer the images `roots` (manifests or indexes, stored in `layout`) hold:
- * what `cache import` and `pkg build` call once an image is in the cache. Layers not stored are skipped.
+ * Makes the missing TOCs of every layer the images `roots` (manifests or indexes, stored in `layout`) hold,
+ * reading each stored blob once: what `cache import` and `pkg build` call once an image is in the cache.
+ * Layers not stored are skipped.
  */
 export async function makeLayerTocs(layout: Layout, roots: readonly Descriptor[]): Promise<void> {
   if (layout.readOnly) return;
@@ -225,5 +201,15 @@ export async function makeLayerTocs(layout: Layout, roots: readonly Descriptor[]
     else for (const l of parsed.manifest.layers) if (await layout.hasBlob(l.digest)) layers.push(l);
   };
   for (const root of roots) await visit(root).catch(() => undefined);
-  await ensureLayerTocs(await openImageTocs(layout.dir), layers, (d) => layout.openBlob(d.digest, d.size));
+  const tocs = await openImageTocs(layout.dir);
+  if (tocs === undefined) return;
+  for (const d of layers) {
+    if (!isTarLayer(d) || isLayerToc(await tocs.get(layerTocKey(d.digest)).catch(() => undefined))) continue;
+    // a layer that is not a readable tar gets none
+    const toc = await layout
+      .openBlob(d.digest, d.size)
+      .then((raw) => makeLayerToc(raw, `layer ${d.digest}`))
+      .catch(() => undefined);
+    await putLayerToc(tocs, d.digest, toc);
+  }
 }

@@ -15,10 +15,10 @@
 export const NEW_SPACE_CAP = 16 << 20;
 
 /**
- * Starts watching the new space (every `everyMs`, on an unref'd timer: it never keeps the process alive) and
- * stops its growth once it reaches `capBytes`; returns a function that stops watching.
+ * Watches the new space (every `everyMs`, on an unref'd timer: it never keeps the process alive) and stops its
+ * growth once it reaches `capBytes`; the watch ends there.
  */
-export function capYoungGeneration(capBytes = NEW_SPACE_CAP, everyMs = 10): () => void {
+export function capYoungGeneration(capBytes = NEW_SPACE_CAP, everyMs = 10): void {
   const v8 = process.getBuiltinModule('node:v8');
   const check = (): boolean => {
     const space = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
@@ -30,12 +30,9 @@ export function capYoungGeneration(capBytes = NEW_SPACE_CAP, everyMs = 10): () =
     }
     return true;
   };
-  if (check()) return () => {};
+  if (check()) return;
   const timer = setInterval(() => {
     if (check()) clearInterval(timer);
   }, everyMs);
   timer.unref();
-  return () => {
-    clearInterval(timer);
-  };
 }
