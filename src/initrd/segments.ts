@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,6 +40,7 @@ import {
   trailer,
   type LostXattrs,
 } from './cpio.ts';
+import { DamagedSegment, partBytes, type InitrdPart, type InitrdParts } from './parts.ts';
 import { applyPatches, blocks, parallelGzip, patchGzip, type GzipBlock, type InputPatch } from './parallel-gzip.ts';
 
 /** Bump when the bytes of a member for the same section key change (encoder, compressor settings). */
@@ -56,6 +57,8 @@ const ZSTD_PIECE = 1 << 20;
 export type SegmentCompression = 'gzip' | 'zstd' | 'none';
 
 export type { SectionRecord };
+export { DamagedSegment };
+export type { InitrdPart, InitrdParts };
 /** One section of the OS as the assembly offers it (rootfs/assemble.ts `assembleSections`). */
 export type InitrdSection = RootfsSection;
 
@@ -89,26 +92,18 @@ export interface SegmentCache {
   evict(key: string, why: string): Promise<void>;
 }
 
-/**
- * A cached member did not match its digest while it was copied into the initrd: the entry is evicted and the
- * initrd must be written again (`writeSegmentedInitrd` once more, with fresh sections). Nothing was shipped.
- */
-export class DamagedSegment extends Error {
-  constructor(key: string) {
-    super(`the section cache entry ${key.slice(0, 12)} does not match its digest`);
-    this.name = 'DamagedSegment';
-  }
-}
-
-export interface SegmentedInitrdOptions {
+export interface PlanInitrdOptions {
   compress: SegmentCompression;
-  /** Receives the initrd; ended when done, destroyed on failure. */
-  out: Writable;
   /** Work files (segment cpios and members not cached) go here. */
   workDir: string;
   cache?: SegmentCache;
   reporter: Reporter;
   signal?: AbortSignal;
+}
+
+export interface SegmentedInitrdOptions extends PlanInitrdOptions {
+  /** Receives the initrd; ended when done, destroyed on failure. */
+  out: Writable;
 }
 
 export interface SegmentStats {
@@ -241,24 +236,25 @@ async function* withoutBootFiles(entries: EntryStream): AsyncGenerator<TarEntry>
   }
 }
 
-/** A member being produced: resolves to its file once compressed (and stored in the cache when there is one). */
+/**
+ * A member being produced: resolves to its part (file, size, digest) once compressed (and stored in the cache
+ * when there is one); a member reused from the cache names its key (`cacheKey`), so it is checked when read.
+ */
 interface Member {
-  file: Promise<string>;
+  part: Promise<InitrdPart>;
   empty: boolean;
-  /** For a cached member: its key and the digest its bytes must have. */
-  check?: { key: string; digest: string };
 }
 
 class SegmentWriter {
   readonly stats: SegmentStats = { reused: 0, compressed: 0 };
   readonly lost: LostXattrs = { count: 0, shown: [] };
-  private readonly o: SegmentedInitrdOptions;
+  private readonly o: PlanInitrdOptions;
   private readonly members: Member[] = [];
   /** Every member still being compressed, also of a section that failed before its member was listed. */
   private readonly pending: Array<Promise<unknown>> = [];
   private cacheBroken = false;
 
-  constructor(o: SegmentedInitrdOptions) {
+  constructor(o: PlanInitrdOptions) {
     this.o = o;
   }
 
@@ -274,11 +270,14 @@ class SegmentWriter {
       section.replay(hit.record.section);
       this.note(hit.record.lostXattrs);
       this.stats.reused++;
-      this.members.push({
-        file: hit.ready ?? Promise.resolve(hit.path),
-        empty: hit.record.empty,
-        check: { key, digest: hit.digest },
-      });
+      const part = (hit.ready ?? Promise.resolve(hit.path)).then(async (path) => ({
+        path,
+        size: (await stat(path)).size,
+        digest: hit.digest,
+        cacheKey: key,
+      }));
+      part.catch(() => {}); // awaited in order by parts(); avoid an unhandled rejection meanwhile
+      this.members.push({ part, empty: hit.record.empty });
       this.o.reporter.emit({ type: 'debug', message: `initrd segment ${index} (${section.id}): reused ${key}` });
       return;
     }
@@ -314,7 +313,7 @@ class SegmentWriter {
       type: 'debug',
       message: `initrd segment ${index} (${section.id}): compressed ${encoder.size} bytes, ${key}`,
     });
-    const file = written.then(async (made) => {
+    const part = written.then(async (made): Promise<InitrdPart> => {
       const patches = encoder.nlinkPatches().map((p) => ({ offset: p.offset, bytes: nlinkField(p.nlink) }));
       const final =
         patches.length === 0
@@ -322,10 +321,10 @@ class SegmentWriter {
           : await patchMember(member, this.o.compress, layout, patches, this.o.signal).catch((err: unknown) => {
               throw writeError(`${member}.patched`, err);
             });
-      return this.store(member, key, record, final);
+      return { path: await this.store(member, key, record, final), size: final.size, digest: final.digest };
     });
-    file.catch(() => {}); // awaited in order by finish(); avoid an unhandled rejection meanwhile
-    this.members.push({ file, empty: record.empty });
+    part.catch(() => {}); // awaited in order by parts(); avoid an unhandled rejection meanwhile
+    this.members.push({ part, empty: record.empty });
   }
 
   private async cached(key: string): Promise<CachedMember | undefined> {
@@ -350,66 +349,66 @@ class SegmentWriter {
 
   /** Waits until no member is being compressed (after a failure, before the work directory goes). */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.pending, ...this.members.map((m) => m.file)]);
+    await Promise.allSettled([...this.pending, ...this.members.map((m) => m.part)]);
   }
 
-  /** Waits for every member, then writes them and the trailer member to `out`, in order. */
-  async finish(lastIno: number): Promise<void> {
-    const out = this.o.out;
-    const files: Array<{ path: string; check?: Member['check'] }> = [];
+  /** Waits for every member; the initrd is their files in order, then the trailer member (and padding). */
+  async parts(lastIno: number): Promise<InitrdParts> {
+    const parts: InitrdPart[] = [];
     for (const m of this.members) {
-      const path = await m.file;
-      if (!m.empty) files.push({ path, ...(m.check === undefined ? {} : { check: m.check }) });
+      const part = await m.part;
+      if (!m.empty) parts.push(part);
     }
-    let n = 0;
-    const counted = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-      for await (const c of source) {
-        n += c.length;
-        yield c;
-      }
-    };
     const kind = this.o.compress;
-    const cache = this.o.cache;
-    const checked = async function* (f: (typeof files)[number]): AsyncGenerator<Buffer> {
-      const hash = f.check === undefined ? undefined : createHash('sha256');
-      for await (const c of createReadStream(f.path, { highWaterMark: 1 << 20 })) {
-        hash?.update(c as Buffer);
-        yield c as Buffer;
-      }
-      if (f.check === undefined || `sha256:${hash?.digest('hex') ?? ''}` === f.check.digest) return;
-      await cache?.evict(f.check.key, 'its member does not match its digest').catch(() => {});
-      throw new DamagedSegment(f.check.key);
-    };
-    const all = async function* (): AsyncGenerator<Buffer> {
-      for (const f of files) yield* counted(checked(f));
-      yield* counted(Readable.from([trailerMember(kind, lastIno)]));
-      // LinuxKit's pad4 writer zero-pads the gzip stream to 4 bytes; the kernel and gzip skip zeros at the end.
-      if (kind === 'gzip' && n % 4 !== 0) yield Buffer.alloc(4 - (n % 4));
-    };
-    await pipeline(Readable.from(all()), out);
+    const member = trailerMember(kind, lastIno);
+    const n = parts.reduce((sum, p) => sum + p.size, member.length);
+    // LinuxKit's pad4 writer zero-pads the gzip stream to 4 bytes; the kernel and gzip skip zeros at the end.
+    const pad = kind === 'gzip' && n % 4 !== 0 ? 4 - (n % 4) : 0;
+    return { parts, tail: Buffer.concat([member, Buffer.alloc(pad)]) };
   }
 }
 
 /**
- * Writes the segmented initrd of `sections` to `opts.out`, asking for each section in turn. Deterministic:
- * the same sections (keys and entries) and compression give the same bytes, whichever members came from the
- * cache. On failure `opts.out` is destroyed; work files are left in `opts.workDir` for its owner to remove.
- * Rejects with `DamagedSegment` when a cached member turned out damaged (then evicted): write it again.
+ * Makes the members of the segmented initrd of `sections`, asking for each section in turn, and says which
+ * files in which order make the initrd (parts.ts writes them). Deterministic: the same sections (keys and
+ * entries) and compression give the same bytes, whichever members came from the cache. Work files are left in
+ * `opts.workDir` for its owner to remove; the parts live there or in the section cache.
  */
-export async function writeSegmentedInitrd(
+export async function planSegmentedInitrd(
   sections: AsyncIterable<InitrdSection>,
-  opts: SegmentedInitrdOptions,
-): Promise<SegmentStats> {
+  opts: PlanInitrdOptions,
+): Promise<{ stats: SegmentStats; initrd: InitrdParts }> {
   const writer = new SegmentWriter(opts);
   try {
     let index = 0;
     for await (const section of sections) await writer.add(section, index++);
     reportLostXattrs(opts.reporter, writer.lost);
-    await writer.finish(FIRST_INO + index * INO_SHARE);
-    return writer.stats;
+    const initrd = await writer.parts(FIRST_INO + index * INO_SHARE);
+    return { stats: writer.stats, initrd };
+  } catch (err) {
+    await writer.settle();
+    throw err;
+  }
+}
+
+/**
+ * Writes the segmented initrd of `sections` to `opts.out` (`planSegmentedInitrd`, then its parts in order).
+ * On failure `opts.out` is destroyed. Rejects with `DamagedSegment` when a cached member turned out damaged
+ * (then evicted): write it again.
+ */
+export async function writeSegmentedInitrd(
+  sections: AsyncIterable<InitrdSection>,
+  opts: SegmentedInitrdOptions,
+): Promise<SegmentStats> {
+  try {
+    const { stats, initrd } = await planSegmentedInitrd(sections, opts);
+    const cache = opts.cache;
+    const evict = (key: string): Promise<void> =>
+      cache?.evict(key, 'its member does not match its digest') ?? Promise.resolve();
+    await pipeline(Readable.from(partBytes(initrd, { evict })), opts.out);
+    return stats;
   } catch (err) {
     opts.out.destroy();
-    await writer.settle();
     throw err;
   }
 }

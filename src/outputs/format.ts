@@ -72,6 +72,12 @@ export interface FormatInputs {
   ucodePath?: string;
   /** The initrd (newc cpio, compressed as the build chose), for formats that declare `needs: 'initrd'`. */
   initrdPath(): Promise<string>;
+  /**
+   * Writes the files `before` (the microcode cpio) then the initrd to `dest` atomically (mode 0644). An
+   * existing `dest` that already holds those bytes is kept (its times set), and one whose first members match
+   * is reused up to them (docs/formats.md, "Writing the initrd").
+   */
+  writeInitrd(dest: string, before: readonly string[]): Promise<void>;
   /** The whole filesystem tar (the `tar` output), for formats that declare `needs: 'tar'`. */
   rootfsTarPath(): Promise<string>;
   /** The filesystem tar without `boot/*`, for kernel+squashfs/erofs/iso. */

@@ -14,6 +14,7 @@ import { buildLoader, usesLoader, writtenOutputs } from '../outputs/format-kit.t
 import { assembleRootfs, assembleSections, type AssembleInput } from '../rootfs/assemble.ts';
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
 import { DamagedSegment, type SegmentCache } from '../initrd/segments.ts';
+import { withBefore, writeParts, writePartsFile, type InitrdParts } from '../initrd/parts.ts';
 import type { WorkDir } from '../store/work.ts';
 import type { KernelOutputs } from '../rootfs/kernel.ts';
 import { copyKeptBlob, type KeptBlob } from '../store/sections.ts';
@@ -35,20 +36,20 @@ import { moduleIndexOf } from '../kernel-check/modules.ts';
 import { putToc, savedToc, type TocStore } from '../rootfs/toc.ts';
 
 /**
- * The initrd writer (initrd/segments.ts `writeSegmentedInitrd`): one compressed member per section, `boot/*`
- * left out, no microcode prepended here; members come from `cache` when their key is there.
+ * The initrd planner (initrd/segments.ts `planSegmentedInitrd`): one compressed member per section, `boot/*`
+ * left out, no microcode prepended here; members come from `cache` when their key is there. Says which files
+ * make the initrd (initrd/parts.ts writes them).
  */
 export type InitrdWriter = (
   sections: AsyncIterable<RootfsSection>,
   opts: {
     compress: 'gzip' | 'zstd' | 'none';
-    out: Writable;
     workDir: string;
     cache?: SegmentCache;
     reporter: Reporter;
     signal: AbortSignal;
   },
-) => Promise<unknown>;
+) => Promise<{ initrd: InitrdParts }>;
 
 export interface ExecuteInput {
   plan: OutputPlan;
@@ -127,40 +128,83 @@ async function* abortableSections(
 
 const MAX_INITRD_TRIES = 1024;
 
+/** The initrd of a build: its work copy for the formats that embed it, or written straight to an output. */
+interface BuiltInitrd {
+  path(): Promise<string>;
+  writeTo(dest: string, before: readonly string[]): Promise<void>;
+}
+
 /**
  * The initrd of `all()`'s sections. When a cached member turns out damaged while being copied (it is then
- * evicted), the initrd is written once more from fresh sections: the damaged member is made again. `settle`
- * runs after each complete initrd, for what the sections handed over that is checked only on use (the kernel
+ * evicted), the initrd is planned once more from fresh sections: the damaged member is made again. `settle`
+ * runs after each complete plan, for what the sections handed over that is checked only on use (the kernel
  * blobs the section cache kept: `placeKernel`); its DamagedSegment also means "once more".
  */
-async function writeInitrdFile(
+async function initrdOf(
   x: ExecuteInput,
   all: () => AsyncIterable<RootfsSection>,
   workDir: string,
   settle: () => Promise<void> = () => Promise.resolve(),
-): Promise<string> {
-  const initrd = join(workDir, 'initrd.img');
-  const cache = x.sectionCache === undefined ? {} : { cache: x.sectionCache };
-  const attempt = (): Promise<unknown> =>
-    x.writeInitrd(all(), {
-      compress: x.compress,
-      out: createWriteStream(initrd),
-      workDir,
-      ...cache,
-      reporter: x.reporter,
-      signal: x.signal,
-    });
-  // Each DamagedSegment evicted one entry, so this ends; the bound only guards against a cache that keeps
-  // corrupting what it stores.
-  for (let tries = 1; ; tries++) {
-    try {
-      await attempt();
-      await settle();
-      return initrd;
-    } catch (err) {
-      if (!(err instanceof DamagedSegment) || tries > MAX_INITRD_TRIES) throw err;
+): Promise<BuiltInitrd> {
+  const cache = x.sectionCache;
+  const plan = async (): Promise<InitrdParts> => {
+    // Each DamagedSegment evicted one entry, so this ends; the bound only guards against a cache that keeps
+    // corrupting what it stores.
+    for (let tries = 1; ; tries++) {
+      try {
+        const { initrd } = await x.writeInitrd(all(), {
+          compress: x.compress,
+          workDir,
+          ...(cache === undefined ? {} : { cache }),
+          reporter: x.reporter,
+          signal: x.signal,
+        });
+        await settle();
+        return initrd;
+      } catch (err) {
+        if (!(err instanceof DamagedSegment) || tries > MAX_INITRD_TRIES) throw err;
+      }
     }
-  }
+  };
+  let parts = await plan();
+  const opts = {
+    evict: (key: string) => cache?.evict(key, 'its member does not match its digest') ?? Promise.resolve(),
+    signal: x.signal,
+  };
+  /** Runs `use` on the parts; a damaged cached member (evicted by then) means planning again and once more. */
+  const withParts = async <T>(use: (p: InitrdParts) => Promise<T>): Promise<T> => {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await use(parts);
+      } catch (err) {
+        if (!(err instanceof DamagedSegment) || tries > MAX_INITRD_TRIES) throw err;
+        parts = await plan();
+      }
+    }
+  };
+  const file = join(workDir, 'initrd.img');
+  let copied = false;
+  const path = once(() =>
+    withParts(async (p) => {
+      await writePartsFile(file, p, opts);
+      copied = true;
+      return file;
+    }),
+  );
+  return {
+    path,
+    writeTo: (dest, before) =>
+      withParts(async (p) => {
+        const whole = copied && before.length === 0 ? { whole: file } : {};
+        const done = await writeParts(dest, await withBefore(before, p), { ...opts, ...whole });
+        x.reporter.emit({
+          type: 'debug',
+          message: done.kept
+            ? `${dest}: already holds this initrd, kept`
+            : `${dest}: written, ${done.reusedParts} parts (${done.reusedBytes} bytes) of the previous file reused`,
+        });
+      }),
+  };
 }
 
 /** A section as written to the filesystem tar: where it is in that tar, and what it recorded. */
@@ -224,14 +268,14 @@ async function materialise(
   workDir: string,
 ): Promise<{
   kernel: KernelFiles;
-  inputs: Pick<FormatInputs, 'initrdPath' | 'rootfsTarPath' | 'rootfsTarWithoutBootPath'>;
+  inputs: Pick<FormatInputs, 'initrdPath' | 'writeInitrd' | 'rootfsTarPath' | 'rootfsTarWithoutBootPath'>;
 }> {
   let parts: KernelOutputs | undefined;
   const onKernel = (p: KernelOutputs): void => void (parts = p);
   const needs = new Set(x.plan.formats.flatMap((f) => f.needs));
   if (!needs.has('tar') && !needs.has('tar-without-boot')) {
     let kernel: KernelFiles | undefined;
-    const initrd = await writeInitrdFile(
+    const initrd = await initrdOf(
       x,
       () => sections(x, workDir, onKernel),
       workDir,
@@ -247,7 +291,12 @@ async function materialise(
       );
     return {
       kernel: kernel ?? (await placeKernel(x, parts, workDir)),
-      inputs: { initrdPath: () => Promise.resolve(initrd), rootfsTarPath: none, rootfsTarWithoutBootPath: none },
+      inputs: {
+        initrdPath: () => initrd.path(),
+        writeInitrd: (dest, before) => initrd.writeTo(dest, before),
+        rootfsTarPath: none,
+        rootfsTarWithoutBootPath: none,
+      },
     };
   }
   const tarPath = join(workDir, 'rootfs.tar');
@@ -258,13 +307,13 @@ async function materialise(
     throw asIoError('write', tarPath, err);
   });
   const noBoot = join(workDir, 'rootfs-without-boot.tar');
+  const initrd = once(() => initrdOf(x, () => abortableSections(tarSections(tarPath, written), x.signal), workDir));
   return {
     kernel: await placeKernel(x, parts, workDir),
     inputs: {
       rootfsTarPath: () => Promise.resolve(tarPath),
-      initrdPath: once(() =>
-        writeInitrdFile(x, () => abortableSections(tarSections(tarPath, written), x.signal), workDir),
-      ),
+      initrdPath: async () => (await initrd()).path(),
+      writeInitrd: async (dest, before) => (await initrd()).writeTo(dest, before),
       rootfsTarWithoutBootPath: once(async () => {
         await pipeline(tarStream(withoutBoot(readTarFile(tarPath))), createWriteStream(noBoot), { signal: x.signal });
         return noBoot;
@@ -284,7 +333,7 @@ interface KernelFiles {
 /**
  * Writes the kernel binary (and microcode) the kernel section gave into the work directory. A blob the
  * section cache kept (unread: store/sections.ts) is copied there and checked on the copy; when it does not
- * match, its entry is evicted and DamagedSegment thrown, so that `writeInitrdFile` writes the initrd once more
+ * match, its entry is evicted and DamagedSegment thrown, so that `initrdOf` plans the initrd once more
  * with the kernel section made anew: a damaged kernel is never shipped.
  */
 async function placeKernel(x: ExecuteInput, parts: KernelOutputs | undefined, workDir: string): Promise<KernelFiles> {

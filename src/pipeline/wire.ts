@@ -4,7 +4,7 @@
  */
 import { flattenImage } from '../image/flatten.ts';
 import { decompressKernel } from '../initrd/decompress-kernel.ts';
-import { writeSegmentedInitrd } from '../initrd/segments.ts';
+import { planSegmentedInitrd } from '../initrd/segments.ts';
 import type { BundleFiles, BundleConfigInput, RootfsDeps } from '../rootfs/deps.ts';
 import { bundleFiles, renderMetadata, type IdMap } from '../runtime/index.ts';
 import { parseMobyLabel } from '../spec/label.ts';
@@ -45,4 +45,4 @@ export function rootfsDeps(spec: MobySpec, idMap: IdMap, reporter: Reporter): Ro
   };
 }
 
-export const initrdWriter: InitrdWriter = (sections, opts) => writeSegmentedInitrd(sections, opts);
+export const initrdWriter: InitrdWriter = (sections, opts) => planSegmentedInitrd(sections, opts);

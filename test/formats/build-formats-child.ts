@@ -5,6 +5,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withBefore, writeParts } from '../../src/initrd/parts.ts';
 import { allFormats } from '../../src/outputs/index.ts';
 import type { FormatContext } from '../../src/outputs/format.ts';
 import { preflight } from '../../src/tools/preflight.ts';
@@ -38,6 +39,12 @@ try {
         kernelPath: cfg.kernel,
         cmdline: cfg.cmdline,
         initrdPath: () => Promise.resolve(cfg.initrd),
+        // The prepared initrd as one part, written as a build writes its initrd.
+        writeInitrd: async (dest, before) =>
+          void (await writeParts(
+            dest,
+            await withBefore([...before, cfg.initrd], { parts: [], tail: Buffer.alloc(0) }),
+          )),
         rootfsTarPath: () => Promise.resolve(cfg.rootfs),
         rootfsTarWithoutBootPath: () => Promise.resolve(cfg.rootfsNoBoot),
       },

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { debugBuild, runCli, segmentIds, startFixture, UCODE, type Fixture } from './fixture.ts';
@@ -107,6 +107,51 @@ void test('one files: entry changed: one section compressed, same bytes as from 
       cwd: join(f.dir, 'sc-changed'),
     }).toString();
     assert.equal(data, 'changed contents\n');
+  } finally {
+    await writeFile(join(f.dir, 'data.txt'), 'from a host file\n');
+  }
+});
+
+void test("the output's previous initrd: kept when it holds the same bytes, reused up to the first changed section, rewritten where it differs", async () => {
+  await f.spec('sc.yml', SPEC);
+  const out = join(f.dir, 'sc-again');
+  const initrd = join(out, 'sc-initrd.img');
+  const first = await build('sc-again');
+  const before = await stat(initrd);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const same = await build('sc-again');
+  assert.match(same.stderr, /sc-initrd\.img: already holds this initrd, kept$/m);
+  const after = await stat(initrd);
+  assert.equal(after.ino, before.ino, 'not rewritten');
+  assert.ok(after.mtimeMs > before.mtimeMs, 'its times set as a write would (make compares them)');
+  assert.ok(same.initrd.equals(first.initrd));
+
+  await writeFile(join(f.dir, 'data.txt'), 'changed again\n');
+  try {
+    const changed = await build('sc-again');
+    // Every member before the files section came from the previous file; the files member and the ones after it were
+    // written.
+    assert.match(changed.stderr, /sc-initrd\.img: written, 6 parts \(\d+ bytes\) of the previous file reused$/m);
+    assert.notEqual((await stat(initrd)).ino, after.ino, 'a new file renamed into place');
+    const fresh = await build('sc-again-fresh', { cache: join(f.dir, 'cache-again-fresh') });
+    assert.ok(changed.initrd.equals(fresh.initrd), 'the same bytes as a build from nothing');
+
+    // A previous file damaged in its first member (or cut short) is not trusted there: written from the parts.
+    const damaged = Buffer.from(fresh.initrd);
+    damaged[100] = (damaged[100] ?? 0) ^ 0xff;
+    await writeFile(initrd, damaged);
+    const repaired = await build('sc-again');
+    assert.match(repaired.stderr, /sc-initrd\.img: written, 0 parts \(0 bytes\) of the previous file reused$/m);
+    assert.ok(repaired.initrd.equals(fresh.initrd));
+    await writeFile(initrd, fresh.initrd.subarray(0, fresh.initrd.length - 1));
+    const cut = await build('sc-again');
+    assert.match(cut.stderr, /sc-initrd\.img: written, 8 parts \(\d+ bytes\) of the previous file reused$/m);
+    assert.ok(cut.initrd.equals(fresh.initrd));
+    assert.deepEqual(
+      (await readdir(out)).filter((n) => n.startsWith('.')),
+      [],
+      'no temporary file left beside the outputs',
+    );
   } finally {
     await writeFile(join(f.dir, 'data.txt'), 'from a host file\n');
   }
