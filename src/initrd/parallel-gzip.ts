@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { availableParallelism } from 'node:os';
 import { constants, crc32, deflateRaw, inflateRaw, type ZlibOptions } from 'node:zlib';
 
 const deflateRawAsync = promisify<Buffer, ZlibOptions, Buffer>(deflateRaw);
@@ -25,7 +24,7 @@ const OUT_CHUNK = 256 * 1024;
 export interface ParallelGzipOptions {
   level?: number;
   blockSize?: number;
-  /** Blocks in flight; does not change the output. Default: cores, at most 4 (the default thread pool). */
+  /** Blocks in flight; does not change the output. Default: `DEFAULT_CONCURRENCY`. */
   concurrency?: number;
   /**
    * Told of every block in order, once its deflate is emitted: its input length and its deflated length (the
@@ -39,6 +38,15 @@ export interface GzipBlock {
   raw: number;
   deflated: number;
 }
+
+/**
+ * Blocks in flight by default: twice the thread pool's four threads. Node deflates a block in several trips to
+ * the pool, each handed back through the main thread, so while the main thread pauses (garbage collection,
+ * waiting for a layer's bytes) only blocks already queued keep the cores busy. With 2 in flight (one per core)
+ * a warm `data1g` build took 17.5–19.1 s; with 8, 14.6–16.1 s, interleaved on the same kept case, at a few MiB
+ * more memory (docs/bench.md).
+ */
+const DEFAULT_CONCURRENCY = 8;
 
 /** Bytes of the gzip header `parallelGzip` writes (no name, no extra field). */
 const HEADER_SIZE = 10;
@@ -122,7 +130,7 @@ async function* gzipBlocks(
   release?: (block: Buffer) => void,
 ): AsyncGenerator<Buffer> {
   const level = opts.level ?? 6;
-  const concurrency = Math.max(1, opts.concurrency ?? Math.min(availableParallelism(), 4));
+  const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   yield header(level);
   let crc = 0;
   let size = 0;
