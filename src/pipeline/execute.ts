@@ -21,7 +21,7 @@ import { copyKeptBlob, type KeptBlob } from '../store/sections.ts';
 import type { EntryStream } from '../tar/entry.ts';
 import { MobyError } from '../util/errors.ts';
 import type { Reporter } from '../util/reporter.ts';
-import { asIoError, writeStreamAtomically } from '../util/atomic.ts';
+import { asIoError, sweepTemps, writeStreamAtomically } from '../util/atomic.ts';
 import type { OutputPlan } from './outputs-plan.ts';
 import { readTarFile, tarStream } from '../tar/io.ts';
 import { checkKernel } from '../kernel-check/check.ts';
@@ -98,7 +98,10 @@ async function streamOut(x: ExecuteInput, workDir: string, to: string): Promise<
   const dockerfile = x.plan.formats[0]?.name === 'docker';
   const bytes = tarStream(abortable(assembleRootfs({ ...x.assemble, workDir, dockerfile }), x.signal));
   if (to === '-') await pipeline(bytes, x.stdout, { end: false, signal: x.signal });
-  else await writeStreamAtomically(to, bytes, { signal: x.signal });
+  else {
+    await sweepKilled(x, [to]);
+    await writeStreamAtomically(to, bytes, { signal: x.signal });
+  }
   x.reporter.emit({ type: 'info', message: `Create outputs:\n  ${to === '-' ? '(stdout)' : to}` });
 }
 
@@ -455,6 +458,10 @@ async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
     throw asIoError('create the output directory', x.plan.dir, err);
   });
   const files = [...new Set(x.plan.formats.flatMap((f) => writtenOutputs(f, x.plan.name, kernel)))];
+  await sweepKilled(
+    x,
+    files.map((f) => join(x.plan.dir, f)),
+  );
   const written: string[] = [];
   try {
     for (const [i, format] of x.plan.formats.entries()) {
@@ -468,6 +475,16 @@ async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
     throw err;
   }
   x.reporter.emit({ type: 'info', message: `Create outputs:\n  ${files.join(' ')}` });
+}
+
+/** Removes what a build killed while writing these outputs left beside them (util/atomic.ts `sweepTemps`). */
+async function sweepKilled(x: ExecuteInput, outputs: readonly string[]): Promise<void> {
+  const swept = await sweepTemps(outputs);
+  if (swept.length > 0)
+    x.reporter.emit({
+      type: 'debug',
+      message: `Removed ${swept.length} temporary file(s) left by a killed build: ${swept.join(' ')}`,
+    });
 }
 
 /** A loader initrd (`N-initrd.img`) must not replace another chosen format's own file of that name (kernel+initrd's). */

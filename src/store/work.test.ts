@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openWorkDir, processStart, sweepWork, workArea } from './work.ts';
+import { processStart } from '../util/process.ts';
+import { openWorkDir, sweepWork, workArea } from './work.ts';
 import { silentReporter } from '../util/reporter.ts';
 
 void test('sweep removes work dirs whose owner is gone or whose pid was reused; keeps running owners and unknown names', async () => {

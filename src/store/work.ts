@@ -7,12 +7,11 @@
  * is gone. When the cache directory cannot be written, the work directory falls back to TMPDIR, as before.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reporter } from '../util/reporter.ts';
-import { processAlive } from '../util/process.ts';
+import { ownerGone, ownerStamp } from '../util/process.ts';
 
 const NAME = /^(\d+)-(\d+)-[0-9a-f]{12}$/;
 
@@ -21,26 +20,10 @@ export function workArea(cacheDir: string): string {
   return join(cacheDir, '.mobyts', 'work');
 }
 
-/** The start time of process `pid` in clock ticks since boot, or 0 when it is unknown (no /proc). */
-export function processStart(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return processAlive(pid) ? 0 : undefined;
-    return 0;
-  }
-}
-
 /** Whether the owner named by a work directory is still running (unknown names count as running). */
 function ownerRunning(name: string): boolean {
   const m = NAME.exec(name);
-  if (m === null) return true;
-  const start = processStart(Number(m[1]));
-  if (start === undefined) return false;
-  return start === 0 || start === Number(m[2]);
+  return m === null || !ownerGone(Number(m[1]), Number(m[2]));
 }
 
 /** Removes the work directories whose owner is gone; returns their names. */
@@ -71,7 +54,7 @@ export async function openWorkDir(cacheDir: string, reporter: Reporter): Promise
         type: 'debug',
         message: `Removed ${swept.length} work director${swept.length === 1 ? 'y' : 'ies'} left by killed builds in "${area}"`,
       });
-    const path = join(area, `${process.pid}-${processStart(process.pid) ?? 0}-${randomBytes(6).toString('hex')}`);
+    const path = join(area, `${ownerStamp()}-${randomBytes(6).toString('hex')}`);
     await mkdir(path);
     return { path, remove: () => rm(path, { recursive: true, force: true }) };
   } catch {

@@ -4,11 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, rename, rm } from 'node:fs/promises';
+import { chmod, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errnoText, isMobyError, MobyError } from './errors.ts';
+import { ownerGone, ownerStamp } from './process.ts';
 
 /**
  * A file-system failure as a user-facing error (`Cannot write "out/x.tar": ENOSPC: no space left on device`,
@@ -28,9 +29,35 @@ export function asIoError(action: string, path: string, err: unknown): unknown {
   });
 }
 
-/** `<dir>/.<base>.tmp-<random>`: hidden, same directory (so rename is atomic), unique per call. */
+/**
+ * `<dir>/.<base>.tmp-<pid>-<start>-<random>`: hidden, same directory (so rename is atomic), unique per call, and
+ * naming its owner (util/process.ts `ownerStamp`), so that what a killed process left can be told from what a
+ * running one is writing (`sweepTemps`).
+ */
 export function tempNameFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
+  return join(dirname(path), `.${basename(path)}.tmp-${ownerStamp()}-${randomBytes(6).toString('hex')}`);
+}
+
+const TEMP = /^\.(.+)\.tmp-(\d+)-(\d+)-[0-9a-f]{12}$/;
+
+/**
+ * Removes the temporary files (`tempNameFor`) of the destinations `paths` whose owner is gone: what a build
+ * killed with SIGKILL while it wrote them left beside its outputs. Returns the files removed. A directory that
+ * cannot be read is skipped.
+ */
+export async function sweepTemps(paths: readonly string[]): Promise<string[]> {
+  const byDir = new Map<string, Set<string>>();
+  for (const p of paths) byDir.set(dirname(p), (byDir.get(dirname(p)) ?? new Set()).add(basename(p)));
+  const removed: string[] = [];
+  for (const [dir, names] of byDir) {
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      const m = TEMP.exec(n);
+      if (m === null || !names.has(m[1] ?? '') || !ownerGone(Number(m[2]), Number(m[3]))) continue;
+      await rm(join(dir, n), { force: true, recursive: true }).catch(() => {});
+      removed.push(join(dir, n));
+    }
+  }
+  return removed;
 }
 
 /**

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -85,6 +85,11 @@ void test('SIGKILL mid-build leaves nothing in TMPDIR; the next build sweeps its
   assert.deepEqual(await readdir(tmp), [], 'nothing in TMPDIR');
   assert.equal((await readdir(work)).length, 1, 'the killed build left its work directory under the cache');
   assert.deepEqual(await readdir(out), []);
+  // What a build killed while writing an output leaves beside it (its temp file names its owner, now gone).
+  const dead = spawn(process.execPath, ['-e', '0']);
+  await new Promise((res) => dead.once('close', res));
+  const leftover = `.big2-initrd.img.tmp-${dead.pid ?? 0}-12345-0123456789ab`;
+  await writeFile(join(out, leftover), 'partial');
   const again = await runCli(['build', '--cache', f.cache, '-f', 'kernel+initrd', '-d', out, spec], {
     home: join(f.dir, 'home'),
     TMPDIR: tmp,
@@ -93,7 +98,7 @@ void test('SIGKILL mid-build leaves nothing in TMPDIR; the next build sweeps its
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(await readdir(work), [], 'the next build swept it (and removed its own)');
   assert.deepEqual(await readdir(tmp), []);
-  assert.deepEqual((await readdir(out)).sort(), ['big2-initrd.img', 'big2-kernel']);
+  assert.deepEqual((await readdir(out)).sort(), ['big2-initrd.img', 'big2-kernel'], `${leftover} swept`);
   const verify = await runCli(['cache', 'verify', '--cache', f.cache], {
     home: join(f.dir, 'home'),
     TMPDIR: tmp,
