@@ -270,11 +270,13 @@ class SegmentWriter {
       section.replay(hit.record.section);
       this.note(hit.record.lostXattrs);
       this.stats.reused++;
+      // A member fetched now (a remote cache) was verified as it downloaded; one kept from an earlier build is
+      // checked as it is copied into the initrd.
       const part = (hit.ready ?? Promise.resolve(hit.path)).then(async (path) => ({
         path,
         size: (await stat(path)).size,
         digest: hit.digest,
-        cacheKey: key,
+        ...(hit.ready === undefined ? { cacheKey: key } : {}),
       }));
       part.catch(() => {}); // awaited in order by parts(); avoid an unhandled rejection meanwhile
       this.members.push({ part, empty: hit.record.empty });
