@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type BigIntStats } from 'node:fs';
 import { chmod, copyFile, open, stat, truncate, utimes } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeAtomically } from '../util/atomic.ts';
 
@@ -162,21 +162,13 @@ export async function writeParts(
       // Still the file that was read: the copy holds the bytes that were checked.
       if (sameFile(reuse.stats, await stat(dest, { bigint: true }))) {
         await truncate(tmp, reuse.bytes);
-        await pipeline(
-          Readable.from(partBytes(initrd, opts, reuse.parts)),
-          createWriteStream(tmp, { flags: 'r+', start: reuse.bytes }),
-          opts.signal === undefined ? {} : { signal: opts.signal },
-        );
+        await pipeParts(initrd, opts, createWriteStream(tmp, { flags: 'r+', start: reuse.bytes }), reuse.parts);
         result = { kept: false, reusedParts: reuse.parts, reusedBytes: reuse.bytes };
         return;
       }
     }
     if (opts.whole !== undefined) return copyFile(opts.whole, tmp);
-    await pipeline(
-      Readable.from(partBytes(initrd, opts)),
-      createWriteStream(tmp),
-      opts.signal === undefined ? {} : { signal: opts.signal },
-    );
+    await pipeParts(initrd, opts, createWriteStream(tmp));
   });
   return result;
 }
@@ -198,11 +190,16 @@ export async function withBefore(before: readonly string[], initrd: InitrdParts)
   return { parts: [...(await Promise.all(before.map(fileAsPart))), ...initrd.parts], tail: initrd.tail };
 }
 
-/** Writes `initrd` to the new file `path` (the build's work copy). */
-export async function writePartsFile(path: string, initrd: InitrdParts, opts: WritePartsOptions = {}): Promise<void> {
+/** Writes the parts of `initrd` from part `from` on, and its tail, to `out` (ended when done). */
+export async function pipeParts(initrd: InitrdParts, opts: WritePartsOptions, out: Writable, from = 0): Promise<void> {
   await pipeline(
-    Readable.from(partBytes(initrd, opts)),
-    createWriteStream(path),
+    Readable.from(partBytes(initrd, opts, from)),
+    out,
     opts.signal === undefined ? {} : { signal: opts.signal },
   );
+}
+
+/** Writes `initrd` to the new file `path` (the build's work copy). */
+export async function writePartsFile(path: string, initrd: InitrdParts, opts: WritePartsOptions = {}): Promise<void> {
+  await pipeParts(initrd, opts, createWriteStream(path));
 }

@@ -24,7 +24,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createZstdCompress, createZstdDecompress, gzipSync, zstdCompressSync } from 'node:zlib';
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
@@ -40,7 +41,7 @@ import {
   trailer,
   type LostXattrs,
 } from './cpio.ts';
-import { DamagedSegment, partBytes, type InitrdPart, type InitrdParts } from './parts.ts';
+import { DamagedSegment, pipeParts, type InitrdPart, type InitrdParts } from './parts.ts';
 import { applyPatches, blocks, parallelGzip, patchGzip, type GzipBlock, type InputPatch } from './parallel-gzip.ts';
 
 /** Bump when the bytes of a member for the same section key change (encoder, compressor settings). */
@@ -407,7 +408,7 @@ export async function writeSegmentedInitrd(
     const cache = opts.cache;
     const evict = (key: string): Promise<void> =>
       cache?.evict(key, 'its member does not match its digest') ?? Promise.resolve();
-    await pipeline(Readable.from(partBytes(initrd, { evict })), opts.out);
+    await pipeParts(initrd, { evict }, opts.out);
     return stats;
   } catch (err) {
     opts.out.destroy();
