@@ -11,7 +11,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { tempNameFor, asIoError } from '../util/atomic.ts';
+import { tempNameFor, asIoError, sweepTemps } from '../util/atomic.ts';
 import { digestOf, type Digest } from '../oci/digest.ts';
 import { parseReference, type Reference } from '../oci/reference.ts';
 import { MediaType, type Descriptor, type ImageManifest } from '../oci/types.ts';
@@ -241,6 +241,7 @@ export async function pullArtifact(input: PullArtifactInput): Promise<PulledArti
       throw asIoError('create the directory', input.dir, err);
     });
     const files = names.map((n) => join(input.dir, n));
+    await sweepTemps(files); // what a pull killed with SIGKILL left beside these files
     for (const [i, layer] of layers.entries()) {
       input.reporter.emit({ type: 'info', message: `  Pulling ${names[i]} (${layer.size} bytes)` });
       temps.push(await download(client, ctx, layer, files[i] ?? '', input.signal));

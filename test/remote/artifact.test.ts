@@ -3,8 +3,8 @@
  * independent client (skopeo, plain HTTP against the distribution API) gets back, byte for byte.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
@@ -118,10 +118,16 @@ void test('build --push: one artifact whose titled layers are the output files, 
   assert.equal(warm.code, 0, warm.stderr);
   assert.equal(warm.stdout.toString(), `${f.host}/os/warm:1@${digest}\n`);
 
-  // `mobyts pull` fetches them back
+  // `mobyts pull` fetches them back, and removes what a pull killed while writing them left (its owner is gone)
   const back = join(f.dir, 'back');
+  await mkdir(back);
+  const dead = spawn(process.execPath, ['-e', '0']);
+  await new Promise((res) => dead.once('close', res));
+  const leftover = `.${titles[0] ?? ''}.tmp-${dead.pid ?? 0}-12345-0123456789ab`;
+  await writeFile(join(back, leftover), 'partial');
   const p = await mobyts(['pull', `${f.host}/os/hello:1`, '-d', back]);
   assert.equal(p.code, 0, p.stderr);
+  assert.ok(!(await readdir(back)).includes(leftover), `${leftover} swept`);
   assert.equal(p.stdout.toString(), titles.map((t) => `${join(back, t ?? '')}\n`).join(''));
   for (const t of titles.slice(0, 3))
     assert.deepEqual(await readFile(join(back, t ?? '')), await readFile(join(out, t ?? '')));
