@@ -17,6 +17,7 @@ import { createReadStream, createWriteStream, type BigIntStats } from 'node:fs';
 import { chmod, copyFile, open, stat, truncate, utimes } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { digestOfFile } from '../oci/digest.ts';
 import { writeAtomically } from '../util/atomic.ts';
 
 export interface InitrdPart {
@@ -173,21 +174,11 @@ export async function writeParts(
   return result;
 }
 
-/** A file as an initrd part (the microcode cpio before the initrd): its size and digest, read once. */
-export async function fileAsPart(path: string): Promise<InitrdPart> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const c of createReadStream(path, { highWaterMark: PIECE })) {
-    hash.update(c as Buffer);
-    size += (c as Buffer).length;
-  }
-  return { path, size, digest: `sha256:${hash.digest('hex')}` };
-}
-
-/** `initrd` preceded by the files `before`. */
+/** `initrd` preceded by the files `before` (the microcode cpio), each read once for its size and digest. */
 export async function withBefore(before: readonly string[], initrd: InitrdParts): Promise<InitrdParts> {
   if (before.length === 0) return initrd;
-  return { parts: [...(await Promise.all(before.map(fileAsPart))), ...initrd.parts], tail: initrd.tail };
+  const first = await Promise.all(before.map(async (path) => ({ path, ...(await digestOfFile(path)) })));
+  return { parts: [...first, ...initrd.parts], tail: initrd.tail };
 }
 
 /** Writes the parts of `initrd` from part `from` on, and its tail, to `out` (ended when done). */
@@ -197,9 +188,4 @@ export async function pipeParts(initrd: InitrdParts, opts: WritePartsOptions, ou
     out,
     opts.signal === undefined ? {} : { signal: opts.signal },
   );
-}
-
-/** Writes `initrd` to the new file `path` (the build's work copy). */
-export async function writePartsFile(path: string, initrd: InitrdParts, opts: WritePartsOptions = {}): Promise<void> {
-  await pipeParts(initrd, opts, createWriteStream(path));
 }

@@ -40,7 +40,7 @@ import {
   trailer,
   type LostXattrs,
 } from './cpio.ts';
-import { DamagedSegment, pipeParts, type InitrdPart, type InitrdParts } from './parts.ts';
+import { DamagedSegment, pipeParts, type Evict, type InitrdPart, type InitrdParts } from './parts.ts';
 import { applyPatches, blocks, parallelGzip, patchGzip, type GzipBlock, type InputPatch } from './parallel-gzip.ts';
 
 /** Bump when the bytes of a member for the same section key change (encoder, compressor settings). */
@@ -90,6 +90,11 @@ export interface SegmentCache {
   put(key: string, file: string, record: SegmentRecord, made: { digest: string; size: number }): Promise<string>;
   /** Removes the entry for `key`, reporting `why` (its member did not match its digest). */
   evict(key: string, why: string): Promise<void>;
+}
+
+/** How a member found damaged while copied leaves `cache` (parts.ts `Evict`). */
+export function evictDamaged(cache: SegmentCache | undefined): Evict {
+  return (key) => cache?.evict(key, 'its member does not match its digest') ?? Promise.resolve();
 }
 
 export interface PlanInitrdOptions {
@@ -404,10 +409,7 @@ export async function writeSegmentedInitrd(
 ): Promise<SegmentStats> {
   try {
     const { stats, initrd } = await planSegmentedInitrd(sections, opts);
-    const cache = opts.cache;
-    const evict = (key: string): Promise<void> =>
-      cache?.evict(key, 'its member does not match its digest') ?? Promise.resolve();
-    await pipeParts(initrd, { evict }, opts.out);
+    await pipeParts(initrd, { evict: evictDamaged(opts.cache) }, opts.out);
     return stats;
   } catch (err) {
     opts.out.destroy();

@@ -46,3 +46,15 @@ export function digestOf(data: Uint8Array | string): Digest {
   crypto ??= process.getBuiltinModule('node:crypto');
   return `sha256:${crypto.createHash('sha256').update(data).digest('hex')}` as Digest;
 }
+
+/** sha256 digest and size of a file's bytes, read as a stream in 1 MiB pieces (never whole in memory). */
+export async function digestOfFile(path: string): Promise<{ digest: Digest; size: number }> {
+  crypto ??= process.getBuiltinModule('node:crypto');
+  const hash = crypto.createHash('sha256');
+  let size = 0;
+  for await (const c of process.getBuiltinModule('node:fs').createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(c as Buffer);
+    size += (c as Buffer).length;
+  }
+  return { digest: `sha256:${hash.digest('hex')}` as Digest, size };
+}

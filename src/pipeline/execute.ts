@@ -13,8 +13,8 @@ import type { BuildLoader, FormatContext, FormatInputs, KernelFacts, OutputForma
 import { buildLoader, usesLoader, writtenOutputs } from '../outputs/format-kit.ts';
 import { assembleRootfs, assembleSections, type AssembleInput } from '../rootfs/assemble.ts';
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
-import { DamagedSegment, type SegmentCache } from '../initrd/segments.ts';
-import { withBefore, writeParts, writePartsFile, type InitrdParts } from '../initrd/parts.ts';
+import { DamagedSegment, evictDamaged, type SegmentCache } from '../initrd/segments.ts';
+import { pipeParts, withBefore, writeParts, type InitrdParts } from '../initrd/parts.ts';
 import type { WorkDir } from '../store/work.ts';
 import type { KernelOutputs } from '../rootfs/kernel.ts';
 import { copyKeptBlob, type KeptBlob } from '../store/sections.ts';
@@ -131,6 +131,24 @@ async function* abortableSections(
 
 const MAX_INITRD_TRIES = 1024;
 
+/**
+ * Runs `attempt` again (after `repair`) while it rejects with DamagedSegment. Each one evicted an entry, so this
+ * ends; the bound only guards against a cache that keeps corrupting what it stores.
+ */
+async function untilUndamaged<T>(
+  attempt: () => Promise<T>,
+  repair = (): Promise<void> => Promise.resolve(),
+): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof DamagedSegment) || tries > MAX_INITRD_TRIES) throw err;
+      await repair();
+    }
+  }
+}
+
 /** The initrd of a build: its work copy for the formats that embed it, or written straight to an output. */
 interface BuiltInitrd {
   path(): Promise<string>;
@@ -150,46 +168,33 @@ async function initrdOf(
   settle: () => Promise<void> = () => Promise.resolve(),
 ): Promise<BuiltInitrd> {
   const cache = x.sectionCache;
-  const plan = async (): Promise<InitrdParts> => {
-    // Each DamagedSegment evicted one entry, so this ends; the bound only guards against a cache that keeps
-    // corrupting what it stores.
-    for (let tries = 1; ; tries++) {
-      try {
-        const { initrd } = await x.writeInitrd(all(), {
-          compress: x.compress,
-          workDir,
-          ...(cache === undefined ? {} : { cache }),
-          reporter: x.reporter,
-          signal: x.signal,
-        });
-        await settle();
-        return initrd;
-      } catch (err) {
-        if (!(err instanceof DamagedSegment) || tries > MAX_INITRD_TRIES) throw err;
-      }
-    }
-  };
+  const plan = (): Promise<InitrdParts> =>
+    untilUndamaged(async () => {
+      const { initrd } = await x.writeInitrd(all(), {
+        compress: x.compress,
+        workDir,
+        ...(cache === undefined ? {} : { cache }),
+        reporter: x.reporter,
+        signal: x.signal,
+      });
+      await settle();
+      return initrd;
+    });
   let parts = await plan();
-  const opts = {
-    evict: (key: string) => cache?.evict(key, 'its member does not match its digest') ?? Promise.resolve(),
-    signal: x.signal,
-  };
+  const opts = { evict: evictDamaged(cache), signal: x.signal };
   /** Runs `use` on the parts; a damaged cached member (evicted by then) means planning again and once more. */
-  const withParts = async <T>(use: (p: InitrdParts) => Promise<T>): Promise<T> => {
-    for (let tries = 1; ; tries++) {
-      try {
-        return await use(parts);
-      } catch (err) {
-        if (!(err instanceof DamagedSegment) || tries > MAX_INITRD_TRIES) throw err;
+  const withParts = <T>(use: (p: InitrdParts) => Promise<T>): Promise<T> =>
+    untilUndamaged(
+      () => use(parts),
+      async () => {
         parts = await plan();
-      }
-    }
-  };
+      },
+    );
   const file = join(workDir, 'initrd.img');
   let copied = false;
   const path = once(() =>
     withParts(async (p) => {
-      await writePartsFile(file, p, opts);
+      await pipeParts(p, opts, createWriteStream(file));
       copied = true;
       return file;
     }),

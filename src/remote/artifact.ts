@@ -6,13 +6,12 @@
  * registry has are skipped) and streams files from disk; pulling verifies every file while it streams and
  * renames the files into place only when all of them verified.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { tempNameFor, asIoError, sweepTemps } from '../util/atomic.ts';
-import { digestOf, type Digest } from '../oci/digest.ts';
+import { digestOf, digestOfFile, type Digest } from '../oci/digest.ts';
 import { parseReference, type Reference } from '../oci/reference.ts';
 import { MediaType, type Descriptor, type ImageManifest } from '../oci/types.ts';
 import { verifyStream } from '../oci/verify.ts';
@@ -65,25 +64,16 @@ export interface PushedArtifact {
 }
 
 async function fileDescriptor(f: ArtifactFile): Promise<Descriptor> {
-  const h = createHash('sha256');
-  let size = 0;
-  if (f.data !== undefined) {
-    h.update(f.data);
-    size = f.data.length;
-  } else {
-    try {
-      for await (const c of createReadStream(f.path ?? '')) {
-        h.update(c as Buffer);
-        size += (c as Buffer).length;
-      }
-    } catch (err) {
-      throw asIoError('read', f.path ?? '', err);
-    }
-  }
+  const { digest, size } =
+    f.data !== undefined
+      ? { digest: digestOf(f.data), size: f.data.length }
+      : await digestOfFile(f.path ?? '').catch((err: unknown) => {
+          throw asIoError('read', f.path ?? '', err);
+        });
   const name = f.name ?? basename(f.path ?? '');
   return {
     mediaType: f.mediaType ?? OUTPUT_MEDIA_TYPE,
-    digest: `sha256:${h.digest('hex')}` as Digest,
+    digest,
     size,
     annotations: { [TITLE]: name },
   };

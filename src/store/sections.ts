@@ -19,9 +19,9 @@
  * A cache directory that cannot be written gives no section cache: builds still work, without caching.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { digestOfFile } from '../oci/digest.ts';
 import type { Reporter } from '../util/reporter.ts';
 
 /**
@@ -83,16 +83,6 @@ export function sectionsDir(cacheDir: string): string {
 /** Where section `key`'s member is once the section cache of `cacheDir` holds it. */
 export function memberPath(cacheDir: string, key: string): string {
   return join(sectionsDir(cacheDir), key, 'member');
-}
-
-async function hashFile(path: string): Promise<StoredFile> {
-  const h = createHash('sha256');
-  let size = 0;
-  for await (const c of createReadStream(path)) {
-    h.update(c as Buffer);
-    size += (c as Buffer).length;
-  }
-  return { digest: `sha256:${h.digest('hex')}`, size };
 }
 
 function hashBuffer(b: Buffer): StoredFile {
@@ -238,7 +228,7 @@ class SectionCache<R extends StoredRecord> implements SectionStore<R> {
       const { blobs = {}, kept: _, ...section } = record.section;
       const stored: StoredEntry<R> = {
         version: FORMAT,
-        member: made ?? (await hashFile(file)),
+        member: made ?? (await digestOfFile(file)),
         blobs: {},
         record: { ...record, section },
       };
