@@ -57,7 +57,7 @@ export async function measureStartup(o: StartupOptions, run: Omit<RunOptions, 'c
       if (o.ref !== undefined) {
         rows.push({
           id: 'build-compiled',
-          command: '`mobyts build ref.yml` warm kernel+initrd, compiled (dist/)',
+          command: '`mobyts build ref.yml` again, nothing changed, compiled (dist/)',
           bin,
           args: ['build', '--cache', o.ref.cache, '-f', 'kernel+initrd', '-d', join(o.dir, 'out-compiled'), o.ref.spec],
         });

@@ -83,8 +83,10 @@ async function openPlanned(
   return source;
 }
 
-/** What executing a plan did that the caller reports: the artifact pushed, when the plan says to push. */
+/** What executing a plan did that the caller reports: the files written, the artifact pushed (`--push`). */
 export interface BuildResult {
+  /** The output files written into the output directory (none with `-o`). */
+  outputs: string[];
   pushed?: PushedArtifact;
 }
 
@@ -137,8 +139,9 @@ export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promi
     ...sbom,
   };
 
+  let written: string[];
   try {
-    await executeBuild({
+    written = await executeBuild({
       plan: outputs,
       assemble,
       writeInitrd: initrdWriter,
@@ -158,7 +161,7 @@ export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promi
     await inputTar?.close();
     await remote?.close();
   }
-  if (settings.push === undefined) return {};
+  if (settings.push === undefined) return { outputs: written };
   const pushed = await pushBuildOutputs({
     ref: settings.push,
     plan: outputs,
@@ -168,5 +171,5 @@ export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promi
     reporter: ctx.reporter,
     signal: ctx.signal,
   });
-  return { pushed };
+  return { outputs: written, pushed };
 }

@@ -448,7 +448,8 @@ async function keptEmbeddedConfig(x: ExecuteInput, kernelPath: string): Promise<
   return found.text;
 }
 
-async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
+/** Writes every format's files; returns their paths. */
+async function writeFormats(x: ExecuteInput, workDir: string): Promise<string[]> {
   const inputs = await formatInputs(x, workDir);
   const facts = await kernelFactsFor(x, inputs);
   checkKernelFor(x, inputs, facts);
@@ -480,6 +481,7 @@ async function writeFormats(x: ExecuteInput, workDir: string): Promise<void> {
     throw err;
   }
   x.reporter.emit({ type: 'info', message: `Create outputs:\n  ${files.join(' ')}` });
+  return files.map((f) => join(x.plan.dir, f));
 }
 
 /** Removes what a build killed while writing these outputs left beside them (util/atomic.ts `sweepTemps`). */
@@ -536,12 +538,16 @@ async function writeFormat(
   await rm(w.workDir, { recursive: true, force: true });
 }
 
-/** Runs the build; on failure or abort no output file is left and the work directory is removed. */
-export async function executeBuild(x: ExecuteInput): Promise<void> {
+/**
+ * Runs the build; on failure or abort no output file is left and the work directory is removed. Returns the
+ * files written into the output directory (none when the output is streamed).
+ */
+export async function executeBuild(x: ExecuteInput): Promise<string[]> {
   const work = await (x.openWork ?? tmpWork)();
   try {
-    if (x.plan.streamTo !== undefined) await streamOut(x, work.path, x.plan.streamTo);
-    else await writeFormats(x, work.path);
+    if (x.plan.streamTo === undefined) return await writeFormats(x, work.path);
+    await streamOut(x, work.path, x.plan.streamTo);
+    return [];
   } finally {
     await work.remove();
   }

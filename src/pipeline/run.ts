@@ -5,9 +5,16 @@
  */
 import type { CommandContext } from '../util/context.ts';
 import type { ImageSource } from '../image/source.ts';
-import type { Reference } from '../oci/reference.ts';
+import { parseReference, type Reference } from '../oci/reference.ts';
 import { createPkgResolver } from '../pkg/template.ts';
-import { defaultCacheDir, formatPlatform, openStore, type ImageStore, type StoreImageSource } from '../store/index.ts';
+import {
+  defaultCacheDir,
+  formatPlatform,
+  openStore,
+  platformFor,
+  type ImageStore,
+  type StoreImageSource,
+} from '../store/index.ts';
 import type { GetImageOptions } from '../store/types.ts';
 import { sourceDateEpoch } from '../rootfs/constants.ts';
 import { checkReadonlyVolumes } from '../rootfs/volumes.ts';
@@ -22,6 +29,8 @@ import { buildRegistryOptions, type BuildOptions } from './options.ts';
 import { resolvePlan, type BuildPlan, type ImageRequest } from './plan.ts';
 import { lockedImages, openedKey, storeImages } from './plan-images.ts';
 import { executePlan, type BuildResult } from './execute-plan.ts';
+import type { WatchedBuild } from './up-to-date.ts';
+import { sourcePath } from '../rootfs/files.ts';
 
 /**
  * The specs of a build, loaded, merged and checked, with `@pkg:` templates resolved: for a real build a package
@@ -42,6 +51,26 @@ function filesDirs(loaded: LoadedSpecs): string[] {
     const n = Array.isArray(value?.files) ? value.files.length : 0;
     return Array<string>(n).fill(s.baseDir ?? process.cwd());
   });
+}
+
+/**
+ * What the build of `loaded` reads besides its images, for the stamp that lets the same build be skipped
+ * (up-to-date.ts): each spec's text, every `files:` source, the lockfile; and whether it hangs on more than
+ * that (`trust:`, `@pkg:` templates).
+ */
+export function watchedBuild(files: string[], loaded: LoadedSpecs, opts: BuildOptions): WatchedBuild {
+  const dirs = filesDirs(loaded);
+  const trust = loaded.spec.trust;
+  return {
+    specs: loaded.sources.map((s) => ({ path: s.input, text: s.text })),
+    sources: (loaded.spec.files ?? []).flatMap((f, i) =>
+      f.source === undefined ? [] : [sourcePath(f.source, dirs[i])],
+    ),
+    ...(opts.locked === undefined ? {} : { lockfile: opts.locked === '' ? `${files.at(-1) ?? ''}.lock` : opts.locked }),
+    unstampable:
+      loaded.sources.some((s) => s.text.includes('@pkg:')) ||
+      (trust?.image?.length ?? 0) + (trust?.org?.length ?? 0) > 0,
+  };
 }
 
 /**
@@ -147,6 +176,27 @@ export async function resolveBuildPlan(
 }
 
 /**
+ * Whether the image cache still gives every image of `plan` the manifest the build used: by its reference as the
+ * spec wrote it, or with `--locked` by the digest the lockfile pinned (for the stamp, up-to-date.ts).
+ */
+async function cacheAsBuilt(plan: BuildPlan, opts: BuildOptions): Promise<boolean> {
+  const store = await openStore(opts.cache);
+  try {
+    for (const image of plan.images) {
+      const ref = opts.locked === undefined ? image.ref : image.pinned;
+      if (ref === undefined || image.manifest === undefined) return false;
+      const cached = await store.getCachedImage(parseReference(ref), platformFor(image.platform));
+      if (cached?.manifestDigest !== image.manifest) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
  * Builds the outputs of `loaded` (from `loadBuildSpecs(files, …)`, without errors): resolve the plan, execute it.
  * Returns what the CLI reports (the pushed artifact with `--push`).
  */
@@ -155,7 +205,7 @@ export async function runBuild(
   loaded: LoadedSpecs,
   opts: BuildOptions,
   ctx: CommandContext,
-): Promise<BuildResult> {
+): Promise<BuildResult & { cacheAsBuilt: () => Promise<boolean> }> {
   // the store's lease keeps every blob of the build's images from `cache rm`/`cache clean` until the end; it is
   // opened once trust is verified (or the lock read), as the plan's images need it
   let opening: Promise<ImageStore> | undefined;
@@ -172,7 +222,7 @@ export async function runBuild(
     };
     const result = await executePlan(plan, { store: reuse, ctx });
     ok = true;
-    return result;
+    return { ...result, cacheAsBuilt: () => cacheAsBuilt(plan, opts) };
   } finally {
     await endPulls(opened, opts, ctx, ok);
     if (opening !== undefined) await (await opening).close();

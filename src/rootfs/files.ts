@@ -66,13 +66,18 @@ function expandHome(p: string, home: string): string {
   return p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p;
 }
 
+/** The host path of a `source`: `~` is the home directory, a relative path is relative to `specDir`. */
+export function sourcePath(source: string, specDir: string | undefined, home: string = homedir()): string {
+  const raw = expandHome(source, home);
+  return isAbsolute(raw) ? raw : resolve(specDir ?? process.cwd(), raw);
+}
+
 async function sourceOf(
   f: FileSpec,
   i: number,
   o: FilesPlanOptions,
 ): Promise<Pick<FilePlan, 'hostPath' | 'size'> | undefined> {
-  const raw = expandHome(f.source ?? '', o.home ?? homedir());
-  const hostPath = isAbsolute(raw) ? raw : resolve(o.specDirs[i] ?? process.cwd(), raw);
+  const hostPath = sourcePath(f.source ?? '', o.specDirs[i], o.home);
   try {
     const st = await stat(hostPath);
     if (!st.isFile()) throw fileError(i, f.path, `source "${hostPath}" is not a regular file`);

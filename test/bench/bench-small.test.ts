@@ -85,7 +85,7 @@ void test(
           '`mobyts validate minimal.yml`',
           '`mobyts --version`, compiled (dist/)',
           '`mobyts validate minimal.yml`, compiled (dist/)',
-          '`mobyts build ref.yml` warm kernel+initrd, compiled (dist/)',
+          '`mobyts build ref.yml` again, nothing changed, compiled (dist/)',
         ],
       );
       for (const row of rows) assert.ok(isSeconds(row[2]) && isSeconds(row[3]) && Number(row[4]) > 0, row.join(' | '));

@@ -26,6 +26,8 @@ export interface RunEnv {
   TMPDIR?: string;
   cwd?: string;
   env?: Record<string, string>;
+  /** What the command reads on stdin (default: nothing, stdin closed). */
+  stdin?: Buffer;
 }
 
 /** Runs `mobyts build ARGS` with its own HOME; resolves with exit code and output. */
@@ -42,6 +44,7 @@ export function runCli(args: string[], e: RunEnv & { home: string }): Promise<Cl
     env,
     cwd: e.cwd ?? e.home,
   });
+  child.stdin.end(e.stdin);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => out.push(c));

@@ -119,6 +119,9 @@ void test("the output's previous initrd: kept when it holds the same bytes, reus
   const first = await build('sc-again');
   const before = await stat(initrd);
   await new Promise((resolve) => setTimeout(resolve, 20));
+  // without the record that stops the same build at once (docs/formats.md#up-to-date), as after `cache clean` or a
+  // mobyts upgrade; the builds below each change an input or the output, so they run in full anyway
+  await rm(join(f.cache, '.mobyts', 'builds'), { recursive: true, force: true });
   const same = await build('sc-again');
   assert.match(same.stderr, /sc-initrd\.img: already holds this initrd, kept$/m);
   const after = await stat(initrd);

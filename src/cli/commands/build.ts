@@ -114,8 +114,18 @@ export function registerBuild(program: Command, ctx: CliContext): void {
       ),
     );
   addRegistryFlags(build, { mirror: true }).action(async (files: string[], flags: RawBuildFlags) => {
-    const { loadBuildSpecs, runBuild } = await import('../../pipeline/run.ts');
     const opts = toBuildOptions(flags);
+    // The same build as last time, with nothing changed, stops here, before the spec parser loads
+    // (docs/formats.md#up-to-date).
+    const { stampPath, upToDate, watchInputs } = await import('../../pipeline/up-to-date.ts');
+    const stamp = stampPath(files, opts);
+    const current = stamp === undefined ? undefined : await upToDate(stamp);
+    if (current !== undefined) {
+      const names = current.map((p) => p.slice(p.lastIndexOf('/') + 1));
+      ctx.reporter.emit({ type: 'info', message: `Nothing changed since the last build:\n  ${names.join(' ')}` });
+      return;
+    }
+    const { loadBuildSpecs, runBuild, watchedBuild } = await import('../../pipeline/run.ts');
     // An unknown -f name is a usage error (with the nearest name) before any spec is read or image resolved.
     const { selectFormats } = await import('../../pipeline/outputs-plan.ts');
     selectFormats(opts, {});
@@ -124,7 +134,11 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     if (!opts.dryRun) {
       // a build of many small files would otherwise let V8's new space grow to 128 MiB (src/util/young-generation.ts)
       capYoungGeneration();
-      const { pushed } = await runBuild(files, loaded, opts, ctx);
+      const watched = await watchInputs(stamp, opts, watchedBuild(files, loaded, opts));
+      const { pushed, outputs, cacheAsBuilt } = await runBuild(files, loaded, opts, ctx);
+      await watched?.record(outputs, cacheAsBuilt).catch((err: unknown) => {
+        ctx.reporter.emit({ type: 'debug', message: `The next build cannot skip this one: ${String(err)}` });
+      });
       if (pushed !== undefined) ctx.stdout.write(`${pushed.ref.expanded}@${pushed.digest}\n`);
       return;
     }
