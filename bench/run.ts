@@ -25,7 +25,7 @@ import { contentPool } from './lib/content.ts';
 import { killRunning, measuringTool, REPO } from './lib/measure.ts';
 import { measureRemote, remoteTarget, type RemoteRow } from './lib/remote.ts';
 import { runCase, type CaseOutcome } from './lib/run-case.ts';
-import { measureStartup, startupTargets } from './lib/startup.ts';
+import { codeFloorTargets, measureStartup, startupTargets } from './lib/startup.ts';
 import { renderReport, type StartupResult } from './lib/table.ts';
 import { evaluateTargets } from './lib/targets.ts';
 
@@ -139,6 +139,11 @@ async function main(): Promise<void> {
         renderReport(info, start, results, [
           ...startupTargets(start),
           ...evaluateTargets(results),
+          ...codeFloorTargets(
+            start,
+            results.find((r) => r.id === 'ref'),
+            cpus().length,
+          ),
           remoteTarget(remote),
         ]) + (final ? '' : '\n_Partial: the bench is still running._\n');
       await mkdir(dirname(args.out), { recursive: true });

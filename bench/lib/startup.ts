@@ -5,10 +5,11 @@
  * Runs are interleaved (node, version, validate, … then again) so load changes on a shared machine hit every
  * row alike; medians are reported. The targets judge the compiled rows against the same run's `node -e 0`.
  */
-import { copyFile } from 'node:fs/promises';
+import { copyFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prepareCompiled } from './compiled.ts';
 import { REPO, runMobyts, summarise, type RunOptions, type Sample } from './measure.ts';
+import type { CaseOutcome } from './run-case.ts';
 import type { StartupResult } from './table.ts';
 import type { TargetRow } from './targets.ts';
 
@@ -55,12 +56,24 @@ export async function measureStartup(o: StartupOptions, run: Omit<RunOptions, 'c
         },
       );
       if (o.ref !== undefined) {
-        rows.push({
-          id: 'build-compiled',
-          command: '`mobyts build ref.yml` again, nothing changed, compiled (dist/)',
-          bin,
-          args: ['build', '--cache', o.ref.cache, '-f', 'kernel+initrd', '-d', join(o.dir, 'out-compiled'), o.ref.spec],
-        });
+        rows.push(
+          {
+            id: 'build-compiled',
+            command: '`mobyts build ref.yml` again, nothing changed, compiled (dist/)',
+            bin,
+            args: [
+              'build',
+              '--cache',
+              o.ref.cache,
+              '-f',
+              'kernel+initrd',
+              '-d',
+              join(o.dir, 'out-compiled'),
+              o.ref.spec,
+            ],
+          },
+          await codeRow(bin, o.ref, o.dir, run),
+        );
       }
     } catch (err) {
       o.log(`compiled start-up not measured: ${(err as Error).message}`);
@@ -75,6 +88,59 @@ export async function measureStartup(o: StartupOptions, run: Omit<RunOptions, 'c
         ?.push(await runMobyts(r.args, { ...run, cwd: o.dir, ...(r.bin === undefined ? {} : { bin: r.bin }) }));
   }
   return rows.map((r) => ({ id: r.id, command: r.command, runs: o.runs, sample: summarise(samples.get(r.id) ?? []) }));
+}
+
+/** Records every file a module load reads into $LOADED_LIST (node --import). */
+const RECORD_LOADS = `import { registerHooks } from 'node:module';
+import { writeFileSync } from 'node:fs';
+const seen = [];
+registerHooks({ load(url, context, next) { if (url.startsWith('file:')) seen.push(url); return next(url, context); } });
+process.on('exit', () => writeFileSync(process.env.LOADED_LIST, seen.join('\\n')));
+`;
+
+/** Loads the chunks listed in argv[2], with the compile cache the CLI uses (bin/mobyts.js), and does nothing else. */
+const LOAD_ONLY = `import { enableCompileCache } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+const { MOBYTS_CACHE_HOME, XDG_CACHE_HOME } = process.env;
+enableCompileCache(join(MOBYTS_CACHE_HOME || join(XDG_CACHE_HOME || join(homedir(), '.cache'), 'mobyts'), 'node-compile-cache'));
+for (const url of readFileSync(process.argv[2], 'utf8').split('\\n'))
+  if (url.includes('/dist/cli/') && !url.endsWith('/main.js')) await import(url);
+`;
+
+/**
+ * The floor of a warm `ref` build that no work can lower: Node loading the modules such a build loads (recorded
+ * by a load hook during one, with the section cache and the build records emptied, so every section is
+ * compressed), and doing nothing else. Its wall time and peak RSS bound the warm `ref` targets (targets.ts).
+ */
+async function codeRow(
+  bin: string,
+  ref: { spec: string; cache: string },
+  dir: string,
+  run: Omit<RunOptions, 'cwd'>,
+): Promise<Row> {
+  const hook = join(dir, 'record-loads.mjs');
+  const loader = join(dir, 'load-only.mjs');
+  const list = join(dir, 'loaded.txt');
+  await writeFile(hook, RECORD_LOADS);
+  await writeFile(loader, LOAD_ONLY);
+  for (const d of ['sections', 'builds']) await rm(join(ref.cache, '.mobyts', d), { recursive: true, force: true });
+  const out = join(dir, 'out-code');
+  await runMobyts(['build', '--cache', ref.cache, '-f', 'kernel+initrd', '-d', out, ref.spec], {
+    ...run,
+    cwd: dir,
+    bin,
+    nodeFlags: ['--import', hook],
+    env: { ...run.env, LOADED_LIST: list },
+  });
+  await rm(out, { recursive: true, force: true });
+  return {
+    id: 'code-compiled',
+    command: 'the modules a warm `ref` build loads, loaded and nothing else, compiled (dist/)',
+    bin: loader,
+    args: [list],
+  };
 }
 
 const ms = (s: number): string => `${(s * 1000).toFixed(0)} ms`;
@@ -120,4 +186,56 @@ export function startupTargets(rows: readonly StartupResult[]): TargetRow[] {
       },
     ];
   });
+}
+
+/**
+ * What the floor of a warm `ref` build (`codeRow`) says of its two targets (issue 12): its modules loaded, plus
+ * the single-thread gunzip + gzip-6 floor of its bytes shared perfectly by the machine's cores, against half
+ * LinuxKit's warm build; and the modules' peak RSS against LinuxKit's. A floor above its limit is a target no
+ * build on this machine can meet.
+ */
+export function codeFloorTargets(
+  rows: readonly StartupResult[],
+  ref: CaseOutcome | undefined,
+  cores: number,
+): TargetRow[] {
+  const code = rows.find((r) => r.id === 'code-compiled')?.sample;
+  const targets = [
+    'floor of the warm `ref` build: its modules loaded + (gunzip + gzip-6 floor) ÷ cores, ÷ LinuxKit warm',
+    "floor of `ref`'s peak RSS: its modules loaded, nothing else, against LinuxKit's",
+  ];
+  if (code === undefined || ref === undefined || !('floors' in ref))
+    return targets.map((target, i) => ({
+      id: `code-floor-${i}`,
+      target,
+      measured: 'not run',
+      limit: '',
+      pass: undefined,
+    }));
+  const floor = code.wallS + (ref.floors.gunzipLayersS + ref.floors.gzipS) / cores;
+  if (!('warm' in ref.peer))
+    return [`${floor.toFixed(3)} s`, `${code.maxRssMiB.toFixed(0)} MiB`].map((m, i) => ({
+      id: `code-floor-${i}`,
+      target: targets[i] ?? '',
+      measured: `${m}, peer skipped`,
+      limit: i === 0 ? '≤ 0.50 × LinuxKit' : '< LinuxKit',
+      pass: undefined,
+    }));
+  const lk = ref.peer.warm;
+  return [
+    {
+      id: 'code-floor-0',
+      target: targets[0] ?? '',
+      measured: `${(floor / lk.wallS).toFixed(2)} (${code.wallS.toFixed(3)} + (${ref.floors.gunzipLayersS.toFixed(3)} + ${ref.floors.gzipS.toFixed(3)}) ÷ ${cores} = ${floor.toFixed(3)} s vs ${lk.wallS.toFixed(3)} s)`,
+      limit: '≤ 0.50',
+      pass: floor <= 0.5 * lk.wallS,
+    },
+    {
+      id: 'code-floor-1',
+      target: targets[1] ?? '',
+      measured: `${code.maxRssMiB.toFixed(0)} MiB`,
+      limit: `< ${lk.maxRssMiB.toFixed(0)} MiB`,
+      pass: code.maxRssMiB < lk.maxRssMiB,
+    },
+  ];
 }

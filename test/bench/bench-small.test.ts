@@ -86,6 +86,7 @@ void test(
           '`mobyts --version`, compiled (dist/)',
           '`mobyts validate minimal.yml`, compiled (dist/)',
           '`mobyts build ref.yml` again, nothing changed, compiled (dist/)',
+          'the modules a warm `ref` build loads, loaded and nothing else, compiled (dist/)',
         ],
       );
       for (const row of rows) assert.ok(isSeconds(row[2]) && isSeconds(row[3]) && Number(row[4]) > 0, row.join(' | '));
@@ -126,7 +127,8 @@ void test(
 
     await t.test('every target judged PASS or MISS, those against LinuxKit NOT RUN with "peer skipped"', () => {
       const rows = section(r.stdout, 'Targets');
-      assert.equal(rows.length, 4 + 10 + ids.length + 1); // 4 start-up targets (compiled), 10 build targets, one cold row per case, the remote-cache row
+      // 4 start-up targets (compiled), 10 build targets, one cold row per case, the 2 floors of `ref`, the remote-cache row
+      assert.equal(rows.length, 4 + 10 + ids.length + 2 + 1);
       assert.ok(
         rows.some(
           (x) =>
@@ -144,7 +146,7 @@ void test(
         if ((row[1] ?? '').includes('peer skipped')) assert.equal(row[3], 'NOT RUN', row.join(' | '));
         else assert.ok(row[3] === 'PASS' || row[3] === 'MISS', row.join(' | '));
       }
-      assert.equal(rows.filter((x) => (x[1] ?? '').includes('peer skipped')).length, 4);
+      assert.equal(rows.filter((x) => (x[1] ?? '').includes('peer skipped')).length, 6);
     });
 
     await t.test('the outputs hold the generated inputs', async () => {
