@@ -23,7 +23,8 @@ import { normaliseSpec } from '../spec/normalise.ts';
 import { parseUnit } from '../spec/parse.ts';
 import type { MobySpec } from '../spec/types.ts';
 import type { PlannedImage } from '../lock/image-plan.ts';
-import { preflight } from '../tools/preflight.ts';
+import { findTool, preflight } from '../tools/preflight.ts';
+import { getFormat } from '../outputs/index.ts';
 import { checkPushable } from '../remote/build-push.ts';
 import { buildRegistryOptions, type BuildOptions } from './options.ts';
 import { resolvePlan, type BuildPlan, type ImageRequest } from './plan.ts';
@@ -196,6 +197,16 @@ async function cacheAsBuilt(plan: BuildPlan, opts: BuildOptions): Promise<boolea
   }
 }
 
+/** The host tools the formats of `plan` run, as found on PATH (for the stamp: an upgraded tool builds again). */
+function toolsOf(plan: BuildPlan): string[] {
+  const requirements = plan.outputs.formats.flatMap((name) => {
+    const f = getFormat(name);
+    return f.archTools?.[plan.arch] ?? f.tools;
+  });
+  const path = process.env['PATH'] ?? '';
+  return [...new Set(requirements.flatMap((r) => findTool(r.command, path) ?? []))];
+}
+
 /**
  * Builds the outputs of `loaded` (from `loadBuildSpecs(files, …)`, without errors): resolve the plan, execute it.
  * Returns what the CLI reports (the pushed artifact with `--push`).
@@ -205,7 +216,7 @@ export async function runBuild(
   loaded: LoadedSpecs,
   opts: BuildOptions,
   ctx: CommandContext,
-): Promise<BuildResult & { cacheAsBuilt: () => Promise<boolean> }> {
+): Promise<BuildResult & { cacheAsBuilt: () => Promise<boolean>; tools: string[] }> {
   // the store's lease keeps every blob of the build's images from `cache rm`/`cache clean` until the end; it is
   // opened once trust is verified (or the lock read), as the plan's images need it
   let opening: Promise<ImageStore> | undefined;
@@ -222,7 +233,7 @@ export async function runBuild(
     };
     const result = await executePlan(plan, { store: reuse, ctx });
     ok = true;
-    return { ...result, cacheAsBuilt: () => cacheAsBuilt(plan, opts) };
+    return { ...result, cacheAsBuilt: () => cacheAsBuilt(plan, opts), tools: toolsOf(plan) };
   } finally {
     await endPulls(opened, opts, ctx, ok);
     if (opening !== undefined) await (await opening).close();

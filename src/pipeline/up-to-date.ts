@@ -2,10 +2,10 @@
  * Skipping a build that would write what is already there (docs/formats.md#up-to-date).
  *
  * After a build, a small record (a *stamp*) is kept in the cache: what the build read (each spec file's text by
- * its SHA-256; the cache's image index, the `files:` sources and the lockfile by their identity: device, inode,
- * size, modification and change times in nanoseconds), which mobyts made it, and the identity of every output
- * it wrote. The same command run again (same arguments, same working directory, same SOURCE_DATE_EPOCH, so the
- * same stamp) checks the record before anything else loads: when every input and every output is as recorded,
+ * its SHA-256; the cache's image index, the `files:` sources, the lockfile and the host tools it ran by their
+ * identity: device, inode, size, mode, modification and change times in nanoseconds), which mobyts made it, and
+ * the identity of every output it wrote. The same command run again (same arguments, working directory, PATH and
+ * SOURCE_DATE_EPOCH, so the same stamp) checks the record before anything else loads: when every input and every output is as recorded,
  * the outputs are what this build would write, and it stops there.
  *
  * Why identities rather than digests for outputs and inputs: reading them is the cost being avoided, and any
@@ -70,6 +70,8 @@ export function stampPath(files: readonly string[], opts: BuildOptions): string 
         files: files.map((f) => resolve(f)),
         opts: { ...opts, cache: cacheDir },
         epoch: process.env['SOURCE_DATE_EPOCH'] ?? null,
+        // where the formats' host tools are found
+        path: process.env['PATH'] ?? null,
       }),
     )
     .digest('hex');
@@ -89,6 +91,9 @@ async function identity(path: string): Promise<string | null> {
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
+/** A chunk of the bundle (scripts/build-dist.ts), named after a hash of its content. */
+const HASHED_CHUNK = /-[A-Z0-9]{8}\.js$/;
+
 /**
  * Which mobyts is running: its version and the name, size and modification time of every file of its code
  * (dist/ as the package ships it, src/ in a checkout), so that a changed mobyts never trusts an older stamp.
@@ -98,10 +103,13 @@ async function codeIdentity(): Promise<string> {
   const pkg = await readFile(new URL('../../package.json', import.meta.url), 'utf8').catch(() => '');
   const names = (await readdir(root, { recursive: true })).filter((n) => !n.endsWith('.test.ts')).sort();
   const h = createHash('sha256').update(pkg);
-  const stats = await Promise.all(names.map((n) => stat(join(root, n)).catch(() => undefined)));
+  // the bundle's chunks are named after their content (`build-FHRGLFGX.js`): their names say enough
+  const stats = await Promise.all(
+    names.map((n) => (HASHED_CHUNK.test(n) ? Promise.resolve(undefined) : stat(join(root, n)).catch(() => undefined))),
+  );
   for (const [i, n] of names.entries()) {
     const s = stats[i];
-    if (s?.isFile() === true) h.update(`${n}\0${s.size}\0${s.mtimeMs}\n`);
+    h.update(s === undefined ? `${n}\n` : `${n}\0${s.size}\0${s.mtimeMs}\n`);
   }
   return h.digest('hex');
 }
@@ -133,12 +141,22 @@ export async function upToDate(stamp: string): Promise<string[] | undefined> {
 
 /** What a build read, taken before it reads it (`watchInputs`); `record` writes the stamp once it succeeded. */
 export interface Watched {
+  /** Writes the stamp of the build that succeeded (`BuildDone`). */
+  record(done: BuildDone): Promise<void>;
+}
+
+/** What a build that succeeded tells its stamp. */
+export interface BuildDone {
+  /** The files it wrote. */
+  outputs: readonly string[];
   /**
-   * Writes the stamp of the build that wrote `outputs`. The image cache's index is recorded as it is now when
-   * `cacheAsBuilt` says it still gives every image the manifest the build used (a build that pulled has
-   * changed it), else as it was before the build, so that the next build runs in full.
+   * Whether the image cache still gives every image the manifest the build used: then its index is recorded as
+   * it is now (a build that pulled has changed it), else as it was before the build, so that the next build
+   * runs in full.
    */
-  record(outputs: readonly string[], cacheAsBuilt: () => Promise<boolean>): Promise<void>;
+  cacheAsBuilt: () => Promise<boolean>;
+  /** The host tools it ran (absolute paths): an upgraded tool builds again. */
+  tools: readonly string[];
 }
 
 export interface WatchedBuild {
@@ -171,10 +189,11 @@ export async function watchInputs(
   const specs = b.specs.map((f) => ({ path: resolve(f.path), sha256: sha256(f.text) }));
   const inputs = paths.map((path, i) => ({ path, id: ids[i] ?? null }));
   return {
-    record: async (outputs, cacheAsBuilt) => {
+    record: async ({ outputs, cacheAsBuilt, tools }) => {
       const indexNow = await identity(index);
       if (indexNow !== inputs[0]?.id && (await cacheAsBuilt()) && (await identity(index)) === indexNow)
         inputs[0] = { path: index, id: indexNow };
+      for (const path of tools) inputs.push({ path, id: await identity(path) });
       const ids = await Promise.all(outputs.map(identity));
       const written: Stamp['outputs'] = [];
       for (const [i, path] of outputs.entries()) {

@@ -2,10 +2,10 @@
  * The same build again, with nothing changed, stops at once (docs/formats.md#up-to-date), through the real CLI
  * and the real registry: its outputs are left as they are (same inode, same times); and each thing a build
  * depends on, changed, makes it build again: the spec, a `files:` source, an output, a flag, the image cache,
- * SOURCE_DATE_EPOCH, the mobyts that made it. Specs from stdin are never skipped.
+ * SOURCE_DATE_EPOCH, a host tool, the mobyts that made it. Specs from stdin are never skipped.
  */
 import assert from 'node:assert/strict';
-import { appendFile, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli, startFixture, type Fixture } from './fixture.ts';
@@ -136,6 +136,23 @@ void test('a changed spec, files: source, output, flag, cache or SOURCE_DATE_EPO
   // SOURCE_DATE_EPOCH: the same arguments, another build
   assert.equal((await build([], { SOURCE_DATE_EPOCH: '1234567890' })).skipped, false);
   assert.equal((await build([], { SOURCE_DATE_EPOCH: '1234567890' })).skipped, true);
+});
+
+void test('a host tool the format runs, replaced (as a package upgrade does), builds again', async () => {
+  await f.spec('utd.yml', SPEC);
+  const bin = join(f.dir, 'tools');
+  await mkdir(bin, { recursive: true });
+  const xorriso = join(bin, 'xorriso');
+  const wrapper = '#!/bin/sh\nexec /usr/bin/xorriso "$@"\n';
+  await writeFile(xorriso, wrapper, { mode: 0o755 });
+  const env = { PATH: `${bin}:${process.env['PATH'] ?? ''}` };
+  const iso = ['-f', 'kernel+initrd,iso-bios'];
+  assert.equal((await build(iso, env)).skipped, false);
+  assert.equal((await build(iso, env)).skipped, true);
+  await rm(xorriso);
+  await writeFile(xorriso, wrapper, { mode: 0o755 });
+  assert.equal((await build(iso, env)).skipped, false);
+  assert.equal((await build(iso, env)).skipped, true);
 });
 
 void test('a record written by another mobyts, or damaged, is not trusted: the build runs and writes it anew', async () => {

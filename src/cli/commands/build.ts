@@ -135,8 +135,8 @@ export function registerBuild(program: Command, ctx: CliContext): void {
       // a build of many small files would otherwise let V8's new space grow to 128 MiB (src/util/young-generation.ts)
       capYoungGeneration();
       const watched = await watchInputs(stamp, opts, watchedBuild(files, loaded, opts));
-      const { pushed, outputs, cacheAsBuilt } = await runBuild(files, loaded, opts, ctx);
-      await watched?.record(outputs, cacheAsBuilt).catch((err: unknown) => {
+      const { pushed, outputs, cacheAsBuilt, tools } = await runBuild(files, loaded, opts, ctx);
+      await watched?.record({ outputs, cacheAsBuilt, tools }).catch((err: unknown) => {
         ctx.reporter.emit({ type: 'debug', message: `The next build cannot skip this one: ${String(err)}` });
       });
       if (pushed !== undefined) ctx.stdout.write(`${pushed.ref.expanded}@${pushed.digest}\n`);
