@@ -18,7 +18,9 @@ import { chmod, copyFile, open, stat, truncate, utimes } from 'node:fs/promises'
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { digestOfFile } from '../oci/digest.ts';
+import type { OutputLayouts } from '../store/output-layouts.ts';
 import { writeAtomically } from '../util/atomic.ts';
+import { identityOf } from '../util/file-identity.ts';
 
 export interface InitrdPart {
   path: string;
@@ -55,6 +57,11 @@ export type Evict = (key: string) => Promise<void>;
 export interface WritePartsOptions {
   evict?: Evict;
   signal?: AbortSignal;
+  /**
+   * What the last build wrote into each output (store/output-layouts.ts): a destination still the file that
+   * was recorded is known member by member without being read.
+   */
+  layouts?: OutputLayouts;
 }
 
 const PIECE = 1 << 20;
@@ -84,10 +91,35 @@ interface Held {
   all: boolean;
   /** The file as it was read (to tell whether it changed before it was copied). */
   stats: BigIntStats;
+  /** Known from the last build's record of the file, not read. */
+  recorded: boolean;
 }
 
-function sameFile(a: BigIntStats, b: BigIntStats): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+const tailDigest = (tail: Buffer): string => `sha256:${createHash('sha256').update(tail).digest('hex')}`;
+
+/**
+ * What `dest` holds according to the last build's record (`layouts`), when it is still the file recorded;
+ * undefined when there is no record or the file changed since.
+ */
+async function heldByRecord(
+  dest: string,
+  initrd: InitrdParts,
+  layouts: OutputLayouts | undefined,
+): Promise<Held | undefined> {
+  const layout = await layouts?.get(dest);
+  if (layout === undefined) return undefined;
+  const stats = await stat(dest, { bigint: true }).catch(() => undefined);
+  if (stats === undefined || !stats.isFile() || identityOf(stats) !== layout.identity) return undefined;
+  let parts = 0;
+  let bytes = 0;
+  for (const [i, part] of initrd.parts.entries()) {
+    const was = layout.parts[i];
+    if (was?.size !== part.size || was.digest !== part.digest) break;
+    parts++;
+    bytes += part.size;
+  }
+  const all = parts === initrd.parts.length && parts === layout.parts.length && layout.tail === tailDigest(initrd.tail);
+  return { parts, bytes, all, stats, recorded: true };
 }
 
 /**
@@ -127,14 +159,19 @@ async function heldBy(path: string, initrd: InitrdParts, signal?: AbortSignal): 
       const { bytesRead } = await fh.read(buf, 0, initrd.tail.length, at);
       all = buf.subarray(0, bytesRead).equals(initrd.tail);
     }
-    return { parts, bytes: at, all, stats };
+    return { parts, bytes: at, all, stats, recorded: false };
   } finally {
     await fh.close();
   }
 }
 
-/** What `writeParts` did: kept `dest` as it was, reused a prefix of it, or wrote every part. */
-export type PartsWritten = { kept: true } | { kept: false; reusedParts: number; reusedBytes: number };
+/**
+ * What `writeParts` did: kept `dest` as it was, reused a prefix of it, or wrote every part; `recorded`: what
+ * `dest` held was known from the last build's record, not read.
+ */
+export type PartsWritten = { recorded: boolean } & (
+  { kept: true } | { kept: false; reusedParts: number; reusedBytes: number }
+);
 
 /**
  * Writes the initrd `initrd` to `dest` atomically (mode 0644), starting from what `dest` already holds (module
@@ -146,7 +183,25 @@ export async function writeParts(
   initrd: InitrdParts,
   opts: WritePartsOptions & { whole?: string } = {},
 ): Promise<PartsWritten> {
-  const held = await heldBy(dest, initrd, opts.signal);
+  const held = (await heldByRecord(dest, initrd, opts.layouts)) ?? (await heldBy(dest, initrd, opts.signal));
+  const recorded = held?.recorded === true;
+  const written = await writeHeld(dest, initrd, held, opts);
+  // what the file now holds, for the next build (best effort: without it, that build reads the file)
+  const now = await stat(dest, { bigint: true });
+  await opts.layouts?.put(dest, {
+    identity: identityOf(now),
+    parts: initrd.parts.map((p) => ({ size: p.size, digest: p.digest })),
+    tail: tailDigest(initrd.tail),
+  });
+  return { ...written, recorded };
+}
+
+async function writeHeld(
+  dest: string,
+  initrd: InitrdParts,
+  held: Held | undefined,
+  opts: WritePartsOptions & { whole?: string },
+): Promise<{ kept: true } | { kept: false; reusedParts: number; reusedBytes: number }> {
   if (held?.all === true) {
     // The same bytes: set the times a write would have (a Makefile compares them), and the mode.
     const now = new Date();
@@ -156,12 +211,16 @@ export async function writeParts(
   }
   // Copying a previous output pays for its whole length: worth it when most of it is kept.
   const reuse = held !== undefined && held.parts > 0 && held.bytes * 2 >= Number(held.stats.size) ? held : undefined;
-  let result: PartsWritten = { kept: false, reusedParts: 0, reusedBytes: 0 };
+  let result: { kept: false; reusedParts: number; reusedBytes: number } = {
+    kept: false,
+    reusedParts: 0,
+    reusedBytes: 0,
+  };
   await writeAtomically(dest, async (tmp) => {
     if (reuse !== undefined) {
       await copyFile(dest, tmp);
       // Still the file that was read: the copy holds the bytes that were checked.
-      if (sameFile(reuse.stats, await stat(dest, { bigint: true }))) {
+      if (identityOf(reuse.stats) === identityOf(await stat(dest, { bigint: true }))) {
         await truncate(tmp, reuse.bytes);
         await pipeParts(initrd, opts, createWriteStream(tmp, { flags: 'r+', start: reuse.bytes }), reuse.parts);
         result = { kept: false, reusedParts: reuse.parts, reusedBytes: reuse.bytes };

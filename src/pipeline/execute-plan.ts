@@ -18,6 +18,7 @@ import { InputTar } from '../rootfs/reuse.ts';
 import { KERNEL_COPIED_BLOBS } from '../rootfs/kernel.ts';
 import { openSectionCache } from '../store/sections.ts';
 import { openImageTocs } from '../store/image-tocs.ts';
+import { outputLayouts } from '../store/output-layouts.ts';
 import type { SegmentRecord } from '../initrd/segments.ts';
 import { openWorkDir } from '../store/work.ts';
 import { pushBuildOutputs } from '../remote/build-push.ts';
@@ -146,6 +147,7 @@ export async function executePlan(plan: BuildPlan, deps: ExecutePlanDeps): Promi
       assemble,
       writeInitrd: initrdWriter,
       ...(sectionCache === undefined ? {} : { sectionCache }),
+      outputLayouts: outputLayouts(cacheDir),
       // local only: a remote cache carries the init images' tables of contents, not these
       ...(localTocs === undefined ? {} : { facts: localTocs }),
       openWork: () => openWorkDir(cacheDir, ctx.reporter),

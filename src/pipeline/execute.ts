@@ -15,6 +15,7 @@ import { assembleRootfs, assembleSections, type AssembleInput } from '../rootfs/
 import type { RootfsSection, SectionRecord } from '../rootfs/section.ts';
 import { DamagedSegment, evictDamaged, type SegmentCache } from '../initrd/segments.ts';
 import { pipeParts, withBefore, writeParts, type InitrdParts } from '../initrd/parts.ts';
+import type { OutputLayouts } from '../store/output-layouts.ts';
 import type { WorkDir } from '../store/work.ts';
 import type { KernelOutputs } from '../rootfs/kernel.ts';
 import { copyKeptBlob, type KeptBlob } from '../store/sections.ts';
@@ -60,6 +61,8 @@ export interface ExecuteInput {
   openWork?: () => Promise<WorkDir>;
   /** The section cache (store/sections.ts); absent: every member is compressed. */
   sectionCache?: SegmentCache;
+  /** What the last build wrote into each initrd output (store/output-layouts.ts); absent: outputs are read. */
+  outputLayouts?: OutputLayouts;
   /**
    * Facts about images kept between builds beside their tables of contents (store/image-tocs.ts): the
    * kernel's embedded config. Absent (a cache that cannot be written): the kernel is read every build.
@@ -181,7 +184,11 @@ async function initrdOf(
       return initrd;
     });
   let parts = await plan();
-  const opts = { evict: evictDamaged(cache), signal: x.signal };
+  const opts = {
+    evict: evictDamaged(cache),
+    signal: x.signal,
+    ...(x.outputLayouts === undefined ? {} : { layouts: x.outputLayouts }),
+  };
   /** Runs `use` on the parts; a damaged cached member (evicted by then) means planning again and once more. */
   const withParts = <T>(use: (p: InitrdParts) => Promise<T>): Promise<T> =>
     untilUndamaged(
@@ -205,11 +212,12 @@ async function initrdOf(
       withParts(async (p) => {
         const whole = copied && before.length === 0 ? { whole: file } : {};
         const done = await writeParts(dest, await withBefore(before, p), { ...opts, ...whole });
+        const how = done.recorded ? ' (known from the last build, not read)' : '';
         x.reporter.emit({
           type: 'debug',
           message: done.kept
-            ? `${dest}: already holds this initrd, kept`
-            : `${dest}: written, ${done.reusedParts} parts (${done.reusedBytes} bytes) of the previous file reused`,
+            ? `${dest}: already holds this initrd, kept${how}`
+            : `${dest}: written, ${done.reusedParts} parts (${done.reusedBytes} bytes) of the previous file reused${how}`,
         });
       }),
   };

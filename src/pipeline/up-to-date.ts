@@ -20,11 +20,12 @@
  * validators and the registry client are read.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, writeFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sweepTemps, tempNameFor } from '../util/atomic.ts';
+import { fileIdentity, latestCtime, recordAfterTick, settledIdentity } from '../util/file-identity.ts';
 import type { BuildOptions } from './options.ts';
 
 /** Bumped whenever what a stamp records, or how it is checked, changes: older stamps are then not trusted. */
@@ -43,9 +44,13 @@ interface Stamp {
 /** The directory of the stamps in the cache `cacheDir`. */
 const buildsDir = (cacheDir: string): string => join(cacheDir, '.mobyts', 'builds');
 
-/** Removes every stamp of the cache `cacheDir` (`mobyts cache clean`): the next build of each runs in full. */
+/**
+ * Removes every record of past builds from the cache `cacheDir` (`mobyts cache clean`): the stamps, and what each
+ * initrd output held (store/output-layouts.ts). The next build of each runs in full and reads its old output.
+ */
 export async function forgetBuilds(cacheDir: string): Promise<void> {
   await rm(buildsDir(cacheDir), { recursive: true, force: true });
+  await rm(join(cacheDir, '.mobyts', 'outputs'), { recursive: true, force: true });
 }
 
 /** `$LINUXKIT_CACHE`, else `~/.linuxkit/cache` (store/index.ts `defaultCacheDir`, without loading the store). */
@@ -76,17 +81,6 @@ export function stampPath(files: readonly string[], opts: BuildOptions): string 
     )
     .digest('hex');
   return join(buildsDir(cacheDir), `${key}.json`);
-}
-
-/** Device, inode, size, mtime and ctime (ns) of `path`, following links; null when it does not exist. */
-async function identity(path: string): Promise<string | null> {
-  try {
-    const s = await stat(path, { bigint: true });
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.mode}`;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -131,7 +125,7 @@ export async function upToDate(stamp: string): Promise<string[] | undefined> {
     const same = await Promise.all([
       codeIdentity().then((c) => c === s.code),
       ...s.specs.map(async (f) => sha256(await readFile(f.path, 'utf8')) === f.sha256),
-      ...[...s.inputs, ...s.outputs].map(async (f) => (await identity(f.path)) === f.id),
+      ...[...s.inputs, ...s.outputs].map(async (f) => (await fileIdentity(f.path)) === f.id),
     ]);
     return same.every(Boolean) ? s.outputs.map((o) => o.path) : undefined;
   } catch {
@@ -183,18 +177,18 @@ export async function watchInputs(
   if (stamp === undefined || b.unstampable) return undefined;
   const index = join(cacheDirOf(opts), 'index.json');
   const paths = [index, ...b.sources, ...(b.lockfile === undefined ? [] : [resolve(b.lockfile)])];
-  const taken = await Promise.all([codeIdentity(), ...paths.map(identity)]).catch(() => undefined);
+  const taken = await Promise.all([codeIdentity(), ...paths.map(settledIdentity)]).catch(() => undefined);
   if (taken === undefined) return undefined;
   const [code, ...ids] = taken;
   const specs = b.specs.map((f) => ({ path: resolve(f.path), sha256: sha256(f.text) }));
   const inputs = paths.map((path, i) => ({ path, id: ids[i] ?? null }));
   return {
     record: async ({ outputs, cacheAsBuilt, tools }) => {
-      const indexNow = await identity(index);
-      if (indexNow !== inputs[0]?.id && (await cacheAsBuilt()) && (await identity(index)) === indexNow)
+      const indexNow = await fileIdentity(index);
+      if (indexNow !== inputs[0]?.id && (await cacheAsBuilt()) && (await fileIdentity(index)) === indexNow)
         inputs[0] = { path: index, id: indexNow };
-      for (const path of tools) inputs.push({ path, id: await identity(path) });
-      const ids = await Promise.all(outputs.map(identity));
+      for (const path of tools) inputs.push({ path, id: await fileIdentity(path) });
+      const ids = await Promise.all(outputs.map(fileIdentity));
       const written: Stamp['outputs'] = [];
       for (const [i, path] of outputs.entries()) {
         const id = ids[i];
@@ -205,9 +199,9 @@ export async function watchInputs(
       await mkdir(dirname(stamp), { recursive: true });
       await sweepTemps([stamp]);
       const temp = tempNameFor(stamp);
+      const latest = latestCtime([...inputs, ...written].map((f) => f.id));
       try {
-        await writeFile(temp, JSON.stringify(record));
-        await rename(temp, stamp);
+        await recordAfterTick(stamp, temp, JSON.stringify(record), latest);
       } finally {
         await rm(temp, { force: true });
       }

@@ -1,6 +1,7 @@
 /**
  * Writing an initrd from its parts (src/initrd/parts.ts): the exact bytes whatever the destination held before;
- * a previous file is kept only when every byte matches, reused only up to its last matching part; a cached part
+ * a previous file is kept only when every byte matches, reused only up to its last matching part (known from the
+ * last build's record while the file is the one recorded, read otherwise); a cached part
  * that does not match its digest is evicted and never shipped, and the destination is then left as it was.
  */
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DamagedSegment, writeParts, type InitrdPart, type InitrdParts } from '../../src/initrd/parts.ts';
+import { outputLayouts } from '../../src/store/output-layouts.ts';
 
 let dir: string;
 before(async () => {
@@ -42,18 +44,23 @@ async function leftovers(): Promise<string[]> {
 void test('written, kept, reused up to the first changed part: the exact bytes each time', async () => {
   const dest = join(dir, 'initrd.img');
   const one = await initrd('first');
-  assert.deepEqual(await writeParts(dest, one.parts), { kept: false, reusedParts: 0, reusedBytes: 0 });
+  assert.deepEqual(await writeParts(dest, one.parts), { kept: false, reusedParts: 0, reusedBytes: 0, recorded: false });
   assert.ok((await readFile(dest)).equals(one.bytes));
   assert.equal((await stat(dest)).mode & 0o777, 0o644);
 
   const ino = (await stat(dest)).ino;
-  assert.deepEqual(await writeParts(dest, one.parts), { kept: true });
+  assert.deepEqual(await writeParts(dest, one.parts), { kept: true, recorded: false });
   assert.equal((await stat(dest)).ino, ino, 'the same file, not rewritten');
 
   const two = await initrd('second, longer');
   const a = one.parts.parts[0]?.size ?? 0;
   const b = one.parts.parts[1]?.size ?? 0;
-  assert.deepEqual(await writeParts(dest, two.parts), { kept: false, reusedParts: 2, reusedBytes: a + b });
+  assert.deepEqual(await writeParts(dest, two.parts), {
+    kept: false,
+    reusedParts: 2,
+    reusedBytes: a + b,
+    recorded: false,
+  });
   assert.ok((await readFile(dest)).equals(two.bytes));
   assert.notEqual((await stat(dest)).ino, ino, 'renamed into place');
 
@@ -63,6 +70,7 @@ void test('written, kept, reused up to the first changed part: the exact bytes e
     kept: false,
     reusedParts: 3,
     reusedBytes: two.bytes.length - 7,
+    recorded: false,
   });
   assert.ok((await readFile(dest)).equals(two.bytes));
 
@@ -70,8 +78,48 @@ void test('written, kept, reused up to the first changed part: the exact bytes e
   const damaged = Buffer.from(two.bytes);
   damaged[5] = 0;
   await writeFile(dest, damaged);
-  assert.deepEqual(await writeParts(dest, two.parts), { kept: false, reusedParts: 0, reusedBytes: 0 });
+  assert.deepEqual(await writeParts(dest, two.parts), { kept: false, reusedParts: 0, reusedBytes: 0, recorded: false });
   assert.ok((await readFile(dest)).equals(two.bytes));
+  assert.deepEqual(await leftovers(), []);
+});
+
+void test("with the last build's record of the file: known without reading it while it is that file, read again once it changed", async () => {
+  const dest = join(dir, 'recorded.img');
+  const layouts = outputLayouts(join(dir, 'cache'));
+  const one = await initrd('first');
+  assert.deepEqual(await writeParts(dest, one.parts, { layouts }), {
+    kept: false,
+    reusedParts: 0,
+    reusedBytes: 0,
+    recorded: false,
+  });
+  assert.deepEqual(await writeParts(dest, one.parts, { layouts }), { kept: true, recorded: true });
+  const two = await initrd('second, longer');
+  const a = one.parts.parts[0]?.size ?? 0;
+  const b = one.parts.parts[1]?.size ?? 0;
+  assert.deepEqual(await writeParts(dest, two.parts, { layouts }), {
+    kept: false,
+    reusedParts: 2,
+    reusedBytes: a + b,
+    recorded: true,
+  });
+  assert.ok((await readFile(dest)).equals(two.bytes));
+  // Written by someone else since (same length, damaged in its first part): read, and nothing of it reused.
+  const damaged = Buffer.from(two.bytes);
+  damaged[5] = 0;
+  await writeFile(dest, damaged);
+  assert.deepEqual(await writeParts(dest, two.parts, { layouts }), {
+    kept: false,
+    reusedParts: 0,
+    reusedBytes: 0,
+    recorded: false,
+  });
+  assert.ok((await readFile(dest)).equals(two.bytes));
+  // A damaged record is no record.
+  for (const f of await readdir(join(dir, 'cache', '.mobyts', 'outputs')))
+    await writeFile(join(dir, 'cache', '.mobyts', 'outputs', f), '{"identity": 1');
+  assert.deepEqual(await writeParts(dest, two.parts, { layouts }), { kept: true, recorded: false });
+  assert.deepEqual(await writeParts(dest, two.parts, { layouts }), { kept: true, recorded: true });
   assert.deepEqual(await leftovers(), []);
 });
 

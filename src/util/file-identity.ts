@@ -1,0 +1,70 @@
+/**
+ * A file's identity: device, inode, size, mode, and modification and change times to the nanosecond. Two equal
+ * identities are the same file, unwritten between them: every write changes the change time, which no program
+ * can set back, and a copy or rename changes the inode. What a build wrote and recorded can therefore be taken
+ * as those bytes later without reading them (docs/formats.md#up-to-date).
+ *
+ * One caveat, the one git calls "racy": the kernel stamps files from a clock that ticks every few milliseconds,
+ * so a second write within the tick of the first leaves both times as they were. Hence `recordAfterTick`: a
+ * record of identities is written only once the clock has moved past every time it holds, so any later write to
+ * those files gets a later time; and an identity whose time is the current tick is not recorded at all.
+ */
+import type { BigIntStats } from 'node:fs';
+import { rename, stat, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export function identityOf(s: BigIntStats): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.mode}`;
+}
+
+/** The identity of `path`, following links; null when it does not exist. Other errors are thrown. */
+export async function fileIdentity(path: string): Promise<string | null> {
+  try {
+    return identityOf(await stat(path, { bigint: true }));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Longest a file-time tick may take (HZ=100); beyond it a time is surely in the past. */
+const TICK_NS = 20_000_000n;
+
+/**
+ * The identity of `path` for a record taken now, before a build reads the file: null (never equal to a later
+ * identity) when its change time is so recent that a write in the same tick could follow unseen.
+ */
+export async function settledIdentity(path: string): Promise<string | null> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return s.ctimeNs + TICK_NS > BigInt(Date.now()) * 1_000_000n ? null : identityOf(s);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Writes `data` to `temp`, then renames it to `file`, once the file-time clock has moved past `latestNs` (the
+ * latest change time of the identities in `data`): the temporary file is rewritten every 2 ms until its own
+ * change time is later. So a write to any recorded file after the record exists changes its identity.
+ */
+export async function recordAfterTick(file: string, temp: string, data: string, latestNs: bigint): Promise<void> {
+  for (let i = 0; ; i++) {
+    await writeFile(temp, data);
+    if ((await stat(temp, { bigint: true })).ctimeNs > latestNs || i >= 50) break;
+    await sleep(2);
+  }
+  await rename(temp, file);
+}
+
+/** The change time (ns) an identity holds; 0 for none. */
+export function identityCtime(id: string | null): bigint {
+  const ctime = id?.split(':')[4];
+  return ctime === undefined ? 0n : BigInt(ctime);
+}
+
+/** The latest change time among `ids`. */
+export function latestCtime(ids: ReadonlyArray<string | null>): bigint {
+  return ids.reduce((m, id) => (identityCtime(id) > m ? identityCtime(id) : m), 0n);
+}
