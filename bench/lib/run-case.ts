@@ -169,12 +169,13 @@ async function profileWarm(c: BenchCase, e: CaseEnv, profileDir: string): Promis
 }
 
 /**
- * Removes the stamps that let a build with nothing changed stop at once (docs/formats.md#up-to-date), and with
- * `'sections'` the section cache too, from the cache of the case in `dir`: the next build does the work measured.
+ * Removes the records of past builds (docs/formats.md#up-to-date), and with `'sections'` the section cache too,
+ * from the cache of the case in `dir`, as `mobyts cache clean` does: the next build does the work measured.
  */
 async function forgetBuilds(dir: string, also?: 'sections'): Promise<void> {
   const mobyts = join(dir, 'cache', '.mobyts');
-  await rm(join(mobyts, 'builds'), { recursive: true, force: true });
+  // the stamps, and what each initrd output held (read again, as after `cache clean`)
+  for (const d of ['builds', 'outputs']) await rm(join(mobyts, d), { recursive: true, force: true });
   if (also !== undefined) await rm(join(mobyts, also), { recursive: true, force: true });
 }
 

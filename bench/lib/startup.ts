@@ -125,7 +125,8 @@ async function codeRow(
   const list = join(dir, 'loaded.txt');
   await writeFile(hook, RECORD_LOADS);
   await writeFile(loader, LOAD_ONLY);
-  for (const d of ['sections', 'builds']) await rm(join(ref.cache, '.mobyts', d), { recursive: true, force: true });
+  for (const d of ['sections', 'builds', 'outputs'])
+    await rm(join(ref.cache, '.mobyts', d), { recursive: true, force: true });
   const out = join(dir, 'out-code');
   await runMobyts(['build', '--cache', ref.cache, '-f', 'kernel+initrd', '-d', out, ref.spec], {
     ...run,
