@@ -8,8 +8,8 @@
  * - download floor: `curl` fetching every blob and manifest from the loopback registry to /dev/null.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, open, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGunzip, createGzip, createZstdCompress } from 'node:zlib';
@@ -53,6 +53,19 @@ export async function catFloor(files: string[]): Promise<number> {
   } finally {
     await devNull.close();
   }
+}
+
+/**
+ * Seconds to replace `file` atomically with a copy of itself, as a rebuild that keeps most of its previous output
+ * does (src/initrd/parts.ts): the kernel copies it to a temporary name beside it (`copyFile`:
+ * copy_file_range), and the copy is renamed over it, which frees the old file's blocks.
+ */
+export async function replaceFloor(file: string): Promise<number> {
+  const temp = join(dirname(file), `.${basename(file)}.floor`);
+  const start = performance.now();
+  await copyFile(file, temp);
+  await rename(temp, file);
+  return (performance.now() - start) / 1000;
 }
 
 /** The cache's blob files of every layer of `images`. */

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { allFormats } from '../../src/outputs/index.ts';
 import { missingTools } from '../../src/tools/preflight.ts';
 import { describeCase, planImages, type BenchCase, type BenchConfig, type PlannedImage } from './cases.ts';
-import { cachedLayerFiles, catFloor, compressFloor, downloadFloor, extractCpio, gunzipFloor } from './floors.ts';
+import {
+  cachedLayerFiles,
+  catFloor,
+  compressFloor,
+  downloadFloor,
+  extractCpio,
+  gunzipFloor,
+  replaceFloor,
+} from './floors.ts';
 import { pushPlan, type PushedImage } from './generate.ts';
 import { median, REPO, runMobyts, runPeer, summarise, type RunOptions, type Sample } from './measure.ts';
 import { specYaml } from './spec.ts';
@@ -19,6 +27,8 @@ export interface Floors {
   /** Node's zlib gunzipping every cached layer blob, one after another (one thread). */
   gunzipLayersS: number;
   catOutputS: number;
+  /** The initrd output copied by the kernel beside itself and renamed over itself (floors.ts `replaceFloor`). */
+  replaceOutputS: number;
   gzipS: number;
   zstdS: number;
 }
@@ -150,6 +160,7 @@ async function measureFloors(c: BenchCase, e: CaseEnv, images: PushedImage[], ou
     catLayersS: await medianOf(c.runs, () => catFloor(cachedLayerFiles(join(e.dir, 'cache'), images))),
     gunzipLayersS: await medianOf(c.runs, () => gunzipFloor(cachedLayerFiles(join(e.dir, 'cache'), images))),
     catOutputS: await medianOf(c.runs, () => catFloor([join(out, `${c.id}-kernel`), join(out, `${c.id}-initrd.img`)])),
+    replaceOutputS: await medianOf(c.runs, () => replaceFloor(join(out, `${c.id}-initrd.img`))),
     gzipS: await medianOf(c.runs, () => compressFloor(cpio, 'gzip')),
     zstdS: await medianOf(c.runs, () => compressFloor(cpio, 'zstd')),
   };

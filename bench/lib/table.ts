@@ -112,6 +112,7 @@ function floorsTable(outcomes: CaseOutcome[]): string {
       'gzip-6 floor s',
       'zstd-3 floor s',
       'cat output s',
+      'copy + rename initrd s',
       'warm ÷ gzip floor',
       'warm ÷ (gunzip + gzip floor)',
       'cold ÷ (download + warm)',
@@ -120,7 +121,7 @@ function floorsTable(outcomes: CaseOutcome[]): string {
       'nothing changed ÷ LinuxKit',
     ],
     outcomes.map((r) => {
-      if (isFailure(r)) return failedRow(r, 13, 1);
+      if (isFailure(r)) return failedRow(r, 14, 1);
       const f = r.floors;
       const lk = 'warm' in r.peer ? r.peer.warm.wallS : undefined;
       return [
@@ -131,6 +132,7 @@ function floorsTable(outcomes: CaseOutcome[]): string {
         sec(f.gzipS),
         sec(f.zstdS),
         sec(f.catOutputS),
+        sec(f.replaceOutputS),
         (r.warm.wallS / f.gzipS).toFixed(2),
         (r.warm.wallS / (f.gunzipLayersS + f.gzipS)).toFixed(2),
         (r.cold.wallS / (f.downloadS + r.warm.wallS)).toFixed(2),
