@@ -45,3 +45,10 @@ void test('a record is written only once the file-time clock has passed what it 
   await writeFile(out, 'BYTES');
   assert.notEqual(await fileIdentity(out), id);
 });
+
+void test('no record when the file-time clock does not pass what it would hold', async () => {
+  const record = join(dir, 'never.json');
+  const future = BigInt(Date.now() + 3_600_000) * 1_000_000n;
+  await assert.rejects(recordAfterTick(record, join(dir, '.never.tmp'), '{}', future), /do not move within 100 ms/);
+  await assert.rejects(stat(record), { code: 'ENOENT' });
+});

@@ -47,12 +47,15 @@ export async function settledIdentity(path: string): Promise<string | null> {
 /**
  * Writes `data` to `temp`, then renames it to `file`, once the file-time clock has moved past `latestNs` (the
  * latest change time of the identities in `data`): the temporary file is rewritten every 2 ms until its own
- * change time is later. So a write to any recorded file after the record exists changes its identity.
+ * change time is later. So a write to any recorded file after the record exists changes its identity. On a
+ * filesystem whose clock does not move within 100 ms (one-second times), nothing is written and an error thrown:
+ * such a record could not be trusted.
  */
 export async function recordAfterTick(file: string, temp: string, data: string, latestNs: bigint): Promise<void> {
   for (let i = 0; ; i++) {
     await writeFile(temp, data);
-    if ((await stat(temp, { bigint: true })).ctimeNs > latestNs || i >= 50) break;
+    if ((await stat(temp, { bigint: true })).ctimeNs > latestNs) break;
+    if (i >= 50) throw new Error(`the file times of ${file} do not move within 100 ms: not recorded`);
     await sleep(2);
   }
   await rename(temp, file);
