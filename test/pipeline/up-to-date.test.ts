@@ -8,20 +8,14 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli, startFixture, type Fixture } from './fixture.ts';
+import { runCli, SPEC_HEAD, startFixture, type Fixture } from './fixture.ts';
 import { watchedBuild } from '../../src/pipeline/run.ts';
 import { buildOptions } from '../../src/pipeline/options.ts';
 import type { LoadedSpecs } from '../../src/spec/load.ts';
 
 let f: Fixture;
 
-const SPEC = `
-kernel:
-  image: HOST/test/kernel:1
-  cmdline: "console=ttyS0"
-init:
-  - HOST/test/init:1
-services:
+const SPEC = `${SPEC_HEAD}services:
   - name: svc
     image: HOST/test/svc:1
 files:
