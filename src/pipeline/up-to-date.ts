@@ -5,8 +5,11 @@
  * its SHA-256; the cache's image index, the `files:` sources, the lockfile and the host tools it ran by their
  * identity: device, inode, size, mode, modification and change times in nanoseconds), which mobyts made it, and
  * the identity of every output it wrote. The same command run again (same arguments, working directory, PATH and
- * SOURCE_DATE_EPOCH, so the same stamp) checks the record before anything else loads: when every input and every output is as recorded,
- * the outputs are what this build would write, and it stops there.
+ * SOURCE_DATE_EPOCH, so the same stamp) checks the record before anything else loads: when every input and every
+ * output is as recorded, the outputs are what this build would write, and it stops there.
+ *
+ * Identities are taken and records written as util/file-identity.ts says, so that a write in the same tick of the
+ * file-time clock as the recorded one cannot go unseen.
  *
  * Why identities rather than digests for outputs and inputs: reading them is the cost being avoided, and any
  * write to a file changes its change time (which no user call can set back) or, through a rename or copy, its
@@ -114,14 +117,10 @@ async function codeIdentity(): Promise<string> {
  * is a build like any other.
  */
 export async function upToDate(stamp: string): Promise<string[] | undefined> {
-  let s: Stamp;
   try {
-    s = JSON.parse(await readFile(stamp, 'utf8')) as Stamp;
-  } catch {
-    return undefined;
-  }
-  if (s.format !== STAMP_FORMAT || s.outputs.length === 0) return undefined;
-  try {
+    const s = JSON.parse(await readFile(stamp, 'utf8')) as Stamp | null;
+    // a record of another shape (damaged, or another format) throws below, or stops here: a build like any other
+    if (s?.format !== STAMP_FORMAT || s.outputs.length === 0) return undefined;
     const same = await Promise.all([
       codeIdentity().then((c) => c === s.code),
       ...s.specs.map(async (f) => sha256(await readFile(f.path, 'utf8')) === f.sha256),

@@ -162,9 +162,16 @@ void test('a record written by another mobyts, or damaged, is not trusted: the b
   }
   assert.equal((await build()).skipped, false);
   assert.equal((await build()).skipped, true);
-  for (const s of stamps) await writeFile(join(dir, s), '{"format": 1, "outp');
-  assert.equal((await build()).skipped, false);
-  assert.equal((await build()).skipped, true);
+  for (const damaged of [
+    '{"format": 1, "outp',
+    '{"format": 1}',
+    'null',
+    '{"format": 1, "outputs": [{}], "specs": 3}',
+  ]) {
+    for (const s of stamps) await writeFile(join(dir, s), damaged);
+    assert.equal((await build()).skipped, false, damaged);
+    assert.equal((await build()).skipped, true, damaged);
+  }
 });
 
 void test('a spec read from stdin, --pull and -o are never skipped', async () => {
