@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { digestAlgorithm, digestHex, type Digest } from '../oci/digest.ts';
 import type { Descriptor } from '../oci/types.ts';
 import { MobyError } from '../util/errors.ts';
+import { mapLimit } from '../util/map-limit.ts';
 
 /** A cached blob that cannot be used as is. */
 export interface Damage {
@@ -82,14 +83,10 @@ export async function checkBlobs(
   descs: Array<Pick<Descriptor, 'digest' | 'size'>>,
 ): Promise<Damage[]> {
   const seen = new Set<Digest>();
-  const out: Damage[] = [];
-  for (const d of descs) {
-    if (seen.has(d.digest)) continue;
-    seen.add(d.digest);
-    const damage = await checkBlob(cacheDir, blobPath(d.digest), d);
-    if (damage !== undefined) out.push(damage);
-  }
-  return out;
+  const unique = descs.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
+  // several at once: each is a stat and a stamp read, or a hash when the stamp is stale
+  const damage = await mapLimit(unique, 4, (d) => checkBlob(cacheDir, blobPath(d.digest), d));
+  return damage.filter((d) => d !== undefined);
 }
 
 /** The line a user sees when a damaged blob was replaced from the registry. */
