@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { tempNameFor } from '../util/atomic.ts';
+import { sweepTemps, tempNameFor } from '../util/atomic.ts';
 import { identityCtime, recordAfterTick } from '../util/file-identity.ts';
 
 export interface OutputLayout {
@@ -54,6 +54,7 @@ export function outputLayouts(cacheDir: string): OutputLayouts {
       const temp = tempNameFor(file);
       try {
         await mkdir(dir, { recursive: true });
+        await sweepTemps([file]); // what a build killed while writing this record left
         await recordAfterTick(file, temp, JSON.stringify(layout), identityCtime(layout.identity));
       } catch {
         await rm(temp, { force: true }).catch(() => {});
