@@ -80,6 +80,36 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
   const npx = (args: string[]): Promise<Run> =>
     run('npx', ['--yes', '--package', tarball, '--', 'mobyts', ...args], { cwd: work, env: npxEnv });
 
+  // A load hook in the installed CLI's process records every file it loads; a chunk is recognised by its name
+  // (esbuild names a lazily imported module's chunk after it) or by a string only that code contains.
+  const MARKS = { commander: 'commander.unknownCommand', validators: 'schemaPath', undici: 'UND_ERR' } as const;
+  const loads = async (args: string[]): Promise<{ names: string[]; has: Set<keyof typeof MARKS>; stderr: string }> => {
+    const hook = join(dir, 'record-loads.mjs');
+    writeFileSync(
+      hook,
+      "import { registerHooks } from 'node:module';\nimport { writeFileSync } from 'node:fs';\nconst seen = [];\n" +
+        "registerHooks({ load(url, context, next) { if (url.startsWith('file:')) seen.push(url); return next(url, context); } });\n" +
+        "process.on('exit', () => writeFileSync(process.env.LOADED_LIST, seen.join('\\n')));\n",
+    );
+    const list = join(dir, 'loaded.txt');
+    const cli = join(installed, 'bin/mobyts.js');
+    const r = await ok(process.execPath, ['--import', hook, cli, ...args], { cwd: work, env: { LOADED_LIST: list } });
+    const files = readFileSync(list, 'utf8')
+      .split('\n')
+      .map((u) => fileURLToPath(u));
+    assert.ok(
+      files.every((f) => f.startsWith(installed + '/')),
+      `only the installed copy runs:\n${files.join('\n')}`,
+    );
+    const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
+    const has = new Set((Object.keys(MARKS) as Array<keyof typeof MARKS>).filter((k) => text.includes(MARKS[k])));
+    return {
+      names: files.map((f) => f.slice(installed.length + 1).replace(/-[A-Z0-9]{8}\.js$/, '-*.js')),
+      has,
+      stderr: r.stderr,
+    };
+  };
+
   before(async () => {
     // Pack a copy (tracked and untracked-but-not-ignored files, as a clean checkout has them): prepack writes
     // dist/ there, never into this checkout, whose bin/mobyts.js would prefer it to the sources.
@@ -208,32 +238,6 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
   });
 
   void test('each command loads only what it needs: --version no argument parser, --help no schema validators, validate no registry client or build', async () => {
-    // A load hook in the installed CLI's process records every file it loads; a chunk is recognised by its
-    // name (esbuild names a lazily imported module's chunk after it) or by a string only that code contains.
-    const hook = join(dir, 'record-loads.mjs');
-    writeFileSync(
-      hook,
-      "import { registerHooks } from 'node:module';\nimport { writeFileSync } from 'node:fs';\nconst seen = [];\n" +
-        "registerHooks({ load(url, context, next) { if (url.startsWith('file:')) seen.push(url); return next(url, context); } });\n" +
-        "process.on('exit', () => writeFileSync(process.env.LOADED_LIST, seen.join('\\n')));\n",
-    );
-    const MARKS = { commander: 'commander.unknownCommand', validators: 'schemaPath', undici: 'UND_ERR' } as const;
-    const loads = async (args: string[]): Promise<{ names: string[]; has: Set<keyof typeof MARKS> }> => {
-      const list = join(dir, 'loaded.txt');
-      const cli = join(installed, 'bin/mobyts.js');
-      await ok(process.execPath, ['--import', hook, cli, ...args], { cwd: work, env: { LOADED_LIST: list } });
-      const files = readFileSync(list, 'utf8')
-        .split('\n')
-        .map((u) => fileURLToPath(u));
-      assert.ok(
-        files.every((f) => f.startsWith(installed + '/')),
-        `only the installed copy runs:\n${files.join('\n')}`,
-      );
-      const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
-      const has = new Set((Object.keys(MARKS) as Array<keyof typeof MARKS>).filter((k) => text.includes(MARKS[k])));
-      return { names: files.map((f) => f.slice(installed.length + 1).replace(/-[A-Z0-9]{8}\.js$/, '-*.js')), has };
-    };
-
     const version = await loads(['--version']);
     assert.deepEqual(version.has, new Set());
     assert.deepEqual(
@@ -258,7 +262,7 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
     );
   });
 
-  void test("pkg build --push of hello.yml's packages to a registry on 127.0.0.1, then build from the cache and from the registry", async () => {
+  void test("pkg build --push of hello.yml's packages to a registry on 127.0.0.1, then build from the cache and from the registry; the same build again loads no spec parser", async () => {
     reg = await startRegistry();
     // The shipped examples, with the packages' org naming the local registry (as a user publishing them would).
     const examples = join(work, 'examples');
@@ -313,20 +317,25 @@ void describe('the npm package, installed with npm install -g', { timeout: 900_0
     assert.doesNotMatch(spec, /@pkg:/);
     writeFileSync(join(work, 'hello.yml'), spec);
     const fromRegistry = join(work, 'out-registry');
-    await ok(
-      mobyts,
-      [
-        'build',
-        '--cache',
-        join(work, 'empty-cache'),
-        '--insecure-registry',
-        reg.host,
-        '-d',
-        fromRegistry,
-        join(work, 'hello.yml'),
-      ],
-      { cwd: work },
+    const fromRegistryArgs = [
+      'build',
+      '--cache',
+      join(work, 'empty-cache'),
+      '--insecure-registry',
+      reg.host,
+      '-d',
+      fromRegistry,
+      join(work, 'hello.yml'),
+    ];
+    await ok(mobyts, fromRegistryArgs, { cwd: work });
+    // The same build again: nothing changed, so it stops before the spec parser, the schema validators or the
+    // registry client are even loaded (docs/formats.md#up-to-date).
+    const again = await loads(fromRegistryArgs);
+    assert.equal(
+      again.stderr,
+      'Nothing changed since the last build:\n  hello-kernel hello-initrd.img hello-cmdline\n',
     );
+    assert.deepEqual(again.has, new Set(['commander']));
     for (const f of ['hello-kernel', 'hello-initrd.img', 'hello-cmdline']) {
       assert.ok(
         readFileSync(join(fromRegistry, f)).equals(readFileSync(join(fromCache, f))),
