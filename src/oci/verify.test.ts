@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { digestOf } from './digest.ts';
-import { verifyStream } from './verify.ts';
+import { verifyBuffer, verifyStream } from './verify.ts';
 
 const data = Buffer.from('layer bytes');
 const good = digestOf(data);
@@ -38,4 +38,23 @@ void test('forwards source errors', async () => {
     },
   });
   await assert.rejects(buffer(verifyStream(src, good)), /disk on fire/);
+});
+
+void test('a whole buffer gets the same checks and the same errors as a stream', async () => {
+  assert.equal(verifyBuffer(data, good, data.length), data);
+  for (const [digest, size] of [
+    [digestOf('something else'), data.length],
+    [good, data.length + 1],
+    [good, 4],
+  ] as const) {
+    const streamed = await buffer(verifyStream(Readable.from([data]), digest, size, { subject: 'cached blob' })).then(
+      () => undefined,
+      (err: unknown) => err as Error & { code?: string },
+    );
+    assert.ok(streamed !== undefined);
+    assert.throws(() => verifyBuffer(data, digest, size, { subject: 'cached blob' }), {
+      code: streamed.code,
+      message: streamed.message,
+    });
+  }
 });

@@ -47,11 +47,27 @@ class VerifyingTransform extends Transform {
   }
 
   private mismatch(detail: string): MobyError {
-    return new MobyError(`Cannot verify blob ${this.digest} (${this.subject}): ${detail}`, {
-      code: 'DIGEST_MISMATCH',
-      hint: 'the blob is corrupt or was tampered with; remove it from the cache (or fix the registry) and pull again',
-    });
+    return mismatch(this.digest, this.subject, detail);
   }
+}
+
+function mismatch(digest: Digest, subject: string, detail: string): MobyError {
+  return new MobyError(`Cannot verify blob ${digest} (${subject}): ${detail}`, {
+    code: 'DIGEST_MISMATCH',
+    hint: 'the blob is corrupt or was tampered with; remove it from the cache (or fix the registry) and pull again',
+  });
+}
+
+/** `bytes` when they are `size` bytes (when given) with digest `digest`; the same errors as `verifyStream`. */
+export function verifyBuffer(bytes: Buffer, digest: Digest, size?: number, opts: VerifyOptions = {}): Buffer {
+  const subject = opts.subject ?? 'blob';
+  if (size !== undefined && bytes.length > size)
+    throw mismatch(digest, subject, `it is longer than the expected ${size} bytes`);
+  if (size !== undefined && bytes.length !== size)
+    throw mismatch(digest, subject, `got ${bytes.length} bytes, expected ${size}`);
+  const got = `${digestAlgorithm(digest)}:${createHash(digestAlgorithm(digest)).update(bytes).digest('hex')}`;
+  if (got !== digest) throw mismatch(digest, subject, `content has digest ${got}, expected ${digest}`);
+  return bytes;
 }
 
 /**

@@ -8,8 +8,8 @@
  * at the end of every blob stream, and on demand by `mobyts cache verify`.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestAlgorithm, digestHex, type Digest } from '../oci/digest.ts';
 import type { Descriptor } from '../oci/types.ts';
@@ -60,15 +60,22 @@ export async function checkBlob(
   blobPath: string,
   desc: Pick<Descriptor, 'digest' | 'size'>,
 ): Promise<Damage | undefined> {
+  // the stat and the stamp read are synchronous: small calls, made for every blob of every cached image a build
+  // opens (store/layout.ts, "Small-file calls")
   let st;
   try {
-    st = await stat(blobPath, { bigint: true });
+    st = statSync(blobPath, { bigint: true });
   } catch {
     return { digest: desc.digest, problem: 'it is missing' };
   }
   if (st.size !== BigInt(desc.size))
     return { digest: desc.digest, problem: `it has ${st.size} bytes, expected ${desc.size}` };
-  const stamp = await readFile(stampPath(cacheDir, desc.digest), 'utf8').catch(() => '');
+  let stamp = '';
+  try {
+    stamp = readFileSync(stampPath(cacheDir, desc.digest), 'utf8');
+  } catch {
+    // no stamp (never verified, or removed): hashed below
+  }
   if (stamp === stampOf(st)) return undefined;
   const got = await hashFile(blobPath, desc.digest);
   if (got !== desc.digest) return { digest: desc.digest, problem: `its content has digest ${got}` };

@@ -5,19 +5,8 @@
  * index.json updates: read → change → write temp → rename, under the index lock.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  access,
-  constants,
-  mkdir,
-  open,
-  readFile,
-  readdir,
-  rename,
-  rm,
-  stat,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { access, constants, mkdir, open, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.ts';
@@ -25,7 +14,7 @@ import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from
 import { errnoDetail, MobyError } from '../util/errors.ts';
 import { cacheWriteError } from './io-error.ts';
 import { withLock } from './lock.ts';
-import { verifyStream } from '../oci/verify.ts';
+import { verifyBuffer, verifyStream } from '../oci/verify.ts';
 import { removeStamp, stampVerified } from './integrity.ts';
 
 /** index.json exists but is not an OCI index (garbage, truncated, entries that are not descriptors). */
@@ -125,26 +114,34 @@ async function writeIfMissing(path: string, content: string): Promise<void> {
   }
 }
 
+/** Blobs read whole with one synchronous call (manifests, configs); larger ones are streamed. */
+const SMALL_BLOB = 4 << 20;
+
 function tmpName(dir: string): string {
   return join(dir, '.mobyts', 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 
 function makeLayout(dir: string, readOnly: boolean): Layout {
   const blobPath = (d: Digest): string => join(dir, 'blobs', digestAlgorithm(d), digestHex(d));
-  const hasBlob = async (d: Digest): Promise<boolean> => {
+  // Small-file calls are synchronous (here, in readIndex, and in integrity.ts and lease.ts): a build opens each
+  // cached image with a few dozen of them, one after another under the index lock, and a trip through the thread
+  // pool costs ten times the call. Blobs of unknown or larger size are streamed.
+  const hasBlob = (d: Digest): Promise<boolean> => {
     try {
-      return (await stat(blobPath(d))).isFile();
+      return Promise.resolve(statSync(blobPath(d)).isFile());
     } catch {
-      return false;
+      return Promise.resolve(false);
     }
   };
+  const cannotRead = (d: Digest, err: NodeJS.ErrnoException): MobyError =>
+    new MobyError(`Cannot read blob "${d}"${err.code === 'ENOENT' ? ': it is not in the cache' : errnoDetail(err)}`, {
+      code: 'STORE',
+      cause: err,
+    });
   const openBlob = async (d: Digest, size?: number): Promise<Readable> => {
     const path = blobPath(d);
     const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
-      throw new MobyError(
-        `Cannot read blob "${d}"${err.code === 'ENOENT' ? ': it is not in the cache' : errnoDetail(err)}`,
-        { code: 'STORE', cause: err },
-      );
+      throw cannotRead(d, err);
     });
     return verifyStream(fh.createReadStream(), d, size, { subject: 'cached blob' });
   };
@@ -155,6 +152,15 @@ function makeLayout(dir: string, readOnly: boolean): Layout {
     hasBlob,
     openBlob,
     readBlob: async (d, size) => {
+      if (size !== undefined && size <= SMALL_BLOB) {
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(blobPath(d));
+        } catch (err) {
+          throw cannotRead(d, err as NodeJS.ErrnoException);
+        }
+        return verifyBuffer(bytes, d, size, { subject: 'cached blob' });
+      }
       const chunks: Buffer[] = [];
       for await (const c of await openBlob(d, size)) chunks.push(c as Buffer);
       return Buffer.concat(chunks);
@@ -201,10 +207,11 @@ function makeLayout(dir: string, readOnly: boolean): Layout {
   return layout;
 }
 
+// eslint-disable-next-line @typescript-eslint/require-await -- async: its errors reject, as callers expect
 async function readIndex(dir: string): Promise<ImageIndex> {
   let text: string;
   try {
-    text = await readFile(join(dir, 'index.json'), 'utf8');
+    text = readFileSync(join(dir, 'index.json'), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
     throw err;

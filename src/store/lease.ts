@@ -7,7 +7,8 @@
  * that died is ignored (and removed) by the next gc on this host, or after a day on another host.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Digest } from '../oci/digest.ts';
@@ -52,10 +53,11 @@ export class Lease {
     if (this.#digests.size === before) return;
     const body: LeaseFile = { pid: process.pid, host: hostname(), created: this.#created, digests: [...this.#digests] };
     const tmp = join(this.#tmpDir, `lease-${process.pid}-${randomBytes(6).toString('hex')}`);
+    // synchronous: a small file, rewritten under the index lock for each image a build opens (store/layout.ts)
     try {
-      await mkdir(join(this.#path, '..'), { recursive: true });
-      await writeFile(tmp, JSON.stringify(body));
-      await rename(tmp, this.#path);
+      mkdirSync(join(this.#path, '..'), { recursive: true });
+      writeFileSync(tmp, JSON.stringify(body));
+      renameSync(tmp, this.#path);
     } catch (err) {
       await rm(tmp, { force: true });
       throw cacheWriteError(`write the lease "${this.#path}"`, err);

@@ -8,7 +8,8 @@
  * resolves its images in parallel and each takes the index lock, and polling with back-off left the process
  * idle for tens of milliseconds between holders. Only the head of the queue competes for the file.
  */
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile, rename, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MobyError } from '../util/errors.ts';
@@ -74,23 +75,36 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
 async function acquireFileLock(path: string, deadline: number, opts: LockOptions): Promise<() => Promise<void>> {
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
     opts.signal?.throwIfAborted();
-    let fh;
+    // the lock file is made and removed with synchronous calls: a build takes the index lock once for each image
+    // it opens, and a trip through the thread pool costs ten times the call (store/layout.ts)
+    let fd: number | undefined;
     try {
-      fh = await open(path, 'wx');
+      fd = openSync(path, 'wx');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cacheWriteError(`create the lock "${path}"`, err);
     }
-    if (fh !== undefined) {
+    if (fd !== undefined) {
       try {
-        await fh.writeFile(`${process.pid} ${hostname()} ${Date.now()}\n`);
-        await fh.close();
+        writeFileSync(fd, `${process.pid} ${hostname()} ${Date.now()}\n`);
       } catch (err) {
         // a lock file without its holder (a full disk) would look held to everyone: remove it
-        await fh.close().catch(() => undefined);
-        await unlink(path).catch(() => undefined);
+        closeSync(fd);
+        try {
+          rmSync(path, { force: true });
+        } catch {
+          // as above: broken by the next taker
+        }
         throw cacheWriteError(`create the lock "${path}"`, err);
       }
-      return () => unlink(path).catch(() => undefined);
+      closeSync(fd);
+      return () => {
+        try {
+          rmSync(path, { force: true });
+        } catch {
+          // left behind: the next taker breaks it once this process is gone
+        }
+        return Promise.resolve();
+      };
     }
     if (await isStale(path, opts.staleMs ?? 10 * 60_000)) {
       await rename(path, `${path}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`).then(
