@@ -55,15 +55,14 @@ function filesDirs(loaded: LoadedSpecs): string[] {
 }
 
 /**
- * What the build of `loaded` reads besides its images, for the stamp that lets the same build be skipped
- * (up-to-date.ts): each spec's text, every `files:` source, the lockfile; and whether it hangs on more than
- * that (`trust:`, `@pkg:` templates).
+ * What the build of `loaded` reads besides its images and spec files, for the stamp that lets the same build be
+ * skipped (up-to-date.ts): every `files:` source, the lockfile; and whether it hangs on more than that (`trust:`,
+ * `@pkg:` templates).
  */
 export function watchedBuild(files: string[], loaded: LoadedSpecs, opts: BuildOptions): WatchedBuild {
   const dirs = filesDirs(loaded);
   const trust = loaded.spec.trust;
   return {
-    specs: loaded.sources.map((s) => ({ path: s.input, text: s.text })),
     sources: (loaded.spec.files ?? []).flatMap((f, i) =>
       f.source === undefined ? [] : [sourcePath(f.source, dirs[i])],
     ),

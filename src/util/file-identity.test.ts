@@ -15,35 +15,35 @@ after(() => rm(dir, { recursive: true, force: true }));
 void test('a rewrite with the same size and times restored is another identity; a missing file has none', async () => {
   const f = join(dir, 'a');
   await writeFile(f, 'one');
-  const first = await fileIdentity(f);
+  const first = fileIdentity(f);
   const { atime, mtime } = await stat(f);
   await sleep(30);
   await writeFile(f, 'two');
   await utimes(f, atime, mtime);
-  const second = await fileIdentity(f);
+  const second = fileIdentity(f);
   assert.notEqual(second, first, 'the change time moved');
-  assert.equal(await fileIdentity(join(dir, 'none')), null);
+  assert.equal(fileIdentity(join(dir, 'none')), null);
 });
 
 void test('a file changed this very tick is not recorded; one changed earlier is', async () => {
   const f = join(dir, 'b');
   await writeFile(f, 'x');
-  assert.equal(await settledIdentity(f), null);
+  assert.equal(settledIdentity(f), null);
   await sleep(60);
-  assert.equal(await settledIdentity(f), await fileIdentity(f));
+  assert.equal(settledIdentity(f), fileIdentity(f));
 });
 
 void test('a record is written only once the file-time clock has passed what it holds', async () => {
   const out = join(dir, 'output');
   await writeFile(out, 'bytes');
-  const id = await fileIdentity(out);
+  const id = fileIdentity(out);
   const record = join(dir, 'record.json');
   await recordAfterTick(record, join(dir, '.record.tmp'), JSON.stringify({ id }), identityCtime(id));
   assert.deepEqual(JSON.parse(await readFile(record, 'utf8')), { id });
   assert.ok((await stat(record, { bigint: true })).ctimeNs > identityCtime(id));
   // so a write to the output from now on is seen, however soon
   await writeFile(out, 'BYTES');
-  assert.notEqual(await fileIdentity(out), id);
+  assert.notEqual(fileIdentity(out), id);
 });
 
 void test('no record when the file-time clock does not pass what it would hold', async () => {

@@ -9,18 +9,21 @@
  * record of identities is written only once the clock has moved past every time it holds, so any later write to
  * those files gets a later time; and an identity whose time is the current tick is not recorded at all.
  */
-import type { BigIntStats } from 'node:fs';
-import { rename, stat, writeFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { renameSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
+
+// Synchronous calls on small files throughout: the check that skips a build with nothing changed runs before
+// anything else loads (src/pipeline/up-to-date.ts), and a stat through the thread pool costs ten times the call.
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function identityOf(s: BigIntStats): string {
   return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.mode}`;
 }
 
 /** The identity of `path`, following links; null when it does not exist. Other errors are thrown. */
-export async function fileIdentity(path: string): Promise<string | null> {
+export function fileIdentity(path: string): string | null {
   try {
-    return identityOf(await stat(path, { bigint: true }));
+    return identityOf(statSync(path, { bigint: true }));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
@@ -34,9 +37,9 @@ const TICK_NS = 20_000_000n;
  * The identity of `path` for a record taken now, before a build reads the file: null (never equal to a later
  * identity) when its change time is so recent that a write in the same tick could follow unseen.
  */
-export async function settledIdentity(path: string): Promise<string | null> {
+export function settledIdentity(path: string): string | null {
   try {
-    const s = await stat(path, { bigint: true });
+    const s = statSync(path, { bigint: true });
     return s.ctimeNs + TICK_NS > BigInt(Date.now()) * 1_000_000n ? null : identityOf(s);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -53,12 +56,12 @@ export async function settledIdentity(path: string): Promise<string | null> {
  */
 export async function recordAfterTick(file: string, temp: string, data: string, latestNs: bigint): Promise<void> {
   for (let i = 0; ; i++) {
-    await writeFile(temp, data);
-    if ((await stat(temp, { bigint: true })).ctimeNs > latestNs) break;
+    writeFileSync(temp, data);
+    if (statSync(temp, { bigint: true }).ctimeNs > latestNs) break;
     if (i >= 50) throw new Error(`the file times of ${file} do not move within 100 ms: not recorded`);
     await sleep(2);
   }
-  await rename(temp, file);
+  renameSync(temp, file);
 }
 
 /** The change time (ns) an identity holds; 0 for none. */

@@ -117,11 +117,10 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     const opts = toBuildOptions(flags);
     // The same build as last time, with nothing changed, stops here, before the spec parser loads
     // (docs/formats.md#up-to-date).
-    const { stampPath, upToDate, watchInputs } = await import('../../pipeline/up-to-date.ts');
-    const stamp = stampPath(files, opts);
-    const current = stamp === undefined ? undefined : await upToDate(stamp);
-    if (current !== undefined) {
-      const names = current.map((p) => p.slice(p.lastIndexOf('/') + 1));
+    const { checkBuild, watchInputs } = await import('../../pipeline/up-to-date.ts');
+    const check = checkBuild(files, opts);
+    if (check?.upToDate !== undefined) {
+      const names = check.upToDate.map((p) => p.slice(p.lastIndexOf('/') + 1));
       ctx.reporter.emit({ type: 'info', message: `Nothing changed since the last build:\n  ${names.join(' ')}` });
       return;
     }
@@ -134,7 +133,7 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     if (!opts.dryRun) {
       // a build of many small files would otherwise let V8's new space grow to 128 MiB (src/util/young-generation.ts)
       capYoungGeneration();
-      const watched = await watchInputs(stamp, opts, watchedBuild(files, loaded, opts));
+      const watched = watchInputs(check, opts, watchedBuild(files, loaded, opts));
       const { pushed, outputs, cacheAsBuilt, tools } = await runBuild(files, loaded, opts, ctx);
       await watched?.record({ outputs, cacheAsBuilt, tools }).catch((err: unknown) => {
         ctx.reporter.emit({ type: 'debug', message: `The next build cannot skip this one: ${String(err)}` });

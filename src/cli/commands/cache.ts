@@ -119,7 +119,7 @@ export function registerCache(program: Command, ctx: CliContext): void {
       const r = await cleanCache(s.layout);
       const { cleanSections } = await import('../../store/sections.ts');
       const sections = await cleanSections(s.dir);
-      await (await import('../../pipeline/up-to-date.ts')).forgetBuilds(s.dir);
+      (await import('../../pipeline/up-to-date.ts')).forgetBuilds(s.dir);
       const { cleanImageTocs } = await import('../../store/image-tocs.ts');
       await cleanImageTocs(s.dir);
       ctx.stdout.write(`Removed ${r.images} images and ${r.blobs} blobs, freed ${formatBytes(r.bytes)}\n`);
