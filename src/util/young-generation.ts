@@ -4,7 +4,8 @@
  * 128 MiB here, and a 100,000-file build peaked at 330–370 MiB. `node --max-semi-space-size=8` caps that, but a
  * running process cannot set it (it is read once, when the heap is made) and npm's bin links pass no Node
  * flags. The growth step is read each time the new space grows, though: once the new space reaches the cap,
- * setting the growth factor to 1 stops it there. Measured on the warm `files100k` build, interleaved runs:
+ * setting the growth factor to 1 stops it there (or a growth step or two further: the watch looks between
+ * timer ticks). Measured on the warm `files100k` build, interleaved runs:
  * 225–239 MiB peak with a 16 MiB cap, 245–258 MiB with 32 MiB, 334 MiB without, at the same speed (4.5–5.7 s
  * each, the spread being the machine's load).
  *
