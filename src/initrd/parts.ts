@@ -169,9 +169,11 @@ async function heldBy(path: string, initrd: InitrdParts, signal?: AbortSignal): 
  * What `writeParts` did: kept `dest` as it was, reused a prefix of it, or wrote every part; `recorded`: what
  * `dest` held was known from the last build's record, not read.
  */
-export type PartsWritten = { recorded: boolean } & (
-  { kept: true } | { kept: false; reusedParts: number; reusedBytes: number }
-);
+export type PartsWritten = { recorded: boolean } & HeldWritten;
+
+/** What writing over what `dest` held did (`writeHeld`). */
+type HeldWritten = { kept: true } | Rewritten;
+type Rewritten = { kept: false; reusedParts: number; reusedBytes: number };
 
 /**
  * Writes the initrd `initrd` to `dest` atomically (mode 0644), starting from what `dest` already holds (module
@@ -187,12 +189,12 @@ export async function writeParts(
   const recorded = held?.recorded === true;
   const written = await writeHeld(dest, initrd, held, opts);
   // what the file now holds, for the next build (best effort: without it, that build reads the file)
-  const now = await stat(dest, { bigint: true });
-  await opts.layouts?.put(dest, {
-    identity: identityOf(now),
-    parts: initrd.parts.map((p) => ({ size: p.size, digest: p.digest })),
-    tail: tailDigest(initrd.tail),
-  });
+  if (opts.layouts !== undefined)
+    await opts.layouts.put(dest, {
+      identity: identityOf(await stat(dest, { bigint: true })),
+      parts: initrd.parts.map((p) => ({ size: p.size, digest: p.digest })),
+      tail: tailDigest(initrd.tail),
+    });
   return { ...written, recorded };
 }
 
@@ -201,7 +203,7 @@ async function writeHeld(
   initrd: InitrdParts,
   held: Held | undefined,
   opts: WritePartsOptions & { whole?: string },
-): Promise<{ kept: true } | { kept: false; reusedParts: number; reusedBytes: number }> {
+): Promise<HeldWritten> {
   if (held?.all === true) {
     // The same bytes: set the times a write would have (a Makefile compares them), and the mode.
     const now = new Date();
@@ -211,11 +213,7 @@ async function writeHeld(
   }
   // Copying a previous output pays for its whole length: worth it when most of it is kept.
   const reuse = held !== undefined && held.parts > 0 && held.bytes * 2 >= Number(held.stats.size) ? held : undefined;
-  let result: { kept: false; reusedParts: number; reusedBytes: number } = {
-    kept: false,
-    reusedParts: 0,
-    reusedBytes: 0,
-  };
+  let result: Rewritten = { kept: false, reusedParts: 0, reusedBytes: 0 };
   await writeAtomically(dest, async (tmp) => {
     if (reuse !== undefined) {
       await copyFile(dest, tmp);

@@ -60,6 +60,11 @@ export interface KernelFacts {
 /** A host program a format needs (declared in tools/, below the formats; re-exported for the format files). */
 export type { ToolRequirement };
 
+/** The host tools (and data files) `formats` need when building for `arch`. */
+export function toolsFor(formats: readonly OutputFormat[], arch: string): ToolRequirement[] {
+  return formats.flatMap((f) => f.archTools?.[arch] ?? f.tools);
+}
+
 /** What the build hands a format. Paths are complete, verified files owned by the build (read-only to formats). */
 export interface FormatInputs {
   /** The kernel binary as it appears at boot/kernel (possibly decompressed). */

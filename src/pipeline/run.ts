@@ -25,6 +25,7 @@ import type { MobySpec } from '../spec/types.ts';
 import type { PlannedImage } from '../lock/image-plan.ts';
 import { findTool, preflight } from '../tools/preflight.ts';
 import { getFormat } from '../outputs/index.ts';
+import { toolsFor } from '../outputs/format.ts';
 import { checkPushable } from '../remote/build-push.ts';
 import { buildRegistryOptions, type BuildOptions } from './options.ts';
 import { resolvePlan, type BuildPlan, type ImageRequest } from './plan.ts';
@@ -169,7 +170,7 @@ export async function resolveBuildPlan(
     cacheDir: opts.cache ?? defaultCacheDir(),
     beforeImages: (outputs) => {
       checkPushable(outputs, opts.push);
-      preflight(outputs.formats.flatMap((f) => f.archTools?.[opts.arch] ?? f.tools));
+      preflight(toolsFor(outputs.formats, opts.arch));
     },
     images: async (requests) => (await planImages(files, spec, opts, ctx, store, opened))(requests),
   });
@@ -198,11 +199,8 @@ async function cacheAsBuilt(plan: BuildPlan, opts: BuildOptions): Promise<boolea
 
 /** The host tools the formats of `plan` run, as found on PATH (for the stamp: an upgraded tool builds again). */
 function toolsOf(plan: BuildPlan): string[] {
-  const requirements = plan.outputs.formats.flatMap((name) => {
-    const f = getFormat(name);
-    return f.archTools?.[plan.arch] ?? f.tools;
-  });
   const path = process.env['PATH'] ?? '';
+  const requirements = toolsFor(plan.outputs.formats.map(getFormat), plan.arch);
   return [...new Set(requirements.flatMap((r) => findTool(r.command, path) ?? []))];
 }
 

@@ -21,11 +21,11 @@
  * The checking half uses nothing but Node's fs and path, synchronously (a few dozen small calls): it runs before
  * the spec parser, the schema validators, the registry client, even `node:crypto`, are loaded.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fileIdentity, latestCtime, recordAfterTick, settledIdentity } from '../util/file-identity.ts';
+import { fileIdentity, latestCtime, settledIdentity } from '../util/file-identity.ts';
 import type { BuildOptions } from './options.ts';
 
 /** Bumped whenever what a stamp records, or how it is checked, changes: older stamps are then not trusted. */
@@ -213,16 +213,12 @@ export function watchInputs(check: BuildCheck | undefined, opts: BuildOptions, b
       const all = [...check.specs, ...inputs];
       const record: Stamp = { format: STAMP_FORMAT, key: check.key, code, inputs: all, outputs: written };
       // the writing half loads what it needs once the build is done
-      const { sweepTemps, tempNameFor } = await import('../util/atomic.ts');
-      mkdirSync(dirname(check.stamp), { recursive: true });
-      await sweepTemps([check.stamp]);
-      const temp = tempNameFor(check.stamp);
-      const latest = latestCtime([...all, ...written].map((f) => f.id));
-      try {
-        await recordAfterTick(check.stamp, temp, JSON.stringify(record), latest);
-      } finally {
-        rmSync(temp, { force: true });
-      }
+      const { writeRecordAfterTick } = await import('../util/atomic.ts');
+      await writeRecordAfterTick(
+        check.stamp,
+        JSON.stringify(record),
+        latestCtime([...all, ...written].map((f) => f.id)),
+      );
     },
   };
 }

@@ -89,20 +89,12 @@ async function acquireFileLock(path: string, deadline: number, opts: LockOptions
       } catch (err) {
         // a lock file without its holder (a full disk) would look held to everyone: remove it
         closeSync(fd);
-        try {
-          rmSync(path, { force: true });
-        } catch {
-          // as above: broken by the next taker
-        }
+        removeLockFile(path);
         throw cacheWriteError(`create the lock "${path}"`, err);
       }
       closeSync(fd);
       return () => {
-        try {
-          rmSync(path, { force: true });
-        } catch {
-          // left behind: the next taker breaks it once this process is gone
-        }
+        removeLockFile(path);
         return Promise.resolve();
       };
     }
@@ -115,6 +107,15 @@ async function acquireFileLock(path: string, deadline: number, opts: LockOptions
     }
     if (Date.now() > deadline) throw heldTooLong(path);
     await delay(wait, undefined, opts.signal === undefined ? undefined : { signal: opts.signal });
+  }
+}
+
+/** Removes a lock file; one that cannot be removed is broken by the next taker once this process is gone. */
+function removeLockFile(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // left behind (see above)
   }
 }
 

@@ -7,10 +7,10 @@
  * that read.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { sweepTemps, tempNameFor } from '../util/atomic.ts';
-import { identityCtime, recordAfterTick } from '../util/file-identity.ts';
+import { writeRecordAfterTick } from '../util/atomic.ts';
+import { identityCtime } from '../util/file-identity.ts';
 
 export interface OutputLayout {
   /** The file's identity when the layout was recorded. */
@@ -49,16 +49,7 @@ export function outputLayouts(cacheDir: string): OutputLayouts {
         return undefined;
       }
     },
-    put: async (dest, layout) => {
-      const file = fileOf(dest);
-      const temp = tempNameFor(file);
-      try {
-        await mkdir(dir, { recursive: true });
-        await sweepTemps([file]); // what a build killed while writing this record left
-        await recordAfterTick(file, temp, JSON.stringify(layout), identityCtime(layout.identity));
-      } catch {
-        await rm(temp, { force: true }).catch(() => {});
-      }
-    },
+    put: (dest, layout) =>
+      writeRecordAfterTick(fileOf(dest), JSON.stringify(layout), identityCtime(layout.identity)).catch(() => {}),
   };
 }

@@ -3,7 +3,7 @@
  * complete (docs/architecture.md#atomic-outputs), so a failed or interrupted build never leaves a partial output file.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -92,4 +92,31 @@ export function writeStreamAtomically(
     (temp) => pipeline(data, createWriteStream(temp, { flags: 'wx' }), { signal: opts.signal }),
     opts.mode,
   );
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Writes the record `data` to `file` (a temporary file beside it, renamed; what a killed writer left is swept
+ * first) once the file-time clock has moved past `latestNs`, the latest change time of the identities it holds
+ * (util/file-identity.ts): the temporary file is rewritten every 2 ms until its own change time is later. So a
+ * write to any recorded file after the record exists changes its identity. On a filesystem whose clock does not
+ * move within 100 ms (one-second times), nothing is written and an error thrown: such a record could not be
+ * trusted. Small files: synchronous calls.
+ */
+export async function writeRecordAfterTick(file: string, data: string, latestNs: bigint): Promise<void> {
+  mkdirSync(dirname(file), { recursive: true });
+  await sweepTemps([file]);
+  const temp = tempNameFor(file);
+  try {
+    for (let i = 0; ; i++) {
+      writeFileSync(temp, data);
+      if (statSync(temp, { bigint: true }).ctimeNs > latestNs) break;
+      if (i >= 50) throw new Error(`the file times of ${file} do not move within 100 ms: not recorded`);
+      await sleep(2);
+    }
+    renameSync(temp, file);
+  } finally {
+    rmSync(temp, { force: true });
+  }
 }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
-import { fileIdentity, identityCtime, recordAfterTick, settledIdentity } from './file-identity.ts';
+import { writeRecordAfterTick } from './atomic.ts';
+import { fileIdentity, identityCtime, settledIdentity } from './file-identity.ts';
 
 let dir: string;
 before(async () => {
@@ -38,7 +39,7 @@ void test('a record is written only once the file-time clock has passed what it 
   await writeFile(out, 'bytes');
   const id = fileIdentity(out);
   const record = join(dir, 'record.json');
-  await recordAfterTick(record, join(dir, '.record.tmp'), JSON.stringify({ id }), identityCtime(id));
+  await writeRecordAfterTick(record, JSON.stringify({ id }), identityCtime(id));
   assert.deepEqual(JSON.parse(await readFile(record, 'utf8')), { id });
   assert.ok((await stat(record, { bigint: true })).ctimeNs > identityCtime(id));
   // so a write to the output from now on is seen, however soon
@@ -49,6 +50,6 @@ void test('a record is written only once the file-time clock has passed what it 
 void test('no record when the file-time clock does not pass what it would hold', async () => {
   const record = join(dir, 'never.json');
   const future = BigInt(Date.now() + 3_600_000) * 1_000_000n;
-  await assert.rejects(recordAfterTick(record, join(dir, '.never.tmp'), '{}', future), /do not move within 100 ms/);
+  await assert.rejects(writeRecordAfterTick(record, '{}', future), /do not move within 100 ms/);
   await assert.rejects(stat(record), { code: 'ENOENT' });
 });

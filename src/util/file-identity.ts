@@ -5,16 +5,14 @@
  * as those bytes later without reading them (docs/formats.md#up-to-date).
  *
  * One caveat, the one git calls "racy": the kernel stamps files from a clock that ticks every few milliseconds,
- * so a second write within the tick of the first leaves both times as they were. Hence `recordAfterTick`: a
- * record of identities is written only once the clock has moved past every time it holds, so any later write to
- * those files gets a later time; and an identity whose time is the current tick is not recorded at all.
+ * so a second write within the tick of the first leaves both times as they were. Hence a record of identities is
+ * written only once the clock has moved past every time it holds (util/atomic.ts `writeRecordAfterTick`), so any
+ * later write to those files gets a later time; and an identity whose time is the current tick is not recorded.
  */
-import { renameSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 
 // Synchronous calls on small files throughout: the check that skips a build with nothing changed runs before
 // anything else loads (src/pipeline/up-to-date.ts), and a stat through the thread pool costs ten times the call.
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function identityOf(s: BigIntStats): string {
   return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.mode}`;
@@ -45,23 +43,6 @@ export function settledIdentity(path: string): string | null {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-}
-
-/**
- * Writes `data` to `temp`, then renames it to `file`, once the file-time clock has moved past `latestNs` (the
- * latest change time of the identities in `data`): the temporary file is rewritten every 2 ms until its own
- * change time is later. So a write to any recorded file after the record exists changes its identity. On a
- * filesystem whose clock does not move within 100 ms (one-second times), nothing is written and an error thrown:
- * such a record could not be trusted.
- */
-export async function recordAfterTick(file: string, temp: string, data: string, latestNs: bigint): Promise<void> {
-  for (let i = 0; ; i++) {
-    writeFileSync(temp, data);
-    if (statSync(temp, { bigint: true }).ctimeNs > latestNs) break;
-    if (i >= 50) throw new Error(`the file times of ${file} do not move within 100 ms: not recorded`);
-    await sleep(2);
-  }
-  renameSync(temp, file);
 }
 
 /** The change time (ns) an identity holds; 0 for none. */
